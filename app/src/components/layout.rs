@@ -1,0 +1,92 @@
+//! The frame around every page: header with the session and any flash message, then footer.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_location;
+
+use crate::account::{session_state, LogOut, SessionSnapshot};
+use crate::flash::{Flash, Tone};
+
+/// Header, flash and footer around the routed page.
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let log_out = ServerAction::<LogOut>::new();
+    let location = use_location();
+    // Refetched after log-out and after every navigation (log-in and registration end in one):
+    // the header follows the session, and a message set by the last redirect is picked up.
+    // It is read under a single <Transition>: a resource read under two suspense boundaries
+    // can stall server rendering (leptos-rs/leptos#4851).
+    let state = Resource::new(
+        move || (log_out.version().get(), location.pathname.get()),
+        |_| session_state(),
+    );
+    view! {
+        <div class="flex min-h-screen flex-col">
+            <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+                <Transition fallback=move || view! { <Nav email=None log_out /> }>
+                    {move || Suspend::new(async move {
+                        let SessionSnapshot { email, flash } = state.await.unwrap_or(SessionSnapshot { email: None, flash: None });
+                        view! {
+                            <Nav email log_out />
+                            {flash.map(|flash| view! { <FlashBanner flash /> })}
+                        }
+                    })}
+                </Transition>
+            </header>
+            <main class="mx-auto w-full max-w-3xl flex-1 px-4 py-8 sm:py-12">{children()}</main>
+            <footer class="border-t border-slate-200 py-6 text-center text-sm text-slate-500 dark:border-slate-800 dark:text-slate-400">
+                "Sigra for Rust · Leptos + Axum"
+            </footer>
+        </div>
+    }
+}
+
+#[component]
+fn Nav(email: Option<String>, log_out: ServerAction<LogOut>) -> impl IntoView {
+    let links = match email {
+        Some(email) => view! {
+            <div class="flex flex-wrap items-center gap-3 text-sm">
+                <span class="text-slate-600 dark:text-slate-300" data-testid="signed-in-email">{email}</span>
+                <A href="/users/settings" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
+                    "Settings"
+                </A>
+                <ActionForm action=log_out>
+                    <button type="submit" class="rounded-md border border-slate-300 px-3 py-1.5 font-medium hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800">
+                        "Log out"
+                    </button>
+                </ActionForm>
+            </div>
+        }
+        .into_any(),
+        None => view! {
+            <div class="flex items-center gap-3 text-sm">
+                <A href="/users/log-in" attr:class="font-medium hover:underline">"Log in"</A>
+                <A href="/users/register" attr:class="rounded-md bg-indigo-600 px-3 py-1.5 font-medium text-white hover:bg-indigo-500">
+                    "Register"
+                </A>
+            </div>
+        }
+        .into_any(),
+    };
+    view! {
+        <nav class="mx-auto flex max-w-3xl flex-wrap items-center justify-between gap-3 px-4 py-3" aria-label="Main">
+            <A href="/" attr:class="text-lg font-semibold tracking-tight text-indigo-600 dark:text-indigo-400">"Sigra"</A>
+            {links}
+        </nav>
+    }
+}
+
+#[component]
+fn FlashBanner(flash: Flash) -> impl IntoView {
+    let class = match flash.tone() {
+        Tone::Success => "border-emerald-300 bg-emerald-50 text-emerald-900 dark:border-emerald-800 dark:bg-emerald-950 dark:text-emerald-200",
+        Tone::Info => "border-sky-300 bg-sky-50 text-sky-900 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-200",
+    };
+    view! {
+        <div class="mx-auto max-w-3xl px-4 pb-3">
+            <p class=format!("rounded-md border px-4 py-3 text-sm {class}") role="status" data-testid="flash">
+                {flash.message()}
+            </p>
+        </div>
+    }
+}

@@ -1,0 +1,4 @@
+//! Widgets shared by the pages.
+
+pub mod forms;
+pub mod layout;

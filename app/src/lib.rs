@@ -1,0 +1,61 @@
+//! The Leptos host: pages, components and server functions. It owns the look and the wording;
+//! every decision about credentials and sessions is made by the `sigra` core on the server.
+//!
+//! Server-only code lives in `ssr` modules behind the `ssr` feature; the same components
+//! hydrate in the browser under `hydrate`.
+
+pub mod account;
+pub mod components;
+pub mod error;
+pub mod flash;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use crate::components::layout::Layout;
+use crate::pages::{HomePage, LogInPage, NotFound, RegisterPage, SettingsPage};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: routes inside the shared layout.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/sigra.css" />
+        <Title formatter=|page: String| format!("{page} · Sigra") />
+        <Router>
+            <Layout>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/users/register") view=RegisterPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/log-in") view=LogInPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings") view=SettingsPage ssr=SsrMode::Async />
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

@@ -1,0 +1,46 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+/// The page for unknown paths, answered with status 404 and the request id.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    mark_not_found();
+    // Read on the server and carried to the browser, so hydration sees the same text.
+    let request_id = SharedValue::new(request_id);
+    view! {
+        <Title text="Not found" />
+        <section class="space-y-4">
+            <h1 class="text-2xl font-semibold">"Page not found"</h1>
+            <p class="text-slate-600 dark:text-slate-300">"There is nothing at this address."</p>
+            {request_id.into_inner().map(|id| view! { <p class="text-xs text-slate-500">"Request " <code>{id}</code></p> })}
+            <A href="/" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Go to the home page"</A>
+        </section>
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn mark_not_found() {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn mark_not_found() {}
+
+#[cfg(feature = "ssr")]
+fn request_id() -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    parts
+        .headers
+        .get("x-request-id")?
+        .to_str()
+        .ok()
+        .map(str::to_owned)
+}
+
+#[cfg(not(feature = "ssr"))]
+fn request_id() -> Option<String> {
+    None
+}

@@ -1,0 +1,147 @@
+//! Server-side glue for the server functions: the core from context, the request's proofs
+//! and context, cookies on the response, and the mapping of core errors to [`UiError`].
+
+use http::header::{HeaderValue, ACCEPT, SET_COOKIE};
+use http::request::Parts;
+use http::StatusCode;
+use leptos::nonce::Nonce;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+use sigra::http::CspNonce;
+use sigra::request::RequestContext;
+use sigra::sessions::Authenticated;
+use sigra::Sigra;
+
+use crate::error::UiError;
+
+/// What every server function starts from.
+pub struct ServerContext {
+    /// The core services.
+    pub sigra: Sigra,
+    /// Who is asking, for audit rows.
+    pub request: RequestContext,
+    /// The live session, if any.
+    pub current: Option<Authenticated>,
+}
+
+/// The context for this request.
+///
+/// # Errors
+/// The server was assembled without the core in context (a wiring bug, logged).
+pub async fn context() -> Result<ServerContext, UiError> {
+    let sigra =
+        use_context::<Sigra>().ok_or_else(|| wiring_bug("Sigra is not in the Leptos context"))?;
+    let (request, current) = leptos_axum::extract::<(RequestContext, Option<Authenticated>)>()
+        .await
+        .map_err(|_| wiring_bug("request parts are not in the Leptos context"))?;
+    Ok(ServerContext {
+        sigra,
+        request,
+        current,
+    })
+}
+
+impl ServerContext {
+    /// The signed-in user's proof.
+    ///
+    /// # Errors
+    /// `Unauthenticated` when the request has no live session.
+    pub fn require_user(&self) -> Result<&Authenticated, UiError> {
+        self.current
+            .as_ref()
+            .ok_or_else(|| fail(UiError::Unauthenticated))
+    }
+}
+
+/// Adds a `Set-Cookie` header to the response.
+pub fn set_cookie(value: HeaderValue) {
+    if let Some(response) = use_context::<ResponseOptions>() {
+        response.append_header(SET_COOKIE, value);
+    }
+}
+
+/// The closure `leptos_routes_with_context` runs for every page and server function: the core
+/// goes into context, and the CSP nonce of this request is handed to Leptos so the hydration
+/// scripts carry the value the `Content-Security-Policy` header names.
+pub fn provide_server_context(sigra: Sigra) -> impl Fn() + Clone + Send + Sync + 'static {
+    move || {
+        provide_context(sigra.clone());
+        let nonce =
+            use_context::<Parts>().and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+        if let Some(CspNonce(nonce)) = nonce {
+            provide_context(Nonce::from_value(nonce));
+        }
+    }
+}
+
+fn request_id() -> String {
+    use_context::<Parts>()
+        .and_then(|parts| {
+            parts
+                .headers
+                .get("x-request-id")?
+                .to_str()
+                .ok()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn wiring_bug(what: &str) -> UiError {
+    tracing::error!("{what}");
+    fail(UiError::Server {
+        request_id: request_id(),
+    })
+}
+
+/// Gives a failed call a fitting status for JSON clients. A plain form post keeps the
+/// redirect status Leptos sets, so a browser without JavaScript is sent back to the form.
+pub fn fail(error: UiError) -> UiError {
+    let from_form = use_context::<Parts>()
+        .and_then(|parts| {
+            parts
+                .headers
+                .get(ACCEPT)?
+                .to_str()
+                .ok()
+                .map(|a| a.contains("text/html"))
+        })
+        .unwrap_or(false);
+    if !from_form {
+        if let Some(response) = use_context::<ResponseOptions>() {
+            response.set_status(status_of(&error));
+        }
+    }
+    error
+}
+
+fn status_of(error: &UiError) -> StatusCode {
+    match error {
+        UiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        UiError::InvalidCredentials | UiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        UiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        UiError::Server { .. } | UiError::Network => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Core errors become their safe wording; server faults are logged with their full chain
+/// (the request span carries the request id) and shown only as a request id.
+impl From<sigra::Error> for UiError {
+    fn from(error: sigra::Error) -> Self {
+        use sigra::Error as E;
+        let ui = match &error {
+            E::InvalidCredentials => UiError::InvalidCredentials,
+            E::Unauthenticated => UiError::Unauthenticated,
+            E::InvalidEmail(reason) => UiError::Invalid(reason.to_string()),
+            E::WeakPassword(reason) => UiError::Invalid(reason.to_string()),
+            E::Busy => UiError::Busy,
+            E::Database(_) | E::Internal(_) => {
+                tracing::error!(error = %sigra::error::report(&error), "server function failed");
+                UiError::Server {
+                    request_id: request_id(),
+                }
+            }
+        };
+        fail(ui)
+    }
+}

@@ -1,0 +1,10 @@
+//! The server: router assembly, the application object tests spawn, tracing set-up, the JSON
+//! API and the operational endpoints. `main.rs` adds the command line.
+
+pub mod api;
+pub mod ops;
+pub mod router;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::Application;

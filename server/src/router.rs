@@ -1,0 +1,68 @@
+//! Router assembly: which routes sit behind which layers.
+//!
+//! Outermost first: request id, tracing, body limit, security headers, error logging. Then the
+//! operational endpoints and static assets, which need no session; then the pages, server
+//! functions and JSON API, behind the cross-site check and session resolution.
+
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::Router;
+use leptos::config::LeptosOptions;
+use std::sync::LazyLock;
+
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes as _};
+use sigra::http::{log_errors, reject_cross_site, resolve_session, security_headers, HeaderPolicy};
+use sigra::Sigra;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+
+use app::ssr::provide_server_context;
+use app::{shell, App};
+
+/// Largest request body accepted anywhere: auth forms are small, and a cap keeps a huge
+/// "password" from ever reaching the hasher.
+const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// The page routes, listed once per process. Leptos suppresses resource loading process-wide
+/// while it walks the app to list routes, and a page whose resource first polls in that
+/// window never finishes (leptos-rs/leptos#4773), so the walk must not happen while serving.
+static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
+/// The whole application router.
+pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
+    let headers = HeaderPolicy::new(sigra.config(), Some(leptos_options.reload_port as u16));
+    let context = provide_server_context(sigra.clone());
+    let pkg_dir = format!(
+        "{}/{}",
+        leptos_options.site_root, leptos_options.site_pkg_dir
+    );
+
+    let app_routes = Router::new()
+        .leptos_routes_with_context(&leptos_options, ROUTES.clone(), context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .merge(crate::api::routes())
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context, shell,
+        ))
+        .layer(from_fn_with_state(sigra.clone(), resolve_session))
+        .layer(from_fn_with_state(sigra.clone(), reject_cross_site))
+        .with_state(leptos_options);
+
+    Router::new()
+        .merge(crate::ops::routes(sigra))
+        .nest_service(
+            "/pkg",
+            ServeDir::new(pkg_dir)
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
+        .merge(app_routes)
+        .layer(from_fn(log_errors))
+        .layer(from_fn_with_state(headers, security_headers))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(crate::telemetry::http_trace_layer())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

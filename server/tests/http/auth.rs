@@ -1,0 +1,295 @@
+//! Sign-up, log-in and log-out over HTTP, as a browser without JavaScript and as the hydrated
+//! page's JSON calls.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{
+    clears_session, location, on_each_engine, session_cookie, set_cookies, TestApp, CANARY_PASSWORD,
+};
+
+#[tokio::test]
+async fn register_log_in_see_the_account_and_log_out() {
+    on_each_engine(|app: TestApp| async move {
+        let registered = app.register("Ada@Example.com", CANARY_PASSWORD).await;
+        assert_eq!(registered.status(), StatusCode::FOUND);
+        assert_eq!(location(&registered), "/users/log-in");
+        assert_eq!(
+            session_cookie(&registered),
+            None,
+            "registration does not sign in"
+        );
+
+        let logged_in = app.log_in("ada@example.com", CANARY_PASSWORD, false).await;
+        assert_eq!(logged_in.status(), StatusCode::FOUND);
+        assert_eq!(location(&logged_in), "/users/settings");
+        let cookie = session_cookie(&logged_in).expect("a session cookie");
+
+        let settings = app.get("/users/settings", Some(&cookie)).await;
+        assert_eq!(settings.status(), StatusCode::OK);
+        let html = settings.text().await.expect("body");
+        assert!(
+            html.contains("ada@example.com"),
+            "the settings page shows the account"
+        );
+
+        let me = reqwest::Client::new()
+            .get(format!("{}/api/v1/me", app.address))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(me.status(), StatusCode::OK);
+        let body: serde_json::Value = me.json().await.expect("json");
+        assert_eq!(body["email"], "ada@example.com");
+
+        let logged_out = app
+            .post_form("/users/log-out", "/users/settings", &[], Some(&cookie))
+            .await;
+        assert_eq!(logged_out.status(), StatusCode::FOUND);
+        assert_eq!(location(&logged_out), "/");
+        assert!(clears_session(&logged_out));
+        assert_eq!(
+            app.me(&cookie).await,
+            StatusCode::UNAUTHORIZED,
+            "the old cookie is dead"
+        );
+        assert_eq!(app.session_rows().await, 0, "log-out deletes the row");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn settings_without_a_session_redirects_to_log_in() {
+    on_each_engine(|app: TestApp| async move {
+        let response = app.get("/users/settings", None).await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert_eq!(location(&response), "/users/log-in");
+        assert_eq!(
+            app.get("/api/v1/me", None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_byte_identical_answers() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("known@example.com", CANARY_PASSWORD).await;
+        let wrong = app
+            .log_in("known@example.com", "not the right password at all", false)
+            .await;
+        let unknown = app
+            .log_in("nobody@example.com", "not the right password at all", false)
+            .await;
+        let (wrong, unknown) = (snapshot(wrong).await, snapshot(unknown).await);
+        assert_eq!(wrong, unknown);
+        assert_eq!(
+            wrong.0,
+            StatusCode::FOUND.as_u16(),
+            "a form post goes back to the form"
+        );
+        assert!(
+            wrong
+                .1
+                .iter()
+                .any(|(k, v)| k == "location" && v.contains("__err=")),
+            "{:?}",
+            wrong.1
+        );
+        assert!(
+            !wrong.1.iter().any(|(k, _)| k == "set-cookie"),
+            "no session on failure"
+        );
+    })
+    .await;
+}
+
+/// Status, headers and body, minus the headers that differ on every request by design.
+async fn snapshot(response: reqwest::Response) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let status = response.status().as_u16();
+    let mut headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_str(),
+                "date" | "x-request-id" | "content-security-policy"
+            )
+        })
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                value.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    headers.sort();
+    let body = response.bytes().await.expect("body").to_vec();
+    (status, headers, body)
+}
+
+#[tokio::test]
+async fn a_taken_email_registers_exactly_like_a_new_one() {
+    on_each_engine(|app: TestApp| async move {
+        let first = snapshot(app.register("taken@example.com", CANARY_PASSWORD).await).await;
+        let second = snapshot(
+            app.register("Taken@example.com", "a different long passphrase here")
+                .await,
+        )
+        .await;
+        assert_eq!(first, second);
+        assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
+        // The original password still works; the second registration changed nothing.
+        let response = app
+            .log_in("taken@example.com", CANARY_PASSWORD, false)
+            .await;
+        assert!(session_cookie(&response).is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_weak_password_is_refused_with_its_reason() {
+    on_each_engine(|app: TestApp| async move {
+        let form = [("email", "weak@example.com"), ("password", "short")];
+        let response = app.call_json("/users/register", &form, None).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = response.text().await.expect("body");
+        assert!(body.contains("at least 15 characters"), "{body}");
+
+        let common = [
+            ("email", "weak@example.com"),
+            ("password", "weak@example.com"),
+        ];
+        let body = app
+            .call_json("/users/register", &common, None)
+            .await
+            .text()
+            .await
+            .expect("body");
+        assert!(body.contains("email address"), "{body}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+
+        // Without JavaScript the reason comes back in the redirect to the form.
+        let response = app
+            .post_form("/users/register", "/users/register", &form, None)
+            .await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let back = location(&response);
+        assert!(
+            back.starts_with(&format!("{}/users/register?", app.address)),
+            "{back}"
+        );
+        let page = app
+            .get(back.trim_start_matches(&app.address), None)
+            .await
+            .text()
+            .await
+            .expect("page");
+        assert!(
+            page.contains("at least 15 characters"),
+            "the form shows the reason"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_malformed_email_is_refused_with_its_reason() {
+    on_each_engine(|app: TestApp| async move {
+        let form = [("email", "not-an-email"), ("password", CANARY_PASSWORD)];
+        let response = app.call_json("/users/register", &form, None).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(response
+            .text()
+            .await
+            .expect("body")
+            .contains("name@example.com"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_hydrated_page_gets_json_and_a_client_side_redirect() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("js@example.com", CANARY_PASSWORD).await;
+        let form = [("email", "js@example.com"), ("password", CANARY_PASSWORD)];
+        let response = app.call_json("/users/log-in", &form, None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.headers().contains_key("serverfnredirect"));
+        assert!(session_cookie(&response).is_some());
+
+        let wrong = [
+            ("email", "js@example.com"),
+            ("password", "definitely the wrong password"),
+        ];
+        let response = app.call_json("/users/log-in", &wrong, None).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(set_cookies(response.headers())
+            .iter()
+            .all(|c| !c.starts_with("__Host-sigra_session")));
+        assert!(response
+            .text()
+            .await
+            .expect("body")
+            .contains("InvalidCredentials"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn log_in_refuses_oversized_passwords_without_hashing() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("big@example.com", CANARY_PASSWORD).await;
+        let huge = "x".repeat(5_000);
+        let response = app
+            .call_json(
+                "/users/log-in",
+                &[("email", "big@example.com"), ("password", &huge)],
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let too_big = "x".repeat(70_000);
+        let response = app
+            .call_json(
+                "/users/log-in",
+                &[("email", "big@example.com"), ("password", &too_big)],
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn outdated_hashes_are_upgraded_at_log_in() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("legacy@example.com", CANARY_PASSWORD).await;
+        let legacy = bcrypt::hash(CANARY_PASSWORD, 4).expect("bcrypt");
+        sqlx::query("UPDATE users SET password_hash = $1")
+            .bind(&legacy)
+            .execute(app.sigra.db().pool())
+            .await
+            .expect("update");
+        let response = app
+            .log_in("legacy@example.com", CANARY_PASSWORD, false)
+            .await;
+        assert!(
+            session_cookie(&response).is_some(),
+            "bcrypt hashes still verify"
+        );
+        let row: (String,) = sqlx::query_as("SELECT password_hash FROM users")
+            .fetch_one(app.sigra.db().pool())
+            .await
+            .expect("row");
+        assert!(
+            row.0.starts_with("$argon2id$"),
+            "upgraded to Argon2id: {}",
+            row.0
+        );
+    })
+    .await;
+}

@@ -1,0 +1,249 @@
+//! The harness: spawns the app on a free port with a fresh database and a clock the test moves,
+//! and speaks to it like a browser (cookies handled by hand: a `__Host-` cookie is Secure, and
+//! HTTP cookie jars drop Secure cookies over plain http).
+
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use leptos::config::LeptosOptions;
+use reqwest::header::{HeaderMap, ACCEPT, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{redirect, Response, StatusCode};
+use server::Application;
+use sigra::clock::ManualClock;
+use sigra::testing::{self, Engine, TestDatabase};
+use sigra::Sigra;
+use sqlx::Row as _;
+
+/// A password no test user could have chosen by accident; scans look for it.
+pub const CANARY_PASSWORD: &str = "Canary-Pw-7f3a-correct-horse-battery";
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var("TEST_LOG").is_ok() {
+        server::telemetry::init(sigra::config::LogFormat::Pretty);
+    }
+});
+
+/// A running app and what a test needs to drive it.
+pub struct TestApp {
+    pub address: String,
+    pub clock: ManualClock,
+    pub sigra: Sigra,
+    client: reqwest::Client,
+    _database: TestDatabase,
+}
+
+/// Runs `test` once per available database engine.
+pub async fn on_each_engine<F, Fut>(test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for engine in Engine::available() {
+        test(TestApp::spawn(engine).await).await;
+    }
+}
+
+impl TestApp {
+    /// Starts the app on a fresh database.
+    pub async fn spawn(engine: Engine) -> Self {
+        LazyLock::force(&TRACING);
+        let database = TestDatabase::create(engine).await;
+        let config = testing::config(database.url());
+        let clock = ManualClock::starting_now();
+        let options = LeptosOptions::builder()
+            .output_name("sigra")
+            .site_root("target/site")
+            .site_pkg_dir("pkg")
+            .build();
+        let app = Application::build(
+            config,
+            Arc::new(clock.clone()),
+            options,
+            "127.0.0.1:0".parse().expect("addr"),
+        )
+        .await
+        .expect("the app starts");
+        let port = app.port().expect("bound");
+        let sigra = app.sigra().clone();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(redirect::Policy::none())
+            .timeout(Duration::from_secs(15))
+            .build()
+            .expect("client");
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            clock,
+            sigra,
+
+            client,
+            _database: database,
+        }
+    }
+
+    /// A GET as a browser navigation, with an optional session cookie.
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        let mut request = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .header(ACCEPT, "text/html");
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// A form post as a browser without JavaScript makes it from the page at `from`.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        from: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> Response {
+        self.post_form_with(
+            path,
+            from,
+            form,
+            cookie,
+            &[("sec-fetch-site", "same-origin")],
+        )
+        .await
+    }
+
+    /// A form post with chosen fetch-metadata headers.
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        from: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
+            .header("referer", format!("{}{from}", self.address))
+            .header(
+                "user-agent",
+                "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36",
+            )
+            .form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// A server-function call as the hydrated page makes it (JSON back, no redirect status).
+    pub async fn call_json(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header(ACCEPT, "application/json")
+            .header("sec-fetch-site", "same-origin")
+            .form(form);
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> Response {
+        self.post_form(
+            "/users/register",
+            "/users/register",
+            &[("email", email), ("password", password)],
+            None,
+        )
+        .await
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str, remember_me: bool) -> Response {
+        let mut form = vec![("email", email), ("password", password)];
+        if remember_me {
+            form.push(("remember_me", "on"));
+        }
+        self.post_form("/users/log-in", "/users/log-in", &form, None)
+            .await
+    }
+
+    /// Registers and logs in; returns the `Cookie` header value for the new session.
+    pub async fn signed_in(&self, email: &str) -> String {
+        let registered = self.register(email, CANARY_PASSWORD).await;
+        assert_eq!(registered.status(), StatusCode::FOUND);
+        let response = self.log_in(email, CANARY_PASSWORD, false).await;
+        session_cookie(&response).expect("log-in sets a session cookie")
+    }
+
+    /// `GET /api/v1/me` with a cookie: the quickest "is this session alive?".
+    pub async fn me(&self, cookie: &str) -> StatusCode {
+        self.client
+            .get(format!("{}/api/v1/me", self.address))
+            .header(COOKIE, cookie)
+            .send()
+            .await
+            .expect("request sent")
+            .status()
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let row = sqlx::query(sql)
+            .fetch_one(self.sigra.db().pool())
+            .await
+            .expect("query");
+        row.get::<i64, _>(0)
+    }
+
+    pub async fn session_rows(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM user_sessions").await
+    }
+}
+
+/// The `name=value` of the session cookie a response sets, ready for a `Cookie` header; `None`
+/// when it sets none or clears it.
+pub fn session_cookie(response: &Response) -> Option<String> {
+    set_cookies(response.headers())
+        .into_iter()
+        .filter(|c| c.starts_with("__Host-sigra_session="))
+        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+        .find(|pair| pair != "__Host-sigra_session=")
+}
+
+/// Every `Set-Cookie` line.
+pub fn set_cookies(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect()
+}
+
+/// Whether the response tells the browser to drop the session cookie.
+pub fn clears_session(response: &Response) -> bool {
+    set_cookies(response.headers())
+        .iter()
+        .any(|c| c.starts_with("__Host-sigra_session=;") && c.contains("Max-Age=0"))
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -1,0 +1,8 @@
+//! HTTP tests against the real router on 127.0.0.1:0. Each test runs on SQLite, and again on
+//! PostgreSQL when `TEST_POSTGRES_URL` is set.
+
+mod audit;
+mod auth;
+mod helpers;
+mod security;
+mod sessions;

@@ -1,0 +1,189 @@
+//! Cross-site refusal, security headers, request ids and the operational endpoints.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{on_each_engine, TestApp, CANARY_PASSWORD};
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_and_change_nothing() {
+    on_each_engine(|app: TestApp| async move {
+        let form = [("email", "csrf@example.com"), ("password", CANARY_PASSWORD)];
+        for headers in [
+            vec![("sec-fetch-site", "cross-site")],
+            vec![("sec-fetch-site", "same-site")],
+            vec![("origin", "http://evil.test")],
+            vec![],
+        ] {
+            let response = app
+                .post_form_with("/users/register", "/users/register", &form, None, &headers)
+                .await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users").await,
+            0,
+            "nothing was created"
+        );
+
+        let cookie = app.signed_in("victim@example.com").await;
+        let response = app
+            .post_form_with(
+                "/users/log-out",
+                "/",
+                &[],
+                Some(&cookie),
+                &[("sec-fetch-site", "cross-site")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            app.me(&cookie).await,
+            StatusCode::OK,
+            "the session survived the forged log-out"
+        );
+
+        // The configured origin is accepted when fetch metadata is missing (older browsers).
+        let response = app
+            .post_form_with(
+                "/users/log-out",
+                "/",
+                &[],
+                Some(&cookie),
+                &[("origin", "http://localhost:3000")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("headers@example.com").await;
+        for (path, cookie) in [
+            ("/", None),
+            ("/users/log-in", None),
+            ("/users/settings", Some(cookie.as_str())),
+            ("/no/such/page", None),
+            ("/api/v1/me", None),
+            ("/health", None),
+        ] {
+            let response = app.get(path, cookie).await;
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_else(|| panic!("{name} missing on {path}"))
+                    .to_owned()
+            };
+            let csp = header("content-security-policy");
+            for part in [
+                "frame-ancestors 'none'",
+                "object-src 'none'",
+                "base-uri 'none'",
+                "'nonce-",
+            ] {
+                assert!(
+                    csp.contains(part),
+                    "{part} missing from the CSP of {path}: {csp}"
+                );
+            }
+            assert_eq!(header("x-content-type-options"), "nosniff");
+            assert_eq!(header("referrer-policy"), "strict-origin-when-cross-origin");
+            assert_eq!(header("cross-origin-opener-policy"), "same-origin");
+            assert_eq!(header("x-frame-options"), "DENY");
+            assert_eq!(header("cache-control"), "no-store", "{path}");
+            assert!(!header("x-request-id").is_empty());
+            assert!(
+                response
+                    .headers()
+                    .get("strict-transport-security")
+                    .is_none(),
+                "no HSTS in development"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pages_put_the_csp_nonce_on_their_scripts() {
+    on_each_engine(|app: TestApp| async move {
+        let response = app.get("/users/log-in", None).await;
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce")
+            .to_owned();
+        let html = response.text().await.expect("html");
+        assert!(
+            html.contains(&format!("nonce=\"{nonce}\"")),
+            "the hydration script carries the nonce"
+        );
+        let other = app.get("/users/log-in", None).await;
+        assert!(!other.headers()["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .contains(&nonce));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_pages_are_404_with_the_request_id() {
+    on_each_engine(|app: TestApp| async move {
+        let response = app.get("/no/such/page", None).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .expect("ascii")
+            .to_owned();
+        let html = response.text().await.expect("html");
+        assert!(html.contains(&id), "the error page shows the request id");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    on_each_engine(|app: TestApp| async move {
+        assert_eq!(app.get("/health", None).await.status(), StatusCode::OK);
+        assert_eq!(app.get("/ready", None).await.status(), StatusCode::OK);
+        app.sigra.db().close().await;
+        assert_eq!(
+            app.get("/ready", None).await.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            app.get("/health", None).await.status(),
+            StatusCode::OK,
+            "liveness needs no database"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_database_failure_is_a_generic_500_with_a_request_id() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("outage@example.com").await;
+        app.sigra.db().close().await;
+        let response = app.get("/api/v1/me", Some(&cookie)).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().contains_key("x-request-id"));
+        let body = response.text().await.expect("body");
+        assert!(body.contains("Something went wrong on our side."), "{body}");
+        assert!(
+            !body.to_lowercase().contains("pool"),
+            "no internals: {body}"
+        );
+    })
+    .await;
+}

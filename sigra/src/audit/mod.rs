@@ -1,0 +1,200 @@
+//! The audit trail. [`record`] is the one function that writes `audit_events` rows, and it takes
+//! the caller's connection so a security change and its row commit together or not at all.
+
+use serde_json::{Map, Value};
+use sqlx::AnyConnection;
+
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::request::RequestContext;
+use crate::users::UserId;
+
+/// The actions written so far. Names follow Sigra's (`area.action[.outcome]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// An account was created.
+    RegisterSuccess,
+    /// A registration was refused (the email is taken).
+    RegisterFailure,
+    /// A password log-in succeeded.
+    LoginSuccess,
+    /// A password log-in failed.
+    LoginFailure,
+    /// A user logged out.
+    Logout,
+    /// A session was created.
+    SessionCreate,
+}
+
+impl Action {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RegisterSuccess => "auth.register.success",
+            Self::RegisterFailure => "auth.register.failure",
+            Self::LoginSuccess => "auth.login.success",
+            Self::LoginFailure => "auth.login.failure",
+            Self::Logout => "auth.logout",
+            Self::SessionCreate => "session.create",
+        }
+    }
+
+    fn outcome(self) -> &'static str {
+        match self {
+            Self::RegisterFailure | Self::LoginFailure => "failure",
+            _ => "success",
+        }
+    }
+}
+
+/// Metadata keys that would smell of a secret. A row carrying one is refused outright.
+const FORBIDDEN_KEY_PARTS: &[&str] = &["password", "token", "secret", "hash", "code", "key", "otp"];
+/// Largest metadata object stored, in bytes of JSON.
+const MAX_METADATA_BYTES: usize = 8 * 1024;
+
+/// One audit row being built.
+#[derive(Clone, Debug)]
+pub struct AuditEvent {
+    action: Action,
+    actor: Option<UserId>,
+    target: Option<(&'static str, String)>,
+    session_id: Option<String>,
+    metadata: Map<String, Value>,
+}
+
+impl AuditEvent {
+    /// An event with no actor yet (an anonymous caller).
+    pub fn new(action: Action) -> Self {
+        Self {
+            action,
+            actor: None,
+            target: None,
+            session_id: None,
+            metadata: Map::new(),
+        }
+    }
+
+    /// The user who acted.
+    #[must_use]
+    pub fn actor(mut self, user: &UserId) -> Self {
+        self.actor = Some(user.clone());
+        self
+    }
+
+    /// The user acted upon, when it is not (or not known to be) the actor.
+    #[must_use]
+    pub fn target_user(mut self, user: &UserId) -> Self {
+        self.target = Some(("user", user.as_str().to_owned()));
+        self
+    }
+
+    /// The session involved.
+    #[must_use]
+    pub fn session(mut self, session_id: &str) -> Self {
+        self.session_id = Some(session_id.to_owned());
+        self
+    }
+
+    /// A metadata field. Keys are fixed strings in our code, never user input.
+    #[must_use]
+    pub fn meta(mut self, key: &'static str, value: impl Into<Value>) -> Self {
+        self.metadata.insert(key.to_owned(), value.into());
+        self
+    }
+
+    fn checked_metadata(&self) -> Result<String> {
+        if let Some(key) = self.metadata.keys().find(|k| {
+            FORBIDDEN_KEY_PARTS
+                .iter()
+                .any(|part| k.to_lowercase().contains(part))
+        }) {
+            return Err(Error::Internal(
+                format!("audit metadata key `{key}` is not allowed").into(),
+            ));
+        }
+        let json = Value::Object(self.metadata.clone()).to_string();
+        if json.len() > MAX_METADATA_BYTES {
+            return Err(Error::Internal("audit metadata exceeds 8 KiB".into()));
+        }
+        Ok(json)
+    }
+}
+
+/// Writes one audit row on `conn` (a transaction, when the change it records is one).
+///
+/// # Errors
+/// The metadata breaks the rules above, or the database failed.
+pub async fn record(
+    conn: &mut AnyConnection,
+    at: Timestamp,
+    event: AuditEvent,
+    request: &RequestContext,
+) -> Result<()> {
+    let metadata = event.checked_metadata()?;
+    let actor_type = if event.actor.is_some() {
+        "user"
+    } else {
+        "anonymous"
+    };
+    let (target_type, target_id) = event
+        .target
+        .clone()
+        .map_or((None, None), |(t, id)| (Some(t), Some(id)));
+    sqlx::query(
+        "INSERT INTO audit_events (id, occurred_at, action, outcome, actor_type, actor_id, \
+         effective_user_id, target_type, target_id, session_id, ip_address, user_agent, request_id, metadata) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(at.as_millis())
+    .bind(event.action.as_str())
+    .bind(event.action.outcome())
+    .bind(actor_type)
+    .bind(event.actor.as_ref().map(|a| a.as_str().to_owned()))
+    .bind(target_type)
+    .bind(target_id)
+    .bind(event.session_id.clone())
+    .bind(request.ip_text())
+    .bind(request.user_agent.clone())
+    .bind(request.request_id.clone())
+    .bind(metadata)
+    .execute(conn)
+    .await?;
+    tracing::info!(
+        action = event.action.as_str(),
+        outcome = event.action.outcome(),
+        actor_id = event.actor.as_ref().map(UserId::as_str),
+        "audit"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_looking_metadata_is_refused() {
+        for key in [
+            "password",
+            "session_token",
+            "backup_code",
+            "api_key",
+            "password_hash",
+        ] {
+            let event = AuditEvent::new(Action::LoginSuccess).meta(key, "x");
+            assert!(event.checked_metadata().is_err(), "{key}");
+        }
+        let fine = AuditEvent::new(Action::LoginFailure).meta("reason", "invalid_password");
+        assert_eq!(
+            fine.checked_metadata().expect("allowed"),
+            r#"{"reason":"invalid_password"}"#
+        );
+    }
+
+    #[test]
+    fn oversized_metadata_is_refused() {
+        let event = AuditEvent::new(Action::LoginSuccess).meta("reason", "x".repeat(9000));
+        assert!(event.checked_metadata().is_err());
+    }
+}

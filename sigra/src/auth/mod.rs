@@ -1,0 +1,131 @@
+//! Password log-in and log-out. Every failed log-in gets the same error after the same work:
+//! unknown emails are verified against a dummy hash, so neither the answer nor its timing says
+//! whether an account exists.
+
+use crate::audit::{self, Action, AuditEvent};
+use crate::error::{Error, Result};
+use crate::password::{Password, Verification};
+use crate::request::RequestContext;
+use crate::sessions::{self, Authenticated, NewSession, SessionKind};
+use crate::users::{self, EmailAddress, UserId};
+use crate::Sigra;
+
+/// What the log-in form submits.
+#[derive(Debug)]
+pub struct LogIn {
+    /// The email as typed.
+    pub email: String,
+    /// The password as typed.
+    pub password: Password,
+    /// Whether to keep the session across browser restarts.
+    pub remember_me: bool,
+}
+
+impl Sigra {
+    /// Checks the credentials and, when they match, starts a session under a new token. A
+    /// session the browser already had is ended first (no session fixation).
+    ///
+    /// # Errors
+    /// `InvalidCredentials` for every kind of failed log-in; `Busy` when the hashing pool is
+    /// full; a database error.
+    #[tracing::instrument(name = "auth.login", skip_all, fields(user_id), err(level = "debug"))]
+    pub async fn log_in(
+        &self,
+        log_in: LogIn,
+        replacing: Option<&Authenticated>,
+        request: &RequestContext,
+    ) -> Result<NewSession> {
+        // Oversized input is refused before any hashing work (an Argon2 DoS guard). No stored
+        // password can be this long, so the answer is the truthful one.
+        let max_bytes = self.password_policy().max_length().saturating_mul(4);
+        let email = match EmailAddress::parse(&log_in.email) {
+            Ok(email) if log_in.password.byte_len() <= max_bytes => email,
+            _ => return Err(Error::InvalidCredentials),
+        };
+
+        let found = {
+            let mut conn = self.db().acquire().await?;
+            users::store::find_credentials(&mut conn, &email).await?
+        };
+        let (user_id, rehash) = match found {
+            Some((id, Some(hash))) => match self.hasher().verify(&log_in.password, &hash).await? {
+                Verification::Match { rehash } => (id, rehash),
+                Verification::Mismatch => {
+                    return self.refuse(Some(&id), "invalid_password", request).await
+                }
+            },
+            Some((id, None)) => {
+                self.hasher().verify_dummy(&log_in.password).await?;
+                return self.refuse(Some(&id), "no_password", request).await;
+            }
+            None => {
+                self.hasher().verify_dummy(&log_in.password).await?;
+                return self.refuse(None, "unknown_email", request).await;
+            }
+        };
+        tracing::Span::current().record("user_id", user_id.as_str());
+
+        let upgraded = if rehash {
+            Some(self.hasher().rehash_verified(&log_in.password).await?)
+        } else {
+            None
+        };
+        let kind = if log_in.remember_me {
+            SessionKind::RememberMe
+        } else {
+            SessionKind::Standard
+        };
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        if let Some(previous) = replacing {
+            sessions::store::delete(&mut tx, &previous.session().id).await?;
+        }
+        if let Some(hash) = &upgraded {
+            users::store::replace_password_hash(&mut tx, &user_id, hash, now).await?;
+        }
+        let event = AuditEvent::new(Action::LoginSuccess)
+            .actor(&user_id)
+            .meta("method", "password")
+            .meta("algorithm_upgraded", upgraded.is_some())
+            .meta("remember_me", log_in.remember_me);
+        audit::record(&mut tx, now, event, request).await?;
+        let session = self
+            .create_session(&mut tx, &user_id, kind, request)
+            .await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    /// Records a failed log-in and returns the one error every failure gets. The reason is
+    /// kept in the audit row, never in the response.
+    async fn refuse(
+        &self,
+        user: Option<&UserId>,
+        reason: &'static str,
+        request: &RequestContext,
+    ) -> Result<NewSession> {
+        let mut event = AuditEvent::new(Action::LoginFailure).meta("reason", reason);
+        if let Some(user) = user {
+            event = event.target_user(user);
+        }
+        let mut conn = self.db().acquire().await?;
+        audit::record(&mut conn, self.now(), event, request).await?;
+        Err(Error::InvalidCredentials)
+    }
+
+    /// Ends the current session: its row is deleted, so the cookie is dead everywhere at once.
+    ///
+    /// # Errors
+    /// The database failed.
+    #[tracing::instrument(name = "auth.logout", skip_all, fields(user_id = %current.user().id))]
+    pub async fn log_out(&self, current: &Authenticated, request: &RequestContext) -> Result<()> {
+        let mut tx = self.db().begin_write().await?;
+        sessions::store::delete(&mut tx, &current.session().id).await?;
+        let event = AuditEvent::new(Action::Logout)
+            .actor(&current.user().id)
+            .session(current.session().id.as_str());
+        audit::record(&mut tx, self.now(), event, request).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,637 @@
+//! One typed configuration, read once at start-up from an optional TOML file (`SIGRA_CONFIG`)
+//! and `SIGRA_*` environment variables, and validated before the socket opens. Every problem is
+//! reported together, each naming the variable or file key to fix.
+
+mod sources;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+use crate::crypto::SecretKey;
+use sources::{Reader, Setting};
+
+/// Development or production. Production refuses weak or missing settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    /// Local work: generated secrets, an http base URL, the dev mailbox.
+    Development,
+    /// A deployment: real secrets, https, HSTS, JSON logs.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Pretty,
+    /// One JSON object per line, for a log pipeline.
+    Json,
+}
+
+/// Everything the core needs, validated.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Development or production.
+    pub environment: Environment,
+    /// The product name shown in pages and used as a password context word.
+    pub app_name: String,
+    /// The public origin. Links and the CSRF origin check come from here, never from `Host`.
+    pub base_url: Url,
+    /// Database connection.
+    pub database: DatabaseConfig,
+    /// The root secret for signed values.
+    pub secret_key: SecretKey,
+    /// Session lifetimes.
+    pub sessions: SessionConfig,
+    /// Password policy and hashing.
+    pub passwords: PasswordConfig,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// Things the operator should hear about once logging is up (such as generated secrets).
+    pub notices: Vec<String>,
+}
+
+/// Database connection settings.
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    /// `sqlite://path` or `postgres://...`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+/// Session lifetimes (DESIGN §6).
+#[derive(Clone, Copy, Debug)]
+pub struct SessionConfig {
+    /// A standard session ends after this long without a request.
+    pub idle_timeout: Duration,
+    /// A standard session ends this long after log-in, however active.
+    pub absolute_timeout: Duration,
+    /// Lifetime of a "remember me" session.
+    pub remember_me: Duration,
+    /// Last-seen is written at most this often, to keep reads from becoming writes.
+    pub touch_interval: Duration,
+}
+
+/// Password policy and hashing settings.
+#[derive(Clone, Debug)]
+pub struct PasswordConfig {
+    /// Fewest characters (Unicode code points) a new password may have.
+    pub min_length: usize,
+    /// Most characters a password may have.
+    pub max_length: usize,
+    /// Argon2id parameters for new hashes; existing hashes with others are upgraded at log-in.
+    pub argon2: argon2::Params,
+    /// Hashes computed at once; further requests queue.
+    pub hashing_concurrency: usize,
+    /// How long a request waits for a hashing slot before it gets "busy".
+    pub hashing_queue_timeout: Duration,
+}
+
+/// The settings could not be used; each line names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    /// One line per problem.
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "the configuration has {} problem(s):",
+            self.problems.len()
+        )?;
+        for problem in &self.problems {
+            writeln!(f, "  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "env",
+        aliases: &[],
+    },
+    Setting {
+        key: "app_name",
+        aliases: &[],
+    },
+    Setting {
+        key: "base_url",
+        aliases: &[],
+    },
+    Setting {
+        key: "database.url",
+        aliases: &["DATABASE_URL"],
+    },
+    Setting {
+        key: "database.max_connections",
+        aliases: &[],
+    },
+    Setting {
+        key: "secret_key",
+        aliases: &[],
+    },
+    Setting {
+        key: "session.idle_timeout",
+        aliases: &[],
+    },
+    Setting {
+        key: "session.absolute_timeout",
+        aliases: &[],
+    },
+    Setting {
+        key: "session.remember_me",
+        aliases: &[],
+    },
+    Setting {
+        key: "session.touch_interval",
+        aliases: &[],
+    },
+    Setting {
+        key: "password.min_length",
+        aliases: &[],
+    },
+    Setting {
+        key: "password.max_length",
+        aliases: &[],
+    },
+    Setting {
+        key: "password.argon2_memory_kib",
+        aliases: &[],
+    },
+    Setting {
+        key: "password.argon2_iterations",
+        aliases: &[],
+    },
+    Setting {
+        key: "password.argon2_parallelism",
+        aliases: &[],
+    },
+    Setting {
+        key: "password.hashing_concurrency",
+        aliases: &[],
+    },
+    Setting {
+        key: "password.hashing_queue_timeout",
+        aliases: &[],
+    },
+    Setting {
+        key: "log.format",
+        aliases: &[],
+    },
+];
+
+/// Where a development secret is kept between runs, so sessions survive a restart.
+const DEV_SECRET_FILE: &str = "data/dev-secret-key";
+
+impl Config {
+    /// Reads the process environment and the file named by `SIGRA_CONFIG`, if any.
+    ///
+    /// # Errors
+    /// Every unreadable, unknown or invalid setting, together.
+    pub fn load() -> Result<Self, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let file = match env.get("SIGRA_CONFIG") {
+            None => None,
+            Some(path) => Some(read_toml(Path::new(path))?),
+        };
+        Self::from_sources(file.as_ref(), &env, Some(Path::new(DEV_SECRET_FILE)))
+    }
+
+    /// Builds a config from explicit sources. `dev_secret_file` is where a development secret
+    /// is read from or saved to when none is configured; `None` keeps it in memory only.
+    ///
+    /// # Errors
+    /// Every unreadable, unknown or invalid setting, together.
+    pub fn from_sources(
+        file: Option<&toml::Table>,
+        env: &BTreeMap<String, String>,
+        dev_secret_file: Option<&Path>,
+    ) -> Result<Self, ConfigError> {
+        let mut r = Reader::new(SETTINGS, file, env);
+        let mut notices = Vec::new();
+
+        let environment = r.get(
+            "env",
+            Environment::Development,
+            "development or production",
+            |t| match t {
+                "development" | "dev" => Some(Environment::Development),
+                "production" | "prod" => Some(Environment::Production),
+                _ => None,
+            },
+        );
+        let production = environment == Environment::Production;
+
+        let app_name = r.text("app_name", "Sigra");
+        let base_url = match r.raw("base_url") {
+            None if production => {
+                r.problems.push(
+                    "SIGRA_BASE_URL is required in production (the public https origin, such as https://auth.example.com)"
+                        .to_owned(),
+                );
+                default_base_url()
+            }
+            None => default_base_url(),
+            Some((text, from)) => match Url::parse(text) {
+                Ok(url) if url.host().is_some() && matches!(url.scheme(), "http" | "https") => {
+                    if production && url.scheme() != "https" {
+                        r.problems.push(format!(
+                            "{from} must be an https URL in production, got {text:?}"
+                        ));
+                    }
+                    url
+                }
+                _ => {
+                    let problem = format!("{from} should be an absolute http(s) URL, got {text:?}");
+                    r.problems.push(problem);
+                    default_base_url()
+                }
+            },
+        };
+
+        let database = DatabaseConfig {
+            url: r.text("database.url", "sqlite://data/sigra.db"),
+            max_connections: r.number("database.max_connections", 10),
+        };
+        if !(database.url.starts_with("sqlite:")
+            || database.url.starts_with("postgres://")
+            || database.url.starts_with("postgresql://"))
+        {
+            r.problems.push(format!(
+                "{} should be a sqlite:// or postgres:// URL",
+                r.source("database.url", "DATABASE_URL")
+            ));
+        }
+        if database.max_connections == 0 {
+            r.problems
+                .push("SIGRA_DATABASE_MAX_CONNECTIONS must be at least 1".to_owned());
+        }
+
+        let secret_key = match r.raw("secret_key") {
+            Some((text, from)) => match SecretKey::parse(text) {
+                Some(key) => Some(key),
+                None => {
+                    r.problems.push(format!(
+                        "{from} must be at least 32 random bytes in base64 (generate one with `server generate-secret`)"
+                    ));
+                    None
+                }
+            },
+            None if production => {
+                r.problems.push(
+                    "SIGRA_SECRET_KEY is required in production (generate one with `server generate-secret`)".to_owned(),
+                );
+                None
+            }
+            None => match dev_secret(dev_secret_file) {
+                Ok((key, notice)) => {
+                    notices.push(notice);
+                    Some(key)
+                }
+                Err(problem) => {
+                    r.problems.push(problem);
+                    None
+                }
+            },
+        };
+
+        let sessions = SessionConfig {
+            idle_timeout: r.duration("session.idle_timeout", "30m"),
+            absolute_timeout: r.duration("session.absolute_timeout", "24h"),
+            remember_me: r.duration("session.remember_me", "30d"),
+            touch_interval: r.duration("session.touch_interval", "5m"),
+        };
+        if sessions.idle_timeout.is_zero()
+            || sessions.absolute_timeout.is_zero()
+            || sessions.remember_me.is_zero()
+        {
+            r.problems
+                .push("session timeouts must be longer than zero".to_owned());
+        }
+        if sessions.idle_timeout > sessions.absolute_timeout {
+            r.problems.push(
+                "SIGRA_SESSION_IDLE_TIMEOUT must not exceed SIGRA_SESSION_ABSOLUTE_TIMEOUT"
+                    .to_owned(),
+            );
+        }
+        if sessions.touch_interval >= sessions.idle_timeout {
+            r.problems.push(
+                "SIGRA_SESSION_TOUCH_INTERVAL must be shorter than SIGRA_SESSION_IDLE_TIMEOUT"
+                    .to_owned(),
+            );
+        }
+
+        let passwords = read_passwords(&mut r);
+
+        let log_format = r.get(
+            "log.format",
+            if production {
+                LogFormat::Json
+            } else {
+                LogFormat::Pretty
+            },
+            "json or pretty",
+            |t| match t {
+                "json" => Some(LogFormat::Json),
+                "pretty" => Some(LogFormat::Pretty),
+                _ => None,
+            },
+        );
+
+        match (secret_key, r.problems.is_empty()) {
+            (Some(secret_key), true) => Ok(Config {
+                environment,
+                app_name,
+                base_url,
+                database,
+                secret_key,
+                sessions,
+                passwords,
+                log_format,
+                notices,
+            }),
+            _ => Err(ConfigError {
+                problems: r.problems,
+            }),
+        }
+    }
+
+    /// Whether this is a production deployment.
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    /// The origin of the base URL (`https://auth.example.com`), as browsers send it in `Origin`.
+    pub fn origin(&self) -> String {
+        self.base_url.origin().ascii_serialization()
+    }
+}
+
+fn default_base_url() -> Url {
+    // A literal known to parse; `Url::parse` cannot fail on it.
+    Url::parse("http://localhost:3000").unwrap_or_else(|_| unreachable_url())
+}
+
+#[cold]
+fn unreachable_url() -> Url {
+    #[allow(clippy::panic)]
+    {
+        panic!("a constant URL failed to parse")
+    }
+}
+
+fn read_passwords(r: &mut Reader) -> PasswordConfig {
+    let min_length = r.number("password.min_length", 15_usize);
+    let max_length = r.number("password.max_length", 256_usize);
+    if min_length < 8 {
+        r.problems
+            .push("SIGRA_PASSWORD_MIN_LENGTH must be at least 8 (NIST SP 800-63B)".to_owned());
+    }
+    if max_length < 64 || max_length > 1024 {
+        r.problems
+            .push("SIGRA_PASSWORD_MAX_LENGTH must be between 64 and 1024".to_owned());
+    }
+    if min_length > max_length {
+        r.problems
+            .push("SIGRA_PASSWORD_MIN_LENGTH must not exceed SIGRA_PASSWORD_MAX_LENGTH".to_owned());
+    }
+    let memory = r.number("password.argon2_memory_kib", argon2::Params::DEFAULT_M_COST);
+    let iterations = r.number("password.argon2_iterations", argon2::Params::DEFAULT_T_COST);
+    let parallelism = r.number(
+        "password.argon2_parallelism",
+        argon2::Params::DEFAULT_P_COST,
+    );
+    let argon2 = argon2::Params::new(memory, iterations, parallelism, None).unwrap_or_else(|e| {
+        r.problems.push(format!(
+            "the Argon2 parameters (SIGRA_PASSWORD_ARGON2_*) are invalid: {e}"
+        ));
+        argon2::Params::default()
+    });
+    let cores = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1);
+    let hashing_concurrency = r.number("password.hashing_concurrency", cores);
+    if hashing_concurrency == 0 {
+        r.problems
+            .push("SIGRA_PASSWORD_HASHING_CONCURRENCY must be at least 1".to_owned());
+    }
+    PasswordConfig {
+        min_length,
+        max_length,
+        argon2,
+        hashing_concurrency: hashing_concurrency.max(1),
+        hashing_queue_timeout: r.duration("password.hashing_queue_timeout", "10s"),
+    }
+}
+
+fn read_toml(path: &Path) -> Result<toml::Table, ConfigError> {
+    let problem = |what: String| ConfigError {
+        problems: vec![what],
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        problem(format!(
+            "SIGRA_CONFIG names {} but it cannot be read: {e}",
+            path.display()
+        ))
+    })?;
+    text.parse::<toml::Table>()
+        .map_err(|e| problem(format!("{} is not valid TOML: {e}", path.display())))
+}
+
+/// Reads the development secret, or generates and saves one. Returns the notice to log.
+fn dev_secret(file: Option<&Path>) -> Result<(SecretKey, String), String> {
+    let Some(path) = file else {
+        let key =
+            SecretKey::parse(&SecretKey::generate_text()).ok_or("could not generate a secret")?;
+        return Ok((
+            key,
+            "development mode: generated a secret key for this run only".to_owned(),
+        ));
+    };
+    if let Ok(text) = std::fs::read_to_string(path) {
+        if let Some(key) = SecretKey::parse(&text) {
+            return Ok((
+                key,
+                format!(
+                    "development mode: using the generated secret key in {}",
+                    path.display()
+                ),
+            ));
+        }
+    }
+    let text = SecretKey::generate_text();
+    let saved = save_private(path, &text);
+    let key = SecretKey::parse(&text).ok_or("could not generate a secret")?;
+    let notice = match saved {
+        Ok(()) => format!(
+            "development mode: generated a secret key and saved it to {} (set SIGRA_SECRET_KEY in production)",
+            path.display()
+        ),
+        Err(e) => format!("development mode: generated a secret key for this run only ({} not writable: {e})", path.display()),
+    };
+    Ok((key, notice))
+}
+
+fn save_private(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    use std::io::Write as _;
+    options
+        .open(PathBuf::from(path))?
+        .write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn development_defaults_follow_the_design() {
+        let config = Config::from_sources(None, &env(&[]), None).expect("defaults are valid");
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(config.sessions.idle_timeout, Duration::from_secs(30 * 60));
+        assert_eq!(
+            config.sessions.absolute_timeout,
+            Duration::from_secs(24 * 3600)
+        );
+        assert_eq!(
+            config.sessions.remember_me,
+            Duration::from_secs(30 * 24 * 3600)
+        );
+        assert_eq!(config.passwords.min_length, 15);
+        assert_eq!(config.passwords.argon2.m_cost(), 19_456);
+        assert_eq!(config.passwords.argon2.t_cost(), 2);
+        assert_eq!(config.passwords.argon2.p_cost(), 1);
+        assert_eq!(config.database.url, "sqlite://data/sigra.db");
+        assert!(config
+            .notices
+            .iter()
+            .any(|n| n.contains("generated a secret key")));
+    }
+
+    #[test]
+    fn production_names_every_missing_setting() {
+        let err = Config::from_sources(None, &env(&[("SIGRA_ENV", "production")]), None)
+            .expect_err("production without secrets must fail");
+        let text = err.to_string();
+        assert!(text.contains("SIGRA_SECRET_KEY is required"), "{text}");
+        assert!(text.contains("SIGRA_BASE_URL is required"), "{text}");
+    }
+
+    #[test]
+    fn production_refuses_http_and_short_secrets() {
+        let err = Config::from_sources(
+            None,
+            &env(&[
+                ("SIGRA_ENV", "production"),
+                ("SIGRA_BASE_URL", "http://auth.example.com"),
+                ("SIGRA_SECRET_KEY", "c2hvcnQ"),
+            ]),
+            None,
+        )
+        .expect_err("must fail");
+        let text = err.to_string();
+        assert!(text.contains("must be an https URL"), "{text}");
+        assert!(text.contains("at least 32 random bytes"), "{text}");
+    }
+
+    #[test]
+    fn production_starts_with_real_settings() {
+        let secret = SecretKey::generate_text();
+        let config = Config::from_sources(
+            None,
+            &env(&[
+                ("SIGRA_ENV", "production"),
+                ("SIGRA_BASE_URL", "https://auth.example.com"),
+                ("SIGRA_SECRET_KEY", &secret),
+            ]),
+            None,
+        )
+        .expect("valid production config");
+        assert!(config.is_production());
+        assert_eq!(config.origin(), "https://auth.example.com");
+        assert_eq!(config.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_bad_values_are_all_reported() {
+        let file: toml::Table = r#"
+            app_name = "Acme"
+            [session]
+            idle_timeout = "10m"
+            [password]
+            min_length = 20
+        "#
+        .parse()
+        .expect("valid toml");
+        let config = Config::from_sources(
+            Some(&file),
+            &env(&[("SIGRA_PASSWORD_MIN_LENGTH", "16")]),
+            None,
+        )
+        .expect("valid");
+        assert_eq!(config.app_name, "Acme");
+        assert_eq!(config.sessions.idle_timeout, Duration::from_secs(600));
+        assert_eq!(config.passwords.min_length, 16);
+
+        let err = Config::from_sources(
+            None,
+            &env(&[
+                ("SIGRA_SESSION_IDLE_TIMEOUT", "soon"),
+                ("SIGRA_PASSWORD_MIN_LENGTH", "4"),
+                ("SIGRA_SESION_TYPO", "1"),
+            ]),
+            None,
+        )
+        .expect_err("three problems");
+        assert_eq!(err.problems.len(), 3, "{err}");
+        assert!(err
+            .to_string()
+            .contains("SIGRA_SESSION_IDLE_TIMEOUT should be a duration"));
+        assert!(err
+            .to_string()
+            .contains("unknown setting `SIGRA_SESION_TYPO`"));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let file: toml::Table = "[session]\nidle = \"5m\"".parse().expect("toml");
+        let err = Config::from_sources(Some(&file), &env(&[]), None).expect_err("unknown key");
+        assert!(err.to_string().contains("unknown setting `session.idle`"));
+    }
+
+    #[test]
+    fn dev_secret_is_saved_and_reused() {
+        let dir = std::env::temp_dir().join(format!("sigra-cfg-{}", uuid::Uuid::new_v4()));
+        let file = dir.join("secret");
+        let first = Config::from_sources(None, &env(&[]), Some(&file)).expect("valid");
+        let second = Config::from_sources(None, &env(&[]), Some(&file)).expect("valid");
+        let sign = |c: &Config| c.secret_key.derive("t").sign("m");
+        assert_eq!(sign(&first), sign(&second));
+        assert!(second.notices[0].contains("using the generated secret key"));
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -1,0 +1,64 @@
+//! The core's one error type. `Display` is always safe to show a user: it never says whether an
+//! account exists and never carries internals; the `source` keeps the detail for the log.
+
+use crate::password::PolicyViolation;
+use crate::users::EmailError;
+
+/// What went wrong in a core operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Wrong email or password, an unknown email, or any other failed log-in: one answer for all.
+    #[error("Invalid email or password.")]
+    InvalidCredentials,
+    /// The email address was not accepted; the reason reveals nothing about accounts.
+    #[error("{0}")]
+    InvalidEmail(EmailError),
+    /// The new password breaks a rule of the password policy.
+    #[error("{0}")]
+    WeakPassword(PolicyViolation),
+    /// The request needs a signed-in user.
+    #[error("You need to log in first.")]
+    Unauthenticated,
+    /// Too much work is queued (password hashing); the client should retry shortly.
+    #[error("The server is busy. Please try again in a moment.")]
+    Busy,
+    /// The database failed.
+    #[error("Something went wrong on our side.")]
+    Database(#[source] sqlx::Error),
+    /// Anything else that is our fault.
+    #[error("Something went wrong on our side.")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// `Result` with the core's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps a database error.
+    pub fn database(error: sqlx::Error) -> Self {
+        Self::Database(error)
+    }
+
+    /// Whether the caller's input caused this (as opposed to a fault on our side).
+    pub fn is_client_error(&self) -> bool {
+        !matches!(self, Self::Database(_) | Self::Internal(_) | Self::Busy)
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(error)
+    }
+}
+
+/// An error and each of its sources on one line, for the log.
+pub fn report(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

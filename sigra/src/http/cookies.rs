@@ -1,0 +1,108 @@
+use cookie::{Cookie, SameSite};
+use http::header::{HeaderMap, HeaderValue, COOKIE};
+
+use crate::sessions::NewSession;
+
+/// The session cookie. `__Host-` makes browsers insist on Secure, `Path=/` and no `Domain`,
+/// so no subdomain can plant or read it.
+pub const SESSION_COOKIE: &str = "__Host-sigra_session";
+
+/// The `Set-Cookie` value that hands a new session to the browser.
+pub fn session_cookie(session: &NewSession) -> HeaderValue {
+    let mut cookie = base(session.token.expose().to_owned());
+    if let Some(max_age) = session.cookie_max_age {
+        let seconds = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+        cookie.set_max_age(cookie::time::Duration::seconds(seconds));
+    }
+    header_value(&cookie)
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_session_cookie() -> HeaderValue {
+    let mut cookie = base(String::new());
+    cookie.set_max_age(cookie::time::Duration::ZERO);
+    header_value(&cookie)
+}
+
+fn base(value: String) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, value))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .build()
+}
+
+fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
+    // Names are constant and values are base64url, so the text is always a valid header.
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The value of the first cookie called `name` in the request's `Cookie` headers.
+pub fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::IssuedToken;
+    use crate::sessions::SessionKind;
+    use std::time::Duration;
+
+    fn new_session(max_age: Option<Duration>) -> NewSession {
+        NewSession::for_tests(IssuedToken::generate(), SessionKind::Standard, max_age)
+    }
+
+    #[test]
+    fn session_cookie_has_every_protective_attribute() {
+        let session = new_session(None);
+        let text = session_cookie(&session).to_str().expect("ascii").to_owned();
+        assert!(
+            text.starts_with(&format!("__Host-sigra_session={}", session.token.expose())),
+            "{text}"
+        );
+        for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
+            assert!(text.contains(attribute), "{attribute} missing from {text}");
+        }
+        assert!(!text.contains("Domain"), "{text}");
+        assert!(
+            !text.contains("Max-Age"),
+            "a standard session cookie ends with the browser: {text}"
+        );
+    }
+
+    #[test]
+    fn remember_me_cookie_lasts_as_long_as_the_session() {
+        let session = new_session(Some(Duration::from_secs(30 * 24 * 3600)));
+        let text = session_cookie(&session).to_str().expect("ascii").to_owned();
+        assert!(text.contains("Max-Age=2592000"), "{text}");
+    }
+
+    #[test]
+    fn clearing_expires_the_cookie_now() {
+        let text = clear_session_cookie().to_str().expect("ascii").to_owned();
+        assert!(text.starts_with("__Host-sigra_session=;"), "{text}");
+        assert!(text.contains("Max-Age=0"), "{text}");
+    }
+
+    #[test]
+    fn cookies_are_found_among_others_and_across_headers() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            COOKIE,
+            HeaderValue::from_static("theme=dark; __Host-sigra_session=abc"),
+        );
+        headers.append(COOKIE, HeaderValue::from_static("other=1"));
+        assert_eq!(find_cookie(&headers, SESSION_COOKIE), Some("abc"));
+        assert_eq!(find_cookie(&headers, "other"), Some("1"));
+        assert_eq!(find_cookie(&headers, "missing"), None);
+    }
+}

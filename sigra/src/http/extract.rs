@@ -1,0 +1,64 @@
+//! Extractors: the session proof and the request context, for handlers and server functions.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, OptionalFromRequestParts};
+use http::header::USER_AGENT;
+use http::request::Parts;
+
+use crate::error::Error;
+use crate::request::RequestContext;
+use crate::sessions::Authenticated;
+
+use super::error::AppError;
+use super::scope::Scope;
+
+fn from_scope(parts: &Parts) -> Option<Authenticated> {
+    parts
+        .extensions
+        .get::<Scope>()
+        .and_then(Scope::authenticated)
+        .cloned()
+}
+
+/// Requires a signed-in user: 401 otherwise. A route outside the session layer has no scope
+/// and so refuses everyone.
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        from_scope(parts).ok_or(AppError(Error::Unauthenticated))
+    }
+}
+
+/// `Option<Authenticated>`: the user if there is one.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Authenticated {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(from_scope(parts))
+    }
+}
+
+/// The peer address (the socket's, until a trusted proxy list says otherwise), user agent and
+/// request id.
+impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        Ok(RequestContext::new(
+            ip,
+            header(USER_AGENT.as_str()),
+            header("x-request-id"),
+        ))
+    }
+}

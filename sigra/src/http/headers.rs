@@ -1,0 +1,121 @@
+//! Security headers on every response, and the per-request CSP nonce that the page's own
+//! scripts (the Leptos hydration scripts) carry.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::header::{self, HeaderName, HeaderValue};
+
+use crate::config::Config;
+use crate::crypto::{b64url, random_bytes};
+
+/// A fresh CSP nonce for this request. Pages read it from the request extensions and put it on
+/// their inline scripts; the CSP header names it.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+/// What varies between deployments in the headers.
+#[derive(Clone, Debug)]
+pub struct HeaderPolicy {
+    hsts: bool,
+    extra_connect_src: String,
+}
+
+impl HeaderPolicy {
+    /// HSTS in production; in development, the live-reload websocket of `cargo leptos watch`
+    /// on `reload_port` is allowed to connect.
+    pub fn new(config: &Config, reload_port: Option<u16>) -> Self {
+        let extra_connect_src = match (config.is_production(), reload_port) {
+            (false, Some(port)) => format!(" ws://localhost:{port} ws://127.0.0.1:{port}"),
+            _ => String::new(),
+        };
+        Self {
+            hsts: config.is_production(),
+            extra_connect_src,
+        }
+    }
+
+    fn csp(&self, nonce: &str) -> String {
+        format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'{}; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            self.extra_connect_src
+        )
+    }
+}
+
+/// Axum middleware: adds the headers unless a handler set its own, and `Cache-Control:
+/// no-store` on everything but static assets, so no authenticated page lingers in a cache.
+pub async fn security_headers(
+    State(policy): State<HeaderPolicy>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let nonce = b64url(&random_bytes::<16>());
+    request.extensions_mut().insert(CspNonce(nonce.clone()));
+    let is_asset = request.uri().path().starts_with("/pkg/");
+
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let mut set = |name: HeaderName, value: HeaderValue| {
+        headers.entry(name).or_insert(value);
+    };
+    if let Ok(csp) = HeaderValue::from_str(&policy.csp(&nonce)) {
+        set(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    set(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    set(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    set(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    set(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    set(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    set(
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+    );
+    if policy.hsts {
+        set(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    let cache = if is_asset { "no-cache" } else { "no-store" };
+    set(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csp_forbids_framing_plugins_and_base_and_names_the_nonce() {
+        let policy = HeaderPolicy {
+            hsts: false,
+            extra_connect_src: String::new(),
+        };
+        let csp = policy.csp("abc123");
+        for part in [
+            "'nonce-abc123'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "'wasm-unsafe-eval'",
+        ] {
+            assert!(csp.contains(part), "{part} missing: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"));
+    }
+}

@@ -1,0 +1,218 @@
+use crate::config::PasswordConfig;
+use crate::users::EmailAddress;
+
+use super::{common, NewPassword, Password};
+
+/// Why a new password was refused. Each message says exactly which rule, and reveals nothing
+/// about other accounts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyViolation {
+    /// Fewer characters than the minimum.
+    #[error("Password must be at least {min} characters long.")]
+    TooShort {
+        /// The minimum.
+        min: usize,
+    },
+    /// More characters than the maximum.
+    #[error("Password must be at most {max} characters long.")]
+    TooLong {
+        /// The maximum.
+        max: usize,
+    },
+    /// On the list of commonly used passwords.
+    #[error("This password is one of the most commonly used. Choose something less predictable.")]
+    Common,
+    /// The user's own email address, or built from it.
+    #[error("Password must not be your email address or built from it.")]
+    BasedOnEmail,
+    /// The name of this site, or built from it.
+    #[error("Password must not be built from the name of this site.")]
+    BasedOnAppName,
+}
+
+/// Policy v1: length bounds in characters, the common-password list, and context words.
+/// No composition rules (NIST SP 800-63B, ASVS 6.2.5).
+#[derive(Clone, Debug)]
+pub struct PasswordPolicy {
+    min_length: usize,
+    max_length: usize,
+    app_name: String,
+}
+
+impl PasswordPolicy {
+    /// The policy for a configuration and product name.
+    pub fn new(config: &PasswordConfig, app_name: &str) -> Self {
+        Self {
+            min_length: config.min_length,
+            max_length: config.max_length,
+            app_name: letters_only(&app_name.to_lowercase()),
+        }
+    }
+
+    /// Fewest characters a password may have.
+    pub fn min_length(&self) -> usize {
+        self.min_length
+    }
+
+    /// Most characters a password may have.
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
+    /// Checks a new password for the owner of `email`.
+    ///
+    /// # Errors
+    /// The first rule the password breaks, in the order: length, common list, context words.
+    pub fn check(
+        &self,
+        password: Password,
+        email: &EmailAddress,
+    ) -> Result<NewPassword, PolicyViolation> {
+        let normalized = password.normalized();
+        let length = normalized.chars().count();
+        if length < self.min_length {
+            return Err(PolicyViolation::TooShort {
+                min: self.min_length,
+            });
+        }
+        if length > self.max_length {
+            return Err(PolicyViolation::TooLong {
+                max: self.max_length,
+            });
+        }
+        let lower = normalized.to_lowercase();
+        if common::is_common(&lower) {
+            return Err(PolicyViolation::Common);
+        }
+        let email_text = email.as_str();
+        let local_part = letters_only(email_text.split('@').next().unwrap_or_default());
+        let core = letters_only(&lower);
+        if lower.contains(email_text) || (!local_part.is_empty() && core == local_part) {
+            return Err(PolicyViolation::BasedOnEmail);
+        }
+        if !self.app_name.is_empty() && is_repetition_of(&core, &self.app_name) {
+            return Err(PolicyViolation::BasedOnAppName);
+        }
+        Ok(NewPassword(password))
+    }
+}
+
+/// The letters of `text`, dropping digits, spaces and symbols, so "Sigra-2024!" becomes "sigra".
+fn letters_only(text: &str) -> String {
+    text.chars().filter(|c| c.is_alphabetic()).collect()
+}
+
+/// Whether `text` is `word` written one or more times.
+fn is_repetition_of(text: &str, word: &str) -> bool {
+    !word.is_empty()
+        && !text.is_empty()
+        && text.len() % word.len() == 0
+        && text
+            .as_bytes()
+            .chunks(word.len())
+            .all(|c| c == word.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn policy() -> PasswordPolicy {
+        let config = PasswordConfig {
+            min_length: 15,
+            max_length: 256,
+            argon2: argon2::Params::default(),
+            hashing_concurrency: 1,
+            hashing_queue_timeout: Duration::from_secs(1),
+        };
+        PasswordPolicy::new(&config, "Sigra")
+    }
+
+    fn email() -> EmailAddress {
+        EmailAddress::parse("Ada.Lovelace@Example.com").expect("valid")
+    }
+
+    fn check(password: &str) -> Result<(), PolicyViolation> {
+        policy()
+            .check(Password::new(password.to_owned()), &email())
+            .map(|_| ())
+    }
+
+    #[test]
+    fn fourteen_characters_are_refused_and_fifteen_accepted() {
+        assert_eq!(
+            check("abcdefghijklmn"),
+            Err(PolicyViolation::TooShort { min: 15 })
+        );
+        assert_eq!(check("correct horse b"), Ok(()));
+    }
+
+    #[test]
+    fn long_unicode_and_spaces_are_fine_and_no_composition_rules_apply() {
+        assert_eq!(check(&"x".repeat(64)), Ok(()));
+        assert_eq!(check(&"y".repeat(128)), Ok(()));
+        assert_eq!(check("ünïcödé pässwörd ☃ ok"), Ok(()));
+        assert_eq!(check("all lowercase words here"), Ok(()));
+    }
+
+    #[test]
+    fn length_counts_characters_not_bytes() {
+        // 15 snowmen are 45 bytes but 15 characters.
+        assert_eq!(check(&"☃".repeat(15)), Ok(()));
+        assert_eq!(
+            check(&"☃".repeat(14)),
+            Err(PolicyViolation::TooShort { min: 15 })
+        );
+        assert_eq!(
+            check(&"z".repeat(257)),
+            Err(PolicyViolation::TooLong { max: 256 })
+        );
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        assert!(common::len() >= 10_000, "list has {}", common::len());
+        let relaxed = PasswordPolicy {
+            min_length: 8,
+            ..policy()
+        };
+        let common = |p: &str| {
+            relaxed
+                .check(Password::new(p.to_owned()), &email())
+                .map(|_| ())
+        };
+        assert_eq!(common("password123"), Err(PolicyViolation::Common));
+        assert_eq!(common("PassWord123"), Err(PolicyViolation::Common));
+        assert_eq!(common("iloveyou"), Err(PolicyViolation::Common));
+    }
+
+    #[test]
+    fn the_users_own_email_is_refused() {
+        assert_eq!(
+            check("ada.lovelace@example.com"),
+            Err(PolicyViolation::BasedOnEmail)
+        );
+        assert_eq!(
+            check("my ada.lovelace@example.com pw"),
+            Err(PolicyViolation::BasedOnEmail)
+        );
+        assert_eq!(
+            check("Ada.Lovelace-1234567"),
+            Err(PolicyViolation::BasedOnEmail)
+        );
+    }
+
+    #[test]
+    fn the_site_name_is_refused() {
+        assert_eq!(
+            check("Sigra-Sigra-Sigra-2024"),
+            Err(PolicyViolation::BasedOnAppName)
+        );
+        assert_eq!(
+            check("sigra1234567890123"),
+            Err(PolicyViolation::BasedOnAppName)
+        );
+        assert_eq!(check("sigra is where my passwords live"), Ok(()));
+    }
+}

@@ -1,0 +1,32 @@
+//! What the core records about the request behind an operation.
+
+use std::net::IpAddr;
+
+/// Longest user-agent string kept; the rest is cut.
+const MAX_USER_AGENT: usize = 512;
+
+/// The client's address, browser and request id, for audit rows and session records.
+#[derive(Clone, Debug, Default)]
+pub struct RequestContext {
+    /// The peer address.
+    pub ip: Option<IpAddr>,
+    /// The `User-Agent` header, at most 512 characters.
+    pub user_agent: Option<String>,
+    /// The id in `x-request-id`, shared with log lines.
+    pub request_id: Option<String>,
+}
+
+impl RequestContext {
+    /// Builds a context, bounding the user agent.
+    pub fn new(ip: Option<IpAddr>, user_agent: Option<&str>, request_id: Option<&str>) -> Self {
+        Self {
+            ip,
+            user_agent: user_agent.map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
+            request_id: request_id.map(str::to_owned),
+        }
+    }
+
+    pub(crate) fn ip_text(&self) -> Option<String> {
+        self.ip.map(|ip| ip.to_string())
+    }
+}

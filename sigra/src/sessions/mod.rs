@@ -1,0 +1,219 @@
+//! Database-backed sessions: the cookie carries 32 random bytes, the table keeps their SHA-256.
+//! Idle and absolute timeouts are enforced on every request; a log-in always gets a new token.
+
+mod policy;
+pub(crate) mod store;
+
+use std::fmt;
+use std::time::Duration;
+
+use sqlx::AnyConnection;
+
+use crate::audit::{self, Action, AuditEvent};
+use crate::clock::Timestamp;
+use crate::crypto::{IssuedToken, PresentedToken};
+use crate::error::Result;
+use crate::request::RequestContext;
+use crate::users::{User, UserId};
+use crate::Sigra;
+
+pub use policy::{ExpiredBy, SessionPolicy, SessionTimes, Verdict};
+
+/// Standard sessions end with the browser or after the idle/absolute timeouts; remember-me
+/// sessions survive a browser restart until their own end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    /// A normal log-in.
+    Standard,
+    /// "Remember me" was ticked.
+    RememberMe,
+}
+
+impl SessionKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::RememberMe => "remember_me",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "standard" => Some(Self::Standard),
+            "remember_me" => Some(Self::RememberMe),
+            _ => None,
+        }
+    }
+}
+
+/// A session's public id (not its token): safe to show and to log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionId(String);
+
+impl SessionId {
+    fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+
+    /// The id text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a session is, without its secret.
+#[derive(Clone, Debug)]
+pub struct SessionInfo {
+    /// The public id.
+    pub id: SessionId,
+    /// Standard or remember-me.
+    pub kind: SessionKind,
+    /// When it was created (the log-in).
+    pub created_at: Timestamp,
+    /// Its absolute end.
+    pub expires_at: Timestamp,
+}
+
+/// Proof that the request carries a live session. Only the session check builds one, so a
+/// function that takes `&Authenticated` cannot be reached by an anonymous caller.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    user: User,
+    session: SessionInfo,
+}
+
+impl Authenticated {
+    /// The signed-in user.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// The session the request rides on.
+    pub fn session(&self) -> &SessionInfo {
+        &self.session
+    }
+}
+
+/// A session just created: the token goes into the cookie once and is then forgotten.
+#[derive(Debug)]
+pub struct NewSession {
+    /// The public id.
+    pub id: SessionId,
+    /// The bearer token for the cookie.
+    pub token: IssuedToken,
+    /// Standard or remember-me.
+    pub kind: SessionKind,
+    /// How long the browser should keep the cookie (`None`: until it closes).
+    pub cookie_max_age: Option<Duration>,
+}
+
+#[cfg(test)]
+impl NewSession {
+    pub(crate) fn for_tests(
+        token: IssuedToken,
+        kind: SessionKind,
+        cookie_max_age: Option<Duration>,
+    ) -> Self {
+        Self {
+            id: SessionId::generate(),
+            token,
+            kind,
+            cookie_max_age,
+        }
+    }
+}
+
+/// The outcome of checking a presented session token.
+#[derive(Debug)]
+pub enum SessionCheck {
+    /// A live session.
+    Active(Authenticated),
+    /// The token matched a session that has now ended (and was deleted).
+    Expired(ExpiredBy),
+    /// No session has this token.
+    Unknown,
+}
+
+impl Sigra {
+    /// The rules for session lifetimes.
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy::new(self.config().sessions)
+    }
+
+    /// Creates a session for `user` on `conn` (the caller's transaction), with its audit row.
+    pub(crate) async fn create_session(
+        &self,
+        conn: &mut AnyConnection,
+        user: &UserId,
+        kind: SessionKind,
+        request: &RequestContext,
+    ) -> Result<NewSession> {
+        let now = self.now();
+        let policy = self.session_policy();
+        let id = SessionId::generate();
+        let token = IssuedToken::generate();
+        let row = store::NewRow {
+            id: &id,
+            user_id: user,
+            token_hash: &token.hash(),
+            kind,
+            now,
+            expires_at: policy.expires_at(kind, now),
+        };
+        store::insert(conn, row, request).await?;
+        let event = AuditEvent::new(Action::SessionCreate)
+            .actor(user)
+            .session(id.as_str())
+            .meta("kind", kind.as_str());
+        audit::record(conn, now, event, request).await?;
+        Ok(NewSession {
+            id,
+            token,
+            kind,
+            cookie_max_age: policy.cookie_max_age(kind),
+        })
+    }
+
+    /// Checks a session token from a cookie: finds the session, applies the timeouts, deletes
+    /// it when it has ended, and records activity at most once per touch interval.
+    ///
+    /// # Errors
+    /// The database failed.
+    #[tracing::instrument(name = "session.authenticate", skip_all, fields(session_id))]
+    pub async fn authenticate_session(&self, token: &PresentedToken) -> Result<SessionCheck> {
+        let mut conn = self.db().acquire().await?;
+        let Some(found) = store::find_by_token_hash(&mut conn, &token.hash()).await? else {
+            return Ok(SessionCheck::Unknown);
+        };
+        tracing::Span::current().record("session_id", found.session.id.as_str());
+        let now = self.now();
+        let times = SessionTimes {
+            kind: found.session.kind,
+            last_seen_at: found.last_seen_at,
+            expires_at: found.session.expires_at,
+        };
+        match self.session_policy().evaluate(times, now) {
+            Verdict::Expired(by) => {
+                store::delete(&mut conn, &found.session.id).await?;
+                tracing::info!(reason = ?by, "session expired");
+                Ok(SessionCheck::Expired(by))
+            }
+            Verdict::Active { touch } => {
+                if touch {
+                    store::touch(&mut conn, &found.session.id, now).await?;
+                }
+                Ok(SessionCheck::Active(Authenticated {
+                    user: found.user,
+                    session: found.session,
+                }))
+            }
+        }
+    }
+}

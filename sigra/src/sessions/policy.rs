@@ -1,0 +1,177 @@
+//! Session timing rules: pure functions of the stored times and now, tested without a database.
+
+use std::time::Duration;
+
+use crate::clock::Timestamp;
+use crate::config::SessionConfig;
+
+use super::SessionKind;
+
+/// What the rules say about a stored session at a moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Still valid. `touch` asks to write last-seen (at most once per touch interval).
+    Active {
+        /// Whether to record this request as the last activity.
+        touch: bool,
+    },
+    /// Over; delete it.
+    Expired(ExpiredBy),
+}
+
+/// Which limit ended a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExpiredBy {
+    /// Too long without a request.
+    Idle,
+    /// Too long since log-in.
+    Absolute,
+}
+
+/// The timing of one stored session.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionTimes {
+    /// Standard or remember-me.
+    pub kind: SessionKind,
+    /// Last recorded activity.
+    pub last_seen_at: Timestamp,
+    /// The absolute end.
+    pub expires_at: Timestamp,
+}
+
+/// The timeouts from configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionPolicy {
+    config: SessionConfig,
+}
+
+impl SessionPolicy {
+    /// Rules for the configured timeouts.
+    pub fn new(config: SessionConfig) -> Self {
+        Self { config }
+    }
+
+    /// The absolute end of a session of `kind` created at `now`.
+    pub fn expires_at(&self, kind: SessionKind, now: Timestamp) -> Timestamp {
+        now.plus(self.lifetime(kind))
+    }
+
+    /// How long the browser should keep the cookie: until the session's absolute end for
+    /// remember-me, and for the browser session otherwise.
+    pub fn cookie_max_age(&self, kind: SessionKind) -> Option<Duration> {
+        match kind {
+            SessionKind::Standard => None,
+            SessionKind::RememberMe => Some(self.config.remember_me),
+        }
+    }
+
+    fn lifetime(&self, kind: SessionKind) -> Duration {
+        match kind {
+            SessionKind::Standard => self.config.absolute_timeout,
+            SessionKind::RememberMe => self.config.remember_me,
+        }
+    }
+
+    /// Judges a stored session. Remember-me sessions have no idle limit: surviving a closed
+    /// browser is their point; their absolute limit still holds.
+    pub fn evaluate(&self, times: SessionTimes, now: Timestamp) -> Verdict {
+        if now >= times.expires_at {
+            return Verdict::Expired(ExpiredBy::Absolute);
+        }
+        let idle = now.since(times.last_seen_at);
+        if times.kind == SessionKind::Standard && idle >= self.config.idle_timeout {
+            return Verdict::Expired(ExpiredBy::Idle);
+        }
+        Verdict::Active {
+            touch: idle >= self.config.touch_interval,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    fn policy() -> SessionPolicy {
+        SessionPolicy::new(SessionConfig {
+            idle_timeout: 30 * MIN,
+            absolute_timeout: 24 * 60 * MIN,
+            remember_me: 30 * 24 * 60 * MIN,
+            touch_interval: 5 * MIN,
+        })
+    }
+
+    fn standard_at(start: Timestamp) -> SessionTimes {
+        SessionTimes {
+            kind: SessionKind::Standard,
+            last_seen_at: start,
+            expires_at: policy().expires_at(SessionKind::Standard, start),
+        }
+    }
+
+    #[test]
+    fn last_seen_is_written_at_most_every_five_minutes() {
+        let start = Timestamp::from_millis(0);
+        let times = standard_at(start);
+        assert_eq!(
+            policy().evaluate(times, start.plus(4 * MIN)),
+            Verdict::Active { touch: false }
+        );
+        assert_eq!(
+            policy().evaluate(times, start.plus(5 * MIN)),
+            Verdict::Active { touch: true }
+        );
+    }
+
+    #[test]
+    fn idle_sessions_expire_after_thirty_minutes() {
+        let start = Timestamp::from_millis(0);
+        let times = standard_at(start);
+        let almost = start.plus(30 * MIN - Duration::from_secs(1));
+        assert!(matches!(
+            policy().evaluate(times, almost),
+            Verdict::Active { .. }
+        ));
+        assert_eq!(
+            policy().evaluate(times, start.plus(30 * MIN)),
+            Verdict::Expired(ExpiredBy::Idle)
+        );
+    }
+
+    #[test]
+    fn activity_does_not_extend_the_absolute_limit() {
+        let start = Timestamp::from_millis(0);
+        let mut times = standard_at(start);
+        times.last_seen_at = start.plus(24 * 60 * MIN - MIN);
+        assert_eq!(
+            policy().evaluate(times, start.plus(24 * 60 * MIN)),
+            Verdict::Expired(ExpiredBy::Absolute)
+        );
+    }
+
+    #[test]
+    fn remember_me_ignores_idleness_but_not_its_end() {
+        let start = Timestamp::from_millis(0);
+        let p = policy();
+        let times = SessionTimes {
+            kind: SessionKind::RememberMe,
+            last_seen_at: start,
+            expires_at: p.expires_at(SessionKind::RememberMe, start),
+        };
+        assert!(matches!(
+            p.evaluate(times, start.plus(7 * 24 * 60 * MIN)),
+            Verdict::Active { .. }
+        ));
+        assert_eq!(
+            p.evaluate(times, start.plus(30 * 24 * 60 * MIN)),
+            Verdict::Expired(ExpiredBy::Absolute)
+        );
+        assert_eq!(
+            p.cookie_max_age(SessionKind::RememberMe),
+            Some(30 * 24 * 60 * MIN)
+        );
+        assert_eq!(p.cookie_max_age(SessionKind::Standard), None);
+    }
+}

@@ -1,0 +1,107 @@
+//! SQL for the `user_sessions` table.
+
+use sqlx::{AnyConnection, Row as _};
+
+use crate::clock::Timestamp;
+use crate::crypto::TokenHash;
+use crate::error::Result;
+use crate::request::RequestContext;
+use crate::users::{EmailAddress, User, UserId};
+
+use super::{SessionId, SessionInfo, SessionKind};
+
+/// A new session row.
+pub(crate) struct NewRow<'a> {
+    pub id: &'a SessionId,
+    pub user_id: &'a UserId,
+    pub token_hash: &'a TokenHash,
+    pub kind: SessionKind,
+    pub now: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+pub(crate) async fn insert(
+    conn: &mut AnyConnection,
+    row: NewRow<'_>,
+    request: &RequestContext,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO user_sessions (id, user_id, token_hash, kind, ip, user_agent, created_at, last_seen_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+    )
+    .bind(row.id.as_str())
+    .bind(row.user_id.as_str())
+    .bind(row.token_hash.as_str())
+    .bind(row.kind.as_str())
+    .bind(request.ip_text())
+    .bind(request.user_agent.clone())
+    .bind(row.now.as_millis())
+    .bind(row.expires_at.as_millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A session found by its token, with its user and last activity.
+pub(crate) struct Found {
+    pub session: SessionInfo,
+    pub last_seen_at: Timestamp,
+    pub user: User,
+}
+
+pub(crate) async fn find_by_token_hash(
+    conn: &mut AnyConnection,
+    hash: &TokenHash,
+) -> Result<Option<Found>> {
+    let row = sqlx::query(
+        "SELECT s.id, s.kind, s.created_at, s.last_seen_at, s.expires_at, \
+                u.id, u.email, u.confirmed_at, u.created_at \
+         FROM user_sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1",
+    )
+    .bind(hash.as_str())
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let kind: String = row.try_get(1)?;
+    let email: String = row.try_get(6)?;
+    // Rows are written only by this module, so an unknown kind or a bad email means the
+    // database was edited by hand; treat the session as unusable rather than guess.
+    let (Some(kind), Ok(email)) = (SessionKind::parse(&kind), EmailAddress::parse(&email)) else {
+        return Ok(None);
+    };
+    let confirmed_at: Option<i64> = row.try_get(7)?;
+    Ok(Some(Found {
+        session: SessionInfo {
+            id: SessionId(row.try_get(0)?),
+            kind,
+            created_at: Timestamp::from_millis(row.try_get(2)?),
+            expires_at: Timestamp::from_millis(row.try_get(4)?),
+        },
+        last_seen_at: Timestamp::from_millis(row.try_get(3)?),
+        user: User {
+            id: UserId::from_stored(row.try_get(5)?),
+            email,
+            confirmed_at: confirmed_at.map(Timestamp::from_millis),
+            created_at: Timestamp::from_millis(row.try_get(8)?),
+        },
+    }))
+}
+
+pub(crate) async fn touch(conn: &mut AnyConnection, id: &SessionId, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE user_sessions SET last_seen_at = $1 WHERE id = $2")
+        .bind(now.as_millis())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a session; returns whether it existed.
+pub(crate) async fn delete(conn: &mut AnyConnection, id: &SessionId) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM user_sessions WHERE id = $1")
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -1,0 +1,50 @@
+//! User accounts: the normalised email type, the account record, and registration.
+
+mod email;
+mod registration;
+pub(crate) mod store;
+
+use std::fmt;
+
+use crate::clock::Timestamp;
+
+pub use email::{EmailAddress, EmailError};
+pub use registration::Registration;
+
+/// A user's id: a UUIDv7, time-ordered so new rows append to indexes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    pub(crate) fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+
+    pub(crate) fn from_stored(text: String) -> Self {
+        Self(text)
+    }
+
+    /// The id as stored and shown.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An account, as the rest of the system sees it (never with its password hash).
+#[derive(Clone, Debug)]
+pub struct User {
+    /// The id.
+    pub id: UserId,
+    /// The normalised email address.
+    pub email: EmailAddress,
+    /// When the address was confirmed, if it was.
+    pub confirmed_at: Option<Timestamp>,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
