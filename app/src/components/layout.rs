@@ -4,30 +4,28 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
+use leptos::server_fn::ServerFn;
+
 use crate::account::{session_state, LogOut, SessionSnapshot};
 use crate::flash::{Flash, Tone};
 
 /// Header, flash and footer around the routed page.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let log_out = ServerAction::<LogOut>::new();
     let location = use_location();
-    // Refetched after log-out and after every navigation (log-in and registration end in one):
-    // the header follows the session, and a message set by the last redirect is picked up.
-    // It is read under a single <Transition>: a resource read under two suspense boundaries
-    // can stall server rendering (leptos-rs/leptos#4851).
-    let state = Resource::new(
-        move || (log_out.version().get(), location.pathname.get()),
-        |_| session_state(),
-    );
+    // Refetched after every navigation (log-in and registration end in one; log-out is a full
+    // page load): the header follows the session, and a message set by the last redirect is
+    // taken exactly once. It is read under a single <Transition>: a resource read under two
+    // suspense boundaries can stall server rendering (leptos-rs/leptos#4851).
+    let state = Resource::new(move || location.pathname.get(), |_| session_state());
     view! {
         <div class="flex min-h-screen flex-col">
             <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-                <Transition fallback=move || view! { <Nav email=None log_out /> }>
+                <Transition fallback=|| view! { <Nav email=None /> }>
                     {move || Suspend::new(async move {
                         let SessionSnapshot { email, flash } = state.await.unwrap_or(SessionSnapshot { email: None, flash: None });
                         view! {
-                            <Nav email log_out />
+                            <Nav email />
                             {flash.map(|flash| view! { <FlashBanner flash /> })}
                         }
                     })}
@@ -42,7 +40,8 @@ pub fn Layout(children: Children) -> impl IntoView {
 }
 
 #[component]
-fn Nav(email: Option<String>, log_out: ServerAction<LogOut>) -> impl IntoView {
+fn Nav(email: Option<String>) -> impl IntoView {
+    let log_out_url = <LogOut as ServerFn>::PATH;
     let links = match email {
         Some(email) => view! {
             <div class="flex flex-wrap items-center gap-3 text-sm">
@@ -50,11 +49,13 @@ fn Nav(email: Option<String>, log_out: ServerAction<LogOut>) -> impl IntoView {
                 <A href="/users/settings" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
                     "Settings"
                 </A>
-                <ActionForm action=log_out>
+                // A plain form: logging out reloads the page, so no state of the old session
+                // survives in the browser.
+                <form method="post" action=log_out_url>
                     <button type="submit" class="rounded-md border border-slate-300 px-3 py-1.5 font-medium hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800">
                         "Log out"
                     </button>
-                </ActionForm>
+                </form>
             </div>
         }
         .into_any(),

@@ -1,0 +1,71 @@
+# The verbs. `make dev` runs the app, `make test` runs every test; both install what is missing
+# first (idempotently, at pinned versions), so a fresh machine with only Rust and Node works.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
+# The same flag cargo-leptos uses for debug builds, so tests and `cargo leptos watch` share
+# one set of compiled dependencies instead of rebuilding each other's.
+TEST_RUSTFLAGS := --cfg erase_components
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help setup setup-dev dev test test-rust e2e build-site bench lint \
+        rust-target wasm-bindgen cargo-leptos chromium
+
+help:
+	@echo "make dev         run the app with live reload (cargo leptos watch) on http://localhost:3000"
+	@echo "make test        every test: unit, HTTP integration (SQLite, and PostgreSQL if TEST_POSTGRES_URL is set), browser"
+	@echo "make test-rust   unit and HTTP integration tests only"
+	@echo "make e2e         Playwright in system Chromium against the release build"
+	@echo "make build-site  release build: target/release/server and target/site"
+	@echo "make bench       benchmarks (numbers go in the README)"
+	@echo "make lint        rustfmt, clippy"
+	@echo "make setup       install the build and test tools that are missing"
+
+setup: rust-target node_modules/.package-lock.json wasm-bindgen chromium
+
+setup-dev: rust-target node_modules/.package-lock.json wasm-bindgen cargo-leptos
+
+dev: setup-dev
+	cargo leptos watch
+
+test: setup test-rust e2e
+
+test-rust:
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p sigra -p server --features sigra/testing
+
+e2e: setup build-site
+	scripts/e2e.sh
+
+build-site: rust-target node_modules/.package-lock.json wasm-bindgen
+	scripts/build-site.sh
+
+bench: setup build-site
+	scripts/bench.sh
+
+lint:
+	cargo fmt --all -- --check
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy -p sigra -p server --all-targets --features sigra/testing -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+rust-target:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+wasm-bindgen:
+	@[ "$$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ] || \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
+
+cargo-leptos:
+	@[ "$$(cargo leptos --version 2>/dev/null)" = "cargo-leptos $(CARGO_LEPTOS_VERSION)" ] || \
+		cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads --force
+
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the Playwright suite in system Chromium against the release build: starts the server on
+# a free port with a fresh SQLite database, waits until it is ready, runs the tests, stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+binary=target/release/server
+[ -x "$binary" ] || { echo "missing $binary: run scripts/build-site.sh first" >&2; exit 1; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# A server left over from an earlier run would answer in place of this one.
+if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+  echo "port $port is already in use" >&2; exit 1
+fi
+
+workdir=$(mktemp -d)
+log="$workdir/server.log"
+cleanup() {
+  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+
+LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+  DATABASE_URL="sqlite://$workdir/e2e.db" SIGRA_BASE_URL="http://localhost:$port" \
+  SIGRA_SECRET_KEY="$("$binary" generate-secret)" RUST_LOG="${RUST_LOG:-info}" \
+  "$binary" serve >"$log" 2>&1 &
+pid=$!
+
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$pid" 2>/dev/null; then echo "the server exited:" >&2; cat "$log" >&2; exit 1; fi
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$port/ready" >/dev/null || { echo "the server never became ready" >&2; cat "$log" >&2; exit 1; }
+
+status=0
+E2E_BASE_URL="http://localhost:$port" playwright test -c end2end "$@" || status=$?
+if [ "$status" -ne 0 ]; then echo "--- server log ---" >&2; tail -n 100 "$log" >&2; fi
+exit "$status"
