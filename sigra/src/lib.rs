@@ -26,8 +26,11 @@ pub use error::{Error, Result};
 
 use clock::{Clock, Timestamp};
 use config::Config;
+use config::SessionCacheMode;
+use db::Backend;
 use db::Db;
 use password::{PasswordHasher, PasswordPolicy};
+use sessions::SessionCache;
 
 /// The core services, sharing one database, clock and configuration. Cheap to clone.
 #[derive(Clone)]
@@ -41,6 +44,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
     password_policy: PasswordPolicy,
+    session_cache: Option<SessionCache>,
 }
 
 impl Sigra {
@@ -61,6 +65,11 @@ impl Sigra {
     pub fn with_db(config: Config, db: Db, clock: Arc<dyn Clock>) -> Result<Self> {
         let hasher = PasswordHasher::new(&config.passwords)?;
         let password_policy = PasswordPolicy::new(&config.passwords, &config.app_name);
+        let cache_sessions = match config.sessions.cache {
+            SessionCacheMode::On => true,
+            SessionCacheMode::Off => false,
+            SessionCacheMode::Auto => db.backend() == Backend::Sqlite,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -68,6 +77,7 @@ impl Sigra {
                 clock,
                 hasher,
                 password_policy,
+                session_cache: cache_sessions.then(SessionCache::default),
             }),
         })
     }
@@ -94,6 +104,10 @@ impl Sigra {
 
     fn hasher(&self) -> &PasswordHasher {
         &self.inner.hasher
+    }
+
+    fn session_cache(&self) -> Option<&SessionCache> {
+        self.inner.session_cache.as_ref()
     }
 }
 

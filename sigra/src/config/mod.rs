@@ -75,6 +75,19 @@ pub struct SessionConfig {
     pub remember_me: Duration,
     /// Last-seen is written at most this often, to keep reads from becoming writes.
     pub touch_interval: Duration,
+    /// Whether session lookups are cached in memory (see `sessions::cache`).
+    pub cache: SessionCacheMode,
+}
+
+/// When to cache session lookups in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionCacheMode {
+    /// On for SQLite (one process), off for PostgreSQL (several processes may write).
+    Auto,
+    /// Always: only correct when this is the only process writing to the database.
+    On,
+    /// Never: every request reads its session from the database.
+    Off,
 }
 
 /// Password policy and hashing settings.
@@ -308,6 +321,17 @@ impl Config {
             absolute_timeout: r.duration("session.absolute_timeout", "24h"),
             remember_me: r.duration("session.remember_me", "30d"),
             touch_interval: r.duration("session.touch_interval", "5m"),
+            cache: r.get(
+                "session.cache",
+                SessionCacheMode::Auto,
+                "auto, on or off",
+                |t| match t {
+                    "auto" => Some(SessionCacheMode::Auto),
+                    "on" => Some(SessionCacheMode::On),
+                    "off" => Some(SessionCacheMode::Off),
+                    _ => None,
+                },
+            ),
         };
         if sessions.idle_timeout.is_zero()
             || sessions.absolute_timeout.is_zero()

@@ -1,11 +1,14 @@
 //! Storage: one sqlx `Any` pool chosen at run time from the URL (SQLite by default, PostgreSQL
 //! when several processes share state), and one set of migrations embedded in the binary.
 
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Connection as _, Executor as _, Transaction};
+use sqlx::{AnyConnection, AnyPool, Connection as _, Executor as _, Transaction};
 
 use crate::config::DatabaseConfig;
 use crate::error::{Error, Result};
@@ -22,15 +25,47 @@ pub enum Backend {
     Postgres,
 }
 
-/// The connection pool, with the engine it talks to.
+/// The connection pool, with the engine it talks to, and a count of committed writes.
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    writes: Arc<AtomicU64>,
 }
 
-/// A write transaction; commit it or it rolls back when dropped.
-pub type Tx = Transaction<'static, sqlx::Any>;
+/// A write transaction: commit it, or it rolls back when dropped. Every change to users or
+/// sessions goes through one, so its commit can tell in-process caches that data changed.
+#[derive(Debug)]
+pub struct WriteTx {
+    tx: Transaction<'static, sqlx::Any>,
+    writes: Arc<AtomicU64>,
+}
+
+impl WriteTx {
+    /// Commits, then counts the write.
+    ///
+    /// # Errors
+    /// The commit failed (nothing was written).
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await.map_err(Error::database)?;
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
 
 impl Db {
     /// Connects, creating the SQLite file and its folder on first run.
@@ -52,6 +87,9 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(Duration::from_secs(10))
+            // A ping before every checkout doubles the round trips of a session check; a broken
+            // connection fails its query instead and the pool replaces it.
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -74,7 +112,11 @@ impl Db {
                 .await
                 .map_err(Error::database)?;
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            writes: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// Applies every pending migration.
@@ -88,9 +130,16 @@ impl Db {
             .map_err(|e| Error::Internal(Box::new(e)))
     }
 
-    /// The pool, for single statements.
+    /// The pool, for tests that inspect or arrange rows directly.
+    #[cfg(feature = "testing")]
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// How many write transactions this process has committed. A value read before a query
+    /// and unchanged after it means no write of ours landed in between.
+    pub fn write_generation(&self) -> u64 {
+        self.writes.load(Ordering::SeqCst)
     }
 
     /// The engine behind the pool.
@@ -103,15 +152,19 @@ impl Db {
     ///
     /// # Errors
     /// No connection could be had.
-    pub async fn begin_write(&self) -> Result<Tx> {
+    pub async fn begin_write(&self) -> Result<WriteTx> {
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         };
-        tx.map_err(Error::database)
+        Ok(WriteTx {
+            tx: tx.map_err(Error::database)?,
+            writes: Arc::clone(&self.writes),
+        })
     }
 
-    /// A pooled connection, for reads and single writes that need a `&mut AnyConnection`.
+    /// A pooled connection, for reads and for writes that touch neither users nor sessions
+    /// (audit rows) or only refresh a session's last-seen time.
     ///
     /// # Errors
     /// No connection could be had.

@@ -1,6 +1,7 @@
 //! Database-backed sessions: the cookie carries 32 random bytes, the table keeps their SHA-256.
 //! Idle and absolute timeouts are enforced on every request; a log-in always gets a new token.
 
+mod cache;
 mod policy;
 pub(crate) mod store;
 
@@ -17,6 +18,7 @@ use crate::request::RequestContext;
 use crate::users::{User, UserId};
 use crate::Sigra;
 
+pub(crate) use cache::SessionCache;
 pub use policy::{ExpiredBy, SessionPolicy, SessionTimes, Verdict};
 
 /// Standard sessions end with the browser or after the idle/absolute timeouts; remember-me
@@ -188,8 +190,8 @@ impl Sigra {
     /// The database failed.
     #[tracing::instrument(name = "session.authenticate", skip_all, fields(session_id))]
     pub async fn authenticate_session(&self, token: &PresentedToken) -> Result<SessionCheck> {
-        let mut conn = self.db().acquire().await?;
-        let Some(found) = store::find_by_token_hash(&mut conn, &token.hash()).await? else {
+        let hash = token.hash();
+        let Some(mut found) = self.find_session(&hash).await? else {
             return Ok(SessionCheck::Unknown);
         };
         tracing::Span::current().record("session_id", found.session.id.as_str());
@@ -201,13 +203,21 @@ impl Sigra {
         };
         match self.session_policy().evaluate(times, now) {
             Verdict::Expired(by) => {
-                store::delete(&mut conn, &found.session.id).await?;
+                let mut tx = self.db().begin_write().await?;
+                store::delete(&mut tx, &found.session.id).await?;
+                tx.commit().await?;
                 tracing::info!(reason = ?by, "session expired");
                 Ok(SessionCheck::Expired(by))
             }
             Verdict::Active { touch } => {
                 if touch {
+                    let mut conn = self.db().acquire().await?;
                     store::touch(&mut conn, &found.session.id, now).await?;
+                    found.last_seen_at = now;
+                    if let Some(cache) = self.session_cache() {
+                        let generation = self.db().write_generation();
+                        cache.put(&hash, found.clone(), generation, generation);
+                    }
                 }
                 Ok(SessionCheck::Active(Authenticated {
                     user: found.user,
@@ -215,5 +225,22 @@ impl Sigra {
                 }))
             }
         }
+    }
+
+    /// The session row for a token digest: from the cache when it is on and current.
+    async fn find_session(&self, hash: &crate::crypto::TokenHash) -> Result<Option<store::Found>> {
+        let cache = self.session_cache();
+        let read_at = self.db().write_generation();
+        if let Some(found) = cache.and_then(|c| c.get(hash, read_at)) {
+            return Ok(Some(found));
+        }
+        let found = {
+            let mut conn = self.db().acquire().await?;
+            store::find_by_token_hash(&mut conn, hash).await?
+        };
+        if let (Some(cache), Some(found)) = (cache, &found) {
+            cache.put(hash, found.clone(), read_at, self.db().write_generation());
+        }
+        Ok(found)
     }
 }

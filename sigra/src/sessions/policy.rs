@@ -100,6 +100,7 @@ mod tests {
             absolute_timeout: 24 * 60 * MIN,
             remember_me: 30 * 24 * 60 * MIN,
             touch_interval: 5 * MIN,
+            cache: crate::config::SessionCacheMode::Auto,
         })
     }
 

@@ -43,6 +43,7 @@ pub(crate) async fn insert(
 }
 
 /// A session found by its token, with its user and last activity.
+#[derive(Clone, Debug)]
 pub(crate) struct Found {
     pub session: SessionInfo,
     pub last_seen_at: Timestamp,

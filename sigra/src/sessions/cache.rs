@@ -1,0 +1,110 @@
+//! An in-process cache of session lookups, so a signed-in request usually costs no database
+//! round trip. It is only correct while every write to users and sessions is made by this
+//! process: each committed write transaction moves the database's write generation on, and a
+//! generation change empties the cache. So it is on by default for SQLite (one process by
+//! design) and off for PostgreSQL, where other processes write too. Timeouts are still judged
+//! on every request against the clock; only the row lookup is saved.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use crate::crypto::TokenHash;
+
+use super::store::Found;
+
+/// Entries kept at most; past this the cache starts over.
+const CAPACITY: usize = 10_000;
+
+#[derive(Debug, Default)]
+struct Entries {
+    generation: u64,
+    by_token: HashMap<String, Found>,
+}
+
+/// Session rows by token digest, valid for one write generation.
+#[derive(Debug, Default)]
+pub(crate) struct SessionCache {
+    entries: Mutex<Entries>,
+}
+
+impl SessionCache {
+    /// The cached row for `token`, if it was stored at the current generation.
+    pub fn get(&self, token: &TokenHash, generation: u64) -> Option<Found> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.sync(generation);
+        entries.by_token.get(token.as_str()).cloned()
+    }
+
+    /// Stores a row read from the database. `read_at` is the generation taken before the read;
+    /// if a write committed since, the row may be stale and is not kept.
+    pub fn put(&self, token: &TokenHash, found: Found, read_at: u64, generation: u64) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.sync(generation);
+        if read_at != generation {
+            return;
+        }
+        if entries.by_token.len() >= CAPACITY {
+            entries.by_token.clear();
+        }
+        entries.by_token.insert(token.as_str().to_owned(), found);
+    }
+}
+
+impl Entries {
+    fn sync(&mut self, generation: u64) {
+        if self.generation != generation {
+            self.by_token.clear();
+            self.generation = generation;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::crypto::{IssuedToken, PresentedToken};
+    use crate::sessions::{SessionId, SessionInfo, SessionKind};
+    use crate::users::{EmailAddress, User, UserId};
+
+    fn found() -> Found {
+        Found {
+            session: SessionInfo {
+                id: SessionId("s".to_owned()),
+                kind: SessionKind::Standard,
+                created_at: Timestamp::from_millis(0),
+                expires_at: Timestamp::from_millis(1),
+            },
+            last_seen_at: Timestamp::from_millis(0),
+            user: User {
+                id: UserId::from_stored("u".to_owned()),
+                email: EmailAddress::parse("u@example.com").expect("valid"),
+                confirmed_at: None,
+                created_at: Timestamp::from_millis(0),
+            },
+        }
+    }
+
+    fn token() -> TokenHash {
+        let issued = IssuedToken::generate();
+        PresentedToken::parse(issued.expose()).expect("well-formed").hash()
+    }
+
+    #[test]
+    fn a_write_empties_the_cache() {
+        let cache = SessionCache::default();
+        let token = token();
+        cache.put(&token, found(), 7, 7);
+        assert!(cache.get(&token, 7).is_some());
+        assert!(cache.get(&token, 8).is_none(), "a committed write invalidates everything");
+        assert!(cache.get(&token, 7).is_none(), "and it does not come back");
+    }
+
+    #[test]
+    fn a_row_read_before_a_write_is_not_kept() {
+        let cache = SessionCache::default();
+        let token = token();
+        cache.put(&token, found(), 3, 4);
+        assert!(cache.get(&token, 4).is_none());
+    }
+}
