@@ -3,6 +3,8 @@
 //! start-to-ready, `/health` against a session-authenticated `/api/v1/me`, log-in latency, and
 //! `/health` while a flood of log-ins runs. Prints a Markdown table for the README.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

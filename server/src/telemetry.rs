@@ -21,11 +21,15 @@ pub fn init(format: LogFormat) {
     };
 }
 
+type MakeRequestSpan = fn(&Request<axum::body::Body>) -> Span;
+
+/// The tracing layer for HTTP requests.
+pub type HttpTraceLayer = TraceLayer<SharedClassifier<ServerErrorsAsFailures>, MakeRequestSpan>;
+
 /// The request span: id, method and route (the matched pattern, never a token in a path).
-pub fn http_trace_layer(
-) -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, fn(&Request<axum::body::Body>) -> Span> {
+pub fn http_trace_layer() -> HttpTraceLayer {
     TraceLayer::new_for_http()
-        .make_span_with(request_span as fn(&Request<axum::body::Body>) -> Span)
+        .make_span_with(request_span as MakeRequestSpan)
         .on_response(DefaultOnResponse::new().level(Level::DEBUG))
 }
 

@@ -1,5 +1,7 @@
 //! Micro-benchmarks of the core's per-request and per-log-in work.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

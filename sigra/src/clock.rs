@@ -59,7 +59,7 @@ impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         let millis = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| millis_of(d))
+            .map(millis_of)
             .unwrap_or(0);
         Timestamp(millis)
     }

@@ -1,6 +1,9 @@
 //! HTTP tests against the real router on 127.0.0.1:0. Each test runs on SQLite, and again on
 //! PostgreSQL when `TEST_POSTGRES_URL` is set.
 
+// A failed expectation is how a test fails.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 mod audit;
 mod auth;
 mod helpers;

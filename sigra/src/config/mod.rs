@@ -419,7 +419,7 @@ fn read_passwords(r: &mut Reader) -> PasswordConfig {
         r.problems
             .push("SIGRA_PASSWORD_MIN_LENGTH must be at least 8 (NIST SP 800-63B)".to_owned());
     }
-    if max_length < 64 || max_length > 1024 {
+    if !(64..=1024).contains(&max_length) {
         r.problems
             .push("SIGRA_PASSWORD_MAX_LENGTH must be between 64 and 1024".to_owned());
     }

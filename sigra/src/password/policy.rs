@@ -106,7 +106,7 @@ fn letters_only(text: &str) -> String {
 fn is_repetition_of(text: &str, word: &str) -> bool {
     !word.is_empty()
         && !text.is_empty()
-        && text.len() % word.len() == 0
+        && text.len().is_multiple_of(word.len())
         && text
             .as_bytes()
             .chunks(word.len())
