@@ -87,7 +87,9 @@ mod tests {
 
     fn token() -> TokenHash {
         let issued = IssuedToken::generate();
-        PresentedToken::parse(issued.expose()).expect("well-formed").hash()
+        PresentedToken::parse(issued.expose())
+            .expect("well-formed")
+            .hash()
     }
 
     #[test]
@@ -96,7 +98,10 @@ mod tests {
         let token = token();
         cache.put(&token, found(), 7, 7);
         assert!(cache.get(&token, 7).is_some());
-        assert!(cache.get(&token, 8).is_none(), "a committed write invalidates everything");
+        assert!(
+            cache.get(&token, 8).is_none(),
+            "a committed write invalidates everything"
+        );
         assert!(cache.get(&token, 7).is_none(), "and it does not come back");
     }
 

@@ -1,0 +1,47 @@
+//! Storage on each engine: migrations apply, apply again harmlessly, and write transactions
+//! are counted for the session cache.
+
+#![allow(clippy::expect_used)]
+
+use sigra::config::DatabaseConfig;
+use sigra::db::Db;
+use sigra::testing::{Engine, TestDatabase};
+use sqlx::Row as _;
+
+#[tokio::test]
+async fn migrations_apply_once_and_rerun_harmlessly() {
+    for engine in Engine::available() {
+        let database = TestDatabase::create(engine).await;
+        let config = DatabaseConfig {
+            url: database.url().to_owned(),
+            max_connections: 2,
+        };
+        let db = Db::connect(&config).await.expect("connect");
+        db.migrate().await.expect("first run");
+        db.migrate().await.expect("second run is a no-op");
+        for table in ["users", "user_sessions", "audit_events"] {
+            let row = sqlx::query(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(db.pool())
+                .await
+                .expect("table exists");
+            assert_eq!(row.get::<i64, _>(0), 0, "{table} on {engine:?}");
+        }
+
+        let before = db.write_generation();
+        let tx = db.begin_write().await.expect("begin");
+        drop(tx);
+        assert_eq!(
+            db.write_generation(),
+            before,
+            "a rolled-back transaction changes nothing"
+        );
+        db.begin_write()
+            .await
+            .expect("begin")
+            .commit()
+            .await
+            .expect("commit");
+        assert_eq!(db.write_generation(), before + 1);
+        db.close().await;
+    }
+}
