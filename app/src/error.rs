@@ -1,5 +1,9 @@
-//! The error every server function returns. Each variant is safe to show; nothing here can
-//! carry a database message or say whether an account exists.
+//! The error every server function returns. It carries no free text: each variant's wording
+//! is fixed here, so a crafted link (without JavaScript, errors travel in the URL) cannot put
+//! words of an attacker's choosing on the page, and nothing here can carry a database message
+//! or say whether an account exists.
+
+use std::fmt;
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -8,10 +12,15 @@ use serde::{Deserialize, Serialize};
 /// What the user is told when a server function fails.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum UiError {
-    /// The input was refused for a reason that is safe to state (a too-short password, a
-    /// malformed email).
+    /// The email address was refused.
     #[error("{0}")]
-    Invalid(String),
+    InvalidEmail(EmailProblem),
+    /// The new password breaks a rule.
+    #[error("{0}")]
+    WeakPassword(PasswordProblem),
+    /// A field was missing or malformed in the submission itself.
+    #[error("The form was incomplete. Please fill it in and try again.")]
+    IncompleteForm,
     /// Any failed log-in.
     #[error("Invalid email or password.")]
     InvalidCredentials,
@@ -22,16 +31,100 @@ pub enum UiError {
     #[error("The server is busy. Please try again in a moment.")]
     Busy,
     /// Our fault; the request id finds the details in the log.
-    #[error(
-        "Something went wrong on our side. If it keeps happening, quote request {request_id}."
-    )]
+    #[error("Something went wrong on our side.{}", quote(.request_id))]
     Server {
         /// The `x-request-id` of the failed request.
-        request_id: String,
+        request_id: Option<RequestId>,
     },
     /// The request never reached the server or its answer was unreadable.
     #[error("Could not reach the server. Check your connection and try again.")]
     Network,
+}
+
+fn quote(request_id: &Option<RequestId>) -> String {
+    request_id
+        .as_ref()
+        .map(|id| format!(" If it keeps happening, quote request {id}."))
+        .unwrap_or_default()
+}
+
+/// Why an email address was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EmailProblem {
+    /// Nothing was entered.
+    Missing,
+    /// Longer than an address can be.
+    TooLong,
+    /// Not of the form name@example.com.
+    Malformed,
+}
+
+impl fmt::Display for EmailProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "Enter your email address.",
+            Self::TooLong => "That email address is too long.",
+            Self::Malformed => "Enter an email address like name@example.com.",
+        })
+    }
+}
+
+/// Which password rule was broken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PasswordProblem {
+    /// Fewer characters than the minimum.
+    TooShort {
+        /// The minimum.
+        min: usize,
+    },
+    /// More characters than the maximum.
+    TooLong {
+        /// The maximum.
+        max: usize,
+    },
+    /// On the list of common passwords.
+    Common,
+    /// The user's email address, or built from it.
+    BasedOnEmail,
+    /// The site's name, or built from it.
+    BasedOnAppName,
+}
+
+impl fmt::Display for PasswordProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooShort { min } => write!(f, "Password must be at least {min} characters long."),
+            Self::TooLong { max } => write!(f, "Password must be at most {max} characters long."),
+            Self::Common => f.write_str(
+                "This password is one of the most commonly used. Choose something less predictable.",
+            ),
+            Self::BasedOnEmail => f.write_str("Password must not be your email address or built from it."),
+            Self::BasedOnAppName => f.write_str("Password must not be built from the name of this site."),
+        }
+    }
+}
+
+/// A request id as shown to users: hexadecimal digits and dashes only, so it cannot carry
+/// words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String")]
+pub struct RequestId(String);
+
+impl TryFrom<String> for RequestId {
+    type Error = &'static str;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let valid = !text.is_empty()
+            && text.len() <= 64
+            && text.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        valid.then_some(Self(text)).ok_or("not a request id")
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl FromServerFnError for UiError {
@@ -42,12 +135,22 @@ impl FromServerFnError for UiError {
             ServerFnErrorErr::Request(_)
             | ServerFnErrorErr::Response(_)
             | ServerFnErrorErr::Deserialization(_) => Self::Network,
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::Invalid(
-                "The form was incomplete. Please fill it in and try again.".to_owned(),
-            ),
-            _ => Self::Server {
-                request_id: "unknown".to_owned(),
-            },
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => Self::IncompleteForm,
+            _ => Self::Server { request_id: None },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_cannot_carry_words() {
+        assert!(RequestId::try_from("0192f3a4-7b1c-7d2e-8f90-a1b2c3d4e5f6".to_owned()).is_ok());
+        assert!(RequestId::try_from("call 555-0100 to unlock".to_owned()).is_err());
+        assert!(RequestId::try_from(String::new()).is_err());
+        let forged = r#"{"Server":{"request_id":"call us now"}}"#;
+        assert!(serde_json::from_str::<UiError>(forged).is_err());
     }
 }

@@ -12,7 +12,7 @@ use sigra::request::RequestContext;
 use sigra::sessions::Authenticated;
 use sigra::Sigra;
 
-use crate::error::UiError;
+use crate::error::{EmailProblem, PasswordProblem, RequestId, UiError};
 
 /// What every server function starts from.
 pub struct ServerContext {
@@ -74,17 +74,10 @@ pub fn provide_server_context(sigra: Sigra) -> impl Fn() + Clone + Send + Sync +
     }
 }
 
-fn request_id() -> String {
-    use_context::<Parts>()
-        .and_then(|parts| {
-            parts
-                .headers
-                .get("x-request-id")?
-                .to_str()
-                .ok()
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
+fn request_id() -> Option<RequestId> {
+    let parts = use_context::<Parts>()?;
+    let text = parts.headers.get("x-request-id")?.to_str().ok()?;
+    RequestId::try_from(text.to_owned()).ok()
 }
 
 fn wiring_bug(what: &str) -> UiError {
@@ -117,7 +110,9 @@ pub fn fail(error: UiError) -> UiError {
 
 fn status_of(error: &UiError) -> StatusCode {
     match error {
-        UiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        UiError::InvalidEmail(_) | UiError::WeakPassword(_) | UiError::IncompleteForm => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         UiError::InvalidCredentials | UiError::Unauthenticated => StatusCode::UNAUTHORIZED,
         UiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         UiError::Server { .. } | UiError::Network => StatusCode::INTERNAL_SERVER_ERROR,
@@ -128,12 +123,24 @@ fn status_of(error: &UiError) -> StatusCode {
 /// (the request span carries the request id) and shown only as a request id.
 impl From<sigra::Error> for UiError {
     fn from(error: sigra::Error) -> Self {
+        use sigra::password::PolicyViolation;
+        use sigra::users::EmailError;
         use sigra::Error as E;
         let ui = match &error {
             E::InvalidCredentials => UiError::InvalidCredentials,
             E::Unauthenticated => UiError::Unauthenticated,
-            E::InvalidEmail(reason) => UiError::Invalid(reason.to_string()),
-            E::WeakPassword(reason) => UiError::Invalid(reason.to_string()),
+            E::InvalidEmail(reason) => UiError::InvalidEmail(match reason {
+                EmailError::Missing => EmailProblem::Missing,
+                EmailError::TooLong => EmailProblem::TooLong,
+                EmailError::Malformed => EmailProblem::Malformed,
+            }),
+            E::WeakPassword(violation) => UiError::WeakPassword(match *violation {
+                PolicyViolation::TooShort { min } => PasswordProblem::TooShort { min },
+                PolicyViolation::TooLong { max } => PasswordProblem::TooLong { max },
+                PolicyViolation::Common => PasswordProblem::Common,
+                PolicyViolation::BasedOnEmail => PasswordProblem::BasedOnEmail,
+                PolicyViolation::BasedOnAppName => PasswordProblem::BasedOnAppName,
+            }),
             E::Busy => UiError::Busy,
             E::Database(_) | E::Internal(_) => {
                 tracing::error!(error = %sigra::error::report(&error), "server function failed");

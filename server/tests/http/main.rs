@@ -6,6 +6,7 @@
 
 mod audit;
 mod auth;
+mod cli;
 mod helpers;
 mod security;
 mod sessions;
