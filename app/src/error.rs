@@ -18,6 +18,21 @@ pub enum UiError {
     /// The new password breaks a rule.
     #[error("{0}")]
     WeakPassword(PasswordProblem),
+    /// A mailed link is unknown, used, or expired.
+    #[error("That link is invalid or has expired. Ask for a new one.")]
+    InvalidToken,
+    /// A confirmation code is wrong, used up, or expired.
+    #[error("That code is invalid or has expired.")]
+    InvalidCode,
+    /// Log-in refused until the address is confirmed.
+    #[error("Confirm your email address first: use the link we sent you, or ask for a new one.")]
+    Unconfirmed,
+    /// The current password given to authorise a change is wrong.
+    #[error("Your current password is not correct.")]
+    WrongPassword,
+    /// The new address is the one already in use.
+    #[error("That is already your email address.")]
+    SameEmail,
     /// A field was missing or malformed in the submission itself.
     #[error("The form was incomplete. Please fill it in and try again.")]
     IncompleteForm,
@@ -88,6 +103,8 @@ pub enum PasswordProblem {
     BasedOnEmail,
     /// The site's name, or built from it.
     BasedOnAppName,
+    /// Known from a data breach.
+    Breached,
 }
 
 impl fmt::Display for PasswordProblem {
@@ -100,6 +117,7 @@ impl fmt::Display for PasswordProblem {
             ),
             Self::BasedOnEmail => f.write_str("Password must not be your email address or built from it."),
             Self::BasedOnAppName => f.write_str("Password must not be built from the name of this site."),
+            Self::Breached => f.write_str("This password has appeared in a data breach. Choose a different one."),
         }
     }
 }

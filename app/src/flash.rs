@@ -15,6 +15,26 @@ pub enum Flash {
     LoggedOut,
     /// A page needed a session the request did not have.
     LogInRequired,
+    /// A confirmation mail was asked for again.
+    ConfirmationSent,
+    /// The address is confirmed.
+    Confirmed,
+    /// A log-in link was asked for.
+    MagicLinkSent,
+    /// A password reset was asked for.
+    ResetSent,
+    /// The password was reset.
+    PasswordReset,
+    /// The password was changed in settings.
+    PasswordChanged,
+    /// A confirmation link went to the new address.
+    EmailChangeRequested,
+    /// The new address is confirmed and in use.
+    EmailChanged,
+    /// The pending change was cancelled.
+    EmailChangeCancelled,
+    /// The account must choose a new password before going on.
+    MustChangePassword,
 }
 
 /// How a flash message is styled.
@@ -27,24 +47,71 @@ pub enum Tone {
 }
 
 impl Flash {
+    #[cfg(feature = "ssr")]
+    const ALL: [Flash; 14] = [
+        Self::AccountReady,
+        Self::LoggedIn,
+        Self::LoggedOut,
+        Self::LogInRequired,
+        Self::ConfirmationSent,
+        Self::Confirmed,
+        Self::MagicLinkSent,
+        Self::ResetSent,
+        Self::PasswordReset,
+        Self::PasswordChanged,
+        Self::EmailChangeRequested,
+        Self::EmailChanged,
+        Self::EmailChangeCancelled,
+        Self::MustChangePassword,
+    ];
+
     /// The text shown.
     pub fn message(self) -> &'static str {
         match self {
             Self::AccountReady => {
-                "Thanks for registering. If that address was new here, your account is ready: log in \
-                 below. If you already had an account, log in with your existing password."
+                "Thanks for registering. If that address was new here, we sent it a link and a code to \
+                 confirm it, and you can log in below. If you already had an account, log in with your \
+                 existing password."
             }
             Self::LoggedIn => "Welcome back. You are logged in.",
             Self::LoggedOut => "You have been logged out.",
             Self::LogInRequired => "Please log in to continue.",
+            Self::ConfirmationSent => {
+                "If that address has an account waiting for confirmation, we sent a new link and code."
+            }
+            Self::Confirmed => "Thank you: your email address is confirmed.",
+            Self::MagicLinkSent => {
+                "If that address has an account, we sent it a log-in link. It works once, for a few minutes."
+            }
+            Self::ResetSent => "If that address has an account, we sent it a link to reset the password.",
+            Self::PasswordReset => "Your password was reset and every session logged out. Log in with your new password.",
+            Self::PasswordChanged => "Your password was changed. Your other sessions were logged out.",
+            Self::EmailChangeRequested => {
+                "We sent a confirmation link to the new address. Your current address stays in use until you open it."
+            }
+            Self::EmailChanged => "Your email address was changed. Your other sessions were logged out.",
+            Self::EmailChangeCancelled => "The email change was cancelled.",
+            Self::MustChangePassword => "Please choose a new password to continue.",
         }
     }
 
     /// How it looks.
     pub fn tone(self) -> Tone {
         match self {
-            Self::AccountReady | Self::LoggedIn | Self::LoggedOut => Tone::Success,
-            Self::LogInRequired => Tone::Info,
+            Self::LogInRequired
+            | Self::ConfirmationSent
+            | Self::MagicLinkSent
+            | Self::ResetSent
+            | Self::EmailChangeRequested
+            | Self::MustChangePassword => Tone::Info,
+            Self::AccountReady
+            | Self::LoggedIn
+            | Self::LoggedOut
+            | Self::Confirmed
+            | Self::PasswordReset
+            | Self::PasswordChanged
+            | Self::EmailChanged
+            | Self::EmailChangeCancelled => Tone::Success,
         }
     }
 
@@ -55,19 +122,22 @@ impl Flash {
             Self::LoggedIn => "logged_in",
             Self::LoggedOut => "logged_out",
             Self::LogInRequired => "log_in_required",
+            Self::ConfirmationSent => "confirmation_sent",
+            Self::Confirmed => "confirmed",
+            Self::MagicLinkSent => "magic_link_sent",
+            Self::ResetSent => "reset_sent",
+            Self::PasswordReset => "password_reset",
+            Self::PasswordChanged => "password_changed",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailChanged => "email_changed",
+            Self::EmailChangeCancelled => "email_change_cancelled",
+            Self::MustChangePassword => "must_change_password",
         }
     }
 
     #[cfg(feature = "ssr")]
     fn from_code(code: &str) -> Option<Self> {
-        [
-            Self::AccountReady,
-            Self::LoggedIn,
-            Self::LoggedOut,
-            Self::LogInRequired,
-        ]
-        .into_iter()
-        .find(|flash| flash.code() == code)
+        Self::ALL.into_iter().find(|flash| flash.code() == code)
     }
 }
 

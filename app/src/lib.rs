@@ -6,6 +6,8 @@
 
 pub mod account;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod emails;
 pub mod error;
 pub mod flash;
 pub mod pages;
@@ -18,7 +20,10 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
-use crate::pages::{HomePage, LogInPage, NotFound, RegisterPage, SettingsPage};
+use crate::pages::{
+    ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, HomePage, LogInLinkPage, LogInPage,
+    NotFound, RegisterPage, ResetChoosePage, ResetRequestPage, SettingsPage,
+};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -62,6 +67,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/register") view=RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("/users/log-in") view=LogInPage ssr=SsrMode::Async />
                     <Route path=path!("/users/settings") view=SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/confirm") view=ConfirmPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/confirm/link") view=ConfirmLinkPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/log-in/link") view=LogInLinkPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/reset-password") view=ResetRequestPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/reset-password/choose") view=ResetChoosePage ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/confirm-email/link") view=ConfirmEmailChangePage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

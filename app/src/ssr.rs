@@ -53,6 +53,52 @@ impl ServerContext {
     }
 }
 
+/// The token a mailed link left in the link cookie (see `sigra::http::link_landing_routes`).
+///
+/// # Errors
+/// `InvalidToken` when there is none: the link was never opened in this browser, or has been
+/// used.
+pub fn link_token() -> Result<sigra::crypto::PresentedToken, UiError> {
+    use_context::<Parts>()
+        .and_then(|parts| sigra::http::link_token(&parts.headers))
+        .ok_or_else(|| fail(UiError::InvalidToken))
+}
+
+/// Forgets the link token once its page is done with it.
+pub fn clear_link_token() {
+    if let Some(value) = sigra::http::clear_link_cookie() {
+        set_cookie(value);
+    }
+}
+
+/// For forms on pages that send no `Referer` (the link pages): Leptos sends a browser without
+/// JavaScript back to the `Referer` with the error, so name the page explicitly instead.
+pub fn back_to_form<S: leptos::server_fn::ServerFn>(page: &str, error: UiError) -> UiError {
+    use leptos::server_fn::error::ServerFnUrlError;
+    let from_form = use_context::<Parts>()
+        .and_then(|parts| {
+            parts
+                .headers
+                .get(ACCEPT)?
+                .to_str()
+                .ok()
+                .map(|a| a.contains("text/html"))
+        })
+        .unwrap_or(false);
+    if from_form {
+        // `to_url` wants an absolute URL; only the path and query are used.
+        let base = format!("http://localhost{page}");
+        if let Ok(url) = ServerFnUrlError::new(S::PATH, error.clone()).to_url(&base) {
+            leptos_axum::redirect(&format!(
+                "{}?{}",
+                url.path(),
+                url.query().unwrap_or_default()
+            ));
+        }
+    }
+    error
+}
+
 /// Adds a `Set-Cookie` header to the response.
 pub fn set_cookie(value: HeaderValue) {
     if let Some(response) = use_context::<ResponseOptions>() {
@@ -108,11 +154,27 @@ pub fn fail(error: UiError) -> UiError {
     error
 }
 
+/// The wire form of a password rule.
+pub fn password_problem(violation: sigra::password::PolicyViolation) -> PasswordProblem {
+    use sigra::password::PolicyViolation as V;
+    match violation {
+        V::TooShort { min } => PasswordProblem::TooShort { min },
+        V::TooLong { max } => PasswordProblem::TooLong { max },
+        V::Common => PasswordProblem::Common,
+        V::BasedOnEmail => PasswordProblem::BasedOnEmail,
+        V::BasedOnAppName => PasswordProblem::BasedOnAppName,
+        V::Breached => PasswordProblem::Breached,
+    }
+}
+
 fn status_of(error: &UiError) -> StatusCode {
     match error {
-        UiError::InvalidEmail(_) | UiError::WeakPassword(_) | UiError::IncompleteForm => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        UiError::InvalidEmail(_)
+        | UiError::WeakPassword(_)
+        | UiError::IncompleteForm
+        | UiError::SameEmail => StatusCode::UNPROCESSABLE_ENTITY,
+        UiError::InvalidToken | UiError::InvalidCode => StatusCode::BAD_REQUEST,
+        UiError::Unconfirmed | UiError::WrongPassword => StatusCode::FORBIDDEN,
         UiError::InvalidCredentials | UiError::Unauthenticated => StatusCode::UNAUTHORIZED,
         UiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         UiError::Server { .. } | UiError::Network => StatusCode::INTERNAL_SERVER_ERROR,
@@ -123,7 +185,6 @@ fn status_of(error: &UiError) -> StatusCode {
 /// (the request span carries the request id) and shown only as a request id.
 impl From<sigra::Error> for UiError {
     fn from(error: sigra::Error) -> Self {
-        use sigra::password::PolicyViolation;
         use sigra::users::EmailError;
         use sigra::Error as E;
         let ui = match &error {
@@ -134,15 +195,14 @@ impl From<sigra::Error> for UiError {
                 EmailError::TooLong => EmailProblem::TooLong,
                 EmailError::Malformed => EmailProblem::Malformed,
             }),
-            E::WeakPassword(violation) => UiError::WeakPassword(match *violation {
-                PolicyViolation::TooShort { min } => PasswordProblem::TooShort { min },
-                PolicyViolation::TooLong { max } => PasswordProblem::TooLong { max },
-                PolicyViolation::Common => PasswordProblem::Common,
-                PolicyViolation::BasedOnEmail => PasswordProblem::BasedOnEmail,
-                PolicyViolation::BasedOnAppName => PasswordProblem::BasedOnAppName,
-            }),
+            E::WeakPassword(violation) => UiError::WeakPassword(password_problem(*violation)),
+            E::InvalidToken => UiError::InvalidToken,
+            E::InvalidCode => UiError::InvalidCode,
+            E::Unconfirmed => UiError::Unconfirmed,
+            E::WrongPassword => UiError::WrongPassword,
+            E::SameEmail => UiError::SameEmail,
             E::Busy => UiError::Busy,
-            E::Database(_) | E::Internal(_) => {
+            E::Database(_) | E::Internal(_) | E::Hook(_) => {
                 tracing::error!(error = %sigra::error::report(&error), "server function failed");
                 UiError::Server {
                     request_id: request_id(),

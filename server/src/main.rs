@@ -1,16 +1,20 @@
-//! `server [serve|migrate|generate-secret]`.
+//! `server [serve|migrate|work|generate-secret|render-emails|require-password-change]`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 use server::{telemetry, Application};
-use sigra::clock::SystemClock;
 use sigra::config::Config;
 use sigra::crypto::SecretKey;
 use sigra::db::Db;
+use sigra::mail::{EmailTemplates, Message};
+use sigra::request::RequestContext;
+use sigra::{Sigra, SigraBuilder};
 
 #[derive(Parser)]
 #[command(about = "Sigra for Rust: the authentication server")]
@@ -21,12 +25,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the app (the default).
+    /// Serve the app (the default), with the job runner unless SIGRA_JOBS_RUN_IN_PROCESS=false.
     Serve,
+    /// Run only the background job runner (for a separate worker process).
+    Work,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print a new random value for SIGRA_SECRET_KEY.
     GenerateSecret,
+    /// Render every email template, with sample data, to DIR as .html and .txt files.
+    RenderEmails {
+        /// Where to write the files.
+        dir: PathBuf,
+    },
+    /// Make an account choose a new password before it can use any page.
+    RequirePasswordChange {
+        /// The account's email address.
+        email: String,
+    },
 }
 
 #[tokio::main]
@@ -49,6 +65,9 @@ async fn main() -> ExitCode {
     }
     let outcome = match command {
         Command::Migrate => migrate(config).await,
+        Command::Work => server::startup::run_worker(core(config)).await,
+        Command::RenderEmails { dir } => render_emails(&config, &dir),
+        Command::RequirePasswordChange { email } => require_password_change(config, &email).await,
         Command::Serve | Command::GenerateSecret => serve(config).await,
     };
     match outcome {
@@ -60,11 +79,9 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn migrate(config: Config) -> anyhow::Result<()> {
-    let db = Db::connect(&config.database).await?;
-    db.migrate().await?;
-    tracing::info!("migrations applied");
-    Ok(())
+/// The core with the app's mail templates.
+fn core(config: Config) -> SigraBuilder {
+    Sigra::builder(config, Arc::new(app::emails::Templates))
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
@@ -74,7 +91,40 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         })?
         .leptos_options;
     let address: SocketAddr = leptos_options.site_addr;
-    let app = Application::build(config, Arc::new(SystemClock), leptos_options, address).await?;
+    let app = Application::build(core(config), leptos_options, address).await?;
     tracing::info!(address = %address, port = app.port()?, "ready");
     app.run_until_stopped().await
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database).await?;
+    db.migrate().await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+fn render_emails(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    for message in Message::samples(config.base_url.as_str()) {
+        let email = app::emails::Templates.render(&config.app_name, &message);
+        let base = dir.join(message.name());
+        std::fs::write(base.with_extension("html"), &email.html)?;
+        std::fs::write(
+            base.with_extension("txt"),
+            format!("Subject: {}\n\n{}", email.subject, email.text),
+        )?;
+    }
+    tracing::info!(dir = %dir.display(), "rendered every email template");
+    Ok(())
+}
+
+async fn require_password_change(config: Config, email: &str) -> anyhow::Result<()> {
+    let sigra = core(config).start().await?;
+    let request = RequestContext::new(None, Some("server require-password-change"), None);
+    if sigra.require_password_change(email, &request).await? {
+        tracing::info!("the account must choose a new password at its next page");
+        Ok(())
+    } else {
+        anyhow::bail!("no account has that email address")
+    }
 }

@@ -10,7 +10,10 @@ use leptos::config::LeptosOptions;
 use std::sync::LazyLock;
 
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes as _};
-use sigra::http::{log_errors, reject_cross_site, resolve_session, security_headers, HeaderPolicy};
+use sigra::http::{
+    link_landing_routes, log_errors, reject_cross_site, require_password_change, resolve_session,
+    security_headers, HeaderPolicy,
+};
 use sigra::Sigra;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -43,15 +46,20 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
             move || shell(options.clone())
         })
         .merge(crate::api::routes())
+        .merge(link_landing_routes())
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,
         ))
+        .layer(from_fn(require_password_change))
         .layer(from_fn_with_state(sigra.clone(), resolve_session))
         .layer(from_fn_with_state(sigra.clone(), reject_cross_site))
         .with_state(leptos_options);
 
-    Router::new()
-        .merge(crate::ops::routes(sigra))
+    let mut router = Router::new().merge(crate::ops::routes(sigra.clone()));
+    if let Some(mailbox) = sigra.dev_mailbox() {
+        router = router.merge(sigra::mail::dev_mailbox_routes(mailbox));
+    }
+    router
         .nest_service(
             "/pkg",
             ServeDir::new(pkg_dir)

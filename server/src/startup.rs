@@ -1,13 +1,11 @@
 //! The application object: built from a validated config, bound to a port, then served.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use leptos::config::LeptosOptions;
-use sigra::clock::Clock;
-use sigra::config::Config;
-use sigra::Sigra;
+use sigra::{Sigra, SigraBuilder};
 use tokio::net::TcpListener;
 
 use crate::router::router;
@@ -20,18 +18,18 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects and migrates the database, assembles the router and binds `address`
+    /// Starts the core (connects, migrates), assembles the router and binds `address`
     /// (port 0 picks a free port, as the tests do).
     ///
     /// # Errors
     /// The database is unreachable, a migration failed, or the address cannot be bound.
     pub async fn build(
-        config: Config,
-        clock: Arc<dyn Clock>,
+        core: SigraBuilder,
         leptos_options: LeptosOptions,
         address: SocketAddr,
     ) -> anyhow::Result<Self> {
-        let sigra = Sigra::start(config, clock)
+        let sigra = core
+            .start()
             .await
             .context("could not start the auth core")?;
         let listener = TcpListener::bind(address)
@@ -58,7 +56,8 @@ impl Application {
         &self.sigra
     }
 
-    /// Serves until Ctrl-C or SIGTERM, letting in-flight requests finish.
+    /// Serves until Ctrl-C or SIGTERM, letting in-flight requests finish, with the job runner
+    /// alongside unless `jobs.run_in_process` is off.
     ///
     /// # Errors
     /// The server failed.
@@ -68,15 +67,57 @@ impl Application {
             router,
             sigra,
         } = self;
-        axum::serve(
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let runner = sigra
+            .config()
+            .jobs
+            .run_in_process
+            .then(|| sigra.spawn_job_runner(stopped));
+        let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .context("the server stopped with an error")?;
+        .context("the server stopped with an error");
+        stop_runner(stop, runner).await;
         sigra.db().close().await;
-        Ok(())
+        served
+    }
+}
+
+/// Runs only the job runner, for a worker process (`server work`).
+///
+/// # Errors
+/// The core could not start.
+pub async fn run_worker(core: SigraBuilder) -> anyhow::Result<()> {
+    let sigra = core
+        .start()
+        .await
+        .context("could not start the auth core")?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let runner = sigra.spawn_job_runner(stopped);
+    tracing::info!("job runner started");
+    shutdown_signal().await;
+    stop_runner(stop, Some(runner)).await;
+    sigra.db().close().await;
+    Ok(())
+}
+
+/// Lets the job in hand finish (up to a bound), then stops the runner.
+async fn stop_runner(
+    stop: tokio::sync::watch::Sender<bool>,
+    runner: Option<tokio::task::JoinHandle<()>>,
+) {
+    let _ = stop.send(true);
+    if let Some(runner) = runner {
+        // A job still running after this keeps its lease and is retried by another runner.
+        if tokio::time::timeout(Duration::from_secs(30), runner)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the job runner did not stop in time");
+        }
     }
 }
 

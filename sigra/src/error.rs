@@ -16,6 +16,24 @@ pub enum Error {
     /// The new password breaks a rule of the password policy.
     #[error("{0}")]
     WeakPassword(PolicyViolation),
+    /// A link token is unknown, used, expired, or for another purpose.
+    #[error("That link is invalid or has expired.")]
+    InvalidToken,
+    /// A confirmation code is wrong, used up, or expired.
+    #[error("That code is invalid or has expired.")]
+    InvalidCode,
+    /// The address is not confirmed and the configuration requires it.
+    #[error("Confirm your email address first: use the link we sent you, or ask for a new one.")]
+    Unconfirmed,
+    /// The current password given to authorise a change is wrong.
+    #[error("Your current password is not correct.")]
+    WrongPassword,
+    /// The new address is the one already in use.
+    #[error("That is already your email address.")]
+    SameEmail,
+    /// A host lifecycle hook failed; the change was rolled back.
+    #[error("Something went wrong on our side.")]
+    Hook(#[source] crate::hooks::HookError),
     /// The request needs a signed-in user.
     #[error("You need to log in first.")]
     Unauthenticated,
@@ -41,7 +59,10 @@ impl Error {
 
     /// Whether the caller's input caused this (as opposed to a fault on our side).
     pub fn is_client_error(&self) -> bool {
-        !matches!(self, Self::Database(_) | Self::Internal(_) | Self::Busy)
+        !matches!(
+            self,
+            Self::Database(_) | Self::Internal(_) | Self::Hook(_) | Self::Busy
+        )
     }
 }
 

@@ -4,17 +4,23 @@
 //! The host (pages, server functions, routes) calls the services on [`Sigra`]; where the core
 //! needs host behaviour it defines a trait. Nothing here knows about Leptos.
 
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod confirmation;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod hooks;
 pub mod http;
+pub mod jobs;
+pub mod mail;
 pub mod password;
 pub mod request;
 pub mod sessions;
+pub mod tokens;
 pub mod users;
 
 #[cfg(feature = "testing")]
@@ -24,12 +30,13 @@ use std::sync::Arc;
 
 pub use error::{Error, Result};
 
-use clock::{Clock, Timestamp};
-use config::Config;
-use config::SessionCacheMode;
-use db::Backend;
-use db::Db;
-use password::{PasswordHasher, PasswordPolicy};
+use clock::{Clock, SystemClock, Timestamp};
+use config::{Config, MailTransport, SessionCacheMode};
+use crypto::{Sealer, SigningKey};
+use db::{Backend, Db};
+use hooks::{LifecycleHooks, NoHooks};
+use mail::{DevMailbox, EmailTemplates, Mailer, SmtpMailer};
+use password::{BreachCheck, PasswordHasher, PasswordPolicy};
 use sessions::SessionCache;
 
 /// The core services, sharing one database, clock and configuration. Cheap to clone.
@@ -44,42 +51,109 @@ struct Inner {
     clock: Arc<dyn Clock>,
     hasher: PasswordHasher,
     password_policy: PasswordPolicy,
+    breach_check: Option<BreachCheck>,
     session_cache: Option<SessionCache>,
+    mailer: Arc<dyn Mailer>,
+    templates: Arc<dyn EmailTemplates>,
+    hooks: Arc<dyn LifecycleHooks>,
+    job_sealer: Sealer,
+    code_key: SigningKey,
 }
 
-impl Sigra {
+/// Assembles [`Sigra`]: the configuration, plus the parts a host or a test swaps in.
+pub struct SigraBuilder {
+    config: Config,
+    clock: Arc<dyn Clock>,
+    templates: Arc<dyn EmailTemplates>,
+    hooks: Arc<dyn LifecycleHooks>,
+    mailer: Option<Arc<dyn Mailer>>,
+}
+
+impl SigraBuilder {
+    /// The clock every time decision reads (the system clock by default).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Host code run inside lifecycle transactions (none by default).
+    #[must_use]
+    pub fn hooks(mut self, hooks: Arc<dyn LifecycleHooks>) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// How mail is delivered, instead of the configured transport (tests).
+    #[must_use]
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
     /// Connects to the database, applies pending migrations and prepares the services.
     ///
     /// # Errors
-    /// The database is unreachable or a migration failed.
-    pub async fn start(config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
-        let db = Db::connect(&config.database).await?;
+    /// The database is unreachable, a migration failed, or the mail transport is unusable.
+    pub async fn start(self) -> Result<Sigra> {
+        let db = Db::connect(&self.config.database).await?;
         db.migrate().await?;
-        Self::with_db(config, db, clock)
+        self.with_db(db)
     }
 
     /// Builds the services over an already migrated database.
     ///
     /// # Errors
-    /// The password hasher could not be prepared.
-    pub fn with_db(config: Config, db: Db, clock: Arc<dyn Clock>) -> Result<Self> {
+    /// The password hasher or the mail transport could not be prepared.
+    pub fn with_db(self, db: Db) -> Result<Sigra> {
+        let config = self.config;
         let hasher = PasswordHasher::new(&config.passwords)?;
         let password_policy = PasswordPolicy::new(&config.passwords, &config.app_name);
+        let breach_check = BreachCheck::from_config(&config.passwords)?;
         let cache_sessions = match config.sessions.cache {
             SessionCacheMode::On => true,
             SessionCacheMode::Off => false,
             SessionCacheMode::Auto => db.backend() == Backend::Sqlite,
         };
-        Ok(Self {
+        let mailer: Arc<dyn Mailer> = match (self.mailer, config.mail.transport, &config.mail.smtp)
+        {
+            (Some(mailer), _, _) => mailer,
+            (None, MailTransport::Smtp, Some(smtp)) => {
+                Arc::new(SmtpMailer::new(smtp).map_err(|e| Error::Internal(Box::new(e)))?)
+            }
+            (None, _, _) => Arc::new(DevMailbox::new(db.clone(), Arc::clone(&self.clock))),
+        };
+        let job_sealer = config.secret_key.derive_sealer("jobs");
+        let code_key = config.secret_key.derive("confirmation-code");
+        Ok(Sigra {
             inner: Arc::new(Inner {
                 config,
                 db,
-                clock,
+                clock: self.clock,
                 hasher,
                 password_policy,
+                breach_check,
                 session_cache: cache_sessions.then(SessionCache::default),
+                mailer,
+                templates: self.templates,
+                hooks: self.hooks,
+                job_sealer,
+                code_key,
             }),
         })
+    }
+}
+
+impl Sigra {
+    /// A builder for the services over `config`, with the host's wording of mail.
+    pub fn builder(config: Config, templates: Arc<dyn EmailTemplates>) -> SigraBuilder {
+        SigraBuilder {
+            config,
+            clock: Arc::new(SystemClock),
+            templates,
+            hooks: Arc::new(NoHooks),
+            mailer: None,
+        }
     }
 
     /// The validated configuration.
@@ -108,6 +182,45 @@ impl Sigra {
 
     fn session_cache(&self) -> Option<&SessionCache> {
         self.inner.session_cache.as_ref()
+    }
+
+    fn breach_check(&self) -> Option<&BreachCheck> {
+        self.inner.breach_check.as_ref()
+    }
+
+    fn mailer(&self) -> &dyn Mailer {
+        self.inner.mailer.as_ref()
+    }
+
+    /// The mailer in use, for hosts that mount the development mailbox.
+    pub fn dev_mailbox(&self) -> Option<DevMailbox> {
+        (self.config().mail.transport == MailTransport::DevMailbox
+            && !self.config().is_production())
+        .then(|| DevMailbox::new(self.db().clone(), Arc::clone(&self.inner.clock)))
+    }
+
+    fn templates(&self) -> &dyn EmailTemplates {
+        self.inner.templates.as_ref()
+    }
+
+    fn hooks(&self) -> &dyn LifecycleHooks {
+        self.inner.hooks.as_ref()
+    }
+
+    fn job_sealer(&self) -> &Sealer {
+        &self.inner.job_sealer
+    }
+
+    fn code_key(&self) -> &SigningKey {
+        &self.inner.code_key
+    }
+
+    /// A link under the configured base URL (never the `Host` header).
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "{}{path}",
+            self.config().base_url.as_str().trim_end_matches('/')
+        )
     }
 }
 

@@ -119,8 +119,9 @@ impl Drop for TestDatabase {
     }
 }
 
-/// A development configuration for tests: the given database, a random secret, and cheap
-/// Argon2 parameters so a suite of log-ins runs in seconds. Everything else is the default.
+/// A development configuration for tests: the given database, a random secret, cheap Argon2
+/// parameters so a suite of log-ins runs in seconds, and no background job runner (tests run
+/// due jobs themselves). Everything else is the default.
 ///
 /// # Panics
 /// If the defaults stop validating, which the config tests would catch first.
@@ -132,6 +133,8 @@ pub fn config(database_url: &str) -> Config {
         ("SIGRA_PASSWORD_ARGON2_MEMORY_KIB", "1024".to_owned()),
         ("SIGRA_PASSWORD_ARGON2_ITERATIONS", "1".to_owned()),
         ("SIGRA_PASSWORD_HASHING_CONCURRENCY", "4".to_owned()),
+        // Tests run due jobs themselves, at the moment they choose.
+        ("SIGRA_JOBS_RUN_IN_PROCESS", "false".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -23,10 +23,15 @@ pub fn Layout(children: Children) -> impl IntoView {
             <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
                 <Transition fallback=|| view! { <Nav email=None /> }>
                     {move || Suspend::new(async move {
-                        let SessionSnapshot { email, flash } = state.await.unwrap_or(SessionSnapshot { email: None, flash: None });
+                        let SessionSnapshot { email, unconfirmed, flash } = state.await.unwrap_or(SessionSnapshot {
+                            email: None,
+                            unconfirmed: false,
+                            flash: None,
+                        });
                         view! {
                             <Nav email />
                             {flash.map(|flash| view! { <FlashBanner flash /> })}
+                            {unconfirmed.then(|| view! { <ConfirmBanner /> })}
                         }
                     })}
                 </Transition>
@@ -74,6 +79,19 @@ fn Nav(email: Option<String>) -> impl IntoView {
             <A href="/" attr:class="text-lg font-semibold tracking-tight text-indigo-600 dark:text-indigo-400">"Sigra"</A>
             {links}
         </nav>
+    }
+}
+
+#[component]
+fn ConfirmBanner() -> impl IntoView {
+    view! {
+        <div class="mx-auto max-w-3xl px-4 pb-3">
+            <p class="rounded-md border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-200" data-testid="confirm-banner">
+                "Please confirm your email address: open the link we sent you, or "
+                <A href="/users/confirm" attr:class="font-medium underline">"enter the code or get a new one"</A>
+                "."
+            </p>
+        </div>
     }
 }
 

@@ -2,13 +2,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use crate::account::LogIn;
+use crate::account::{LogIn, RequestMagicLink};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 
-/// `/users/log-in`.
+/// `/users/log-in`: password, or a link by mail.
 #[component]
 pub fn LogInPage() -> impl IntoView {
     let log_in = ServerAction::<LogIn>::new();
+    let magic = ServerAction::<RequestMagicLink>::new();
     view! {
         <Title text="Log in" />
         <FormCard title="Log in">
@@ -22,8 +23,20 @@ pub fn LogInPage() -> impl IntoView {
                 </div>
                 <Submit label="Log in" pending=log_in.pending().into() />
             </ActionForm>
+            <p class="mt-4 text-sm">
+                <A href="/users/reset-password" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Forgot your password?"</A>
+            </p>
+            <details class="mt-6 border-t border-slate-200 pt-4 dark:border-slate-800">
+                <summary class="cursor-pointer text-sm font-medium">"Email me a log-in link instead"</summary>
+                <ActionForm action=magic attr:class="mt-4 space-y-4">
+                    <FormError error=Signal::derive(move || magic.value().get().and_then(Result::err)) />
+                    <Field label="Email for the link" name="email" kind="email" autocomplete="username" />
+                    <Submit label="Send me a link" pending=magic.pending().into() />
+                </ActionForm>
+            </details>
             <p class="mt-6 text-sm text-slate-600 dark:text-slate-400">
                 "New here? " <A href="/users/register" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Create an account"</A>
+                " · " <A href="/users/confirm" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Confirm your email"</A>
             </p>
         </FormCard>
     }

@@ -1,13 +1,19 @@
 //! One file per page.
 
+mod confirm;
 mod home;
+mod links;
 mod log_in;
 mod not_found;
 mod register;
+mod reset_password;
 mod settings;
 
+pub use confirm::ConfirmPage;
 pub use home::HomePage;
+pub use links::{ConfirmEmailChangePage, ConfirmLinkPage, LogInLinkPage};
 pub use log_in::LogInPage;
 pub use not_found::NotFound;
 pub use register::RegisterPage;
+pub use reset_password::{ResetChoosePage, ResetRequestPage};
 pub use settings::SettingsPage;

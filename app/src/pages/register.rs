@@ -4,26 +4,19 @@ use leptos_router::components::A;
 
 use crate::account::{password_rules, Register};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
+use crate::components::password_meter::NewPasswordField;
 
 /// `/users/register`.
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let register = ServerAction::<Register>::new();
-    let rules = Resource::new(|| (), |_| password_rules());
-    let hint = Signal::derive(move || {
-        let min = rules
-            .get()
-            .and_then(Result::ok)
-            .map_or(15, |r| r.min_length);
-        format!("At least {min} characters. Spaces and any characters are welcome; a passphrase works well.")
-    });
     view! {
         <Title text="Create an account" />
         <FormCard title="Create an account">
-            <ActionForm action=register attr:class="space-y-5" attr:novalidate="false">
+            <ActionForm action=register attr:class="space-y-5">
                 <FormError error=Signal::derive(move || register.value().get().and_then(Result::err)) />
                 <Field label="Email" name="email" kind="email" autocomplete="username" />
-                <Field label="Password" name="password" kind="password" autocomplete="new-password" hint />
+                <NewPasswordField label="Password" name="password" hint=password_hint() />
                 <Submit label="Create account" pending=register.pending().into() />
             </ActionForm>
             <p class="mt-6 text-sm text-slate-600 dark:text-slate-400">
@@ -31,4 +24,16 @@ pub fn RegisterPage() -> impl IntoView {
             </p>
         </FormCard>
     }
+}
+
+/// The password hint, with the configured minimum.
+pub fn password_hint() -> Signal<String> {
+    let rules = Resource::new(|| (), |_| password_rules());
+    Signal::derive(move || {
+        let min = rules
+            .get()
+            .and_then(Result::ok)
+            .map_or(15, |r| r.min_length);
+        format!("At least {min} characters. Spaces and any characters are welcome; a passphrase works well.")
+    })
 }

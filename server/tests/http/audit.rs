@@ -32,6 +32,7 @@ async fn auth_events_are_audited_without_secrets() {
             names,
             [
                 "auth.register.success",
+                "auth.confirmation_sent",
                 "auth.login.success",
                 "session.create",
                 "auth.register.failure",

@@ -10,6 +10,7 @@ use reqwest::header::{HeaderMap, ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{redirect, Response, StatusCode};
 use server::Application;
 use sigra::clock::ManualClock;
+use sigra::mail::StoredEmail;
 use sigra::testing::{self, Engine, TestDatabase};
 use sigra::Sigra;
 use sqlx::Row as _;
@@ -55,14 +56,11 @@ impl TestApp {
             .site_root("target/site")
             .site_pkg_dir("pkg")
             .build();
-        let app = Application::build(
-            config,
-            Arc::new(clock.clone()),
-            options,
-            "127.0.0.1:0".parse().expect("addr"),
-        )
-        .await
-        .expect("the app starts");
+        let core =
+            Sigra::builder(config, Arc::new(app::emails::Templates)).clock(Arc::new(clock.clone()));
+        let app = Application::build(core, options, "127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("the app starts");
         let port = app.port().expect("bound");
         let sigra = app.sigra().clone();
         tokio::spawn(app.run_until_stopped());
@@ -194,6 +192,55 @@ impl TestApp {
             .await
             .expect("request sent")
             .status()
+    }
+
+    /// Runs every due job (mail delivery), as the background runner would.
+    pub async fn deliver_mail(&self) {
+        self.sigra
+            .run_due_jobs("test-runner")
+            .await
+            .expect("jobs run");
+    }
+
+    /// Mail delivered to `to`, newest first (after running due jobs).
+    pub async fn mailbox(&self, to: &str) -> Vec<StoredEmail> {
+        self.deliver_mail().await;
+        self.sigra
+            .dev_mailbox()
+            .expect("the development mailbox")
+            .list(Some(to))
+            .await
+            .expect("mailbox")
+    }
+
+    /// The first link under the app in the newest mail to `to` whose path starts with `path`.
+    pub async fn link_in_mail(&self, to: &str, path: &str) -> String {
+        let prefix = format!("http://localhost:3000{path}");
+        let mail = self.mailbox(to).await;
+        let newest = mail.first().unwrap_or_else(|| panic!("no mail to {to}"));
+        newest
+            .text
+            .split_whitespace()
+            .find(|word| word.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {path} link in {:?}", newest.text))
+            .trim_start_matches("http://localhost:3000")
+            .to_owned()
+    }
+
+    /// Follows a mailed link as a browser does: the landing moves the token into a cookie.
+    /// Returns that cookie for the next request, and the page it sends to.
+    pub async fn open_link(&self, link: &str) -> (String, String) {
+        let response = self.get(link, None).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{link}");
+        let cookie = set_cookies(response.headers())
+            .into_iter()
+            .find(|c| c.starts_with("__Host-sigra_link="))
+            .expect("the link cookie")
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        (cookie, location(&response))
     }
 
     pub fn advance(&self, by: Duration) {

@@ -24,6 +24,30 @@ pub enum Action {
     Logout,
     /// A session was created.
     SessionCreate,
+    /// A confirmation mail was (re)sent.
+    ConfirmationSent,
+    /// An address was confirmed.
+    ConfirmationSuccess,
+    /// A magic link was asked for.
+    MagicLinkRequest,
+    /// A magic link logged someone in.
+    MagicLinkSuccess,
+    /// A password reset was asked for.
+    PasswordResetRequest,
+    /// A password was reset.
+    PasswordResetComplete,
+    /// A password was changed in settings.
+    PasswordChange,
+    /// A change of password was required of a user.
+    PasswordChangeRequired,
+    /// An email change was asked for.
+    EmailChangeRequest,
+    /// An email change was confirmed.
+    EmailChangeConfirm,
+    /// A pending email change was cancelled.
+    EmailChangeCancel,
+    /// Sessions were revoked as part of another change.
+    SessionRevokeOthers,
 }
 
 impl Action {
@@ -36,6 +60,18 @@ impl Action {
             Self::LoginFailure => "auth.login.failure",
             Self::Logout => "auth.logout",
             Self::SessionCreate => "session.create",
+            Self::ConfirmationSent => "auth.confirmation_sent",
+            Self::ConfirmationSuccess => "auth.confirmation_verify.success",
+            Self::MagicLinkRequest => "auth.magic_link_request",
+            Self::MagicLinkSuccess => "auth.magic_link_verify.success",
+            Self::PasswordResetRequest => "auth.password_reset_request",
+            Self::PasswordResetComplete => "auth.password_reset_complete",
+            Self::PasswordChange => "account.password_change",
+            Self::PasswordChangeRequired => "account.password_change_required",
+            Self::EmailChangeRequest => "account.email_change.request",
+            Self::EmailChangeConfirm => "account.email_change.confirm",
+            Self::EmailChangeCancel => "account.email_change.cancel",
+            Self::SessionRevokeOthers => "session.revoke_others",
         }
     }
 
@@ -56,6 +92,7 @@ const MAX_METADATA_BYTES: usize = 8 * 1024;
 #[derive(Clone, Debug)]
 pub struct AuditEvent {
     action: Action,
+    outcome: &'static str,
     actor: Option<UserId>,
     target: Option<(&'static str, String)>,
     session_id: Option<String>,
@@ -67,11 +104,19 @@ impl AuditEvent {
     pub fn new(action: Action) -> Self {
         Self {
             action,
+            outcome: action.outcome(),
             actor: None,
             target: None,
             session_id: None,
             metadata: Map::new(),
         }
+    }
+
+    /// Marks the attempt as failed (the action is the same, the outcome differs).
+    #[must_use]
+    pub fn failed(mut self) -> Self {
+        self.outcome = "failure";
+        self
     }
 
     /// The user who acted.
@@ -148,7 +193,7 @@ pub async fn record(
     .bind(uuid::Uuid::now_v7().to_string())
     .bind(at.as_millis())
     .bind(event.action.as_str())
-    .bind(event.action.outcome())
+    .bind(event.outcome)
     .bind(actor_type)
     .bind(event.actor.as_ref().map(|a| a.as_str().to_owned()))
     .bind(target_type)
@@ -162,11 +207,31 @@ pub async fn record(
     .await?;
     tracing::info!(
         action = event.action.as_str(),
-        outcome = event.action.outcome(),
+        outcome = event.outcome,
         actor_id = event.actor.as_ref().map(UserId::as_str),
         "audit"
     );
     Ok(())
+}
+
+/// How many rows of `action` targeted `user` since `since` (for per-address limits).
+///
+/// # Errors
+/// The database failed.
+pub async fn count_since(
+    conn: &mut AnyConnection,
+    action: Action,
+    user: &UserId,
+    since: Timestamp,
+) -> Result<i64> {
+    use sqlx::Row as _;
+    let row = sqlx::query("SELECT COUNT(*) FROM audit_events WHERE action = $1 AND target_id = $2 AND occurred_at > $3")
+        .bind(action.as_str())
+        .bind(user.as_str())
+        .bind(since.as_millis())
+        .fetch_one(conn)
+        .await?;
+    Ok(row.get(0))
 }
 
 #[cfg(test)]

@@ -2,7 +2,11 @@
 //! unknown emails are verified against a dummy hash, so neither the answer nor its timing says
 //! whether an account exists.
 
+mod magic_link;
+mod reset;
+
 use crate::audit::{self, Action, AuditEvent};
+use crate::config::ConfirmationMode;
 use crate::error::{Error, Result};
 use crate::password::{Password, Verification};
 use crate::request::RequestContext;
@@ -47,14 +51,22 @@ impl Sigra {
             let mut conn = self.db().acquire().await?;
             users::store::find_credentials(&mut conn, &email).await?
         };
-        let (user_id, rehash) = match found {
-            Some((id, Some(hash))) => match self.hasher().verify(&log_in.password, &hash).await? {
-                Verification::Match { rehash } => (id, rehash),
+        let (user_id, rehash, confirmed) = match found {
+            Some(users::store::Credentials {
+                id,
+                password_hash: Some(hash),
+                confirmed,
+            }) => match self.hasher().verify(&log_in.password, &hash).await? {
+                Verification::Match { rehash } => (id, rehash, confirmed),
                 Verification::Mismatch => {
                     return self.refuse(Some(&id), "invalid_password", request).await
                 }
             },
-            Some((id, None)) => {
+            Some(users::store::Credentials {
+                id,
+                password_hash: None,
+                ..
+            }) => {
                 self.hasher().verify_dummy(&log_in.password).await?;
                 return self.refuse(Some(&id), "no_password", request).await;
             }
@@ -64,6 +76,13 @@ impl Sigra {
             }
         };
         tracing::Span::current().record("user_id", user_id.as_str());
+        if !confirmed && self.config().confirmation == ConfirmationMode::Block {
+            // Told only after the right password: it reveals nothing to someone guessing.
+            self.refuse(Some(&user_id), "unconfirmed", request)
+                .await
+                .ok();
+            return Err(Error::Unconfirmed);
+        }
 
         let upgraded = if rehash {
             Some(self.hasher().rehash_verified(&log_in.password).await?)
@@ -77,9 +96,6 @@ impl Sigra {
         };
         let now = self.now();
         let mut tx = self.db().begin_write().await?;
-        if let Some(previous) = replacing {
-            sessions::store::delete(&mut tx, &previous.session().id).await?;
-        }
         if let Some(hash) = &upgraded {
             users::store::replace_password_hash(&mut tx, &user_id, hash, now).await?;
         }
@@ -90,10 +106,26 @@ impl Sigra {
             .meta("remember_me", log_in.remember_me);
         audit::record(&mut tx, now, event, request).await?;
         let session = self
-            .create_session(&mut tx, &user_id, kind, request)
+            .replace_session(&mut tx, &user_id, replacing, kind, request)
             .await?;
         tx.commit().await?;
         Ok(session)
+    }
+
+    /// Ends the session the browser had (if any) and starts a new one, on `conn`: no session
+    /// fixation, whichever way the user logs in.
+    pub(crate) async fn replace_session(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        user: &UserId,
+        replacing: Option<&Authenticated>,
+        kind: SessionKind,
+        request: &RequestContext,
+    ) -> Result<NewSession> {
+        if let Some(previous) = replacing {
+            sessions::store::delete(conn, &previous.session().id).await?;
+        }
+        self.create_session(conn, user, kind, request).await
     }
 
     /// Records a failed log-in and returns the one error every failure gets. The reason is

@@ -49,6 +49,14 @@ pub struct Config {
     pub sessions: SessionConfig,
     /// Password policy and hashing.
     pub passwords: PasswordConfig,
+    /// Outgoing mail.
+    pub mail: MailConfig,
+    /// One-time email tokens: lifetimes and limits.
+    pub tokens: TokenConfig,
+    /// Whether unconfirmed accounts may use the app.
+    pub confirmation: ConfirmationMode,
+    /// The background job runner.
+    pub jobs: JobsConfig,
     /// Log line format.
     pub log_format: LogFormat,
     /// Things the operator should hear about once logging is up (such as generated secrets).
@@ -103,6 +111,119 @@ pub struct PasswordConfig {
     pub hashing_concurrency: usize,
     /// How long a request waits for a hashing slot before it gets "busy".
     pub hashing_queue_timeout: Duration,
+    /// A Pwned Passwords compatible range endpoint (`…/range/`), queried with the first five
+    /// hex digits of the SHA-1 (k-anonymity). Off when absent.
+    pub breach_check_url: Option<Url>,
+    /// How long the breach check may take; past it the password is accepted (fail open).
+    pub breach_check_timeout: Duration,
+}
+
+/// Outgoing mail settings.
+#[derive(Clone, Debug)]
+pub struct MailConfig {
+    /// How mail leaves.
+    pub transport: MailTransport,
+    /// The sender, `Name <address>`.
+    pub from: String,
+    /// The SMTP server, when the transport is SMTP.
+    pub smtp: Option<SmtpConfig>,
+    /// Mails of one kind sent to one address per window, at most (resends, reset and magic
+    /// link requests); further requests get the same answer and send nothing.
+    pub per_email_limit: u32,
+    /// The window of that limit.
+    pub per_email_window: Duration,
+}
+
+/// How mail leaves the process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailTransport {
+    /// Stored in the database and shown at `/dev/mailbox` (development only).
+    DevMailbox,
+    /// Sent through an SMTP server.
+    Smtp,
+}
+
+/// An SMTP server.
+#[derive(Clone, Debug)]
+pub struct SmtpConfig {
+    /// Host name.
+    pub host: String,
+    /// Port (587 for STARTTLS, 465 for TLS by default).
+    pub port: u16,
+    /// Transport security.
+    pub security: SmtpSecurity,
+    /// User name and password, if the server wants them.
+    pub credentials: Option<(String, SecretText)>,
+    /// How long one delivery may take.
+    pub timeout: Duration,
+}
+
+/// SMTP transport security.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS (required, not opportunistic).
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+    /// No encryption: a local relay or a test sink only.
+    None,
+}
+
+/// A secret setting: its `Debug` shows nothing.
+#[derive(Clone)]
+pub struct SecretText(String);
+
+impl SecretText {
+    /// The value.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Lifetimes and limits of one-time email tokens.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenConfig {
+    /// Email confirmation (link and code).
+    pub confirm_ttl: Duration,
+    /// Password reset.
+    pub reset_ttl: Duration,
+    /// Magic-link log-in.
+    pub magic_link_ttl: Duration,
+    /// Email change confirmation.
+    pub email_change_ttl: Duration,
+    /// Wrong confirmation codes accepted before the code is dead.
+    pub code_attempts: u32,
+}
+
+/// Whether an unconfirmed account may use the app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfirmationMode {
+    /// Yes, with a banner asking to confirm.
+    AllowWithBanner,
+    /// No: log-in is refused until the address is confirmed.
+    Block,
+}
+
+/// The background job runner.
+#[derive(Clone, Copy, Debug)]
+pub struct JobsConfig {
+    /// Attempts before a job is given up (and its failure recorded).
+    pub max_attempts: u32,
+    /// How often an idle runner looks for due jobs.
+    pub poll_interval: Duration,
+    /// How long a claimed job stays claimed; a runner that dies loses it after this.
+    pub lease: Duration,
+    /// How often expired sessions and tokens are deleted.
+    pub cleanup_interval: Duration,
+    /// Whether the server process runs the job runner (turn off for web-only processes when
+    /// another process runs `server work`).
+    pub run_in_process: bool,
 }
 
 /// The settings could not be used; each line names what to fix.
@@ -126,79 +247,49 @@ impl fmt::Display for ConfigError {
     }
 }
 
+#[rustfmt::skip]
 const SETTINGS: &[Setting] = &[
-    Setting {
-        key: "env",
-        aliases: &[],
-    },
-    Setting {
-        key: "app_name",
-        aliases: &[],
-    },
-    Setting {
-        key: "base_url",
-        aliases: &[],
-    },
-    Setting {
-        key: "database.url",
-        aliases: &["DATABASE_URL"],
-    },
-    Setting {
-        key: "database.max_connections",
-        aliases: &[],
-    },
-    Setting {
-        key: "secret_key",
-        aliases: &[],
-    },
-    Setting {
-        key: "session.idle_timeout",
-        aliases: &[],
-    },
-    Setting {
-        key: "session.absolute_timeout",
-        aliases: &[],
-    },
-    Setting {
-        key: "session.remember_me",
-        aliases: &[],
-    },
-    Setting {
-        key: "session.touch_interval",
-        aliases: &[],
-    },
-    Setting {
-        key: "password.min_length",
-        aliases: &[],
-    },
-    Setting {
-        key: "password.max_length",
-        aliases: &[],
-    },
-    Setting {
-        key: "password.argon2_memory_kib",
-        aliases: &[],
-    },
-    Setting {
-        key: "password.argon2_iterations",
-        aliases: &[],
-    },
-    Setting {
-        key: "password.argon2_parallelism",
-        aliases: &[],
-    },
-    Setting {
-        key: "password.hashing_concurrency",
-        aliases: &[],
-    },
-    Setting {
-        key: "password.hashing_queue_timeout",
-        aliases: &[],
-    },
-    Setting {
-        key: "log.format",
-        aliases: &[],
-    },
+    Setting { key: "env", aliases: &[] },
+    Setting { key: "app_name", aliases: &[] },
+    Setting { key: "base_url", aliases: &[] },
+    Setting { key: "database.url", aliases: &["DATABASE_URL"] },
+    Setting { key: "database.max_connections", aliases: &[] },
+    Setting { key: "secret_key", aliases: &[] },
+    Setting { key: "session.idle_timeout", aliases: &[] },
+    Setting { key: "session.absolute_timeout", aliases: &[] },
+    Setting { key: "session.remember_me", aliases: &[] },
+    Setting { key: "session.touch_interval", aliases: &[] },
+    Setting { key: "password.min_length", aliases: &[] },
+    Setting { key: "password.max_length", aliases: &[] },
+    Setting { key: "password.argon2_memory_kib", aliases: &[] },
+    Setting { key: "password.argon2_iterations", aliases: &[] },
+    Setting { key: "password.argon2_parallelism", aliases: &[] },
+    Setting { key: "password.hashing_concurrency", aliases: &[] },
+    Setting { key: "password.hashing_queue_timeout", aliases: &[] },
+    Setting { key: "log.format", aliases: &[] },
+    Setting { key: "mail.transport", aliases: &[] },
+    Setting { key: "mail.from", aliases: &[] },
+    Setting { key: "mail.per_email_limit", aliases: &[] },
+    Setting { key: "mail.per_email_window", aliases: &[] },
+    Setting { key: "smtp.host", aliases: &[] },
+    Setting { key: "smtp.port", aliases: &[] },
+    Setting { key: "smtp.security", aliases: &[] },
+    Setting { key: "smtp.username", aliases: &[] },
+    Setting { key: "smtp.password", aliases: &[] },
+    Setting { key: "smtp.timeout", aliases: &[] },
+    Setting { key: "jobs.max_attempts", aliases: &[] },
+    Setting { key: "jobs.poll_interval", aliases: &[] },
+    Setting { key: "jobs.lease", aliases: &[] },
+    Setting { key: "jobs.cleanup_interval", aliases: &[] },
+    Setting { key: "jobs.run_in_process", aliases: &[] },
+    Setting { key: "tokens.confirm_ttl", aliases: &[] },
+    Setting { key: "tokens.reset_ttl", aliases: &[] },
+    Setting { key: "tokens.magic_link_ttl", aliases: &[] },
+    Setting { key: "tokens.email_change_ttl", aliases: &[] },
+    Setting { key: "confirmation.mode", aliases: &[] },
+    Setting { key: "confirmation.code_attempts", aliases: &[] },
+    Setting { key: "password.breach_check_url", aliases: &[] },
+    Setting { key: "password.breach_check_timeout", aliases: &[] },
 ];
 
 /// Where a development secret is kept between runs, so sessions survive a restart.
@@ -355,6 +446,38 @@ impl Config {
 
         let passwords = read_passwords(&mut r);
 
+        let mail = read_mail(&mut r, production, &app_name);
+        let tokens = TokenConfig {
+            confirm_ttl: r.duration("tokens.confirm_ttl", "48h"),
+            reset_ttl: r.duration("tokens.reset_ttl", "1h"),
+            magic_link_ttl: r.duration("tokens.magic_link_ttl", "10m"),
+            email_change_ttl: r.duration("tokens.email_change_ttl", "24h"),
+            code_attempts: r.number("confirmation.code_attempts", 5),
+        };
+        let confirmation = r.get(
+            "confirmation.mode",
+            ConfirmationMode::AllowWithBanner,
+            "allow_with_banner or block",
+            |t| match t {
+                "allow_with_banner" => Some(ConfirmationMode::AllowWithBanner),
+                "block" => Some(ConfirmationMode::Block),
+                _ => None,
+            },
+        );
+        let jobs = JobsConfig {
+            max_attempts: r.number("jobs.max_attempts", 8),
+            poll_interval: r.duration("jobs.poll_interval", "1s"),
+            lease: r.duration("jobs.lease", "5m"),
+            cleanup_interval: r.duration("jobs.cleanup_interval", "1h"),
+            run_in_process: r.get("jobs.run_in_process", true, "true or false", |t| {
+                t.parse().ok()
+            }),
+        };
+        if jobs.max_attempts == 0 || jobs.lease.is_zero() || jobs.poll_interval.is_zero() {
+            r.problems
+                .push("SIGRA_JOBS_* values must be greater than zero".to_owned());
+        }
+
         let log_format = r.get(
             "log.format",
             if production {
@@ -379,6 +502,10 @@ impl Config {
                 secret_key,
                 sessions,
                 passwords,
+                mail,
+                tokens,
+                confirmation,
+                jobs,
                 log_format,
                 notices,
             }),
@@ -447,12 +574,109 @@ fn read_passwords(r: &mut Reader) -> PasswordConfig {
         r.problems
             .push("SIGRA_PASSWORD_HASHING_CONCURRENCY must be at least 1".to_owned());
     }
+    let breach_check_url = match r.raw("password.breach_check_url") {
+        None | Some(("", _)) => None,
+        Some((text, from)) => match Url::parse(text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+            _ => {
+                let problem =
+                    format!("{from} should be an http(s) URL ending in /range/, got {text:?}");
+                r.problems.push(problem);
+                None
+            }
+        },
+    };
     PasswordConfig {
         min_length,
         max_length,
         argon2,
         hashing_concurrency: hashing_concurrency.max(1),
         hashing_queue_timeout: r.duration("password.hashing_queue_timeout", "10s"),
+        breach_check_url,
+        breach_check_timeout: r.duration("password.breach_check_timeout", "5s"),
+    }
+}
+
+fn read_mail(r: &mut Reader, production: bool, app_name: &str) -> MailConfig {
+    let transport = r.get(
+        "mail.transport",
+        if production {
+            MailTransport::Smtp
+        } else {
+            MailTransport::DevMailbox
+        },
+        "dev_mailbox or smtp",
+        |t| match t {
+            "dev_mailbox" => Some(MailTransport::DevMailbox),
+            "smtp" => Some(MailTransport::Smtp),
+            _ => None,
+        },
+    );
+    if production && transport == MailTransport::DevMailbox {
+        r.problems.push(
+            "SIGRA_MAIL_TRANSPORT=dev_mailbox is for development; use smtp in production"
+                .to_owned(),
+        );
+    }
+    let given = r
+        .raw("mail.from")
+        .map(|(text, from)| (text.to_owned(), from.to_owned()));
+    let from = match given {
+        Some((text, from)) => {
+            if text.parse::<lettre::message::Mailbox>().is_err() {
+                r.problems.push(format!(
+                    "{from} should be an address such as \"Acme <no-reply@acme.example>\""
+                ));
+            }
+            text
+        }
+        None => {
+            if production {
+                r.problems.push("SIGRA_MAIL_FROM is required in production (such as \"Acme <no-reply@acme.example>\")".to_owned());
+            }
+            format!("{app_name} <no-reply@localhost>")
+        }
+    };
+    let smtp = (transport == MailTransport::Smtp).then(|| read_smtp(r));
+    MailConfig {
+        transport,
+        from,
+        smtp,
+        per_email_limit: r.number("mail.per_email_limit", 3),
+        per_email_window: r.duration("mail.per_email_window", "15m"),
+    }
+}
+
+fn read_smtp(r: &mut Reader) -> SmtpConfig {
+    let host = r.text("smtp.host", "");
+    if host.is_empty() {
+        r.problems
+            .push("SIGRA_SMTP_HOST is required when SIGRA_MAIL_TRANSPORT=smtp".to_owned());
+    }
+    let security = r.get(
+        "smtp.security",
+        SmtpSecurity::StartTls,
+        "starttls, tls or none",
+        |t| match t {
+            "starttls" => Some(SmtpSecurity::StartTls),
+            "tls" => Some(SmtpSecurity::Tls),
+            "none" => Some(SmtpSecurity::None),
+            _ => None,
+        },
+    );
+    let default_port = if security == SmtpSecurity::Tls {
+        465
+    } else {
+        587
+    };
+    let username = r.text("smtp.username", "");
+    let password = r.text("smtp.password", "");
+    SmtpConfig {
+        host,
+        port: r.number("smtp.port", default_port),
+        security,
+        credentials: (!username.is_empty()).then(|| (username, SecretText(password))),
+        timeout: r.duration("smtp.timeout", "20s"),
     }
 }
 

@@ -36,6 +36,11 @@ impl SecretKey {
     pub fn derive(&self, purpose: &str) -> SigningKey {
         SigningKey(mac(&self.0, purpose.as_bytes()))
     }
+
+    /// An encryption key for one purpose.
+    pub fn derive_sealer(&self, purpose: &str) -> super::Sealer {
+        super::Sealer::new(&mac(&self.0, format!("seal:{purpose}").as_bytes()))
+    }
 }
 
 impl fmt::Debug for SecretKey {
@@ -51,7 +56,12 @@ pub struct SigningKey([u8; 32]);
 impl SigningKey {
     /// `message.tag`, where the tag authenticates the message.
     pub fn sign(&self, message: &str) -> String {
-        format!("{message}.{}", b64url(&mac(&self.0, message.as_bytes())))
+        format!("{message}.{}", self.tag(message))
+    }
+
+    /// The tag alone (base64url HMAC-SHA256): a keyed digest of `message`.
+    pub fn tag(&self, message: &str) -> String {
+        b64url(&mac(&self.0, message.as_bytes()))
     }
 
     /// The message inside a value `sign` produced, or `None` when the tag does not match.

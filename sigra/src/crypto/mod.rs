@@ -1,10 +1,12 @@
-//! Random tokens, their digests, and keyed signatures. Everything secret here is kept out of
+//! Random tokens, their digests, keyed signatures and sealed (encrypted) values. Everything secret here is kept out of
 //! `Debug`, `Display` and `PartialEq` so it cannot leak into a log or a timing oracle.
 
 mod keys;
+mod seal;
 mod token;
 
 pub use keys::{SecretKey, SigningKey};
+pub use seal::Sealer;
 pub use token::{IssuedToken, PresentedToken, TokenHash};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -28,9 +28,15 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self.0 {
             Error::InvalidCredentials | Error::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Error::InvalidEmail(_) | Error::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::InvalidEmail(_) | Error::WeakPassword(_) | Error::SameEmail => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Error::InvalidToken | Error::InvalidCode => StatusCode::BAD_REQUEST,
+            Error::Unconfirmed | Error::WrongPassword => StatusCode::FORBIDDEN,
             Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Database(_) | Error::Internal(_) | Error::Hook(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -40,8 +46,13 @@ impl AppError {
             Error::Unauthenticated => "unauthenticated",
             Error::InvalidEmail(_) => "invalid_email",
             Error::WeakPassword(_) => "weak_password",
+            Error::InvalidToken => "invalid_token",
+            Error::InvalidCode => "invalid_code",
+            Error::Unconfirmed => "unconfirmed",
+            Error::WrongPassword => "wrong_password",
+            Error::SameEmail => "same_email",
             Error::Busy => "busy",
-            Error::Database(_) | Error::Internal(_) => "internal",
+            Error::Database(_) | Error::Internal(_) | Error::Hook(_) => "internal",
         }
     }
 }

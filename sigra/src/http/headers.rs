@@ -54,7 +54,14 @@ pub async fn security_headers(
 ) -> Response {
     let nonce = b64url(&random_bytes::<16>());
     request.extensions_mut().insert(CspNonce(nonce.clone()));
-    let is_asset = request.uri().path().starts_with("/pkg/");
+    let path = request.uri().path();
+    let is_asset = path.starts_with("/pkg/");
+    // Pages reached from a mailed link send no Referer at all.
+    let referrer = if super::LANDINGS.iter().any(|(_, page)| path == *page) {
+        "no-referrer"
+    } else {
+        "strict-origin-when-cross-origin"
+    };
 
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -69,10 +76,7 @@ pub async fn security_headers(
         HeaderValue::from_static("nosniff"),
     );
     set(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    set(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("strict-origin-when-cross-origin"),
-    );
+    set(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
     set(
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),

@@ -6,11 +6,15 @@ mod cookies;
 mod csrf;
 mod error;
 mod extract;
+mod forced_change;
 mod headers;
+mod links;
 mod scope;
 
 pub use cookies::{clear_session_cookie, find_cookie, session_cookie, SESSION_COOKIE};
 pub use csrf::reject_cross_site;
 pub use error::{log_errors, AppError};
+pub use forced_change::{require_password_change, PASSWORD_CHANGE_PAGE};
 pub use headers::{security_headers, CspNonce, HeaderPolicy};
+pub use links::{clear_link_cookie, link_landing_routes, link_token, LANDINGS, LINK_COOKIE};
 pub use scope::{resolve_session, Scope};

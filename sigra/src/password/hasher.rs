@@ -211,6 +211,8 @@ mod tests {
             argon2: Params::new(m, t, 1, None).expect("valid params"),
             hashing_concurrency: 2,
             hashing_queue_timeout: Duration::from_secs(30),
+            breach_check_url: None,
+            breach_check_timeout: Duration::from_secs(1),
         }
     }
 

@@ -3,17 +3,23 @@
 //! Passwords are NFKC-normalised before they are measured or hashed (NIST SP 800-63B), so the
 //! same characters typed on different keyboards give the same password.
 
+mod breach;
 mod common;
 mod hasher;
 mod policy;
+mod service;
+mod strength;
 
 use std::fmt;
 
 use unicode_normalization::UnicodeNormalization as _;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+pub use breach::BreachCheck;
 pub use hasher::{PasswordHash, PasswordHasher, Verification};
 pub use policy::{PasswordPolicy, PolicyViolation};
+pub use service::Assessment;
+pub use strength::{strength, Strength, StrengthLabel};
 
 /// A password as the user typed it. Wiped from memory on drop; no `PartialEq`, no `Display`,
 /// and a `Debug` that shows nothing.

@@ -28,6 +28,9 @@ pub enum PolicyViolation {
     /// The name of this site, or built from it.
     #[error("Password must not be built from the name of this site.")]
     BasedOnAppName,
+    /// Known from a data breach (the optional breached-password check).
+    #[error("This password has appeared in a data breach. Choose a different one.")]
+    Breached,
 }
 
 /// Policy v1: length bounds in characters, the common-password list, and context words.
@@ -125,6 +128,8 @@ mod tests {
             argon2: argon2::Params::default(),
             hashing_concurrency: 1,
             hashing_queue_timeout: Duration::from_secs(1),
+            breach_check_url: None,
+            breach_check_timeout: Duration::from_secs(1),
         };
         PasswordPolicy::new(&config, "Sigra")
     }

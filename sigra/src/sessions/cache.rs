@@ -81,6 +81,8 @@ mod tests {
                 email: EmailAddress::parse("u@example.com").expect("valid"),
                 confirmed_at: None,
                 created_at: Timestamp::from_millis(0),
+                pending_email: None,
+                must_change_password: false,
             },
         }
     }

@@ -56,7 +56,7 @@ pub(crate) async fn find_by_token_hash(
 ) -> Result<Option<Found>> {
     let row = sqlx::query(
         "SELECT s.id, s.kind, s.created_at, s.last_seen_at, s.expires_at, \
-                u.id, u.email, u.confirmed_at, u.created_at \
+                u.id, u.email, u.confirmed_at, u.created_at, u.pending_email, u.must_change_password \
          FROM user_sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1",
     )
@@ -72,6 +72,8 @@ pub(crate) async fn find_by_token_hash(
         return Ok(None);
     };
     let confirmed_at: Option<i64> = row.try_get(7)?;
+    let pending_email: Option<String> = row.try_get(9)?;
+    let must_change_password: i64 = row.try_get(10)?;
     Ok(Some(Found {
         session: SessionInfo {
             id: SessionId(row.try_get(0)?),
@@ -85,6 +87,8 @@ pub(crate) async fn find_by_token_hash(
             email,
             confirmed_at: confirmed_at.map(Timestamp::from_millis),
             created_at: Timestamp::from_millis(row.try_get(8)?),
+            pending_email: pending_email.and_then(|e| EmailAddress::parse(&e).ok()),
+            must_change_password: must_change_password != 0,
         },
     }))
 }
@@ -96,6 +100,21 @@ pub(crate) async fn touch(conn: &mut AnyConnection, id: &SessionId, now: Timesta
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Deletes every session of `user` but `keep`; returns how many went.
+pub(crate) async fn delete_all_for_user(
+    conn: &mut AnyConnection,
+    user: &UserId,
+    keep: Option<&SessionId>,
+) -> Result<u64> {
+    let done =
+        sqlx::query("DELETE FROM user_sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)")
+            .bind(user.as_str())
+            .bind(keep.map(|k| k.as_str().to_owned()))
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected())
 }
 
 /// Deletes a session; returns whether it existed.

@@ -47,4 +47,8 @@ pub struct User {
     pub confirmed_at: Option<Timestamp>,
     /// When the account was created.
     pub created_at: Timestamp,
+    /// An address asked for in an email change, waiting for confirmation.
+    pub pending_email: Option<EmailAddress>,
+    /// Whether every page sends the user to the password change form until they change it.
+    pub must_change_password: bool,
 }

@@ -1,8 +1,11 @@
 //! Registration. A taken email gets exactly the response a new one gets, after the same work
-//! (one Argon2 hash), so the form cannot be used to discover accounts.
+//! (one Argon2 hash), so the form cannot be used to discover accounts; the owner of the taken
+//! address is told by mail instead.
 
 use crate::audit::{self, Action, AuditEvent};
+use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::mail::Message;
 use crate::password::Password;
 use crate::request::RequestContext;
 use crate::Sigra;
@@ -19,11 +22,12 @@ pub struct Registration {
 }
 
 impl Sigra {
-    /// Creates an account unless the email is taken; either way the result is `Ok(())`.
+    /// Creates an account and mails a confirmation link and code, unless the email is taken;
+    /// either way the result is `Ok(())`.
     ///
     /// # Errors
     /// The email is malformed or the password breaks the policy (both say nothing about
-    /// existing accounts); the hashing pool is busy; the database failed.
+    /// existing accounts); the hashing pool is busy; the database or a host hook failed.
     #[tracing::instrument(name = "auth.register", skip_all, err(level = "debug"))]
     pub async fn register(
         &self,
@@ -32,27 +36,63 @@ impl Sigra {
     ) -> Result<()> {
         let email = EmailAddress::parse(&registration.email).map_err(Error::InvalidEmail)?;
         let password = self
-            .password_policy()
-            .check(registration.password, &email)
-            .map_err(Error::WeakPassword)?;
+            .check_new_password(registration.password, &email)
+            .await?;
         let hash = self.hasher().hash(&password).await?;
 
         let now = self.now();
         let id = UserId::generate();
         let mut tx = self.db().begin_write().await?;
-        let event = if store::insert_if_new(&mut tx, &id, &email, &hash, now).await? {
-            AuditEvent::new(Action::RegisterSuccess)
+        let created = !store::address_in_use(&mut tx, &email).await?
+            && store::insert_if_new(&mut tx, &id, &email, &hash, now).await?;
+        if created {
+            self.hooks()
+                .on_register(&mut tx, &id, &email)
+                .await
+                .map_err(Error::Hook)?;
+            let event = AuditEvent::new(Action::RegisterSuccess)
                 .actor(&id)
-                .meta("method", "password")
+                .meta("method", "password");
+            audit::record(&mut tx, now, event, request).await?;
+            self.send_confirmation(&mut tx, &id, &email, request)
+                .await?;
         } else {
             let mut event = AuditEvent::new(Action::RegisterFailure).meta("reason", "email_taken");
-            if let Some(existing) = store::find_id_by_email(&mut tx, &email).await? {
-                event = event.target_user(&existing);
+            let existing = store::find_id_by_email(&mut tx, &email).await?;
+            if let Some(existing) = &existing {
+                event = event.target_user(existing);
             }
-            event
-        };
-        audit::record(&mut tx, now, event, request).await?;
+            audit::record(&mut tx, now, event, request).await?;
+            if let Some(existing) = existing {
+                self.tell_owner_of_attempt(&mut tx, &existing, &email, now)
+                    .await?;
+            }
+        }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Mails the owner of a taken address that someone tried to register with it, at most
+    /// `mail.per_email_limit` times per window.
+    async fn tell_owner_of_attempt(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        owner: &UserId,
+        email: &EmailAddress,
+        now: Timestamp,
+    ) -> Result<()> {
+        let since = Timestamp::from_millis(
+            now.as_millis()
+                .saturating_sub(crate::clock::millis_of(self.config().mail.per_email_window)),
+        );
+        let recent = audit::count_since(conn, Action::RegisterFailure, owner, since).await?;
+        if recent > i64::from(self.config().mail.per_email_limit) {
+            return Ok(());
+        }
+        let message = Message::RegistrationAttempt {
+            log_in_url: self.url("/users/log-in"),
+            reset_url: self.url("/users/reset-password"),
+        };
+        self.queue_email(conn, email, message).await
     }
 }

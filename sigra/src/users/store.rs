@@ -42,23 +42,46 @@ pub(crate) async fn find_id_by_email(
     Ok(row.map(|r| UserId::from_stored(r.get(0))))
 }
 
-/// The id and password hash of the account with this email, if any. The hash is absent for
-/// accounts without a password.
+/// What log-in needs to know about an account.
+pub(crate) struct Credentials {
+    pub id: UserId,
+    /// Absent for accounts without a password.
+    pub password_hash: Option<PasswordHash>,
+    pub confirmed: bool,
+}
+
+fn credentials(row: &sqlx::any::AnyRow) -> Credentials {
+    let hash: Option<String> = row.get(1);
+    let confirmed_at: Option<i64> = row.get(2);
+    Credentials {
+        id: UserId::from_stored(row.get(0)),
+        password_hash: hash.map(PasswordHash::from_stored),
+        confirmed: confirmed_at.is_some(),
+    }
+}
+
+/// The credentials of the account with this email, if any.
 pub(crate) async fn find_credentials(
     conn: &mut AnyConnection,
     email: &EmailAddress,
-) -> Result<Option<(UserId, Option<PasswordHash>)>> {
-    let row = sqlx::query("SELECT id, password_hash FROM users WHERE email = $1")
+) -> Result<Option<Credentials>> {
+    let row = sqlx::query("SELECT id, password_hash, confirmed_at FROM users WHERE email = $1")
         .bind(email.as_str())
         .fetch_optional(conn)
         .await?;
-    Ok(row.map(|r| {
-        let hash: Option<String> = r.get(1);
-        (
-            UserId::from_stored(r.get(0)),
-            hash.map(PasswordHash::from_stored),
-        )
-    }))
+    Ok(row.as_ref().map(credentials))
+}
+
+/// The credentials of the account with this id.
+pub(crate) async fn credentials_by_id(
+    conn: &mut AnyConnection,
+    id: &UserId,
+) -> Result<Option<Credentials>> {
+    let row = sqlx::query("SELECT id, password_hash, confirmed_at FROM users WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.as_ref().map(credentials))
 }
 
 /// Replaces a password hash with a fresh one of the same password (parameter upgrade).
@@ -75,4 +98,125 @@ pub(crate) async fn replace_password_hash(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// The current email of an account.
+pub(crate) async fn email_of(
+    conn: &mut AnyConnection,
+    id: &UserId,
+) -> Result<Option<EmailAddress>> {
+    let row = sqlx::query("SELECT email FROM users WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.and_then(|r| EmailAddress::parse(&r.get::<String, _>(0)).ok()))
+}
+
+/// Whether an address belongs to an account or is reserved by a pending email change.
+pub(crate) async fn address_in_use(conn: &mut AnyConnection, email: &EmailAddress) -> Result<bool> {
+    let row = sqlx::query("SELECT COUNT(*) FROM users WHERE email = $1 OR pending_email = $1")
+        .bind(email.as_str())
+        .fetch_one(conn)
+        .await?;
+    Ok(row.get::<i64, _>(0) > 0)
+}
+
+/// Marks the address confirmed (a no-op if it already is).
+pub(crate) async fn confirm(conn: &mut AnyConnection, id: &UserId, now: Timestamp) -> Result<()> {
+    sqlx::query("UPDATE users SET confirmed_at = $1, updated_at = $1 WHERE id = $2 AND confirmed_at IS NULL")
+        .bind(now.as_millis())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets a new password hash chosen by the user, clearing any forced change.
+pub(crate) async fn set_password(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    hash: &PasswordHash,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = 0, updated_at = $2 \
+         WHERE id = $3",
+    )
+    .bind(hash.as_str())
+    .bind(now.as_millis())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Requires a password change at the next page; returns the account, if it exists.
+pub(crate) async fn set_must_change_password(
+    conn: &mut AnyConnection,
+    email: &EmailAddress,
+    required: bool,
+    now: Timestamp,
+) -> Result<Option<UserId>> {
+    let row = sqlx::query(
+        "UPDATE users SET must_change_password = $1, updated_at = $2 WHERE email = $3 RETURNING id",
+    )
+    .bind(i64::from(required))
+    .bind(now.as_millis())
+    .bind(email.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|r| UserId::from_stored(r.get(0))))
+}
+
+/// Reserves `new` for a pending change; false when another account holds or reserves it.
+pub(crate) async fn reserve_pending_email(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    new: &EmailAddress,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET pending_email = $1, updated_at = $2 WHERE id = $3 \
+         AND NOT EXISTS (SELECT 1 FROM users WHERE (email = $1 OR pending_email = $1) AND id <> $3)",
+    )
+    .bind(new.as_str())
+    .bind(now.as_millis())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Clears a pending change.
+pub(crate) async fn clear_pending_email(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET pending_email = NULL, updated_at = $1 WHERE id = $2")
+        .bind(now.as_millis())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Switches to the pending address `new`, which counts as confirmed; false if the change was
+/// cancelled or replaced meanwhile.
+pub(crate) async fn apply_email_change(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    new: &EmailAddress,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET email = $1, pending_email = NULL, confirmed_at = $2, updated_at = $2 \
+         WHERE id = $3 AND pending_email = $1",
+    )
+    .bind(new.as_str())
+    .bind(now.as_millis())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

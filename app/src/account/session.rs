@@ -1,0 +1,101 @@
+//! Registration, log-in (password or mailed link), log-out and the header's session state.
+
+use leptos::prelude::*;
+
+use super::SessionSnapshot;
+use crate::error::UiError;
+
+/// Creates an account. The answer is the same whether or not the email was already taken.
+#[server(prefix = "/users", endpoint = "register")]
+pub async fn register(email: String, password: String) -> Result<(), UiError> {
+    use sigra::password::Password;
+    use sigra::users::Registration;
+
+    let cx = crate::ssr::context().await?;
+    let registration = Registration {
+        email,
+        password: Password::new(password),
+    };
+    cx.sigra.register(registration, &cx.request).await?;
+    crate::flash::ssr::set(crate::flash::Flash::AccountReady);
+    leptos_axum::redirect("/users/log-in");
+    Ok(())
+}
+
+/// Logs in with email and password and sets the session cookie.
+#[server(prefix = "/users", endpoint = "log-in")]
+pub async fn log_in(
+    email: String,
+    password: String,
+    remember_me: Option<String>,
+) -> Result<(), UiError> {
+    use sigra::auth::LogIn;
+    use sigra::password::Password;
+
+    let cx = crate::ssr::context().await?;
+    let log_in = LogIn {
+        email,
+        password: Password::new(password),
+        remember_me: remember_me.is_some(),
+    };
+    let session = cx
+        .sigra
+        .log_in(log_in, cx.current.as_ref(), &cx.request)
+        .await?;
+    crate::ssr::set_cookie(sigra::http::session_cookie(&session));
+    crate::flash::ssr::set(crate::flash::Flash::LoggedIn);
+    leptos_axum::redirect("/users/settings");
+    Ok(())
+}
+
+/// Mails a one-time log-in link; the answer never says whether the address has an account.
+#[server(prefix = "/users/log-in", endpoint = "email-link")]
+pub async fn request_magic_link(email: String) -> Result<(), UiError> {
+    let cx = crate::ssr::context().await?;
+    cx.sigra.request_magic_link(&email, &cx.request).await?;
+    crate::flash::ssr::set(crate::flash::Flash::MagicLinkSent);
+    leptos_axum::redirect("/users/log-in");
+    Ok(())
+}
+
+/// Logs in with the mailed link opened in this browser.
+#[server(prefix = "/users/log-in", endpoint = "link")]
+pub async fn log_in_with_link() -> Result<(), UiError> {
+    let cx = crate::ssr::context().await?;
+    let token = crate::ssr::link_token()?;
+    let session = cx
+        .sigra
+        .log_in_with_link(&token, cx.current.as_ref(), &cx.request)
+        .await
+        .map_err(|e| crate::ssr::back_to_form::<LogInWithLink>("/users/log-in/link", e.into()))?;
+    crate::ssr::clear_link_token();
+    crate::ssr::set_cookie(sigra::http::session_cookie(&session));
+    crate::flash::ssr::set(crate::flash::Flash::LoggedIn);
+    leptos_axum::redirect("/users/settings");
+    Ok(())
+}
+
+/// Ends the current session and clears the cookie.
+#[server(prefix = "/users", endpoint = "log-out")]
+pub async fn log_out() -> Result<(), UiError> {
+    let cx = crate::ssr::context().await?;
+    if let Some(current) = &cx.current {
+        cx.sigra.log_out(current, &cx.request).await?;
+    }
+    crate::ssr::set_cookie(sigra::http::clear_session_cookie());
+    crate::flash::ssr::set(crate::flash::Flash::LoggedOut);
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// The header's view of the session, and the pending flash message.
+#[server(prefix = "/api/session", endpoint = "state")]
+pub async fn session_state() -> Result<SessionSnapshot, UiError> {
+    let cx = crate::ssr::context().await?;
+    let user = cx.current.as_ref().map(|current| current.user());
+    Ok(SessionSnapshot {
+        email: user.map(|u| u.email.to_string()),
+        unconfirmed: user.is_some_and(|u| u.confirmed_at.is_none()),
+        flash: crate::flash::ssr::take(),
+    })
+}

@@ -1,0 +1,151 @@
+//! The signed-in user's own account: the overview, password change, email change, and the
+//! password meter.
+
+use leptos::prelude::*;
+
+use super::{AccountDetails, PasswordLimits, PasswordReading};
+use crate::error::UiError;
+
+/// The account shown on the settings page.
+#[server(prefix = "/api/account", endpoint = "overview")]
+pub async fn account_overview() -> Result<AccountDetails, UiError> {
+    use sigra::sessions::SessionKind;
+
+    let cx = crate::ssr::context().await?;
+    if cx.current.is_none() {
+        crate::flash::ssr::set(crate::flash::Flash::LogInRequired);
+    }
+    let current = cx.require_user()?;
+    let (user, session) = (current.user(), current.session());
+    Ok(AccountDetails {
+        email: user.email.to_string(),
+        confirmed: user.confirmed_at.is_some(),
+        pending_email: user.pending_email.as_ref().map(ToString::to_string),
+        must_change_password: user.must_change_password,
+        member_since: user.created_at.to_string(),
+        signed_in_at: session.created_at.to_string(),
+        remembered: session.kind == SessionKind::RememberMe,
+        session_ends_by: session.expires_at.to_string(),
+    })
+}
+
+/// Changes the password; the current one must be given.
+#[server(prefix = "/users/settings", endpoint = "password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+) -> Result<(), UiError> {
+    use sigra::password::Password;
+
+    let cx = crate::ssr::context().await?;
+    let current = cx.require_user()?;
+    cx.sigra
+        .change_password(
+            current,
+            Password::new(current_password),
+            Password::new(new_password),
+            &cx.request,
+        )
+        .await?;
+    crate::flash::ssr::set(crate::flash::Flash::PasswordChanged);
+    leptos_axum::redirect("/users/settings");
+    Ok(())
+}
+
+/// Asks to change the address; a link goes to the new one.
+#[server(prefix = "/users/settings", endpoint = "email")]
+pub async fn request_email_change(
+    new_email: String,
+    current_password: String,
+) -> Result<(), UiError> {
+    use sigra::password::Password;
+
+    let cx = crate::ssr::context().await?;
+    let current = cx.require_user()?;
+    cx.sigra
+        .request_email_change(
+            current,
+            &new_email,
+            Password::new(current_password),
+            &cx.request,
+        )
+        .await?;
+    crate::flash::ssr::set(crate::flash::Flash::EmailChangeRequested);
+    leptos_axum::redirect("/users/settings");
+    Ok(())
+}
+
+/// Cancels a pending email change.
+#[server(prefix = "/users/settings/email", endpoint = "cancel")]
+pub async fn cancel_email_change() -> Result<(), UiError> {
+    let cx = crate::ssr::context().await?;
+    let current = cx.require_user()?;
+    cx.sigra.cancel_email_change(current, &cx.request).await?;
+    crate::flash::ssr::set(crate::flash::Flash::EmailChangeCancelled);
+    leptos_axum::redirect("/users/settings");
+    Ok(())
+}
+
+/// Confirms the new address with the mailed link opened in this browser.
+#[server(prefix = "/users/settings/confirm-email", endpoint = "link")]
+pub async fn confirm_email_change() -> Result<(), UiError> {
+    let cx = crate::ssr::context().await?;
+    let token = crate::ssr::link_token()?;
+    cx.sigra
+        .confirm_email_change(&token, cx.current.as_ref(), &cx.request)
+        .await
+        .map_err(|e| {
+            crate::ssr::back_to_form::<ConfirmEmailChange>(
+                "/users/settings/confirm-email/link",
+                e.into(),
+            )
+        })?;
+    crate::ssr::clear_link_token();
+    crate::flash::ssr::set(crate::flash::Flash::EmailChanged);
+    leptos_axum::redirect(if cx.current.is_some() {
+        "/users/settings"
+    } else {
+        "/users/log-in"
+    });
+    Ok(())
+}
+
+/// The configured password length bounds.
+#[server(prefix = "/api/account", endpoint = "password-rules")]
+pub async fn password_rules() -> Result<PasswordLimits, UiError> {
+    let cx = crate::ssr::context().await?;
+    let policy = cx.sigra.password_policy();
+    Ok(PasswordLimits {
+        min_length: policy.min_length(),
+        max_length: policy.max_length(),
+    })
+}
+
+/// The meter's reading while a password is typed: the same policy the server enforces on
+/// submit, applied to the address typed beside it (or the signed-in user's).
+#[server(prefix = "/api/account", endpoint = "assess-password")]
+pub async fn assess_password(
+    password: String,
+    email: Option<String>,
+) -> Result<PasswordReading, UiError> {
+    use sigra::password::{Password, StrengthLabel};
+    use sigra::users::EmailAddress;
+
+    let cx = crate::ssr::context().await?;
+    let email = email
+        .as_deref()
+        .and_then(|e| EmailAddress::parse(e).ok())
+        .or_else(|| cx.current.as_ref().map(|c| c.user().email.clone()));
+    let assessment = cx
+        .sigra
+        .assess_password(Password::new(password), email.as_ref());
+    Ok(PasswordReading {
+        score: assessment.strength.score,
+        label: match assessment.strength.label {
+            StrengthLabel::Weak => super::StrengthWord::Weak,
+            StrengthLabel::Fair => super::StrengthWord::Fair,
+            StrengthLabel::Strong => super::StrengthWord::Strong,
+        },
+        problem: assessment.problem.map(crate::ssr::password_problem),
+    })
+}

@@ -1,0 +1,146 @@
+//! Email change, confirm-then-switch: the new address is reserved while pending, a link goes
+//! to it and a notice to the old one; confirming switches the address and ends every other
+//! session. The answer to a request is the same whether or not the new address is free.
+
+use crate::audit::{self, Action, AuditEvent};
+use crate::crypto::PresentedToken;
+use crate::error::{Error, Result};
+use crate::mail::Message;
+use crate::password::Password;
+use crate::request::RequestContext;
+use crate::sessions::{self, Authenticated};
+use crate::tokens::{self, Purpose};
+use crate::users::{self, EmailAddress};
+use crate::Sigra;
+
+impl Sigra {
+    /// Asks to change the signed-in user's address to `new_email`, authorised by the current
+    /// password.
+    ///
+    /// # Errors
+    /// `WrongPassword`; a malformed address; `SameEmail`; the database failed.
+    #[tracing::instrument(name = "account.email_change_request", skip_all, fields(user_id = %current.user().id), err(level = "debug"))]
+    pub async fn request_email_change(
+        &self,
+        current: &Authenticated,
+        new_email: &str,
+        current_password: Password,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let new = EmailAddress::parse(new_email).map_err(Error::InvalidEmail)?;
+        self.verify_current_password(current, &current_password)
+            .await?;
+        let (user, old) = (&current.user().id, &current.user().email);
+        if &new == old {
+            return Err(Error::SameEmail);
+        }
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        tokens::revoke(&mut tx, user, &[Purpose::ChangeEmail], now).await?;
+        let mut event = AuditEvent::new(Action::EmailChangeRequest).actor(user);
+        if users::store::reserve_pending_email(&mut tx, user, &new, now).await? {
+            let ttl = self.config().tokens.email_change_ttl;
+            let token = tokens::issue(&mut tx, user, Purpose::ChangeEmail, &new, now, ttl).await?;
+            let url = self.url(&format!("/users/settings/confirm-email/{}", token.expose()));
+            let new_text = new.as_str().to_owned();
+            self.queue_email(
+                &mut tx,
+                &new,
+                Message::ConfirmEmailChange {
+                    url,
+                    new_email: new_text.clone(),
+                    valid_for_minutes: crate::mail::minutes(ttl),
+                },
+            )
+            .await?;
+            self.queue_email(
+                &mut tx,
+                old,
+                Message::EmailChangeRequested {
+                    new_email: new_text,
+                },
+            )
+            .await?;
+        } else {
+            users::store::clear_pending_email(&mut tx, user, now).await?;
+            event = event.failed().meta("reason", "address_in_use");
+        }
+        audit::record(&mut tx, now, event, request).await?;
+        tx.commit().await
+    }
+
+    /// Confirms an email change with the link sent to the new address. When the browser is
+    /// signed in as that user its session is kept; every other session ends.
+    ///
+    /// # Errors
+    /// `InvalidToken` (unknown, used, expired, cancelled, or the address was taken meanwhile);
+    /// the database or a hook failed.
+    #[tracing::instrument(name = "account.email_change_confirm", skip_all, err(level = "debug"))]
+    pub async fn confirm_email_change(
+        &self,
+        token: &PresentedToken,
+        current: Option<&Authenticated>,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        let redeemed = tokens::redeem(&mut tx, Purpose::ChangeEmail, token, now)
+            .await?
+            .ok_or(Error::InvalidToken)?;
+        let user = redeemed.user_id;
+        let new = EmailAddress::parse(&redeemed.sent_to).map_err(|_| Error::InvalidToken)?;
+        let old = users::store::email_of(&mut tx, &user)
+            .await?
+            .ok_or(Error::InvalidToken)?;
+        if !users::store::apply_email_change(&mut tx, &user, &new, now).await? {
+            return Err(Error::InvalidToken);
+        }
+        let keep = current
+            .filter(|c| c.user().id == user)
+            .map(|c| c.session().id.clone());
+        let ended = sessions::store::delete_all_for_user(&mut tx, &user, keep.as_ref()).await?;
+        // Links mailed to the old address must not outlive it.
+        tokens::revoke(&mut tx, &user, tokens::ALL, now).await?;
+        self.hooks()
+            .on_email_change(&mut tx, &user, &old, &new)
+            .await
+            .map_err(Error::Hook)?;
+        let event = AuditEvent::new(Action::EmailChangeConfirm)
+            .actor(&user)
+            .meta("other_sessions_ended", ended);
+        audit::record(&mut tx, now, event, request).await?;
+        self.queue_email(
+            &mut tx,
+            &old,
+            Message::EmailChanged {
+                new_email: new.as_str().to_owned(),
+            },
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Cancels the signed-in user's pending email change.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn cancel_email_change(
+        &self,
+        current: &Authenticated,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let user = &current.user().id;
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        users::store::clear_pending_email(&mut tx, user, now).await?;
+        tokens::revoke(&mut tx, user, &[Purpose::ChangeEmail], now).await?;
+        audit::record(
+            &mut tx,
+            now,
+            AuditEvent::new(Action::EmailChangeCancel).actor(user),
+            request,
+        )
+        .await?;
+        tx.commit().await
+    }
+}

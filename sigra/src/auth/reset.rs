@@ -1,0 +1,130 @@
+//! Password reset: a single-use link valid for one hour. Choosing the new password ends every
+//! session and token of the account and sends a notice; it does not log anyone in, so a
+//! second factor (when there is one) is still asked for at the next log-in.
+
+use crate::audit::{self, Action, AuditEvent};
+use crate::crypto::PresentedToken;
+use crate::error::{Error, Result};
+use crate::mail::Message;
+use crate::password::Password;
+use crate::request::RequestContext;
+use crate::sessions;
+use crate::tokens::{self, Purpose};
+use crate::users::{self, EmailAddress};
+use crate::Sigra;
+
+impl Sigra {
+    /// Mails a reset link if `email` has an account and the limit allows; the answer is the
+    /// same either way.
+    ///
+    /// # Errors
+    /// A malformed address; the database failed.
+    #[tracing::instrument(name = "auth.password_reset_request", skip_all, err(level = "debug"))]
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        let account = users::store::find_credentials(&mut tx, &email).await?;
+        let mut event = AuditEvent::new(Action::PasswordResetRequest);
+        if let Some(account) = &account {
+            event = event.target_user(&account.id);
+            if self
+                .over_mail_limit(&mut tx, &account.id, Purpose::ResetPassword)
+                .await?
+            {
+                event = event.meta("sent", false).meta("reason", "rate_limited");
+            } else {
+                let ttl = self.config().tokens.reset_ttl;
+                let token = tokens::issue(
+                    &mut tx,
+                    &account.id,
+                    Purpose::ResetPassword,
+                    &email,
+                    now,
+                    ttl,
+                )
+                .await?;
+                let url = self.url(&format!("/users/reset-password/{}", token.expose()));
+                self.queue_email(
+                    &mut tx,
+                    &email,
+                    Message::ResetPassword {
+                        url,
+                        valid_for_minutes: crate::mail::minutes(ttl),
+                    },
+                )
+                .await?;
+                event = event.meta("sent", true);
+            }
+        }
+        audit::record(&mut tx, now, event, request).await?;
+        tx.commit().await
+    }
+
+    /// Whether a reset link is still usable, so the page can say so before asking for a
+    /// new password.
+    ///
+    /// # Errors
+    /// `InvalidToken`; the database failed.
+    pub async fn check_reset_token(&self, token: &PresentedToken) -> Result<()> {
+        let mut conn = self.db().acquire().await?;
+        tokens::peek(&mut conn, Purpose::ResetPassword, token, self.now())
+            .await?
+            .map(|_| ())
+            .ok_or(Error::InvalidToken)
+    }
+
+    /// Sets a new password with a reset link. One use wins, however many race.
+    ///
+    /// # Errors
+    /// `InvalidToken`; `WeakPassword` (the link stays usable); the database or a hook failed.
+    #[tracing::instrument(name = "auth.password_reset", skip_all, err(level = "debug"))]
+    pub async fn reset_password(
+        &self,
+        token: &PresentedToken,
+        password: Password,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let target = {
+            let mut conn = self.db().acquire().await?;
+            tokens::peek(&mut conn, Purpose::ResetPassword, token, self.now())
+                .await?
+                .ok_or(Error::InvalidToken)?
+        };
+        let email = EmailAddress::parse(&target.sent_to).map_err(|_| Error::InvalidToken)?;
+        let password = self.check_new_password(password, &email).await?;
+        let hash = self.hasher().hash(&password).await?;
+
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        let redeemed = tokens::redeem(&mut tx, Purpose::ResetPassword, token, now)
+            .await?
+            .ok_or(Error::InvalidToken)?;
+        let user = redeemed.user_id;
+        if users::store::email_of(&mut tx, &user).await?.as_ref() != Some(&email) {
+            return Err(Error::InvalidToken);
+        }
+        users::store::set_password(&mut tx, &user, &hash, now).await?;
+        // The link proved the mailbox.
+        users::store::confirm(&mut tx, &user, now).await?;
+        let ended = sessions::store::delete_all_for_user(&mut tx, &user, None).await?;
+        tokens::revoke(&mut tx, &user, tokens::ALL, now).await?;
+        self.hooks()
+            .on_password_change(&mut tx, &user)
+            .await
+            .map_err(Error::Hook)?;
+        let event = AuditEvent::new(Action::PasswordResetComplete)
+            .actor(&user)
+            .meta("sessions_ended", ended);
+        audit::record(&mut tx, now, event, request).await?;
+        let notice = Message::PasswordChanged {
+            reset_url: self.url("/users/reset-password"),
+        };
+        self.queue_email(&mut tx, &email, notice).await?;
+        tx.commit().await
+    }
+}

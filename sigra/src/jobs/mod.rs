@@ -1,0 +1,297 @@
+//! The durable job queue, in the application's own database so a job can be queued in the
+//! same transaction as the change that calls for it (the token and its mail commit together, or
+//! neither does). Maintained queues with SQL backends (apalis) each want their own typed pool
+//! and cannot join our `Any` transaction, hence this small one.
+//!
+//! Guarantees, each tested: a job survives restarts (it is a row); a runner claims a due job
+//! with one conditional `UPDATE` (plus `FOR UPDATE SKIP LOCKED` on PostgreSQL), so two runners
+//! never hold the same job; a runner that dies mid-job loses its lease and the job runs again;
+//! failures retry with exponential backoff and after `max_attempts` the job is kept with its
+//! error and `failed_at`. Payloads are sealed, as queued mail carries live links.
+
+mod store;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::mail::{Message, OutgoingEmail};
+use crate::users::EmailAddress;
+use crate::Sigra;
+
+/// What a job does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobKind {
+    /// Render and deliver one email.
+    SendEmail,
+    /// Delete expired sessions, tokens and old failed jobs (periodic).
+    Cleanup,
+}
+
+impl JobKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SendEmail => "send_email",
+            Self::Cleanup => "cleanup",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "send_email" => Some(Self::SendEmail),
+            "cleanup" => Some(Self::Cleanup),
+            _ => None,
+        }
+    }
+}
+
+/// The id of the one periodic cleanup job; a fixed id makes scheduling it idempotent.
+const CLEANUP_JOB_ID: &str = "periodic:cleanup";
+/// Failed jobs are kept this long for inspection, then deleted by the cleanup.
+const FAILED_JOB_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Used and expired tokens are kept a day: the per-address mail limits count them.
+const TOKEN_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Serialize, Deserialize)]
+struct SendEmail {
+    to: String,
+    message: Message,
+}
+
+/// What one turn of the runner did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Nothing was due.
+    Idle,
+    /// A job ran and is done.
+    Done {
+        /// Its kind.
+        kind: &'static str,
+    },
+    /// A job failed and will run again later.
+    Retrying {
+        /// Its kind.
+        kind: &'static str,
+        /// Attempts so far.
+        attempts: i64,
+    },
+    /// A job failed for the last time; it stays in the table with its error.
+    GaveUp {
+        /// Its kind.
+        kind: &'static str,
+    },
+}
+
+/// The delay before attempt `attempts + 1`: 30 s doubling per failure, at most an hour.
+pub fn backoff(attempts: i64) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 7)).unwrap_or(7);
+    Duration::from_secs(30 * 2_u64.pow(exponent)).min(Duration::from_secs(3600))
+}
+
+impl Sigra {
+    /// Queues `message` for `to` on `conn`, normally the transaction of the change it reports.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub(crate) async fn queue_email(
+        &self,
+        conn: &mut AnyConnection,
+        to: &EmailAddress,
+        message: Message,
+    ) -> Result<()> {
+        let payload = serde_json::to_vec(&SendEmail {
+            to: to.as_str().to_owned(),
+            message,
+        })
+        .map_err(|e| Error::Internal(Box::new(e)))?;
+        let sealed = self
+            .job_sealer()
+            .seal(JobKind::SendEmail.as_str(), &payload);
+        store::insert(
+            conn,
+            &uuid::Uuid::now_v7().to_string(),
+            JobKind::SendEmail.as_str(),
+            &sealed,
+            self.now(),
+            i64::from(self.config().jobs.max_attempts),
+        )
+        .await
+    }
+
+    /// Makes sure the periodic cleanup job exists (idempotent; safe from every process).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn schedule_periodic_jobs(&self) -> Result<()> {
+        let mut conn = self.db().acquire().await?;
+        store::insert_once(
+            &mut conn,
+            CLEANUP_JOB_ID,
+            JobKind::Cleanup.as_str(),
+            self.now(),
+            3,
+        )
+        .await
+    }
+
+    /// Claims and runs one due job.
+    ///
+    /// # Errors
+    /// The database failed while claiming or recording the outcome (a failing job is not an
+    /// error: it is retried or given up, and the outcome says so).
+    #[tracing::instrument(name = "jobs.run_next", skip_all, fields(worker))]
+    pub async fn run_next_job(&self, worker: &str) -> Result<JobOutcome> {
+        let now = self.now();
+        let lease_until = now.plus(self.config().jobs.lease);
+        let claimed = {
+            let mut conn = self.db().acquire().await?;
+            store::claim(&mut conn, self.db().backend(), worker, now, lease_until).await?
+        };
+        let Some(job) = claimed else {
+            return Ok(JobOutcome::Idle);
+        };
+        let kind = JobKind::parse(&job.kind);
+        let kind_name = kind.map_or("unknown", JobKind::as_str);
+        let result = match kind {
+            Some(JobKind::SendEmail) => self.deliver(&job.payload).await,
+            Some(JobKind::Cleanup) => self.clean_up_expired().await,
+            None => Err(format!("unknown job kind {:?}", job.kind)),
+        };
+        let finished = self.now();
+        let mut conn = self.db().acquire().await?;
+        match result {
+            Ok(()) if kind == Some(JobKind::Cleanup) => {
+                let next = finished.plus(self.config().jobs.cleanup_interval);
+                store::reschedule(&mut conn, &job.id, worker, next).await?;
+                Ok(JobOutcome::Done { kind: kind_name })
+            }
+            Ok(()) => {
+                store::delete(&mut conn, &job.id, worker).await?;
+                Ok(JobOutcome::Done { kind: kind_name })
+            }
+            Err(error) if job.attempts >= job.max_attempts => {
+                tracing::error!(job_id = %job.id, kind = kind_name, attempts = job.attempts, %error, "job gave up");
+                store::give_up(&mut conn, &job.id, worker, finished, &error).await?;
+                Ok(JobOutcome::GaveUp { kind: kind_name })
+            }
+            Err(error) => {
+                tracing::warn!(job_id = %job.id, kind = kind_name, attempts = job.attempts, %error, "job failed; will retry");
+                let retry_at = finished.plus(backoff(job.attempts));
+                store::retry_later(&mut conn, &job.id, worker, retry_at, &error).await?;
+                Ok(JobOutcome::Retrying {
+                    kind: kind_name,
+                    attempts: job.attempts,
+                })
+            }
+        }
+    }
+
+    /// Runs due jobs until none is left; returns how many turns ran a job.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn run_due_jobs(&self, worker: &str) -> Result<usize> {
+        let mut ran = 0;
+        while self.run_next_job(worker).await? != JobOutcome::Idle {
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// Starts the runner loop on the current runtime. It stops after the job in hand once
+    /// `stop` turns true.
+    pub fn spawn_job_runner(
+        &self,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let sigra = self.clone();
+        let worker = format!("runner-{}", uuid::Uuid::new_v4().simple());
+        tokio::spawn(async move {
+            if let Err(error) = sigra.schedule_periodic_jobs().await {
+                tracing::error!(%error, "could not schedule the periodic jobs");
+            }
+            let poll = sigra.config().jobs.poll_interval;
+            while !*stop.borrow() {
+                let outcome = sigra.run_next_job(&worker).await;
+                let idle = match outcome {
+                    Ok(JobOutcome::Idle) => true,
+                    Ok(_) => false,
+                    Err(error) => {
+                        tracing::error!(error = %crate::error::report(&error), "job runner error");
+                        true
+                    }
+                };
+                if idle {
+                    tokio::select! {
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+            }
+        })
+    }
+
+    async fn deliver(&self, sealed: &str) -> std::result::Result<(), String> {
+        let payload = self
+            .job_sealer()
+            .open(JobKind::SendEmail.as_str(), sealed)
+            .ok_or("the payload does not open (altered, or sealed with another secret key)")?;
+        let job: SendEmail = serde_json::from_slice(&payload).map_err(|e| e.to_string())?;
+        let content = self
+            .templates()
+            .render(&self.config().app_name, &job.message);
+        let email = OutgoingEmail {
+            from: self.config().mail.from.clone(),
+            to: job.to,
+            content,
+        };
+        tracing::info!(message = job.message.name(), "delivering mail");
+        self.mailer().send(&email).await.map_err(|e| e.to_string())
+    }
+
+    async fn clean_up_expired(&self) -> std::result::Result<(), String> {
+        let now = self.now();
+        let idle_cutoff = Timestamp::from_millis(
+            now.as_millis()
+                .saturating_sub(crate::clock::millis_of(self.config().sessions.idle_timeout)),
+        );
+        let before = |age: Duration| {
+            Timestamp::from_millis(now.as_millis().saturating_sub(crate::clock::millis_of(age)))
+        };
+        let cutoffs = store::Cutoffs {
+            now,
+            idle: idle_cutoff,
+            tokens: before(TOKEN_RETENTION),
+            failed_jobs: before(FAILED_JOB_RETENTION),
+        };
+        let mut tx = self.db().begin_write().await.map_err(|e| e.to_string())?;
+        let removed = store::clean_up(&mut tx, &cutoffs)
+            .await
+            .map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        tracing::info!(
+            sessions = removed.0,
+            tokens = removed.1,
+            jobs = removed.2,
+            "cleanup done"
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_thirty_seconds_up_to_an_hour() {
+        assert_eq!(backoff(1), Duration::from_secs(30));
+        assert_eq!(backoff(2), Duration::from_secs(60));
+        assert_eq!(backoff(5), Duration::from_secs(480));
+        assert_eq!(backoff(8), Duration::from_secs(3600));
+        assert_eq!(backoff(50), Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,175 @@
+//! Outgoing mail: what the core sends ([`Message`]), how the host words it
+//! ([`EmailTemplates`]), and how it travels ([`Mailer`]: SMTP in production, the database-backed
+//! development mailbox otherwise). Mail is never sent inside a request: flows queue a job in
+//! the same transaction as their change, and the job runner delivers it.
+
+mod dev_mailbox;
+mod smtp;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+
+pub use dev_mailbox::{dev_mailbox_routes, DevMailbox, StoredEmail};
+pub use smtp::SmtpMailer;
+
+/// A boxed future, so mailers can sit behind `dyn`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The mail the core sends. Links are absolute, built from the configured base URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// Confirm a new account, by link or by code.
+    ConfirmEmail {
+        /// The confirmation link.
+        url: String,
+        /// The 6-digit code.
+        code: String,
+        /// How long link and code work.
+        valid_for_minutes: u64,
+    },
+    /// Someone tried to register with an address that already has an account.
+    RegistrationAttempt {
+        /// Where to log in.
+        log_in_url: String,
+        /// Where to reset the password.
+        reset_url: String,
+    },
+    /// A one-time log-in link.
+    MagicLink {
+        /// The link.
+        url: String,
+        /// How long it works.
+        valid_for_minutes: u64,
+    },
+    /// A password reset link.
+    ResetPassword {
+        /// The link.
+        url: String,
+        /// How long it works.
+        valid_for_minutes: u64,
+    },
+    /// The password was changed (by reset or in settings).
+    PasswordChanged {
+        /// Where to reset it if it was not the owner.
+        reset_url: String,
+    },
+    /// Confirm a new address (sent to the new address).
+    ConfirmEmailChange {
+        /// The confirmation link.
+        url: String,
+        /// The new address.
+        new_email: String,
+        /// How long the link works.
+        valid_for_minutes: u64,
+    },
+    /// An email change was requested (sent to the old address).
+    EmailChangeRequested {
+        /// The address asked for.
+        new_email: String,
+    },
+    /// The email address was changed (sent to the old address).
+    EmailChanged {
+        /// The address now in use.
+        new_email: String,
+    },
+}
+
+impl Message {
+    /// A short name for logs and file names (no secrets).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::ConfirmEmail { .. } => "confirm_email",
+            Self::RegistrationAttempt { .. } => "registration_attempt",
+            Self::MagicLink { .. } => "magic_link",
+            Self::ResetPassword { .. } => "reset_password",
+            Self::PasswordChanged { .. } => "password_changed",
+            Self::ConfirmEmailChange { .. } => "confirm_email_change",
+            Self::EmailChangeRequested { .. } => "email_change_requested",
+            Self::EmailChanged { .. } => "email_changed",
+        }
+    }
+
+    /// One of each message with sample values, for previews and template tests.
+    pub fn samples(base_url: &str) -> Vec<Message> {
+        let link = |path: &str| format!("{}{path}", base_url.trim_end_matches('/'));
+        vec![
+            Self::ConfirmEmail {
+                url: link("/users/confirm/SAMPLE-TOKEN"),
+                code: "482913".to_owned(),
+                valid_for_minutes: 48 * 60,
+            },
+            Self::RegistrationAttempt {
+                log_in_url: link("/users/log-in"),
+                reset_url: link("/users/reset-password"),
+            },
+            Self::MagicLink {
+                url: link("/users/log-in/SAMPLE-TOKEN"),
+                valid_for_minutes: 10,
+            },
+            Self::ResetPassword {
+                url: link("/users/reset-password/SAMPLE-TOKEN"),
+                valid_for_minutes: 60,
+            },
+            Self::PasswordChanged {
+                reset_url: link("/users/reset-password"),
+            },
+            Self::ConfirmEmailChange {
+                url: link("/users/settings/confirm-email/SAMPLE-TOKEN"),
+                new_email: "new.address@example.com".to_owned(),
+                valid_for_minutes: 24 * 60,
+            },
+            Self::EmailChangeRequested {
+                new_email: "new.address@example.com".to_owned(),
+            },
+            Self::EmailChanged {
+                new_email: "new.address@example.com".to_owned(),
+            },
+        ]
+    }
+}
+
+/// A message in words: subject, HTML body and plain-text body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedEmail {
+    /// The subject line.
+    pub subject: String,
+    /// The HTML part.
+    pub html: String,
+    /// The plain-text part.
+    pub text: String,
+}
+
+/// How the host words each message (Sigra's `EmailTemplates` behaviour).
+pub trait EmailTemplates: Send + Sync + 'static {
+    /// Renders `message` for a product called `app_name`.
+    fn render(&self, app_name: &str, message: &Message) -> RenderedEmail;
+}
+
+/// Whole minutes of a token lifetime, for the wording of mail.
+pub(crate) fn minutes(duration: std::time::Duration) -> u64 {
+    duration.as_secs() / 60
+}
+
+/// A rendered message with its recipient and sender.
+#[derive(Clone, Debug)]
+pub struct OutgoingEmail {
+    /// The sender (`Name <address>`).
+    pub from: String,
+    /// The recipient.
+    pub to: String,
+    /// The words.
+    pub content: RenderedEmail,
+}
+
+/// Delivery failed; the job runner retries with backoff.
+#[derive(Debug, thiserror::Error)]
+#[error("mail delivery failed: {0}")]
+pub struct MailError(pub String);
+
+/// A way to deliver mail.
+pub trait Mailer: Send + Sync + 'static {
+    /// Delivers one message.
+    fn send<'a>(&'a self, email: &'a OutgoingEmail) -> BoxFuture<'a, Result<(), MailError>>;
+}
