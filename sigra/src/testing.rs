@@ -125,9 +125,17 @@ impl Drop for TestDatabase {
 ///
 /// # Panics
 /// If the defaults stop validating, which the config tests would catch first.
-#[allow(clippy::expect_used)]
 pub fn config(database_url: &str) -> Config {
-    let env: BTreeMap<String, String> = [
+    config_with(database_url, &[])
+}
+
+/// [`config`] with some settings changed, as `SIGRA_*` variables.
+///
+/// # Panics
+/// If the settings do not validate: a test asked for something impossible.
+#[allow(clippy::expect_used)]
+pub fn config_with(database_url: &str, overrides: &[(&str, &str)]) -> Config {
+    let mut env: BTreeMap<String, String> = [
         ("DATABASE_URL", database_url.to_owned()),
         ("SIGRA_SECRET_KEY", SecretKey::generate_text()),
         ("SIGRA_PASSWORD_ARGON2_MEMORY_KIB", "1024".to_owned()),
@@ -139,5 +147,10 @@ pub fn config(database_url: &str) -> Config {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    env.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     Config::from_sources(None, &env, None).expect("test configuration is valid")
 }

@@ -34,7 +34,8 @@ pub async fn confirm_with_code(email: String, code: String) -> Result<(), UiErro
 #[server(prefix = "/users/confirm", endpoint = "link")]
 pub async fn confirm_with_link() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let token = crate::ssr::link_token()?;
+    let token = crate::ssr::link_token()
+        .map_err(|e| crate::ssr::back_to_form::<ConfirmWithLink>("/users/confirm/link", e))?;
     cx.sigra
         .confirm_with_link(&token, &cx.request)
         .await

@@ -31,7 +31,9 @@ pub async fn reset_password(password: String) -> Result<(), UiError> {
     let back = |e: sigra::Error| {
         crate::ssr::back_to_form::<ResetPassword>("/users/reset-password/choose", e.into())
     };
-    let token = crate::ssr::link_token()?;
+    let token = crate::ssr::link_token().map_err(|e| {
+        crate::ssr::back_to_form::<ResetPassword>("/users/reset-password/choose", e)
+    })?;
     cx.sigra
         .reset_password(&token, Password::new(password), &cx.request)
         .await

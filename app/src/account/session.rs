@@ -62,7 +62,8 @@ pub async fn request_magic_link(email: String) -> Result<(), UiError> {
 #[server(prefix = "/users/log-in", endpoint = "link")]
 pub async fn log_in_with_link() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let token = crate::ssr::link_token()?;
+    let token = crate::ssr::link_token()
+        .map_err(|e| crate::ssr::back_to_form::<LogInWithLink>("/users/log-in/link", e))?;
     let session = cx
         .sigra
         .log_in_with_link(&token, cx.current.as_ref(), &cx.request)

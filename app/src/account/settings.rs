@@ -90,7 +90,9 @@ pub async fn cancel_email_change() -> Result<(), UiError> {
 #[server(prefix = "/users/settings/confirm-email", endpoint = "link")]
 pub async fn confirm_email_change() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let token = crate::ssr::link_token()?;
+    let token = crate::ssr::link_token().map_err(|e| {
+        crate::ssr::back_to_form::<ConfirmEmailChange>("/users/settings/confirm-email/link", e)
+    })?;
     cx.sigra
         .confirm_email_change(&token, cx.current.as_ref(), &cx.request)
         .await

@@ -10,7 +10,8 @@ use reqwest::header::{HeaderMap, ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{redirect, Response, StatusCode};
 use server::Application;
 use sigra::clock::ManualClock;
-use sigra::mail::StoredEmail;
+use sigra::hooks::LifecycleHooks;
+use sigra::mail::{Mailer, StoredEmail};
 use sigra::testing::{self, Engine, TestDatabase};
 use sigra::Sigra;
 use sqlx::Row as _;
@@ -33,6 +34,18 @@ pub struct TestApp {
     _database: TestDatabase,
 }
 
+/// Runs `test` once per available database engine, on an app changed by `setup`.
+pub async fn on_each_engine_with<S, F, Fut>(setup: S, test: F)
+where
+    S: Fn() -> Setup,
+    F: Fn(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for engine in Engine::available() {
+        test(TestApp::spawn_with(engine, setup()).await).await;
+    }
+}
+
 /// Runs `test` once per available database engine.
 pub async fn on_each_engine<F, Fut>(test: F)
 where
@@ -44,20 +57,43 @@ where
     }
 }
 
+/// What a test changes about the app it spawns.
+#[derive(Default)]
+pub struct Setup {
+    /// `SIGRA_*` settings.
+    pub env: Vec<(&'static str, String)>,
+    /// Host lifecycle hooks.
+    pub hooks: Option<Arc<dyn LifecycleHooks>>,
+    /// A mailer instead of the development mailbox.
+    pub mailer: Option<Arc<dyn Mailer>>,
+}
+
 impl TestApp {
     /// Starts the app on a fresh database.
     pub async fn spawn(engine: Engine) -> Self {
+        Self::spawn_with(engine, Setup::default()).await
+    }
+
+    /// Starts the app on a fresh database, changed as `setup` says.
+    pub async fn spawn_with(engine: Engine, setup: Setup) -> Self {
         LazyLock::force(&TRACING);
         let database = TestDatabase::create(engine).await;
-        let config = testing::config(database.url());
+        let env: Vec<(&str, &str)> = setup.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let config = testing::config_with(database.url(), &env);
         let clock = ManualClock::starting_now();
         let options = LeptosOptions::builder()
             .output_name("sigra")
             .site_root("target/site")
             .site_pkg_dir("pkg")
             .build();
-        let core =
+        let mut core =
             Sigra::builder(config, Arc::new(app::emails::Templates)).clock(Arc::new(clock.clone()));
+        if let Some(hooks) = setup.hooks {
+            core = core.hooks(hooks);
+        }
+        if let Some(mailer) = setup.mailer {
+            core = core.mailer(mailer);
+        }
         let app = Application::build(core, options, "127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("the app starts");
@@ -154,6 +190,29 @@ impl TestApp {
             request = request.header(COOKIE, cookie);
         }
         request.send().await.expect("request sent")
+    }
+
+    /// A link-page form post, carrying the link cookie (such pages send no `Referer`).
+    pub async fn post_link_form(
+        &self,
+        path: &str,
+        link_cookie: &str,
+        form: &[(&str, &str)],
+        session: Option<&str>,
+    ) -> Response {
+        let cookie = match session {
+            Some(session) => format!("{link_cookie}; {session}"),
+            None => link_cookie.to_owned(),
+        };
+        self.client
+            .post(format!("{}{path}", self.address))
+            .header(ACCEPT, "text/html")
+            .header("sec-fetch-site", "same-origin")
+            .header(COOKIE, cookie)
+            .form(form)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn register(&self, email: &str, password: &str) -> Response {

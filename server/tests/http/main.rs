@@ -6,7 +6,14 @@
 
 mod audit;
 mod auth;
+mod breach;
 mod cli;
+mod confirmation;
 mod helpers;
+mod hooks;
+mod jobs;
+mod recovery;
 mod security;
 mod sessions;
+mod settings;
+mod smtp;

@@ -1,0 +1,256 @@
+//! Email confirmation by link and by code, its limits, and the block mode.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{
+    location, on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
+};
+
+async fn confirmed(app: &TestApp, email: &str) -> bool {
+    app.count(&format!(
+        "SELECT COUNT(*) FROM users WHERE email = '{email}' AND confirmed_at IS NOT NULL"
+    ))
+    .await
+        == 1
+}
+
+fn code_in(text: &str) -> String {
+    let at = text.find("Or enter this code: ").expect("a code") + "Or enter this code: ".len();
+    text[at..at + 7].replace(' ', "")
+}
+
+#[tokio::test]
+async fn the_mailed_link_confirms_the_address_once() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("confirm@example.com", CANARY_PASSWORD).await;
+        let mail = app.mailbox("confirm@example.com").await;
+        assert_eq!(mail.len(), 1);
+        assert_eq!(mail[0].subject, "Confirm your email address");
+        assert!(
+            mail[0].html.contains("/users/confirm/"),
+            "the HTML part carries the link too"
+        );
+
+        let link = app
+            .link_in_mail("confirm@example.com", "/users/confirm/")
+            .await;
+        let (cookie, page) = app.open_link(&link).await;
+        assert_eq!(page, "/users/confirm/link");
+        assert!(
+            !page.contains(link.trim_start_matches("/users/confirm/")),
+            "the token leaves the URL"
+        );
+        let landing = app.get(&page, Some(&cookie)).await;
+        assert_eq!(landing.status(), StatusCode::OK);
+        assert_eq!(landing.headers()["referrer-policy"], "no-referrer");
+        assert!(
+            !confirmed(&app, "confirm@example.com").await,
+            "opening the link alone changes nothing"
+        );
+
+        let response = app
+            .post_link_form("/users/confirm/link", &cookie, &[], None)
+            .await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert_eq!(location(&response), "/users/log-in");
+        assert!(confirmed(&app, "confirm@example.com").await);
+
+        let again = app
+            .post_link_form("/users/confirm/link", &cookie, &[], None)
+            .await;
+        assert!(
+            location(&again).starts_with("/users/confirm/link?__path="),
+            "the second use is refused"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_mailed_code_confirms_and_wrong_codes_are_limited() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("code@example.com", CANARY_PASSWORD).await;
+        let code = code_in(&app.mailbox("code@example.com").await[0].text);
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let attempt = |code: String| {
+            let app = &app;
+            async move {
+                app.call_json(
+                    "/users/confirm/code",
+                    &[("email", "code@example.com"), ("code", &code)],
+                    None,
+                )
+                .await
+                .status()
+            }
+        };
+        assert_eq!(attempt(wrong.to_owned()).await, StatusCode::BAD_REQUEST);
+        assert_eq!(attempt(code.clone()).await, StatusCode::OK);
+        assert!(confirmed(&app, "code@example.com").await);
+
+        app.register("limited@example.com", CANARY_PASSWORD).await;
+        let code = code_in(&app.mailbox("limited@example.com").await[0].text);
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..5 {
+            let status = app
+                .call_json(
+                    "/users/confirm/code",
+                    &[("email", "limited@example.com"), ("code", wrong)],
+                    None,
+                )
+                .await
+                .status();
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+        }
+        let status = app
+            .call_json(
+                "/users/confirm/code",
+                &[("email", "limited@example.com"), ("code", &code)],
+                None,
+            )
+            .await
+            .status();
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "after five wrong codes the right one is dead too"
+        );
+        assert!(!confirmed(&app, "limited@example.com").await);
+        let unknown = app
+            .call_json(
+                "/users/confirm/code",
+                &[("email", "nobody@example.com"), ("code", "123456")],
+                None,
+            )
+            .await;
+        assert_eq!(
+            unknown.status(),
+            StatusCode::BAD_REQUEST,
+            "unknown addresses look like wrong codes"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn resending_is_limited_per_address_and_says_nothing() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("resend@example.com", CANARY_PASSWORD).await;
+        for _ in 0..5 {
+            let response = app
+                .post_form(
+                    "/users/confirm/resend",
+                    "/users/confirm",
+                    &[("email", "resend@example.com")],
+                    None,
+                )
+                .await;
+            assert_eq!(location(&response), "/users/confirm");
+        }
+        assert_eq!(
+            app.mailbox("resend@example.com").await.len(),
+            3,
+            "three confirmation mails per window"
+        );
+        app.advance(std::time::Duration::from_secs(16 * 60));
+        app.post_form(
+            "/users/confirm/resend",
+            "/users/confirm",
+            &[("email", "resend@example.com")],
+            None,
+        )
+        .await;
+        assert_eq!(
+            app.mailbox("resend@example.com").await.len(),
+            4,
+            "the window moved on"
+        );
+        let unknown = app
+            .post_form(
+                "/users/confirm/resend",
+                "/users/confirm",
+                &[("email", "ghost@example.com")],
+                None,
+            )
+            .await;
+        assert_eq!(location(&unknown), "/users/confirm");
+        assert!(app.mailbox("ghost@example.com").await.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_unconfirmed_account_may_log_in_with_a_banner_by_default() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("banner@example.com").await;
+        let state = app
+            .call_json("/api/session/state", &[], Some(&cookie))
+            .await
+            .text()
+            .await
+            .expect("body");
+        assert!(state.contains(r#""unconfirmed":true"#), "{state}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn block_mode_refuses_log_in_until_the_address_is_confirmed() {
+    let setup = || Setup {
+        env: vec![("SIGRA_CONFIRMATION_MODE", "block".to_owned())],
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, |app: TestApp| async move {
+        app.register("blocked@example.com", CANARY_PASSWORD).await;
+        let form = [
+            ("email", "blocked@example.com"),
+            ("password", CANARY_PASSWORD),
+        ];
+        let refused = app.call_json("/users/log-in", &form, None).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert!(refused.text().await.expect("body").contains("Unconfirmed"));
+        let wrong = app
+            .call_json(
+                "/users/log-in",
+                &[
+                    ("email", "blocked@example.com"),
+                    ("password", "wrong wrong wrong wrong"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(
+            wrong.status(),
+            StatusCode::UNAUTHORIZED,
+            "without the password nothing is revealed"
+        );
+
+        let link = app
+            .link_in_mail("blocked@example.com", "/users/confirm/")
+            .await;
+        let (cookie, _) = app.open_link(&link).await;
+        app.post_link_form("/users/confirm/link", &cookie, &[], None)
+            .await;
+        let response = app
+            .log_in("blocked@example.com", CANARY_PASSWORD, false)
+            .await;
+        assert!(session_cookie(&response).is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn registering_a_taken_address_mails_its_owner() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("owner@example.com", CANARY_PASSWORD).await;
+        app.register("owner@example.com", "another long passphrase here")
+            .await;
+        let mail = app.mailbox("owner@example.com").await;
+        assert_eq!(mail.len(), 2);
+        assert_eq!(
+            mail[0].subject,
+            "Someone tried to register with your address"
+        );
+    })
+    .await;
+}

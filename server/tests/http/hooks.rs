@@ -1,0 +1,138 @@
+//! Host lifecycle hooks run inside the core's transaction: what they write commits with the
+//! change, and a failing hook rolls the change back.
+
+use std::sync::{Arc, Mutex};
+
+use reqwest::StatusCode;
+use sigra::hooks::{HookError, LifecycleHooks};
+use sigra::mail::BoxFuture;
+use sigra::users::{EmailAddress, UserId};
+use sqlx::AnyConnection;
+
+use crate::helpers::{on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD};
+
+/// Writes an audit-like row of its own for every event, on the core's connection, and refuses
+/// registrations of addresses containing "+refuse".
+#[derive(Default)]
+struct RecordingHooks {
+    calls: Mutex<Vec<String>>,
+}
+
+impl RecordingHooks {
+    fn note<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        what: String,
+    ) -> BoxFuture<'a, Result<(), HookError>> {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO dev_mailbox (id, sent_at, sender, recipient, subject, html, text) VALUES ($1, 0, 'hook', 'hook', $2, '', '')")
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(&what)
+                .execute(conn)
+                .await
+                .map_err(|e| HookError(e.to_string()))?;
+            self.calls.lock().expect("lock").push(what);
+            Ok(())
+        })
+    }
+}
+
+impl LifecycleHooks for RecordingHooks {
+    fn on_register<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        _: &'a UserId,
+        email: &'a EmailAddress,
+    ) -> BoxFuture<'a, Result<(), HookError>> {
+        if email.as_str().contains("+refuse") {
+            return Box::pin(async { Err(HookError("the host refused this address".to_owned())) });
+        }
+        self.note(conn, format!("register {email}"))
+    }
+
+    fn on_email_change<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        _: &'a UserId,
+        old: &'a EmailAddress,
+        new: &'a EmailAddress,
+    ) -> BoxFuture<'a, Result<(), HookError>> {
+        self.note(conn, format!("email {old} -> {new}"))
+    }
+
+    fn on_password_change<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        _: &'a UserId,
+    ) -> BoxFuture<'a, Result<(), HookError>> {
+        self.note(conn, "password".to_owned())
+    }
+}
+
+#[tokio::test]
+async fn hooks_write_in_the_same_transaction_and_can_veto() {
+    let hooks = Arc::new(RecordingHooks::default());
+    let setup = {
+        let hooks = hooks.clone();
+        move || Setup {
+            hooks: Some(hooks.clone()),
+            ..Setup::default()
+        }
+    };
+    on_each_engine_with(setup, |app: TestApp| async move {
+        let refused = app
+            .call_json(
+                "/users/register",
+                &[
+                    ("email", "someone+refuse@example.com"),
+                    ("password", CANARY_PASSWORD),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users").await,
+            0,
+            "the registration rolled back"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events").await,
+            0,
+            "with its audit row"
+        );
+
+        let cookie = app.signed_in("hooked@example.com").await;
+        let form = [
+            ("current_password", CANARY_PASSWORD),
+            ("new_password", "a brand new passphrase for tests"),
+        ];
+        app.post_form(
+            "/users/settings/password",
+            "/users/settings",
+            &form,
+            Some(&cookie),
+        )
+        .await;
+        let rows = app
+            .count("SELECT COUNT(*) FROM dev_mailbox WHERE sender = 'hook'")
+            .await;
+        assert_eq!(rows, 2, "the hook's own writes committed with the changes");
+        assert!(session_cookie(
+            &app.log_in(
+                "hooked@example.com",
+                "a brand new passphrase for tests",
+                false
+            )
+            .await
+        )
+        .is_some());
+    })
+    .await;
+    let calls = hooks.calls.lock().expect("lock").clone();
+    assert!(
+        calls.iter().any(|c| c == "register hooked@example.com"),
+        "{calls:?}"
+    );
+    assert!(calls.iter().any(|c| c == "password"), "{calls:?}");
+}

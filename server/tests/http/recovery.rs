@@ -1,0 +1,290 @@
+//! Magic-link log-in and password reset: enumeration safety, single use, expiry, purpose.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+
+use crate::helpers::{
+    clears_session, location, on_each_engine, session_cookie, TestApp, CANARY_PASSWORD,
+};
+
+const NEW_PASSWORD: &str = "a brand new passphrase for tests";
+
+/// Status, headers and body, minus the headers that differ on every request by design.
+async fn snapshot(response: reqwest::Response) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let status = response.status().as_u16();
+    let mut headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_str(),
+                "date" | "x-request-id" | "content-security-policy" | "set-cookie"
+            )
+        })
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                value.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    headers.sort();
+    (
+        status,
+        headers,
+        response.bytes().await.expect("body").to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn known_and_unknown_addresses_get_identical_answers() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("known@example.com", CANARY_PASSWORD).await;
+        for (path, from) in [
+            ("/users/reset-password", "/users/reset-password"),
+            ("/users/log-in/email-link", "/users/log-in"),
+        ] {
+            let known = snapshot(
+                app.post_form(path, from, &[("email", "known@example.com")], None)
+                    .await,
+            )
+            .await;
+            let unknown = snapshot(
+                app.post_form(path, from, &[("email", "unknown@example.com")], None)
+                    .await,
+            )
+            .await;
+            assert_eq!(known, unknown, "{path}");
+        }
+        assert!(app.mailbox("unknown@example.com").await.is_empty());
+        assert_eq!(
+            app.mailbox("known@example.com").await.len(),
+            3,
+            "confirmation, reset link, log-in link"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_magic_link_logs_in_once_and_confirms_the_address() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("magic@example.com", CANARY_PASSWORD).await;
+        app.post_form(
+            "/users/log-in/email-link",
+            "/users/log-in",
+            &[("email", "magic@example.com")],
+            None,
+        )
+        .await;
+        let link = app
+            .link_in_mail("magic@example.com", "/users/log-in/")
+            .await;
+        let (cookie, page) = app.open_link(&link).await;
+        assert_eq!(page, "/users/log-in/link");
+        let response = app
+            .post_link_form("/users/log-in/link", &cookie, &[], None)
+            .await;
+        assert_eq!(location(&response), "/users/settings");
+        let session = session_cookie(&response).expect("a session");
+        assert_eq!(app.me(&session).await, StatusCode::OK);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE confirmed_at IS NOT NULL")
+                .await,
+            1
+        );
+
+        let again = app
+            .post_link_form("/users/log-in/link", &cookie, &[], None)
+            .await;
+        assert!(session_cookie(&again).is_none(), "single use");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_magic_link_expires_after_ten_minutes() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("late@example.com", CANARY_PASSWORD).await;
+        app.post_form(
+            "/users/log-in/email-link",
+            "/users/log-in",
+            &[("email", "late@example.com")],
+            None,
+        )
+        .await;
+        let link = app.link_in_mail("late@example.com", "/users/log-in/").await;
+        app.advance(Duration::from_secs(10 * 60 + 1));
+        let (cookie, _) = app.open_link(&link).await;
+        let response = app
+            .post_link_form("/users/log-in/link", &cookie, &[], None)
+            .await;
+        assert!(session_cookie(&response).is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reset_sets_the_password_ends_every_session_and_does_not_log_in() {
+    on_each_engine(|app: TestApp| async move {
+        let old_session = app.signed_in("reset@example.com").await;
+        app.post_form(
+            "/users/reset-password",
+            "/users/reset-password",
+            &[("email", "reset@example.com")],
+            None,
+        )
+        .await;
+        let link = app
+            .link_in_mail("reset@example.com", "/users/reset-password/")
+            .await;
+        let (cookie, page) = app.open_link(&link).await;
+        assert_eq!(page, "/users/reset-password/choose");
+        let form = app.get(&page, Some(&cookie)).await;
+        assert_eq!(form.headers()["referrer-policy"], "no-referrer");
+        assert!(form.text().await.expect("page").contains("New password"));
+
+        let weak = app
+            .post_link_form(&page, &cookie, &[("password", "short")], None)
+            .await;
+        assert!(
+            location(&weak).starts_with("/users/reset-password/choose?__path="),
+            "errors return to the form"
+        );
+
+        let response = app
+            .post_link_form(&page, &cookie, &[("password", NEW_PASSWORD)], None)
+            .await;
+        assert_eq!(location(&response), "/users/log-in");
+        assert!(
+            session_cookie(&response).is_none(),
+            "a reset does not log in"
+        );
+        assert!(clears_session(&response));
+        assert_eq!(
+            app.me(&old_session).await,
+            StatusCode::UNAUTHORIZED,
+            "every session ended"
+        );
+        assert!(session_cookie(
+            &app.log_in("reset@example.com", CANARY_PASSWORD, false)
+                .await
+        )
+        .is_none());
+        assert!(
+            session_cookie(&app.log_in("reset@example.com", NEW_PASSWORD, false).await).is_some()
+        );
+        assert_eq!(
+            app.mailbox("reset@example.com").await[0].subject,
+            "Your password was changed"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ten_parallel_uses_of_one_reset_link_let_exactly_one_win() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("race@example.com", CANARY_PASSWORD).await;
+        app.post_form(
+            "/users/reset-password",
+            "/users/reset-password",
+            &[("email", "race@example.com")],
+            None,
+        )
+        .await;
+        let link = app
+            .link_in_mail("race@example.com", "/users/reset-password/")
+            .await;
+        let (cookie, page) = app.open_link(&link).await;
+        let attempts = (0..10).map(|i| {
+            let (app, cookie, page) = (&app, cookie.clone(), page.clone());
+            async move {
+                let password = format!("{NEW_PASSWORD} number {i}");
+                let response = app
+                    .post_link_form(&page, &cookie, &[("password", &password)], None)
+                    .await;
+                (location(&response) == "/users/log-in").then_some(password)
+            }
+        });
+        let winners: Vec<String> = join_all(attempts).await.into_iter().flatten().collect();
+        assert_eq!(winners.len(), 1, "exactly one use wins");
+        assert!(
+            session_cookie(&app.log_in("race@example.com", &winners[0], false).await).is_some()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_token_only_works_for_its_own_purpose_and_time() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("purpose@example.com", CANARY_PASSWORD).await;
+        let confirm_link = app
+            .link_in_mail("purpose@example.com", "/users/confirm/")
+            .await;
+        let (confirm_cookie, _) = app.open_link(&confirm_link).await;
+        let response = app
+            .post_link_form(
+                "/users/reset-password/choose",
+                &confirm_cookie,
+                &[("password", NEW_PASSWORD)],
+                None,
+            )
+            .await;
+        assert!(
+            location(&response).contains("__err="),
+            "a confirmation token is no reset token"
+        );
+        assert!(
+            session_cookie(&app.log_in("purpose@example.com", NEW_PASSWORD, false).await).is_none()
+        );
+
+        app.post_form(
+            "/users/reset-password",
+            "/users/reset-password",
+            &[("email", "purpose@example.com")],
+            None,
+        )
+        .await;
+        let reset_link = app
+            .link_in_mail("purpose@example.com", "/users/reset-password/")
+            .await;
+        app.advance(Duration::from_secs(3600 + 1));
+        let (cookie, page) = app.open_link(&reset_link).await;
+        let response = app
+            .post_link_form(&page, &cookie, &[("password", NEW_PASSWORD)], None)
+            .await;
+        assert!(
+            location(&response).contains("__err="),
+            "an hour-old reset link is dead"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reset_mail_is_limited_per_address() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("flood@example.com", CANARY_PASSWORD).await;
+        for _ in 0..20 {
+            app.post_form(
+                "/users/reset-password",
+                "/users/reset-password",
+                &[("email", "flood@example.com")],
+                None,
+            )
+            .await;
+        }
+        let resets = app
+            .mailbox("flood@example.com")
+            .await
+            .into_iter()
+            .filter(|m| m.subject == "Reset your password")
+            .count();
+        assert_eq!(resets, 3);
+    })
+    .await;
+}

@@ -1,0 +1,271 @@
+//! Password change, the forced change, and email change.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{location, on_each_engine, session_cookie, TestApp, CANARY_PASSWORD};
+
+const NEW_PASSWORD: &str = "a brand new passphrase for tests";
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
+    on_each_engine(|app: TestApp| async move {
+        let here = app.signed_in("change@example.com").await;
+        let elsewhere = session_cookie(
+            &app.log_in("change@example.com", CANARY_PASSWORD, false)
+                .await,
+        )
+        .expect("session");
+
+        let wrong = [
+            ("current_password", "not my password at all"),
+            ("new_password", NEW_PASSWORD),
+        ];
+        let response = app
+            .call_json("/users/settings/password", &wrong, Some(&here))
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let anonymous = app
+            .call_json("/users/settings/password", &wrong, None)
+            .await;
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+        let form = [
+            ("current_password", CANARY_PASSWORD),
+            ("new_password", NEW_PASSWORD),
+        ];
+        let response = app
+            .post_form(
+                "/users/settings/password",
+                "/users/settings",
+                &form,
+                Some(&here),
+            )
+            .await;
+        assert_eq!(location(&response), "/users/settings");
+        assert_eq!(app.me(&here).await, StatusCode::OK, "this session stays");
+        assert_eq!(
+            app.me(&elsewhere).await,
+            StatusCode::UNAUTHORIZED,
+            "the others end"
+        );
+        assert!(
+            session_cookie(&app.log_in("change@example.com", NEW_PASSWORD, false).await).is_some()
+        );
+        assert_eq!(
+            app.mailbox("change@example.com").await[0].subject,
+            "Your password was changed"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_required_password_change_sends_every_page_to_the_form_until_done() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("forced@example.com").await;
+        let request = sigra::request::RequestContext::default();
+        assert!(app
+            .sigra
+            .require_password_change("forced@example.com", &request)
+            .await
+            .expect("set"));
+        for path in ["/", "/users/log-in", "/no/such/page"] {
+            let response = app.get(path, Some(&cookie)).await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+            assert_eq!(location(&response), "/users/settings");
+        }
+        let page = app
+            .get("/users/settings", Some(&cookie))
+            .await
+            .text()
+            .await
+            .expect("page");
+        assert!(page.contains("Please choose a new password before you continue."));
+
+        let form = [
+            ("current_password", CANARY_PASSWORD),
+            ("new_password", NEW_PASSWORD),
+        ];
+        app.post_form(
+            "/users/settings/password",
+            "/users/settings",
+            &form,
+            Some(&cookie),
+        )
+        .await;
+        assert_eq!(
+            app.get("/", Some(&cookie)).await.status(),
+            StatusCode::OK,
+            "free again"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_email_change_is_confirmed_from_the_new_address() {
+    on_each_engine(|app: TestApp| async move {
+        let here = app.signed_in("old@example.com").await;
+        let elsewhere =
+            session_cookie(&app.log_in("old@example.com", CANARY_PASSWORD, false).await)
+                .expect("session");
+
+        let wrong = [
+            ("new_email", "new@example.com"),
+            ("current_password", "not my password at all"),
+        ];
+        assert_eq!(
+            app.call_json("/users/settings/email", &wrong, Some(&here))
+                .await
+                .status(),
+            StatusCode::FORBIDDEN
+        );
+
+        let form = [
+            ("new_email", "new@example.com"),
+            ("current_password", CANARY_PASSWORD),
+        ];
+        let response = app
+            .post_form(
+                "/users/settings/email",
+                "/users/settings",
+                &form,
+                Some(&here),
+            )
+            .await;
+        assert_eq!(location(&response), "/users/settings");
+        assert_eq!(
+            app.mailbox("old@example.com").await[0].subject,
+            "An email change was requested"
+        );
+        let page = app
+            .get("/users/settings", Some(&here))
+            .await
+            .text()
+            .await
+            .expect("page");
+        assert!(
+            page.contains("Waiting for confirmation"),
+            "the pending address is shown"
+        );
+
+        // The pending address is reserved: registering it creates nothing.
+        app.register("new@example.com", "someone else entirely here")
+            .await;
+        assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
+
+        let link = app
+            .link_in_mail("new@example.com", "/users/settings/confirm-email/")
+            .await;
+        let (cookie, page) = app.open_link(&link).await;
+        assert_eq!(page, "/users/settings/confirm-email/link");
+        let response = app.post_link_form(&page, &cookie, &[], Some(&here)).await;
+        assert_eq!(location(&response), "/users/settings");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE email = 'new@example.com'")
+                .await,
+            1
+        );
+        assert_eq!(
+            app.me(&here).await,
+            StatusCode::OK,
+            "the confirming session stays"
+        );
+        assert_eq!(
+            app.me(&elsewhere).await,
+            StatusCode::UNAUTHORIZED,
+            "the others end"
+        );
+        assert_eq!(
+            app.mailbox("old@example.com").await[0].subject,
+            "Your email address was changed"
+        );
+        assert!(
+            session_cookie(&app.log_in("new@example.com", CANARY_PASSWORD, false).await).is_some()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_pending_email_change_can_be_cancelled_and_its_link_dies() {
+    on_each_engine(|app: TestApp| async move {
+        let here = app.signed_in("keep@example.com").await;
+        let form = [("new_email", "other@example.com"), ("current_password", CANARY_PASSWORD)];
+        app.post_form("/users/settings/email", "/users/settings", &form, Some(&here)).await;
+        let link = app.link_in_mail("other@example.com", "/users/settings/confirm-email/").await;
+        app.post_form("/users/settings/email/cancel", "/users/settings", &[], Some(&here)).await;
+        let (cookie, page) = app.open_link(&link).await;
+        let response = app.post_link_form(&page, &cookie, &[], Some(&here)).await;
+        assert!(location(&response).contains("__err="));
+        assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'keep@example.com' AND pending_email IS NULL").await, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn asking_for_a_taken_address_looks_the_same_and_mails_nobody_there() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("taken@example.com", CANARY_PASSWORD).await;
+        let here = app.signed_in("asker@example.com").await;
+        let form = [
+            ("new_email", "taken@example.com"),
+            ("current_password", CANARY_PASSWORD),
+        ];
+        let response = app
+            .post_form(
+                "/users/settings/email",
+                "/users/settings",
+                &form,
+                Some(&here),
+            )
+            .await;
+        assert_eq!(location(&response), "/users/settings");
+        assert!(app
+            .mailbox("taken@example.com")
+            .await
+            .iter()
+            .all(|m| m.subject != "Confirm your new email address"));
+        let same = [
+            ("new_email", "asker@example.com"),
+            ("current_password", CANARY_PASSWORD),
+        ];
+        assert_eq!(
+            app.call_json("/users/settings/email", &same, Some(&here))
+                .await
+                .status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_meter_reads_a_password_with_the_server_rules() {
+    on_each_engine(|app: TestApp| async move {
+        let reading = |password: &'static str, email: Option<&'static str>| {
+            let app = &app;
+            async move {
+                let mut form = vec![("password", password)];
+                if let Some(email) = email {
+                    form.push(("email", email));
+                }
+                app.call_json("/api/account/assess-password", &form, None)
+                    .await
+                    .text()
+                    .await
+                    .expect("body")
+            }
+        };
+        let strong = reading("Correct-Horse-Battery-Staple-9", None).await;
+        assert!(
+            strong.contains(r#""label":"Strong""#) && strong.contains(r#""problem":null"#),
+            "{strong}"
+        );
+        let short = reading("abc", None).await;
+        assert!(short.contains("TooShort"), "{short}");
+        let own = reading("meter.person@example.com", Some("meter.person@example.com")).await;
+        assert!(own.contains("BasedOnEmail"), "{own}");
+    })
+    .await;
+}
