@@ -21,8 +21,9 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, HomePage, LogInLinkPage, LogInPage,
-    NotFound, RegisterPage, ResetChoosePage, ResetRequestPage, SettingsPage,
+    CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, EmailSettingsPage,
+    HomePage, LogInLinkPage, LogInPage, NotFound, PasswordSettingsPage, RegisterPage,
+    ResetChoosePage, ResetRequestPage, SettingsPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -67,6 +68,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/register") view=RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("/users/log-in") view=LogInPage ssr=SsrMode::Async />
                     <Route path=path!("/users/settings") view=SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/email") view=EmailSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/password") view=PasswordSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/check-email") view=CheckEmailPage ssr=SsrMode::Async />
                     <Route path=path!("/users/confirm") view=ConfirmPage ssr=SsrMode::Async />
                     <Route path=path!("/users/confirm/link") view=ConfirmLinkPage ssr=SsrMode::Async />
                     <Route path=path!("/users/log-in/link") view=LogInLinkPage ssr=SsrMode::Async />

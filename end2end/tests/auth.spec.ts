@@ -33,9 +33,9 @@ async function register(page: Page, email: string, js: boolean) {
 async function logIn(page: Page, email: string, js: boolean) {
   if (!page.url().endsWith("/users/log-in")) await page.goto("/users/log-in");
   if (js) await hydrated(page);
-  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
   await expect(page).toHaveURL(/\/users\/settings$/);
   await expect(page.getByTestId("account-email")).toHaveText(email);
   await expect(page.getByTestId("signed-in-email")).toHaveText(email);
@@ -85,9 +85,9 @@ for (const js of [true, false]) {
       const email = uniqueEmail(js ? "wrong-js" : "wrong-nojs");
       await register(page, email, js);
       if (js) await hydrated(page);
-      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Email", { exact: true }).fill(email);
       await page.getByLabel("Password").fill("not the password at all");
-      await page.getByRole("button", { name: "Log in" }).click();
+      await page.getByRole("button", { name: "Log in", exact: true }).click();
       await expect(page.getByTestId("form-error")).toHaveText("Invalid email or password.");
       await expect(page.getByTestId("signed-in-email")).toHaveCount(0);
       // The refused call answers 401, which Chromium reports; nothing else may appear.

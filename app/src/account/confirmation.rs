@@ -10,7 +10,7 @@ pub async fn resend_confirmation(email: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     cx.sigra.resend_confirmation(&email, &cx.request).await?;
     crate::flash::ssr::set(crate::flash::Flash::ConfirmationSent);
-    leptos_axum::redirect("/users/confirm");
+    leptos_axum::redirect("/users/check-email");
     Ok(())
 }
 

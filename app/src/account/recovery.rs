@@ -10,7 +10,7 @@ pub async fn request_password_reset(email: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     cx.sigra.request_password_reset(&email, &cx.request).await?;
     crate::flash::ssr::set(crate::flash::Flash::ResetSent);
-    leptos_axum::redirect("/users/reset-password");
+    leptos_axum::redirect("/users/check-email");
     Ok(())
 }
 

@@ -54,7 +54,7 @@ pub async fn request_magic_link(email: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     cx.sigra.request_magic_link(&email, &cx.request).await?;
     crate::flash::ssr::set(crate::flash::Flash::MagicLinkSent);
-    leptos_axum::redirect("/users/log-in");
+    leptos_axum::redirect("/users/check-email");
     Ok(())
 }
 

@@ -33,6 +33,13 @@ pub fn NewPasswordField(
     let latest = StoredValue::new(0_u64);
     let timer = StoredValue::new(None::<TimeoutHandle>);
 
+    // A reading may still be on its way when the page goes away.
+    on_cleanup(move || {
+        if let Some(Some(handle)) = timer.try_get_value() {
+            handle.clear();
+        }
+    });
+
     let on_input = move |ev: leptos::ev::Event| {
         let password = event_target_value(&ev);
         let email = ev
@@ -60,9 +67,10 @@ pub fn NewPasswordField(
             move || {
                 spawn_local(async move {
                     if let Ok(result) = assess_password(password, email).await {
-                        // Answers can arrive out of order; only the newest counts.
-                        if latest.get_value() == ticket {
-                            reading.set(Some(result));
+                        // Answers can arrive out of order (only the newest counts), or after
+                        // the page has gone (then nothing is shown).
+                        if latest.try_get_value() == Some(ticket) {
+                            reading.try_set(Some(result));
                         }
                     }
                 });

@@ -1,5 +1,6 @@
 //! One file per page.
 
+mod check_email;
 mod confirm;
 mod home;
 mod links;
@@ -9,6 +10,7 @@ mod register;
 mod reset_password;
 mod settings;
 
+pub use check_email::CheckEmailPage;
 pub use confirm::ConfirmPage;
 pub use home::HomePage;
 pub use links::{ConfirmEmailChangePage, ConfirmLinkPage, LogInLinkPage};
@@ -16,4 +18,4 @@ pub use log_in::LogInPage;
 pub use not_found::NotFound;
 pub use register::RegisterPage;
 pub use reset_password::{ResetChoosePage, ResetRequestPage};
-pub use settings::SettingsPage;
+pub use settings::{EmailSettingsPage, PasswordSettingsPage, SettingsPage};

@@ -145,7 +145,7 @@ async fn resending_is_limited_per_address_and_says_nothing() {
                     None,
                 )
                 .await;
-            assert_eq!(location(&response), "/users/confirm");
+            assert_eq!(location(&response), "/users/check-email");
         }
         assert_eq!(
             app.mailbox("resend@example.com").await.len(),
@@ -173,7 +173,7 @@ async fn resending_is_limited_per_address_and_says_nothing() {
                 None,
             )
             .await;
-        assert_eq!(location(&unknown), "/users/confirm");
+        assert_eq!(location(&unknown), "/users/check-email");
         assert!(app.mailbox("ghost@example.com").await.is_empty());
     })
     .await;

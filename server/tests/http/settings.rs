@@ -69,13 +69,13 @@ async fn a_required_password_change_sends_every_page_to_the_form_until_done() {
             .require_password_change("forced@example.com", &request)
             .await
             .expect("set"));
-        for path in ["/", "/users/log-in", "/no/such/page"] {
+        for path in ["/", "/users/settings", "/no/such/page"] {
             let response = app.get(path, Some(&cookie)).await;
             assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
-            assert_eq!(location(&response), "/users/settings");
+            assert_eq!(location(&response), "/users/settings/password");
         }
         let page = app
-            .get("/users/settings", Some(&cookie))
+            .get("/users/settings/password", Some(&cookie))
             .await
             .text()
             .await
@@ -145,7 +145,7 @@ async fn an_email_change_is_confirmed_from_the_new_address() {
             .await
             .expect("page");
         assert!(
-            page.contains("Waiting for confirmation"),
+            page.contains("waiting for confirmation"),
             "the pending address is shown"
         );
 

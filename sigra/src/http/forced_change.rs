@@ -10,7 +10,7 @@ use http::Method;
 use super::scope::Scope;
 
 /// Where the password form is.
-pub const PASSWORD_CHANGE_PAGE: &str = "/users/settings";
+pub const PASSWORD_CHANGE_PAGE: &str = "/users/settings/password";
 
 /// Axum middleware, placed inside session resolution.
 pub async fn require_password_change(request: Request, next: Next) -> Response {
