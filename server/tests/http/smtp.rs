@@ -61,17 +61,15 @@ async fn start_sink() -> SmtpSink {
         .stderr(Stdio::null())
         .spawn()
         .expect("start aiosmtpd");
+    let sink = SmtpSink {
+        child,
+        port,
+        maildir,
+        _dir: dir,
+    };
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return SmtpSink {
-                child,
-                port,
-                maildir,
-                _dir: dir,
-            };
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return sink;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -675,7 +675,7 @@ fn read_smtp(r: &mut Reader) -> SmtpConfig {
         host,
         port: r.number("smtp.port", default_port),
         security,
-        credentials: (!username.is_empty()).then(|| (username, SecretText(password))),
+        credentials: (!username.is_empty()).then_some((username, SecretText(password))),
         timeout: r.duration("smtp.timeout", "20s"),
     }
 }
