@@ -56,3 +56,30 @@ fn migrate_applies_the_schema_and_exits() {
     );
     assert!(dir.path().join("m.db").exists());
 }
+
+#[test]
+fn render_emails_writes_every_template_for_review() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["render-emails"])
+        .arg(dir.path())
+        .env(
+            "SIGRA_SECRET_KEY",
+            sigra::crypto::SecretKey::generate_text(),
+        )
+        .output()
+        .expect("run the server binary");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("files")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(names.len(), 16, "{names:?}");
+    let reset =
+        std::fs::read_to_string(dir.path().join("reset_password.txt")).expect("the reset mail");
+    assert!(reset.starts_with("Subject: Reset your password"));
+}

@@ -288,3 +288,33 @@ async fn reset_mail_is_limited_per_address() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn mailed_links_use_the_configured_origin_not_the_host_header() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("host@example.com", CANARY_PASSWORD).await;
+        reqwest::Client::new()
+            .post(format!("{}/users/reset-password", app.address))
+            .header("host", "evil.test")
+            .header("x-forwarded-host", "evil.test")
+            .header("origin", "http://localhost:3000")
+            .form(&[("email", "host@example.com")])
+            .send()
+            .await
+            .expect("sent");
+        let mail = app.mailbox("host@example.com").await;
+        let reset = mail
+            .iter()
+            .find(|m| m.subject == "Reset your password")
+            .expect("a reset mail");
+        assert!(
+            reset
+                .text
+                .contains("http://localhost:3000/users/reset-password/"),
+            "{}",
+            reset.text
+        );
+        assert!(!reset.text.contains("evil.test"));
+    })
+    .await;
+}

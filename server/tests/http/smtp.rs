@@ -68,7 +68,10 @@ async fn start_sink() -> SmtpSink {
         _dir: dir,
     };
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return sink;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
