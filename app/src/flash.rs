@@ -145,11 +145,12 @@ impl Flash {
 pub mod ssr {
     //! Setting and taking the flash cookie.
 
-    use cookie::{Cookie, SameSite};
-    use http::header::HeaderValue;
+    use std::time::Duration;
+
     use http::request::Parts;
     use leptos::prelude::*;
     use sigra::crypto::SigningKey;
+    use sigra::http::host_cookie;
     use sigra::Sigra;
 
     use super::Flash;
@@ -157,26 +158,17 @@ pub mod ssr {
 
     const COOKIE: &str = "__Host-sigra_flash";
     const PURPOSE: &str = "flash-message";
+    /// Long enough to survive the redirect, short enough not to surprise later.
+    const LIFETIME: Duration = Duration::from_secs(60);
 
     fn key() -> Option<SigningKey> {
         use_context::<Sigra>().map(|sigra| sigra.config().secret_key.derive(PURPOSE))
     }
 
-    fn cookie(value: String, max_age_seconds: i64) -> Option<HeaderValue> {
-        let cookie = Cookie::build((COOKIE, value))
-            .path("/")
-            .secure(true)
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .max_age(cookie::time::Duration::seconds(max_age_seconds))
-            .build();
-        HeaderValue::from_str(&cookie.to_string()).ok()
-    }
-
     /// Queues `flash` for the next page the browser loads.
     pub fn set(flash: Flash) {
-        if let Some(value) = key().and_then(|key| cookie(key.sign(flash.code()), 60)) {
-            set_cookie(value);
+        if let Some(key) = key() {
+            set_cookie(host_cookie(COOKIE, &key.sign(flash.code()), Some(LIFETIME)));
         }
     }
 
@@ -184,9 +176,7 @@ pub mod ssr {
     pub fn take() -> Option<Flash> {
         let parts = use_context::<Parts>()?;
         let raw = sigra::http::find_cookie(&parts.headers, COOKIE)?;
-        if let Some(clear) = cookie(String::new(), 0) {
-            set_cookie(clear);
-        }
+        set_cookie(host_cookie(COOKIE, "", Some(Duration::ZERO)));
         key()?.verify(raw).and_then(Flash::from_code)
     }
 }

@@ -66,26 +66,14 @@ pub fn link_token() -> Result<sigra::crypto::PresentedToken, UiError> {
 
 /// Forgets the link token once its page is done with it.
 pub fn clear_link_token() {
-    if let Some(value) = sigra::http::clear_link_cookie() {
-        set_cookie(value);
-    }
+    set_cookie(sigra::http::clear_link_cookie());
 }
 
 /// For forms on pages that send no `Referer` (the link pages): Leptos sends a browser without
 /// JavaScript back to the `Referer` with the error, so name the page explicitly instead.
 pub fn back_to_form<S: leptos::server_fn::ServerFn>(page: &str, error: UiError) -> UiError {
     use leptos::server_fn::error::ServerFnUrlError;
-    let from_form = use_context::<Parts>()
-        .and_then(|parts| {
-            parts
-                .headers
-                .get(ACCEPT)?
-                .to_str()
-                .ok()
-                .map(|a| a.contains("text/html"))
-        })
-        .unwrap_or(false);
-    if from_form {
+    if from_plain_form() {
         // `to_url` wants an absolute URL; only the path and query are used.
         let base = format!("http://localhost{page}");
         if let Ok(url) = ServerFnUrlError::new(S::PATH, error.clone()).to_url(&base) {
@@ -120,6 +108,21 @@ pub fn provide_server_context(sigra: Sigra) -> impl Fn() + Clone + Send + Sync +
     }
 }
 
+/// Whether the request is a browser form post without JavaScript (it accepts HTML), which
+/// Leptos answers with a redirect rather than data.
+fn from_plain_form() -> bool {
+    use_context::<Parts>()
+        .and_then(|parts| {
+            parts
+                .headers
+                .get(ACCEPT)?
+                .to_str()
+                .ok()
+                .map(|a| a.contains("text/html"))
+        })
+        .unwrap_or(false)
+}
+
 fn request_id() -> Option<RequestId> {
     let parts = use_context::<Parts>()?;
     let text = parts.headers.get("x-request-id")?.to_str().ok()?;
@@ -136,17 +139,7 @@ fn wiring_bug(what: &str) -> UiError {
 /// Gives a failed call a fitting status for JSON clients. A plain form post keeps the
 /// redirect status Leptos sets, so a browser without JavaScript is sent back to the form.
 pub fn fail(error: UiError) -> UiError {
-    let from_form = use_context::<Parts>()
-        .and_then(|parts| {
-            parts
-                .headers
-                .get(ACCEPT)?
-                .to_str()
-                .ok()
-                .map(|a| a.contains("text/html"))
-        })
-        .unwrap_or(false);
-    if !from_form {
+    if !from_plain_form() {
         if let Some(response) = use_context::<ResponseOptions>() {
             response.set_status(status_of(&error));
         }

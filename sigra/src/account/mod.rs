@@ -19,7 +19,8 @@ impl Sigra {
     ) -> Result<()> {
         let credentials = {
             let mut conn = self.db().acquire().await?;
-            users::store::credentials_by_id(&mut conn, &current.user().id).await?
+            users::store::credentials(&mut conn, users::store::Lookup::Id(&current.user().id))
+                .await?
         };
         let Some(hash) = credentials.and_then(|c| c.password_hash) else {
             self.hasher().verify_dummy(password).await?;

@@ -8,6 +8,8 @@ use crate::mail::Message;
 use crate::request::RequestContext;
 use crate::sessions::{Authenticated, NewSession, SessionKind};
 use crate::tokens::{self, Purpose};
+
+use super::mailed_link::LinkKind;
 use crate::users::{self, EmailAddress};
 use crate::Sigra;
 
@@ -19,38 +21,17 @@ impl Sigra {
     /// A malformed address; the database failed.
     #[tracing::instrument(name = "auth.magic_link_request", skip_all, err(level = "debug"))]
     pub async fn request_magic_link(&self, email: &str, request: &RequestContext) -> Result<()> {
-        let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        let account = users::store::find_credentials(&mut tx, &email).await?;
-        let mut event = AuditEvent::new(Action::MagicLinkRequest);
-        if let Some(account) = &account {
-            event = event.target_user(&account.id);
-            if self
-                .over_mail_limit(&mut tx, &account.id, Purpose::MagicLink)
-                .await?
-            {
-                event = event.meta("sent", false).meta("reason", "rate_limited");
-            } else {
-                let ttl = self.config().tokens.magic_link_ttl;
-                let token =
-                    tokens::issue(&mut tx, &account.id, Purpose::MagicLink, &email, now, ttl)
-                        .await?;
-                let url = self.url(&format!("/users/log-in/{}", token.expose()));
-                self.queue_email(
-                    &mut tx,
-                    &email,
-                    Message::MagicLink {
-                        url,
-                        valid_for_minutes: crate::mail::minutes(ttl),
-                    },
-                )
-                .await?;
-                event = event.meta("sent", true);
-            }
-        }
-        audit::record(&mut tx, now, event, request).await?;
-        tx.commit().await
+        let kind = LinkKind {
+            purpose: Purpose::MagicLink,
+            audit: Action::MagicLinkRequest,
+            ttl: self.config().tokens.magic_link_ttl,
+            path: "/users/log-in/",
+            message: |url, valid_for_minutes| Message::MagicLink {
+                url,
+                valid_for_minutes,
+            },
+        };
+        self.mail_link(email, kind, request).await
     }
 
     /// Logs in with a magic link: uses the token, confirms the address, and starts a session

@@ -3,6 +3,7 @@
 //! whether an account exists.
 
 mod magic_link;
+mod mailed_link;
 mod reset;
 
 use crate::audit::{self, Action, AuditEvent};
@@ -49,7 +50,7 @@ impl Sigra {
 
         let found = {
             let mut conn = self.db().acquire().await?;
-            users::store::find_credentials(&mut conn, &email).await?
+            users::store::credentials(&mut conn, users::store::Lookup::Email(&email)).await?
         };
         let (user_id, rehash, confirmed) = match found {
             Some(users::store::Credentials {

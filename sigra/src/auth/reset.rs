@@ -10,6 +10,8 @@ use crate::password::Password;
 use crate::request::RequestContext;
 use crate::sessions;
 use crate::tokens::{self, Purpose};
+
+use super::mailed_link::LinkKind;
 use crate::users::{self, EmailAddress};
 use crate::Sigra;
 
@@ -25,44 +27,17 @@ impl Sigra {
         email: &str,
         request: &RequestContext,
     ) -> Result<()> {
-        let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        let account = users::store::find_credentials(&mut tx, &email).await?;
-        let mut event = AuditEvent::new(Action::PasswordResetRequest);
-        if let Some(account) = &account {
-            event = event.target_user(&account.id);
-            if self
-                .over_mail_limit(&mut tx, &account.id, Purpose::ResetPassword)
-                .await?
-            {
-                event = event.meta("sent", false).meta("reason", "rate_limited");
-            } else {
-                let ttl = self.config().tokens.reset_ttl;
-                let token = tokens::issue(
-                    &mut tx,
-                    &account.id,
-                    Purpose::ResetPassword,
-                    &email,
-                    now,
-                    ttl,
-                )
-                .await?;
-                let url = self.url(&format!("/users/reset-password/{}", token.expose()));
-                self.queue_email(
-                    &mut tx,
-                    &email,
-                    Message::ResetPassword {
-                        url,
-                        valid_for_minutes: crate::mail::minutes(ttl),
-                    },
-                )
-                .await?;
-                event = event.meta("sent", true);
-            }
-        }
-        audit::record(&mut tx, now, event, request).await?;
-        tx.commit().await
+        let kind = LinkKind {
+            purpose: Purpose::ResetPassword,
+            audit: Action::PasswordResetRequest,
+            ttl: self.config().tokens.reset_ttl,
+            path: "/users/reset-password/",
+            message: |url, valid_for_minutes| Message::ResetPassword {
+                url,
+                valid_for_minutes,
+            },
+        };
+        self.mail_link(email, kind, request).await
     }
 
     /// Whether a reset link is still usable, so the page can say so before asking for a

@@ -787,6 +787,8 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("SIGRA_SECRET_KEY is required"), "{text}");
         assert!(text.contains("SIGRA_BASE_URL is required"), "{text}");
+        assert!(text.contains("SIGRA_MAIL_FROM is required"), "{text}");
+        assert!(text.contains("SIGRA_SMTP_HOST is required"), "{text}");
     }
 
     #[test]
@@ -815,11 +817,16 @@ mod tests {
                 ("SIGRA_ENV", "production"),
                 ("SIGRA_BASE_URL", "https://auth.example.com"),
                 ("SIGRA_SECRET_KEY", &secret),
+                ("SIGRA_MAIL_FROM", "Acme <no-reply@acme.example>"),
+                ("SIGRA_SMTP_HOST", "smtp.acme.example"),
             ]),
             None,
         )
         .expect("valid production config");
         assert!(config.is_production());
+        assert_eq!(config.mail.transport, MailTransport::Smtp);
+        let smtp = config.mail.smtp.as_ref().expect("smtp settings");
+        assert_eq!((smtp.port, smtp.security), (587, SmtpSecurity::StartTls));
         assert_eq!(config.origin(), "https://auth.example.com");
         assert_eq!(config.log_format, LogFormat::Json);
     }
@@ -862,6 +869,24 @@ mod tests {
         assert!(err
             .to_string()
             .contains("unknown setting `SIGRA_SESION_TYPO`"));
+    }
+
+    #[test]
+    fn the_development_mailbox_is_refused_in_production() {
+        let secret = SecretKey::generate_text();
+        let err = Config::from_sources(
+            None,
+            &env(&[
+                ("SIGRA_ENV", "production"),
+                ("SIGRA_BASE_URL", "https://auth.example.com"),
+                ("SIGRA_SECRET_KEY", &secret),
+                ("SIGRA_MAIL_FROM", "Acme <no-reply@acme.example>"),
+                ("SIGRA_MAIL_TRANSPORT", "dev_mailbox"),
+            ]),
+            None,
+        )
+        .expect_err("must fail");
+        assert!(err.to_string().contains("use smtp in production"), "{err}");
     }
 
     #[test]

@@ -51,7 +51,9 @@ impl Sigra {
     pub async fn resend_confirmation(&self, email: &str, request: &RequestContext) -> Result<()> {
         let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
         let mut tx = self.db().begin_write().await?;
-        let Some(account) = users::store::find_credentials(&mut tx, &email).await? else {
+        let Some(account) =
+            users::store::credentials(&mut tx, users::store::Lookup::Email(&email)).await?
+        else {
             return Ok(());
         };
         if account.confirmed
@@ -110,7 +112,9 @@ impl Sigra {
         }
         let now = self.now();
         let mut tx = self.db().begin_write().await?;
-        let Some(account) = users::store::find_credentials(&mut tx, &email).await? else {
+        let Some(account) =
+            users::store::credentials(&mut tx, users::store::Lookup::Email(&email)).await?
+        else {
             return Err(Error::InvalidCode);
         };
         let max = self.config().tokens.code_attempts;

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use cookie::{Cookie, SameSite};
 use http::header::{HeaderMap, HeaderValue, COOKIE};
 
@@ -9,32 +11,32 @@ pub const SESSION_COOKIE: &str = "__Host-sigra_session";
 
 /// The `Set-Cookie` value that hands a new session to the browser.
 pub fn session_cookie(session: &NewSession) -> HeaderValue {
-    let mut cookie = base(session.token.expose().to_owned());
-    if let Some(max_age) = session.cookie_max_age {
-        let seconds = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
-        cookie.set_max_age(cookie::time::Duration::seconds(seconds));
-    }
-    header_value(&cookie)
+    host_cookie(
+        SESSION_COOKIE,
+        session.token.expose(),
+        session.cookie_max_age,
+    )
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_session_cookie() -> HeaderValue {
-    let mut cookie = base(String::new());
-    cookie.set_max_age(cookie::time::Duration::ZERO);
-    header_value(&cookie)
+    host_cookie(SESSION_COOKIE, "", Some(Duration::ZERO))
 }
 
-fn base(value: String) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, value))
+/// A `__Host-` cookie as every cookie of ours is: Secure, HttpOnly, SameSite=Lax, `Path=/`, no
+/// `Domain`. Without `max_age` it lasts as long as the browser session; zero removes it.
+pub fn host_cookie(name: &str, value: &str, max_age: Option<Duration>) -> HeaderValue {
+    let mut cookie = Cookie::build((name.to_owned(), value.to_owned()))
         .path("/")
         .secure(true)
         .http_only(true)
         .same_site(SameSite::Lax)
-        .build()
-}
-
-fn header_value(cookie: &Cookie<'_>) -> HeaderValue {
-    // Names are constant and values are base64url, so the text is always a valid header.
+        .build();
+    if let Some(max_age) = max_age {
+        let seconds = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+        cookie.set_max_age(cookie::time::Duration::seconds(seconds));
+    }
+    // Names are constants and values base64url, so the text is always a valid header.
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -55,7 +57,6 @@ mod tests {
     use super::*;
     use crate::crypto::IssuedToken;
     use crate::sessions::SessionKind;
-    use std::time::Duration;
 
     fn new_session(max_age: Option<Duration>) -> NewSession {
         NewSession::for_tests(IssuedToken::generate(), SessionKind::Standard, max_age)

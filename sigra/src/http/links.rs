@@ -8,14 +8,16 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use cookie::{Cookie, SameSite};
+use std::time::Duration;
 
 use crate::crypto::PresentedToken;
+
+use super::cookies::host_cookie;
 
 /// The cookie that carries a mailed token to the page that uses it.
 pub const LINK_COOKIE: &str = "__Host-sigra_link";
 /// Long enough to read the page and submit it; the token's own expiry still applies.
-const LINK_COOKIE_SECONDS: i64 = 15 * 60;
+const LINK_COOKIE_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
 /// Each mailed link, and the token-free page it lands on.
 pub const LANDINGS: &[(&str, &str)] = &[
@@ -44,14 +46,17 @@ pub fn link_landing_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
 
 fn land(token: &str, page: &'static str) -> Response {
     // A malformed token still lands: the page then says the link is invalid.
-    let value = PresentedToken::parse(token)
-        .map(|_| token.to_owned())
-        .unwrap_or_default();
+    let value = if PresentedToken::parse(token).is_some() {
+        token
+    } else {
+        ""
+    };
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, page)]).into_response();
     let headers = response.headers_mut();
-    if let Some(cookie) = link_cookie(value, LINK_COOKIE_SECONDS) {
-        headers.append(header::SET_COOKIE, cookie);
-    }
+    headers.append(
+        header::SET_COOKIE,
+        host_cookie(LINK_COOKIE, value, Some(LINK_COOKIE_LIFETIME)),
+    );
     headers.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
@@ -65,17 +70,6 @@ pub fn link_token(headers: &HeaderMap) -> Option<PresentedToken> {
 }
 
 /// The `Set-Cookie` value that removes the link cookie once it has been used.
-pub fn clear_link_cookie() -> Option<HeaderValue> {
-    link_cookie(String::new(), 0)
-}
-
-fn link_cookie(value: String, max_age_seconds: i64) -> Option<HeaderValue> {
-    let cookie = Cookie::build((LINK_COOKIE, value))
-        .path("/")
-        .secure(true)
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .max_age(cookie::time::Duration::seconds(max_age_seconds))
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).ok()
+pub fn clear_link_cookie() -> HeaderValue {
+    host_cookie(LINK_COOKIE, "", Some(Duration::ZERO))
 }

@@ -11,7 +11,7 @@ mod headers;
 mod links;
 mod scope;
 
-pub use cookies::{clear_session_cookie, find_cookie, session_cookie, SESSION_COOKIE};
+pub use cookies::{clear_session_cookie, find_cookie, host_cookie, session_cookie, SESSION_COOKIE};
 pub use csrf::reject_cross_site;
 pub use error::{log_errors, AppError};
 pub use forced_change::{require_password_change, PASSWORD_CHANGE_PAGE};

@@ -50,7 +50,7 @@ pub(crate) struct Credentials {
     pub confirmed: bool,
 }
 
-fn credentials(row: &sqlx::any::AnyRow) -> Credentials {
+fn credentials_from(row: &sqlx::any::AnyRow) -> Credentials {
     let hash: Option<String> = row.get(1);
     let confirmed_at: Option<i64> = row.get(2);
     Credentials {
@@ -60,28 +60,29 @@ fn credentials(row: &sqlx::any::AnyRow) -> Credentials {
     }
 }
 
-/// The credentials of the account with this email, if any.
-pub(crate) async fn find_credentials(
-    conn: &mut AnyConnection,
-    email: &EmailAddress,
-) -> Result<Option<Credentials>> {
-    let row = sqlx::query("SELECT id, password_hash, confirmed_at FROM users WHERE email = $1")
-        .bind(email.as_str())
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.as_ref().map(credentials))
+/// How to find an account.
+pub(crate) enum Lookup<'a> {
+    Email(&'a EmailAddress),
+    Id(&'a UserId),
 }
 
-/// The credentials of the account with this id.
-pub(crate) async fn credentials_by_id(
+/// The credentials of an account, if it exists.
+pub(crate) async fn credentials(
     conn: &mut AnyConnection,
-    id: &UserId,
+    lookup: Lookup<'_>,
 ) -> Result<Option<Credentials>> {
-    let row = sqlx::query("SELECT id, password_hash, confirmed_at FROM users WHERE id = $1")
-        .bind(id.as_str())
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.as_ref().map(credentials))
+    let (sql, value) = match lookup {
+        Lookup::Email(email) => (
+            "SELECT id, password_hash, confirmed_at FROM users WHERE email = $1",
+            email.as_str(),
+        ),
+        Lookup::Id(id) => (
+            "SELECT id, password_hash, confirmed_at FROM users WHERE id = $1",
+            id.as_str(),
+        ),
+    };
+    let row = sqlx::query(sql).bind(value).fetch_optional(conn).await?;
+    Ok(row.as_ref().map(credentials_from))
 }
 
 /// Replaces a password hash with a fresh one of the same password (parameter upgrade).

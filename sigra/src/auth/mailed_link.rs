@@ -1,0 +1,59 @@
+//! Asking for a mailed link (magic log-in, password reset): the same answer and audit row
+//! whether or not the address has an account, and at most `mail.per_email_limit` mails of one
+//! kind per address per window.
+
+use std::time::Duration;
+
+use crate::audit::{self, Action, AuditEvent};
+use crate::error::{Error, Result};
+use crate::mail::{minutes, Message};
+use crate::request::RequestContext;
+use crate::tokens::{self, Purpose};
+use crate::users::{self, EmailAddress};
+use crate::Sigra;
+
+/// One kind of mailed link.
+pub(super) struct LinkKind {
+    pub purpose: Purpose,
+    pub audit: Action,
+    pub ttl: Duration,
+    /// The landing path; the token is appended.
+    pub path: &'static str,
+    /// The message carrying the link and its lifetime in minutes.
+    pub message: fn(String, u64) -> Message,
+}
+
+impl Sigra {
+    pub(super) async fn mail_link(
+        &self,
+        email: &str,
+        kind: LinkKind,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        let account =
+            users::store::credentials(&mut tx, users::store::Lookup::Email(&email)).await?;
+        let mut event = AuditEvent::new(kind.audit);
+        if let Some(account) = &account {
+            event = event.target_user(&account.id);
+            if self
+                .over_mail_limit(&mut tx, &account.id, kind.purpose)
+                .await?
+            {
+                event = event.meta("sent", false).meta("reason", "rate_limited");
+            } else {
+                let token =
+                    tokens::issue(&mut tx, &account.id, kind.purpose, &email, now, kind.ttl)
+                        .await?;
+                let url = self.url(&format!("{}{}", kind.path, token.expose()));
+                self.queue_email(&mut tx, &email, (kind.message)(url, minutes(kind.ttl)))
+                    .await?;
+                event = event.meta("sent", true);
+            }
+        }
+        audit::record(&mut tx, now, event, request).await?;
+        tx.commit().await
+    }
+}
