@@ -14,7 +14,7 @@ TEST_RUSTFLAGS := --cfg erase_components
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup setup-dev dev test test-rust e2e build-site bench lint \
-        rust-target wasm-bindgen cargo-leptos chromium smtp-sink
+        rust-target wasm-bindgen cargo-leptos chromium test-tools
 
 help:
 	@echo "make dev         run the app with live reload (cargo leptos watch) on http://localhost:3000"
@@ -26,7 +26,7 @@ help:
 	@echo "make lint        rustfmt, clippy"
 	@echo "make setup       install the build and test tools that are missing"
 
-setup: rust-target node_modules/.package-lock.json wasm-bindgen chromium smtp-sink
+setup: rust-target node_modules/.package-lock.json wasm-bindgen chromium test-tools
 
 setup-dev: rust-target node_modules/.package-lock.json wasm-bindgen cargo-leptos
 
@@ -35,7 +35,7 @@ dev: setup-dev
 
 test: setup test-rust e2e
 
-test-rust: smtp-sink
+test-rust: test-tools
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p sigra -p app -p server --features sigra/testing,app/ssr
 
 e2e: setup build-site
@@ -70,7 +70,8 @@ cargo-leptos:
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
-# A real SMTP server for the mail tests to deliver to (aiosmtpd, from PyPI).
-smtp-sink:
-	@[ -x .tools/venv/bin/python ] && .tools/venv/bin/python -c 'import aiosmtpd' 2>/dev/null || \
-		{ python3 -m venv .tools/venv && .tools/venv/bin/pip install -q aiosmtpd==1.4.6; }
+# Python tools the Rust tests drive, from PyPI: a real SMTP server for the mail tests to deliver
+# to (aiosmtpd), and a MaxMind database writer for the GeoIP test (mmdb-writer).
+test-tools:
+	@[ -x .tools/venv/bin/python ] && .tools/venv/bin/python -c 'import aiosmtpd, mmdb_writer' 2>/dev/null || \
+		{ python3 -m venv .tools/venv && .tools/venv/bin/pip install -q aiosmtpd==1.4.6 mmdb-writer==0.2.7; }

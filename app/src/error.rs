@@ -33,6 +33,15 @@ pub enum UiError {
     /// The new address is the one already in use.
     #[error("That is already your email address.")]
     SameEmail,
+    /// The action needs the password re-entered first (sudo mode).
+    #[error("Please confirm your password to continue.")]
+    SudoRequired,
+    /// Too many attempts from this address; wait and retry.
+    #[error("Too many attempts. Please wait {retry_after_seconds} seconds and try again.")]
+    RateLimited {
+        /// Seconds to wait.
+        retry_after_seconds: u64,
+    },
     /// A field was missing or malformed in the submission itself.
     #[error("The form was incomplete. Please fill it in and try again.")]
     IncompleteForm,
@@ -61,6 +70,16 @@ fn quote(request_id: &Option<RequestId>) -> String {
         .as_ref()
         .map(|id| format!(" If it keeps happening, quote request {id}."))
         .unwrap_or_default()
+}
+
+impl UiError {
+    /// The JSON the rate-limit layer sends to the hydrated page, in this type's own encoding.
+    pub fn rate_limited_json(retry_after_seconds: u64) -> String {
+        serde_json::to_string(&Self::RateLimited {
+            retry_after_seconds,
+        })
+        .unwrap_or_default()
+    }
 }
 
 /// Why an email address was refused.

@@ -35,6 +35,8 @@ pub enum Flash {
     EmailChangeCancelled,
     /// The account must choose a new password before going on.
     MustChangePassword,
+    /// The password was re-entered; sensitive actions are open for a few minutes.
+    SudoGranted,
 }
 
 /// How a flash message is styled.
@@ -48,7 +50,7 @@ pub enum Tone {
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 14] = [
+    const ALL: [Flash; 15] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -63,6 +65,7 @@ impl Flash {
         Self::EmailChanged,
         Self::EmailChangeCancelled,
         Self::MustChangePassword,
+        Self::SudoGranted,
     ];
 
     /// The text shown.
@@ -92,6 +95,7 @@ impl Flash {
             Self::EmailChanged => "Your email address was changed. Your other sessions were logged out.",
             Self::EmailChangeCancelled => "The email change was cancelled.",
             Self::MustChangePassword => "Please choose a new password to continue.",
+            Self::SudoGranted => "Password confirmed. You can make sensitive changes for the next few minutes.",
         }
     }
 
@@ -111,7 +115,8 @@ impl Flash {
             | Self::PasswordReset
             | Self::PasswordChanged
             | Self::EmailChanged
-            | Self::EmailChangeCancelled => Tone::Success,
+            | Self::EmailChangeCancelled
+            | Self::SudoGranted => Tone::Success,
         }
     }
 
@@ -132,6 +137,7 @@ impl Flash {
             Self::EmailChanged => "email_changed",
             Self::EmailChangeCancelled => "email_change_cancelled",
             Self::MustChangePassword => "must_change_password",
+            Self::SudoGranted => "sudo_granted",
         }
     }
 

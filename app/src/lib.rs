@@ -23,7 +23,7 @@ use crate::components::layout::Layout;
 use crate::pages::{
     CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, EmailSettingsPage,
     HomePage, LogInLinkPage, LogInPage, NotFound, PasswordSettingsPage, RegisterPage,
-    ResetChoosePage, ResetRequestPage, SettingsPage,
+    ResetChoosePage, ResetRequestPage, SessionsPage, SettingsPage, SudoPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -71,6 +71,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/settings/email") view=EmailSettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/users/settings/password") view=PasswordSettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/users/check-email") view=CheckEmailPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/sessions") view=SessionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/sudo") view=SudoPage ssr=SsrMode::Async />
                     <Route path=path!("/users/confirm") view=ConfirmPage ssr=SsrMode::Async />
                     <Route path=path!("/users/confirm/link") view=ConfirmLinkPage ssr=SsrMode::Async />
                     <Route path=path!("/users/log-in/link") view=LogInLinkPage ssr=SsrMode::Async />

@@ -87,6 +87,19 @@ pub fn back_to_form<S: leptos::server_fn::ServerFn>(page: &str, error: UiError) 
     error
 }
 
+/// The sudo proof for this request; without it, sends the browser to re-enter the password
+/// and come back to `return_to`.
+///
+/// # Errors
+/// `SudoRequired` (the redirect is already set); `Unauthenticated`.
+pub fn require_sudo(cx: &ServerContext, return_to: &str) -> Result<sigra::sessions::Sudo, UiError> {
+    let current = cx.require_user()?;
+    cx.sigra.sudo(current).map_err(|error| {
+        leptos_axum::redirect(&format!("/users/sudo?return_to={return_to}"));
+        UiError::from(error)
+    })
+}
+
 /// Adds a `Set-Cookie` header to the response.
 pub fn set_cookie(value: HeaderValue) {
     if let Some(response) = use_context::<ResponseOptions>() {
@@ -167,7 +180,10 @@ fn status_of(error: &UiError) -> StatusCode {
         | UiError::IncompleteForm
         | UiError::SameEmail => StatusCode::UNPROCESSABLE_ENTITY,
         UiError::InvalidToken | UiError::InvalidCode => StatusCode::BAD_REQUEST,
-        UiError::Unconfirmed | UiError::WrongPassword => StatusCode::FORBIDDEN,
+        UiError::Unconfirmed | UiError::WrongPassword | UiError::SudoRequired => {
+            StatusCode::FORBIDDEN
+        }
+        UiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         UiError::InvalidCredentials | UiError::Unauthenticated => StatusCode::UNAUTHORIZED,
         UiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         UiError::Server { .. } | UiError::Network => StatusCode::INTERNAL_SERVER_ERROR,
@@ -194,6 +210,7 @@ impl From<sigra::Error> for UiError {
             E::Unconfirmed => UiError::Unconfirmed,
             E::WrongPassword => UiError::WrongPassword,
             E::SameEmail => UiError::SameEmail,
+            E::SudoRequired => UiError::SudoRequired,
             E::Busy => UiError::Busy,
             E::Database(_) | E::Internal(_) | E::Hook(_) => {
                 tracing::error!(error = %sigra::error::report(&error), "server function failed");

@@ -72,7 +72,7 @@ for (const js of [true, false]) {
         expect.objectContaining({ name: "__Host-sigra_session" }),
       );
       await page.goto("/users/settings");
-      await expect(page).toHaveURL(/\/users\/log-in$/);
+      await expect(page).toHaveURL(/\/users\/log-in\?return_to=\/users\/settings$/);
       await expect(page.getByTestId("flash")).toHaveText("Please log in to continue.");
 
       await logIn(page, email, js);

@@ -11,8 +11,8 @@ use std::sync::LazyLock;
 
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes as _};
 use sigra::http::{
-    link_landing_routes, log_errors, reject_cross_site, require_password_change, resolve_session,
-    security_headers, HeaderPolicy,
+    limit_guest_auth, link_landing_routes, log_errors, reject_cross_site, require_password_change,
+    resolve_client_ip, resolve_session, security_headers, GuestAuthLimit, HeaderPolicy,
 };
 use sigra::Sigra;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -33,6 +33,8 @@ static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route
 
 /// The whole application router.
 pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
+    // The metrics recorder is global; install it before the first request counts.
+    let _ = crate::telemetry::prometheus();
     let headers = HeaderPolicy::new(sigra.config(), Some(leptos_options.reload_port as u16));
     let context = provide_server_context(sigra.clone());
     let pkg_dir = format!(
@@ -52,6 +54,13 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         ))
         .layer(from_fn(require_password_change))
         .layer(from_fn_with_state(sigra.clone(), resolve_session))
+        .layer(from_fn_with_state(
+            GuestAuthLimit {
+                sigra: sigra.clone(),
+                refusal_json: app::error::UiError::rate_limited_json,
+            },
+            limit_guest_auth,
+        ))
         .layer(from_fn_with_state(sigra.clone(), reject_cross_site))
         .with_state(leptos_options);
 
@@ -69,6 +78,8 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         .merge(app_routes)
         .layer(from_fn(log_errors))
         .layer(from_fn_with_state(headers, security_headers))
+        .layer(from_fn_with_state(sigra, resolve_client_ip))
+        .layer(from_fn(crate::telemetry::record_http_metrics))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(crate::telemetry::http_trace_layer())
         .layer(PropagateRequestIdLayer::x_request_id())

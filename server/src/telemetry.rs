@@ -1,8 +1,14 @@
 //! Logging: one subscriber for the process, and a span per request carrying its id, so every
 //! line logged while handling a request names it.
 
+use std::sync::LazyLock;
+use std::time::Instant;
+
 use axum::extract::MatchedPath;
 use axum::http::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sigra::config::LogFormat;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -44,4 +50,38 @@ fn request_span(request: &Request<axum::body::Body>) -> Span {
         .get::<MatchedPath>()
         .map_or("(unmatched)", MatchedPath::as_str);
     tracing::info_span!("request", request_id = %id, method = %request.method(), route)
+}
+
+/// The Prometheus recorder, installed once per process (a global, like the log subscriber).
+static PROMETHEUS: LazyLock<Option<PrometheusHandle>> = LazyLock::new(|| {
+    PrometheusBuilder::new()
+        .set_buckets(&[
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ])
+        .ok()?
+        .install_recorder()
+        .ok()
+});
+
+/// The metrics handle for `/metrics`, if the recorder could be installed.
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    PROMETHEUS.as_ref()
+}
+
+/// Axum middleware: request counts and latency by method, route pattern and status. The route
+/// is the matched pattern, so cardinality stays bounded and no path segment (a token) leaks.
+pub async fn record_http_metrics(request: Request<axum::body::Body>, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "(unmatched)".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("sigra_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("sigra_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
 }

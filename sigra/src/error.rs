@@ -31,6 +31,9 @@ pub enum Error {
     /// The new address is the one already in use.
     #[error("That is already your email address.")]
     SameEmail,
+    /// The action needs the password re-entered on this session (sudo mode).
+    #[error("Please confirm your password to continue.")]
+    SudoRequired,
     /// A host lifecycle hook failed; the change was rolled back.
     #[error("Something went wrong on our side.")]
     Hook(#[source] crate::hooks::HookError),

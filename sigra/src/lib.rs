@@ -13,11 +13,14 @@ pub mod confirmation;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod geo;
 pub mod hooks;
 pub mod http;
 pub mod jobs;
+pub mod lockout;
 pub mod mail;
 pub mod password;
+pub mod rate_limit;
 pub mod request;
 pub mod sessions;
 pub mod tokens;
@@ -34,9 +37,11 @@ use clock::{Clock, SystemClock, Timestamp};
 use config::{Config, MailTransport, SessionCacheMode};
 use crypto::{Sealer, SigningKey};
 use db::{Backend, Db};
+use geo::{GeoIp, MaxMindGeoIp};
 use hooks::{LifecycleHooks, NoHooks};
 use mail::{DevMailbox, EmailTemplates, Mailer, SmtpMailer};
 use password::{BreachCheck, PasswordHasher, PasswordPolicy};
+use rate_limit::RateLimiter;
 use sessions::SessionCache;
 
 /// The core services, sharing one database, clock and configuration. Cheap to clone.
@@ -58,6 +63,8 @@ struct Inner {
     hooks: Arc<dyn LifecycleHooks>,
     job_sealer: Sealer,
     code_key: SigningKey,
+    rate_limiter: RateLimiter,
+    geoip: Option<Arc<dyn GeoIp>>,
 }
 
 /// Assembles [`Sigra`]: the configuration, plus the parts a host or a test swaps in.
@@ -67,9 +74,17 @@ pub struct SigraBuilder {
     templates: Arc<dyn EmailTemplates>,
     hooks: Arc<dyn LifecycleHooks>,
     mailer: Option<Arc<dyn Mailer>>,
+    geoip: Option<Arc<dyn GeoIp>>,
 }
 
 impl SigraBuilder {
+    /// Where client addresses are (instead of the configured MaxMind database).
+    #[must_use]
+    pub fn geoip(mut self, geoip: Arc<dyn GeoIp>) -> Self {
+        self.geoip = Some(geoip);
+        self
+    }
+
     /// The clock every time decision reads (the system clock by default).
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -123,6 +138,12 @@ impl SigraBuilder {
             }
             (None, _, _) => Arc::new(DevMailbox::new(db.clone(), Arc::clone(&self.clock))),
         };
+        let geoip: Option<Arc<dyn GeoIp>> = match (self.geoip, &config.geoip_database) {
+            (Some(geoip), _) => Some(geoip),
+            (None, Some(path)) => Some(Arc::new(MaxMindGeoIp::open(path)?)),
+            (None, None) => None,
+        };
+        let rate_limiter = RateLimiter::new(&config.rate_limit, &db, Arc::clone(&self.clock));
         let job_sealer = config.secret_key.derive_sealer("jobs");
         let code_key = config.secret_key.derive("confirmation-code");
         Ok(Sigra {
@@ -139,6 +160,8 @@ impl SigraBuilder {
                 hooks: self.hooks,
                 job_sealer,
                 code_key,
+                rate_limiter,
+                geoip,
             }),
         })
     }
@@ -153,6 +176,7 @@ impl Sigra {
             templates,
             hooks: Arc::new(NoHooks),
             mailer: None,
+            geoip: None,
         }
     }
 
@@ -182,6 +206,15 @@ impl Sigra {
 
     fn session_cache(&self) -> Option<&SessionCache> {
         self.inner.session_cache.as_ref()
+    }
+
+    /// The rate limiter, for the HTTP layers.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.rate_limiter
+    }
+
+    fn geoip(&self) -> Option<&dyn GeoIp> {
+        self.inner.geoip.as_deref()
     }
 
     fn breach_check(&self) -> Option<&BreachCheck> {

@@ -143,6 +143,8 @@ pub fn config_with(database_url: &str, overrides: &[(&str, &str)]) -> Config {
         ("SIGRA_PASSWORD_HASHING_CONCURRENCY", "4".to_owned()),
         // Tests run due jobs themselves, at the moment they choose.
         ("SIGRA_JOBS_RUN_IN_PROCESS", "false".to_owned()),
+        // Every test client is 127.0.0.1; the rate-limit tests set their own limit.
+        ("SIGRA_RATE_LIMIT_AUTH_LIMIT", "100000".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

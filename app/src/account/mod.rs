@@ -4,6 +4,7 @@
 
 mod confirmation;
 mod recovery;
+mod security;
 mod session;
 mod settings;
 
@@ -18,6 +19,10 @@ pub use confirmation::{
 };
 pub use recovery::{
     request_password_reset, reset_link_status, reset_password, RequestPasswordReset, ResetPassword,
+};
+pub use security::{
+    enter_sudo, list_sessions, revoke_other_sessions, revoke_session, EnterSudo,
+    RevokeOtherSessions, RevokeSession,
 };
 pub use session::{
     log_in, log_in_with_link, log_out, register, request_magic_link, session_state, LogIn,
@@ -90,4 +95,110 @@ pub enum StrengthWord {
     Fair,
     /// Good.
     Strong,
+}
+
+/// The sessions page's data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionsView {
+    /// The user's sessions, most recently active first.
+    pub sessions: Vec<SessionRow>,
+    /// Recent security events on the account.
+    pub events: Vec<EventRow>,
+}
+
+/// One session on the sessions page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionRow {
+    /// Its public id.
+    pub id: String,
+    /// "Chrome 120 on macOS".
+    pub device: String,
+    /// The address it came from.
+    pub ip: Option<String>,
+    /// "Lyon, FR".
+    pub location: Option<String>,
+    /// Last activity (RFC 3339, UTC).
+    pub last_active: String,
+    /// Whether it is this browser's.
+    pub current: bool,
+    /// Whether it survives browser restarts.
+    pub remembered: bool,
+}
+
+/// One line of the security feed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRow {
+    /// What happened, in words.
+    pub label: String,
+    /// Whether it was a failed attempt.
+    pub failed: bool,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// From where and with what.
+    pub source: String,
+}
+
+#[cfg(feature = "ssr")]
+fn sessions_view(
+    sessions: Vec<sigra::sessions::SessionSummary>,
+    events: Vec<sigra::sessions::SecurityEvent>,
+) -> SessionsView {
+    SessionsView {
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionRow {
+                id: s.id.to_string(),
+                device: s.device,
+                ip: s.ip,
+                location: s.location,
+                last_active: s.last_active_at.to_string(),
+                current: s.current,
+                remembered: s.remembered,
+            })
+            .collect(),
+        events: events
+            .into_iter()
+            .map(|e| EventRow {
+                label: event_label(&e.action, e.succeeded).to_owned(),
+                failed: !e.succeeded,
+                at: e.at.to_string(),
+                source: match e.ip {
+                    Some(ip) => format!("{ip} · {}", e.device),
+                    None => e.device,
+                },
+            })
+            .collect(),
+    }
+}
+
+/// Words for the audit actions a user sees about themselves.
+#[cfg(feature = "ssr")]
+fn event_label(action: &str, succeeded: bool) -> &'static str {
+    match (action, succeeded) {
+        ("auth.login.success", _) => "Signed in",
+        ("auth.login.failure", _) => "Failed sign-in attempt",
+        ("auth.logout", _) => "Signed out",
+        ("auth.magic_link_verify.success", _) => "Signed in with an email link",
+        ("auth.magic_link_request", _) => "Email sign-in link requested",
+        ("auth.register.success", _) => "Account created",
+        ("auth.register.failure", _) => "Someone tried to register with your address",
+        ("auth.confirmation_sent", _) => "Confirmation email sent",
+        ("auth.confirmation_verify.success", _) => "Email address confirmed",
+        ("auth.password_reset_request", _) => "Password reset requested",
+        ("auth.password_reset_complete", _) => "Password reset",
+        ("account.password_change", true) => "Password changed",
+        ("account.password_change", false) => "Failed password change",
+        ("account.password_change_required", _) => "Password change required",
+        ("account.email_change.request", _) => "Email change requested",
+        ("account.email_change.confirm", _) => "Email address changed",
+        ("account.email_change.cancel", _) => "Email change cancelled",
+        ("security.lockout", _) => "Account locked after failed sign-ins",
+        ("security.suspicious_login", _) => "Sign-in from a new address",
+        ("session.create", _) => "New session",
+        ("session.delete", _) => "Session ended",
+        ("session.revoke_others", _) => "Signed out of other sessions",
+        ("session.sudo_enter", _) => "Password confirmed",
+        ("session.sudo_failure", _) => "Failed password confirmation",
+        _ => "Account activity",
+    }
 }

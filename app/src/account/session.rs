@@ -28,6 +28,7 @@ pub async fn log_in(
     email: String,
     password: String,
     remember_me: Option<String>,
+    return_to: Option<String>,
 ) -> Result<(), UiError> {
     use sigra::auth::LogIn;
     use sigra::password::Password;
@@ -44,7 +45,11 @@ pub async fn log_in(
         .await?;
     crate::ssr::set_cookie(sigra::http::session_cookie(&session));
     crate::flash::ssr::set(crate::flash::Flash::LoggedIn);
-    leptos_axum::redirect("/users/settings");
+    let target = return_to
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("/users/settings");
+    leptos_axum::redirect(&sigra::http::sanitize_return_to(target));
     Ok(())
 }
 

@@ -54,6 +54,9 @@ fn Nav(email: Option<String>) -> impl IntoView {
                 <A href="/users/settings" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
                     "Settings"
                 </A>
+                <A href="/users/sessions" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
+                    "Sessions"
+                </A>
                 // A plain form: logging out reloads the page, so no state of the old session
                 // survives in the browser.
                 <form method="post" action=log_out_url>

@@ -135,6 +135,44 @@ impl EmailTemplates for Templates {
                 }
                 .into_any(),
             ),
+            Message::AccountLocked { minutes, reset_url } => {
+                let lock = duration(minutes);
+                (
+                    "Your account was locked for a while".to_owned(),
+                    format!(
+                        "There were too many wrong passwords for your {app} account, so it is locked for {lock}.\n\n\
+                         If it was you, wait and try again, or reset your password: {reset_url}\n\
+                         If it was not you, someone may be guessing your password; a long, unique password keeps it safe.\n"
+                    ),
+                    view! {
+                        <Paragraph>"There were too many wrong passwords for your " {app.clone()} " account, so it is locked for " {lock} "."</Paragraph>
+                        <Paragraph>"If it was you, wait and try again, or reset your password:"</Paragraph>
+                        <Button href=reset_url label="Reset my password" />
+                        <Small>"If it was not you, someone may be guessing your password; a long, unique password keeps it safe."</Small>
+                    }
+                    .into_any(),
+                )
+            }
+            Message::NewSignIn { ip, location, device, at, reset_url } => {
+                let place = location.map(|l| format!(" ({l})")).unwrap_or_default();
+                (
+                    format!("New sign-in to your {app} account"),
+                    format!(
+                        "Your {app} account was just signed in from an address it has not used before.\n\n\
+                         When: {at}\nWhere: {ip}{place}\nDevice: {device}\n\n\
+                         If this was you, there is nothing to do. If not, reset your password now: {reset_url}\n"
+                    ),
+                    view! {
+                        <Paragraph>"Your " {app.clone()} " account was just signed in from an address it has not used before."</Paragraph>
+                        <p style="margin:0 0 16px;font-size:14px;line-height:1.6;color:#334155">
+                            "When: " {at} <br /> "Where: " {ip} {place} <br /> "Device: " {device}
+                        </p>
+                        <Paragraph>"If this was you, there is nothing to do. If not, reset your password now:"</Paragraph>
+                        <Button href=reset_url label="Reset my password" />
+                    }
+                    .into_any(),
+                )
+            }
         };
         let html = Owner::new().with(|| {
             view! { <Layout app=app_name.to_owned() subject=subject.clone()>{body}</Layout> }

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
 
 use crate::account::{LogIn, RequestMagicLink};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
@@ -10,11 +11,18 @@ use crate::components::forms::{Field, FormCard, FormError, Submit};
 pub fn LogInPage() -> impl IntoView {
     let log_in = ServerAction::<LogIn>::new();
     let magic = ServerAction::<RequestMagicLink>::new();
+    // Where a page that needed a session sent us from; the server only honours local paths.
+    let return_to = move || {
+        use_query_map()
+            .with(|q| q.get("return_to"))
+            .unwrap_or_default()
+    };
     view! {
         <Title text="Log in" />
         <FormCard title="Log in">
             <ActionForm action=log_in attr:class="space-y-5">
                 <FormError error=Signal::derive(move || log_in.value().get().and_then(Result::err)) />
+                <input type="hidden" name="return_to" value=return_to />
                 <Field label="Email" name="email" kind="email" autocomplete="username" />
                 <Field label="Password" name="password" kind="password" autocomplete="current-password" />
                 <div class="flex items-center gap-2">

@@ -8,7 +8,9 @@ mod log_in;
 mod not_found;
 mod register;
 mod reset_password;
+mod sessions;
 mod settings;
+mod sudo;
 
 pub use check_email::CheckEmailPage;
 pub use confirm::ConfirmPage;
@@ -18,4 +20,6 @@ pub use log_in::LogInPage;
 pub use not_found::NotFound;
 pub use register::RegisterPage;
 pub use reset_password::{ResetChoosePage, ResetRequestPage};
+pub use sessions::SessionsPage;
 pub use settings::{EmailSettingsPage, PasswordSettingsPage, SettingsPage};
+pub use sudo::SudoPage;

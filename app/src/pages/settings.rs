@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Redirect, A};
+use leptos_router::hooks::use_location;
 
 use crate::account::{
     account_overview, AccountDetails, CancelEmailChange, ChangePassword, RequestEmailChange,
@@ -22,12 +23,16 @@ const LINK: &str = "font-medium text-indigo-600 hover:underline dark:text-indigo
 #[component]
 fn WithAccount<V: IntoView + 'static>(page: fn(AccountDetails) -> V) -> impl IntoView {
     let overview = Resource::new(|| (), |_| account_overview());
+    let back_here = StoredValue::new(format!(
+        "/users/log-in?return_to={}",
+        use_location().pathname.get_untracked()
+    ));
     view! {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading your account…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
                     Ok(account) => page(account).into_any(),
-                    Err(UiError::Unauthenticated) => view! { <Redirect path="/users/log-in" /> }.into_any(),
+                    Err(UiError::Unauthenticated) => view! { <Redirect path=back_here.get_value() /> }.into_any(),
                     Err(error) => view! {
                         <p role="alert" class="rounded-md border border-rose-300 bg-rose-50 px-4 py-3 text-rose-900">{error.to_string()}</p>
                     }

@@ -10,6 +10,7 @@ use reqwest::header::{HeaderMap, ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{redirect, Response, StatusCode};
 use server::Application;
 use sigra::clock::ManualClock;
+use sigra::geo::GeoIp;
 use sigra::hooks::LifecycleHooks;
 use sigra::mail::{Mailer, StoredEmail};
 use sigra::testing::{self, Engine, TestDatabase};
@@ -66,6 +67,8 @@ pub struct Setup {
     pub hooks: Option<Arc<dyn LifecycleHooks>>,
     /// A mailer instead of the development mailbox.
     pub mailer: Option<Arc<dyn Mailer>>,
+    /// A GeoIP lookup instead of none.
+    pub geoip: Option<Arc<dyn GeoIp>>,
 }
 
 impl TestApp {
@@ -93,6 +96,9 @@ impl TestApp {
         }
         if let Some(mailer) = setup.mailer {
             core = core.mailer(mailer);
+        }
+        if let Some(geoip) = setup.geoip {
+            core = core.geoip(geoip);
         }
         let app = Application::build(core, options, "127.0.0.1:0".parse().expect("addr"))
             .await

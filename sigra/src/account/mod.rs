@@ -12,7 +12,7 @@ use crate::Sigra;
 
 impl Sigra {
     /// Checks the current password of the signed-in user, to authorise a sensitive change.
-    async fn verify_current_password(
+    pub(crate) async fn verify_current_password(
         &self,
         current: &Authenticated,
         password: &Password,

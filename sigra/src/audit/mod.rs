@@ -48,6 +48,16 @@ pub enum Action {
     EmailChangeCancel,
     /// Sessions were revoked as part of another change.
     SessionRevokeOthers,
+    /// An account was locked after too many wrong passwords.
+    Lockout,
+    /// A log-in came from an address none of the user's sessions had used.
+    SuspiciousLogin,
+    /// A session was revoked by its user.
+    SessionRevoke,
+    /// A password re-entry unlocked sensitive actions.
+    SudoEnter,
+    /// A password re-entry for sudo failed.
+    SudoFailure,
 }
 
 impl Action {
@@ -72,12 +82,20 @@ impl Action {
             Self::EmailChangeConfirm => "account.email_change.confirm",
             Self::EmailChangeCancel => "account.email_change.cancel",
             Self::SessionRevokeOthers => "session.revoke_others",
+            Self::Lockout => "security.lockout",
+            Self::SuspiciousLogin => "security.suspicious_login",
+            Self::SessionRevoke => "session.delete",
+            Self::SudoEnter => "session.sudo_enter",
+            Self::SudoFailure => "session.sudo_failure",
         }
     }
 
     fn outcome(self) -> &'static str {
         match self {
-            Self::RegisterFailure | Self::LoginFailure => "failure",
+            Self::RegisterFailure
+            | Self::LoginFailure
+            | Self::SudoFailure
+            | Self::SuspiciousLogin => "failure",
             _ => "success",
         }
     }
@@ -212,6 +230,50 @@ pub async fn record(
         "audit"
     );
     Ok(())
+}
+
+/// An audit row as the user's security feed reads it.
+pub struct FeedRow {
+    /// The action name.
+    pub action: String,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Unix milliseconds.
+    pub occurred_at: i64,
+    /// The client address.
+    pub ip_address: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+}
+
+/// The latest rows about `user`, as actor or target, newest first.
+///
+/// # Errors
+/// The database failed.
+pub async fn recent_for_user(
+    conn: &mut AnyConnection,
+    user: &UserId,
+    limit: u32,
+) -> Result<Vec<FeedRow>> {
+    use sqlx::Row as _;
+    let rows = sqlx::query(
+        "SELECT action, outcome, occurred_at, ip_address, user_agent FROM audit_events \
+         WHERE actor_id = $1 OR target_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
+    )
+    .bind(user.as_str())
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| FeedRow {
+            action: r.get(0),
+            outcome: r.get(1),
+            occurred_at: r.get(2),
+            ip_address: r.get(3),
+            user_agent: r.get(4),
+        })
+        .collect())
 }
 
 /// How many rows of `action` targeted `user` since `since` (for per-address limits).

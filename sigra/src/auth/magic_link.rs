@@ -57,6 +57,9 @@ impl Sigra {
         }
         let user = redeemed.user_id;
         users::store::confirm(&mut tx, &user, now).await?;
+        if let Some(email) = &current {
+            self.notice_new_ip(&mut tx, &user, email, request).await?;
+        }
         audit::record(
             &mut tx,
             now,

@@ -9,6 +9,8 @@ mod reset;
 use crate::audit::{self, Action, AuditEvent};
 use crate::config::ConfirmationMode;
 use crate::error::{Error, Result};
+use crate::lockout::{AfterFailure, LockoutPolicy};
+use crate::mail::Message;
 use crate::password::{Password, Verification};
 use crate::request::RequestContext;
 use crate::sessions::{self, Authenticated, NewSession, SessionKind};
@@ -53,14 +55,22 @@ impl Sigra {
             users::store::credentials(&mut conn, users::store::Lookup::Email(&email)).await?
         };
         let (user_id, rehash, confirmed) = match found {
+            // Checked before the real hash, so a locked account cannot be used to test
+            // passwords; the dummy verify keeps the answer and its timing the same.
+            Some(account) if LockoutPolicy::is_locked(account.locked_until, self.now()) => {
+                self.hasher().verify_dummy(&log_in.password).await?;
+                return self.refuse(Some(&account.id), "locked", request).await;
+            }
             Some(users::store::Credentials {
                 id,
                 password_hash: Some(hash),
                 confirmed,
+                ..
             }) => match self.hasher().verify(&log_in.password, &hash).await? {
                 Verification::Match { rehash } => (id, rehash, confirmed),
                 Verification::Mismatch => {
-                    return self.refuse(Some(&id), "invalid_password", request).await
+                    self.count_failure(&id, &email, request).await?;
+                    return self.refuse(Some(&id), "invalid_password", request).await;
                 }
             },
             Some(users::store::Credentials {
@@ -97,6 +107,7 @@ impl Sigra {
         };
         let now = self.now();
         let mut tx = self.db().begin_write().await?;
+        users::store::clear_failed_logins(&mut tx, &user_id).await?;
         if let Some(hash) = &upgraded {
             users::store::replace_password_hash(&mut tx, &user_id, hash, now).await?;
         }
@@ -106,11 +117,55 @@ impl Sigra {
             .meta("algorithm_upgraded", upgraded.is_some())
             .meta("remember_me", log_in.remember_me);
         audit::record(&mut tx, now, event, request).await?;
+        self.notice_new_ip(&mut tx, &user_id, &email, request)
+            .await?;
         let session = self
             .replace_session(&mut tx, &user_id, replacing, kind, request)
             .await?;
         tx.commit().await?;
+        metrics::counter!("sigra_logins_total", "outcome" => "success").increment(1);
         Ok(session)
+    }
+
+    /// On a log-in from an address none of the user's sessions came from, writes an audit row
+    /// and mails the user (unless `notify.new_ip` is off). It never blocks the log-in, and a
+    /// first log-in (no sessions yet) is not news.
+    pub(crate) async fn notice_new_ip(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        user: &UserId,
+        email: &EmailAddress,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let Some(ip) = request.ip else { return Ok(()) };
+        let known = sessions::store::known_ips(conn, user).await?;
+        if known.is_empty() || known.iter().any(|k| k == &ip.to_string()) {
+            return Ok(());
+        }
+        let now = self.now();
+        let location = self
+            .geoip()
+            .and_then(|geo| geo.locate(ip))
+            .and_then(|l| l.label());
+        let device = sessions::device::describe(request.user_agent.as_deref());
+        let mut event = AuditEvent::new(Action::SuspiciousLogin)
+            .target_user(user)
+            .meta("device", device.clone());
+        if let Some(location) = &location {
+            event = event.meta("location", location.clone());
+        }
+        audit::record(conn, now, event, request).await?;
+        if self.config().notify_new_ip {
+            let message = Message::NewSignIn {
+                ip: ip.to_string(),
+                location,
+                device,
+                at: now.to_string(),
+                reset_url: self.url("/users/reset-password"),
+            };
+            self.queue_email(conn, email, message).await?;
+        }
+        Ok(())
     }
 
     /// Ends the session the browser had (if any) and starts a new one, on `conn`: no session
@@ -129,6 +184,38 @@ impl Sigra {
         self.create_session(conn, user, kind, request).await
     }
 
+    /// Counts a wrong password against the account, locking it at the threshold: the lock, its
+    /// audit row and the owner's notice commit together.
+    pub(crate) async fn count_failure(
+        &self,
+        user: &UserId,
+        email: &EmailAddress,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let policy = self.config().lockout;
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        let (failures, locks) = users::store::count_failed_login(&mut tx, user).await?;
+        if let AfterFailure::Locked { until, duration } =
+            policy.after_failure(failures.saturating_sub(1), locks, now)
+        {
+            if users::store::lock(&mut tx, user, until, policy.threshold).await? {
+                let event = AuditEvent::new(Action::Lockout)
+                    .target_user(user)
+                    .meta("minutes", crate::mail::minutes(duration))
+                    .meta("locks_in_a_row", locks + 1);
+                audit::record(&mut tx, now, event, request).await?;
+                let message = Message::AccountLocked {
+                    minutes: crate::mail::minutes(duration),
+                    reset_url: self.url("/users/reset-password"),
+                };
+                self.queue_email(&mut tx, email, message).await?;
+                metrics::counter!("sigra_lockouts_total").increment(1);
+            }
+        }
+        tx.commit().await
+    }
+
     /// Records a failed log-in and returns the one error every failure gets. The reason is
     /// kept in the audit row, never in the response.
     async fn refuse(
@@ -137,6 +224,7 @@ impl Sigra {
         reason: &'static str,
         request: &RequestContext,
     ) -> Result<NewSession> {
+        metrics::counter!("sigra_logins_total", "outcome" => "failure").increment(1);
         let mut event = AuditEvent::new(Action::LoginFailure).meta("reason", reason);
         if let Some(user) = user {
             event = event.target_user(user);

@@ -57,6 +57,19 @@ pub struct Config {
     pub confirmation: ConfirmationMode,
     /// The background job runner.
     pub jobs: JobsConfig,
+    /// Account lockout.
+    pub lockout: crate::lockout::LockoutPolicy,
+    /// Rate limits and proxies.
+    pub rate_limit: RateLimitConfig,
+    /// How long a password re-entry unlocks sensitive actions.
+    pub sudo_timeout: Duration,
+    /// A MaxMind City database for session locations (off when absent).
+    pub geoip_database: Option<PathBuf>,
+    /// Whether a log-in from an address none of the user's sessions used is mailed to them.
+    pub notify_new_ip: bool,
+    /// Who may read `/metrics`: anyone in development; with this bearer token in production
+    /// (absent: not served in production).
+    pub metrics_token: Option<SecretText>,
     /// Log line format.
     pub log_format: LogFormat,
     /// Things the operator should hear about once logging is up (such as generated secrets).
@@ -226,6 +239,28 @@ pub struct JobsConfig {
     pub run_in_process: bool,
 }
 
+/// Where rate-limit counters live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimitBackend {
+    /// In this process's memory: right for one process.
+    Memory,
+    /// In the database, shared by every process.
+    Database,
+}
+
+/// Request rate limits.
+#[derive(Clone, Debug)]
+pub struct RateLimitConfig {
+    /// Where counters live (`auto`: memory for SQLite, the database for PostgreSQL).
+    pub backend: RateLimitBackend,
+    /// Guest auth form posts allowed per client address per window.
+    pub auth_limit: u32,
+    /// The window of that limit.
+    pub auth_window: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed. Empty: the socket peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
 /// The settings could not be used; each line names what to fix.
 #[derive(Debug, thiserror::Error)]
 pub struct ConfigError {
@@ -267,6 +302,17 @@ const SETTINGS: &[Setting] = &[
     Setting { key: "password.hashing_concurrency", aliases: &[] },
     Setting { key: "password.hashing_queue_timeout", aliases: &[] },
     Setting { key: "log.format", aliases: &[] },
+    Setting { key: "lockout.threshold", aliases: &[] },
+    Setting { key: "lockout.duration", aliases: &[] },
+    Setting { key: "lockout.max_duration", aliases: &[] },
+    Setting { key: "rate_limit.backend", aliases: &[] },
+    Setting { key: "rate_limit.auth_limit", aliases: &[] },
+    Setting { key: "rate_limit.auth_window", aliases: &[] },
+    Setting { key: "http.trusted_proxies", aliases: &[] },
+    Setting { key: "sudo.timeout", aliases: &[] },
+    Setting { key: "geoip.database", aliases: &[] },
+    Setting { key: "notify.new_ip", aliases: &[] },
+    Setting { key: "metrics.token", aliases: &[] },
     Setting { key: "mail.transport", aliases: &[] },
     Setting { key: "mail.from", aliases: &[] },
     Setting { key: "mail.per_email_limit", aliases: &[] },
@@ -478,6 +524,40 @@ impl Config {
                 .push("SIGRA_JOBS_* values must be greater than zero".to_owned());
         }
 
+        let lockout = crate::lockout::LockoutPolicy {
+            threshold: r.number("lockout.threshold", 5),
+            duration: r.duration("lockout.duration", "15m"),
+            max_duration: r.duration("lockout.max_duration", "24h"),
+        };
+        if lockout.threshold == 0 || lockout.threshold > 100 {
+            r.problems.push(
+                "SIGRA_LOCKOUT_THRESHOLD must be between 1 and 100 (NIST SP 800-63B)".to_owned(),
+            );
+        }
+        let rate_limit = read_rate_limit(&mut r, &database.url);
+        let sudo_timeout = r.duration("sudo.timeout", "5m");
+        let geoip_database = match r.text("geoip.database", "") {
+            path if path.is_empty() => None,
+            path => {
+                if !Path::new(&path).is_file() {
+                    r.problems.push(format!(
+                        "SIGRA_GEOIP_DATABASE names {path}, which is not a readable file"
+                    ));
+                }
+                Some(PathBuf::from(path))
+            }
+        };
+        let notify_new_ip = r.get("notify.new_ip", true, "true or false", |t| t.parse().ok());
+        let metrics_token = match r.text("metrics.token", "") {
+            token if token.is_empty() => None,
+            token if token.len() < 16 => {
+                r.problems
+                    .push("SIGRA_METRICS_TOKEN must be at least 16 characters".to_owned());
+                None
+            }
+            token => Some(SecretText(token)),
+        };
+
         let log_format = r.get(
             "log.format",
             if production {
@@ -506,6 +586,12 @@ impl Config {
                 tokens,
                 confirmation,
                 jobs,
+                lockout,
+                rate_limit,
+                sudo_timeout,
+                geoip_database,
+                notify_new_ip,
+                metrics_token,
                 log_format,
                 notices,
             }),
@@ -594,6 +680,48 @@ fn read_passwords(r: &mut Reader) -> PasswordConfig {
         hashing_queue_timeout: r.duration("password.hashing_queue_timeout", "10s"),
         breach_check_url,
         breach_check_timeout: r.duration("password.breach_check_timeout", "5s"),
+    }
+}
+
+fn read_rate_limit(r: &mut Reader, database_url: &str) -> RateLimitConfig {
+    let shared = if database_url.starts_with("sqlite:") {
+        RateLimitBackend::Memory
+    } else {
+        RateLimitBackend::Database
+    };
+    let backend = r.get(
+        "rate_limit.backend",
+        shared,
+        "auto, memory or database",
+        |t| match t {
+            "auto" => Some(shared),
+            "memory" => Some(RateLimitBackend::Memory),
+            "database" => Some(RateLimitBackend::Database),
+            _ => None,
+        },
+    );
+    let proxies_text = r.text("http.trusted_proxies", "");
+    let mut trusted_proxies = Vec::new();
+    for item in proxies_text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let parsed = item
+            .parse::<ipnet::IpNet>()
+            .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+        match parsed {
+            Ok(net) => trusted_proxies.push(net),
+            Err(_) => r.problems.push(format!(
+                "SIGRA_HTTP_TRUSTED_PROXIES has {item:?}, which is not an address or CIDR range"
+            )),
+        }
+    }
+    RateLimitConfig {
+        backend,
+        auth_limit: r.number("rate_limit.auth_limit", 10),
+        auth_window: r.duration("rate_limit.auth_window", "1m"),
+        trusted_proxies,
     }
 }
 

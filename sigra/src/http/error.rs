@@ -32,7 +32,9 @@ impl AppError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Error::InvalidToken | Error::InvalidCode => StatusCode::BAD_REQUEST,
-            Error::Unconfirmed | Error::WrongPassword => StatusCode::FORBIDDEN,
+            Error::Unconfirmed | Error::WrongPassword | Error::SudoRequired => {
+                StatusCode::FORBIDDEN
+            }
             Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) | Error::Hook(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -51,6 +53,7 @@ impl AppError {
             Error::Unconfirmed => "unconfirmed",
             Error::WrongPassword => "wrong_password",
             Error::SameEmail => "same_email",
+            Error::SudoRequired => "sudo_required",
             Error::Busy => "busy",
             Error::Database(_) | Error::Internal(_) | Error::Hook(_) => "internal",
         }

@@ -2,6 +2,7 @@
 //! cross-site check, session resolution), the extractors that hand handlers their proofs, the
 //! session cookie, and the one error response.
 
+mod client_ip;
 mod cookies;
 mod csrf;
 mod error;
@@ -9,12 +10,17 @@ mod extract;
 mod forced_change;
 mod headers;
 mod links;
+mod rate_limit;
+mod return_to;
 mod scope;
 
+pub use client_ip::{client_ip, resolve_client_ip, ClientIp};
 pub use cookies::{clear_session_cookie, find_cookie, host_cookie, session_cookie, SESSION_COOKIE};
 pub use csrf::reject_cross_site;
 pub use error::{log_errors, AppError};
 pub use forced_change::{require_password_change, PASSWORD_CHANGE_PAGE};
 pub use headers::{security_headers, CspNonce, HeaderPolicy};
 pub use links::{clear_link_cookie, link_landing_routes, link_token, LANDINGS, LINK_COOKIE};
+pub use rate_limit::{limit_guest_auth, GuestAuthLimit, GUEST_AUTH_PATHS};
+pub use return_to::sanitize_return_to;
 pub use scope::{resolve_session, Scope};

@@ -137,6 +137,15 @@ impl Sigra {
         .await
     }
 
+    /// How many jobs are due and not given up (the queue depth metric).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn jobs_due(&self) -> Result<i64> {
+        let mut conn = self.db().acquire().await?;
+        store::due_count(&mut conn, self.now()).await
+    }
+
     /// Claims and runs one due job.
     ///
     /// # Errors

@@ -92,6 +92,14 @@ pub(super) async fn claim(
     }))
 }
 
+pub(super) async fn due_count(conn: &mut AnyConnection, now: Timestamp) -> Result<i64> {
+    let row = sqlx::query("SELECT COUNT(*) FROM jobs WHERE failed_at IS NULL AND run_at <= $1")
+        .bind(now.as_millis())
+        .fetch_one(conn)
+        .await?;
+    Ok(row.get(0))
+}
+
 pub(super) async fn delete(conn: &mut AnyConnection, id: &str, worker: &str) -> Result<()> {
     sqlx::query("DELETE FROM jobs WHERE id = $1 AND locked_by = $2")
         .bind(id)
@@ -191,6 +199,10 @@ pub(super) async fn clean_up(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    sqlx::query("DELETE FROM rate_limits WHERE window_start <= $1")
+        .bind(cutoffs.tokens.as_millis())
+        .execute(&mut *conn)
+        .await?;
     let jobs = sqlx::query("DELETE FROM jobs WHERE failed_at IS NOT NULL AND failed_at <= $1")
         .bind(cutoffs.failed_jobs.as_millis())
         .execute(&mut *conn)

@@ -74,6 +74,26 @@ pub enum Message {
         /// The address now in use.
         new_email: String,
     },
+    /// Too many wrong passwords locked the account for a while.
+    AccountLocked {
+        /// How long the lock lasts.
+        minutes: u64,
+        /// Where to reset the password.
+        reset_url: String,
+    },
+    /// A log-in came from an address none of the user's sessions had used.
+    NewSignIn {
+        /// The client address.
+        ip: String,
+        /// "City, CC" when GeoIP knows it.
+        location: Option<String>,
+        /// "Chrome 120 on macOS".
+        device: String,
+        /// When (RFC 3339, UTC).
+        at: String,
+        /// Where to reset the password.
+        reset_url: String,
+    },
 }
 
 impl Message {
@@ -88,6 +108,8 @@ impl Message {
             Self::ConfirmEmailChange { .. } => "confirm_email_change",
             Self::EmailChangeRequested { .. } => "email_change_requested",
             Self::EmailChanged { .. } => "email_changed",
+            Self::AccountLocked { .. } => "account_locked",
+            Self::NewSignIn { .. } => "new_sign_in",
         }
     }
 
@@ -125,6 +147,17 @@ impl Message {
             },
             Self::EmailChanged {
                 new_email: "new.address@example.com".to_owned(),
+            },
+            Self::AccountLocked {
+                minutes: 15,
+                reset_url: link("/users/reset-password"),
+            },
+            Self::NewSignIn {
+                ip: "203.0.113.7".to_owned(),
+                location: Some("Lyon, FR".to_owned()),
+                device: "Firefox 146 on Linux".to_owned(),
+                at: "2026-11-27T10:00:00.000Z".to_owned(),
+                reset_url: link("/users/reset-password"),
             },
         ]
     }

@@ -74,6 +74,7 @@ mod tests {
                 kind: SessionKind::Standard,
                 created_at: Timestamp::from_millis(0),
                 expires_at: Timestamp::from_millis(1),
+                sudo_at: None,
             },
             last_seen_at: Timestamp::from_millis(0),
             user: User {

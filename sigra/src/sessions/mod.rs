@@ -2,8 +2,11 @@
 //! Idle and absolute timeouts are enforced on every request; a log-in always gets a new token.
 
 mod cache;
+pub mod device;
+mod manage;
 mod policy;
 pub(crate) mod store;
+mod sudo;
 
 use std::fmt;
 use std::time::Duration;
@@ -19,7 +22,9 @@ use crate::users::{User, UserId};
 use crate::Sigra;
 
 pub(crate) use cache::SessionCache;
+pub use manage::{SecurityEvent, SessionSummary};
 pub use policy::{ExpiredBy, SessionPolicy, SessionTimes, Verdict};
+pub use sudo::Sudo;
 
 /// Standard sessions end with the browser or after the idle/absolute timeouts; remember-me
 /// sessions survive a browser restart until their own end.
@@ -58,6 +63,12 @@ impl SessionId {
         Self(uuid::Uuid::now_v7().to_string())
     }
 
+    /// A session id as the browser sent it back (from a list of sessions); checked against
+    /// the owner when used.
+    pub fn from_client(text: &str) -> Self {
+        Self(text.chars().take(64).collect())
+    }
+
     /// The id text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -81,6 +92,8 @@ pub struct SessionInfo {
     pub created_at: Timestamp,
     /// Its absolute end.
     pub expires_at: Timestamp,
+    /// When the password was last re-entered on it (sudo mode).
+    pub sudo_at: Option<Timestamp>,
 }
 
 /// Proof that the request carries a live session. Only the session check builds one, so a
@@ -169,7 +182,10 @@ impl Sigra {
             now,
             expires_at: policy.expires_at(kind, now),
         };
-        store::insert(conn, row, request).await?;
+        let location = request
+            .ip
+            .and_then(|ip| self.geoip().and_then(|geo| geo.locate(ip)));
+        store::insert(conn, row, request, location.as_ref()).await?;
         let event = AuditEvent::new(Action::SessionCreate)
             .actor(user)
             .session(id.as_str())

@@ -48,16 +48,20 @@ pub(crate) struct Credentials {
     /// Absent for accounts without a password.
     pub password_hash: Option<PasswordHash>,
     pub confirmed: bool,
+    /// The end of the current lock, if one was ever set.
+    pub locked_until: Option<Timestamp>,
 }
 
-fn credentials_from(row: &sqlx::any::AnyRow) -> Credentials {
-    let hash: Option<String> = row.get(1);
-    let confirmed_at: Option<i64> = row.get(2);
-    Credentials {
-        id: UserId::from_stored(row.get(0)),
+fn credentials_from(row: &sqlx::any::AnyRow) -> Result<Credentials> {
+    let hash: Option<String> = row.try_get(1)?;
+    let confirmed_at: Option<i64> = row.try_get(2)?;
+    let locked_until: Option<i64> = row.try_get(3)?;
+    Ok(Credentials {
+        id: UserId::from_stored(row.try_get(0)?),
         password_hash: hash.map(PasswordHash::from_stored),
         confirmed: confirmed_at.is_some(),
-    }
+        locked_until: locked_until.map(Timestamp::from_millis),
+    })
 }
 
 /// How to find an account.
@@ -73,16 +77,16 @@ pub(crate) async fn credentials(
 ) -> Result<Option<Credentials>> {
     let (sql, value) = match lookup {
         Lookup::Email(email) => (
-            "SELECT id, password_hash, confirmed_at FROM users WHERE email = $1",
+            "SELECT id, password_hash, confirmed_at, locked_until FROM users WHERE email = $1",
             email.as_str(),
         ),
         Lookup::Id(id) => (
-            "SELECT id, password_hash, confirmed_at FROM users WHERE id = $1",
+            "SELECT id, password_hash, confirmed_at, locked_until FROM users WHERE id = $1",
             id.as_str(),
         ),
     };
     let row = sqlx::query(sql).bind(value).fetch_optional(conn).await?;
-    Ok(row.as_ref().map(credentials_from))
+    row.as_ref().map(credentials_from).transpose()
 }
 
 /// Replaces a password hash with a fresh one of the same password (parameter upgrade).
@@ -220,4 +224,49 @@ pub(crate) async fn apply_email_change(
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Counts one more failed password; returns the failures and the locks in a row so far.
+pub(crate) async fn count_failed_login(
+    conn: &mut AnyConnection,
+    id: &UserId,
+) -> Result<(u32, u32)> {
+    let row = sqlx::query(
+        "UPDATE users SET failed_login_attempts = failed_login_attempts + 1 WHERE id = $1 \
+         RETURNING failed_login_attempts, lockout_count",
+    )
+    .bind(id.as_str())
+    .fetch_one(conn)
+    .await?;
+    let count = |i: usize| u32::try_from(row.get::<i64, _>(i)).unwrap_or(u32::MAX);
+    Ok((count(0), count(1)))
+}
+
+/// Locks the account until `until` if it has reached `threshold` failures; only one of several
+/// racing failures performs the lock. Returns whether this call locked it.
+pub(crate) async fn lock(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    until: Timestamp,
+    threshold: u32,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET failed_login_attempts = 0, locked_until = $1, lockout_count = lockout_count + 1 \
+         WHERE id = $2 AND failed_login_attempts >= $3",
+    )
+    .bind(until.as_millis())
+    .bind(id.as_str())
+    .bind(i64::from(threshold))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A successful log-in: no failures, no lock, no locks in a row.
+pub(crate) async fn clear_failed_logins(conn: &mut AnyConnection, id: &UserId) -> Result<()> {
+    sqlx::query("UPDATE users SET failed_login_attempts = 0, lockout_count = 0, locked_until = NULL WHERE id = $1")
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -1,0 +1,58 @@
+import { expect, test, type Page } from "@playwright/test";
+
+const PASSWORD = "correct horse battery staple 42";
+
+function uniqueEmail(tag: string): string {
+  return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}
+
+async function hydrated(page: Page) {
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+}
+
+async function logIn(page: Page, email: string) {
+  await page.goto("/users/log-in");
+  await hydrated(page);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
+  await expect(page).toHaveURL(/\/users\/settings$/);
+}
+
+test("the sessions page signs out another browser", async ({ browser }) => {
+  const email = uniqueEmail("sessions");
+  const laptop = await (await browser.newContext()).newPage();
+  await laptop.goto("/users/register");
+  await hydrated(laptop);
+  await laptop.getByLabel("Email").fill(email);
+  await laptop.getByLabel("Password").fill(PASSWORD);
+  await laptop.getByRole("button", { name: "Create account" }).click();
+  await expect(laptop).toHaveURL(/\/users\/log-in$/);
+  await logIn(laptop, email);
+
+  const phone = await (await browser.newContext()).newPage();
+  await logIn(phone, email);
+  await phone.getByRole("link", { name: "Sessions" }).click();
+  await expect(phone).toHaveURL(/\/users\/sessions$/);
+  await hydrated(phone);
+  const sessions = phone.getByTestId("session");
+  await expect(sessions).toHaveCount(2);
+  await expect(phone.getByTestId("this-device")).toHaveCount(1);
+  await expect(phone.getByTestId("security-events")).toContainText("Signed in");
+
+  const other = sessions.filter({ hasNot: phone.getByTestId("this-device") });
+  await other.getByRole("button", { name: "Sign out" }).click();
+  await expect(phone).toHaveURL(/\/users\/sudo\?return_to=\/users\/sessions$/);
+  await hydrated(phone);
+  await phone.getByLabel("Password").fill(PASSWORD);
+  await phone.getByRole("button", { name: "Confirm" }).click();
+  await expect(phone).toHaveURL(/\/users\/sessions$/);
+  await expect(phone.getByTestId("flash")).toContainText("Password confirmed");
+  await hydrated(phone);
+  await phone.getByTestId("session").filter({ hasNot: phone.getByTestId("this-device") }).getByRole("button", { name: "Sign out" }).click();
+  await expect(phone.getByTestId("session")).toHaveCount(1);
+
+  await laptop.goto("/users/settings");
+  await expect(laptop).toHaveURL(/\/users\/log-in\?return_to=\/users\/settings$/);
+  await expect(laptop.getByRole("navigation").getByRole("link", { name: "Log in" })).toBeVisible();
+});

@@ -1,0 +1,131 @@
+//! The IP rate limit on guest auth posts, on both backends, and its resistance to spoofing.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::helpers::{on_each_engine_with, Setup, TestApp};
+
+fn limited(backend: &'static str, trusted_proxies: &'static str) -> impl Fn() -> Setup {
+    move || Setup {
+        env: vec![
+            ("SIGRA_RATE_LIMIT_AUTH_LIMIT", "10".to_owned()),
+            ("SIGRA_RATE_LIMIT_BACKEND", backend.to_owned()),
+            ("SIGRA_HTTP_TRUSTED_PROXIES", trusted_proxies.to_owned()),
+        ],
+        ..Setup::default()
+    }
+}
+
+async fn attempt(app: &TestApp, forwarded_for: Option<&str>) -> reqwest::Response {
+    let mut headers = vec![("sec-fetch-site", "same-origin")];
+    if let Some(ip) = forwarded_for {
+        headers.push(("x-forwarded-for", ip));
+    }
+    let form = [
+        ("email", "someone@example.com"),
+        ("password", "a wrong password here"),
+    ];
+    app.post_form_with("/users/log-in", "/users/log-in", &form, None, &headers)
+        .await
+}
+
+#[tokio::test]
+async fn guest_auth_posts_are_limited_per_address_on_both_backends() {
+    for backend in ["memory", "database"] {
+        on_each_engine_with(limited(backend, ""), |app: TestApp| async move {
+            for i in 0..10 {
+                let response = attempt(&app, None).await;
+                assert_ne!(
+                    response.status(),
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "attempt {i}"
+                );
+                assert_eq!(response.headers()["x-ratelimit-limit"], "10");
+                assert_eq!(
+                    response.headers()["x-ratelimit-remaining"],
+                    (9 - i).to_string().as_str()
+                );
+            }
+            let refused = attempt(&app, None).await;
+            assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(refused.headers()["x-ratelimit-remaining"], "0");
+            let wait: u64 = refused.headers()["retry-after"]
+                .to_str()
+                .expect("ascii")
+                .parse()
+                .expect("seconds");
+            assert!((1..=60).contains(&wait));
+            assert!(refused
+                .text()
+                .await
+                .expect("body")
+                .contains("Too many attempts"));
+
+            let json = app
+                .call_json(
+                    "/users/register",
+                    &[
+                        ("email", "x@example.com"),
+                        ("password", "whatever whatever"),
+                    ],
+                    None,
+                )
+                .await;
+            assert_eq!(json.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert!(
+                json.text()
+                    .await
+                    .expect("body")
+                    .starts_with(r#"{"RateLimited""#),
+                "the hydrated page can read it"
+            );
+
+            assert_eq!(
+                app.get("/users/log-in", None).await.status(),
+                StatusCode::OK,
+                "pages are not limited"
+            );
+            app.advance(Duration::from_secs(60));
+            assert_ne!(
+                attempt(&app, None).await.status(),
+                StatusCode::TOO_MANY_REQUESTS,
+                "the window moved on"
+            );
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn rotating_x_forwarded_for_does_not_help_without_a_trusted_proxy() {
+    on_each_engine_with(limited("memory", ""), |app: TestApp| async move {
+        for i in 0..10 {
+            attempt(&app, Some(&format!("198.51.100.{i}"))).await;
+        }
+        let refused = attempt(&app, Some("198.51.100.250")).await;
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
+    on_each_engine_with(
+        limited("database", "127.0.0.1"),
+        |app: TestApp| async move {
+            for _ in 0..10 {
+                attempt(&app, Some("203.0.113.1")).await;
+            }
+            assert_eq!(
+                attempt(&app, Some("203.0.113.1")).await.status(),
+                StatusCode::TOO_MANY_REQUESTS
+            );
+            assert_ne!(
+                attempt(&app, Some("203.0.113.2")).await.status(),
+                StatusCode::TOO_MANY_REQUESTS
+            );
+        },
+    )
+    .await;
+}

@@ -1,0 +1,106 @@
+//! Who the client is: the socket peer, unless the peer is a trusted proxy, in which case the
+//! nearest untrusted address in `X-Forwarded-For`. With no trusted proxies configured the
+//! header is ignored entirely, so a client cannot pick its own address (and dodge rate limits)
+//! by sending one.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use http::HeaderMap;
+use ipnet::IpNet;
+
+use crate::Sigra;
+
+/// The client address this request is attributed to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+/// Resolves the client address from the peer and the trusted proxies.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    // Walk back from the proxy nearest to us; the first hop we do not trust is the client.
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer)
+}
+
+/// Axum middleware: stores [`ClientIp`] for the extractors and the rate limits.
+pub async fn resolve_client_ip(
+    State(sigra): State<Sigra>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(ConnectInfo(peer)) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
+    {
+        let ip = client_ip(
+            peer.ip(),
+            request.headers(),
+            &sigra.config().rate_limit.trusted_proxies,
+        );
+        request.extensions_mut().insert(ClientIp(ip));
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_str(xff).expect("ascii"),
+        );
+        headers
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("ip")
+    }
+
+    #[test]
+    fn without_trusted_proxies_the_header_is_ignored() {
+        assert_eq!(
+            client_ip(ip("198.51.100.9"), &headers("1.2.3.4"), &[]),
+            ip("198.51.100.9")
+        );
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_nearest_untrusted_hop_is_the_client() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
+        let spoofed_then_real = headers("6.6.6.6, 203.0.113.5, 10.0.0.7");
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &spoofed_then_real, &trusted),
+            ip("203.0.113.5")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &HeaderMap::new(), &trusted),
+            ip("10.0.0.1")
+        );
+        assert_eq!(
+            client_ip(ip("192.0.2.1"), &spoofed_then_real, &trusted),
+            ip("192.0.2.1"),
+            "an untrusted peer's header means nothing"
+        );
+    }
+}

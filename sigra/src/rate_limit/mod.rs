@@ -1,0 +1,88 @@
+//! Rate limits: fixed-window counters behind one trait, with two backends: in memory (one
+//! process) and in the database (shared by every process). The HTTP layer that applies them to
+//! guest auth form posts is in `sigra::http`.
+
+mod memory;
+mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{millis_of, Clock, Timestamp};
+use crate::config::{RateLimitBackend, RateLimitConfig};
+use crate::db::Db;
+use crate::error::Result;
+use crate::mail::BoxFuture;
+
+pub use memory::MemoryCounters;
+pub use store::DatabaseCounters;
+
+/// The answer to one request against a limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether the request may go on.
+    pub allowed: bool,
+    /// The limit.
+    pub limit: u32,
+    /// Requests left in this window.
+    pub remaining: u32,
+    /// Time until the window resets.
+    pub reset_after: Duration,
+}
+
+/// Counts hits per bucket per window.
+pub trait Counters: Send + Sync + 'static {
+    /// Adds one hit to `bucket` in the window starting at `window_start`; returns the hits
+    /// in that window so far, this one included.
+    fn hit<'a>(&'a self, bucket: &'a str, window_start: Timestamp) -> BoxFuture<'a, Result<u64>>;
+}
+
+/// A limit: `limit` hits per `window` per bucket.
+#[derive(Clone)]
+pub struct RateLimiter {
+    counters: Arc<dyn Counters>,
+    clock: Arc<dyn Clock>,
+}
+
+impl RateLimiter {
+    /// A limiter over the configured backend.
+    pub fn new(config: &RateLimitConfig, db: &Db, clock: Arc<dyn Clock>) -> Self {
+        let counters: Arc<dyn Counters> = match config.backend {
+            RateLimitBackend::Memory => Arc::new(MemoryCounters::default()),
+            RateLimitBackend::Database => Arc::new(DatabaseCounters::new(db.clone())),
+        };
+        Self { counters, clock }
+    }
+
+    /// A limiter over explicit counters (tests of each backend).
+    pub fn with_counters(counters: Arc<dyn Counters>, clock: Arc<dyn Clock>) -> Self {
+        Self { counters, clock }
+    }
+
+    /// Counts one hit on `bucket` and says whether it is within `limit` per `window`.
+    ///
+    /// # Errors
+    /// The database backend failed.
+    pub async fn check(&self, bucket: &str, limit: u32, window: Duration) -> Result<Decision> {
+        let now = self.clock.now().as_millis();
+        let length = millis_of(window).max(1);
+        let window_start = now - now.rem_euclid(length);
+        let hits = self
+            .counters
+            .hit(bucket, Timestamp::from_millis(window_start))
+            .await?;
+        let reset_after =
+            Duration::from_millis(u64::try_from(window_start + length - now).unwrap_or(0));
+        let used = u32::try_from(hits).unwrap_or(u32::MAX);
+        let decision = Decision {
+            allowed: used <= limit,
+            limit,
+            remaining: limit.saturating_sub(used),
+            reset_after,
+        };
+        if !decision.allowed {
+            metrics::counter!("sigra_rate_limited_total").increment(1);
+        }
+        Ok(decision)
+    }
+}

@@ -1,0 +1,147 @@
+//! The user's own view of their sessions: the list with devices and places, revoking one or
+//! all the others (both need sudo), and the feed of recent security events.
+
+use crate::audit::{self, Action, AuditEvent};
+use crate::clock::Timestamp;
+use crate::error::Result;
+use crate::geo::Location;
+use crate::request::RequestContext;
+use crate::Sigra;
+
+use super::{device, store, Authenticated, SessionId, Sudo};
+
+/// One of the user's sessions, as the sessions page shows it.
+#[derive(Clone, Debug)]
+pub struct SessionSummary {
+    /// Its public id (for revoking).
+    pub id: SessionId,
+    /// "Chrome 120 on macOS".
+    pub device: String,
+    /// The address it was created from.
+    pub ip: Option<String>,
+    /// "Lyon, FR", when GeoIP is configured.
+    pub location: Option<String>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Its last recorded activity.
+    pub last_active_at: Timestamp,
+    /// Whether it survives browser restarts.
+    pub remembered: bool,
+    /// Whether it is the session of this request.
+    pub current: bool,
+}
+
+/// A security-relevant event on the account, for the user's own feed.
+#[derive(Clone, Debug)]
+pub struct SecurityEvent {
+    /// The action name (`auth.login.success`, …).
+    pub action: String,
+    /// Success or failure.
+    pub succeeded: bool,
+    /// When.
+    pub at: Timestamp,
+    /// From where.
+    pub ip: Option<String>,
+    /// With what.
+    pub device: String,
+}
+
+impl Sigra {
+    /// The signed-in user's sessions, most recently active first.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn list_sessions(&self, current: &Authenticated) -> Result<Vec<SessionSummary>> {
+        let mut conn = self.db().acquire().await?;
+        let rows = store::list_for_user(&mut conn, &current.user().id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| SessionSummary {
+                current: row.id == current.session().id.as_str(),
+                id: SessionId(row.id),
+                device: device::describe(row.user_agent.as_deref()),
+                ip: row.ip,
+                location: Location {
+                    city: row.city,
+                    country_code: row.country,
+                }
+                .label(),
+                created_at: Timestamp::from_millis(row.created_at),
+                last_active_at: Timestamp::from_millis(row.last_seen_at),
+                remembered: row.kind == "remember_me",
+            })
+            .collect())
+    }
+
+    /// Ends one of the user's sessions; it is refused on its very next request. Returns
+    /// whether such a session of theirs existed.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn revoke_session(
+        &self,
+        sudo: &Sudo,
+        current: &Authenticated,
+        id: &SessionId,
+        request: &RequestContext,
+    ) -> Result<bool> {
+        let user = &current.user().id;
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        let revoked = store::delete_owned(&mut tx, user, id).await?;
+        if revoked {
+            let event = AuditEvent::new(Action::SessionRevoke)
+                .actor(user)
+                .session(sudo.session().as_str())
+                .meta("revoked_session", id.as_str().to_owned());
+            audit::record(&mut tx, now, event, request).await?;
+        }
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Ends every session of the user but this one. Returns how many ended.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn revoke_other_sessions(
+        &self,
+        sudo: &Sudo,
+        current: &Authenticated,
+        request: &RequestContext,
+    ) -> Result<u64> {
+        let user = &current.user().id;
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        let ended = store::delete_all_for_user(&mut tx, user, Some(sudo.session())).await?;
+        let event = AuditEvent::new(Action::SessionRevokeOthers)
+            .actor(user)
+            .meta("ended", ended);
+        audit::record(&mut tx, now, event, request).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    /// The user's recent security events (their own actions and attempts on their account).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn security_events(
+        &self,
+        current: &Authenticated,
+        limit: u32,
+    ) -> Result<Vec<SecurityEvent>> {
+        let mut conn = self.db().acquire().await?;
+        let rows = audit::recent_for_user(&mut conn, &current.user().id, limit).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| SecurityEvent {
+                action: row.action,
+                succeeded: row.outcome == "success",
+                at: Timestamp::from_millis(row.occurred_at),
+                ip: row.ip_address,
+                device: device::describe(row.user_agent.as_deref()),
+            })
+            .collect())
+    }
+}
