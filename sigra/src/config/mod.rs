@@ -294,6 +294,7 @@ const SETTINGS: &[Setting] = &[
     Setting { key: "session.absolute_timeout", aliases: &[] },
     Setting { key: "session.remember_me", aliases: &[] },
     Setting { key: "session.touch_interval", aliases: &[] },
+    Setting { key: "session.cache", aliases: &[] },
     Setting { key: "password.min_length", aliases: &[] },
     Setting { key: "password.max_length", aliases: &[] },
     Setting { key: "password.argon2_memory_kib", aliases: &[] },
@@ -1015,6 +1016,29 @@ mod tests {
         )
         .expect_err("must fail");
         assert!(err.to_string().contains("use smtp in production"), "{err}");
+    }
+
+    #[test]
+    fn every_documented_knob_can_be_set() {
+        let config = Config::from_sources(
+            None,
+            &env(&[
+                ("SIGRA_SESSION_CACHE", "off"),
+                ("SIGRA_RATE_LIMIT_BACKEND", "database"),
+                ("SIGRA_LOCKOUT_THRESHOLD", "7"),
+                ("SIGRA_SUDO_TIMEOUT", "10m"),
+                ("SIGRA_JOBS_RUN_IN_PROCESS", "false"),
+                ("SIGRA_CONFIRMATION_MODE", "block"),
+            ]),
+            None,
+        )
+        .expect("valid");
+        assert_eq!(config.sessions.cache, SessionCacheMode::Off);
+        assert_eq!(config.rate_limit.backend, RateLimitBackend::Database);
+        assert_eq!(config.lockout.threshold, 7);
+        assert_eq!(config.sudo_timeout, Duration::from_secs(600));
+        assert!(!config.jobs.run_in_process);
+        assert_eq!(config.confirmation, ConfirmationMode::Block);
     }
 
     #[test]

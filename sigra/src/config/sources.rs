@@ -21,6 +21,7 @@ impl Setting {
 /// Raw text values by key, and the problems found while reading them.
 pub(super) struct Reader {
     values: BTreeMap<&'static str, (String, String)>,
+    known: BTreeSet<&'static str>,
     pub problems: Vec<String>,
 }
 
@@ -31,11 +32,12 @@ impl Reader {
         file: Option<&toml::Table>,
         env: &BTreeMap<String, String>,
     ) -> Self {
+        let known: BTreeSet<&'static str> = settings.iter().map(|s| s.key).collect();
         let mut reader = Reader {
             values: BTreeMap::new(),
+            known: known.clone(),
             problems: Vec::new(),
         };
-        let known: BTreeSet<&str> = settings.iter().map(|s| s.key).collect();
         if let Some(table) = file {
             let mut flat = Vec::new();
             flatten("", table, &mut flat);
@@ -74,6 +76,15 @@ impl Reader {
         reader
     }
 
+    /// A setting read in code but missing from the table could never be set: say so loudly.
+    fn check_known(&mut self, key: &str) {
+        if !self.known.contains(key) {
+            self.problems.push(format!(
+                "internal: the setting `{key}` is read but not declared"
+            ));
+        }
+    }
+
     /// The raw text of a setting and where it came from, if it was given.
     pub fn raw(&self, key: &str) -> Option<(&str, &str)> {
         self.values
@@ -90,6 +101,7 @@ impl Reader {
         expected: &str,
         parse: impl Fn(&str) -> Option<T>,
     ) -> T {
+        self.check_known(key);
         match self.values.get(key) {
             None => default,
             Some((text, from)) => match parse(text.trim()) {
