@@ -71,7 +71,8 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
 # Python tools the Rust tests drive, from PyPI: a real SMTP server for the mail tests to deliver
-# to (aiosmtpd), and a MaxMind database writer for the GeoIP test (mmdb-writer).
+# to (aiosmtpd), a MaxMind database writer for the GeoIP test (mmdb-writer), and an independent
+# TOTP implementation whose codes the MFA tests enter (pyotp).
 test-tools:
-	@[ -x .tools/venv/bin/python ] && .tools/venv/bin/python -c 'import aiosmtpd, mmdb_writer' 2>/dev/null || \
-		{ python3 -m venv .tools/venv && .tools/venv/bin/pip install -q aiosmtpd==1.4.6 mmdb-writer==0.2.7; }
+	@[ -x .tools/venv/bin/python ] && .tools/venv/bin/python -c 'import aiosmtpd, mmdb_writer, pyotp' 2>/dev/null || \
+		{ python3 -m venv .tools/venv && .tools/venv/bin/pip install -q aiosmtpd==1.4.6 mmdb-writer==0.2.7 pyotp==2.9.0; }

@@ -36,6 +36,12 @@ pub enum UiError {
     /// The action needs the password re-entered first (sudo mode).
     #[error("Please confirm your password to continue.")]
     SudoRequired,
+    /// Too many wrong second factors: the step is locked for a while.
+    #[error("Too many wrong codes. Try again later, or reset your password.")]
+    MfaLocked,
+    /// An authenticator app is already set up.
+    #[error("Two-factor authentication is already on.")]
+    AlreadyEnrolled,
     /// Too many attempts from this address; wait and retry.
     #[error("Too many attempts. Please wait {retry_after_seconds} seconds and try again.")]
     RateLimited {

@@ -37,6 +37,18 @@ pub enum Flash {
     MustChangePassword,
     /// The password was re-entered; sensitive actions are open for a few minutes.
     SudoGranted,
+    /// The password was right; the second factor is due.
+    SecondFactorNeeded,
+    /// Logged in with a backup code.
+    LoggedInWithBackupCode,
+    /// Two-factor authentication is on.
+    MfaEnabled,
+    /// Two-factor authentication is off.
+    MfaDisabled,
+    /// New backup codes replaced the old ones.
+    BackupCodesRegenerated,
+    /// Every trusted browser was forgotten.
+    TrustedBrowsersForgotten,
 }
 
 /// How a flash message is styled.
@@ -50,7 +62,7 @@ pub enum Tone {
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 15] = [
+    const ALL: [Flash; 21] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -66,6 +78,12 @@ impl Flash {
         Self::EmailChangeCancelled,
         Self::MustChangePassword,
         Self::SudoGranted,
+        Self::SecondFactorNeeded,
+        Self::LoggedInWithBackupCode,
+        Self::MfaEnabled,
+        Self::MfaDisabled,
+        Self::BackupCodesRegenerated,
+        Self::TrustedBrowsersForgotten,
     ];
 
     /// The text shown.
@@ -96,6 +114,14 @@ impl Flash {
             Self::EmailChangeCancelled => "The email change was cancelled.",
             Self::MustChangePassword => "Please choose a new password to continue.",
             Self::SudoGranted => "Password confirmed. You can make sensitive changes for the next few minutes.",
+            Self::SecondFactorNeeded => "One more step: enter the code from your authenticator app.",
+            Self::LoggedInWithBackupCode => {
+                "You are logged in with a backup code. It cannot be used again; see how many are left under Security."
+            }
+            Self::MfaEnabled => "Two-factor authentication is on. Keep your backup codes somewhere safe.",
+            Self::MfaDisabled => "Two-factor authentication is off.",
+            Self::BackupCodesRegenerated => "New backup codes are ready; the old ones no longer work.",
+            Self::TrustedBrowsersForgotten => "Every trusted browser will be asked for a code at its next log-in.",
         }
     }
 
@@ -107,7 +133,9 @@ impl Flash {
             | Self::MagicLinkSent
             | Self::ResetSent
             | Self::EmailChangeRequested
-            | Self::MustChangePassword => Tone::Info,
+            | Self::MustChangePassword
+            | Self::SecondFactorNeeded
+            | Self::LoggedInWithBackupCode => Tone::Info,
             Self::AccountReady
             | Self::LoggedIn
             | Self::LoggedOut
@@ -116,7 +144,11 @@ impl Flash {
             | Self::PasswordChanged
             | Self::EmailChanged
             | Self::EmailChangeCancelled
-            | Self::SudoGranted => Tone::Success,
+            | Self::SudoGranted
+            | Self::MfaEnabled
+            | Self::MfaDisabled
+            | Self::BackupCodesRegenerated
+            | Self::TrustedBrowsersForgotten => Tone::Success,
         }
     }
 
@@ -138,6 +170,12 @@ impl Flash {
             Self::EmailChangeCancelled => "email_change_cancelled",
             Self::MustChangePassword => "must_change_password",
             Self::SudoGranted => "sudo_granted",
+            Self::SecondFactorNeeded => "second_factor_needed",
+            Self::LoggedInWithBackupCode => "logged_in_with_backup_code",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::BackupCodesRegenerated => "backup_codes_regenerated",
+            Self::TrustedBrowsersForgotten => "trusted_browsers_forgotten",
         }
     }
 

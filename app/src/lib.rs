@@ -22,8 +22,8 @@ use leptos_router::{path, SsrMode};
 use crate::components::layout::Layout;
 use crate::pages::{
     CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, EmailSettingsPage,
-    HomePage, LogInLinkPage, LogInPage, NotFound, PasswordSettingsPage, RegisterPage,
-    ResetChoosePage, ResetRequestPage, SessionsPage, SettingsPage, SudoPage,
+    HomePage, LogInLinkPage, LogInPage, MfaPage, NotFound, PasswordSettingsPage, RegisterPage,
+    ResetChoosePage, ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -73,6 +73,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/check-email") view=CheckEmailPage ssr=SsrMode::Async />
                     <Route path=path!("/users/sessions") view=SessionsPage ssr=SsrMode::Async />
                     <Route path=path!("/users/sudo") view=SudoPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/mfa") view=MfaPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/security") view=SecuritySettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/users/confirm") view=ConfirmPage ssr=SsrMode::Async />
                     <Route path=path!("/users/confirm/link") view=ConfirmLinkPage ssr=SsrMode::Async />
                     <Route path=path!("/users/log-in/link") view=LogInLinkPage ssr=SsrMode::Async />

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use sigra::http::CspNonce;
 use sigra::request::RequestContext;
-use sigra::sessions::Authenticated;
+use sigra::sessions::{Authenticated, PendingMfa};
 use sigra::Sigra;
 
 use crate::error::{EmailProblem, PasswordProblem, RequestId, UiError};
@@ -22,6 +22,8 @@ pub struct ServerContext {
     pub request: RequestContext,
     /// The live session, if any.
     pub current: Option<Authenticated>,
+    /// A log-in waiting for its second factor, if that is what the request carries.
+    pub pending: Option<PendingMfa>,
 }
 
 /// The context for this request.
@@ -31,13 +33,15 @@ pub struct ServerContext {
 pub async fn context() -> Result<ServerContext, UiError> {
     let sigra =
         use_context::<Sigra>().ok_or_else(|| wiring_bug("Sigra is not in the Leptos context"))?;
-    let (request, current) = leptos_axum::extract::<(RequestContext, Option<Authenticated>)>()
-        .await
-        .map_err(|_| wiring_bug("request parts are not in the Leptos context"))?;
+    let (request, current, pending) =
+        leptos_axum::extract::<(RequestContext, Option<Authenticated>, Option<PendingMfa>)>()
+            .await
+            .map_err(|_| wiring_bug("request parts are not in the Leptos context"))?;
     Ok(ServerContext {
         sigra,
         request,
         current,
+        pending,
     })
 }
 
@@ -51,6 +55,12 @@ impl ServerContext {
             .as_ref()
             .ok_or_else(|| fail(UiError::Unauthenticated))
     }
+}
+
+/// A request cookie's value.
+pub fn cookie(name: &str) -> Option<String> {
+    use_context::<Parts>()
+        .and_then(|parts| sigra::http::find_cookie(&parts.headers, name).map(str::to_owned))
 }
 
 /// The token a mailed link left in the link cookie (see `sigra::http::link_landing_routes`).
@@ -183,7 +193,8 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::Unconfirmed | UiError::WrongPassword | UiError::SudoRequired => {
             StatusCode::FORBIDDEN
         }
-        UiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        UiError::RateLimited { .. } | UiError::MfaLocked => StatusCode::TOO_MANY_REQUESTS,
+        UiError::AlreadyEnrolled => StatusCode::CONFLICT,
         UiError::InvalidCredentials | UiError::Unauthenticated => StatusCode::UNAUTHORIZED,
         UiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
         UiError::Server { .. } | UiError::Network => StatusCode::INTERNAL_SERVER_ERROR,
@@ -211,6 +222,8 @@ impl From<sigra::Error> for UiError {
             E::WrongPassword => UiError::WrongPassword,
             E::SameEmail => UiError::SameEmail,
             E::SudoRequired => UiError::SudoRequired,
+            E::MfaLocked => UiError::MfaLocked,
+            E::AlreadyEnrolled => UiError::AlreadyEnrolled,
             E::Busy => UiError::Busy,
             E::Database(_) | E::Internal(_) | E::Hook(_) => {
                 tracing::error!(error = %sigra::error::report(&error), "server function failed");

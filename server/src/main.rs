@@ -1,4 +1,4 @@
-//! `server [serve|migrate|work|generate-secret|render-emails|require-password-change]`.
+//! `server [serve|migrate|work|generate-secret|render-emails|require-password-change|rotate-mfa-keys]`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -43,6 +43,8 @@ enum Command {
         /// The account's email address.
         email: String,
     },
+    /// Re-seal every TOTP secret under the first key of SIGRA_MFA_ENCRYPTION_KEYS.
+    RotateMfaKeys,
 }
 
 #[tokio::main]
@@ -68,6 +70,7 @@ async fn main() -> ExitCode {
         Command::Work => server::startup::run_worker(core(config)).await,
         Command::RenderEmails { dir } => render_emails(&config, &dir),
         Command::RequirePasswordChange { email } => require_password_change(config, &email).await,
+        Command::RotateMfaKeys => rotate_mfa_keys(config).await,
         Command::Serve | Command::GenerateSecret => serve(config).await,
     };
     match outcome {
@@ -127,4 +130,14 @@ async fn require_password_change(config: Config, email: &str) -> anyhow::Result<
     } else {
         anyhow::bail!("no account has that email address")
     }
+}
+
+async fn rotate_mfa_keys(config: Config) -> anyhow::Result<()> {
+    let sigra = core(config).start().await?;
+    let moved = sigra.rotate_mfa_keys().await?;
+    tracing::info!(
+        moved,
+        "every TOTP secret is sealed with the newest key; older keys can be removed"
+    );
+    Ok(())
 }

@@ -11,8 +11,9 @@ use std::sync::LazyLock;
 
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes as _};
 use sigra::http::{
-    limit_guest_auth, link_landing_routes, log_errors, reject_cross_site, require_password_change,
-    resolve_client_ip, resolve_session, security_headers, GuestAuthLimit, HeaderPolicy,
+    limit_guest_auth, link_landing_routes, log_errors, reject_cross_site, require_mfa_enrolment,
+    require_password_change, resolve_client_ip, resolve_session, security_headers, GuestAuthLimit,
+    HeaderPolicy,
 };
 use sigra::Sigra;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -52,6 +53,7 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,
         ))
+        .layer(from_fn_with_state(sigra.clone(), require_mfa_enrolment))
         .layer(from_fn(require_password_change))
         .layer(from_fn_with_state(sigra.clone(), resolve_session))
         .layer(from_fn_with_state(

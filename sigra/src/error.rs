@@ -34,6 +34,12 @@ pub enum Error {
     /// The action needs the password re-entered on this session (sudo mode).
     #[error("Please confirm your password to continue.")]
     SudoRequired,
+    /// Too many wrong second factors in a row: the second-factor step is locked for a while.
+    #[error("Too many wrong codes. Try again later, or reset your password.")]
+    MfaLocked,
+    /// An authenticator app is already set up.
+    #[error("Two-factor authentication is already on.")]
+    AlreadyEnrolled,
     /// A host lifecycle hook failed; the change was rolled back.
     #[error("Something went wrong on our side.")]
     Hook(#[source] crate::hooks::HookError),

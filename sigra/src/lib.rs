@@ -19,6 +19,7 @@ pub mod http;
 pub mod jobs;
 pub mod lockout;
 pub mod mail;
+pub mod mfa;
 pub mod password;
 pub mod rate_limit;
 pub mod request;
@@ -40,6 +41,7 @@ use db::{Backend, Db};
 use geo::{GeoIp, MaxMindGeoIp};
 use hooks::{LifecycleHooks, NoHooks};
 use mail::{DevMailbox, EmailTemplates, Mailer, SmtpMailer};
+use mfa::Keyring;
 use password::{BreachCheck, PasswordHasher, PasswordPolicy};
 use rate_limit::RateLimiter;
 use sessions::SessionCache;
@@ -65,6 +67,9 @@ struct Inner {
     code_key: SigningKey,
     rate_limiter: RateLimiter,
     geoip: Option<Arc<dyn GeoIp>>,
+    mfa_keyring: Keyring,
+    backup_code_key: SigningKey,
+    trust_key: SigningKey,
 }
 
 /// Assembles [`Sigra`]: the configuration, plus the parts a host or a test swaps in.
@@ -146,6 +151,9 @@ impl SigraBuilder {
         let rate_limiter = RateLimiter::new(&config.rate_limit, &db, Arc::clone(&self.clock));
         let job_sealer = config.secret_key.derive_sealer("jobs");
         let code_key = config.secret_key.derive("confirmation-code");
+        let mfa_keyring = Keyring::new(&config.mfa);
+        let backup_code_key = config.secret_key.derive("backup-codes");
+        let trust_key = config.secret_key.derive("trusted-browser");
         Ok(Sigra {
             inner: Arc::new(Inner {
                 config,
@@ -162,6 +170,9 @@ impl SigraBuilder {
                 code_key,
                 rate_limiter,
                 geoip,
+                mfa_keyring,
+                backup_code_key,
+                trust_key,
             }),
         })
     }
@@ -246,6 +257,18 @@ impl Sigra {
 
     fn code_key(&self) -> &SigningKey {
         &self.inner.code_key
+    }
+
+    fn mfa_keyring(&self) -> &Keyring {
+        &self.inner.mfa_keyring
+    }
+
+    fn backup_code_key(&self) -> &SigningKey {
+        &self.inner.backup_code_key
+    }
+
+    fn trust_key(&self) -> &SigningKey {
+        &self.inner.trust_key
     }
 
     /// A link under the configured base URL (never the `Host` header).

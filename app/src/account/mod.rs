@@ -3,6 +3,7 @@
 //! without JavaScript an error carried back in the URL reaches the form that caused it.
 
 mod confirmation;
+mod mfa;
 mod recovery;
 mod security;
 mod session;
@@ -16,6 +17,12 @@ use crate::flash::Flash;
 pub use confirmation::{
     confirm_with_code, confirm_with_link, resend_confirmation, ConfirmWithCode, ConfirmWithLink,
     ResendConfirmation,
+};
+pub use mfa::{
+    cancel_second_factor, confirm_totp_setup, disable_totp, forget_trusted_browsers, mfa_challenge,
+    regenerate_backup_codes, security_overview, start_totp_setup, verify_second_factor,
+    CancelSecondFactor, ConfirmTotpSetup, DisableTotp, ForgetTrustedBrowsers,
+    RegenerateBackupCodes, StartTotpSetup, VerifySecondFactor,
 };
 pub use recovery::{
     request_password_reset, reset_link_status, reset_password, RequestPasswordReset, ResetPassword,
@@ -45,6 +52,41 @@ pub struct SessionSnapshot {
     pub flash: Option<Flash>,
 }
 
+/// What the second-factor page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaChallengeView {
+    /// How many days "trust this browser" lasts.
+    pub trust_days: u64,
+}
+
+/// The security settings page's view of the account's second factors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityView {
+    /// Whether an authenticator app is set up.
+    pub totp_enabled: bool,
+    /// Unused backup codes.
+    pub backup_codes_left: u32,
+    /// A set-up in progress (only under sudo).
+    pub setup: Option<TotpSetupView>,
+    /// Backup codes just issued, shown this once.
+    pub new_backup_codes: Option<Vec<String>>,
+    /// Whether this site requires a second factor.
+    pub required: bool,
+    /// Whether the password was re-entered recently (changes are open).
+    pub sudo: bool,
+}
+
+/// An authenticator-app set-up waiting for its first code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpSetupView {
+    /// The secret in base32, to type by hand.
+    pub secret: String,
+    /// The `otpauth://` URI.
+    pub uri: String,
+    /// The QR code (SVG made on the server from the URI; no user input in it).
+    pub qr_svg: String,
+}
+
 /// The settings page's view of the account.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccountDetails {
@@ -56,6 +98,8 @@ pub struct AccountDetails {
     pub pending_email: Option<String>,
     /// Whether a new password must be chosen before anything else.
     pub must_change_password: bool,
+    /// Whether a second factor is set up.
+    pub mfa_enabled: bool,
     /// When the account was created (RFC 3339, UTC).
     pub member_since: String,
     /// When this session started (RFC 3339, UTC).
@@ -199,6 +243,15 @@ fn event_label(action: &str, succeeded: bool) -> &'static str {
         ("session.revoke_others", _) => "Signed out of other sessions",
         ("session.sudo_enter", _) => "Password confirmed",
         ("session.sudo_failure", _) => "Failed password confirmation",
+        ("auth.mfa.challenge", _) => "Password accepted, code asked for",
+        ("auth.mfa.verify", _) => "Wrong two-factor code",
+        ("security.mfa_lockout", _) => "Two-factor step locked after wrong codes",
+        ("mfa.backup_code.used", _) => "Backup code used",
+        ("mfa.totp.setup_start", _) => "Authenticator set-up started",
+        ("mfa.enable", _) => "Two-factor authentication turned on",
+        ("mfa.disable", _) => "Two-factor authentication turned off",
+        ("mfa.backup_codes.regenerate", _) => "New backup codes made",
+        ("mfa.trusted_browsers.forget", _) => "Trusted browsers forgotten",
         _ => "Account activity",
     }
 }

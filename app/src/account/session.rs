@@ -38,18 +38,17 @@ pub async fn log_in(
         email,
         password: Password::new(password),
         remember_me: remember_me.is_some(),
+        trusted_browser: crate::ssr::cookie(sigra::mfa::TRUSTED_BROWSER_COOKIE),
     };
     let session = cx
         .sigra
         .log_in(log_in, cx.current.as_ref(), &cx.request)
         .await?;
-    crate::ssr::set_cookie(sigra::http::session_cookie(&session));
-    crate::flash::ssr::set(crate::flash::Flash::LoggedIn);
     let target = return_to
         .as_deref()
         .filter(|t| !t.is_empty())
         .unwrap_or("/users/settings");
-    leptos_axum::redirect(&sigra::http::sanitize_return_to(target));
+    start_session(&session, &sigra::http::sanitize_return_to(target));
     Ok(())
 }
 
@@ -69,16 +68,37 @@ pub async fn log_in_with_link() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let token = crate::ssr::link_token()
         .map_err(|e| crate::ssr::back_to_form::<LogInWithLink>("/users/log-in/link", e))?;
+    let trusted_browser = crate::ssr::cookie(sigra::mfa::TRUSTED_BROWSER_COOKIE);
     let session = cx
         .sigra
-        .log_in_with_link(&token, cx.current.as_ref(), &cx.request)
+        .log_in_with_link(
+            &token,
+            cx.current.as_ref(),
+            trusted_browser.as_deref(),
+            &cx.request,
+        )
         .await
         .map_err(|e| crate::ssr::back_to_form::<LogInWithLink>("/users/log-in/link", e.into()))?;
     crate::ssr::clear_link_token();
-    crate::ssr::set_cookie(sigra::http::session_cookie(&session));
-    crate::flash::ssr::set(crate::flash::Flash::LoggedIn);
-    leptos_axum::redirect("/users/settings");
+    start_session(&session, "/users/settings");
     Ok(())
+}
+
+/// Hands the new session to the browser and sends it on: to `target`, or first to the
+/// second-factor page (which sends it on to `target`).
+#[cfg(feature = "ssr")]
+fn start_session(session: &sigra::sessions::NewSession, target: &str) {
+    crate::ssr::set_cookie(sigra::http::session_cookie(session));
+    if session.needs_second_factor() {
+        crate::flash::ssr::set(crate::flash::Flash::SecondFactorNeeded);
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("return_to", target)
+            .finish();
+        leptos_axum::redirect(&format!("/users/mfa?{query}"));
+    } else {
+        crate::flash::ssr::set(crate::flash::Flash::LoggedIn);
+        leptos_axum::redirect(target);
+    }
 }
 
 /// Ends the current session and clears the cookie.

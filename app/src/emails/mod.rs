@@ -173,6 +173,73 @@ impl EmailTemplates for Templates {
                     .into_any(),
                 )
             }
+            Message::MfaEnabled => (
+                "Two-factor authentication is on".to_owned(),
+                format!(
+                    "Two-factor authentication was turned on for your {app} account. Log-ins now ask for a code \
+                     from your authenticator app after the password.\n\n\
+                     Keep your backup codes somewhere safe: each one logs you in once if you lose your phone.\n\n\
+                     If this was not you, reset your password and contact us.\n"
+                ),
+                view! {
+                    <Paragraph>"Two-factor authentication was turned on for your " {app.clone()} " account. Log-ins now ask for a code from your authenticator app after the password."</Paragraph>
+                    <Paragraph>"Keep your backup codes somewhere safe: each one logs you in once if you lose your phone."</Paragraph>
+                    <Small>"If this was not you, reset your password and contact us."</Small>
+                }
+                .into_any(),
+            ),
+            Message::MfaDisabled { reset_url } => (
+                "Two-factor authentication was turned off".to_owned(),
+                format!(
+                    "Two-factor authentication was turned off for your {app} account, and trusted browsers were forgotten. \
+                     Log-ins now need only the password.\n\n\
+                     If this was not you, reset your password now: {reset_url}\n"
+                ),
+                view! {
+                    <Paragraph>"Two-factor authentication was turned off for your " {app.clone()} " account, and trusted browsers were forgotten. Log-ins now need only the password."</Paragraph>
+                    <Paragraph>"If this was not you, reset your password now:"</Paragraph>
+                    <Button href=reset_url label="Reset my password" />
+                }
+                .into_any(),
+            ),
+            Message::BackupCodeUsed { remaining } => {
+                let left = match remaining {
+                    0 => "You have no backup codes left: make a new set in your security settings now.".to_owned(),
+                    1 => "You have 1 backup code left. Consider making a new set in your security settings.".to_owned(),
+                    n => format!("You have {n} backup codes left."),
+                };
+                (
+                    "A backup code was used to log in".to_owned(),
+                    format!(
+                        "One of your backup codes was just used to log in to your {app} account. It cannot be used again.\n\n\
+                         {left}\n\nIf this was not you, reset your password and turn two-factor authentication off and on again \
+                         to get a new secret.\n"
+                    ),
+                    view! {
+                        <Paragraph>"One of your backup codes was just used to log in to your " {app.clone()} " account. It cannot be used again."</Paragraph>
+                        <Paragraph>{left}</Paragraph>
+                        <Small>"If this was not you, reset your password and turn two-factor authentication off and on again to get a new secret."</Small>
+                    }
+                    .into_any(),
+                )
+            }
+            Message::MfaLocked { minutes, reset_url } => {
+                let lock = duration(minutes);
+                (
+                    "Two-factor log-in locked for a while".to_owned(),
+                    format!(
+                        "Someone entered your {app} password correctly, then too many wrong two-factor codes, so the code step \
+                         is locked for {lock}.\n\n\
+                         If it was you, wait and try again. If not, your password is known to someone: reset it now: {reset_url}\n"
+                    ),
+                    view! {
+                        <Paragraph>"Someone entered your " {app.clone()} " password correctly, then too many wrong two-factor codes, so the code step is locked for " {lock} "."</Paragraph>
+                        <Paragraph>"If it was you, wait and try again. If not, your password is known to someone: reset it now."</Paragraph>
+                        <Button href=reset_url label="Reset my password" />
+                    }
+                    .into_any(),
+                )
+            }
         };
         let html = Owner::new().with(|| {
             view! { <Layout app=app_name.to_owned() subject=subject.clone()>{body}</Layout> }

@@ -77,6 +77,11 @@ fn overview(account: AccountDetails) -> impl IntoView {
                     </dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Password"</dt>
                     <dd><A href="/users/settings/password" attr:class=LINK>"Change your password"</A></dd>
+                    <dt class="text-slate-500 dark:text-slate-400">"Two-factor authentication"</dt>
+                    <dd>
+                        <span data-testid="mfa-status">{if account.mfa_enabled { "On" } else { "Off" }}</span>
+                        " " <A href="/users/settings/security" attr:class=LINK>"Manage"</A>
+                    </dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Member since"</dt>
                     <dd><time datetime=account.member_since.clone()>{account.member_since.clone()}</time></dd>
                 </dl>

@@ -33,8 +33,8 @@ async fn auth_events_are_audited_without_secrets() {
             [
                 "auth.register.success",
                 "auth.confirmation_sent",
-                "auth.login.success",
                 "session.create",
+                "auth.login.success",
                 "auth.register.failure",
                 "auth.login.failure",
                 "auth.login.failure",

@@ -32,7 +32,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub sigra: Sigra,
     client: reqwest::Client,
-    _database: TestDatabase,
+    database: TestDatabase,
 }
 
 /// Runs `test` once per available database engine, on an app changed by `setup`.
@@ -117,7 +117,7 @@ impl TestApp {
             sigra,
 
             client,
-            _database: database,
+            database,
         }
     }
 
@@ -306,6 +306,11 @@ impl TestApp {
             .unwrap_or_default()
             .to_owned();
         (cookie, location(&response))
+    }
+
+    /// The test database's URL (for a second core over the same data).
+    pub fn database_url(&self) -> &str {
+        self.database.url()
     }
 
     pub fn advance(&self, by: Duration) {

@@ -14,6 +14,7 @@ mod hooks;
 mod jobs;
 mod lockout;
 mod metrics;
+mod mfa;
 mod rate_limit;
 mod recovery;
 mod security;

@@ -46,6 +46,7 @@ impl Sigra {
         let now = self.now();
         let mut tx = self.db().begin_write().await?;
         users::store::set_password(&mut tx, user, &hash, now).await?;
+        self.forget_trusted_browsers_on(&mut tx, user).await?;
         let ended =
             sessions::store::delete_all_for_user(&mut tx, user, Some(&current.session().id))
                 .await?;

@@ -58,6 +58,25 @@ pub enum Action {
     SudoEnter,
     /// A password re-entry for sudo failed.
     SudoFailure,
+    /// A right first factor left a log-in waiting for its second factor.
+    MfaChallenge,
+    /// A second factor was checked (this action is only written for failures; a success is
+    /// the log-in or change it authorised).
+    MfaVerify,
+    /// Too many wrong second factors locked the second-factor step.
+    MfaLockout,
+    /// A backup code was used to log in.
+    BackupCodeUsed,
+    /// An authenticator-app set-up was started.
+    TotpSetupStart,
+    /// A second factor was turned on.
+    MfaEnable,
+    /// A second factor was turned off.
+    MfaDisable,
+    /// New backup codes replaced the old ones.
+    BackupCodesRegenerate,
+    /// Every trusted browser was forgotten.
+    TrustedBrowsersForget,
 }
 
 impl Action {
@@ -87,6 +106,15 @@ impl Action {
             Self::SessionRevoke => "session.delete",
             Self::SudoEnter => "session.sudo_enter",
             Self::SudoFailure => "session.sudo_failure",
+            Self::MfaChallenge => "auth.mfa.challenge",
+            Self::MfaVerify => "auth.mfa.verify",
+            Self::MfaLockout => "security.mfa_lockout",
+            Self::BackupCodeUsed => "mfa.backup_code.used",
+            Self::TotpSetupStart => "mfa.totp.setup_start",
+            Self::MfaEnable => "mfa.enable",
+            Self::MfaDisable => "mfa.disable",
+            Self::BackupCodesRegenerate => "mfa.backup_codes.regenerate",
+            Self::TrustedBrowsersForget => "mfa.trusted_browsers.forget",
         }
     }
 

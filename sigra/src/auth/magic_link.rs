@@ -44,6 +44,7 @@ impl Sigra {
         &self,
         token: &PresentedToken,
         replacing: Option<&Authenticated>,
+        trusted_browser: Option<&str>,
         request: &RequestContext,
     ) -> Result<NewSession> {
         let now = self.now();
@@ -56,10 +57,8 @@ impl Sigra {
             return Err(Error::InvalidToken);
         }
         let user = redeemed.user_id;
+        let email = current.ok_or(Error::InvalidToken)?;
         users::store::confirm(&mut tx, &user, now).await?;
-        if let Some(email) = &current {
-            self.notice_new_ip(&mut tx, &user, email, request).await?;
-        }
         audit::record(
             &mut tx,
             now,
@@ -68,7 +67,15 @@ impl Sigra {
         )
         .await?;
         let session = self
-            .replace_session(&mut tx, &user, replacing, SessionKind::Standard, request)
+            .begin_session(
+                &mut tx,
+                &user,
+                &email,
+                replacing,
+                SessionKind::Standard,
+                trusted_browser,
+                request,
+            )
             .await?;
         tx.commit().await?;
         Ok(session)

@@ -26,11 +26,15 @@ pub struct LogIn {
     pub password: Password,
     /// Whether to keep the session across browser restarts.
     pub remember_me: bool,
+    /// The browser's "trust this browser" cookie, if it has one (skips the second factor).
+    pub trusted_browser: Option<String>,
 }
 
 impl Sigra {
     /// Checks the credentials and, when they match, starts a session under a new token. A
-    /// session the browser already had is ended first (no session fixation).
+    /// session the browser already had is ended first (no session fixation). When the account
+    /// has a second factor and the browser is not trusted, the new session is pending
+    /// ([`NewSession::needs_second_factor`]) until [`Sigra::complete_mfa`].
     ///
     /// # Errors
     /// `InvalidCredentials` for every kind of failed log-in; `Busy` when the hashing pool is
@@ -111,19 +115,27 @@ impl Sigra {
         if let Some(hash) = &upgraded {
             users::store::replace_password_hash(&mut tx, &user_id, hash, now).await?;
         }
-        let event = AuditEvent::new(Action::LoginSuccess)
-            .actor(&user_id)
-            .meta("method", "password")
-            .meta("algorithm_upgraded", upgraded.is_some())
-            .meta("remember_me", log_in.remember_me);
-        audit::record(&mut tx, now, event, request).await?;
-        self.notice_new_ip(&mut tx, &user_id, &email, request)
-            .await?;
         let session = self
-            .replace_session(&mut tx, &user_id, replacing, kind, request)
+            .begin_session(
+                &mut tx,
+                &user_id,
+                &email,
+                replacing,
+                kind,
+                log_in.trusted_browser.as_deref(),
+                request,
+            )
             .await?;
+        if !session.needs_second_factor() {
+            let event = AuditEvent::new(Action::LoginSuccess)
+                .actor(&user_id)
+                .meta("method", "password")
+                .meta("algorithm_upgraded", upgraded.is_some())
+                .meta("remember_me", log_in.remember_me);
+            audit::record(&mut tx, now, event, request).await?;
+            metrics::counter!("sigra_logins_total", "outcome" => "success").increment(1);
+        }
         tx.commit().await?;
-        metrics::counter!("sigra_logins_total", "outcome" => "success").increment(1);
         Ok(session)
     }
 
@@ -166,22 +178,6 @@ impl Sigra {
             self.queue_email(conn, email, message).await?;
         }
         Ok(())
-    }
-
-    /// Ends the session the browser had (if any) and starts a new one, on `conn`: no session
-    /// fixation, whichever way the user logs in.
-    pub(crate) async fn replace_session(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        user: &UserId,
-        replacing: Option<&Authenticated>,
-        kind: SessionKind,
-        request: &RequestContext,
-    ) -> Result<NewSession> {
-        if let Some(previous) = replacing {
-            sessions::store::delete(conn, &previous.session().id).await?;
-        }
-        self.create_session(conn, user, kind, request).await
     }
 
     /// Counts a wrong password against the account, locking it at the threshold: the lock, its

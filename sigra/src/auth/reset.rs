@@ -87,6 +87,7 @@ impl Sigra {
         // The link proved the mailbox.
         users::store::confirm(&mut tx, &user, now).await?;
         let ended = sessions::store::delete_all_for_user(&mut tx, &user, None).await?;
+        self.forget_trusted_browsers_on(&mut tx, &user).await?;
         tokens::revoke(&mut tx, &user, tokens::ALL, now).await?;
         self.hooks()
             .on_password_change(&mut tx, &user)

@@ -70,6 +70,8 @@ pub struct Config {
     /// Who may read `/metrics`: anyone in development; with this bearer token in production
     /// (absent: not served in production).
     pub metrics_token: Option<SecretText>,
+    /// Second factors.
+    pub mfa: MfaConfig,
     /// Log line format.
     pub log_format: LogFormat,
     /// Things the operator should hear about once logging is up (such as generated secrets).
@@ -239,6 +241,21 @@ pub struct JobsConfig {
     pub run_in_process: bool,
 }
 
+/// Second-factor settings.
+#[derive(Clone, Debug)]
+pub struct MfaConfig {
+    /// Whether every account must enrol a second factor (pages send it to enrol until done).
+    pub required: bool,
+    /// AEAD keys for TOTP secrets, newest first, by id. The first seals; all open.
+    pub encryption_keys: Vec<(String, [u8; 32])>,
+    /// How long "trust this browser" lasts.
+    pub trust_duration: Duration,
+    /// Wrong second factors in a row that lock the second-factor step.
+    pub lockout_threshold: u32,
+    /// How long that lock lasts.
+    pub lockout_duration: Duration,
+}
+
 /// Where rate-limit counters live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RateLimitBackend {
@@ -314,6 +331,11 @@ const SETTINGS: &[Setting] = &[
     Setting { key: "geoip.database", aliases: &[] },
     Setting { key: "notify.new_ip", aliases: &[] },
     Setting { key: "metrics.token", aliases: &[] },
+    Setting { key: "mfa.required", aliases: &[] },
+    Setting { key: "mfa.encryption_keys", aliases: &[] },
+    Setting { key: "mfa.trust_duration", aliases: &[] },
+    Setting { key: "mfa.lockout_threshold", aliases: &[] },
+    Setting { key: "mfa.lockout_duration", aliases: &[] },
     Setting { key: "mail.transport", aliases: &[] },
     Setting { key: "mail.from", aliases: &[] },
     Setting { key: "mail.per_email_limit", aliases: &[] },
@@ -559,6 +581,8 @@ impl Config {
             token => Some(SecretText(token)),
         };
 
+        let mfa = read_mfa(&mut r, secret_key.as_ref());
+
         let log_format = r.get(
             "log.format",
             if production {
@@ -593,6 +617,7 @@ impl Config {
                 geoip_database,
                 notify_new_ip,
                 metrics_token,
+                mfa,
                 log_format,
                 notices,
             }),
@@ -681,6 +706,42 @@ fn read_passwords(r: &mut Reader) -> PasswordConfig {
         hashing_queue_timeout: r.duration("password.hashing_queue_timeout", "10s"),
         breach_check_url,
         breach_check_timeout: r.duration("password.breach_check_timeout", "5s"),
+    }
+}
+
+fn read_mfa(r: &mut Reader, secret_key: Option<&SecretKey>) -> MfaConfig {
+    let derived = || secret_key.map(|key| key.derive_key_bytes("totp-secrets"));
+    let mut encryption_keys = Vec::new();
+    let text = r.text("mfa.encryption_keys", "");
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let Some((id, material)) = item.split_once(':') else {
+            r.problems.push(
+                "SIGRA_MFA_ENCRYPTION_KEYS should be id:base64key pairs, newest first".to_owned(),
+            );
+            continue;
+        };
+        let key = if material == "derived" {
+            derived()
+        } else {
+            SecretKey::parse(material).map(|k| k.derive_key_bytes("totp-secrets"))
+        };
+        match key {
+            Some(key) => encryption_keys.push((id.to_owned(), key)),
+            None => r.problems.push(format!("SIGRA_MFA_ENCRYPTION_KEYS: the key `{id}` must be 32+ random bytes in base64 (or `derived`)")),
+        }
+    }
+    if encryption_keys.is_empty() {
+        // No explicit keys: one derived from SIGRA_SECRET_KEY, under the id `derived`.
+        if let Some(key) = derived() {
+            encryption_keys.push(("derived".to_owned(), key));
+        }
+    }
+    MfaConfig {
+        required: r.get("mfa.required", false, "true or false", |t| t.parse().ok()),
+        encryption_keys,
+        trust_duration: r.duration("mfa.trust_duration", "30d"),
+        lockout_threshold: r.number("mfa.lockout_threshold", 5),
+        lockout_duration: r.duration("mfa.lockout_duration", "15m"),
     }
 }
 
@@ -907,6 +968,43 @@ mod tests {
             .notices
             .iter()
             .any(|n| n.contains("generated a secret key")));
+    }
+
+    #[test]
+    fn mfa_keys_are_read_newest_first_and_bad_ones_are_named() {
+        let key = SecretKey::generate_text();
+        let config = Config::from_sources(
+            None,
+            &env(&[(
+                "SIGRA_MFA_ENCRYPTION_KEYS",
+                &format!("k2:{key}, k1:derived"),
+            )]),
+            None,
+        )
+        .expect("valid");
+        let ids: Vec<&str> = config
+            .mfa
+            .encryption_keys
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
+        assert_eq!(ids, ["k2", "k1"]);
+        assert_eq!(
+            Config::from_sources(None, &env(&[]), None)
+                .expect("valid")
+                .mfa
+                .encryption_keys[0]
+                .0,
+            "derived"
+        );
+        for bad in ["k1", "k1:short"] {
+            let err = Config::from_sources(None, &env(&[("SIGRA_MFA_ENCRYPTION_KEYS", bad)]), None)
+                .expect_err("must fail");
+            assert!(
+                err.to_string().contains("SIGRA_MFA_ENCRYPTION_KEYS"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -37,6 +37,11 @@ impl SecretKey {
         SigningKey(mac(&self.0, purpose.as_bytes()))
     }
 
+    /// Raw key bytes for one purpose (for keys the configuration names, like TOTP sealing).
+    pub fn derive_key_bytes(&self, purpose: &str) -> [u8; 32] {
+        mac(&self.0, format!("key:{purpose}").as_bytes())
+    }
+
     /// An encryption key for one purpose.
     pub fn derive_sealer(&self, purpose: &str) -> super::Sealer {
         super::Sealer::new(&mac(&self.0, format!("seal:{purpose}").as_bytes()))

@@ -28,13 +28,15 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self.0 {
             Error::InvalidCredentials | Error::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Error::InvalidEmail(_) | Error::WeakPassword(_) | Error::SameEmail => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Error::InvalidEmail(_)
+            | Error::WeakPassword(_)
+            | Error::SameEmail
+            | Error::AlreadyEnrolled => StatusCode::UNPROCESSABLE_ENTITY,
             Error::InvalidToken | Error::InvalidCode => StatusCode::BAD_REQUEST,
             Error::Unconfirmed | Error::WrongPassword | Error::SudoRequired => {
                 StatusCode::FORBIDDEN
             }
+            Error::MfaLocked => StatusCode::TOO_MANY_REQUESTS,
             Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Error::Database(_) | Error::Internal(_) | Error::Hook(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -54,6 +56,8 @@ impl AppError {
             Error::WrongPassword => "wrong_password",
             Error::SameEmail => "same_email",
             Error::SudoRequired => "sudo_required",
+            Error::MfaLocked => "mfa_locked",
+            Error::AlreadyEnrolled => "already_enrolled",
             Error::Busy => "busy",
             Error::Database(_) | Error::Internal(_) | Error::Hook(_) => "internal",
         }

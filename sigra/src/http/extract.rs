@@ -9,7 +9,7 @@ use http::request::Parts;
 
 use crate::error::Error;
 use crate::request::RequestContext;
-use crate::sessions::Authenticated;
+use crate::sessions::{Authenticated, PendingMfa};
 
 use super::error::AppError;
 use super::scope::Scope;
@@ -41,6 +41,36 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Authenticated {
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         Ok(from_scope(parts))
+    }
+}
+
+/// Requires a log-in waiting for its second factor: 401 otherwise.
+impl<S: Send + Sync> FromRequestParts<S> for PendingMfa {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Scope>()
+            .and_then(Scope::pending_mfa)
+            .cloned()
+            .ok_or(AppError(Error::Unauthenticated))
+    }
+}
+
+/// `Option<PendingMfa>`.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for PendingMfa {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Scope>()
+            .and_then(Scope::pending_mfa)
+            .cloned())
     }
 }
 

@@ -1,16 +1,27 @@
-//! The forced password change: while an account must choose a new password, every page it
-//! asks for is redirected to the settings page, where the form is. Form posts and the JSON API
-//! still answer, so the change itself and log-out work.
+//! Forced steps: while an account must choose a new password, or (with `mfa.required`) has no
+//! second factor yet, every page it asks for is redirected to the page that does the step.
+//! Form posts and the JSON API still answer, so the step itself (and sudo, and log-out) works.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use http::Method;
+
+use crate::Sigra;
 
 use super::scope::Scope;
 
 /// Where the password form is.
 pub const PASSWORD_CHANGE_PAGE: &str = "/users/settings/password";
+/// Where second factors are set up.
+pub const SECURITY_SETTINGS_PAGE: &str = "/users/settings/security";
+/// Where sudo is entered (the security page needs it).
+const SUDO_PAGE: &str = "/users/sudo";
+
+fn is_page(request: &Request, except: &[&str]) -> bool {
+    let path = request.uri().path();
+    request.method() == Method::GET && !path.starts_with("/api/") && !except.contains(&path)
+}
 
 /// Axum middleware, placed inside session resolution.
 pub async fn require_password_change(request: Request, next: Next) -> Response {
@@ -19,11 +30,32 @@ pub async fn require_password_change(request: Request, next: Next) -> Response {
         .get::<Scope>()
         .and_then(Scope::authenticated)
         .is_some_and(|a| a.user().must_change_password);
-    let is_page = request.method() == Method::GET
-        && !request.uri().path().starts_with("/api/")
-        && request.uri().path() != PASSWORD_CHANGE_PAGE;
-    if must_change && is_page {
+    if must_change && is_page(&request, &[PASSWORD_CHANGE_PAGE]) {
         return Redirect::to(PASSWORD_CHANGE_PAGE).into_response();
+    }
+    next.run(request).await
+}
+
+/// Axum middleware, placed inside session resolution: with `mfa.required`, pages send an
+/// account without a second factor to set one up.
+pub async fn require_mfa_enrolment(
+    State(sigra): State<Sigra>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let must_enrol = sigra.config().mfa.required
+        && request
+            .extensions()
+            .get::<Scope>()
+            .and_then(Scope::authenticated)
+            .is_some_and(|a| !a.user().mfa_enabled);
+    if must_enrol
+        && is_page(
+            &request,
+            &[SECURITY_SETTINGS_PAGE, SUDO_PAGE, PASSWORD_CHANGE_PAGE],
+        )
+    {
+        return Redirect::to(SECURITY_SETTINGS_PAGE).into_response();
     }
     next.run(request).await
 }

@@ -27,6 +27,7 @@ pub const GUEST_AUTH_PATHS: &[&str] = &[
     "/users/confirm/resend",
     "/users/confirm/link",
     "/users/sudo",
+    "/users/mfa",
 ];
 
 /// What the limit layer needs: the core, and the host's wording of a refusal for callers that

@@ -7,22 +7,29 @@ use axum::response::{IntoResponse, Response};
 use http::header::SET_COOKIE;
 
 use crate::crypto::PresentedToken;
-use crate::sessions::{Authenticated, SessionCheck};
+use crate::sessions::{Authenticated, PendingMfa, SessionCheck};
 use crate::Sigra;
 
 use super::cookies::{clear_session_cookie, find_cookie, SESSION_COOKIE};
 use super::error::AppError;
 
-/// Who is making this request: a live session, or nobody.
+/// Who is making this request: a live session, a log-in waiting for its second factor, or
+/// nobody.
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     authenticated: Option<Authenticated>,
+    pending: Option<PendingMfa>,
 }
 
 impl Scope {
     /// The live session, if the request has one.
     pub fn authenticated(&self) -> Option<&Authenticated> {
         self.authenticated.as_ref()
+    }
+
+    /// The log-in waiting for its second factor, if that is what the request carries.
+    pub fn pending_mfa(&self) -> Option<&PendingMfa> {
+        self.pending.as_ref()
     }
 }
 
@@ -41,6 +48,14 @@ pub async fn resolve_session(
             Ok(SessionCheck::Active(authenticated)) => (
                 Scope {
                     authenticated: Some(authenticated),
+                    pending: None,
+                },
+                false,
+            ),
+            Ok(SessionCheck::PendingMfa(pending)) => (
+                Scope {
+                    authenticated: None,
+                    pending: Some(pending),
                 },
                 false,
             ),

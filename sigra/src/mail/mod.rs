@@ -94,6 +94,25 @@ pub enum Message {
         /// Where to reset the password.
         reset_url: String,
     },
+    /// Two-factor authentication was turned on.
+    MfaEnabled,
+    /// Two-factor authentication was turned off.
+    MfaDisabled {
+        /// Where to reset the password if it was not the owner.
+        reset_url: String,
+    },
+    /// A backup code was used to log in.
+    BackupCodeUsed {
+        /// Codes left.
+        remaining: u32,
+    },
+    /// Too many wrong second factors locked the second-factor step for a while.
+    MfaLocked {
+        /// How long the lock lasts.
+        minutes: u64,
+        /// Where to reset the password.
+        reset_url: String,
+    },
 }
 
 impl Message {
@@ -110,6 +129,10 @@ impl Message {
             Self::EmailChanged { .. } => "email_changed",
             Self::AccountLocked { .. } => "account_locked",
             Self::NewSignIn { .. } => "new_sign_in",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled { .. } => "mfa_disabled",
+            Self::BackupCodeUsed { .. } => "backup_code_used",
+            Self::MfaLocked { .. } => "mfa_locked",
         }
     }
 
@@ -157,6 +180,15 @@ impl Message {
                 location: Some("Lyon, FR".to_owned()),
                 device: "Firefox 146 on Linux".to_owned(),
                 at: "2026-11-27T10:00:00.000Z".to_owned(),
+                reset_url: link("/users/reset-password"),
+            },
+            Self::MfaEnabled,
+            Self::MfaDisabled {
+                reset_url: link("/users/reset-password"),
+            },
+            Self::BackupCodeUsed { remaining: 7 },
+            Self::MfaLocked {
+                minutes: 15,
                 reset_url: link("/users/reset-password"),
             },
         ]

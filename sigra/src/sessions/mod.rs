@@ -34,6 +34,9 @@ pub enum SessionKind {
     Standard,
     /// "Remember me" was ticked.
     RememberMe,
+    /// The password was right and the second factor is still due: this session can do
+    /// nothing but finish the log-in (or log out), and ends after five minutes.
+    MfaPending,
 }
 
 impl SessionKind {
@@ -42,6 +45,7 @@ impl SessionKind {
         match self {
             Self::Standard => "standard",
             Self::RememberMe => "remember_me",
+            Self::MfaPending => "mfa_pending",
         }
     }
 
@@ -49,6 +53,7 @@ impl SessionKind {
         match text {
             "standard" => Some(Self::Standard),
             "remember_me" => Some(Self::RememberMe),
+            "mfa_pending" => Some(Self::MfaPending),
             _ => None,
         }
     }
@@ -116,6 +121,32 @@ impl Authenticated {
     }
 }
 
+/// Proof that the request carries a session waiting for its second factor. Only the session
+/// check builds one; the second-factor step takes it, and nothing else accepts it.
+#[derive(Clone, Debug)]
+pub struct PendingMfa {
+    user: User,
+    session: SessionInfo,
+    upgrade_to: SessionKind,
+}
+
+impl PendingMfa {
+    /// The user who gave the right password.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// The pending session.
+    pub fn session(&self) -> &SessionInfo {
+        &self.session
+    }
+
+    /// The kind of session the log-in becomes once the second factor is given.
+    pub fn upgrade_to(&self) -> SessionKind {
+        self.upgrade_to
+    }
+}
+
 /// A session just created: the token goes into the cookie once and is then forgotten.
 #[derive(Debug)]
 pub struct NewSession {
@@ -127,6 +158,13 @@ pub struct NewSession {
     pub kind: SessionKind,
     /// How long the browser should keep the cookie (`None`: until it closes).
     pub cookie_max_age: Option<Duration>,
+}
+
+impl NewSession {
+    /// Whether this session waits for the second factor (send the browser to `/users/mfa`).
+    pub fn needs_second_factor(&self) -> bool {
+        self.kind == SessionKind::MfaPending
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +188,8 @@ impl NewSession {
 pub enum SessionCheck {
     /// A live session.
     Active(Authenticated),
+    /// A session waiting for its second factor.
+    PendingMfa(PendingMfa),
     /// The token matched a session that has now ended (and was deleted).
     Expired(ExpiredBy),
     /// No session has this token.
@@ -170,6 +210,35 @@ impl Sigra {
         kind: SessionKind,
         request: &RequestContext,
     ) -> Result<NewSession> {
+        self.insert_session(conn, user, kind, None, request).await
+    }
+
+    /// Creates a session that waits for the second factor and then becomes `upgrade_to`.
+    pub(crate) async fn create_pending_session(
+        &self,
+        conn: &mut AnyConnection,
+        user: &UserId,
+        upgrade_to: SessionKind,
+        request: &RequestContext,
+    ) -> Result<NewSession> {
+        self.insert_session(
+            conn,
+            user,
+            SessionKind::MfaPending,
+            Some(upgrade_to),
+            request,
+        )
+        .await
+    }
+
+    async fn insert_session(
+        &self,
+        conn: &mut AnyConnection,
+        user: &UserId,
+        kind: SessionKind,
+        upgrade_to: Option<SessionKind>,
+        request: &RequestContext,
+    ) -> Result<NewSession> {
         let now = self.now();
         let policy = self.session_policy();
         let id = SessionId::generate();
@@ -179,6 +248,7 @@ impl Sigra {
             user_id: user,
             token_hash: &token.hash(),
             kind,
+            upgrade_to,
             now,
             expires_at: policy.expires_at(kind, now),
         };
@@ -224,6 +294,13 @@ impl Sigra {
                 tx.commit().await?;
                 tracing::info!(reason = ?by, "session expired");
                 Ok(SessionCheck::Expired(by))
+            }
+            Verdict::Active { .. } if found.session.kind == SessionKind::MfaPending => {
+                Ok(SessionCheck::PendingMfa(PendingMfa {
+                    upgrade_to: found.upgrade_to.unwrap_or(SessionKind::Standard),
+                    user: found.user,
+                    session: found.session,
+                }))
             }
             Verdict::Active { touch } => {
                 if touch {

@@ -7,6 +7,9 @@ use crate::config::SessionConfig;
 
 use super::SessionKind;
 
+/// How long a log-in may wait for its second factor.
+pub const MFA_PENDING_LIFETIME: Duration = Duration::from_secs(5 * 60);
+
 /// What the rules say about a stored session at a moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -60,7 +63,7 @@ impl SessionPolicy {
     /// remember-me, and for the browser session otherwise.
     pub fn cookie_max_age(&self, kind: SessionKind) -> Option<Duration> {
         match kind {
-            SessionKind::Standard => None,
+            SessionKind::Standard | SessionKind::MfaPending => None,
             SessionKind::RememberMe => Some(self.config.remember_me),
         }
     }
@@ -69,6 +72,7 @@ impl SessionPolicy {
         match kind {
             SessionKind::Standard => self.config.absolute_timeout,
             SessionKind::RememberMe => self.config.remember_me,
+            SessionKind::MfaPending => MFA_PENDING_LIFETIME,
         }
     }
 

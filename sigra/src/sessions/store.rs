@@ -17,6 +17,7 @@ pub(crate) struct NewRow<'a> {
     pub user_id: &'a UserId,
     pub token_hash: &'a TokenHash,
     pub kind: SessionKind,
+    pub upgrade_to: Option<SessionKind>,
     pub now: Timestamp,
     pub expires_at: Timestamp,
 }
@@ -29,8 +30,8 @@ pub(crate) async fn insert(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO user_sessions (id, user_id, token_hash, kind, ip, user_agent, created_at, last_seen_at, expires_at, \
-                                    geo_city, geo_country) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)",
+                                    geo_city, geo_country, upgrade_to) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11)",
     )
     .bind(row.id.as_str())
     .bind(row.user_id.as_str())
@@ -42,6 +43,7 @@ pub(crate) async fn insert(
     .bind(row.expires_at.as_millis())
     .bind(location.and_then(|l| l.city.clone()))
     .bind(location.and_then(|l| l.country_code.clone()))
+    .bind(row.upgrade_to.map(|k| k.as_str().to_owned()))
     .execute(conn)
     .await?;
     Ok(())
@@ -53,6 +55,7 @@ pub(crate) struct Found {
     pub session: SessionInfo,
     pub last_seen_at: Timestamp,
     pub user: User,
+    pub upgrade_to: Option<SessionKind>,
 }
 
 pub(crate) async fn find_by_token_hash(
@@ -61,7 +64,8 @@ pub(crate) async fn find_by_token_hash(
 ) -> Result<Option<Found>> {
     let row = sqlx::query(
         "SELECT s.id, s.kind, s.created_at, s.last_seen_at, s.expires_at, \
-                u.id, u.email, u.confirmed_at, u.created_at, u.pending_email, u.must_change_password, s.sudo_at \
+                u.id, u.email, u.confirmed_at, u.created_at, u.pending_email, u.must_change_password, s.sudo_at, s.upgrade_to, \
+                (SELECT COUNT(*) FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) \
          FROM user_sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1",
     )
@@ -80,6 +84,8 @@ pub(crate) async fn find_by_token_hash(
     let pending_email: Option<String> = row.try_get(9)?;
     let must_change_password: i64 = row.try_get(10)?;
     let sudo_at: Option<i64> = row.try_get(11)?;
+    let upgrade_to: Option<String> = row.try_get(12)?;
+    let totp_credentials: i64 = row.try_get(13)?;
     Ok(Some(Found {
         session: SessionInfo {
             id: SessionId(row.try_get(0)?),
@@ -96,7 +102,9 @@ pub(crate) async fn find_by_token_hash(
             created_at: Timestamp::from_millis(row.try_get(8)?),
             pending_email: pending_email.and_then(|e| EmailAddress::parse(&e).ok()),
             must_change_password: must_change_password != 0,
+            mfa_enabled: totp_credentials > 0,
         },
+        upgrade_to: upgrade_to.as_deref().and_then(SessionKind::parse),
     }))
 }
 
@@ -164,7 +172,7 @@ pub(crate) async fn delete_owned(
 /// The addresses the user's sessions were created from.
 pub(crate) async fn known_ips(conn: &mut AnyConnection, user: &UserId) -> Result<Vec<String>> {
     let rows =
-        sqlx::query("SELECT DISTINCT ip FROM user_sessions WHERE user_id = $1 AND ip IS NOT NULL")
+        sqlx::query("SELECT DISTINCT ip FROM user_sessions WHERE user_id = $1 AND ip IS NOT NULL AND kind <> 'mfa_pending'")
             .bind(user.as_str())
             .fetch_all(conn)
             .await?;
@@ -187,7 +195,7 @@ pub(crate) struct Listed {
 pub(crate) async fn list_for_user(conn: &mut AnyConnection, user: &UserId) -> Result<Vec<Listed>> {
     let rows = sqlx::query(
         "SELECT id, kind, ip, user_agent, geo_city, geo_country, created_at, last_seen_at \
-         FROM user_sessions WHERE user_id = $1 ORDER BY last_seen_at DESC, id DESC LIMIT 100",
+         FROM user_sessions WHERE user_id = $1 AND kind <> 'mfa_pending' ORDER BY last_seen_at DESC, id DESC LIMIT 100",
     )
     .bind(user.as_str())
     .fetch_all(conn)

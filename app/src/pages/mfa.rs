@@ -1,0 +1,65 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+use crate::account::{mfa_challenge, CancelSecondFactor, VerifySecondFactor};
+use crate::components::forms::{Field, FormCard, FormError, Submit};
+
+/// `/users/mfa`: the second step of a log-in, with an app code or a backup code.
+#[component]
+pub fn MfaPage() -> impl IntoView {
+    let verify = ServerAction::<VerifySecondFactor>::new();
+    let cancel = ServerAction::<CancelSecondFactor>::new();
+    let challenge = Resource::new(|| (), |_| mfa_challenge());
+    let return_to = move || {
+        use_query_map()
+            .with(|q| q.get("return_to"))
+            .unwrap_or_default()
+    };
+    view! {
+        <Title text="Two-factor authentication" />
+        <FormCard title="Two-factor authentication">
+            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match challenge.await {
+                        Ok(challenge) => view! {
+                            <p class="mb-4 text-sm text-slate-600 dark:text-slate-300">
+                                "Open your authenticator app and enter the 6-digit code it shows for this site."
+                            </p>
+                            <ActionForm action=verify attr:class="space-y-5">
+                                <FormError error=Signal::derive(move || verify.value().get().and_then(Result::err)) />
+                                <input type="hidden" name="return_to" value=return_to />
+                                <Field
+                                    label="Authentication code"
+                                    name="code"
+                                    autocomplete="one-time-code"
+                                    hint=Signal::derive(|| "Lost your phone? Enter one of your backup codes instead (like abcde-12345).".to_owned())
+                                />
+                                <div class="flex items-center gap-2">
+                                    <input id="field-trust_browser" name="trust_browser" type="checkbox" value="on" class="h-4 w-4 rounded border-slate-300 text-indigo-600" />
+                                    <label for="field-trust_browser" class="text-sm">
+                                        "Trust this browser for " {challenge.trust_days} " days (the password is still asked)"
+                                    </label>
+                                </div>
+                                <Submit label="Verify" pending=verify.pending().into() />
+                            </ActionForm>
+                            <ActionForm action=cancel attr:class="mt-4">
+                                <button type="submit" class="text-sm font-medium text-slate-600 hover:underline dark:text-slate-300">"Cancel and log out"</button>
+                            </ActionForm>
+                        }
+                        .into_any(),
+                        Err(_) => view! {
+                            <FormError error=Signal::derive(move || verify.value().get().and_then(Result::err)) />
+                            <p class="mt-4 text-sm" data-testid="mfa-expired">
+                                "This log-in has expired or is finished. "
+                                <A href="/users/log-in" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Log in again"</A>
+                            </p>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+        </FormCard>
+    }
+}

@@ -1,0 +1,194 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Redirect, A};
+use leptos_router::hooks::use_navigate;
+use leptos_router::NavigateOptions;
+
+use crate::account::{
+    security_overview, ConfirmTotpSetup, DisableTotp, ForgetTrustedBrowsers, RegenerateBackupCodes,
+    SecurityView, StartTotpSetup, TotpSetupView,
+};
+use crate::components::forms::{Field, FormError, Submit};
+use crate::error::UiError;
+
+const CARD: &str = "rounded-xl border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900";
+const SECONDARY: &str = "rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800";
+const HERE: &str = "/users/settings/security";
+
+/// The page's forms, created once so their errors and results survive re-renders.
+#[derive(Clone, Copy)]
+struct Actions {
+    start: ServerAction<StartTotpSetup>,
+    confirm: ServerAction<ConfirmTotpSetup>,
+    regenerate: ServerAction<RegenerateBackupCodes>,
+    disable: ServerAction<DisableTotp>,
+    forget: ServerAction<ForgetTrustedBrowsers>,
+}
+
+impl Actions {
+    fn error(self) -> Option<UiError> {
+        let err = |value: Option<Result<(), UiError>>| value.and_then(Result::err);
+        err(self.start.value().get())
+            .or_else(|| err(self.confirm.value().get()))
+            .or_else(|| err(self.regenerate.value().get()))
+            .or_else(|| err(self.disable.value().get()))
+            .or_else(|| err(self.forget.value().get()))
+    }
+
+    fn versions(self) -> [usize; 5] {
+        [
+            self.start.version().get(),
+            self.confirm.version().get(),
+            self.regenerate.version().get(),
+            self.disable.version().get(),
+            self.forget.version().get(),
+        ]
+    }
+}
+
+/// `/users/settings/security`: two-factor authentication. Changes need the password re-entered
+/// (sudo); the page says so and links there.
+#[component]
+pub fn SecuritySettingsPage() -> impl IntoView {
+    let actions = Actions {
+        start: ServerAction::new(),
+        confirm: ServerAction::new(),
+        regenerate: ServerAction::new(),
+        disable: ServerAction::new(),
+        forget: ServerAction::new(),
+    };
+    let view_data = Resource::new(move || actions.versions(), |_| security_overview());
+    let error = Signal::derive(move || actions.error());
+    // Without JavaScript the server redirects to the sudo page itself; the hydrated page gets
+    // the error instead and goes there.
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if error.get() == Some(UiError::SudoRequired) {
+            navigate(
+                &format!("/users/sudo?return_to={HERE}"),
+                NavigateOptions::default(),
+            );
+        }
+    });
+    view! {
+        <Title text="Security" />
+        <section class="space-y-6">
+            <h1 class="text-2xl font-semibold tracking-tight">"Two-factor authentication"</h1>
+            <FormError error />
+            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match view_data.await {
+                        Ok(data) => security(data, actions).into_any(),
+                        Err(UiError::Unauthenticated) => view! { <Redirect path=format!("/users/log-in?return_to={HERE}") /> }.into_any(),
+                        Err(error) => view! { <p role="alert" class="text-rose-800">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn security(data: SecurityView, actions: Actions) -> impl IntoView {
+    let status = if data.totp_enabled { "On" } else { "Off" };
+    view! {
+        {data.new_backup_codes.map(|codes| view! { <NewBackupCodes codes /> })}
+        {(data.required && !data.totp_enabled).then(|| view! {
+            <p class="rounded-md border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-200" data-testid="mfa-required">
+                "This site requires two-factor authentication. Set up an authenticator app to continue."
+            </p>
+        })}
+        <div class=CARD>
+            <h2 class="mb-2 text-lg font-semibold">"Authenticator app"</h2>
+            <p class="mb-4 text-sm">
+                "Status: " <strong data-testid="totp-status">{status}</strong>
+                {data.totp_enabled.then(|| view! {
+                    " · " <span data-testid="backup-codes-left">{data.backup_codes_left}</span> " backup codes left"
+                })}
+            </p>
+            {if !data.sudo {
+                view! {
+                    <p class="text-sm text-slate-600 dark:text-slate-300">
+                        "To make changes, "
+                        <A href=format!("/users/sudo?return_to={HERE}") attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"confirm your password"</A>
+                        "."
+                    </p>
+                }
+                .into_any()
+            } else if data.totp_enabled {
+                enabled(actions).into_any()
+            } else if let Some(setup) = data.setup {
+                view! { <Setup setup actions /> }.into_any()
+            } else {
+                view! {
+                    <p class="mb-4 text-sm text-slate-600 dark:text-slate-300">
+                        "After your password, log-ins will ask for a 6-digit code from an app such as 1Password, Google Authenticator or Aegis."
+                    </p>
+                    <ActionForm action=actions.start>
+                        <button type="submit" class="rounded-md bg-indigo-600 px-4 py-2 font-semibold text-white hover:bg-indigo-500">"Set up an authenticator app"</button>
+                    </ActionForm>
+                }
+                .into_any()
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn Setup(setup: TotpSetupView, actions: Actions) -> impl IntoView {
+    view! {
+        <ol class="mb-4 list-decimal space-y-2 pl-5 text-sm">
+            <li>"Scan this code with your authenticator app."</li>
+            <li>"Or type the key by hand: " <code class="break-all rounded bg-slate-100 px-1 font-mono dark:bg-slate-800" data-testid="totp-secret">{setup.secret}</code></li>
+            <li>"Enter the 6-digit code the app shows."</li>
+        </ol>
+        // The SVG is drawn on the server from the otpauth URI; it carries no user text.
+        <div class="mb-4 w-52 rounded bg-white p-2" data-testid="totp-qr" aria-label="QR code for your authenticator app" inner_html=setup.qr_svg></div>
+        <a href=setup.uri class="mb-4 block text-sm font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Open in an authenticator app on this device"</a>
+        <ActionForm action=actions.confirm attr:class="space-y-4">
+            <Field label="Code from the app" name="code" autocomplete="one-time-code" />
+            <Submit label="Turn on two-factor authentication" pending=actions.confirm.pending().into() />
+        </ActionForm>
+    }
+}
+
+fn enabled(actions: Actions) -> impl IntoView {
+    view! {
+        <div class="space-y-6">
+            <details class="border-t border-slate-200 pt-4 dark:border-slate-800">
+                <summary class="cursor-pointer text-sm font-medium">"Make new backup codes"</summary>
+                <ActionForm action=actions.regenerate attr:class="mt-4 space-y-4">
+                    <Field label="Code from your app" name="code" autocomplete="one-time-code" />
+                    <Submit label="Make new backup codes" pending=actions.regenerate.pending().into() />
+                </ActionForm>
+            </details>
+            <details class="border-t border-slate-200 pt-4 dark:border-slate-800">
+                <summary class="cursor-pointer text-sm font-medium">"Turn off two-factor authentication"</summary>
+                <ActionForm action=actions.disable attr:class="mt-4 space-y-4">
+                    <Field label="Code from your app, or a backup code" name="code" autocomplete="one-time-code" />
+                    <Submit label="Turn off" pending=actions.disable.pending().into() />
+                </ActionForm>
+            </details>
+            <div class="border-t border-slate-200 pt-4 dark:border-slate-800">
+                <p class="mb-2 text-sm text-slate-600 dark:text-slate-300">"Browsers you told to skip the code for a while:"</p>
+                <ActionForm action=actions.forget>
+                    <button type="submit" class=SECONDARY>"Forget all trusted browsers"</button>
+                </ActionForm>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn NewBackupCodes(codes: Vec<String>) -> impl IntoView {
+    view! {
+        <div class="rounded-xl border border-emerald-300 bg-emerald-50 p-6 dark:border-emerald-800 dark:bg-emerald-950" data-testid="new-backup-codes">
+            <h2 class="mb-2 text-lg font-semibold">"Your backup codes"</h2>
+            <p class="mb-4 text-sm">
+                "Save them somewhere safe now: they are not shown again. Each one logs you in once if you lose your authenticator."
+            </p>
+            <ul class="grid grid-cols-2 gap-2 font-mono text-base">
+                {codes.into_iter().map(|code| view! { <li data-testid="backup-code">{code}</li> }).collect_view()}
+            </ul>
+        </div>
+    }
+}

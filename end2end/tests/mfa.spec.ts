@@ -1,0 +1,149 @@
+import { createHmac } from "node:crypto";
+
+import { expect, test, type Page } from "@playwright/test";
+
+const PASSWORD = "correct horse battery staple 42";
+
+function uniqueEmail(tag: string): string {
+  return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}
+
+async function hydrated(page: Page) {
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+}
+
+/** RFC 6238 (SHA-1, 6 digits, 30 s), written here independently of the server's totp-rs. */
+function totp(base32Secret: string, offsetSeconds = 0): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const char of base32Secret.replace(/=+$/, "").toUpperCase()) {
+    bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
+  }
+  const bytes = Buffer.from(bits.match(/.{8}/g)!.map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor((Date.now() / 1000 + offsetSeconds) / 30)));
+  const mac = createHmac("sha1", bytes).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return value.toString().padStart(6, "0");
+}
+
+async function registerAndLogIn(page: Page, email: string) {
+  await page.goto("/users/register");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/users\/log-in$/);
+  await passwordStep(page, email);
+  await expect(page).toHaveURL(/\/users\/settings$/);
+}
+
+async function passwordStep(page: Page, email: string) {
+  await page.goto("/users/log-in");
+  await hydrated(page);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
+}
+
+async function logOut(page: Page) {
+  await page.getByRole("button", { name: "Log out" }).click();
+  await expect(page).toHaveURL(/\/$/);
+}
+
+test("set up an authenticator app, log in with a code, trust the browser, use a backup code without JavaScript", async ({ browser }) => {
+  const email = uniqueEmail("totp");
+  const page = await (await browser.newContext()).newPage();
+  await registerAndLogIn(page, email);
+
+  await expect(page.getByTestId("mfa-status")).toHaveText("Off");
+  await page.getByRole("link", { name: "Manage" }).click();
+  await expect(page).toHaveURL(/\/users\/settings\/security$/);
+  await expect(page.getByTestId("totp-status")).toHaveText("Off");
+  await page.getByRole("link", { name: "confirm your password" }).click();
+  await hydrated(page);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(page).toHaveURL(/\/users\/settings\/security$/);
+  await hydrated(page);
+
+  await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+  await expect(page.getByTestId("totp-qr").locator("svg")).toBeVisible();
+  const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
+  expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+  await page.getByLabel("Code from the app").fill(totp(secret));
+  await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
+  await expect(page.getByTestId("totp-status")).toHaveText("On");
+  const codes = await page.getByTestId("backup-code").allTextContents();
+  expect(codes).toHaveLength(8);
+  await expect(page.getByTestId("backup-codes-left")).toHaveText("8");
+
+  // Log in again: the password leads to the code step. The next step's code is inside the
+  // window and newer than the one the set-up used.
+  await logOut(page);
+  await passwordStep(page, email);
+  await expect(page).toHaveURL(/\/users\/mfa\?return_to=/);
+  await hydrated(page);
+  await expect(page.getByTestId("flash")).toContainText("One more step");
+  await page.getByLabel("Authentication code").fill("000000");
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page.getByTestId("form-error")).toContainText("invalid");
+  await page.getByLabel("Authentication code").fill(totp(secret, 30));
+  await page.getByLabel(/Trust this browser/).check();
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page).toHaveURL(/\/users\/settings$/);
+  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page.getByTestId("mfa-status")).toHaveText("On");
+
+  // This browser is trusted: the password alone is enough here.
+  await logOut(page);
+  await passwordStep(page, email);
+  await expect(page).toHaveURL(/\/users\/settings$/);
+
+  // Another browser, without JavaScript, uses a backup code.
+  const plain = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+  await plain.goto("/users/log-in");
+  await plain.getByLabel("Email", { exact: true }).fill(email);
+  await plain.getByLabel("Password").fill(PASSWORD);
+  await plain.getByRole("button", { name: "Log in", exact: true }).click();
+  await expect(plain).toHaveURL(/\/users\/mfa\?return_to=/);
+  await plain.getByLabel("Authentication code").fill("wrong-code");
+  await plain.getByRole("button", { name: "Verify" }).click();
+  await expect(plain.getByTestId("form-error")).toContainText("invalid");
+  await plain.getByLabel("Authentication code").fill(codes[0]);
+  await plain.getByRole("button", { name: "Verify" }).click();
+  await expect(plain).toHaveURL(/\/users\/settings$/);
+  await expect(plain.getByTestId("flash")).toContainText("backup code");
+  await plain.goto("/users/settings/security");
+  await expect(plain.getByTestId("backup-codes-left")).toHaveText("7");
+});
+
+test("a pending log-in cannot open account pages", async ({ browser }) => {
+  const email = uniqueEmail("pending");
+  const page = await (await browser.newContext()).newPage();
+  await registerAndLogIn(page, email);
+  await page.goto("/users/settings/security");
+  await page.getByRole("link", { name: "confirm your password" }).click();
+  await hydrated(page);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await hydrated(page);
+  await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+  const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
+  await page.getByLabel("Code from the app").fill(totp(secret));
+  await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
+  await expect(page.getByTestId("totp-status")).toHaveText("On");
+  await logOut(page);
+
+  await passwordStep(page, email);
+  await expect(page).toHaveURL(/\/users\/mfa/);
+  await page.goto("/users/settings");
+  await expect(page).toHaveURL(/\/users\/log-in\?return_to=\/users\/settings$/);
+  await page.goto("/users/mfa");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Cancel and log out" }).click();
+  await expect(page).toHaveURL(/\/users\/log-in$/);
+  await page.goto("/users/mfa");
+  await expect(page.getByTestId("mfa-expired")).toBeVisible();
+});

@@ -1,0 +1,887 @@
+//! Second factors: TOTP set-up and log-in with codes from an independent implementation
+//! (Python's pyotp), replay, backup codes (single use under a race), the lock, trusted
+//! browsers, turning it off, the pending session opening nothing else, `mfa.required`, and
+//! key rotation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+use sigra::request::RequestContext;
+
+use crate::helpers::{
+    location, on_each_engine, on_each_engine_with, session_cookie, set_cookies, Setup, TestApp,
+    CANARY_PASSWORD,
+};
+
+const STEP: Duration = Duration::from_secs(30);
+const SECURITY: &str = "/users/settings/security";
+
+/// The code pyotp computes for `secret` (base32) at the app's current time.
+fn pyotp_code(app: &TestApp, secret: &str) -> String {
+    pyotp_code_at(app, secret, 0)
+}
+
+/// The code pyotp computes for `secret` `offset` seconds from the app's current time.
+fn pyotp_code_at(app: &TestApp, secret: &str, offset: i64) -> String {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/venv/bin/python");
+    assert!(python.exists(), "pyotp is missing: run `make setup`");
+    let at = app.sigra.now().as_millis() / 1000 + offset;
+    let output = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))",
+        ])
+        .arg(secret)
+        .arg(at.to_string())
+        .output()
+        .expect("run pyotp");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned()
+}
+
+/// A code for the next step (each step is accepted once).
+fn next_code(app: &TestApp, secret: &str) -> String {
+    app.advance(STEP);
+    pyotp_code(app, secret)
+}
+
+/// The `name=value` pair of a cookie a response sets.
+fn cookie_pair(response: &Response, name: &str) -> Option<String> {
+    set_cookies(response.headers())
+        .into_iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+}
+
+async fn sudo(app: &TestApp, cookie: &str) {
+    let response = app
+        .post_form(
+            "/users/sudo",
+            "/users/sudo",
+            &[("password", CANARY_PASSWORD), ("return_to", SECURITY)],
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(location(&response), SECURITY);
+}
+
+async fn security_view(app: &TestApp, cookie: &str) -> Value {
+    let response = app
+        .call_json("/api/account/security", &[], Some(cookie))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.expect("json")
+}
+
+/// Sets up TOTP for the signed-in `cookie`: the secret and the first backup codes.
+async fn enrol(app: &TestApp, cookie: &str) -> (String, Vec<String>) {
+    sudo(app, cookie).await;
+    let started = app
+        .post_form(
+            "/users/settings/security/totp-start",
+            SECURITY,
+            &[],
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(location(&started), SECURITY);
+    let view = security_view(app, cookie).await;
+    let secret = view["setup"]["secret"]
+        .as_str()
+        .expect("a set-up in progress")
+        .to_owned();
+    assert!(view["setup"]["qr_svg"]
+        .as_str()
+        .is_some_and(|svg| svg.contains("<svg")));
+    assert!(view["setup"]["uri"]
+        .as_str()
+        .is_some_and(|uri| uri.starts_with("otpauth://totp/")));
+    let code = pyotp_code(app, &secret);
+    let confirmed = app
+        .post_form(
+            "/users/settings/security/totp-confirm",
+            SECURITY,
+            &[("code", &code)],
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(location(&confirmed), SECURITY);
+    let shown = cookie_pair(&confirmed, "__Host-sigra_new_backup_codes").expect("codes to show");
+    let view = security_view(app, &format!("{cookie}; {shown}")).await;
+    let codes: Vec<String> = view["new_backup_codes"]
+        .as_array()
+        .expect("codes shown once")
+        .iter()
+        .map(|c| c.as_str().expect("text").to_owned())
+        .collect();
+    assert_eq!(codes.len(), 8);
+    assert_eq!(view["totp_enabled"], true);
+    assert_eq!(view["backup_codes_left"], 8);
+    (secret, codes)
+}
+
+/// Logs in with the password; the answer must ask for the second factor. Returns the pending
+/// session's cookie.
+async fn log_in_pending(app: &TestApp, email: &str) -> String {
+    let response = app.log_in(email, CANARY_PASSWORD, false).await;
+    assert!(
+        location(&response).starts_with("/users/mfa?return_to="),
+        "{}",
+        location(&response)
+    );
+    session_cookie(&response).expect("a pending session")
+}
+
+async fn verify(app: &TestApp, pending: &str, code: &str, trust: bool) -> Response {
+    let mut form = vec![("code", code), ("return_to", "/users/sessions")];
+    if trust {
+        form.push(("trust_browser", "on"));
+    }
+    app.post_form("/users/mfa", "/users/mfa", &form, Some(pending))
+        .await
+}
+
+#[tokio::test]
+async fn totp_set_up_and_log_in_with_codes_from_an_independent_implementation() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("totp@example.com").await;
+        let (secret, _) = enrol(&app, &cookie).await;
+        assert_eq!(
+            security_view(&app, &cookie).await["new_backup_codes"],
+            Value::Null,
+            "the codes are shown once"
+        );
+        let mail = app.mailbox("totp@example.com").await;
+        assert_eq!(mail[0].subject, "Two-factor authentication is on");
+
+        let pending = log_in_pending(&app, "totp@example.com").await;
+        assert_eq!(app.me(&pending).await, StatusCode::UNAUTHORIZED, "a pending session is not a session");
+        let wrong = verify(&app, &pending, "000000", false).await;
+        assert!(session_cookie(&wrong).is_none());
+        let code = next_code(&app, &secret);
+        let done = verify(&app, &pending, &code, false).await;
+        assert_eq!(location(&done), "/users/sessions", "on to where the log-in was going");
+        let full = session_cookie(&done).expect("a full session");
+        assert_ne!(full, pending, "a new token");
+        assert_eq!(app.me(&full).await, StatusCode::OK);
+        assert_eq!(app.me(&pending).await, StatusCode::UNAUTHORIZED, "the pending token is dead");
+
+        // The same code again (same step) is a replay, even on a new log-in.
+        let again = log_in_pending(&app, "totp@example.com").await;
+        assert!(session_cookie(&verify(&app, &again, &code, false).await).is_none(), "replay refused");
+        // The previous step is inside the ±1 window but older than the last used one.
+        app.advance(STEP);
+        assert!(session_cookie(&verify(&app, &again, &code, false).await).is_none());
+        let code = pyotp_code(&app, &secret);
+        assert!(session_cookie(&verify(&app, &again, &code, false).await).is_some());
+
+        for action in ["auth.mfa.challenge", "mfa.enable", "mfa.totp.setup_start"] {
+            let sql = format!("SELECT COUNT(*) FROM audit_events WHERE action = '{action}'");
+            assert!(app.count(&sql).await >= 1, "{action}");
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.mfa.verify' AND outcome = 'failure'")
+                .await,
+            3
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.success' AND metadata LIKE '%totp%'")
+                .await,
+            2
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn codes_one_step_either_side_are_accepted() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("drift@example.com").await;
+        let (secret, _) = enrol(&app, &cookie).await;
+        app.advance(10 * STEP);
+        // The phone runs a step ahead: its code is for the next step.
+        let ahead = pyotp_code_at(&app, &secret, 30);
+        let pending = log_in_pending(&app, "drift@example.com").await;
+        assert!(session_cookie(&verify(&app, &pending, &ahead, false).await).is_some());
+        // Two steps behind is too far.
+        let stale = pyotp_code(&app, &secret);
+        app.advance(3 * STEP);
+        let pending = log_in_pending(&app, "drift@example.com").await;
+        assert!(session_cookie(&verify(&app, &pending, &stale, false).await).is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_pending_session_opens_nothing_but_the_second_factor_step() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("bypass@example.com").await;
+        enrol(&app, &cookie).await;
+        let pending = log_in_pending(&app, "bypass@example.com").await;
+
+        for page in [
+            "/users/settings",
+            "/users/settings/email",
+            "/users/settings/password",
+            "/users/settings/security",
+            "/users/sessions",
+        ] {
+            let response = app.get(page, Some(&pending)).await;
+            assert_eq!(response.status(), StatusCode::FOUND, "{page}");
+            assert!(
+                location(&response).starts_with("/users/log-in"),
+                "{page}: {}",
+                location(&response)
+            );
+        }
+        assert_eq!(app.me(&pending).await, StatusCode::UNAUTHORIZED);
+        let header = app
+            .call_json("/api/session/state", &[], Some(&pending))
+            .await;
+        let state: Value = header.json().await.expect("json");
+        assert_eq!(
+            state["email"],
+            Value::Null,
+            "the header shows nobody signed in"
+        );
+
+        let calls: &[(&str, &[(&str, &str)])] = &[
+            ("/api/account/overview", &[]),
+            ("/api/account/sessions", &[]),
+            ("/api/account/security", &[]),
+            ("/users/sudo", &[("password", CANARY_PASSWORD)]),
+            ("/users/sessions/revoke", &[("id", "x")]),
+            ("/users/sessions/revoke-others", &[]),
+            (
+                "/users/settings/password",
+                &[
+                    ("current_password", CANARY_PASSWORD),
+                    ("new_password", "A-new-long-password-1234"),
+                ],
+            ),
+            (
+                "/users/settings/email",
+                &[
+                    ("new_email", "other@example.com"),
+                    ("current_password", CANARY_PASSWORD),
+                ],
+            ),
+            ("/users/settings/email/cancel", &[]),
+            ("/users/settings/security/totp-start", &[]),
+            (
+                "/users/settings/security/totp-confirm",
+                &[("code", "123456")],
+            ),
+            (
+                "/users/settings/security/backup-codes",
+                &[("code", "123456")],
+            ),
+            (
+                "/users/settings/security/totp-disable",
+                &[("code", "123456")],
+            ),
+            ("/users/settings/security/forget-browsers", &[]),
+        ];
+        for (path, form) in calls {
+            let response = app.call_json(path, form, Some(&pending)).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_totp WHERE confirmed_at IS NOT NULL")
+                .await,
+            1,
+            "still on"
+        );
+
+        // Cancelling ends the pending session.
+        let cancelled = app
+            .post_form("/users/mfa/cancel", "/users/mfa", &[], Some(&pending))
+            .await;
+        assert_eq!(location(&cancelled), "/users/log-in");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'mfa_pending'")
+                .await,
+            0
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_pending_session_expires_after_five_minutes() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("slow@example.com").await;
+        let (secret, _) = enrol(&app, &cookie).await;
+        let pending = log_in_pending(&app, "slow@example.com").await;
+        app.advance(Duration::from_secs(5 * 60));
+        let code = pyotp_code(&app, &secret);
+        let response = verify(&app, &pending, &code, false).await;
+        assert!(session_cookie(&response).is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn twenty_concurrent_uses_of_one_backup_code_exactly_one_wins() {
+    // The 19 losers are wrong codes; a lock after five would hide which one won.
+    let setup = || Setup {
+        env: vec![("SIGRA_MFA_LOCKOUT_THRESHOLD", "100".to_owned())],
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, |app: TestApp| async move {
+        let cookie = app.signed_in("race@example.com").await;
+        let (_, codes) = enrol(&app, &cookie).await;
+        let mut pendings = Vec::new();
+        for _ in 0..20 {
+            pendings.push(log_in_pending(&app, "race@example.com").await);
+        }
+        let app = Arc::new(app);
+        let attempts = pendings.into_iter().map(|pending| {
+            let app = Arc::clone(&app);
+            let code = codes[0].clone();
+            tokio::spawn(async move {
+                session_cookie(&verify(&app, &pending, &code, false).await).is_some()
+            })
+        });
+        let mut wins = 0;
+        for attempt in attempts {
+            if attempt.await.expect("task") {
+                wins += 1;
+            }
+        }
+        assert_eq!(wins, 1, "exactly one use of the code succeeds");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_backup_codes WHERE used_at IS NOT NULL")
+                .await,
+            1
+        );
+        let mail = app.mailbox("race@example.com").await;
+        assert_eq!(mail[0].subject, "A backup code was used to log in");
+        assert!(
+            mail[0].text.contains("You have 7 backup codes left."),
+            "{}",
+            mail[0].text
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn five_wrong_codes_lock_the_second_factor_step_across_log_ins() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("guess@example.com").await;
+        let (secret, codes) = enrol(&app, &cookie).await;
+        let pending = log_in_pending(&app, "guess@example.com").await;
+        for _ in 0..4 {
+            let response = verify(&app, &pending, "999999", false).await;
+            assert!(session_cookie(&response).is_none());
+        }
+        let locked = app
+            .call_json("/users/mfa", &[("code", "999999")], Some(&pending))
+            .await;
+        assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+        let body: Value = locked.json().await.expect("json");
+        assert_eq!(body, Value::String("MfaLocked".to_owned()));
+        assert_eq!(app.me(&pending).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'mfa_pending'")
+                .await,
+            0,
+            "the lock ended the pending session"
+        );
+
+        // A new log-in with the password does not reset the lock; right codes are refused.
+        let again = log_in_pending(&app, "guess@example.com").await;
+        let code = next_code(&app, &secret);
+        assert!(session_cookie(&verify(&app, &again, &code, false).await).is_none());
+        let again = log_in_pending(&app, "guess@example.com").await;
+        assert!(session_cookie(&verify(&app, &again, &codes[1], false).await).is_none());
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_backup_codes WHERE used_at IS NOT NULL")
+                .await,
+            0,
+            "a locked step spends nothing"
+        );
+
+        let mail = app.mailbox("guess@example.com").await;
+        assert_eq!(mail[0].subject, "Two-factor log-in locked for a while");
+        assert!(mail[0].text.contains("15 minutes"));
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'security.mfa_lockout'")
+                .await,
+            1
+        );
+
+        app.advance(Duration::from_secs(15 * 60));
+        let pending = log_in_pending(&app, "guess@example.com").await;
+        let code = pyotp_code(&app, &secret);
+        assert!(
+            session_cookie(&verify(&app, &pending, &code, false).await).is_some(),
+            "the lock ends"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_trusted_browser_skips_the_code_but_never_the_password() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("trust@example.com").await;
+        let (secret, _) = enrol(&app, &cookie).await;
+        app.signed_in("other@example.com").await;
+
+        let pending = log_in_pending(&app, "trust@example.com").await;
+        let code = next_code(&app, &secret);
+        let done = verify(&app, &pending, &code, true).await;
+        let line = set_cookies(done.headers())
+            .into_iter()
+            .find(|c| c.starts_with("__Host-sigra_trusted_browser="))
+            .expect("the trust cookie");
+        for attribute in [
+            "Max-Age=2592000",
+            "Secure",
+            "HttpOnly",
+            "Path=/",
+            "SameSite=Lax",
+        ] {
+            assert!(line.contains(attribute), "{attribute} in {line}");
+        }
+        let trusted = cookie_pair(&done, "__Host-sigra_trusted_browser").expect("pair");
+
+        let skipped = app
+            .post_form(
+                "/users/log-in",
+                "/users/log-in",
+                &[
+                    ("email", "trust@example.com"),
+                    ("password", CANARY_PASSWORD),
+                ],
+                Some(&trusted),
+            )
+            .await;
+        assert_eq!(location(&skipped), "/users/settings", "no code asked");
+        assert_eq!(
+            app.me(&session_cookie(&skipped).expect("session")).await,
+            StatusCode::OK
+        );
+        let wrong = app
+            .post_form(
+                "/users/log-in",
+                "/users/log-in",
+                &[
+                    ("email", "trust@example.com"),
+                    ("password", "not the password at all, sorry"),
+                ],
+                Some(&trusted),
+            )
+            .await;
+        assert!(
+            session_cookie(&wrong).is_none(),
+            "the password is still needed"
+        );
+
+        // Bound to its user: another account with a second factor is still asked.
+        let other = app
+            .log_in("other@example.com", CANARY_PASSWORD, false)
+            .await;
+        let other_cookie = session_cookie(&other).expect("session");
+        enrol(&app, &other_cookie).await;
+        assert!(asks_for_code(&app, "other@example.com", &trusted).await);
+        assert!(!asks_for_code(&app, "trust@example.com", &trusted).await);
+
+        // Expires after 30 days.
+        app.advance(Duration::from_secs(30 * 24 * 3600));
+        assert!(asks_for_code(&app, "trust@example.com", &trusted).await);
+    })
+    .await;
+}
+
+/// Logs in with a code and "trust this browser": the session and the trust cookies.
+async fn trust(app: &TestApp, email: &str, secret: &str) -> (String, String) {
+    let pending = log_in_pending(app, email).await;
+    let code = next_code(app, secret);
+    let done = verify(app, &pending, &code, true).await;
+    (
+        session_cookie(&done).expect("session"),
+        cookie_pair(&done, "__Host-sigra_trusted_browser").expect("trust"),
+    )
+}
+
+/// Whether a password log-in carrying `trusted` is still asked for a code.
+async fn asks_for_code(app: &TestApp, email: &str, trusted: &str) -> bool {
+    let response = app
+        .post_form(
+            "/users/log-in",
+            "/users/log-in",
+            &[("email", email), ("password", CANARY_PASSWORD)],
+            Some(trusted),
+        )
+        .await;
+    location(&response).starts_with("/users/mfa")
+}
+
+#[tokio::test]
+async fn trusted_browsers_are_forgotten_all_at_once_and_on_a_password_change() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("forget@example.com").await;
+        let (secret, _) = enrol(&app, &cookie).await;
+        let (session, trusted) = trust(&app, "forget@example.com", &secret).await;
+        assert!(!asks_for_code(&app, "forget@example.com", &trusted).await);
+        sudo(&app, &session).await;
+        let forgot = app
+            .post_form(
+                "/users/settings/security/forget-browsers",
+                SECURITY,
+                &[],
+                Some(&session),
+            )
+            .await;
+        assert_eq!(location(&forgot), SECURITY);
+        assert!(
+            asks_for_code(&app, "forget@example.com", &trusted).await,
+            "forgotten"
+        );
+
+        let (session, trusted) = trust(&app, "forget@example.com", &secret).await;
+        let changed = app
+            .post_form(
+                "/users/settings/password",
+                "/users/settings/password",
+                &[
+                    ("current_password", CANARY_PASSWORD),
+                    ("new_password", "Another-Canary-pw-2c9d-horse"),
+                ],
+                Some(&session),
+            )
+            .await;
+        assert_eq!(changed.status(), StatusCode::FOUND);
+        let response = app
+            .post_form(
+                "/users/log-in",
+                "/users/log-in",
+                &[
+                    ("email", "forget@example.com"),
+                    ("password", "Another-Canary-pw-2c9d-horse"),
+                ],
+                Some(&trusted),
+            )
+            .await;
+        assert!(
+            location(&response).starts_with("/users/mfa"),
+            "a new password forgets trusted browsers"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("codes@example.com").await;
+        let (secret, codes) = enrol(&app, &cookie).await;
+
+        let pending = log_in_pending(&app, "codes@example.com").await;
+        let typed = codes[2].to_uppercase().replace('-', " ");
+        let done = verify(&app, &pending, &typed, false).await;
+        let session = session_cookie(&done).expect("logged in with a backup code");
+        assert_eq!(security_view(&app, &session).await["backup_codes_left"], 7);
+        let pending = log_in_pending(&app, "codes@example.com").await;
+        assert!(
+            session_cookie(&verify(&app, &pending, &codes[2], false).await).is_none(),
+            "used once"
+        );
+        assert!(session_cookie(&verify(&app, &pending, &codes[3], false).await).is_some());
+
+        sudo(&app, &session).await;
+        let refused = app
+            .call_json(
+                "/users/settings/security/backup-codes",
+                &[("code", &codes[4])],
+                Some(&session),
+            )
+            .await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::BAD_REQUEST,
+            "a backup code cannot make more"
+        );
+        let code = next_code(&app, &secret);
+        let made = app
+            .post_form(
+                "/users/settings/security/backup-codes",
+                SECURITY,
+                &[("code", &code)],
+                Some(&session),
+            )
+            .await;
+        let shown = cookie_pair(&made, "__Host-sigra_new_backup_codes").expect("shown");
+        let view = security_view(&app, &format!("{session}; {shown}")).await;
+        assert_eq!(view["new_backup_codes"].as_array().map(Vec::len), Some(8));
+        assert_eq!(view["backup_codes_left"], 8);
+        let pending = log_in_pending(&app, "codes@example.com").await;
+        assert!(
+            session_cookie(&verify(&app, &pending, &codes[5], false).await).is_none(),
+            "old codes are gone"
+        );
+
+        // The shown codes are bound to the session that made them.
+        let elsewhere = app
+            .log_in("codes@example.com", CANARY_PASSWORD, false)
+            .await;
+        let elsewhere = session_cookie(&elsewhere).expect("pending");
+        let fresh = view["new_backup_codes"][0]
+            .as_str()
+            .expect("code")
+            .to_owned();
+        assert!(session_cookie(&verify(&app, &elsewhere, &fresh, false).await).is_some());
+        let other_view = security_view(
+            &app,
+            &format!(
+                "{}; {shown}",
+                session_cookie(
+                    &verify(
+                        &app,
+                        &log_in_pending(&app, "codes@example.com").await,
+                        view["new_backup_codes"][1].as_str().expect("code"),
+                        false
+                    )
+                    .await
+                )
+                .expect("session")
+            ),
+        )
+        .await;
+        assert_eq!(other_view["new_backup_codes"], Value::Null);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn turning_it_off_needs_sudo_and_a_code_and_tells_the_owner() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("off@example.com").await;
+        let (secret, codes) = enrol(&app, &cookie).await;
+        app.advance(Duration::from_secs(6 * 60));
+        let no_sudo = app
+            .call_json(
+                "/users/settings/security/totp-disable",
+                &[("code", &codes[0])],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(no_sudo.status(), StatusCode::FORBIDDEN, "sudo has expired");
+        sudo(&app, &cookie).await;
+        let wrong = app
+            .call_json(
+                "/users/settings/security/totp-disable",
+                &[("code", "000000")],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+        let code = next_code(&app, &secret);
+        let off = app
+            .post_form(
+                "/users/settings/security/totp-disable",
+                SECURITY,
+                &[("code", &code)],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(location(&off), SECURITY);
+        assert_eq!(security_view(&app, &cookie).await["totp_enabled"], false);
+        assert_eq!(app.count("SELECT COUNT(*) FROM user_backup_codes").await, 0);
+        let mail = app.mailbox("off@example.com").await;
+        assert_eq!(mail[0].subject, "Two-factor authentication was turned off");
+        let response = app.log_in("off@example.com", CANARY_PASSWORD, false).await;
+        assert_eq!(
+            location(&response),
+            "/users/settings",
+            "no code asked any more"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'mfa.disable'")
+                .await,
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_set_up_secret_is_shown_only_under_sudo_and_a_second_set_up_is_refused() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("setup@example.com").await;
+        let refused = app
+            .call_json("/users/settings/security/totp-start", &[], Some(&cookie))
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "needs sudo");
+        sudo(&app, &cookie).await;
+        app.post_form(
+            "/users/settings/security/totp-start",
+            SECURITY,
+            &[],
+            Some(&cookie),
+        )
+        .await;
+        assert!(security_view(&app, &cookie).await["setup"]["secret"].is_string());
+        app.advance(Duration::from_secs(6 * 60));
+        let view = security_view(&app, &cookie).await;
+        assert_eq!(view["setup"], Value::Null, "hidden once sudo lapses");
+        assert_eq!(view["sudo"], false);
+        let stored: String = sqlx::query_scalar("SELECT secret_sealed FROM user_totp")
+            .fetch_one(app.sigra.db().pool())
+            .await
+            .expect("row");
+        sudo(&app, &cookie).await;
+        let secret = security_view(&app, &cookie).await["setup"]["secret"]
+            .as_str()
+            .expect("secret")
+            .to_owned();
+        assert!(!stored.contains(&secret), "sealed at rest");
+        let code = pyotp_code(&app, &secret);
+        app.post_form(
+            "/users/settings/security/totp-confirm",
+            SECURITY,
+            &[("code", &code)],
+            Some(&cookie),
+        )
+        .await;
+        let again = app
+            .call_json("/users/settings/security/totp-start", &[], Some(&cookie))
+            .await;
+        assert_eq!(again.status(), StatusCode::CONFLICT);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn magic_links_ask_for_the_second_factor_too() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("link@example.com").await;
+        enrol(&app, &cookie).await;
+        app.post_form(
+            "/users/log-in/email-link",
+            "/users/log-in",
+            &[("email", "link@example.com")],
+            None,
+        )
+        .await;
+        let link = app.link_in_mail("link@example.com", "/users/log-in/").await;
+        let (link_cookie, page) = app.open_link(&link).await;
+        let response = app.post_link_form(&page, &link_cookie, &[], None).await;
+        assert!(
+            location(&response).starts_with("/users/mfa"),
+            "{}",
+            location(&response)
+        );
+        let pending = session_cookie(&response).expect("pending");
+        assert_eq!(app.me(&pending).await, StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn required_mfa_sends_every_page_to_set_up_until_done() {
+    let setup = || Setup {
+        env: vec![("SIGRA_MFA_REQUIRED", "true".to_owned())],
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, |app: TestApp| async move {
+        let cookie = app.signed_in("must@example.com").await;
+        for page in ["/users/settings", "/users/sessions", "/"] {
+            let response = app.get(page, Some(&cookie)).await;
+            assert_eq!(location(&response), SECURITY, "{page}");
+        }
+        assert_eq!(
+            app.get(SECURITY, Some(&cookie)).await.status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.get("/users/sudo", Some(&cookie)).await.status(),
+            StatusCode::OK
+        );
+        enrol(&app, &cookie).await;
+        assert_eq!(
+            app.get("/users/settings", Some(&cookie)).await.status(),
+            StatusCode::OK
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rotating_the_encryption_key_re_seals_every_secret() {
+    let old_key = sigra::crypto::SecretKey::generate_text();
+    let new_key = sigra::crypto::SecretKey::generate_text();
+    let setup = || Setup {
+        env: vec![("SIGRA_MFA_ENCRYPTION_KEYS", format!("old:{old_key}"))],
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, |app: TestApp| {
+        let (old_key, new_key) = (old_key.clone(), new_key.clone());
+        async move {
+            let cookie = app.signed_in("rotate@example.com").await;
+            let (secret, _) = enrol(&app, &cookie).await;
+            let with_keys = |keys: String| {
+                let config = sigra::testing::config_with(
+                    app.database_url(),
+                    &[("SIGRA_MFA_ENCRYPTION_KEYS", &keys)],
+                );
+                sigra::Sigra::builder(config, Arc::new(app::emails::Templates))
+                    .clock(Arc::new(app.clock.clone()))
+                    .with_db(app.sigra.db().clone())
+                    .expect("core")
+            };
+            let rotating = with_keys(format!("new:{new_key},old:{old_key}"));
+            assert_eq!(rotating.rotate_mfa_keys().await.expect("rotate"), 1);
+            assert_eq!(rotating.rotate_mfa_keys().await.expect("again"), 0);
+            let key_id: String = sqlx::query_scalar("SELECT key_id FROM user_totp")
+                .fetch_one(app.sigra.db().pool())
+                .await
+                .expect("row");
+            assert_eq!(key_id, "new");
+
+            // A process that knows only the new key still checks codes.
+            let only_new = with_keys(format!("new:{new_key}"));
+            let request = RequestContext::new(None, Some("test"), None);
+            let log_in = sigra::auth::LogIn {
+                email: "rotate@example.com".to_owned(),
+                password: sigra::password::Password::new(CANARY_PASSWORD.to_owned()),
+                remember_me: false,
+                trusted_browser: None,
+            };
+            let session = only_new
+                .log_in(log_in, None, &request)
+                .await
+                .expect("password");
+            assert!(session.needs_second_factor());
+            let presented =
+                sigra::crypto::PresentedToken::parse(session.token.expose()).expect("token");
+            let sigra::sessions::SessionCheck::PendingMfa(pending) = only_new
+                .authenticate_session(&presented)
+                .await
+                .expect("check")
+            else {
+                panic!("a pending session");
+            };
+            let code = next_code(&app, &secret);
+            let factor = sigra::mfa::SecondFactor::parse(&code);
+            let done = only_new
+                .complete_mfa(&pending, factor, false, &request)
+                .await
+                .expect("code accepted");
+            assert!(!done.session.needs_second_factor());
+        }
+    })
+    .await;
+}

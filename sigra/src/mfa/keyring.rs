@@ -1,0 +1,97 @@
+//! The AEAD keys that seal TOTP secrets at rest. Each sealed secret records the id of the key
+//! that sealed it; the first configured key seals, every configured key opens, and
+//! [`Sigra::rotate_mfa_keys`] re-seals everything under the first key so an old key can go.
+
+use zeroize::Zeroizing;
+
+use crate::config::MfaConfig;
+use crate::crypto::Sealer;
+use crate::error::{Error, Result};
+use crate::users::UserId;
+use crate::Sigra;
+
+use super::store;
+
+pub(crate) struct Keyring {
+    keys: Vec<(String, Sealer)>,
+}
+
+impl Keyring {
+    pub(crate) fn new(config: &MfaConfig) -> Self {
+        Self {
+            keys: config
+                .encryption_keys
+                .iter()
+                .map(|(id, key)| (id.clone(), Sealer::new(key)))
+                .collect(),
+        }
+    }
+
+    /// Seals `secret` for `user` (the user id is bound in, so rows cannot be swapped):
+    /// the sealed text and the id of the key used.
+    pub(crate) fn seal(&self, user: &UserId, secret: &[u8]) -> Result<(String, String)> {
+        let (id, sealer) = self
+            .keys
+            .first()
+            .ok_or_else(|| Error::Internal("no MFA encryption key is configured".into()))?;
+        Ok((sealer.seal(&context(user), secret), id.clone()))
+    }
+
+    pub(crate) fn open(
+        &self,
+        user: &UserId,
+        sealed: &str,
+        key_id: &str,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        let (_, sealer) = self
+            .keys
+            .iter()
+            .find(|(id, _)| id == key_id)
+            .ok_or_else(|| {
+                Error::Internal(
+                    format!("the MFA encryption key `{key_id}` is not configured").into(),
+                )
+            })?;
+        sealer
+            .open(&context(user), sealed)
+            .ok_or_else(|| Error::Internal("a TOTP secret did not open with its key".into()))
+    }
+
+    fn newest_id(&self) -> Option<&str> {
+        self.keys.first().map(|(id, _)| id.as_str())
+    }
+}
+
+fn context(user: &UserId) -> String {
+    format!("totp:{user}")
+}
+
+impl Sigra {
+    /// Re-seals every TOTP secret under the newest key (the first in `SIGRA_MFA_ENCRYPTION_KEYS`),
+    /// in one transaction. Returns how many secrets moved; afterwards older keys can be removed.
+    ///
+    /// # Errors
+    /// A secret sealed with a key that is no longer configured; the database failed.
+    pub async fn rotate_mfa_keys(&self) -> Result<u64> {
+        let keyring = self.mfa_keyring();
+        let Some(newest) = keyring.newest_id() else {
+            return Err(Error::Internal(
+                "no MFA encryption key is configured".into(),
+            ));
+        };
+        let mut tx = self.db().begin_write().await?;
+        let mut moved = 0;
+        for (user, sealed, key_id) in store::all_secrets(&mut tx).await? {
+            if key_id == newest {
+                continue;
+            }
+            let user = UserId::from_stored(user);
+            let secret = keyring.open(&user, &sealed, &key_id)?;
+            let (resealed, id) = keyring.seal(&user, &secret)?;
+            store::reseal(&mut tx, user.as_str(), &resealed, &id).await?;
+            moved += 1;
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+}

@@ -1,0 +1,587 @@
+//! Second factors: TOTP (RFC 6238) with backup codes, the log-in challenge at `/users/mfa`,
+//! "trust this browser", and the second-factor lockout.
+//!
+//! A right password (or magic link) on an account with a second factor starts a *pending*
+//! session ([`crate::sessions::PendingMfa`]) that can do nothing but finish here; finishing
+//! replaces it with a full session under a new token. Setting up, regenerating and disabling
+//! take a [`Sudo`] proof. Wrong codes at the challenge and in settings share one counter:
+//! `mfa.lockout_threshold` in a row lock the second-factor step for `mfa.lockout_duration`.
+
+pub mod backup_codes;
+mod keyring;
+mod store;
+pub mod totp;
+mod trusted;
+
+use sqlx::AnyConnection;
+
+pub use backup_codes::BackupCodes;
+pub(crate) use keyring::Keyring;
+pub use trusted::TRUSTED_BROWSER_COOKIE;
+
+use crate::audit::{self, Action, AuditEvent};
+use crate::crypto::random_bytes;
+use crate::db::WriteTx;
+use crate::error::{Error, Result};
+use crate::mail::{minutes, Message};
+use crate::request::RequestContext;
+use crate::sessions::{self, Authenticated, NewSession, PendingMfa, SessionKind, Sudo};
+use crate::users::{EmailAddress, UserId};
+use crate::Sigra;
+
+/// A second factor as the user typed it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// Six digits from an authenticator app.
+    Totp(String),
+    /// One of the backup codes.
+    BackupCode(String),
+}
+
+impl SecondFactor {
+    /// Reads one input field: six digits (spaces ignored) are an app code, anything else a
+    /// backup code.
+    pub fn parse(input: &str) -> Self {
+        let compact: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        if compact.len() == usize::from(totp::DIGITS) && compact.bytes().all(|b| b.is_ascii_digit())
+        {
+            Self::Totp(compact)
+        } else {
+            Self::BackupCode(input.to_owned())
+        }
+    }
+
+    fn method(&self) -> &'static str {
+        match self {
+            Self::Totp(_) => "totp",
+            Self::BackupCode(_) => "backup_code",
+        }
+    }
+}
+
+impl std::fmt::Debug for SecondFactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecondFactor::{}([redacted])", self.method())
+    }
+}
+
+/// An authenticator-app set-up waiting for its first code.
+#[derive(Clone)]
+pub struct TotpSetup {
+    /// The secret in base32, for typing in by hand.
+    pub secret: String,
+    /// The `otpauth://` URI the QR code holds.
+    pub uri: String,
+    /// The QR code as an SVG document.
+    pub qr_svg: String,
+}
+
+impl std::fmt::Debug for TotpSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpSetup([redacted])")
+    }
+}
+
+/// The account's second factors, as the security settings page shows them.
+#[derive(Clone, Debug)]
+pub struct MfaOverview {
+    /// Whether an authenticator app is set up.
+    pub totp_enabled: bool,
+    /// Unused backup codes.
+    pub backup_codes_left: u32,
+    /// A set-up in progress (only revealed under sudo: it shows the secret).
+    pub pending_setup: Option<TotpSetup>,
+    /// Whether the configuration requires a second factor.
+    pub required: bool,
+}
+
+/// A finished second-factor step.
+#[derive(Debug)]
+pub struct MfaLogIn {
+    /// The full session that replaced the pending one.
+    pub session: NewSession,
+    /// The "trust this browser" cookie value, when asked for.
+    pub trusted_browser: Option<String>,
+    /// Backup codes left, when one was just used.
+    pub backup_codes_left: Option<u32>,
+}
+
+impl Sigra {
+    /// Starts the session a right first factor (password or magic link) earns: a full one, or
+    /// a pending one when the account has a second factor and the browser is not trusted.
+    /// Ends the browser's previous session in the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn begin_session(
+        &self,
+        conn: &mut AnyConnection,
+        user: &UserId,
+        email: &EmailAddress,
+        replacing: Option<&Authenticated>,
+        kind: SessionKind,
+        trusted_browser: Option<&str>,
+        request: &RequestContext,
+    ) -> Result<NewSession> {
+        if let Some(previous) = replacing {
+            sessions::store::delete(conn, &previous.session().id).await?;
+        }
+        if store::has_second_factor(conn, user).await?
+            && !self.trusts(conn, user, trusted_browser).await?
+        {
+            let event = AuditEvent::new(Action::MfaChallenge).actor(user);
+            audit::record(conn, self.now(), event, request).await?;
+            return self.create_pending_session(conn, user, kind, request).await;
+        }
+        self.notice_new_ip(conn, user, email, request).await?;
+        self.create_session(conn, user, kind, request).await
+    }
+
+    async fn trusts(
+        &self,
+        conn: &mut AnyConnection,
+        user: &UserId,
+        cookie: Option<&str>,
+    ) -> Result<bool> {
+        let Some(cookie) = cookie else {
+            return Ok(false);
+        };
+        let epoch = store::state(conn, user).await?.trust_epoch;
+        let ttl = self.config().mfa.trust_duration;
+        Ok(trusted::vouches_for(
+            self.trust_key(),
+            cookie,
+            user,
+            epoch,
+            self.now(),
+            ttl,
+        ))
+    }
+
+    /// Finishes a log-in with its second factor: the pending session is replaced by a full
+    /// one under a new token. Wrong factors count toward the second-factor lock; the lock
+    /// ends the pending session too.
+    ///
+    /// # Errors
+    /// `InvalidCode` for a wrong, replayed or used code; `MfaLocked` while locked (or when
+    /// this failure locked it); `Unauthenticated` when the pending session is gone.
+    #[tracing::instrument(name = "auth.mfa", skip_all, fields(user_id = %pending.user().id), err(level = "debug"))]
+    pub async fn complete_mfa(
+        &self,
+        pending: &PendingMfa,
+        factor: SecondFactor,
+        trust_browser: bool,
+        request: &RequestContext,
+    ) -> Result<MfaLogIn> {
+        let user = &pending.user().id;
+        let email = &pending.user().email;
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        if let Err(error) = self
+            .check_factor(&mut tx, user, email, &factor, request)
+            .await
+        {
+            if matches!(error, Error::MfaLocked) {
+                sessions::store::delete(&mut tx, &pending.session().id).await?;
+            }
+            tx.commit().await?;
+            return Err(error);
+        }
+        // Only one completion per pending session, however many race.
+        if !sessions::store::delete(&mut tx, &pending.session().id).await? {
+            return Err(Error::Unauthenticated);
+        }
+        let backup_codes_left = match factor {
+            SecondFactor::BackupCode(_) => {
+                let left = store::backup_codes_left(&mut tx, user).await?;
+                let event = AuditEvent::new(Action::BackupCodeUsed)
+                    .actor(user)
+                    .meta("remaining", left);
+                audit::record(&mut tx, now, event, request).await?;
+                self.queue_email(&mut tx, email, Message::BackupCodeUsed { remaining: left })
+                    .await?;
+                Some(left)
+            }
+            SecondFactor::Totp(_) => None,
+        };
+        let event = AuditEvent::new(Action::LoginSuccess)
+            .actor(user)
+            .meta("second_factor", factor.method())
+            .meta("trust_browser", trust_browser);
+        audit::record(&mut tx, now, event, request).await?;
+        self.notice_new_ip(&mut tx, user, email, request).await?;
+        let session = self
+            .create_session(&mut tx, user, pending.upgrade_to(), request)
+            .await?;
+        let trusted_browser = if trust_browser {
+            let epoch = store::state(&mut tx, user).await?.trust_epoch;
+            Some(trusted::issue(self.trust_key(), user, epoch, now))
+        } else {
+            None
+        };
+        tx.commit().await?;
+        metrics::counter!("sigra_logins_total", "outcome" => "success").increment(1);
+        Ok(MfaLogIn {
+            session,
+            trusted_browser,
+            backup_codes_left,
+        })
+    }
+
+    /// Gives up on a pending log-in: its session ends.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn cancel_mfa(&self, pending: &PendingMfa, request: &RequestContext) -> Result<()> {
+        let mut tx = self.db().begin_write().await?;
+        sessions::store::delete(&mut tx, &pending.session().id).await?;
+        let event = AuditEvent::new(Action::Logout)
+            .actor(&pending.user().id)
+            .meta("pending_second_factor", true);
+        audit::record(&mut tx, self.now(), event, request).await?;
+        tx.commit().await
+    }
+
+    /// What the security settings page shows. The secret of a set-up in progress is revealed
+    /// only with `sudo`.
+    ///
+    /// # Errors
+    /// The database failed, or a stored secret does not open.
+    pub async fn mfa_overview(
+        &self,
+        current: &Authenticated,
+        sudo: Option<&Sudo>,
+    ) -> Result<MfaOverview> {
+        let user = &current.user().id;
+        let mut conn = self.db().acquire().await?;
+        let row = store::totp(&mut conn, user).await?;
+        let totp_enabled = row.as_ref().is_some_and(|r| r.confirmed);
+        let pending_setup = match (&row, sudo) {
+            (Some(row), Some(_)) if !row.confirmed => {
+                let secret = self
+                    .mfa_keyring()
+                    .open(user, &row.secret_sealed, &row.key_id)?;
+                Some(self.describe_setup(&secret, &current.user().email)?)
+            }
+            _ => None,
+        };
+        let backup_codes_left = store::backup_codes_left(&mut conn, user).await?;
+        Ok(MfaOverview {
+            totp_enabled,
+            backup_codes_left,
+            pending_setup,
+            required: self.config().mfa.required,
+        })
+    }
+
+    /// Starts setting up an authenticator app: a new secret, waiting for its first code
+    /// (replacing a set-up left unfinished).
+    ///
+    /// # Errors
+    /// `AlreadyEnrolled` when an app is set up; the database failed.
+    pub async fn start_totp_setup(
+        &self,
+        _sudo: &Sudo,
+        current: &Authenticated,
+        request: &RequestContext,
+    ) -> Result<TotpSetup> {
+        let user = &current.user().id;
+        let secret = zeroize::Zeroizing::new(random_bytes::<{ totp::SECRET_BYTES }>());
+        let (sealed, key_id) = self.mfa_keyring().seal(user, secret.as_slice())?;
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        if !store::start_enrolment(&mut tx, user, &sealed, &key_id, now).await? {
+            return Err(Error::AlreadyEnrolled);
+        }
+        audit::record(
+            &mut tx,
+            now,
+            AuditEvent::new(Action::TotpSetupStart).actor(user),
+            request,
+        )
+        .await?;
+        tx.commit().await?;
+        self.describe_setup(secret.as_slice(), &current.user().email)
+    }
+
+    /// Finishes the set-up with a code from the app: TOTP is on, and the first backup codes
+    /// are returned (to show once).
+    ///
+    /// # Errors
+    /// `InvalidCode` for a wrong code or no set-up in progress; `AlreadyEnrolled`.
+    pub async fn confirm_totp_setup(
+        &self,
+        _sudo: &Sudo,
+        current: &Authenticated,
+        code: &str,
+        request: &RequestContext,
+    ) -> Result<BackupCodes> {
+        let user = &current.user().id;
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        let row = store::totp(&mut tx, user)
+            .await?
+            .ok_or(Error::InvalidCode)?;
+        if row.confirmed {
+            return Err(Error::AlreadyEnrolled);
+        }
+        let secret = self
+            .mfa_keyring()
+            .open(user, &row.secret_sealed, &row.key_id)?;
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        let step = totp::matching_step(&secret, &code, now, None).ok_or(Error::InvalidCode)?;
+        if !store::confirm(&mut tx, user, step, now).await? {
+            return Err(Error::InvalidCode);
+        }
+        let codes = self.replace_backup_codes(&mut tx, user).await?;
+        audit::record(
+            &mut tx,
+            now,
+            AuditEvent::new(Action::MfaEnable)
+                .actor(user)
+                .meta("method", "totp"),
+            request,
+        )
+        .await?;
+        self.queue_email(&mut tx, &current.user().email, Message::MfaEnabled)
+            .await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
+    /// A new set of backup codes (the old ones stop working), authorised by an app code.
+    ///
+    /// # Errors
+    /// `InvalidCode` (counted toward the lock), `MfaLocked`, or TOTP is not on.
+    pub async fn regenerate_backup_codes(
+        &self,
+        _sudo: &Sudo,
+        current: &Authenticated,
+        code: &str,
+        request: &RequestContext,
+    ) -> Result<BackupCodes> {
+        let user = &current.user().id;
+        let factor = match SecondFactor::parse(code) {
+            factor @ SecondFactor::Totp(_) => factor,
+            SecondFactor::BackupCode(_) => return Err(Error::InvalidCode),
+        };
+        let mut tx = self.authorised_by(current, &factor, request).await?;
+        let codes = self.replace_backup_codes(&mut tx, user).await?;
+        audit::record(
+            &mut tx,
+            self.now(),
+            AuditEvent::new(Action::BackupCodesRegenerate).actor(user),
+            request,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
+    /// Turns TOTP off (its backup codes go too), authorised by a current app or backup code.
+    /// Trusted browsers are forgotten and the owner is told by mail.
+    ///
+    /// # Errors
+    /// `InvalidCode` (counted toward the lock), `MfaLocked`.
+    pub async fn disable_totp(
+        &self,
+        _sudo: &Sudo,
+        current: &Authenticated,
+        factor: SecondFactor,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let user = &current.user().id;
+        let mut tx = self.authorised_by(current, &factor, request).await?;
+        store::delete_totp(&mut tx, user).await?;
+        store::bump_trust_epoch(&mut tx, user).await?;
+        let event = AuditEvent::new(Action::MfaDisable)
+            .actor(user)
+            .meta("authorised_by", factor.method());
+        audit::record(&mut tx, self.now(), event, request).await?;
+        let message = Message::MfaDisabled {
+            reset_url: self.url("/users/reset-password"),
+        };
+        self.queue_email(&mut tx, &current.user().email, message)
+            .await?;
+        tx.commit().await
+    }
+
+    /// Forgets every browser the user chose to trust.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn forget_trusted_browsers(
+        &self,
+        _sudo: &Sudo,
+        current: &Authenticated,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let user = &current.user().id;
+        let mut tx = self.db().begin_write().await?;
+        store::bump_trust_epoch(&mut tx, user).await?;
+        audit::record(
+            &mut tx,
+            self.now(),
+            AuditEvent::new(Action::TrustedBrowsersForget).actor(user),
+            request,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// A write transaction for a settings change, once `factor` checks out. A wrong factor is
+    /// counted (committed) and refused.
+    async fn authorised_by(
+        &self,
+        current: &Authenticated,
+        factor: &SecondFactor,
+        request: &RequestContext,
+    ) -> Result<WriteTx> {
+        let mut tx = self.db().begin_write().await?;
+        match self
+            .check_factor(
+                &mut tx,
+                &current.user().id,
+                &current.user().email,
+                factor,
+                request,
+            )
+            .await
+        {
+            Ok(()) => Ok(tx),
+            Err(error) => {
+                tx.commit().await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Forgets trusted browsers as part of another change (a new password).
+    pub(crate) async fn forget_trusted_browsers_on(
+        &self,
+        conn: &mut AnyConnection,
+        user: &UserId,
+    ) -> Result<()> {
+        store::bump_trust_epoch(conn, user).await
+    }
+
+    /// Checks a second factor on `conn` and uses it up (a TOTP step, a backup code). On a
+    /// wrong one the failure is counted, and at the threshold the step locks (audit row and
+    /// mail included); the caller commits either way.
+    async fn check_factor(
+        &self,
+        conn: &mut AnyConnection,
+        user: &UserId,
+        email: &EmailAddress,
+        factor: &SecondFactor,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let now = self.now();
+        let state = store::state(conn, user).await?;
+        if state.locked_until.is_some_and(|until| until > now) {
+            return Err(Error::MfaLocked);
+        }
+        if self.factor_matches(conn, user, factor).await? {
+            store::clear_failures(conn, user).await?;
+            return Ok(());
+        }
+        let event = AuditEvent::new(Action::MfaVerify)
+            .actor(user)
+            .meta("method", factor.method())
+            .failed();
+        audit::record(conn, now, event, request).await?;
+        let config = &self.config().mfa;
+        let failures = store::count_failure(conn, user).await?;
+        if failures < config.lockout_threshold {
+            return Err(Error::InvalidCode);
+        }
+        if store::lock(
+            conn,
+            user,
+            now.plus(config.lockout_duration),
+            config.lockout_threshold,
+        )
+        .await?
+        {
+            let event = AuditEvent::new(Action::MfaLockout)
+                .target_user(user)
+                .meta("minutes", minutes(config.lockout_duration));
+            audit::record(conn, now, event, request).await?;
+            let message = Message::MfaLocked {
+                minutes: minutes(config.lockout_duration),
+                reset_url: self.url("/users/reset-password"),
+            };
+            self.queue_email(conn, email, message).await?;
+            metrics::counter!("sigra_lockouts_total").increment(1);
+        }
+        Err(Error::MfaLocked)
+    }
+
+    async fn factor_matches(
+        &self,
+        conn: &mut AnyConnection,
+        user: &UserId,
+        factor: &SecondFactor,
+    ) -> Result<bool> {
+        match factor {
+            SecondFactor::Totp(code) => {
+                let Some(row) = store::totp(conn, user).await?.filter(|row| row.confirmed) else {
+                    return Ok(false);
+                };
+                let secret = self
+                    .mfa_keyring()
+                    .open(user, &row.secret_sealed, &row.key_id)?;
+                match totp::matching_step(&secret, code, self.now(), row.last_used_step) {
+                    // The conditional update is the replay guard when two requests race.
+                    Some(step) => store::use_step(conn, user, step).await,
+                    None => Ok(false),
+                }
+            }
+            SecondFactor::BackupCode(input) => {
+                match backup_codes::digest_of_input(self.backup_code_key(), user, input) {
+                    Some(digest) => store::use_backup_code(conn, user, &digest, self.now()).await,
+                    None => Ok(false),
+                }
+            }
+        }
+    }
+
+    async fn replace_backup_codes(
+        &self,
+        conn: &mut AnyConnection,
+        user: &UserId,
+    ) -> Result<BackupCodes> {
+        let (codes, digests) = backup_codes::generate(self.backup_code_key(), user);
+        store::replace_backup_codes(conn, user, &digests, self.now()).await?;
+        Ok(codes)
+    }
+
+    fn describe_setup(&self, secret: &[u8], email: &EmailAddress) -> Result<TotpSetup> {
+        let failed = || Error::Internal("could not describe the TOTP secret".into());
+        let uri = totp::provisioning_uri(secret, email.as_str(), &self.config().app_name)
+            .ok_or_else(failed)?;
+        Ok(TotpSetup {
+            secret: totp::base32(secret),
+            qr_svg: totp::qr_svg(&uri).ok_or_else(failed)?,
+            uri,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SecondFactor;
+
+    #[test]
+    fn six_digits_are_an_app_code_and_anything_else_a_backup_code() {
+        assert!(matches!(SecondFactor::parse("123456"), SecondFactor::Totp(c) if c == "123456"));
+        assert!(matches!(SecondFactor::parse(" 123 456 "), SecondFactor::Totp(c) if c == "123456"));
+        assert!(matches!(
+            SecondFactor::parse("abcde-12345"),
+            SecondFactor::BackupCode(_)
+        ));
+        assert!(matches!(
+            SecondFactor::parse("12345"),
+            SecondFactor::BackupCode(_)
+        ));
+        assert!(!format!("{:?}", SecondFactor::parse("123456")).contains("123456"));
+    }
+}
