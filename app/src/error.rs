@@ -42,6 +42,21 @@ pub enum UiError {
     /// An authenticator app is already set up.
     #[error("Two-factor authentication is already on.")]
     AlreadyEnrolled,
+    /// A passkey answer was refused.
+    #[error("That passkey could not be used. Try again, or log in another way.")]
+    PasskeyRejected,
+    /// The account holds as many passkeys as allowed.
+    #[error("You already have {max} passkeys. Remove one to add another.")]
+    TooManyPasskeys {
+        /// The limit.
+        max: u32,
+    },
+    /// The browser has no WebAuthn (or JavaScript is off).
+    #[error("This browser cannot use passkeys. Use an up-to-date browser with JavaScript on, or log in another way.")]
+    PasskeysUnsupported,
+    /// The user closed the passkey prompt, or no passkey answered.
+    #[error("No passkey was used. Try again when you are ready.")]
+    PasskeyCancelled,
     /// Too many attempts from this address; wait and retry.
     #[error("Too many attempts. Please wait {retry_after_seconds} seconds and try again.")]
     RateLimited {

@@ -13,6 +13,7 @@ pub mod flash;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod webauthn;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -189,7 +189,12 @@ fn status_of(error: &UiError) -> StatusCode {
         | UiError::WeakPassword(_)
         | UiError::IncompleteForm
         | UiError::SameEmail => StatusCode::UNPROCESSABLE_ENTITY,
-        UiError::InvalidToken | UiError::InvalidCode => StatusCode::BAD_REQUEST,
+        UiError::InvalidToken
+        | UiError::InvalidCode
+        | UiError::PasskeyRejected
+        | UiError::PasskeysUnsupported
+        | UiError::PasskeyCancelled => StatusCode::BAD_REQUEST,
+        UiError::TooManyPasskeys { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         UiError::Unconfirmed | UiError::WrongPassword | UiError::SudoRequired => {
             StatusCode::FORBIDDEN
         }
@@ -224,6 +229,8 @@ impl From<sigra::Error> for UiError {
             E::SudoRequired => UiError::SudoRequired,
             E::MfaLocked => UiError::MfaLocked,
             E::AlreadyEnrolled => UiError::AlreadyEnrolled,
+            E::PasskeyRejected => UiError::PasskeyRejected,
+            E::TooManyPasskeys { max } => UiError::TooManyPasskeys { max: *max },
             E::Busy => UiError::Busy,
             E::Database(_) | E::Internal(_) | E::Hook(_) => {
                 tracing::error!(error = %sigra::error::report(&error), "server function failed");

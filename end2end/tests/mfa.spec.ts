@@ -1,16 +1,8 @@
 import { createHmac } from "node:crypto";
 
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 
-const PASSWORD = "correct horse battery staple 42";
-
-function uniqueEmail(tag: string): string {
-  return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
-}
+import { hydrated, logOut, PASSWORD, passwordStep, registerAndLogIn, uniqueEmail } from "./support";
 
 /** RFC 6238 (SHA-1, 6 digits, 30 s), written here independently of the server's totp-rs. */
 function totp(base32Secret: string, offsetSeconds = 0): string {
@@ -28,30 +20,6 @@ function totp(base32Secret: string, offsetSeconds = 0): string {
   return value.toString().padStart(6, "0");
 }
 
-async function registerAndLogIn(page: Page, email: string) {
-  await page.goto("/users/register");
-  await hydrated(page);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/users\/log-in$/);
-  await passwordStep(page, email);
-  await expect(page).toHaveURL(/\/users\/settings$/);
-}
-
-async function passwordStep(page: Page, email: string) {
-  await page.goto("/users/log-in");
-  await hydrated(page);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in", exact: true }).click();
-}
-
-async function logOut(page: Page) {
-  await page.getByRole("button", { name: "Log out" }).click();
-  await expect(page).toHaveURL(/\/$/);
-}
-
 test("set up an authenticator app, log in with a code, trust the browser, use a backup code without JavaScript", async ({ browser }) => {
   const email = uniqueEmail("totp");
   const page = await (await browser.newContext()).newPage();
@@ -61,7 +29,7 @@ test("set up an authenticator app, log in with a code, trust the browser, use a 
   await page.getByRole("link", { name: "Manage" }).click();
   await expect(page).toHaveURL(/\/users\/settings\/security$/);
   await expect(page.getByTestId("totp-status")).toHaveText("Off");
-  await page.getByRole("link", { name: "confirm your password" }).click();
+  await page.getByRole("link", { name: "confirm your password" }).first().click();
   await hydrated(page);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Confirm" }).click();
@@ -124,7 +92,7 @@ test("a pending log-in cannot open account pages", async ({ browser }) => {
   const page = await (await browser.newContext()).newPage();
   await registerAndLogIn(page, email);
   await page.goto("/users/settings/security");
-  await page.getByRole("link", { name: "confirm your password" }).click();
+  await page.getByRole("link", { name: "confirm your password" }).first().click();
   await hydrated(page);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Confirm" }).click();

@@ -40,6 +40,16 @@ pub enum Error {
     /// An authenticator app is already set up.
     #[error("Two-factor authentication is already on.")]
     AlreadyEnrolled,
+    /// A passkey answer was refused: unknown, replayed, expired, for another site, or refused
+    /// by the sign-count policy.
+    #[error("That passkey could not be used. Try again, or log in another way.")]
+    PasskeyRejected,
+    /// The account holds as many passkeys as allowed.
+    #[error("You already have {max} passkeys. Remove one to add another.")]
+    TooManyPasskeys {
+        /// The limit.
+        max: u32,
+    },
     /// A host lifecycle hook failed; the change was rolled back.
     #[error("Something went wrong on our side.")]
     Hook(#[source] crate::hooks::HookError),

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod lockout;
 pub mod mail;
 pub mod mfa;
+pub mod passkeys;
 pub mod password;
 pub mod rate_limit;
 pub mod request;
@@ -70,6 +71,7 @@ struct Inner {
     mfa_keyring: Keyring,
     backup_code_key: SigningKey,
     trust_key: SigningKey,
+    relying_party: webauthn_rs::Webauthn,
 }
 
 /// Assembles [`Sigra`]: the configuration, plus the parts a host or a test swaps in.
@@ -154,6 +156,7 @@ impl SigraBuilder {
         let mfa_keyring = Keyring::new(&config.mfa);
         let backup_code_key = config.secret_key.derive("backup-codes");
         let trust_key = config.secret_key.derive("trusted-browser");
+        let relying_party = passkeys::relying_party(&config.passkeys, &config.app_name)?;
         Ok(Sigra {
             inner: Arc::new(Inner {
                 config,
@@ -173,6 +176,7 @@ impl SigraBuilder {
                 mfa_keyring,
                 backup_code_key,
                 trust_key,
+                relying_party,
             }),
         })
     }
@@ -269,6 +273,10 @@ impl Sigra {
 
     fn trust_key(&self) -> &SigningKey {
         &self.inner.trust_key
+    }
+
+    fn relying_party(&self) -> &webauthn_rs::Webauthn {
+        &self.inner.relying_party
     }
 
     /// A link under the configured base URL (never the `Host` header).

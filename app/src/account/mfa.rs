@@ -13,11 +13,15 @@ const SECURITY_PAGE: &str = sigra::http::SECURITY_SETTINGS_PAGE;
 #[server(prefix = "/api/account", endpoint = "mfa-challenge")]
 pub async fn mfa_challenge() -> Result<MfaChallengeView, UiError> {
     let cx = crate::ssr::context().await?;
-    if cx.pending.is_none() {
-        return Err(crate::ssr::fail(UiError::Unauthenticated));
-    }
+    let pending = cx
+        .pending
+        .as_ref()
+        .ok_or_else(|| crate::ssr::fail(UiError::Unauthenticated))?;
+    let options = cx.sigra.second_factor_options(pending).await?;
     Ok(MfaChallengeView {
         trust_days: cx.sigra.config().mfa.trust_duration.as_secs() / 86_400,
+        totp: options.totp,
+        passkey: options.passkey,
     })
 }
 
@@ -28,51 +32,10 @@ pub async fn verify_second_factor(
     trust_browser: Option<String>,
     return_to: Option<String>,
 ) -> Result<(), UiError> {
-    use sigra::mfa::SecondFactor;
-
-    let cx = crate::ssr::context().await?;
-    let pending = cx
-        .pending
-        .as_ref()
-        .ok_or_else(|| crate::ssr::fail(UiError::Unauthenticated))?;
-    let outcome = cx
-        .sigra
-        .complete_mfa(
-            pending,
-            SecondFactor::parse(&code),
-            trust_browser.is_some(),
-            &cx.request,
-        )
-        .await;
-    let done = match outcome {
-        Ok(done) => done,
-        Err(error) => {
-            if matches!(error, sigra::Error::MfaLocked) {
-                // The lock ended the pending session: start again from the password.
-                crate::ssr::set_cookie(sigra::http::clear_session_cookie());
-            }
-            return Err(error.into());
-        }
-    };
-    crate::ssr::set_cookie(sigra::http::session_cookie(&done.session));
-    if let Some(value) = &done.trusted_browser {
-        let lifetime = cx.sigra.config().mfa.trust_duration;
-        crate::ssr::set_cookie(sigra::http::host_cookie(
-            sigra::mfa::TRUSTED_BROWSER_COOKIE,
-            value,
-            Some(lifetime),
-        ));
-    }
-    crate::flash::ssr::set(if done.backup_codes_left.is_some() {
-        crate::flash::Flash::LoggedInWithBackupCode
-    } else {
-        crate::flash::Flash::LoggedIn
-    });
-    let target = return_to
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .unwrap_or("/users/settings");
-    leptos_axum::redirect(&sigra::http::sanitize_return_to(target));
+    let factor = sigra::mfa::SecondFactor::parse(&code);
+    let target =
+        ssr::complete_second_factor(factor, trust_browser.is_some(), return_to.as_deref()).await?;
+    leptos_axum::redirect(&target);
     Ok(())
 }
 
@@ -189,15 +152,63 @@ pub async fn forget_trusted_browsers() -> Result<(), UiError> {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
-    //! New backup codes survive the redirect back to the page (with or without JavaScript) in
-    //! a short-lived cookie, sealed and bound to the session, which the page's next load takes.
+pub(super) mod ssr {
+    //! Finishing the second factor, whichever it is; and new backup codes, which survive the
+    //! redirect back to the page (with or without JavaScript) in a short-lived cookie, sealed
+    //! and bound to the session, which the page's next load takes.
 
     use std::time::Duration;
 
-    use sigra::mfa::BackupCodes;
+    use sigra::mfa::{BackupCodes, SecondFactor};
 
+    use crate::error::UiError;
     use crate::ssr::{cookie, set_cookie, ServerContext};
+
+    /// Finishes the pending log-in with `factor`: sets the session (and trust) cookies and the
+    /// flash, and answers where to go next.
+    pub(in crate::account) async fn complete_second_factor(
+        factor: SecondFactor,
+        trust_browser: bool,
+        return_to: Option<&str>,
+    ) -> Result<String, UiError> {
+        let cx = crate::ssr::context().await?;
+        let pending = cx
+            .pending
+            .as_ref()
+            .ok_or_else(|| crate::ssr::fail(UiError::Unauthenticated))?;
+        let done = match cx
+            .sigra
+            .complete_mfa(pending, factor, trust_browser, &cx.request)
+            .await
+        {
+            Ok(done) => done,
+            Err(error) => {
+                if matches!(error, sigra::Error::MfaLocked) {
+                    // The lock ended the pending session: start again from the password.
+                    set_cookie(sigra::http::clear_session_cookie());
+                }
+                return Err(error.into());
+            }
+        };
+        set_cookie(sigra::http::session_cookie(&done.session));
+        if let Some(value) = &done.trusted_browser {
+            let lifetime = cx.sigra.config().mfa.trust_duration;
+            set_cookie(sigra::http::host_cookie(
+                sigra::mfa::TRUSTED_BROWSER_COOKIE,
+                value,
+                Some(lifetime),
+            ));
+        }
+        crate::flash::ssr::set(if done.backup_codes_left.is_some() {
+            crate::flash::Flash::LoggedInWithBackupCode
+        } else {
+            crate::flash::Flash::LoggedIn
+        });
+        let target = return_to
+            .filter(|t| !t.is_empty())
+            .unwrap_or("/users/settings");
+        Ok(sigra::http::sanitize_return_to(target))
+    }
 
     const COOKIE: &str = "__Host-sigra_new_backup_codes";
     const LIFETIME: Duration = Duration::from_secs(5 * 60);

@@ -4,6 +4,7 @@
 
 mod confirmation;
 mod mfa;
+mod passkeys;
 mod recovery;
 mod security;
 mod session;
@@ -23,6 +24,11 @@ pub use mfa::{
     regenerate_backup_codes, security_overview, start_totp_setup, verify_second_factor,
     CancelSecondFactor, ConfirmTotpSetup, DisableTotp, ForgetTrustedBrowsers,
     RegenerateBackupCodes, StartTotpSetup, VerifySecondFactor,
+};
+pub use passkeys::{
+    delete_passkey, finish_passkey_registration, list_passkeys, log_in_with_passkey,
+    rename_passkey, start_passkey_log_in, start_passkey_registration, start_passkey_second_factor,
+    verify_passkey_second_factor, DeletePasskey, RenamePasskey,
 };
 pub use recovery::{
     request_password_reset, reset_link_status, reset_password, RequestPasswordReset, ResetPassword,
@@ -57,6 +63,32 @@ pub struct SessionSnapshot {
 pub struct MfaChallengeView {
     /// How many days "trust this browser" lasts.
     pub trust_days: u64,
+    /// Whether an authenticator app code (or backup code) can finish the log-in.
+    pub totp: bool,
+    /// Whether a passkey can.
+    pub passkey: bool,
+}
+
+/// A started passkey ceremony, for the browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyChallengeView {
+    /// The ceremony id, sent back with the answer.
+    pub ceremony: String,
+    /// The `publicKey` options as JSON (binary fields in base64url).
+    pub options: String,
+}
+
+/// One of the user's passkeys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRow {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// When it was added (RFC 3339, UTC).
+    pub created_at: String,
+    /// When it was last used (RFC 3339, UTC).
+    pub last_used_at: Option<String>,
 }
 
 /// The security settings page's view of the account's second factors.
@@ -252,6 +284,12 @@ fn event_label(action: &str, succeeded: bool) -> &'static str {
         ("mfa.disable", _) => "Two-factor authentication turned off",
         ("mfa.backup_codes.regenerate", _) => "New backup codes made",
         ("mfa.trusted_browsers.forget", _) => "Trusted browsers forgotten",
+        ("passkey.register", _) => "Passkey added",
+        ("passkey.rename", _) => "Passkey renamed",
+        ("passkey.delete", _) => "Passkey removed",
+        ("security.passkey_sign_count_regression", _) => {
+            "Passkey counter went backwards (possible copy)"
+        }
         _ => "Account activity",
     }
 }

@@ -223,6 +223,18 @@ impl EmailTemplates for Templates {
                     .into_any(),
                 )
             }
+            Message::PasskeyAdded { name } => (
+                "A passkey was added to your account".to_owned(),
+                format!(
+                    "A passkey named \"{name}\" was added to your {app} account. It can now log in without a password.\n\n\
+                     If this was not you, remove it in your security settings and reset your password.\n"
+                ),
+                view! {
+                    <Paragraph>"A passkey named “" {name} "” was added to your " {app.clone()} " account. It can now log in without a password."</Paragraph>
+                    <Small>"If this was not you, remove it in your security settings and reset your password."</Small>
+                }
+                .into_any(),
+            ),
             Message::MfaLocked { minutes, reset_url } => {
                 let lock = duration(minutes);
                 (

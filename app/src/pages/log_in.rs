@@ -5,6 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::account::{LogIn, RequestMagicLink};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
+use crate::components::passkeys::PasskeyLogIn;
 
 /// `/users/log-in`: password, or a link by mail.
 #[component]
@@ -23,7 +24,8 @@ pub fn LogInPage() -> impl IntoView {
             <ActionForm action=log_in attr:class="space-y-5">
                 <FormError error=Signal::derive(move || log_in.value().get().and_then(Result::err)) />
                 <input type="hidden" name="return_to" value=return_to />
-                <Field label="Email" name="email" kind="email" autocomplete="username" />
+                // `webauthn` lets the browser offer passkeys as autofill here.
+                <Field label="Email" name="email" kind="email" autocomplete="username webauthn" />
                 <Field label="Password" name="password" kind="password" autocomplete="current-password" />
                 <div class="flex items-center gap-2">
                     <input id="field-remember_me" name="remember_me" type="checkbox" value="on" class="h-4 w-4 rounded border-slate-300 text-indigo-600" />
@@ -31,6 +33,7 @@ pub fn LogInPage() -> impl IntoView {
                 </div>
                 <Submit label="Log in" pending=log_in.pending().into() />
             </ActionForm>
+            <PasskeyLogIn return_to=Signal::derive(return_to) />
             <p class="mt-4 text-sm">
                 <A href="/users/reset-password" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Forgot your password?"</A>
             </p>

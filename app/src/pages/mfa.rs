@@ -5,6 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::account::{mfa_challenge, CancelSecondFactor, VerifySecondFactor};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
+use crate::components::passkeys::PasskeySecondFactor;
 
 /// `/users/mfa`: the second step of a log-in, with an app code or a backup code.
 #[component]
@@ -12,6 +13,7 @@ pub fn MfaPage() -> impl IntoView {
     let verify = ServerAction::<VerifySecondFactor>::new();
     let cancel = ServerAction::<CancelSecondFactor>::new();
     let challenge = Resource::new(|| (), |_| mfa_challenge());
+    let trust_browser = RwSignal::new(false);
     let return_to = move || {
         use_query_map()
             .with(|q| q.get("return_to"))
@@ -24,26 +26,40 @@ pub fn MfaPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match challenge.await {
                         Ok(challenge) => view! {
-                            <p class="mb-4 text-sm text-slate-600 dark:text-slate-300">
-                                "Open your authenticator app and enter the 6-digit code it shows for this site."
-                            </p>
-                            <ActionForm action=verify attr:class="space-y-5">
-                                <FormError error=Signal::derive(move || verify.value().get().and_then(Result::err)) />
-                                <input type="hidden" name="return_to" value=return_to />
-                                <Field
-                                    label="Authentication code"
-                                    name="code"
-                                    autocomplete="one-time-code"
-                                    hint=Signal::derive(|| "Lost your phone? Enter one of your backup codes instead (like abcde-12345).".to_owned())
+                            <div class="mb-5 flex items-center gap-2">
+                                <input
+                                    id="field-trust_browser"
+                                    name="trust_browser"
+                                    form="mfa-code"
+                                    type="checkbox"
+                                    value="on"
+                                    on:change=move |ev| trust_browser.set(event_target_checked(&ev))
+                                    class="h-4 w-4 rounded border-slate-300 text-indigo-600"
                                 />
-                                <div class="flex items-center gap-2">
-                                    <input id="field-trust_browser" name="trust_browser" type="checkbox" value="on" class="h-4 w-4 rounded border-slate-300 text-indigo-600" />
-                                    <label for="field-trust_browser" class="text-sm">
-                                        "Trust this browser for " {challenge.trust_days} " days (the password is still asked)"
-                                    </label>
-                                </div>
-                                <Submit label="Verify" pending=verify.pending().into() />
-                            </ActionForm>
+                                <label for="field-trust_browser" class="text-sm">
+                                    "Trust this browser for " {challenge.trust_days} " days (the password is still asked)"
+                                </label>
+                            </div>
+                            {challenge.passkey.then(|| view! {
+                                <PasskeySecondFactor return_to=Signal::derive(return_to) trust_browser />
+                            })}
+                            {challenge.totp.then(|| view! {
+                                <p class="mb-4 mt-6 text-sm text-slate-600 dark:text-slate-300">
+                                    {if challenge.passkey { "Or open" } else { "Open" }}
+                                    " your authenticator app and enter the 6-digit code it shows for this site."
+                                </p>
+                                <ActionForm action=verify attr:id="mfa-code" attr:class="space-y-5">
+                                    <FormError error=Signal::derive(move || verify.value().get().and_then(Result::err)) />
+                                    <input type="hidden" name="return_to" value=return_to />
+                                    <Field
+                                        label="Authentication code"
+                                        name="code"
+                                        autocomplete="one-time-code"
+                                        hint=Signal::derive(|| "Lost your phone? Enter one of your backup codes instead (like abcde-12345).".to_owned())
+                                    />
+                                    <Submit label="Verify" pending=verify.pending().into() />
+                                </ActionForm>
+                            })}
                             <ActionForm action=cancel attr:class="mt-4">
                                 <button type="submit" class="text-sm font-medium text-slate-600 hover:underline dark:text-slate-300">"Cancel and log out"</button>
                             </ActionForm>

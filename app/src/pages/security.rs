@@ -5,10 +5,12 @@ use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
 use crate::account::{
-    security_overview, ConfirmTotpSetup, DisableTotp, ForgetTrustedBrowsers, RegenerateBackupCodes,
-    SecurityView, StartTotpSetup, TotpSetupView,
+    list_passkeys, security_overview, ConfirmTotpSetup, DeletePasskey, DisableTotp,
+    ForgetTrustedBrowsers, PasskeyRow, RegenerateBackupCodes, RenamePasskey, SecurityView,
+    StartTotpSetup, TotpSetupView,
 };
 use crate::components::forms::{Field, FormError, Submit};
+use crate::components::passkeys::AddPasskey;
 use crate::error::UiError;
 
 const CARD: &str = "rounded-xl border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900";
@@ -23,6 +25,12 @@ struct Actions {
     regenerate: ServerAction<RegenerateBackupCodes>,
     disable: ServerAction<DisableTotp>,
     forget: ServerAction<ForgetTrustedBrowsers>,
+    rename: ServerAction<RenamePasskey>,
+    delete: ServerAction<DeletePasskey>,
+    /// Failures of the passkey ceremonies (run by hand, not as actions).
+    passkey_error: RwSignal<Option<UiError>>,
+    /// Bumped when a passkey is added.
+    passkeys_added: RwSignal<usize>,
 }
 
 impl Actions {
@@ -33,15 +41,21 @@ impl Actions {
             .or_else(|| err(self.regenerate.value().get()))
             .or_else(|| err(self.disable.value().get()))
             .or_else(|| err(self.forget.value().get()))
+            .or_else(|| err(self.rename.value().get()))
+            .or_else(|| err(self.delete.value().get()))
+            .or_else(|| self.passkey_error.get())
     }
 
-    fn versions(self) -> [usize; 5] {
+    fn versions(self) -> [usize; 8] {
         [
             self.start.version().get(),
             self.confirm.version().get(),
             self.regenerate.version().get(),
             self.disable.version().get(),
             self.forget.version().get(),
+            self.rename.version().get(),
+            self.delete.version().get(),
+            self.passkeys_added.get(),
         ]
     }
 }
@@ -56,8 +70,15 @@ pub fn SecuritySettingsPage() -> impl IntoView {
         regenerate: ServerAction::new(),
         disable: ServerAction::new(),
         forget: ServerAction::new(),
+        rename: ServerAction::new(),
+        delete: ServerAction::new(),
+        passkey_error: RwSignal::new(None),
+        passkeys_added: RwSignal::new(0),
     };
-    let view_data = Resource::new(move || actions.versions(), |_| security_overview());
+    let view_data = Resource::new(
+        move || actions.versions(),
+        |_| async { Ok::<_, UiError>((security_overview().await?, list_passkeys().await?)) },
+    );
     let error = Signal::derive(move || actions.error());
     // Without JavaScript the server redirects to the sudo page itself; the hydrated page gets
     // the error instead and goes there.
@@ -78,7 +99,14 @@ pub fn SecuritySettingsPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match view_data.await {
-                        Ok(data) => security(data, actions).into_any(),
+                        Ok((data, passkeys)) => {
+                            let sudo = data.sudo;
+                            view! {
+                                {security(data, actions)}
+                                <Passkeys passkeys sudo actions />
+                            }
+                            .into_any()
+                        }
                         Err(UiError::Unauthenticated) => view! { <Redirect path=format!("/users/log-in?return_to={HERE}") /> }.into_any(),
                         Err(error) => view! { <p role="alert" class="text-rose-800">{error.to_string()}</p> }.into_any(),
                     }
@@ -106,14 +134,7 @@ fn security(data: SecurityView, actions: Actions) -> impl IntoView {
                 })}
             </p>
             {if !data.sudo {
-                view! {
-                    <p class="text-sm text-slate-600 dark:text-slate-300">
-                        "To make changes, "
-                        <A href=format!("/users/sudo?return_to={HERE}") attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"confirm your password"</A>
-                        "."
-                    </p>
-                }
-                .into_any()
+                view! { <SudoFirst what="To make changes" /> }.into_any()
             } else if data.totp_enabled {
                 enabled(actions).into_any()
             } else if let Some(setup) = data.setup {
@@ -190,5 +211,72 @@ fn NewBackupCodes(codes: Vec<String>) -> impl IntoView {
                 {codes.into_iter().map(|code| view! { <li data-testid="backup-code">{code}</li> }).collect_view()}
             </ul>
         </div>
+    }
+}
+
+#[component]
+fn Passkeys(passkeys: Vec<PasskeyRow>, sudo: bool, actions: Actions) -> impl IntoView {
+    let added = Callback::new(move |()| actions.passkeys_added.update(|n| *n += 1));
+    view! {
+        <div class=CARD>
+            <h2 class="mb-2 text-lg font-semibold">"Passkeys"</h2>
+            <p class="mb-4 text-sm text-slate-600 dark:text-slate-300">
+                "Log in with your fingerprint, face or device PIN instead of a password. A passkey also counts as a second factor."
+            </p>
+            <ul class="mb-4 divide-y divide-slate-200 dark:divide-slate-800" data-testid="passkey-list">
+                {passkeys.into_iter().map(|passkey| view! { <PasskeyItem passkey sudo actions /> }).collect_view()}
+            </ul>
+            {if sudo {
+                view! { <AddPasskey added error=actions.passkey_error /> }.into_any()
+            } else {
+                view! { <SudoFirst what="To add or change passkeys" /> }.into_any()
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn PasskeyItem(passkey: PasskeyRow, sudo: bool, actions: Actions) -> impl IntoView {
+    let used = passkey
+        .last_used_at
+        .clone()
+        .unwrap_or_else(|| "never".to_owned());
+    let (rename_id, delete_id, name) =
+        (passkey.id.clone(), passkey.id.clone(), passkey.name.clone());
+    view! {
+        <li class="space-y-2 py-3" data-testid="passkey">
+            <p class="font-medium" data-testid="passkey-name">{passkey.name.clone()}</p>
+            <p class="text-xs text-slate-500 dark:text-slate-400">
+                "Added " <time datetime=passkey.created_at.clone()>{passkey.created_at.clone()}</time> " · last used " {used}
+            </p>
+            {sudo.then(move || view! {
+                <div class="flex flex-wrap items-end gap-3">
+                    <ActionForm action=actions.rename attr:class="flex items-end gap-2">
+                        <input type="hidden" name="id" value=rename_id />
+                        <label class="text-sm">
+                            <span class="sr-only">"New name"</span>
+                            <input name="name" type="text" required=true maxlength="60" value=name class="rounded-md border border-slate-300 px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900" />
+                        </label>
+                        <button type="submit" class=SECONDARY>"Rename"</button>
+                    </ActionForm>
+                    <ActionForm action=actions.delete>
+                        <input type="hidden" name="id" value=delete_id />
+                        <button type="submit" class="text-sm font-medium text-rose-700 hover:underline dark:text-rose-300">"Remove"</button>
+                    </ActionForm>
+                </div>
+            })}
+        </li>
+    }
+}
+
+/// Changes need the password re-entered first: a link to do it and come back.
+#[component]
+fn SudoFirst(what: &'static str) -> impl IntoView {
+    view! {
+        <p class="text-sm text-slate-600 dark:text-slate-300">
+            {what} ", "
+            <A href=format!("/users/sudo?return_to={HERE}") attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"confirm your password"</A>
+            "."
+        </p>
     }
 }

@@ -248,6 +248,19 @@ impl TestApp {
         session_cookie(&response).expect("log-in sets a session cookie")
     }
 
+    /// Re-enters the password on `cookie`'s session (sudo), coming back to `return_to`.
+    pub async fn enter_sudo(&self, cookie: &str, return_to: &str) {
+        let response = self
+            .post_form(
+                "/users/sudo",
+                "/users/sudo",
+                &[("password", CANARY_PASSWORD), ("return_to", return_to)],
+                Some(cookie),
+            )
+            .await;
+        assert_eq!(location(&response), return_to);
+    }
+
     /// `GET /api/v1/me` with a cookie: the quickest "is this session alive?".
     pub async fn me(&self, cookie: &str) -> StatusCode {
         self.client

@@ -89,9 +89,13 @@ async fn failed_deliveries_back_off_and_finally_give_up_with_the_error_kept() {
 }
 
 #[tokio::test]
-async fn the_periodic_cleanup_removes_ended_sessions_and_dead_tokens() {
+async fn the_periodic_cleanup_removes_ended_sessions_dead_tokens_and_stale_ceremonies() {
     on_each_engine(|app: TestApp| async move {
         app.signed_in("tidy@example.com").await;
+        app.sigra
+            .start_passkey_log_in()
+            .await
+            .expect("an abandoned ceremony");
         app.deliver_mail().await;
         app.sigra.schedule_periodic_jobs().await.expect("schedule");
         app.sigra
@@ -102,6 +106,10 @@ async fn the_periodic_cleanup_removes_ended_sessions_and_dead_tokens() {
         app.deliver_mail().await;
         assert_eq!(app.session_rows().await, 0);
         assert_eq!(app.count("SELECT COUNT(*) FROM user_tokens").await, 0);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM webauthn_ceremonies").await,
+            0
+        );
         assert_eq!(
             app.count("SELECT COUNT(*) FROM jobs WHERE id = 'periodic:cleanup'")
                 .await,

@@ -15,6 +15,7 @@ mod jobs;
 mod lockout;
 mod metrics;
 mod mfa;
+mod passkeys;
 mod rate_limit;
 mod recovery;
 mod security;

@@ -62,18 +62,6 @@ fn cookie_pair(response: &Response, name: &str) -> Option<String> {
         .map(|c| c.split(';').next().unwrap_or_default().to_owned())
 }
 
-async fn sudo(app: &TestApp, cookie: &str) {
-    let response = app
-        .post_form(
-            "/users/sudo",
-            "/users/sudo",
-            &[("password", CANARY_PASSWORD), ("return_to", SECURITY)],
-            Some(cookie),
-        )
-        .await;
-    assert_eq!(location(&response), SECURITY);
-}
-
 async fn security_view(app: &TestApp, cookie: &str) -> Value {
     let response = app
         .call_json("/api/account/security", &[], Some(cookie))
@@ -84,7 +72,7 @@ async fn security_view(app: &TestApp, cookie: &str) -> Value {
 
 /// Sets up TOTP for the signed-in `cookie`: the secret and the first backup codes.
 async fn enrol(app: &TestApp, cookie: &str) -> (String, Vec<String>) {
-    sudo(app, cookie).await;
+    app.enter_sudo(cookie, SECURITY).await;
     let started = app
         .post_form(
             "/users/settings/security/totp-start",
@@ -290,6 +278,17 @@ async fn a_pending_session_opens_nothing_but_the_second_factor_step() {
                 &[("code", "123456")],
             ),
             ("/users/settings/security/forget-browsers", &[]),
+            ("/api/account/passkeys", &[]),
+            ("/users/settings/security/passkey-start", &[]),
+            (
+                "/users/settings/security/passkey-finish",
+                &[("ceremony", "x"), ("response", "{}")],
+            ),
+            (
+                "/users/settings/security/passkey-rename",
+                &[("id", "x"), ("name", "y")],
+            ),
+            ("/users/settings/security/passkey-delete", &[("id", "x")]),
         ];
         for (path, form) in calls {
             let response = app.call_json(path, form, Some(&pending)).await;
@@ -536,7 +535,7 @@ async fn trusted_browsers_are_forgotten_all_at_once_and_on_a_password_change() {
         let (secret, _) = enrol(&app, &cookie).await;
         let (session, trusted) = trust(&app, "forget@example.com", &secret).await;
         assert!(!asks_for_code(&app, "forget@example.com", &trusted).await);
-        sudo(&app, &session).await;
+        app.enter_sudo(&session, SECURITY).await;
         let forgot = app
             .post_form(
                 "/users/settings/security/forget-browsers",
@@ -601,7 +600,7 @@ async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code() {
         );
         assert!(session_cookie(&verify(&app, &pending, &codes[3], false).await).is_some());
 
-        sudo(&app, &session).await;
+        app.enter_sudo(&session, SECURITY).await;
         let refused = app
             .call_json(
                 "/users/settings/security/backup-codes",
@@ -679,7 +678,7 @@ async fn turning_it_off_needs_sudo_and_a_code_and_tells_the_owner() {
             )
             .await;
         assert_eq!(no_sudo.status(), StatusCode::FORBIDDEN, "sudo has expired");
-        sudo(&app, &cookie).await;
+        app.enter_sudo(&cookie, SECURITY).await;
         let wrong = app
             .call_json(
                 "/users/settings/security/totp-disable",
@@ -725,7 +724,7 @@ async fn the_set_up_secret_is_shown_only_under_sudo_and_a_second_set_up_is_refus
             .call_json("/users/settings/security/totp-start", &[], Some(&cookie))
             .await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN, "needs sudo");
-        sudo(&app, &cookie).await;
+        app.enter_sudo(&cookie, SECURITY).await;
         app.post_form(
             "/users/settings/security/totp-start",
             SECURITY,
@@ -742,7 +741,7 @@ async fn the_set_up_secret_is_shown_only_under_sudo_and_a_second_set_up_is_refus
             .fetch_one(app.sigra.db().pool())
             .await
             .expect("row");
-        sudo(&app, &cookie).await;
+        app.enter_sudo(&cookie, SECURITY).await;
         let secret = security_view(&app, &cookie).await["setup"]["secret"]
             .as_str()
             .expect("secret")

@@ -77,6 +77,14 @@ pub enum Action {
     BackupCodesRegenerate,
     /// Every trusted browser was forgotten.
     TrustedBrowsersForget,
+    /// A passkey was registered.
+    PasskeyRegister,
+    /// A passkey was renamed.
+    PasskeyRename,
+    /// A passkey was deleted.
+    PasskeyDelete,
+    /// A passkey's signature counter did not move forward (a possible clone).
+    PasskeySignCountRegression,
 }
 
 impl Action {
@@ -115,6 +123,10 @@ impl Action {
             Self::MfaDisable => "mfa.disable",
             Self::BackupCodesRegenerate => "mfa.backup_codes.regenerate",
             Self::TrustedBrowsersForget => "mfa.trusted_browsers.forget",
+            Self::PasskeyRegister => "passkey.register",
+            Self::PasskeyRename => "passkey.rename",
+            Self::PasskeyDelete => "passkey.delete",
+            Self::PasskeySignCountRegression => "security.passkey_sign_count_regression",
         }
     }
 
@@ -123,7 +135,8 @@ impl Action {
             Self::RegisterFailure
             | Self::LoginFailure
             | Self::SudoFailure
-            | Self::SuspiciousLogin => "failure",
+            | Self::SuspiciousLogin
+            | Self::PasskeySignCountRegression => "failure",
             _ => "success",
         }
     }

@@ -72,6 +72,8 @@ pub struct Config {
     pub metrics_token: Option<SecretText>,
     /// Second factors.
     pub mfa: MfaConfig,
+    /// Passkeys (WebAuthn).
+    pub passkeys: PasskeyConfig,
     /// Log line format.
     pub log_format: LogFormat,
     /// Things the operator should hear about once logging is up (such as generated secrets).
@@ -256,6 +258,41 @@ pub struct MfaConfig {
     pub lockout_duration: Duration,
 }
 
+/// What to do when a passkey's signature counter does not move forward (a possible clone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignCountPolicy {
+    /// Accept, keep the higher count, and record it.
+    Warn,
+    /// Refuse this use; the user can log in another way.
+    RequireReauth,
+    /// Delete the passkey and refuse.
+    Revoke,
+}
+
+impl SignCountPolicy {
+    /// The configured name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Warn => "warn",
+            Self::RequireReauth => "require_reauth",
+            Self::Revoke => "revoke",
+        }
+    }
+}
+
+/// Passkey settings.
+#[derive(Clone, Debug)]
+pub struct PasskeyConfig {
+    /// The relying party id: the site's domain (defaults to the base URL's host).
+    pub rp_id: String,
+    /// The origin browsers run ceremonies from (defaults to the base URL's origin).
+    pub origin: Url,
+    /// What a counter that fails to move forward does.
+    pub sign_count_policy: SignCountPolicy,
+    /// Passkeys one account may hold.
+    pub max_per_user: u32,
+}
+
 /// Where rate-limit counters live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RateLimitBackend {
@@ -336,6 +373,10 @@ const SETTINGS: &[Setting] = &[
     Setting { key: "mfa.trust_duration", aliases: &[] },
     Setting { key: "mfa.lockout_threshold", aliases: &[] },
     Setting { key: "mfa.lockout_duration", aliases: &[] },
+    Setting { key: "passkeys.rp_id", aliases: &[] },
+    Setting { key: "passkeys.origin", aliases: &[] },
+    Setting { key: "passkeys.sign_count_policy", aliases: &[] },
+    Setting { key: "passkeys.max_per_user", aliases: &[] },
     Setting { key: "mail.transport", aliases: &[] },
     Setting { key: "mail.from", aliases: &[] },
     Setting { key: "mail.per_email_limit", aliases: &[] },
@@ -582,6 +623,7 @@ impl Config {
         };
 
         let mfa = read_mfa(&mut r, secret_key.as_ref());
+        let passkeys = read_passkeys(&mut r, &base_url);
 
         let log_format = r.get(
             "log.format",
@@ -618,6 +660,7 @@ impl Config {
                 notify_new_ip,
                 metrics_token,
                 mfa,
+                passkeys,
                 log_format,
                 notices,
             }),
@@ -742,6 +785,42 @@ fn read_mfa(r: &mut Reader, secret_key: Option<&SecretKey>) -> MfaConfig {
         trust_duration: r.duration("mfa.trust_duration", "30d"),
         lockout_threshold: r.number("mfa.lockout_threshold", 5),
         lockout_duration: r.duration("mfa.lockout_duration", "15m"),
+    }
+}
+
+fn read_passkeys(r: &mut Reader, base_url: &Url) -> PasskeyConfig {
+    let rp_id = r.text("passkeys.rp_id", base_url.host_str().unwrap_or("localhost"));
+    let origin_text = r.text("passkeys.origin", &base_url.origin().ascii_serialization());
+    let origin = match Url::parse(&origin_text) {
+        Ok(origin) => origin,
+        Err(_) => {
+            r.problems.push(format!(
+                "SIGRA_PASSKEYS_ORIGIN should be an origin such as https://auth.example.com, got {origin_text:?}"
+            ));
+            base_url.clone()
+        }
+    };
+    let host = origin.host_str().unwrap_or_default();
+    if host != rp_id && !host.ends_with(&format!(".{rp_id}")) {
+        r.problems.push(format!(
+            "SIGRA_PASSKEYS_RP_ID ({rp_id}) must be the origin's host ({host}) or a parent domain of it"
+        ));
+    }
+    PasskeyConfig {
+        rp_id,
+        origin,
+        sign_count_policy: r.get(
+            "passkeys.sign_count_policy",
+            SignCountPolicy::Warn,
+            "warn, require_reauth or revoke",
+            |t| match t {
+                "warn" => Some(SignCountPolicy::Warn),
+                "require_reauth" => Some(SignCountPolicy::RequireReauth),
+                "revoke" => Some(SignCountPolicy::Revoke),
+                _ => None,
+            },
+        ),
+        max_per_user: r.number("passkeys.max_per_user", 10),
     }
 }
 

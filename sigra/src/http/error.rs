@@ -31,8 +31,11 @@ impl AppError {
             Error::InvalidEmail(_)
             | Error::WeakPassword(_)
             | Error::SameEmail
-            | Error::AlreadyEnrolled => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::InvalidToken | Error::InvalidCode => StatusCode::BAD_REQUEST,
+            | Error::AlreadyEnrolled
+            | Error::TooManyPasskeys { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::InvalidToken | Error::InvalidCode | Error::PasskeyRejected => {
+                StatusCode::BAD_REQUEST
+            }
             Error::Unconfirmed | Error::WrongPassword | Error::SudoRequired => {
                 StatusCode::FORBIDDEN
             }
@@ -58,6 +61,8 @@ impl AppError {
             Error::SudoRequired => "sudo_required",
             Error::MfaLocked => "mfa_locked",
             Error::AlreadyEnrolled => "already_enrolled",
+            Error::PasskeyRejected => "passkey_rejected",
+            Error::TooManyPasskeys { .. } => "too_many_passkeys",
             Error::Busy => "busy",
             Error::Database(_) | Error::Internal(_) | Error::Hook(_) => "internal",
         }

@@ -28,6 +28,9 @@ pub const GUEST_AUTH_PATHS: &[&str] = &[
     "/users/confirm/link",
     "/users/sudo",
     "/users/mfa",
+    "/users/mfa/passkey",
+    "/users/log-in/passkey-start",
+    "/users/log-in/passkey",
 ];
 
 /// What the limit layer needs: the core, and the host's wording of a refusal for callers that

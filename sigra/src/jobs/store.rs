@@ -199,6 +199,10 @@ pub(super) async fn clean_up(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    sqlx::query("DELETE FROM webauthn_ceremonies WHERE expires_at <= $1")
+        .bind(cutoffs.now.as_millis())
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("DELETE FROM rate_limits WHERE window_start <= $1")
         .bind(cutoffs.tokens.as_millis())
         .execute(&mut *conn)

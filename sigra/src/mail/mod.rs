@@ -106,6 +106,11 @@ pub enum Message {
         /// Codes left.
         remaining: u32,
     },
+    /// A passkey was added to the account.
+    PasskeyAdded {
+        /// Its name.
+        name: String,
+    },
     /// Too many wrong second factors locked the second-factor step for a while.
     MfaLocked {
         /// How long the lock lasts.
@@ -133,6 +138,7 @@ impl Message {
             Self::MfaDisabled { .. } => "mfa_disabled",
             Self::BackupCodeUsed { .. } => "backup_code_used",
             Self::MfaLocked { .. } => "mfa_locked",
+            Self::PasskeyAdded { .. } => "passkey_added",
         }
     }
 
@@ -187,6 +193,9 @@ impl Message {
                 reset_url: link("/users/reset-password"),
             },
             Self::BackupCodeUsed { remaining: 7 },
+            Self::PasskeyAdded {
+                name: "iCloud Keychain".to_owned(),
+            },
             Self::MfaLocked {
                 minutes: 15,
                 reset_url: link("/users/reset-password"),

@@ -36,6 +36,13 @@ pub enum SecondFactor {
     Totp(String),
     /// One of the backup codes.
     BackupCode(String),
+    /// A passkey's answer to the ceremony started by [`Sigra::start_passkey_second_factor`].
+    Passkey {
+        /// The ceremony id.
+        ceremony: String,
+        /// The browser's `PublicKeyCredential`, as JSON.
+        response: String,
+    },
 }
 
 impl SecondFactor {
@@ -55,6 +62,7 @@ impl SecondFactor {
         match self {
             Self::Totp(_) => "totp",
             Self::BackupCode(_) => "backup_code",
+            Self::Passkey { .. } => "passkey",
         }
     }
 }
@@ -93,6 +101,15 @@ pub struct MfaOverview {
     pub pending_setup: Option<TotpSetup>,
     /// Whether the configuration requires a second factor.
     pub required: bool,
+}
+
+/// Which second factors a pending log-in can finish with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecondFactorOptions {
+    /// An authenticator app (and its backup codes).
+    pub totp: bool,
+    /// A passkey.
+    pub passkey: bool,
 }
 
 /// A finished second-factor step.
@@ -200,7 +217,7 @@ impl Sigra {
                     .await?;
                 Some(left)
             }
-            SecondFactor::Totp(_) => None,
+            SecondFactor::Totp(_) | SecondFactor::Passkey { .. } => None,
         };
         let event = AuditEvent::new(Action::LoginSuccess)
             .actor(user)
@@ -223,6 +240,22 @@ impl Sigra {
             session,
             trusted_browser,
             backup_codes_left,
+        })
+    }
+
+    /// Which second factors the pending log-in's account has.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn second_factor_options(&self, pending: &PendingMfa) -> Result<SecondFactorOptions> {
+        let user = &pending.user().id;
+        let mut conn = self.db().acquire().await?;
+        let totp = store::totp(&mut conn, user)
+            .await?
+            .is_some_and(|row| row.confirmed);
+        Ok(SecondFactorOptions {
+            totp,
+            passkey: self.has_passkey(&mut conn, user).await?,
         })
     }
 
@@ -361,7 +394,9 @@ impl Sigra {
         let user = &current.user().id;
         let factor = match SecondFactor::parse(code) {
             factor @ SecondFactor::Totp(_) => factor,
-            SecondFactor::BackupCode(_) => return Err(Error::InvalidCode),
+            SecondFactor::BackupCode(_) | SecondFactor::Passkey { .. } => {
+                return Err(Error::InvalidCode)
+            }
         };
         let mut tx = self.authorised_by(current, &factor, request).await?;
         let codes = self.replace_backup_codes(&mut tx, user).await?;
@@ -479,7 +514,7 @@ impl Sigra {
         if state.locked_until.is_some_and(|until| until > now) {
             return Err(Error::MfaLocked);
         }
-        if self.factor_matches(conn, user, factor).await? {
+        if self.factor_matches(conn, user, factor, request).await? {
             store::clear_failures(conn, user).await?;
             return Ok(());
         }
@@ -520,6 +555,7 @@ impl Sigra {
         conn: &mut AnyConnection,
         user: &UserId,
         factor: &SecondFactor,
+        request: &RequestContext,
     ) -> Result<bool> {
         match factor {
             SecondFactor::Totp(code) => {
@@ -540,6 +576,10 @@ impl Sigra {
                     Some(digest) => store::use_backup_code(conn, user, &digest, self.now()).await,
                     None => Ok(false),
                 }
+            }
+            SecondFactor::Passkey { ceremony, response } => {
+                self.passkey_second_factor_matches(conn, user, ceremony, response, request)
+                    .await
             }
         }
     }

@@ -242,10 +242,11 @@ pub(super) async fn bump_trust_epoch(conn: &mut AnyConnection, user: &UserId) ->
     Ok(())
 }
 
-/// Whether the user has a confirmed second factor.
+/// Whether the user has a second factor: a confirmed TOTP or a passkey.
 pub(crate) async fn has_second_factor(conn: &mut AnyConnection, user: &UserId) -> Result<bool> {
     let row = sqlx::query(
-        "SELECT COUNT(*) FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL",
+        "SELECT (SELECT COUNT(*) FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL) \
+              + (SELECT COUNT(*) FROM user_passkeys WHERE user_id = $1)",
     )
     .bind(user.as_str())
     .fetch_one(conn)

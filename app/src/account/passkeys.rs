@@ -1,0 +1,147 @@
+//! Passkeys: the settings list (add under sudo, rename, delete), passwordless log-in and the
+//! passkey as a second factor. The browser side of each ceremony is in `crate::webauthn`.
+
+use leptos::prelude::*;
+
+use super::{PasskeyChallengeView, PasskeyRow};
+use crate::error::UiError;
+
+#[cfg(feature = "ssr")]
+fn challenge_view(challenge: sigra::passkeys::PasskeyChallenge) -> PasskeyChallengeView {
+    PasskeyChallengeView {
+        ceremony: challenge.ceremony,
+        options: challenge.options,
+    }
+}
+
+/// The user's passkeys.
+#[server(prefix = "/api/account", endpoint = "passkeys")]
+pub async fn list_passkeys() -> Result<Vec<PasskeyRow>, UiError> {
+    let cx = crate::ssr::context().await?;
+    let current = cx.require_user()?;
+    let passkeys = cx.sigra.passkeys(current).await?;
+    Ok(passkeys
+        .into_iter()
+        .map(|passkey| PasskeyRow {
+            id: passkey.id,
+            name: passkey.name,
+            created_at: passkey.created_at.to_string(),
+            last_used_at: passkey.last_used_at.map(|at| at.to_string()),
+        })
+        .collect())
+}
+
+/// Starts adding a passkey (needs sudo).
+#[server(prefix = "/users/settings/security", endpoint = "passkey-start")]
+pub async fn start_passkey_registration() -> Result<PasskeyChallengeView, UiError> {
+    let cx = crate::ssr::context().await?;
+    let current = cx.require_user()?;
+    let sudo = crate::ssr::require_sudo(&cx, sigra::http::SECURITY_SETTINGS_PAGE)?;
+    let challenge = cx.sigra.start_passkey_registration(&sudo, current).await?;
+    Ok(challenge_view(challenge))
+}
+
+/// Finishes adding a passkey with the browser's answer.
+#[server(prefix = "/users/settings/security", endpoint = "passkey-finish")]
+pub async fn finish_passkey_registration(
+    ceremony: String,
+    response: String,
+    name: Option<String>,
+) -> Result<(), UiError> {
+    let cx = crate::ssr::context().await?;
+    let current = cx.require_user()?;
+    let sudo = crate::ssr::require_sudo(&cx, sigra::http::SECURITY_SETTINGS_PAGE)?;
+    cx.sigra
+        .finish_passkey_registration(
+            &sudo,
+            current,
+            &ceremony,
+            &response,
+            name.as_deref(),
+            &cx.request,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Renames a passkey (needs sudo).
+#[server(prefix = "/users/settings/security", endpoint = "passkey-rename")]
+pub async fn rename_passkey(id: String, name: String) -> Result<(), UiError> {
+    let cx = crate::ssr::context().await?;
+    let current = cx.require_user()?;
+    let sudo = crate::ssr::require_sudo(&cx, sigra::http::SECURITY_SETTINGS_PAGE)?;
+    cx.sigra
+        .rename_passkey(&sudo, current, &id, &name, &cx.request)
+        .await?;
+    leptos_axum::redirect(sigra::http::SECURITY_SETTINGS_PAGE);
+    Ok(())
+}
+
+/// Deletes a passkey (needs sudo).
+#[server(prefix = "/users/settings/security", endpoint = "passkey-delete")]
+pub async fn delete_passkey(id: String) -> Result<(), UiError> {
+    let cx = crate::ssr::context().await?;
+    let current = cx.require_user()?;
+    let sudo = crate::ssr::require_sudo(&cx, sigra::http::SECURITY_SETTINGS_PAGE)?;
+    cx.sigra
+        .delete_passkey(&sudo, current, &id, &cx.request)
+        .await?;
+    leptos_axum::redirect(sigra::http::SECURITY_SETTINGS_PAGE);
+    Ok(())
+}
+
+/// Starts a passwordless log-in.
+#[server(prefix = "/users/log-in", endpoint = "passkey-start")]
+pub async fn start_passkey_log_in() -> Result<PasskeyChallengeView, UiError> {
+    let cx = crate::ssr::context().await?;
+    Ok(challenge_view(cx.sigra.start_passkey_log_in().await?))
+}
+
+/// Logs in with a passkey; answers where to go next.
+#[server(prefix = "/users/log-in", endpoint = "passkey")]
+pub async fn log_in_with_passkey(
+    ceremony: String,
+    response: String,
+    return_to: Option<String>,
+) -> Result<String, UiError> {
+    let cx = crate::ssr::context().await?;
+    let session = cx
+        .sigra
+        .log_in_with_passkey(&ceremony, &response, cx.current.as_ref(), &cx.request)
+        .await?;
+    crate::ssr::set_cookie(sigra::http::session_cookie(&session));
+    crate::flash::ssr::set(crate::flash::Flash::LoggedIn);
+    let target = return_to
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .unwrap_or("/users/settings");
+    Ok(sigra::http::sanitize_return_to(target))
+}
+
+/// Starts the second factor with a passkey.
+#[server(prefix = "/users/mfa", endpoint = "passkey-start")]
+pub async fn start_passkey_second_factor() -> Result<PasskeyChallengeView, UiError> {
+    let cx = crate::ssr::context().await?;
+    let pending = cx
+        .pending
+        .as_ref()
+        .ok_or_else(|| crate::ssr::fail(UiError::Unauthenticated))?;
+    Ok(challenge_view(
+        cx.sigra.start_passkey_second_factor(pending).await?,
+    ))
+}
+
+/// Finishes the log-in with a passkey as the second factor; answers where to go next.
+#[server(prefix = "/users/mfa", endpoint = "passkey")]
+pub async fn verify_passkey_second_factor(
+    ceremony: String,
+    response: String,
+    trust_browser: Option<String>,
+    return_to: Option<String>,
+) -> Result<String, UiError> {
+    use sigra::mfa::SecondFactor;
+
+    let factor = SecondFactor::Passkey { ceremony, response };
+    super::mfa::ssr::complete_second_factor(factor, trust_browser.is_some(), return_to.as_deref())
+        .await
+}

@@ -1,0 +1,139 @@
+import { expect, test, type BrowserContext, type CDPSession, type Page } from "@playwright/test";
+
+import { hydrated, logOut, PASSWORD, registerAndLogIn, uniqueEmail } from "./support";
+
+/** Chromium's virtual authenticator: a platform authenticator holding discoverable credentials. */
+async function virtualAuthenticator(context: BrowserContext, page: Page): Promise<{ cdp: CDPSession; id: string }> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return { cdp, id: authenticatorId };
+}
+
+async function addPasskey(page: Page, name: string) {
+  await page.goto("/users/settings/security");
+  await hydrated(page);
+  await page.getByTestId("passkey-list").locator("..").getByRole("link", { name: "confirm your password" }).click();
+  await hydrated(page);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(page).toHaveURL(/\/users\/settings\/security$/);
+  await hydrated(page);
+  await page.getByLabel("Name (optional)").fill(name);
+  await page.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(page.getByTestId("passkey-name")).toHaveText([name]);
+}
+
+type Authenticator = { cdp: CDPSession; id: string };
+
+/** Whether the virtual authenticator answers by itself (as if the user touched it at once). */
+async function presence(authenticator: Authenticator, enabled: boolean) {
+  await authenticator.cdp.send("WebAuthn.setAutomaticPresenceSimulation", {
+    authenticatorId: authenticator.id,
+    enabled,
+  });
+}
+
+/**
+ * The passkey log-in. "autofill": the page's conditional request (the email field's passkey
+ * suggestions) is answered as soon as it starts. "button": the user ignores the suggestions
+ * and presses "Sign in with a passkey", which cancels the conditional request first.
+ */
+async function logInWithPasskey(page: Page, authenticator: Authenticator, via: "autofill" | "button") {
+  await presence(authenticator, via === "autofill");
+  await page.goto("/users/log-in");
+  await hydrated(page);
+  if (via === "button") {
+    const button = page.getByRole("button", { name: "Sign in with a passkey" });
+    await expect(button).toBeEnabled();
+    await presence(authenticator, true);
+    await button.click();
+  }
+  await expect(page).toHaveURL(/\/users\/settings$/);
+}
+
+test("register a passkey, log out, and log in with it", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const authenticator = await virtualAuthenticator(context, page);
+  const email = uniqueEmail("passkey");
+  await registerAndLogIn(page, email);
+  await addPasskey(page, "Test key");
+  await page.getByTestId("passkey").getByRole("textbox").fill("Laptop key");
+  await page.getByRole("button", { name: "Rename" }).click();
+  await expect(page.getByTestId("passkey-name")).toHaveText(["Laptop key"]);
+
+  await logOut(page);
+  await logInWithPasskey(page, authenticator, "button");
+  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page.getByTestId("mfa-status")).toHaveText("On");
+  await logOut(page);
+  await logInWithPasskey(page, authenticator, "autofill");
+  await expect(page.getByTestId("account-email")).toHaveText(email);
+});
+
+test("a passkey is the second factor after the password", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const authenticator = await virtualAuthenticator(context, page);
+  const email = uniqueEmail("second");
+  await registerAndLogIn(page, email);
+  await addPasskey(page, "Phone");
+  await logOut(page);
+
+  // The user types the password instead of picking the suggested passkey.
+  await presence(authenticator, false);
+  await page.goto("/users/log-in");
+  await hydrated(page);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
+  await expect(page).toHaveURL(/\/users\/mfa\?return_to=/);
+  await hydrated(page);
+  await expect(page.getByLabel("Authentication code")).toHaveCount(0);
+  await presence(authenticator, true);
+  await page.getByRole("button", { name: "Use a passkey" }).click();
+  await expect(page).toHaveURL(/\/users\/settings$/);
+  await expect(page.getByTestId("account-email")).toHaveText(email);
+});
+
+test("a cloned passkey with a stale counter is let in and recorded (warn policy)", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const authenticator = await virtualAuthenticator(context, page);
+  const { cdp, id } = authenticator;
+  const email = uniqueEmail("clone");
+  await registerAndLogIn(page, email);
+  await addPasskey(page, "Original");
+  const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId: id });
+  expect(credentials).toHaveLength(1);
+  const copy = credentials[0];
+
+  await logOut(page);
+  await logInWithPasskey(page, authenticator, "autofill");
+  // The copy still has the old counter: put it back in place of the original.
+  await cdp.send("WebAuthn.removeCredential", { authenticatorId: id, credentialId: copy.credentialId });
+  await cdp.send("WebAuthn.addCredential", { authenticatorId: id, credential: copy });
+  await logOut(page);
+  await logInWithPasskey(page, authenticator, "autofill");
+
+  await page.goto("/users/sessions");
+  await hydrated(page);
+  await expect(page.getByTestId("security-events")).toContainText("Passkey counter went backwards");
+});
+
+test("without JavaScript the passkey button explains itself", async ({ browser }) => {
+  const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+  await page.goto("/users/log-in");
+  await expect(page.getByRole("button", { name: "Sign in with a passkey" })).toBeDisabled();
+  await expect(page.getByTestId("passkey-support")).toContainText("Passkeys need JavaScript");
+});

@@ -1,0 +1,464 @@
+//! Passkeys against a software authenticator written here (P-256, CBOR, "none" attestation):
+//! registration under sudo, names from the AAGUID, passwordless log-in, the passkey as a second
+//! factor, replayed and foreign answers, the limit, owner-scoped changes, and the three
+//! sign-count policies with a cloned credential.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use p256::ecdsa::signature::Signer as _;
+use p256::ecdsa::{Signature, SigningKey};
+use reqwest::StatusCode;
+use serde_cbor_2::Value as Cbor;
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+
+use crate::helpers::{
+    location, on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
+};
+
+const ORIGIN: &str = "http://localhost:3000";
+const SECURITY: &str = "/users/settings/security";
+/// Bitwarden's AAGUID: the passkey should be named after it.
+const AAGUID: &str = "d548826e-79b4-db40-a3d8-11116f7e8349";
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// One credential on a software authenticator. Cloning it is cloning the credential, counter
+/// included: what a copied private key looks like to the server.
+#[derive(Clone)]
+struct SoftPasskey {
+    key: SigningKey,
+    credential_id: Vec<u8>,
+    user_handle: String,
+    counter: u32,
+}
+
+fn client_data(kind: &str, challenge: &str, origin: &str) -> Vec<u8> {
+    json!({ "type": kind, "challenge": challenge, "origin": origin, "crossOrigin": false })
+        .to_string()
+        .into_bytes()
+}
+
+fn rp_id_hash() -> Vec<u8> {
+    Sha256::digest(b"localhost").to_vec()
+}
+
+impl SoftPasskey {
+    /// Answers `navigator.credentials.create()` options: a new credential and its response.
+    fn create(options: &Value) -> (Self, String) {
+        let key = SigningKey::from_bytes(&sigra::crypto::random_bytes::<32>().into()).expect("key");
+        let credential_id = sigra::crypto::random_bytes::<16>().to_vec();
+        let point = key.verifying_key().to_encoded_point(false);
+        let cose = Cbor::Map(BTreeMap::from([
+            (Cbor::Integer(1), Cbor::Integer(2)),
+            (Cbor::Integer(3), Cbor::Integer(-7)),
+            (Cbor::Integer(-1), Cbor::Integer(1)),
+            (
+                Cbor::Integer(-2),
+                Cbor::Bytes(point.x().expect("x").to_vec()),
+            ),
+            (
+                Cbor::Integer(-3),
+                Cbor::Bytes(point.y().expect("y").to_vec()),
+            ),
+        ]));
+        let mut auth_data = rp_id_hash();
+        auth_data.push(0x01 | 0x04 | 0x40); // user present, user verified, attested data
+        auth_data.extend_from_slice(&0_u32.to_be_bytes());
+        auth_data.extend_from_slice(uuid::Uuid::parse_str(AAGUID).expect("aaguid").as_bytes());
+        auth_data.extend_from_slice(
+            &u16::try_from(credential_id.len())
+                .expect("len")
+                .to_be_bytes(),
+        );
+        auth_data.extend_from_slice(&credential_id);
+        auth_data.extend(serde_cbor_2::to_vec(&cose).expect("cose"));
+        let attestation = Cbor::Map(BTreeMap::from([
+            (Cbor::Text("fmt".to_owned()), Cbor::Text("none".to_owned())),
+            (Cbor::Text("attStmt".to_owned()), Cbor::Map(BTreeMap::new())),
+            (Cbor::Text("authData".to_owned()), Cbor::Bytes(auth_data)),
+        ]));
+        let challenge = options["challenge"].as_str().expect("challenge");
+        let response = json!({
+            "id": b64(&credential_id),
+            "rawId": b64(&credential_id),
+            "type": "public-key",
+            "response": {
+                "attestationObject": b64(&serde_cbor_2::to_vec(&attestation).expect("cbor")),
+                "clientDataJSON": b64(&client_data("webauthn.create", challenge, ORIGIN)),
+            },
+            "extensions": {},
+        });
+        let passkey = Self {
+            key,
+            credential_id,
+            user_handle: options["user"]["id"].as_str().expect("user id").to_owned(),
+            counter: 0,
+        };
+        (passkey, response.to_string())
+    }
+
+    /// Answers `navigator.credentials.get()` options from `origin`, counting the use.
+    fn get_from(&mut self, options: &Value, origin: &str) -> String {
+        self.counter += 1;
+        let mut auth_data = rp_id_hash();
+        auth_data.push(0x01 | 0x04);
+        auth_data.extend_from_slice(&self.counter.to_be_bytes());
+        let challenge = options["challenge"].as_str().expect("challenge");
+        let client_data = client_data("webauthn.get", challenge, origin);
+        let mut signed = auth_data.clone();
+        signed.extend(Sha256::digest(&client_data));
+        let signature: Signature = self.key.sign(&signed);
+        json!({
+            "id": b64(&self.credential_id),
+            "rawId": b64(&self.credential_id),
+            "type": "public-key",
+            "response": {
+                "authenticatorData": b64(&auth_data),
+                "clientDataJSON": b64(&client_data),
+                "signature": b64(signature.to_der().as_bytes()),
+                "userHandle": self.user_handle,
+            },
+            "extensions": {},
+        })
+        .to_string()
+    }
+
+    fn get(&mut self, options: &Value) -> String {
+        self.get_from(options, ORIGIN)
+    }
+}
+
+/// A started ceremony: its id and its options.
+async fn start(app: &TestApp, path: &str, cookie: Option<&str>) -> (String, Value) {
+    let response = app.call_json(path, &[], cookie).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    let body: Value = response.json().await.expect("json");
+    let options =
+        serde_json::from_str(body["options"].as_str().expect("options")).expect("options json");
+    (
+        body["ceremony"].as_str().expect("ceremony").to_owned(),
+        options,
+    )
+}
+
+/// Registers a passkey for the signed-in `cookie` (entering sudo first).
+async fn register(app: &TestApp, cookie: &str, name: &str) -> SoftPasskey {
+    app.enter_sudo(cookie, SECURITY).await;
+    let (ceremony, options) =
+        start(app, "/users/settings/security/passkey-start", Some(cookie)).await;
+    assert_eq!(options["rp"]["id"], "localhost");
+    let (passkey, response) = SoftPasskey::create(&options);
+    let finished = app
+        .call_json(
+            "/users/settings/security/passkey-finish",
+            &[
+                ("ceremony", &ceremony),
+                ("response", &response),
+                ("name", name),
+            ],
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(finished.status(), StatusCode::OK);
+    passkey
+}
+
+/// A passwordless log-in: the status, and the session cookie if one was set.
+async fn log_in(app: &TestApp, passkey: &mut SoftPasskey) -> (StatusCode, Option<String>) {
+    let (ceremony, options) = start(app, "/users/log-in/passkey-start", None).await;
+    let response = passkey.get(&options);
+    answer_log_in(app, &ceremony, &response).await
+}
+
+async fn answer_log_in(
+    app: &TestApp,
+    ceremony: &str,
+    response: &str,
+) -> (StatusCode, Option<String>) {
+    let answer = app
+        .call_json(
+            "/users/log-in/passkey",
+            &[("ceremony", ceremony), ("response", response)],
+            None,
+        )
+        .await;
+    (answer.status(), session_cookie(&answer))
+}
+
+async fn list(app: &TestApp, cookie: &str) -> Vec<Value> {
+    let response = app
+        .call_json("/api/account/passkeys", &[], Some(cookie))
+        .await;
+    response.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn register_a_passkey_and_log_in_with_it_without_a_password() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("passkey@example.com").await;
+        let mut passkey = register(&app, &cookie, "").await;
+        let listed = list(&app, &cookie).await;
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0]["name"], "Bitwarden", "named after its AAGUID");
+        let mail = app.mailbox("passkey@example.com").await;
+        assert_eq!(mail[0].subject, "A passkey was added to your account");
+
+        let (status, session) = log_in(&app, &mut passkey).await;
+        assert_eq!(status, StatusCode::OK);
+        let session = session.expect("a session");
+        assert_eq!(app.me(&session).await, StatusCode::OK);
+        assert_eq!(
+            app.count("SELECT sign_count FROM user_passkeys").await,
+            1,
+            "the new counter is stored"
+        );
+        assert!(list(&app, &session).await[0]["last_used_at"].is_string());
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.success' AND metadata LIKE '%passkey%'")
+                .await,
+            1
+        );
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'passkey.register'").await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM webauthn_ceremonies").await, 0, "ceremonies are spent");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replayed_foreign_and_stale_answers_are_refused() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("replay@example.com").await;
+        let mut passkey = register(&app, &cookie, "Laptop").await;
+
+        let (ceremony, options) = start(&app, "/users/log-in/passkey-start", None).await;
+        let answer = passkey.get(&options);
+        assert_eq!(answer_log_in(&app, &ceremony, &answer).await.0, StatusCode::OK);
+        assert_eq!(answer_log_in(&app, &ceremony, &answer).await.0, StatusCode::BAD_REQUEST, "the same ceremony twice");
+        let (fresh, _) = start(&app, "/users/log-in/passkey-start", None).await;
+        assert_eq!(
+            answer_log_in(&app, &fresh, &answer).await.0,
+            StatusCode::BAD_REQUEST,
+            "an old answer to a new challenge"
+        );
+
+        let (ceremony, options) = start(&app, "/users/log-in/passkey-start", None).await;
+        let phished = passkey.get_from(&options, "https://evil.example");
+        assert_eq!(answer_log_in(&app, &ceremony, &phished).await.0, StatusCode::BAD_REQUEST, "another origin");
+
+        let (ceremony, options) = start(&app, "/users/log-in/passkey-start", None).await;
+        let late = passkey.get(&options);
+        app.advance(std::time::Duration::from_secs(5 * 60));
+        assert_eq!(answer_log_in(&app, &ceremony, &late).await.0, StatusCode::BAD_REQUEST, "expired");
+
+        let (ceremony, _) = start(&app, "/users/log-in/passkey-start", None).await;
+        assert_eq!(answer_log_in(&app, &ceremony, "{not json").await.0, StatusCode::BAD_REQUEST);
+        let mut stranger = passkey.clone();
+        stranger.key = SigningKey::from_bytes(&sigra::crypto::random_bytes::<32>().into()).expect("key");
+        let (ceremony, options) = start(&app, "/users/log-in/passkey-start", None).await;
+        let forged = stranger.get(&options);
+        assert_eq!(answer_log_in(&app, &ceremony, &forged).await.0, StatusCode::BAD_REQUEST, "a wrong key");
+        assert!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.failure' AND metadata LIKE '%passkey_rejected%'")
+                .await
+                >= 6
+        );
+    })
+    .await;
+}
+
+fn policy(name: &'static str) -> impl Fn() -> Setup {
+    move || Setup {
+        env: vec![("SIGRA_PASSKEYS_SIGN_COUNT_POLICY", name.to_owned())],
+        ..Setup::default()
+    }
+}
+
+/// Logs in with `original` twice, then with a clone made before those uses (its counter is
+/// behind): the answer to the clone's log-in.
+async fn clone_behind(app: &TestApp, email: &str) -> (StatusCode, Option<String>) {
+    let cookie = app.signed_in(email).await;
+    let mut original = register(app, &cookie, "Phone").await;
+    let mut clone = original.clone();
+    assert_eq!(log_in(app, &mut original).await.0, StatusCode::OK);
+    assert_eq!(log_in(app, &mut original).await.0, StatusCode::OK);
+    log_in(app, &mut clone).await
+}
+
+#[tokio::test]
+async fn a_cloned_passkey_is_let_in_and_recorded_under_the_warn_policy() {
+    on_each_engine_with(policy("warn"), |app: TestApp| async move {
+        let (status, session) = clone_behind(&app, "warn@example.com").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(session.is_some());
+        assert_eq!(app.count("SELECT sign_count FROM user_passkeys").await, 2, "the higher count is kept");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'security.passkey_sign_count_regression'").await,
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_cloned_passkey_is_refused_under_the_require_reauth_policy() {
+    on_each_engine_with(policy("require_reauth"), |app: TestApp| async move {
+        let (status, session) = clone_behind(&app, "reauth@example.com").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(session.is_none());
+        assert_eq!(app.count("SELECT COUNT(*) FROM user_passkeys").await, 1, "kept");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'security.passkey_sign_count_regression'").await,
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_cloned_passkey_is_deleted_under_the_revoke_policy() {
+    on_each_engine_with(policy("revoke"), |app: TestApp| async move {
+        let (status, _) = clone_behind(&app, "revoke@example.com").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(app.count("SELECT COUNT(*) FROM user_passkeys").await, 0, "revoked");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'security.passkey_sign_count_regression'").await,
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_passkey_is_a_second_factor_after_the_password() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("second@example.com").await;
+        let mut passkey = register(&app, &cookie, "Key").await;
+        let response = app
+            .log_in("second@example.com", CANARY_PASSWORD, false)
+            .await;
+        assert!(
+            location(&response).starts_with("/users/mfa"),
+            "a passkey makes the password not enough"
+        );
+        let pending = session_cookie(&response).expect("pending");
+        let (ceremony, options) = start(&app, "/users/mfa/passkey-start", Some(&pending)).await;
+        assert!(options["allowCredentials"]
+            .as_array()
+            .is_some_and(|c| c.len() == 1));
+        let answer = passkey.get(&options);
+        let done = app
+            .call_json(
+                "/users/mfa/passkey",
+                &[
+                    ("ceremony", &ceremony),
+                    ("response", &answer),
+                    ("return_to", "/users/sessions"),
+                ],
+                Some(&pending),
+            )
+            .await;
+        assert_eq!(done.status(), StatusCode::OK);
+        let session = session_cookie(&done).expect("a full session");
+        let target: Value = done.json().await.expect("json");
+        assert_eq!(target, "/users/sessions");
+        assert_eq!(app.me(&session).await, StatusCode::OK);
+
+        // Without a pending log-in there is nothing to start.
+        let refused = app.call_json("/users/mfa/passkey-start", &[], None).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn registration_needs_sudo_and_stops_at_the_limit() {
+    let setup = || Setup {
+        env: vec![("SIGRA_PASSKEYS_MAX_PER_USER", "2".to_owned())],
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, |app: TestApp| async move {
+        assert_eq!(
+            app.call_json("/users/settings/security/passkey-start", &[], None)
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let cookie = app.signed_in("limit@example.com").await;
+        assert_eq!(
+            app.call_json("/users/settings/security/passkey-start", &[], Some(&cookie))
+                .await
+                .status(),
+            StatusCode::FORBIDDEN,
+            "sudo first"
+        );
+        register(&app, &cookie, "One").await;
+        register(&app, &cookie, "Two").await;
+        let third = app
+            .call_json("/users/settings/security/passkey-start", &[], Some(&cookie))
+            .await;
+        assert_eq!(third.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn renaming_and_deleting_touch_only_your_own_passkeys() {
+    on_each_engine(|app: TestApp| async move {
+        let owner = app.signed_in("owner@example.com").await;
+        register(&app, &owner, "Mine").await;
+        let id = list(&app, &owner).await[0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let intruder = app.signed_in("intruder@example.com").await;
+        app.enter_sudo(&intruder, SECURITY).await;
+        let renamed = app
+            .call_json(
+                "/users/settings/security/passkey-rename",
+                &[("id", &id), ("name", "Stolen")],
+                Some(&intruder),
+            )
+            .await;
+        assert_eq!(renamed.status(), StatusCode::BAD_REQUEST);
+        let deleted = app
+            .call_json(
+                "/users/settings/security/passkey-delete",
+                &[("id", &id)],
+                Some(&intruder),
+            )
+            .await;
+        assert_eq!(deleted.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(list(&app, &owner).await[0]["name"], "Mine");
+
+        let renamed = app
+            .post_form(
+                "/users/settings/security/passkey-rename",
+                SECURITY,
+                &[("id", &id), ("name", "  Work key ")],
+                Some(&owner),
+            )
+            .await;
+        assert_eq!(location(&renamed), SECURITY);
+        assert_eq!(list(&app, &owner).await[0]["name"], "Work key");
+        let deleted = app
+            .post_form(
+                "/users/settings/security/passkey-delete",
+                SECURITY,
+                &[("id", &id)],
+                Some(&owner),
+            )
+            .await;
+        assert_eq!(location(&deleted), SECURITY);
+        assert!(list(&app, &owner).await.is_empty());
+        for action in ["passkey.rename", "passkey.delete"] {
+            let sql = format!("SELECT COUNT(*) FROM audit_events WHERE action = '{action}'");
+            assert_eq!(app.count(&sql).await, 1, "{action}");
+        }
+    })
+    .await;
+}

@@ -1,0 +1,81 @@
+//! WebAuthn ceremony state, kept in the database so any process can finish a ceremony another
+//! started. Each row is taken (deleted) by its one use, and expires after five minutes.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::{AnyConnection, Row as _};
+
+use crate::clock::Timestamp;
+use crate::crypto::{b64url, random_bytes};
+use crate::error::{Error, Result};
+use crate::users::UserId;
+
+/// How long a ceremony may take.
+pub(super) const LIFETIME: Duration = Duration::from_secs(5 * 60);
+
+/// What a ceremony is for; a state is only ever taken for the purpose it was made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Kind {
+    Register,
+    LogIn,
+    SecondFactor,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::LogIn => "log_in",
+            Self::SecondFactor => "second_factor",
+        }
+    }
+}
+
+/// Stores `state`; returns the ceremony id the browser sends back.
+pub(super) async fn begin<S: Serialize>(
+    conn: &mut AnyConnection,
+    kind: Kind,
+    user: Option<&UserId>,
+    state: &S,
+    now: Timestamp,
+) -> Result<String> {
+    let id = b64url(&random_bytes::<16>());
+    let state = serde_json::to_string(state).map_err(|e| Error::Internal(Box::new(e)))?;
+    sqlx::query("INSERT INTO webauthn_ceremonies (id, user_id, kind, state, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&id)
+        .bind(user.map(|u| u.as_str().to_owned()))
+        .bind(kind.as_str())
+        .bind(state)
+        .bind(now.plus(LIFETIME).as_millis())
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+/// Takes the state of a live ceremony of `kind` (for `user`, when it was bound to one). Once
+/// taken it is gone, so a replayed response finds nothing.
+pub(super) async fn take<S: DeserializeOwned>(
+    conn: &mut AnyConnection,
+    id: &str,
+    kind: Kind,
+    user: Option<&UserId>,
+    now: Timestamp,
+) -> Result<Option<S>> {
+    let row = sqlx::query("DELETE FROM webauthn_ceremonies WHERE id = $1 AND kind = $2 RETURNING user_id, state, expires_at")
+        .bind(id)
+        .bind(kind.as_str())
+        .fetch_optional(conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let owner: Option<String> = row.try_get(0)?;
+    let expires_at: i64 = row.try_get(2)?;
+    if owner.as_deref() != user.map(UserId::as_str) || Timestamp::from_millis(expires_at) <= now {
+        return Ok(None);
+    }
+    let state: String = row.try_get(1)?;
+    serde_json::from_str(&state)
+        .map(Some)
+        .map_err(|e| Error::Internal(Box::new(e)))
+}

@@ -1,0 +1,545 @@
+//! Passkeys (WebAuthn through webauthn-rs): registration under sudo (at most
+//! `passkeys.max_per_user`), naming, passwordless log-in with discoverable credentials
+//! (conditional UI included), and the passkey as a second factor. Ceremony state is kept in the
+//! database ([`ceremony`]), single use and short-lived. A signature counter that fails to move
+//! forward is handled as `passkeys.sign_count_policy` says, with an audit row either way.
+
+mod ceremony;
+mod labels;
+mod store;
+
+use sqlx::AnyConnection;
+use webauthn_rs::prelude::{
+    AuthenticationResult, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Uuid, Webauthn,
+    WebauthnBuilder, WebauthnError, WebauthnResult,
+};
+
+use webauthn_rs_proto::ResidentKeyRequirement;
+
+use crate::audit::{self, Action, AuditEvent};
+use crate::clock::Timestamp;
+use crate::config::{PasskeyConfig, SignCountPolicy};
+use crate::crypto::b64url;
+use crate::error::{Error, Result};
+use crate::mail::Message;
+use crate::request::RequestContext;
+use crate::sessions::{self, Authenticated, NewSession, PendingMfa, SessionKind, Sudo};
+use crate::users::UserId;
+use crate::Sigra;
+
+use ceremony::Kind;
+
+/// Longest passkey name kept, in characters.
+const MAX_NAME_CHARS: usize = 60;
+
+/// One of the user's passkeys, as the settings page lists it.
+#[derive(Clone, Debug)]
+pub struct PasskeySummary {
+    /// Its id (for renaming and deleting).
+    pub id: String,
+    /// The name the user gave it, or one from its provider or device.
+    pub name: String,
+    /// When it was added.
+    pub created_at: Timestamp,
+    /// When it was last used to log in.
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A started ceremony: its id, to send back with the browser's answer, and the options for
+/// `navigator.credentials.create()` / `.get()` as JSON (binary fields in base64url).
+#[derive(Clone, Debug)]
+pub struct PasskeyChallenge {
+    /// The ceremony id.
+    pub ceremony: String,
+    /// The `publicKey` options, as JSON.
+    pub options: String,
+}
+
+/// The relying party, built from the configuration.
+pub(crate) fn relying_party(config: &PasskeyConfig, app_name: &str) -> Result<Webauthn> {
+    WebauthnBuilder::new(&config.rp_id, &config.origin)
+        .map(|builder| builder.rp_name(app_name))
+        .and_then(WebauthnBuilder::build)
+        .map_err(|e| {
+            Error::Internal(format!("the passkey relying party is misconfigured: {e}").into())
+        })
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(Box::new(e)))
+}
+
+fn user_handle(user: &UserId) -> Result<Uuid> {
+    Uuid::parse_str(user.as_str()).map_err(|e| Error::Internal(Box::new(e)))
+}
+
+/// A name as the user typed it: trimmed, control characters dropped, at most 60 characters;
+/// `None` when nothing is left.
+fn clean_name(name: &str) -> Option<String> {
+    let cleaned: String = name
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_NAME_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+impl Sigra {
+    /// The user's passkeys, oldest first.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn passkeys(&self, current: &Authenticated) -> Result<Vec<PasskeySummary>> {
+        let mut conn = self.db().acquire().await?;
+        let rows = store::for_user(&mut conn, &current.user().id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| PasskeySummary {
+                id: row.id,
+                name: row.name,
+                created_at: row.created_at,
+                last_used_at: row.last_used_at,
+            })
+            .collect())
+    }
+
+    /// Starts registering a passkey for the signed-in user (the ones it has are excluded, so
+    /// an authenticator is not registered twice).
+    ///
+    /// # Errors
+    /// `TooManyPasskeys` at the limit; the database failed.
+    pub async fn start_passkey_registration(
+        &self,
+        _sudo: &Sudo,
+        current: &Authenticated,
+    ) -> Result<PasskeyChallenge> {
+        let user = &current.user().id;
+        let mut conn = self.db().acquire().await?;
+        let existing = store::for_user(&mut conn, user).await?;
+        let max = self.config().passkeys.max_per_user;
+        if existing.len() >= usize::try_from(max).unwrap_or(usize::MAX) {
+            return Err(Error::TooManyPasskeys { max });
+        }
+        let exclude = existing
+            .iter()
+            .map(|row| row.passkey.cred_id().clone())
+            .collect();
+        let email = current.user().email.as_str();
+        let (mut options, state) = self
+            .relying_party()
+            .start_passkey_registration(user_handle(user)?, email, email, Some(exclude))
+            .map_err(|e| Error::Internal(Box::new(e)))?;
+        // Passwordless log-in finds the credential on the authenticator, so it must be
+        // discoverable (webauthn-rs asks for a server-side credential by default).
+        if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+            selection.resident_key = Some(ResidentKeyRequirement::Required);
+            selection.require_resident_key = true;
+        }
+        let ceremony =
+            ceremony::begin(&mut conn, Kind::Register, Some(user), &state, self.now()).await?;
+        Ok(PasskeyChallenge {
+            ceremony,
+            options: to_json(&options.public_key)?,
+        })
+    }
+
+    /// Finishes a registration with the browser's answer (`PublicKeyCredential` JSON). Without
+    /// a name, the passkey is named after its provider (AAGUID) or the device.
+    ///
+    /// # Errors
+    /// `PasskeyRejected` for a bad, replayed, expired or foreign answer; `TooManyPasskeys`.
+    pub async fn finish_passkey_registration(
+        &self,
+        _sudo: &Sudo,
+        current: &Authenticated,
+        ceremony_id: &str,
+        response: &str,
+        name: Option<&str>,
+        request: &RequestContext,
+    ) -> Result<PasskeySummary> {
+        let user = &current.user().id;
+        let credential: RegisterPublicKeyCredential =
+            serde_json::from_str(response).map_err(|_| Error::PasskeyRejected)?;
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        let Some(state) = ceremony::take::<PasskeyRegistration>(
+            &mut tx,
+            ceremony_id,
+            Kind::Register,
+            Some(user),
+            now,
+        )
+        .await?
+        else {
+            return Err(Error::PasskeyRejected);
+        };
+        let passkey = match self
+            .relying_party()
+            .finish_passkey_registration(&credential, &state)
+        {
+            Ok(passkey) => passkey,
+            Err(error) => {
+                tracing::debug!(%error, "passkey registration refused");
+                // The ceremony is spent either way.
+                tx.commit().await?;
+                return Err(Error::PasskeyRejected);
+            }
+        };
+        let max = self.config().passkeys.max_per_user;
+        if store::count_for_user(&mut tx, user).await? >= max {
+            return Err(Error::TooManyPasskeys { max });
+        }
+        let aaguid = labels::aaguid_of(credential.response.attestation_object.as_ref());
+        let name = name.and_then(clean_name).unwrap_or_else(|| {
+            labels::default_name(aaguid.as_deref(), request.user_agent.as_deref())
+        });
+        let id = uuid::Uuid::now_v7().to_string();
+        let new = store::NewPasskey {
+            id: &id,
+            user,
+            credential_id: &b64url(passkey.cred_id().as_ref()),
+            passkey: &passkey,
+            name: &name,
+            aaguid: aaguid.as_deref(),
+            now,
+        };
+        if !store::insert(&mut tx, &new).await? {
+            return Err(Error::PasskeyRejected);
+        }
+        let mut event = AuditEvent::new(Action::PasskeyRegister)
+            .actor(user)
+            .meta("credential", id.clone());
+        if let Some(aaguid) = &aaguid {
+            event = event.meta("aaguid", aaguid.clone());
+        }
+        audit::record(&mut tx, now, event, request).await?;
+        self.queue_email(
+            &mut tx,
+            &current.user().email,
+            Message::PasskeyAdded { name: name.clone() },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(PasskeySummary {
+            id,
+            name,
+            created_at: now,
+            last_used_at: None,
+        })
+    }
+
+    /// Renames one of the user's passkeys.
+    ///
+    /// # Errors
+    /// `PasskeyRejected` when the user has no such passkey or the name is empty.
+    pub async fn rename_passkey(
+        &self,
+        _sudo: &Sudo,
+        current: &Authenticated,
+        id: &str,
+        name: &str,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let user = &current.user().id;
+        let name = clean_name(name).ok_or(Error::PasskeyRejected)?;
+        let mut tx = self.db().begin_write().await?;
+        if !store::rename(&mut tx, id, user, &name).await? {
+            return Err(Error::PasskeyRejected);
+        }
+        let event = AuditEvent::new(Action::PasskeyRename)
+            .actor(user)
+            .meta("credential", id.to_owned());
+        audit::record(&mut tx, self.now(), event, request).await?;
+        tx.commit().await
+    }
+
+    /// Deletes one of the user's passkeys.
+    ///
+    /// # Errors
+    /// `PasskeyRejected` when the user has no such passkey.
+    pub async fn delete_passkey(
+        &self,
+        _sudo: &Sudo,
+        current: &Authenticated,
+        id: &str,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let user = &current.user().id;
+        let mut tx = self.db().begin_write().await?;
+        if !store::delete(&mut tx, id, user).await? {
+            return Err(Error::PasskeyRejected);
+        }
+        let event = AuditEvent::new(Action::PasskeyDelete)
+            .actor(user)
+            .meta("credential", id.to_owned());
+        audit::record(&mut tx, self.now(), event, request).await?;
+        tx.commit().await
+    }
+
+    /// Starts a passwordless log-in: any discoverable passkey for this site may answer (the
+    /// browser offers them, also as autofill in the email field).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn start_passkey_log_in(&self) -> Result<PasskeyChallenge> {
+        let (options, state) = self
+            .relying_party()
+            .start_discoverable_authentication()
+            .map_err(|e| Error::Internal(Box::new(e)))?;
+        let mut conn = self.db().acquire().await?;
+        let ceremony = ceremony::begin(&mut conn, Kind::LogIn, None, &state, self.now()).await?;
+        Ok(PasskeyChallenge {
+            ceremony,
+            options: to_json(&options.public_key)?,
+        })
+    }
+
+    /// Logs in with a passkey: a user-verified passkey is both factors, so this starts a full
+    /// session under a new token (ending the one the browser had).
+    ///
+    /// # Errors
+    /// `PasskeyRejected` for a bad, unknown, replayed or expired answer, or one the
+    /// sign-count policy refuses; the database failed.
+    #[tracing::instrument(name = "auth.passkey", skip_all, err(level = "debug"))]
+    pub async fn log_in_with_passkey(
+        &self,
+        ceremony_id: &str,
+        response: &str,
+        replacing: Option<&Authenticated>,
+        request: &RequestContext,
+    ) -> Result<NewSession> {
+        let now = self.now();
+        let mut tx = self.db().begin_write().await?;
+        let state = ceremony::take::<DiscoverableAuthentication>(
+            &mut tx,
+            ceremony_id,
+            Kind::LogIn,
+            None,
+            now,
+        )
+        .await?;
+        let credential = serde_json::from_str::<PublicKeyCredential>(response).ok();
+        let found = match (&credential, state.is_some()) {
+            (Some(credential), true) => self.passkey_of(&mut tx, credential).await?,
+            _ => None,
+        };
+        let (Some(credential), Some(state), Some(row)) = (credential, state, found) else {
+            tx.commit().await?;
+            return self.refuse_passkey(None, request).await;
+        };
+        let outcome = self.relying_party().finish_discoverable_authentication_v2(
+            &credential,
+            state,
+            &row.passkey,
+        );
+        if !self
+            .after_passkey_use(&mut tx, &row, outcome, request)
+            .await?
+        {
+            tx.commit().await?;
+            return self.refuse_passkey(Some(&row.user_id), request).await;
+        }
+        let user = &row.user_id;
+        let email = crate::users::store::email_of(&mut tx, user)
+            .await?
+            .ok_or(Error::PasskeyRejected)?;
+        if let Some(previous) = replacing {
+            sessions::store::delete(&mut tx, &previous.session().id).await?;
+        }
+        let event = AuditEvent::new(Action::LoginSuccess)
+            .actor(user)
+            .meta("method", "passkey")
+            .meta("credential", row.id.clone());
+        audit::record(&mut tx, now, event, request).await?;
+        self.notice_new_ip(&mut tx, user, &email, request).await?;
+        let session = self
+            .create_session(&mut tx, user, SessionKind::Standard, request)
+            .await?;
+        tx.commit().await?;
+        metrics::counter!("sigra_logins_total", "outcome" => "success").increment(1);
+        Ok(session)
+    }
+
+    /// Starts the second factor with one of the user's passkeys.
+    ///
+    /// # Errors
+    /// `PasskeyRejected` when the user has none; the database failed.
+    pub async fn start_passkey_second_factor(
+        &self,
+        pending: &PendingMfa,
+    ) -> Result<PasskeyChallenge> {
+        let user = &pending.user().id;
+        let mut conn = self.db().acquire().await?;
+        let passkeys: Vec<Passkey> = store::for_user(&mut conn, user)
+            .await?
+            .into_iter()
+            .map(|row| row.passkey)
+            .collect();
+        if passkeys.is_empty() {
+            return Err(Error::PasskeyRejected);
+        }
+        let (options, state) = self
+            .relying_party()
+            .start_passkey_authentication(&passkeys)
+            .map_err(|e| Error::Internal(Box::new(e)))?;
+        let ceremony = ceremony::begin(
+            &mut conn,
+            Kind::SecondFactor,
+            Some(user),
+            &state,
+            self.now(),
+        )
+        .await?;
+        Ok(PasskeyChallenge {
+            ceremony,
+            options: to_json(&options.public_key)?,
+        })
+    }
+
+    /// Checks a passkey answer given as the second factor (on the caller's transaction).
+    pub(crate) async fn passkey_second_factor_matches(
+        &self,
+        conn: &mut AnyConnection,
+        user: &UserId,
+        ceremony_id: &str,
+        response: &str,
+        request: &RequestContext,
+    ) -> Result<bool> {
+        let state = ceremony::take::<PasskeyAuthentication>(
+            conn,
+            ceremony_id,
+            Kind::SecondFactor,
+            Some(user),
+            self.now(),
+        )
+        .await?;
+        let Some(credential) = serde_json::from_str::<PublicKeyCredential>(response).ok() else {
+            return Ok(false);
+        };
+        let (Some(state), Some(row)) = (state, self.passkey_of(conn, &credential).await?) else {
+            return Ok(false);
+        };
+        if &row.user_id != user {
+            return Ok(false);
+        }
+        let outcome = self
+            .relying_party()
+            .finish_passkey_authentication(&credential, &state);
+        self.after_passkey_use(conn, &row, outcome, request).await
+    }
+
+    /// Whether the user has a passkey (a second factor).
+    pub(crate) async fn has_passkey(
+        &self,
+        conn: &mut AnyConnection,
+        user: &UserId,
+    ) -> Result<bool> {
+        Ok(store::count_for_user(conn, user).await? > 0)
+    }
+
+    async fn passkey_of(
+        &self,
+        conn: &mut AnyConnection,
+        credential: &PublicKeyCredential,
+    ) -> Result<Option<store::Row>> {
+        let Ok((handle, credential_id)) = self
+            .relying_party()
+            .identify_discoverable_authentication(credential)
+        else {
+            return store::by_credential(conn, &b64url(credential.get_credential_id())).await;
+        };
+        let row = store::by_credential(conn, &b64url(credential_id)).await?;
+        // The user handle the authenticator returned must be the owner's.
+        Ok(row.filter(|row| row.user_id.as_str() == handle.to_string()))
+    }
+
+    /// Applies the outcome of an assertion: on success the updated counter is stored; on a
+    /// counter that did not move forward (the signature itself was valid) the policy decides.
+    /// Returns whether the use is accepted.
+    async fn after_passkey_use(
+        &self,
+        conn: &mut AnyConnection,
+        row: &store::Row,
+        outcome: WebauthnResult<AuthenticationResult>,
+        request: &RequestContext,
+    ) -> Result<bool> {
+        let now = self.now();
+        match outcome {
+            Ok(result) => {
+                let mut passkey = row.passkey.clone();
+                passkey.update_credential(&result);
+                store::record_use(
+                    conn,
+                    &row.id,
+                    &passkey,
+                    result.counter().max(row.sign_count),
+                    now,
+                )
+                .await?;
+                Ok(true)
+            }
+            Err(WebauthnError::CredentialPossibleCompromise) => {
+                let policy = self.config().passkeys.sign_count_policy;
+                let event = AuditEvent::new(Action::PasskeySignCountRegression)
+                    .target_user(&row.user_id)
+                    .meta("credential", row.id.clone())
+                    .meta("policy", policy.as_str());
+                audit::record(conn, now, event, request).await?;
+                tracing::warn!(passkey_id = %row.id, policy = policy.as_str(), "passkey signature counter did not increase");
+                match policy {
+                    SignCountPolicy::Warn => {
+                        store::record_use(conn, &row.id, &row.passkey, row.sign_count, now).await?;
+                        Ok(true)
+                    }
+                    SignCountPolicy::RequireReauth => Ok(false),
+                    SignCountPolicy::Revoke => {
+                        store::delete(conn, &row.id, &row.user_id).await?;
+                        Ok(false)
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::debug!(%error, "passkey assertion refused");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Records a refused passkey log-in and returns its one error.
+    async fn refuse_passkey<T>(
+        &self,
+        user: Option<&UserId>,
+        request: &RequestContext,
+    ) -> Result<T> {
+        metrics::counter!("sigra_logins_total", "outcome" => "failure").increment(1);
+        let mut event = AuditEvent::new(Action::LoginFailure).meta("reason", "passkey_rejected");
+        if let Some(user) = user {
+            event = event.target_user(user);
+        }
+        let mut conn = self.db().acquire().await?;
+        audit::record(&mut conn, self.now(), event, request).await?;
+        Err(Error::PasskeyRejected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_name;
+
+    #[test]
+    fn names_are_trimmed_cleaned_and_bounded() {
+        assert_eq!(
+            clean_name("  Work laptop \n").as_deref(),
+            Some("Work laptop")
+        );
+        assert_eq!(clean_name("a\u{0}b").as_deref(), Some("ab"));
+        assert_eq!(clean_name("   "), None);
+        assert_eq!(
+            clean_name(&"x".repeat(100)).map(|n| n.chars().count()),
+            Some(60)
+        );
+    }
+}
