@@ -48,6 +48,29 @@ fn pyotp_code_at(app: &TestApp, secret: &str, offset: i64) -> String {
         .to_owned()
 }
 
+/// The issuer, account name and secret length (bits) pyotp reads from an `otpauth://` URI.
+fn pyotp_parse(uri: &str) -> (String, String, usize) {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/venv/bin/python");
+    let output = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import base64, pyotp, sys; t = pyotp.parse_uri(sys.argv[1]); \
+             print(t.issuer); print(t.name); print(len(base64.b32decode(t.secret + '=' * (-len(t.secret) % 8))) * 8)",
+        ])
+        .arg(uri)
+        .output()
+        .expect("run pyotp");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).expect("utf-8");
+    let mut lines = text.lines();
+    let mut next = || lines.next().expect("a line").to_owned();
+    (next(), next(), next().parse().expect("bits"))
+}
+
 /// A code for the next step (each step is accepted once).
 fn next_code(app: &TestApp, secret: &str) -> String {
     app.advance(STEP);
@@ -90,9 +113,14 @@ async fn enrol(app: &TestApp, cookie: &str) -> (String, Vec<String>) {
     assert!(view["setup"]["qr_svg"]
         .as_str()
         .is_some_and(|svg| svg.contains("<svg")));
-    assert!(view["setup"]["uri"]
-        .as_str()
-        .is_some_and(|uri| uri.starts_with("otpauth://totp/")));
+    let uri = view["setup"]["uri"].as_str().expect("uri");
+    let (issuer, account, bits) = pyotp_parse(uri);
+    assert_eq!(issuer, "Sigra");
+    assert!(
+        account.ends_with("@example.com"),
+        "the label names the account: {account}"
+    );
+    assert!(bits >= 160, "{bits} bits");
     let code = pyotp_code(app, &secret);
     let confirmed = app
         .post_form(
@@ -316,6 +344,26 @@ async fn a_pending_session_opens_nothing_but_the_second_factor_step() {
 }
 
 #[tokio::test]
+async fn a_pending_log_in_takes_only_its_own_accounts_codes() {
+    on_each_engine(|app: TestApp| async move {
+        let alice = app.signed_in("alice@example.com").await;
+        enrol(&app, &alice).await;
+        let bob = app.signed_in("bob@example.com").await;
+        let (bob_secret, bob_codes) = enrol(&app, &bob).await;
+        let pending = log_in_pending(&app, "alice@example.com").await;
+        let code = next_code(&app, &bob_secret);
+        assert!(session_cookie(&verify(&app, &pending, &code, false).await).is_none());
+        assert!(session_cookie(&verify(&app, &pending, &bob_codes[0], false).await).is_none());
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_backup_codes WHERE used_at IS NOT NULL")
+                .await,
+            0
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_pending_session_expires_after_five_minutes() {
     on_each_engine(|app: TestApp| async move {
         let cookie = app.signed_in("slow@example.com").await;
@@ -529,7 +577,8 @@ async fn asks_for_code(app: &TestApp, email: &str, trusted: &str) -> bool {
 }
 
 #[tokio::test]
-async fn trusted_browsers_are_forgotten_all_at_once_and_on_a_password_change() {
+async fn trusted_browsers_are_forgotten_all_at_once_on_sign_out_everywhere_and_on_a_password_change(
+) {
     on_each_engine(|app: TestApp| async move {
         let cookie = app.signed_in("forget@example.com").await;
         let (secret, _) = enrol(&app, &cookie).await;
@@ -548,6 +597,20 @@ async fn trusted_browsers_are_forgotten_all_at_once_and_on_a_password_change() {
         assert!(
             asks_for_code(&app, "forget@example.com", &trusted).await,
             "forgotten"
+        );
+
+        let (session, trusted) = trust(&app, "forget@example.com", &secret).await;
+        app.enter_sudo(&session, "/users/sessions").await;
+        app.post_form(
+            "/users/sessions/revoke-others",
+            "/users/sessions",
+            &[],
+            Some(&session),
+        )
+        .await;
+        assert!(
+            asks_for_code(&app, "forget@example.com", &trusted).await,
+            "signing out everywhere else forgets trusted browsers"
         );
 
         let (session, trusted) = trust(&app, "forget@example.com", &secret).await;

@@ -35,6 +35,8 @@ struct SoftPasskey {
     credential_id: Vec<u8>,
     user_handle: String,
     counter: u32,
+    /// Whether the authenticator says it verified the user (PIN, biometrics).
+    verifies_user: bool,
 }
 
 fn client_data(kind: &str, challenge: &str, origin: &str) -> Vec<u8> {
@@ -98,6 +100,7 @@ impl SoftPasskey {
             credential_id,
             user_handle: options["user"]["id"].as_str().expect("user id").to_owned(),
             counter: 0,
+            verifies_user: true,
         };
         (passkey, response.to_string())
     }
@@ -106,7 +109,11 @@ impl SoftPasskey {
     fn get_from(&mut self, options: &Value, origin: &str) -> String {
         self.counter += 1;
         let mut auth_data = rp_id_hash();
-        auth_data.push(0x01 | 0x04);
+        auth_data.push(if self.verifies_user {
+            0x01 | 0x04
+        } else {
+            0x01
+        });
         auth_data.extend_from_slice(&self.counter.to_be_bytes());
         let challenge = options["challenge"].as_str().expect("challenge");
         let client_data = client_data("webauthn.get", challenge, origin);
@@ -254,6 +261,16 @@ async fn replayed_foreign_and_stale_answers_are_refused() {
         let late = passkey.get(&options);
         app.advance(std::time::Duration::from_secs(5 * 60));
         assert_eq!(answer_log_in(&app, &ceremony, &late).await.0, StatusCode::BAD_REQUEST, "expired");
+
+        let mut unverified = passkey.clone();
+        unverified.verifies_user = false;
+        let (ceremony, options) = start(&app, "/users/log-in/passkey-start", None).await;
+        let presence_only = unverified.get(&options);
+        assert_eq!(
+            answer_log_in(&app, &ceremony, &presence_only).await.0,
+            StatusCode::BAD_REQUEST,
+            "user verification is required"
+        );
 
         let (ceremony, _) = start(&app, "/users/log-in/passkey-start", None).await;
         assert_eq!(answer_log_in(&app, &ceremony, "{not json").await.0, StatusCode::BAD_REQUEST);

@@ -100,7 +100,8 @@ impl Sigra {
         Ok(revoked)
     }
 
-    /// Ends every session of the user but this one. Returns how many ended.
+    /// Ends every session of the user but this one, and forgets every trusted browser.
+    /// Returns how many sessions ended.
     ///
     /// # Errors
     /// The database failed.
@@ -114,6 +115,8 @@ impl Sigra {
         let now = self.now();
         let mut tx = self.db().begin_write().await?;
         let ended = store::delete_all_for_user(&mut tx, user, Some(sudo.session())).await?;
+        // Signing out everywhere else also takes back every "trust this browser".
+        self.forget_trusted_browsers_on(&mut tx, user).await?;
         let event = AuditEvent::new(Action::SessionRevokeOthers)
             .actor(user)
             .meta("ended", ended);
