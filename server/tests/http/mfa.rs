@@ -23,18 +23,13 @@ fn pyotp_code(app: &TestApp, secret: &str) -> String {
     pyotp_code_at(app, secret, 0)
 }
 
-/// The code pyotp computes for `secret` `offset` seconds from the app's current time.
-fn pyotp_code_at(app: &TestApp, secret: &str, offset: i64) -> String {
+/// Runs a Python snippet with pyotp (from `make setup`) and returns what it prints.
+fn pyotp(script: &str, args: &[&str]) -> String {
     let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/venv/bin/python");
     assert!(python.exists(), "pyotp is missing: run `make setup`");
-    let at = app.sigra.now().as_millis() / 1000 + offset;
     let output = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))",
-        ])
-        .arg(secret)
-        .arg(at.to_string())
+        .args(["-c", script])
+        .args(args)
         .output()
         .expect("run pyotp");
     assert!(
@@ -42,30 +37,21 @@ fn pyotp_code_at(app: &TestApp, secret: &str, offset: i64) -> String {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_owned()
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+/// The code pyotp computes for `secret` `offset` seconds from the app's current time.
+fn pyotp_code_at(app: &TestApp, secret: &str, offset: i64) -> String {
+    let at = (app.sigra.now().as_millis() / 1000 + offset).to_string();
+    let script = "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))";
+    pyotp(script, &[secret, &at]).trim().to_owned()
 }
 
 /// The issuer, account name and secret length (bits) pyotp reads from an `otpauth://` URI.
 fn pyotp_parse(uri: &str) -> (String, String, usize) {
-    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/venv/bin/python");
-    let output = std::process::Command::new(python)
-        .args([
-            "-c",
-            "import base64, pyotp, sys; t = pyotp.parse_uri(sys.argv[1]); \
-             print(t.issuer); print(t.name); print(len(base64.b32decode(t.secret + '=' * (-len(t.secret) % 8))) * 8)",
-        ])
-        .arg(uri)
-        .output()
-        .expect("run pyotp");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).expect("utf-8");
+    let script = "import base64, pyotp, sys; t = pyotp.parse_uri(sys.argv[1]); \
+                  print(t.issuer); print(t.name); print(len(base64.b32decode(t.secret + '=' * (-len(t.secret) % 8))) * 8)";
+    let text = pyotp(script, &[uri]);
     let mut lines = text.lines();
     let mut next = || lines.next().expect("a line").to_owned();
     (next(), next(), next().parse().expect("bits"))
