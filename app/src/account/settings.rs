@@ -22,7 +22,7 @@ pub async fn account_overview() -> Result<AccountDetails, UiError> {
         confirmed: user.confirmed_at.is_some(),
         pending_email: user.pending_email.as_ref().map(ToString::to_string),
         must_change_password: user.must_change_password,
-        mfa_enabled: user.mfa_enabled,
+        mfa_enabled: cx.sigra.has_second_factor(&user.id).await?,
         member_since: user.created_at.to_string(),
         signed_in_at: session.created_at.to_string(),
         remembered: session.kind == SessionKind::RememberMe,

@@ -18,7 +18,6 @@ use crate::users::{self, EmailAddress, UserId};
 use crate::Sigra;
 
 /// What the log-in form submits.
-#[derive(Debug)]
 pub struct LogIn {
     /// The email as typed.
     pub email: String,
@@ -28,6 +27,21 @@ pub struct LogIn {
     pub remember_me: bool,
     /// The browser's "trust this browser" cookie, if it has one (skips the second factor).
     pub trusted_browser: Option<String>,
+}
+
+/// The password and the trust cookie (which skips the second factor) stay out of logs.
+impl std::fmt::Debug for LogIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogIn")
+            .field("email", &self.email)
+            .field("password", &self.password)
+            .field("remember_me", &self.remember_me)
+            .field(
+                "trusted_browser",
+                &self.trusted_browser.as_ref().map(|_| "[redacted]"),
+            )
+            .finish()
+    }
 }
 
 impl Sigra {

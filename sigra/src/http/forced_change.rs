@@ -9,6 +9,7 @@ use http::Method;
 
 use crate::Sigra;
 
+use super::error::AppError;
 use super::scope::Scope;
 
 /// Where the password form is.
@@ -37,25 +38,25 @@ pub async fn require_password_change(request: Request, next: Next) -> Response {
 }
 
 /// Axum middleware, placed inside session resolution: with `mfa.required`, pages send an
-/// account without a second factor to set one up.
+/// account without a second factor to set one up. The database is asked only for signed-in
+/// page loads while the option is on.
 pub async fn require_mfa_enrolment(
     State(sigra): State<Sigra>,
     request: Request,
     next: Next,
 ) -> Response {
-    let must_enrol = sigra.config().mfa.required
-        && request
-            .extensions()
-            .get::<Scope>()
-            .and_then(Scope::authenticated)
-            .is_some_and(|a| !a.user().mfa_enabled);
-    if must_enrol
-        && is_page(
-            &request,
-            &[SECURITY_SETTINGS_PAGE, SUDO_PAGE, PASSWORD_CHANGE_PAGE],
-        )
-    {
-        return Redirect::to(SECURITY_SETTINGS_PAGE).into_response();
+    let exempt = [SECURITY_SETTINGS_PAGE, SUDO_PAGE, PASSWORD_CHANGE_PAGE];
+    let user = request
+        .extensions()
+        .get::<Scope>()
+        .and_then(Scope::authenticated)
+        .map(|a| a.user().id.clone());
+    if let Some(user) = user.filter(|_| sigra.config().mfa.required && is_page(&request, &exempt)) {
+        match sigra.has_second_factor(&user).await {
+            Ok(true) => {}
+            Ok(false) => return Redirect::to(SECURITY_SETTINGS_PAGE).into_response(),
+            Err(error) => return AppError(error).into_response(),
+        }
     }
     next.run(request).await
 }

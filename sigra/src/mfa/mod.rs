@@ -243,6 +243,16 @@ impl Sigra {
         })
     }
 
+    /// Whether the user has a second factor (an authenticator app or a passkey). Asked only
+    /// where it matters (settings, and pages under `mfa.required`), not on every session check.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn has_second_factor(&self, user: &UserId) -> Result<bool> {
+        let mut conn = self.db().acquire().await?;
+        store::has_second_factor(&mut conn, user).await
+    }
+
     /// Which second factors the pending log-in's account has.
     ///
     /// # Errors

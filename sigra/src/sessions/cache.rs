@@ -84,7 +84,6 @@ mod tests {
                 created_at: Timestamp::from_millis(0),
                 pending_email: None,
                 must_change_password: false,
-                mfa_enabled: false,
             },
             upgrade_to: None,
         }

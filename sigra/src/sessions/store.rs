@@ -64,9 +64,7 @@ pub(crate) async fn find_by_token_hash(
 ) -> Result<Option<Found>> {
     let row = sqlx::query(
         "SELECT s.id, s.kind, s.created_at, s.last_seen_at, s.expires_at, \
-                u.id, u.email, u.confirmed_at, u.created_at, u.pending_email, u.must_change_password, s.sudo_at, s.upgrade_to, \
-                (SELECT COUNT(*) FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) \
-                + (SELECT COUNT(*) FROM user_passkeys p WHERE p.user_id = u.id) \
+                u.id, u.email, u.confirmed_at, u.created_at, u.pending_email, u.must_change_password, s.sudo_at, s.upgrade_to \
          FROM user_sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1",
     )
@@ -86,7 +84,6 @@ pub(crate) async fn find_by_token_hash(
     let must_change_password: i64 = row.try_get(10)?;
     let sudo_at: Option<i64> = row.try_get(11)?;
     let upgrade_to: Option<String> = row.try_get(12)?;
-    let second_factors: i64 = row.try_get(13)?;
     Ok(Some(Found {
         session: SessionInfo {
             id: SessionId(row.try_get(0)?),
@@ -103,7 +100,6 @@ pub(crate) async fn find_by_token_hash(
             created_at: Timestamp::from_millis(row.try_get(8)?),
             pending_email: pending_email.and_then(|e| EmailAddress::parse(&e).ok()),
             must_change_password: must_change_password != 0,
-            mfa_enabled: second_factors > 0,
         },
         upgrade_to: upgrade_to.as_deref().and_then(SessionKind::parse),
     }))

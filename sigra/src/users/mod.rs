@@ -51,6 +51,4 @@ pub struct User {
     pub pending_email: Option<EmailAddress>,
     /// Whether every page sends the user to the password change form until they change it.
     pub must_change_password: bool,
-    /// Whether a second factor (TOTP or a passkey) is set up.
-    pub mfa_enabled: bool,
 }
