@@ -36,7 +36,7 @@ dev: setup-dev
 test: setup test-rust e2e
 
 test-rust: test-tools
-	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p sigra -p app -p server --features sigra/testing,app/ssr
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p sigra-errors -p sigra -p app -p server --features sigra/testing,app/ssr
 
 e2e: setup build-site
 	scripts/e2e.sh
@@ -49,7 +49,7 @@ bench: setup build-site
 
 lint:
 	cargo fmt --all -- --check
-	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy -p sigra -p app -p server --all-targets --features sigra/testing,app/ssr -- -D warnings
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy -p sigra-errors -p sigra -p app -p server --all-targets --features sigra/testing,app/ssr -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 rust-target:

@@ -1,5 +1,5 @@
 //! The error every server function returns. It carries no free text: each variant's wording
-//! is fixed here, so a crafted link (without JavaScript, errors travel in the URL) cannot put
+//! is fixed (for the core's kinds, by the one table in `sigra-errors`), so a crafted link (without JavaScript, errors travel in the URL) cannot put
 //! words of an attacker's choosing on the page, and nothing here can carry a database message
 //! or say whether an account exists.
 
@@ -8,6 +8,7 @@ use std::fmt;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
+pub use sigra_errors::{EmailProblem, ErrorKind, PasswordProblem};
 
 /// What the user is told when a server function fails.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -19,34 +20,34 @@ pub enum UiError {
     #[error("{0}")]
     WeakPassword(PasswordProblem),
     /// A mailed link is unknown, used, or expired.
-    #[error("That link is invalid or has expired. Ask for a new one.")]
+    #[error("{}", ErrorKind::InvalidToken)]
     InvalidToken,
     /// A confirmation code is wrong, used up, or expired.
-    #[error("That code is invalid or has expired.")]
+    #[error("{}", ErrorKind::InvalidCode)]
     InvalidCode,
     /// Log-in refused until the address is confirmed.
-    #[error("Confirm your email address first: use the link we sent you, or ask for a new one.")]
+    #[error("{}", ErrorKind::Unconfirmed)]
     Unconfirmed,
     /// The current password given to authorise a change is wrong.
-    #[error("Your current password is not correct.")]
+    #[error("{}", ErrorKind::WrongPassword)]
     WrongPassword,
     /// The new address is the one already in use.
-    #[error("That is already your email address.")]
+    #[error("{}", ErrorKind::SameEmail)]
     SameEmail,
     /// The action needs the password re-entered first (sudo mode).
-    #[error("Please confirm your password to continue.")]
+    #[error("{}", ErrorKind::SudoRequired)]
     SudoRequired,
     /// Too many wrong second factors: the step is locked for a while.
-    #[error("Too many wrong codes. Try again later, or reset your password.")]
+    #[error("{}", ErrorKind::MfaLocked)]
     MfaLocked,
     /// An authenticator app is already set up.
-    #[error("Two-factor authentication is already on.")]
+    #[error("{}", ErrorKind::AlreadyEnrolled)]
     AlreadyEnrolled,
     /// A passkey answer was refused.
-    #[error("That passkey could not be used. Try again, or log in another way.")]
+    #[error("{}", ErrorKind::PasskeyRejected)]
     PasskeyRejected,
     /// The account holds as many passkeys as allowed.
-    #[error("You already have {max} passkeys. Remove one to add another.")]
+    #[error("{}", ErrorKind::TooManyPasskeys { max: *max })]
     TooManyPasskeys {
         /// The limit.
         max: u32,
@@ -58,7 +59,7 @@ pub enum UiError {
     #[error("No passkey was used. Try again when you are ready.")]
     PasskeyCancelled,
     /// Too many attempts from this address; wait and retry.
-    #[error("Too many attempts. Please wait {retry_after_seconds} seconds and try again.")]
+    #[error("{}", ErrorKind::RateLimited { retry_after_seconds: *retry_after_seconds })]
     RateLimited {
         /// Seconds to wait.
         retry_after_seconds: u64,
@@ -67,16 +68,16 @@ pub enum UiError {
     #[error("The form was incomplete. Please fill it in and try again.")]
     IncompleteForm,
     /// Any failed log-in.
-    #[error("Invalid email or password.")]
+    #[error("{}", ErrorKind::InvalidCredentials)]
     InvalidCredentials,
     /// The action needs a signed-in user.
-    #[error("You need to log in first.")]
+    #[error("{}", ErrorKind::Unauthenticated)]
     Unauthenticated,
     /// The server is shedding load; try again.
-    #[error("The server is busy. Please try again in a moment.")]
+    #[error("{}", ErrorKind::Busy)]
     Busy,
     /// Our fault; the request id finds the details in the log.
-    #[error("Something went wrong on our side.{}", quote(.request_id))]
+    #[error("{}{}", ErrorKind::Internal, quote(.request_id))]
     Server {
         /// The `x-request-id` of the failed request.
         request_id: Option<RequestId>,
@@ -100,65 +101,6 @@ impl UiError {
             retry_after_seconds,
         })
         .unwrap_or_default()
-    }
-}
-
-/// Why an email address was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EmailProblem {
-    /// Nothing was entered.
-    Missing,
-    /// Longer than an address can be.
-    TooLong,
-    /// Not of the form name@example.com.
-    Malformed,
-}
-
-impl fmt::Display for EmailProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Missing => "Enter your email address.",
-            Self::TooLong => "That email address is too long.",
-            Self::Malformed => "Enter an email address like name@example.com.",
-        })
-    }
-}
-
-/// Which password rule was broken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PasswordProblem {
-    /// Fewer characters than the minimum.
-    TooShort {
-        /// The minimum.
-        min: usize,
-    },
-    /// More characters than the maximum.
-    TooLong {
-        /// The maximum.
-        max: usize,
-    },
-    /// On the list of common passwords.
-    Common,
-    /// The user's email address, or built from it.
-    BasedOnEmail,
-    /// The site's name, or built from it.
-    BasedOnAppName,
-    /// Known from a data breach.
-    Breached,
-}
-
-impl fmt::Display for PasswordProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::TooShort { min } => write!(f, "Password must be at least {min} characters long."),
-            Self::TooLong { max } => write!(f, "Password must be at most {max} characters long."),
-            Self::Common => f.write_str(
-                "This password is one of the most commonly used. Choose something less predictable.",
-            ),
-            Self::BasedOnEmail => f.write_str("Password must not be your email address or built from it."),
-            Self::BasedOnAppName => f.write_str("Password must not be built from the name of this site."),
-            Self::Breached => f.write_str("This password has appeared in a data breach. Choose a different one."),
-        }
     }
 }
 

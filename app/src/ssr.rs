@@ -12,7 +12,7 @@ use sigra::request::RequestContext;
 use sigra::sessions::{Authenticated, PendingMfa};
 use sigra::Sigra;
 
-use crate::error::{EmailProblem, PasswordProblem, RequestId, UiError};
+use crate::error::{ErrorKind, RequestId, UiError};
 
 /// What every server function starts from.
 pub struct ServerContext {
@@ -162,77 +162,80 @@ fn wiring_bug(what: &str) -> UiError {
 /// Gives a failed call a fitting status for JSON clients. A plain form post keeps the
 /// redirect status Leptos sets, so a browser without JavaScript is sent back to the form.
 pub fn fail(error: UiError) -> UiError {
-    if !from_plain_form() {
-        if let Some(response) = use_context::<ResponseOptions>() {
+    if let Some(response) = use_context::<ResponseOptions>() {
+        if !from_plain_form() {
             response.set_status(status_of(&error));
+        }
+        if let UiError::RateLimited {
+            retry_after_seconds,
+        } = &error
+        {
+            if let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string()) {
+                response.insert_header(http::header::RETRY_AFTER, value);
+            }
         }
     }
     error
 }
 
-/// The wire form of a password rule.
-pub fn password_problem(violation: sigra::password::PolicyViolation) -> PasswordProblem {
-    use sigra::password::PolicyViolation as V;
-    match violation {
-        V::TooShort { min } => PasswordProblem::TooShort { min },
-        V::TooLong { max } => PasswordProblem::TooLong { max },
-        V::Common => PasswordProblem::Common,
-        V::BasedOnEmail => PasswordProblem::BasedOnEmail,
-        V::BasedOnAppName => PasswordProblem::BasedOnAppName,
-        V::Breached => PasswordProblem::Breached,
-    }
-}
-
 fn status_of(error: &UiError) -> StatusCode {
-    match error {
-        UiError::InvalidEmail(_)
-        | UiError::WeakPassword(_)
-        | UiError::IncompleteForm
-        | UiError::SameEmail => StatusCode::UNPROCESSABLE_ENTITY,
-        UiError::InvalidToken
-        | UiError::InvalidCode
-        | UiError::PasskeyRejected
-        | UiError::PasskeysUnsupported
-        | UiError::PasskeyCancelled => StatusCode::BAD_REQUEST,
-        UiError::TooManyPasskeys { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        UiError::Unconfirmed | UiError::WrongPassword | UiError::SudoRequired => {
-            StatusCode::FORBIDDEN
+    let code = match error {
+        UiError::InvalidEmail(problem) => ErrorKind::InvalidEmail(*problem).status(),
+        UiError::WeakPassword(problem) => ErrorKind::WeakPassword(*problem).status(),
+        UiError::InvalidToken => ErrorKind::InvalidToken.status(),
+        UiError::InvalidCode => ErrorKind::InvalidCode.status(),
+        UiError::Unconfirmed => ErrorKind::Unconfirmed.status(),
+        UiError::WrongPassword => ErrorKind::WrongPassword.status(),
+        UiError::SameEmail => ErrorKind::SameEmail.status(),
+        UiError::SudoRequired => ErrorKind::SudoRequired.status(),
+        UiError::MfaLocked => ErrorKind::MfaLocked.status(),
+        UiError::AlreadyEnrolled => ErrorKind::AlreadyEnrolled.status(),
+        UiError::PasskeyRejected => ErrorKind::PasskeyRejected.status(),
+        UiError::TooManyPasskeys { max } => ErrorKind::TooManyPasskeys { max: *max }.status(),
+        UiError::RateLimited {
+            retry_after_seconds,
+        } => ErrorKind::RateLimited {
+            retry_after_seconds: *retry_after_seconds,
         }
-        UiError::RateLimited { .. } | UiError::MfaLocked => StatusCode::TOO_MANY_REQUESTS,
-        UiError::AlreadyEnrolled => StatusCode::CONFLICT,
-        UiError::InvalidCredentials | UiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-        UiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-        UiError::Server { .. } | UiError::Network => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+        .status(),
+        UiError::InvalidCredentials => ErrorKind::InvalidCredentials.status(),
+        UiError::Unauthenticated => ErrorKind::Unauthenticated.status(),
+        UiError::Busy => ErrorKind::Busy.status(),
+        UiError::Server { .. } => ErrorKind::Internal.status(),
+        // The browser-side failures never come from the server; they get what fits.
+        UiError::IncompleteForm => 422,
+        UiError::PasskeysUnsupported | UiError::PasskeyCancelled => 400,
+        UiError::Network => 500,
+    };
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// Core errors become their safe wording; server faults are logged with their full chain
 /// (the request span carries the request id) and shown only as a request id.
 impl From<sigra::Error> for UiError {
     fn from(error: sigra::Error) -> Self {
-        use sigra::users::EmailError;
-        use sigra::Error as E;
-        let ui = match &error {
-            E::InvalidCredentials => UiError::InvalidCredentials,
-            E::Unauthenticated => UiError::Unauthenticated,
-            E::InvalidEmail(reason) => UiError::InvalidEmail(match reason {
-                EmailError::Missing => EmailProblem::Missing,
-                EmailError::TooLong => EmailProblem::TooLong,
-                EmailError::Malformed => EmailProblem::Malformed,
-            }),
-            E::WeakPassword(violation) => UiError::WeakPassword(password_problem(*violation)),
-            E::InvalidToken => UiError::InvalidToken,
-            E::InvalidCode => UiError::InvalidCode,
-            E::Unconfirmed => UiError::Unconfirmed,
-            E::WrongPassword => UiError::WrongPassword,
-            E::SameEmail => UiError::SameEmail,
-            E::SudoRequired => UiError::SudoRequired,
-            E::MfaLocked => UiError::MfaLocked,
-            E::AlreadyEnrolled => UiError::AlreadyEnrolled,
-            E::PasskeyRejected => UiError::PasskeyRejected,
-            E::TooManyPasskeys { max } => UiError::TooManyPasskeys { max: *max },
-            E::Busy => UiError::Busy,
-            E::Database(_) | E::Internal(_) | E::Hook(_) => {
+        let ui = match error.kind() {
+            ErrorKind::InvalidCredentials => UiError::InvalidCredentials,
+            ErrorKind::Unauthenticated => UiError::Unauthenticated,
+            ErrorKind::InvalidEmail(problem) => UiError::InvalidEmail(problem),
+            ErrorKind::WeakPassword(problem) => UiError::WeakPassword(problem),
+            ErrorKind::InvalidToken => UiError::InvalidToken,
+            ErrorKind::InvalidCode => UiError::InvalidCode,
+            ErrorKind::Unconfirmed => UiError::Unconfirmed,
+            ErrorKind::WrongPassword => UiError::WrongPassword,
+            ErrorKind::SameEmail => UiError::SameEmail,
+            ErrorKind::SudoRequired => UiError::SudoRequired,
+            ErrorKind::MfaLocked => UiError::MfaLocked,
+            ErrorKind::AlreadyEnrolled => UiError::AlreadyEnrolled,
+            ErrorKind::PasskeyRejected => UiError::PasskeyRejected,
+            ErrorKind::TooManyPasskeys { max } => UiError::TooManyPasskeys { max },
+            ErrorKind::RateLimited {
+                retry_after_seconds,
+            } => UiError::RateLimited {
+                retry_after_seconds,
+            },
+            ErrorKind::Busy => UiError::Busy,
+            ErrorKind::Internal => {
                 tracing::error!(error = %sigra::error::report(&error), "server function failed");
                 UiError::Server {
                     request_id: request_id(),

@@ -123,7 +123,7 @@ fn render_emails(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
 
 async fn require_password_change(config: Config, email: &str) -> anyhow::Result<()> {
     let sigra = core(config).start().await?;
-    let request = RequestContext::new(None, Some("server require-password-change"), None);
+    let request = RequestContext::command("server require-password-change");
     if sigra.require_password_change(email, &request).await? {
         tracing::info!("the account must choose a new password at its next page");
         Ok(())
@@ -134,7 +134,9 @@ async fn require_password_change(config: Config, email: &str) -> anyhow::Result<
 
 async fn rotate_mfa_keys(config: Config) -> anyhow::Result<()> {
     let sigra = core(config).start().await?;
-    let moved = sigra.rotate_mfa_keys().await?;
+    let moved = sigra
+        .rotate_mfa_keys(&RequestContext::command("server rotate-mfa-keys"))
+        .await?;
     tracing::info!(
         moved,
         "every TOTP secret is sealed with the newest key; older keys can be removed"

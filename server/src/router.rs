@@ -59,6 +59,7 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         .layer(from_fn_with_state(
             GuestAuthLimit {
                 sigra: sigra.clone(),
+                paths: app::account::guest_auth_paths().into(),
                 refusal_json: app::error::UiError::rate_limited_json,
             },
             limit_guest_auth,

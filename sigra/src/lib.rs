@@ -7,6 +7,7 @@
 pub mod account;
 pub mod audit;
 pub mod auth;
+mod change;
 pub mod clock;
 pub mod config;
 pub mod confirmation;

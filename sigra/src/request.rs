@@ -26,6 +26,12 @@ impl RequestContext {
         }
     }
 
+    /// The context of an operator command (`server require-password-change`): no address,
+    /// the command's name where a browser would be.
+    pub fn command(name: &str) -> Self {
+        Self::new(None, Some(name), None)
+    }
+
     pub(crate) fn ip_text(&self) -> Option<String> {
         self.ip.map(|ip| ip.to_string())
     }

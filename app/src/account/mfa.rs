@@ -7,7 +7,7 @@ use super::{MfaChallengeView, SecurityView};
 use crate::error::UiError;
 
 #[cfg(feature = "ssr")]
-const SECURITY_PAGE: &str = sigra::http::SECURITY_SETTINGS_PAGE;
+const SECURITY_PAGE: &str = sigra::http::pages::SECURITY_SETTINGS;
 
 /// What the challenge page needs: whether a log-in is waiting, and the trust period.
 #[server(prefix = "/api/account", endpoint = "mfa-challenge")]
@@ -78,11 +78,8 @@ pub async fn security_overview() -> Result<SecurityView, UiError> {
 #[server(prefix = "/users/settings/security", endpoint = "totp-start")]
 pub async fn start_totp_setup() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
     let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
-    cx.sigra
-        .start_totp_setup(&sudo, current, &cx.request)
-        .await?;
+    cx.sigra.start_totp_setup(&sudo, &cx.request).await?;
     leptos_axum::redirect(SECURITY_PAGE);
     Ok(())
 }
@@ -91,11 +88,10 @@ pub async fn start_totp_setup() -> Result<(), UiError> {
 #[server(prefix = "/users/settings/security", endpoint = "totp-confirm")]
 pub async fn confirm_totp_setup(code: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
     let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
     let codes = cx
         .sigra
-        .confirm_totp_setup(&sudo, current, &code, &cx.request)
+        .confirm_totp_setup(&sudo, &code, &cx.request)
         .await?;
     ssr::show_codes_once(&cx, &codes);
     crate::flash::ssr::set(crate::flash::Flash::MfaEnabled);
@@ -107,11 +103,10 @@ pub async fn confirm_totp_setup(code: String) -> Result<(), UiError> {
 #[server(prefix = "/users/settings/security", endpoint = "backup-codes")]
 pub async fn regenerate_backup_codes(code: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
     let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
     let codes = cx
         .sigra
-        .regenerate_backup_codes(&sudo, current, &code, &cx.request)
+        .regenerate_backup_codes(&sudo, &code, &cx.request)
         .await?;
     ssr::show_codes_once(&cx, &codes);
     crate::flash::ssr::set(crate::flash::Flash::BackupCodesRegenerated);
@@ -125,10 +120,9 @@ pub async fn disable_totp(code: String) -> Result<(), UiError> {
     use sigra::mfa::SecondFactor;
 
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
     let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
     cx.sigra
-        .disable_totp(&sudo, current, SecondFactor::parse(&code), &cx.request)
+        .disable_totp(&sudo, SecondFactor::parse(&code), &cx.request)
         .await?;
     ssr::forget_this_browser();
     crate::flash::ssr::set(crate::flash::Flash::MfaDisabled);
@@ -140,11 +134,8 @@ pub async fn disable_totp(code: String) -> Result<(), UiError> {
 #[server(prefix = "/users/settings/security", endpoint = "forget-browsers")]
 pub async fn forget_trusted_browsers() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
     let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
-    cx.sigra
-        .forget_trusted_browsers(&sudo, current, &cx.request)
-        .await?;
+    cx.sigra.forget_trusted_browsers(&sudo, &cx.request).await?;
     ssr::forget_this_browser();
     crate::flash::ssr::set(crate::flash::Flash::TrustedBrowsersForgotten);
     leptos_axum::redirect(SECURITY_PAGE);

@@ -47,6 +47,30 @@ pub use settings::{
     RequestEmailChange,
 };
 
+/// The paths of the server functions with which a guest proves who they are (and sudo, which
+/// re-enters a password): the guest rate limit applies to form posts to these. Read from the
+/// server functions themselves, so a renamed endpoint stays limited.
+#[cfg(feature = "ssr")]
+pub fn guest_auth_paths() -> Vec<&'static str> {
+    use leptos::server_fn::ServerFn;
+    vec![
+        <Register as ServerFn>::PATH,
+        <LogIn as ServerFn>::PATH,
+        <RequestMagicLink as ServerFn>::PATH,
+        <LogInWithLink as ServerFn>::PATH,
+        <RequestPasswordReset as ServerFn>::PATH,
+        <ResetPassword as ServerFn>::PATH,
+        <ConfirmWithCode as ServerFn>::PATH,
+        <ResendConfirmation as ServerFn>::PATH,
+        <ConfirmWithLink as ServerFn>::PATH,
+        <EnterSudo as ServerFn>::PATH,
+        <VerifySecondFactor as ServerFn>::PATH,
+        <passkeys::VerifyPasskeySecondFactor as ServerFn>::PATH,
+        <passkeys::StartPasskeyLogIn as ServerFn>::PATH,
+        <passkeys::LogInWithPasskey as ServerFn>::PATH,
+    ]
+}
+
 /// Who the browser is signed in as, plus any message waiting for it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionSnapshot {
@@ -235,7 +259,7 @@ fn sessions_view(
         events: events
             .into_iter()
             .map(|e| EventRow {
-                label: event_label(&e.action, e.succeeded).to_owned(),
+                label: event_label(e.action, e.succeeded).to_owned(),
                 failed: !e.succeeded,
                 at: e.at.to_string(),
                 source: match e.ip {
@@ -247,49 +271,80 @@ fn sessions_view(
     }
 }
 
-/// Words for the audit actions a user sees about themselves.
+/// Words for the audit actions a user sees about themselves. The match is exhaustive, so a
+/// new action in the core's catalogue does not compile until it has its words here.
 #[cfg(feature = "ssr")]
-fn event_label(action: &str, succeeded: bool) -> &'static str {
-    match (action, succeeded) {
-        ("auth.login.success", _) => "Signed in",
-        ("auth.login.failure", _) => "Failed sign-in attempt",
-        ("auth.logout", _) => "Signed out",
-        ("auth.magic_link_verify.success", _) => "Signed in with an email link",
-        ("auth.magic_link_request", _) => "Email sign-in link requested",
-        ("auth.register.success", _) => "Account created",
-        ("auth.register.failure", _) => "Someone tried to register with your address",
-        ("auth.confirmation_sent", _) => "Confirmation email sent",
-        ("auth.confirmation_verify.success", _) => "Email address confirmed",
-        ("auth.password_reset_request", _) => "Password reset requested",
-        ("auth.password_reset_complete", _) => "Password reset",
-        ("account.password_change", true) => "Password changed",
-        ("account.password_change", false) => "Failed password change",
-        ("account.password_change_required", _) => "Password change required",
-        ("account.email_change.request", _) => "Email change requested",
-        ("account.email_change.confirm", _) => "Email address changed",
-        ("account.email_change.cancel", _) => "Email change cancelled",
-        ("security.lockout", _) => "Account locked after failed sign-ins",
-        ("security.suspicious_login", _) => "Sign-in from a new address",
-        ("session.create", _) => "New session",
-        ("session.delete", _) => "Session ended",
-        ("session.revoke_others", _) => "Signed out of other sessions",
-        ("session.sudo_enter", _) => "Password confirmed",
-        ("session.sudo_failure", _) => "Failed password confirmation",
-        ("auth.mfa.challenge", _) => "Password accepted, code asked for",
-        ("auth.mfa.verify", _) => "Wrong two-factor code",
-        ("security.mfa_lockout", _) => "Two-factor step locked after wrong codes",
-        ("mfa.backup_code.used", _) => "Backup code used",
-        ("mfa.totp.setup_start", _) => "Authenticator set-up started",
-        ("mfa.enable", _) => "Two-factor authentication turned on",
-        ("mfa.disable", _) => "Two-factor authentication turned off",
-        ("mfa.backup_codes.regenerate", _) => "New backup codes made",
-        ("mfa.trusted_browsers.forget", _) => "Trusted browsers forgotten",
-        ("passkey.register", _) => "Passkey added",
-        ("passkey.rename", _) => "Passkey renamed",
-        ("passkey.delete", _) => "Passkey removed",
-        ("security.passkey_sign_count_regression", _) => {
-            "Passkey counter went backwards (possible copy)"
-        }
-        _ => "Account activity",
+fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'static str {
+    use sigra::audit::Action as A;
+    let Some(action) = action else {
+        return "Account activity";
+    };
+    match action {
+        A::LoginSuccess => "Signed in",
+        A::LoginFailure => "Failed sign-in attempt",
+        A::InvalidCredentials => "Wrong password entered",
+        A::Logout => "Signed out",
+        A::MagicLinkSuccess => "Signed in with an email link",
+        A::MagicLinkRequest => "Email sign-in link requested",
+        A::RegisterSuccess => "Account created",
+        A::RegisterFailure => "Someone tried to register with your address",
+        A::ConfirmationSent => "Confirmation email sent",
+        A::ConfirmationSuccess => "Email address confirmed",
+        A::PasswordResetRequest => "Password reset requested",
+        A::PasswordResetComplete => "Password reset",
+        A::PasswordChange if succeeded => "Password changed",
+        A::PasswordChange => "Failed password change",
+        A::PasswordChangeRequired => "Password change required",
+        A::EmailChangeRequest => "Email change requested",
+        A::EmailChangeConfirm => "Email address changed",
+        A::EmailChangeCancel => "Email change cancelled",
+        A::Lockout => "Account locked after failed sign-ins",
+        A::SuspiciousLogin => "Sign-in from a new address",
+        A::SessionCreate => "New session",
+        A::SessionRevoke => "Session ended",
+        A::SessionRevokeOthers => "Signed out of other sessions",
+        A::SudoEnter => "Password confirmed",
+        A::MfaChallenge => "Password accepted, code asked for",
+        A::MfaVerify => "Wrong two-factor code",
+        A::MfaLockout => "Two-factor step locked after wrong codes",
+        A::BackupCodeUsed => "Backup code used",
+        A::MfaEnrollStart => "Authenticator set-up started",
+        A::MfaEnrollSuccess => "Two-factor authentication turned on",
+        A::MfaDisable => "Two-factor authentication turned off",
+        A::BackupCodesRegenerate => "New backup codes made",
+        A::TrustRevokeAll => "Trusted browsers forgotten",
+        A::MfaKeysRotate => "Two-factor keys rotated",
+        A::PasskeyRegister => "Passkey added",
+        A::PasskeyRename => "Passkey renamed",
+        A::PasskeyDelete => "Passkey removed",
+        A::PasskeySignCountRegression => "Passkey counter went backwards (possible copy)",
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn the_guest_limit_covers_every_form_that_checks_a_secret() {
+        let mut paths = super::guest_auth_paths();
+        paths.sort_unstable();
+        assert_eq!(
+            paths,
+            [
+                "/users/confirm/code",
+                "/users/confirm/link",
+                "/users/confirm/resend",
+                "/users/log-in",
+                "/users/log-in/email-link",
+                "/users/log-in/link",
+                "/users/log-in/passkey",
+                "/users/log-in/passkey-start",
+                "/users/mfa",
+                "/users/mfa/passkey",
+                "/users/register",
+                "/users/reset-password",
+                "/users/reset-password/choose",
+                "/users/sudo",
+            ]
+        );
     }
 }

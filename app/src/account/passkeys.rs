@@ -35,9 +35,8 @@ pub async fn list_passkeys() -> Result<Vec<PasskeyRow>, UiError> {
 #[server(prefix = "/users/settings/security", endpoint = "passkey-start")]
 pub async fn start_passkey_registration() -> Result<PasskeyChallengeView, UiError> {
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
-    let sudo = crate::ssr::require_sudo(&cx, sigra::http::SECURITY_SETTINGS_PAGE)?;
-    let challenge = cx.sigra.start_passkey_registration(&sudo, current).await?;
+    let sudo = crate::ssr::require_sudo(&cx, sigra::http::pages::SECURITY_SETTINGS)?;
+    let challenge = cx.sigra.start_passkey_registration(&sudo).await?;
     Ok(challenge_view(challenge))
 }
 
@@ -49,17 +48,9 @@ pub async fn finish_passkey_registration(
     name: Option<String>,
 ) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
-    let sudo = crate::ssr::require_sudo(&cx, sigra::http::SECURITY_SETTINGS_PAGE)?;
+    let sudo = crate::ssr::require_sudo(&cx, sigra::http::pages::SECURITY_SETTINGS)?;
     cx.sigra
-        .finish_passkey_registration(
-            &sudo,
-            current,
-            &ceremony,
-            &response,
-            name.as_deref(),
-            &cx.request,
-        )
+        .finish_passkey_registration(&sudo, &ceremony, &response, name.as_deref(), &cx.request)
         .await?;
     Ok(())
 }
@@ -68,12 +59,11 @@ pub async fn finish_passkey_registration(
 #[server(prefix = "/users/settings/security", endpoint = "passkey-rename")]
 pub async fn rename_passkey(id: String, name: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
-    let sudo = crate::ssr::require_sudo(&cx, sigra::http::SECURITY_SETTINGS_PAGE)?;
+    let sudo = crate::ssr::require_sudo(&cx, sigra::http::pages::SECURITY_SETTINGS)?;
     cx.sigra
-        .rename_passkey(&sudo, current, &id, &name, &cx.request)
+        .rename_passkey(&sudo, &id, &name, &cx.request)
         .await?;
-    leptos_axum::redirect(sigra::http::SECURITY_SETTINGS_PAGE);
+    leptos_axum::redirect(sigra::http::pages::SECURITY_SETTINGS);
     Ok(())
 }
 
@@ -81,12 +71,9 @@ pub async fn rename_passkey(id: String, name: String) -> Result<(), UiError> {
 #[server(prefix = "/users/settings/security", endpoint = "passkey-delete")]
 pub async fn delete_passkey(id: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
-    let sudo = crate::ssr::require_sudo(&cx, sigra::http::SECURITY_SETTINGS_PAGE)?;
-    cx.sigra
-        .delete_passkey(&sudo, current, &id, &cx.request)
-        .await?;
-    leptos_axum::redirect(sigra::http::SECURITY_SETTINGS_PAGE);
+    let sudo = crate::ssr::require_sudo(&cx, sigra::http::pages::SECURITY_SETTINGS)?;
+    cx.sigra.delete_passkey(&sudo, &id, &cx.request).await?;
+    leptos_axum::redirect(sigra::http::pages::SECURITY_SETTINGS);
     Ok(())
 }
 

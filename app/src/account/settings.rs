@@ -149,6 +149,6 @@ pub async fn assess_password(
             StrengthLabel::Fair => super::StrengthWord::Fair,
             StrengthLabel::Strong => super::StrengthWord::Strong,
         },
-        problem: assessment.problem.map(crate::ssr::password_problem),
+        problem: assessment.problem,
     })
 }

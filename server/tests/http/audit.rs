@@ -36,6 +36,7 @@ async fn auth_events_are_audited_without_secrets() {
                 "session.create",
                 "auth.login.success",
                 "auth.register.failure",
+                "security.invalid_credentials",
                 "auth.login.failure",
                 "auth.login.failure",
                 "auth.logout",
@@ -50,8 +51,8 @@ async fn auth_events_are_audited_without_secrets() {
             reasons,
             [
                 r#"{"reason":"email_taken"}"#,
-                r#"{"reason":"invalid_password"}"#,
-                r#"{"reason":"unknown_email"}"#
+                r#"{"method":"password","reason":"invalid_password"}"#,
+                r#"{"method":"password","reason":"unknown_email"}"#
             ]
         );
         assert!(rows

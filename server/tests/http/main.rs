@@ -17,6 +17,7 @@ mod metrics;
 mod mfa;
 mod passkeys;
 mod rate_limit;
+mod reauth;
 mod recovery;
 mod security;
 mod security_page;

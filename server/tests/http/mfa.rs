@@ -186,12 +186,12 @@ async fn totp_set_up_and_log_in_with_codes_from_an_independent_implementation() 
         let code = pyotp_code(&app, &secret);
         assert!(session_cookie(&verify(&app, &again, &code, false).await).is_some());
 
-        for action in ["auth.mfa.challenge", "mfa.enable", "mfa.totp.setup_start"] {
+        for action in ["auth.mfa_challenge", "mfa.enroll.success", "mfa.enroll.start"] {
             let sql = format!("SELECT COUNT(*) FROM audit_events WHERE action = '{action}'");
             assert!(app.count(&sql).await >= 1, "{action}");
         }
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.mfa.verify' AND outcome = 'failure'")
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'mfa.verify' AND outcome = 'failure'")
                 .await,
             3
         );
@@ -449,7 +449,7 @@ async fn five_wrong_codes_lock_the_second_factor_step_across_log_ins() {
         assert_eq!(mail[0].subject, "Two-factor log-in locked for a while");
         assert!(mail[0].text.contains("15 minutes"));
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'security.mfa_lockout'")
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'mfa.lockout'")
                 .await,
             1
         );
@@ -891,8 +891,20 @@ async fn rotating_the_encryption_key_re_seals_every_secret() {
                     .expect("core")
             };
             let rotating = with_keys(format!("new:{new_key},old:{old_key}"));
-            assert_eq!(rotating.rotate_mfa_keys().await.expect("rotate"), 1);
-            assert_eq!(rotating.rotate_mfa_keys().await.expect("again"), 0);
+            assert_eq!(
+                rotating
+                    .rotate_mfa_keys(&RequestContext::command("test"))
+                    .await
+                    .expect("rotate"),
+                1
+            );
+            assert_eq!(
+                rotating
+                    .rotate_mfa_keys(&RequestContext::command("test"))
+                    .await
+                    .expect("again"),
+                0
+            );
             let key_id: String = sqlx::query_scalar("SELECT key_id FROM user_totp")
                 .fetch_one(app.sigra.db().pool())
                 .await

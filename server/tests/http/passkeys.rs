@@ -230,7 +230,7 @@ async fn register_a_passkey_and_log_in_with_it_without_a_password() {
                 .await,
             1
         );
-        assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'passkey.register'").await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'passkey.register.success'").await, 1);
         assert_eq!(app.count("SELECT COUNT(*) FROM webauthn_ceremonies").await, 0, "ceremonies are spent");
     })
     .await;
@@ -312,9 +312,16 @@ async fn a_cloned_passkey_is_let_in_and_recorded_under_the_warn_policy() {
         let (status, session) = clone_behind(&app, "warn@example.com").await;
         assert_eq!(status, StatusCode::OK);
         assert!(session.is_some());
-        assert_eq!(app.count("SELECT sign_count FROM user_passkeys").await, 2, "the higher count is kept");
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'security.passkey_sign_count_regression'").await,
+            app.count("SELECT sign_count FROM user_passkeys").await,
+            2,
+            "the higher count is kept"
+        );
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'passkey.sign_count_regression'"
+            )
+            .await,
             1
         );
     })
@@ -327,9 +334,16 @@ async fn a_cloned_passkey_is_refused_under_the_require_reauth_policy() {
         let (status, session) = clone_behind(&app, "reauth@example.com").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(session.is_none());
-        assert_eq!(app.count("SELECT COUNT(*) FROM user_passkeys").await, 1, "kept");
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'security.passkey_sign_count_regression'").await,
+            app.count("SELECT COUNT(*) FROM user_passkeys").await,
+            1,
+            "kept"
+        );
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'passkey.sign_count_regression'"
+            )
+            .await,
             1
         );
     })
@@ -341,9 +355,16 @@ async fn a_cloned_passkey_is_deleted_under_the_revoke_policy() {
     on_each_engine_with(policy("revoke"), |app: TestApp| async move {
         let (status, _) = clone_behind(&app, "revoke@example.com").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert_eq!(app.count("SELECT COUNT(*) FROM user_passkeys").await, 0, "revoked");
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'security.passkey_sign_count_regression'").await,
+            app.count("SELECT COUNT(*) FROM user_passkeys").await,
+            0,
+            "revoked"
+        );
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'passkey.sign_count_regression'"
+            )
+            .await,
             1
         );
     })

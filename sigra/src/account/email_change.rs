@@ -2,9 +2,11 @@
 //! to it and a notice to the old one; confirming switches the address and ends every other
 //! session. The answer to a request is the same whether or not the new address is free.
 
-use crate::audit::{self, Action, AuditEvent};
+use crate::audit::{Action, AuditEvent};
+use crate::auth::ReauthPurpose;
 use crate::crypto::PresentedToken;
 use crate::error::{Error, Result};
+use crate::http::MailedLink;
 use crate::mail::Message;
 use crate::password::Password;
 use crate::request::RequestContext;
@@ -28,45 +30,51 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<()> {
         let new = EmailAddress::parse(new_email).map_err(Error::InvalidEmail)?;
-        self.verify_current_password(current, &current_password)
-            .await?;
+        self.reauthenticate(
+            current,
+            &current_password,
+            ReauthPurpose::EmailChange,
+            request,
+        )
+        .await?;
         let (user, old) = (&current.user().id, &current.user().email);
         if &new == old {
             return Err(Error::SameEmail);
         }
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        tokens::revoke(&mut tx, user, &[Purpose::ChangeEmail], now).await?;
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        tokens::revoke(&mut change, user, &[Purpose::ChangeEmail], now).await?;
         let mut event = AuditEvent::new(Action::EmailChangeRequest).actor(user);
-        if users::store::reserve_pending_email(&mut tx, user, &new, now).await? {
+        if users::store::reserve_pending_email(&mut change, user, &new, now).await? {
             let ttl = self.config().tokens.email_change_ttl;
-            let token = tokens::issue(&mut tx, user, Purpose::ChangeEmail, &new, now, ttl).await?;
-            let url = self.url(&format!("/users/settings/confirm-email/{}", token.expose()));
+            let token =
+                tokens::issue(&mut change, user, Purpose::ChangeEmail, &new, now, ttl).await?;
+            let url = self.mailed_link_url(MailedLink::ConfirmEmailChange, token.expose());
             let new_text = new.as_str().to_owned();
-            self.queue_email(
-                &mut tx,
-                &new,
-                Message::ConfirmEmailChange {
-                    url,
-                    new_email: new_text.clone(),
-                    valid_for_minutes: crate::mail::minutes(ttl),
-                },
-            )
-            .await?;
-            self.queue_email(
-                &mut tx,
-                old,
-                Message::EmailChangeRequested {
-                    new_email: new_text,
-                },
-            )
-            .await?;
+            change
+                .mail(
+                    &new,
+                    Message::ConfirmEmailChange {
+                        url,
+                        new_email: new_text.clone(),
+                        valid_for_minutes: crate::mail::minutes(ttl),
+                    },
+                )
+                .await?;
+            change
+                .mail(
+                    old,
+                    Message::EmailChangeRequested {
+                        new_email: new_text,
+                    },
+                )
+                .await?;
         } else {
-            users::store::clear_pending_email(&mut tx, user, now).await?;
+            users::store::clear_pending_email(&mut change, user, now).await?;
             event = event.failed().meta("reason", "address_in_use");
         }
-        audit::record(&mut tx, now, event, request).await?;
-        tx.commit().await
+        change.audit(event).await?;
+        change.commit().await
     }
 
     /// Confirms an email change with the link sent to the new address. When the browser is
@@ -82,42 +90,42 @@ impl Sigra {
         current: Option<&Authenticated>,
         request: &RequestContext,
     ) -> Result<()> {
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        let redeemed = tokens::redeem(&mut tx, Purpose::ChangeEmail, token, now)
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        let redeemed = tokens::redeem(&mut change, Purpose::ChangeEmail, token, now)
             .await?
             .ok_or(Error::InvalidToken)?;
         let user = redeemed.user_id;
         let new = EmailAddress::parse(&redeemed.sent_to).map_err(|_| Error::InvalidToken)?;
-        let old = users::store::email_of(&mut tx, &user)
+        let old = users::store::email_of(&mut change, &user)
             .await?
             .ok_or(Error::InvalidToken)?;
-        if !users::store::apply_email_change(&mut tx, &user, &new, now).await? {
+        if !users::store::apply_email_change(&mut change, &user, &new, now).await? {
             return Err(Error::InvalidToken);
         }
         let keep = current
             .filter(|c| c.user().id == user)
             .map(|c| c.session().id.clone());
-        let ended = sessions::store::delete_all_for_user(&mut tx, &user, keep.as_ref()).await?;
+        let ended = sessions::store::delete_all_for_user(&mut change, &user, keep.as_ref()).await?;
         // Links mailed to the old address must not outlive it.
-        tokens::revoke(&mut tx, &user, tokens::ALL, now).await?;
+        tokens::revoke(&mut change, &user, tokens::ALL, now).await?;
         self.hooks()
-            .on_email_change(&mut tx, &user, &old, &new)
+            .on_email_change(&mut change, &user, &old, &new)
             .await
             .map_err(Error::Hook)?;
         let event = AuditEvent::new(Action::EmailChangeConfirm)
             .actor(&user)
             .meta("other_sessions_ended", ended);
-        audit::record(&mut tx, now, event, request).await?;
-        self.queue_email(
-            &mut tx,
-            &old,
-            Message::EmailChanged {
-                new_email: new.as_str().to_owned(),
-            },
-        )
-        .await?;
-        tx.commit().await
+        change.audit(event).await?;
+        change
+            .mail(
+                &old,
+                Message::EmailChanged {
+                    new_email: new.as_str().to_owned(),
+                },
+            )
+            .await?;
+        change.commit().await
     }
 
     /// Cancels the signed-in user's pending email change.
@@ -130,17 +138,13 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<()> {
         let user = &current.user().id;
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        users::store::clear_pending_email(&mut tx, user, now).await?;
-        tokens::revoke(&mut tx, user, &[Purpose::ChangeEmail], now).await?;
-        audit::record(
-            &mut tx,
-            now,
-            AuditEvent::new(Action::EmailChangeCancel).actor(user),
-            request,
-        )
-        .await?;
-        tx.commit().await
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        users::store::clear_pending_email(&mut change, user, now).await?;
+        tokens::revoke(&mut change, user, &[Purpose::ChangeEmail], now).await?;
+        change
+            .audit(AuditEvent::new(Action::EmailChangeCancel).actor(user))
+            .await?;
+        change.commit().await
     }
 }

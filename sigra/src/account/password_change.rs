@@ -1,6 +1,7 @@
 //! Password change with the current password, and the forced change.
 
-use crate::audit::{self, Action, AuditEvent};
+use crate::audit::{Action, AuditEvent};
+use crate::auth::ReauthPurpose;
 use crate::error::{Error, Result};
 use crate::mail::Message;
 use crate::password::Password;
@@ -25,40 +26,33 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<()> {
         let user = &current.user().id;
-        if let Err(error) = self
-            .verify_current_password(current, &current_password)
-            .await
-        {
-            if matches!(error, Error::WrongPassword) {
-                let event = AuditEvent::new(Action::PasswordChange)
-                    .actor(user)
-                    .failed()
-                    .meta("reason", "wrong_password");
-                let mut conn = self.db().acquire().await?;
-                audit::record(&mut conn, self.now(), event, request).await?;
-            }
-            return Err(error);
-        }
+        self.reauthenticate(
+            current,
+            &current_password,
+            ReauthPurpose::PasswordChange,
+            request,
+        )
+        .await?;
         let email = current.user().email.clone();
         let password = self.check_new_password(new_password, &email).await?;
         let hash = self.hasher().hash(&password).await?;
 
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        users::store::set_password(&mut tx, user, &hash, now).await?;
-        self.forget_trusted_browsers_on(&mut tx, user).await?;
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        users::store::set_password(&mut change, user, &hash, now).await?;
+        self.forget_trusted_browsers_on(&mut change, user).await?;
         let ended =
-            sessions::store::delete_all_for_user(&mut tx, user, Some(&current.session().id))
+            sessions::store::delete_all_for_user(&mut change, user, Some(&current.session().id))
                 .await?;
         tokens::revoke(
-            &mut tx,
+            &mut change,
             user,
             &[Purpose::ResetPassword, Purpose::MagicLink],
             now,
         )
         .await?;
         self.hooks()
-            .on_password_change(&mut tx, user)
+            .on_password_change(&mut change, user)
             .await
             .map_err(Error::Hook)?;
         let event = AuditEvent::new(Action::PasswordChange)
@@ -66,12 +60,12 @@ impl Sigra {
             .session(current.session().id.as_str())
             .meta("other_sessions_ended", ended)
             .meta("forced", current.user().must_change_password);
-        audit::record(&mut tx, now, event, request).await?;
+        change.audit(event).await?;
         let notice = Message::PasswordChanged {
             reset_url: self.url("/users/reset-password"),
         };
-        self.queue_email(&mut tx, &email, notice).await?;
-        tx.commit().await
+        change.mail(&email, notice).await?;
+        change.commit().await
     }
 
     /// Requires the owner of `email` to change their password before using any page (an
@@ -86,15 +80,18 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<bool> {
         let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        let Some(user) = users::store::set_must_change_password(&mut tx, &email, true, now).await?
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        let Some(user) =
+            users::store::set_must_change_password(&mut change, &email, true, now).await?
         else {
             return Ok(false);
         };
-        let event = AuditEvent::new(Action::PasswordChangeRequired).target_user(&user);
-        audit::record(&mut tx, now, event, request).await?;
-        tx.commit().await?;
+        let event = AuditEvent::new(Action::PasswordChangeRequired)
+            .by_system()
+            .target_user(&user);
+        change.audit(event).await?;
+        change.commit().await?;
         Ok(true)
     }
 }

@@ -8,86 +8,139 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::request::RequestContext;
 use crate::users::UserId;
+use crate::Sigra;
 
-/// The actions written so far. Names follow Sigra's (`area.action[.outcome]`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Every action the core writes: the audit event catalogue. Names follow Sigra's
+/// (`area.action[.outcome]`); the README lists each with when it is written, by whom and with
+/// which metadata keys. Stored as text; [`Action::from_str`] reads it back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
-    /// An account was created.
+    /// An account was created. Actor: the new user. Metadata: `method`.
     RegisterSuccess,
-    /// A registration was refused (the email is taken).
+    /// A registration was refused (the email is taken). Target: the owner. `reason`.
     RegisterFailure,
-    /// A password log-in succeeded.
+    /// A log-in finished and a full session started. Actor: the user. `method`, and
+    /// `second_factor`, `remember_me`, `algorithm_upgraded`, `credential` where they apply.
     LoginSuccess,
-    /// A password log-in failed.
+    /// A log-in was refused. Target: the account when known. `reason`, `method`.
     LoginFailure,
-    /// A user logged out.
+    /// A wrong password for a known account, at log-in or re-authentication. Target: the
+    /// account. `attempts` (failures in a row), `purpose`.
+    InvalidCredentials,
+    /// A user logged out (or gave up a pending log-in). Actor: the user.
     Logout,
-    /// A session was created.
+    /// A session was created. Actor: the user. `kind`.
     SessionCreate,
-    /// A confirmation mail was (re)sent.
+    /// A confirmation mail was (re)sent. Actor or target: the user.
     ConfirmationSent,
-    /// An address was confirmed.
+    /// An address was confirmed. Actor: the user. `method`.
     ConfirmationSuccess,
-    /// A magic link was asked for.
+    /// A magic link was asked for. Target: the account when known. `sent`, `reason`.
     MagicLinkRequest,
-    /// A magic link logged someone in.
+    /// A magic link was used (the log-in itself is `auth.login.success`). Actor: the user.
     MagicLinkSuccess,
-    /// A password reset was asked for.
+    /// A password reset was asked for. Target: the account when known. `sent`, `reason`.
     PasswordResetRequest,
-    /// A password was reset.
+    /// A password was reset with a mailed link. Actor: the user. `sessions_ended`.
     PasswordResetComplete,
-    /// A password was changed in settings.
+    /// A password was changed in settings (or refused). Actor: the user.
     PasswordChange,
-    /// A change of password was required of a user.
+    /// An operator required a password change. Actor: system. Target: the user.
     PasswordChangeRequired,
-    /// An email change was asked for.
+    /// An email change was asked for. Actor: the user. `reason` when refused.
     EmailChangeRequest,
-    /// An email change was confirmed.
+    /// An email change was confirmed. Actor: the user. `other_sessions_ended`.
     EmailChangeConfirm,
-    /// A pending email change was cancelled.
+    /// A pending email change was cancelled. Actor: the user.
     EmailChangeCancel,
-    /// Sessions were revoked as part of another change.
+    /// Every other session of the user was ended. Actor: the user. `ended`.
     SessionRevokeOthers,
-    /// An account was locked after too many wrong passwords.
+    /// Too many wrong passwords locked the account. Target: the account. `minutes`,
+    /// `locks_in_a_row`.
     Lockout,
-    /// A log-in came from an address none of the user's sessions had used.
+    /// A log-in came from an address none of the user's sessions had used. Target: the user.
+    /// `device`, `location`.
     SuspiciousLogin,
-    /// A session was revoked by its user.
+    /// One session was ended by its user. Actor: the user.
     SessionRevoke,
-    /// A password re-entry unlocked sensitive actions.
+    /// Re-authentication unlocked sensitive actions on a session. Actor: the user. `method`.
     SudoEnter,
-    /// A password re-entry for sudo failed.
-    SudoFailure,
-    /// A right first factor left a log-in waiting for its second factor.
+    /// A right first factor left a log-in waiting for its second factor. Actor: the user.
+    /// `method`.
     MfaChallenge,
-    /// A second factor was checked (this action is only written for failures; a success is
-    /// the log-in or change it authorised).
+    /// A wrong second factor (only failures are written; a success is the log-in or change it
+    /// authorised). Actor: the user. `method`.
     MfaVerify,
-    /// Too many wrong second factors locked the second-factor step.
+    /// Too many wrong second factors locked the second-factor step. Target: the user.
+    /// `minutes`.
     MfaLockout,
-    /// A backup code was used to log in.
+    /// A backup code was used to log in. Actor: the user. `remaining`.
     BackupCodeUsed,
-    /// An authenticator-app set-up was started.
-    TotpSetupStart,
-    /// A second factor was turned on.
-    MfaEnable,
-    /// A second factor was turned off.
+    /// An authenticator-app set-up was started. Actor: the user.
+    MfaEnrollStart,
+    /// A second factor was turned on. Actor: the user. `method`.
+    MfaEnrollSuccess,
+    /// A second factor was turned off. Actor: the user. `authorised_by`.
     MfaDisable,
-    /// New backup codes replaced the old ones.
+    /// New backup codes replaced the old ones. Actor: the user.
     BackupCodesRegenerate,
-    /// Every trusted browser was forgotten.
-    TrustedBrowsersForget,
-    /// A passkey was registered.
+    /// Every trusted browser was forgotten. Actor: the user.
+    TrustRevokeAll,
+    /// Authenticator-app secrets were re-sealed under the newest key. Actor: system. `moved`.
+    MfaKeysRotate,
+    /// A passkey was registered. Actor: the user. `credential`, `name`.
     PasskeyRegister,
-    /// A passkey was renamed.
+    /// A passkey was renamed. Actor: the user. `credential`.
     PasskeyRename,
-    /// A passkey was deleted.
+    /// A passkey was deleted. Actor: the user. `credential`.
     PasskeyDelete,
-    /// A passkey's signature counter did not move forward (a possible clone).
+    /// A passkey's signature counter did not move forward (a possible clone). Target: the
+    /// user. `credential`, `stored`, `presented`, `policy`.
     PasskeySignCountRegression,
 }
 
 impl Action {
+    /// Every action, in catalogue order.
+    pub const ALL: &'static [Action] = &[
+        Self::RegisterSuccess,
+        Self::RegisterFailure,
+        Self::LoginSuccess,
+        Self::LoginFailure,
+        Self::InvalidCredentials,
+        Self::Logout,
+        Self::SessionCreate,
+        Self::ConfirmationSent,
+        Self::ConfirmationSuccess,
+        Self::MagicLinkRequest,
+        Self::MagicLinkSuccess,
+        Self::PasswordResetRequest,
+        Self::PasswordResetComplete,
+        Self::PasswordChange,
+        Self::PasswordChangeRequired,
+        Self::EmailChangeRequest,
+        Self::EmailChangeConfirm,
+        Self::EmailChangeCancel,
+        Self::SessionRevokeOthers,
+        Self::Lockout,
+        Self::SuspiciousLogin,
+        Self::SessionRevoke,
+        Self::SudoEnter,
+        Self::MfaChallenge,
+        Self::MfaVerify,
+        Self::MfaLockout,
+        Self::BackupCodeUsed,
+        Self::MfaEnrollStart,
+        Self::MfaEnrollSuccess,
+        Self::MfaDisable,
+        Self::BackupCodesRegenerate,
+        Self::TrustRevokeAll,
+        Self::MfaKeysRotate,
+        Self::PasskeyRegister,
+        Self::PasskeyRename,
+        Self::PasskeyDelete,
+        Self::PasskeySignCountRegression,
+    ];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -95,6 +148,7 @@ impl Action {
             Self::RegisterFailure => "auth.register.failure",
             Self::LoginSuccess => "auth.login.success",
             Self::LoginFailure => "auth.login.failure",
+            Self::InvalidCredentials => "security.invalid_credentials",
             Self::Logout => "auth.logout",
             Self::SessionCreate => "session.create",
             Self::ConfirmationSent => "auth.confirmation_sent",
@@ -113,20 +167,20 @@ impl Action {
             Self::SuspiciousLogin => "security.suspicious_login",
             Self::SessionRevoke => "session.delete",
             Self::SudoEnter => "session.sudo_enter",
-            Self::SudoFailure => "session.sudo_failure",
-            Self::MfaChallenge => "auth.mfa.challenge",
-            Self::MfaVerify => "auth.mfa.verify",
-            Self::MfaLockout => "security.mfa_lockout",
-            Self::BackupCodeUsed => "mfa.backup_code.used",
-            Self::TotpSetupStart => "mfa.totp.setup_start",
-            Self::MfaEnable => "mfa.enable",
+            Self::MfaChallenge => "auth.mfa_challenge",
+            Self::MfaVerify => "mfa.verify",
+            Self::MfaLockout => "mfa.lockout",
+            Self::BackupCodeUsed => "mfa.backup_code_used",
+            Self::MfaEnrollStart => "mfa.enroll.start",
+            Self::MfaEnrollSuccess => "mfa.enroll.success",
             Self::MfaDisable => "mfa.disable",
-            Self::BackupCodesRegenerate => "mfa.backup_codes.regenerate",
-            Self::TrustedBrowsersForget => "mfa.trusted_browsers.forget",
-            Self::PasskeyRegister => "passkey.register",
+            Self::BackupCodesRegenerate => "mfa.backup_codes_regenerate",
+            Self::TrustRevokeAll => "mfa.trust.revoke_all",
+            Self::MfaKeysRotate => "mfa.keys_rotate",
+            Self::PasskeyRegister => "passkey.register.success",
             Self::PasskeyRename => "passkey.rename",
             Self::PasskeyDelete => "passkey.delete",
-            Self::PasskeySignCountRegression => "security.passkey_sign_count_regression",
+            Self::PasskeySignCountRegression => "passkey.sign_count_regression",
         }
     }
 
@@ -134,10 +188,59 @@ impl Action {
         match self {
             Self::RegisterFailure
             | Self::LoginFailure
-            | Self::SudoFailure
+            | Self::InvalidCredentials
+            | Self::MfaVerify
             | Self::SuspiciousLogin
             | Self::PasskeySignCountRegression => "failure",
             _ => "success",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored action name that is not in the catalogue.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown audit action")]
+pub struct UnknownAction;
+
+impl std::str::FromStr for Action {
+    type Err = UnknownAction;
+
+    fn from_str(text: &str) -> Result<Self, UnknownAction> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|action| action.as_str() == text)
+            .ok_or(UnknownAction)
+    }
+}
+
+/// Who acted: a signed-in user, the operator's command line, or nobody known (a guest).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Actor {
+    Guest,
+    User(UserId),
+    System,
+}
+
+impl Actor {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Guest => "anonymous",
+            Self::User(_) => "user",
+            Self::System => "system",
+        }
+    }
+
+    fn id(&self) -> Option<&UserId> {
+        match self {
+            Self::User(id) => Some(id),
+            Self::Guest | Self::System => None,
         }
     }
 }
@@ -152,19 +255,20 @@ const MAX_METADATA_BYTES: usize = 8 * 1024;
 pub struct AuditEvent {
     action: Action,
     outcome: &'static str,
-    actor: Option<UserId>,
+    actor: Actor,
     target: Option<(&'static str, String)>,
     session_id: Option<String>,
     metadata: Map<String, Value>,
 }
 
 impl AuditEvent {
-    /// An event with no actor yet (an anonymous caller).
+    /// An event with no actor yet (a guest, unless [`AuditEvent::actor`] or
+    /// [`AuditEvent::by_system`] says who).
     pub fn new(action: Action) -> Self {
         Self {
             action,
             outcome: action.outcome(),
-            actor: None,
+            actor: Actor::Guest,
             target: None,
             session_id: None,
             metadata: Map::new(),
@@ -181,7 +285,14 @@ impl AuditEvent {
     /// The user who acted.
     #[must_use]
     pub fn actor(mut self, user: &UserId) -> Self {
-        self.actor = Some(user.clone());
+        self.actor = Actor::User(user.clone());
+        self
+    }
+
+    /// The operator acted, from the command line.
+    #[must_use]
+    pub fn by_system(mut self) -> Self {
+        self.actor = Actor::System;
         self
     }
 
@@ -224,22 +335,20 @@ impl AuditEvent {
     }
 }
 
-/// Writes one audit row on `conn` (a transaction, when the change it records is one).
+/// Writes one audit row on `conn`: the one function that writes `audit_events`. Services
+/// reach it through [`crate::change::Change::audit`] (rows that belong to a change) or
+/// [`Sigra::audit_alone`] (a refusal that changes nothing else).
 ///
 /// # Errors
 /// The metadata breaks the rules above, or the database failed.
-pub async fn record(
+pub(crate) async fn record(
     conn: &mut AnyConnection,
     at: Timestamp,
     event: AuditEvent,
     request: &RequestContext,
 ) -> Result<()> {
     let metadata = event.checked_metadata()?;
-    let actor_type = if event.actor.is_some() {
-        "user"
-    } else {
-        "anonymous"
-    };
+    let actor_id = event.actor.id().map(|a| a.as_str().to_owned());
     let (target_type, target_id) = event
         .target
         .clone()
@@ -253,8 +362,8 @@ pub async fn record(
     .bind(at.as_millis())
     .bind(event.action.as_str())
     .bind(event.outcome)
-    .bind(actor_type)
-    .bind(event.actor.as_ref().map(|a| a.as_str().to_owned()))
+    .bind(event.actor.kind())
+    .bind(actor_id.clone())
     .bind(target_type)
     .bind(target_id)
     .bind(event.session_id.clone())
@@ -267,16 +376,31 @@ pub async fn record(
     tracing::info!(
         action = event.action.as_str(),
         outcome = event.outcome,
-        actor_id = event.actor.as_ref().map(UserId::as_str),
+        actor_type = event.actor.kind(),
+        actor_id,
         "audit"
     );
     Ok(())
 }
 
+impl Sigra {
+    /// Records an event that belongs to no change (a refused attempt), on its own connection.
+    pub(crate) async fn audit_alone(
+        &self,
+        event: AuditEvent,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let mut conn = self.db().acquire().await?;
+        record(&mut conn, self.now(), event, request).await
+    }
+}
+
 /// An audit row as the user's security feed reads it.
+#[derive(Debug, sqlx::FromRow)]
 pub struct FeedRow {
-    /// The action name.
-    pub action: String,
+    /// The action; `None` for a name this version does not know (rows from a newer one).
+    #[sqlx(try_from = "String")]
+    pub action: KnownAction,
     /// `success` or `failure`.
     pub outcome: String,
     /// Unix milliseconds.
@@ -285,6 +409,18 @@ pub struct FeedRow {
     pub ip_address: Option<String>,
     /// The client's user agent.
     pub user_agent: Option<String>,
+}
+
+/// A stored action name read back: the catalogue entry, if this version knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnownAction(pub Option<Action>);
+
+impl TryFrom<String> for KnownAction {
+    type Error = std::convert::Infallible;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Ok(Self(text.parse().ok()))
+    }
 }
 
 /// The latest rows about `user`, as actor or target, newest first.
@@ -296,25 +432,19 @@ pub async fn recent_for_user(
     user: &UserId,
     limit: u32,
 ) -> Result<Vec<FeedRow>> {
-    use sqlx::Row as _;
-    let rows = sqlx::query(
+    Ok(sqlx::query_as::<_, FeedRow>(
         "SELECT action, outcome, occurred_at, ip_address, user_agent FROM audit_events \
          WHERE actor_id = $1 OR target_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
     )
     .bind(user.as_str())
     .bind(i64::from(limit))
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| FeedRow {
-            action: r.get(0),
-            outcome: r.get(1),
-            occurred_at: r.get(2),
-            ip_address: r.get(3),
-            user_agent: r.get(4),
-        })
-        .collect())
+    .await?)
+}
+
+#[derive(sqlx::FromRow)]
+struct Count {
+    n: i64,
 }
 
 /// How many rows of `action` targeted `user` since `since` (for per-address limits).
@@ -327,14 +457,15 @@ pub async fn count_since(
     user: &UserId,
     since: Timestamp,
 ) -> Result<i64> {
-    use sqlx::Row as _;
-    let row = sqlx::query("SELECT COUNT(*) FROM audit_events WHERE action = $1 AND target_id = $2 AND occurred_at > $3")
-        .bind(action.as_str())
-        .bind(user.as_str())
-        .bind(since.as_millis())
-        .fetch_one(conn)
-        .await?;
-    Ok(row.get(0))
+    let row = sqlx::query_as::<_, Count>(
+        "SELECT COUNT(*) AS n FROM audit_events WHERE action = $1 AND target_id = $2 AND occurred_at > $3",
+    )
+    .bind(action.as_str())
+    .bind(user.as_str())
+    .bind(since.as_millis())
+    .fetch_one(conn)
+    .await?;
+    Ok(row.n)
 }
 
 #[cfg(test)]
@@ -358,6 +489,16 @@ mod tests {
             fine.checked_metadata().expect("allowed"),
             r#"{"reason":"invalid_password"}"#
         );
+    }
+
+    #[test]
+    fn every_action_reads_back_from_its_stored_name() {
+        let mut names = std::collections::HashSet::new();
+        for action in Action::ALL {
+            assert_eq!(action.as_str().parse::<Action>().ok(), Some(*action));
+            assert!(names.insert(action.as_str()), "{action} is listed twice");
+        }
+        assert!("auth.unknown".parse::<Action>().is_err());
     }
 
     #[test]

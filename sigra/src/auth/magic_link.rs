@@ -1,7 +1,7 @@
 //! Magic-link log-in: a single-use link valid for 10 minutes, at most `mail.per_email_limit`
 //! per window. Using it confirms the address (it proves the mailbox).
 
-use crate::audit::{self, Action, AuditEvent};
+use crate::audit::{Action, AuditEvent};
 use crate::crypto::PresentedToken;
 use crate::error::{Error, Result};
 use crate::mail::Message;
@@ -10,6 +10,8 @@ use crate::sessions::{Authenticated, NewSession, SessionKind};
 use crate::tokens::{self, Purpose};
 
 use super::mailed_link::LinkKind;
+use super::{FirstFactor, LoginMethod};
+use crate::http::MailedLink;
 use crate::users::{self, EmailAddress};
 use crate::Sigra;
 
@@ -25,7 +27,7 @@ impl Sigra {
             purpose: Purpose::MagicLink,
             audit: Action::MagicLinkRequest,
             ttl: self.config().tokens.magic_link_ttl,
-            path: "/users/log-in/",
+            link: MailedLink::MagicLink,
             message: |url, valid_for_minutes| Message::MagicLink {
                 url,
                 valid_for_minutes,
@@ -47,37 +49,32 @@ impl Sigra {
         trusted_browser: Option<&str>,
         request: &RequestContext,
     ) -> Result<NewSession> {
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        let redeemed = tokens::redeem(&mut tx, Purpose::MagicLink, token, now)
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        let redeemed = tokens::redeem(&mut change, Purpose::MagicLink, token, now)
             .await?
             .ok_or(Error::InvalidToken)?;
-        let current = users::store::email_of(&mut tx, &redeemed.user_id).await?;
+        let current = users::store::email_of(&mut change, &redeemed.user_id).await?;
         if current.as_ref().map(EmailAddress::as_str) != Some(redeemed.sent_to.as_str()) {
             return Err(Error::InvalidToken);
         }
         let user = redeemed.user_id;
         let email = current.ok_or(Error::InvalidToken)?;
-        users::store::confirm(&mut tx, &user, now).await?;
-        audit::record(
-            &mut tx,
-            now,
-            AuditEvent::new(Action::MagicLinkSuccess).actor(&user),
-            request,
-        )
-        .await?;
-        let session = self
-            .begin_session(
-                &mut tx,
-                &user,
-                &email,
-                replacing,
-                SessionKind::Standard,
-                trusted_browser,
-                request,
-            )
+        users::store::confirm(&mut change, &user, now).await?;
+        change
+            .audit(AuditEvent::new(Action::MagicLinkSuccess).actor(&user))
             .await?;
-        tx.commit().await?;
+        let factor = FirstFactor {
+            user: &user,
+            email: &email,
+            method: LoginMethod::MagicLink,
+            kind: SessionKind::Standard,
+            replacing,
+            trusted_browser,
+            detail: AuditEvent::new(Action::LoginSuccess),
+        };
+        let session = self.complete_log_in(&mut change, factor).await?;
+        change.commit().await?;
         Ok(session)
     }
 }

@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use crate::audit::{self, Action, AuditEvent};
+use crate::audit::{Action, AuditEvent};
 use crate::error::{Error, Result};
+use crate::http::MailedLink;
 use crate::mail::{minutes, Message};
 use crate::request::RequestContext;
 use crate::tokens::{self, Purpose};
@@ -17,8 +18,8 @@ pub(super) struct LinkKind {
     pub purpose: Purpose,
     pub audit: Action,
     pub ttl: Duration,
-    /// The landing path; the token is appended.
-    pub path: &'static str,
+    /// Where the mailed link lands.
+    pub link: MailedLink,
     /// The message carrying the link and its lifetime in minutes.
     pub message: fn(String, u64) -> Message,
 }
@@ -31,29 +32,36 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<()> {
         let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
         let account =
-            users::store::credentials(&mut tx, users::store::Lookup::Email(&email)).await?;
+            users::store::credentials(&mut change, users::store::Lookup::Email(&email)).await?;
         let mut event = AuditEvent::new(kind.audit);
         if let Some(account) = &account {
             event = event.target_user(&account.id);
             if self
-                .over_mail_limit(&mut tx, &account.id, kind.purpose)
+                .over_mail_limit(&mut change, &account.id, kind.purpose)
                 .await?
             {
                 event = event.meta("sent", false).meta("reason", "rate_limited");
             } else {
-                let token =
-                    tokens::issue(&mut tx, &account.id, kind.purpose, &email, now, kind.ttl)
-                        .await?;
-                let url = self.url(&format!("{}{}", kind.path, token.expose()));
-                self.queue_email(&mut tx, &email, (kind.message)(url, minutes(kind.ttl)))
+                let token = tokens::issue(
+                    &mut change,
+                    &account.id,
+                    kind.purpose,
+                    &email,
+                    now,
+                    kind.ttl,
+                )
+                .await?;
+                let url = self.mailed_link_url(kind.link, token.expose());
+                change
+                    .mail(&email, (kind.message)(url, minutes(kind.ttl)))
                     .await?;
                 event = event.meta("sent", true);
             }
         }
-        audit::record(&mut tx, now, event, request).await?;
-        tx.commit().await
+        change.audit(event).await?;
+        change.commit().await
     }
 }

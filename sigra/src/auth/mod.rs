@@ -1,14 +1,22 @@
-//! Password log-in and log-out. Every failed log-in gets the same error after the same work:
-//! unknown emails are verified against a dummy hash, so neither the answer nor its timing says
-//! whether an account exists.
+//! Log-in and log-out. Every failed log-in gets the same error after the same work: unknown
+//! emails are verified against a dummy hash, so neither the answer nor its timing says whether
+//! an account exists. Every way of logging in finishes through [`complete`]; every password
+//! check outside log-in goes through [`reauth`].
 
+mod complete;
 mod magic_link;
 mod mailed_link;
+mod reauth;
 mod reset;
 
-use crate::audit::{self, Action, AuditEvent};
+pub(crate) use complete::FirstFactor;
+pub use complete::LoginMethod;
+pub use reauth::ReauthPurpose;
+
+use crate::audit::{Action, AuditEvent};
 use crate::config::ConfirmationMode;
 use crate::error::{Error, Result};
+use crate::http::pages;
 use crate::lockout::{AfterFailure, LockoutPolicy};
 use crate::mail::Message;
 use crate::password::{Password, Verification};
@@ -77,7 +85,9 @@ impl Sigra {
             // passwords; the dummy verify keeps the answer and its timing the same.
             Some(account) if LockoutPolicy::is_locked(account.locked_until, self.now()) => {
                 self.hasher().verify_dummy(&log_in.password).await?;
-                return self.refuse(Some(&account.id), "locked", request).await;
+                return self
+                    .refuse(LoginMethod::Password, Some(&account.id), "locked", request)
+                    .await;
             }
             Some(users::store::Credentials {
                 id,
@@ -87,8 +97,16 @@ impl Sigra {
             }) => match self.hasher().verify(&log_in.password, &hash).await? {
                 Verification::Match { rehash } => (id, rehash, confirmed),
                 Verification::Mismatch => {
-                    self.count_failure(&id, &email, request).await?;
-                    return self.refuse(Some(&id), "invalid_password", request).await;
+                    self.count_failure(&id, &email, ReauthPurpose::LogIn, request)
+                        .await?;
+                    return self
+                        .refuse(
+                            LoginMethod::Password,
+                            Some(&id),
+                            "invalid_password",
+                            request,
+                        )
+                        .await;
                 }
             },
             Some(users::store::Credentials {
@@ -97,19 +115,28 @@ impl Sigra {
                 ..
             }) => {
                 self.hasher().verify_dummy(&log_in.password).await?;
-                return self.refuse(Some(&id), "no_password", request).await;
+                return self
+                    .refuse(LoginMethod::Password, Some(&id), "no_password", request)
+                    .await;
             }
             None => {
                 self.hasher().verify_dummy(&log_in.password).await?;
-                return self.refuse(None, "unknown_email", request).await;
+                return self
+                    .refuse(LoginMethod::Password, None, "unknown_email", request)
+                    .await;
             }
         };
         tracing::Span::current().record("user_id", user_id.as_str());
         if !confirmed && self.config().confirmation == ConfirmationMode::Block {
             // Told only after the right password: it reveals nothing to someone guessing.
-            self.refuse(Some(&user_id), "unconfirmed", request)
-                .await
-                .ok();
+            self.refuse::<()>(
+                LoginMethod::Password,
+                Some(&user_id),
+                "unconfirmed",
+                request,
+            )
+            .await
+            .ok();
             return Err(Error::Unconfirmed);
         }
 
@@ -118,130 +145,92 @@ impl Sigra {
         } else {
             None
         };
-        let kind = if log_in.remember_me {
-            SessionKind::RememberMe
-        } else {
-            SessionKind::Standard
-        };
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        users::store::clear_failed_logins(&mut tx, &user_id).await?;
+        let mut change = self.begin_change(request).await?;
         if let Some(hash) = &upgraded {
-            users::store::replace_password_hash(&mut tx, &user_id, hash, now).await?;
+            let now = change.now();
+            users::store::replace_password_hash(&mut change, &user_id, hash, now).await?;
         }
-        let session = self
-            .begin_session(
-                &mut tx,
-                &user_id,
-                &email,
-                replacing,
-                kind,
-                log_in.trusted_browser.as_deref(),
-                request,
-            )
-            .await?;
-        if !session.needs_second_factor() {
-            let event = AuditEvent::new(Action::LoginSuccess)
-                .actor(&user_id)
-                .meta("method", "password")
-                .meta("algorithm_upgraded", upgraded.is_some())
-                .meta("remember_me", log_in.remember_me);
-            audit::record(&mut tx, now, event, request).await?;
-            metrics::counter!("sigra_logins_total", "outcome" => "success").increment(1);
-        }
-        tx.commit().await?;
+        let factor = FirstFactor {
+            user: &user_id,
+            email: &email,
+            method: LoginMethod::Password,
+            kind: if log_in.remember_me {
+                SessionKind::RememberMe
+            } else {
+                SessionKind::Standard
+            },
+            replacing,
+            trusted_browser: log_in.trusted_browser.as_deref(),
+            detail: AuditEvent::new(Action::LoginSuccess)
+                .meta("algorithm_upgraded", upgraded.is_some()),
+        };
+        let session = self.complete_log_in(&mut change, factor).await?;
+        change.commit().await?;
         Ok(session)
     }
 
-    /// On a log-in from an address none of the user's sessions came from, writes an audit row
-    /// and mails the user (unless `notify.new_ip` is off). It never blocks the log-in, and a
-    /// first log-in (no sessions yet) is not news.
-    pub(crate) async fn notice_new_ip(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        user: &UserId,
-        email: &EmailAddress,
-        request: &RequestContext,
-    ) -> Result<()> {
-        let Some(ip) = request.ip else { return Ok(()) };
-        let known = sessions::store::known_ips(conn, user).await?;
-        if known.is_empty() || known.iter().any(|k| k == &ip.to_string()) {
-            return Ok(());
-        }
-        let now = self.now();
-        let location = self
-            .geoip()
-            .and_then(|geo| geo.locate(ip))
-            .and_then(|l| l.label());
-        let device = sessions::device::describe(request.user_agent.as_deref());
-        let mut event = AuditEvent::new(Action::SuspiciousLogin)
-            .target_user(user)
-            .meta("device", device.clone());
-        if let Some(location) = &location {
-            event = event.meta("location", location.clone());
-        }
-        audit::record(conn, now, event, request).await?;
-        if self.config().notify_new_ip {
-            let message = Message::NewSignIn {
-                ip: ip.to_string(),
-                location,
-                device,
-                at: now.to_string(),
-                reset_url: self.url("/users/reset-password"),
-            };
-            self.queue_email(conn, email, message).await?;
-        }
-        Ok(())
-    }
-
-    /// Counts a wrong password against the account, locking it at the threshold: the lock, its
-    /// audit row and the owner's notice commit together.
+    /// Counts a wrong password against the account, locking it at the threshold: the count,
+    /// its `security.invalid_credentials` row, the lock, its audit row and the owner's notice
+    /// commit together. Returns the failures in a row.
     pub(crate) async fn count_failure(
         &self,
         user: &UserId,
         email: &EmailAddress,
+        purpose: ReauthPurpose,
         request: &RequestContext,
-    ) -> Result<()> {
+    ) -> Result<u32> {
         let policy = self.config().lockout;
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        let (failures, locks) = users::store::count_failed_login(&mut tx, user).await?;
+        let mut change = self.begin_change(request).await?;
+        let (failures, locks) = users::store::count_failed_login(&mut change, user).await?;
+        change
+            .audit(
+                AuditEvent::new(Action::InvalidCredentials)
+                    .target_user(user)
+                    .meta("attempts", failures)
+                    .meta("purpose", purpose.as_str()),
+            )
+            .await?;
         if let AfterFailure::Locked { until, duration } =
-            policy.after_failure(failures.saturating_sub(1), locks, now)
+            policy.after_failure(failures.saturating_sub(1), locks, change.now())
         {
-            if users::store::lock(&mut tx, user, until, policy.threshold).await? {
+            if users::store::lock(&mut change, user, until, policy.threshold).await? {
                 let event = AuditEvent::new(Action::Lockout)
                     .target_user(user)
                     .meta("minutes", crate::mail::minutes(duration))
                     .meta("locks_in_a_row", locks + 1);
-                audit::record(&mut tx, now, event, request).await?;
+                change.audit(event).await?;
                 let message = Message::AccountLocked {
                     minutes: crate::mail::minutes(duration),
-                    reset_url: self.url("/users/reset-password"),
+                    reset_url: self.url(pages::RESET_PASSWORD),
                 };
-                self.queue_email(&mut tx, email, message).await?;
+                change.mail(email, message).await?;
                 metrics::counter!("sigra_lockouts_total").increment(1);
             }
         }
-        tx.commit().await
+        change.commit().await?;
+        Ok(failures)
     }
 
-    /// Records a failed log-in and returns the one error every failure gets. The reason is
-    /// kept in the audit row, never in the response.
-    async fn refuse(
+    /// Records a failed log-in and returns the one error every failure of `method` gets. The
+    /// reason is kept in the audit row, never in the response.
+    pub(crate) async fn refuse<T>(
         &self,
+        method: LoginMethod,
         user: Option<&UserId>,
         reason: &'static str,
         request: &RequestContext,
-    ) -> Result<NewSession> {
+    ) -> Result<T> {
         metrics::counter!("sigra_logins_total", "outcome" => "failure").increment(1);
         let mut event = AuditEvent::new(Action::LoginFailure).meta("reason", reason);
         if let Some(user) = user {
             event = event.target_user(user);
         }
-        let mut conn = self.db().acquire().await?;
-        audit::record(&mut conn, self.now(), event, request).await?;
-        Err(Error::InvalidCredentials)
+        self.audit_alone(event.meta("method", method.as_str()), request)
+            .await?;
+        Err(match method {
+            LoginMethod::Passkey => Error::PasskeyRejected,
+            LoginMethod::Password | LoginMethod::MagicLink => Error::InvalidCredentials,
+        })
     }
 
     /// Ends the current session: its row is deleted, so the cookie is dead everywhere at once.
@@ -250,13 +239,12 @@ impl Sigra {
     /// The database failed.
     #[tracing::instrument(name = "auth.logout", skip_all, fields(user_id = %current.user().id))]
     pub async fn log_out(&self, current: &Authenticated, request: &RequestContext) -> Result<()> {
-        let mut tx = self.db().begin_write().await?;
-        sessions::store::delete(&mut tx, &current.session().id).await?;
+        let mut change = self.begin_change(request).await?;
+        sessions::store::delete(&mut change, &current.session().id).await?;
         let event = AuditEvent::new(Action::Logout)
             .actor(&current.user().id)
             .session(current.session().id.as_str());
-        audit::record(&mut tx, self.now(), event, request).await?;
-        tx.commit().await?;
-        Ok(())
+        change.audit(event).await?;
+        change.commit().await
     }
 }

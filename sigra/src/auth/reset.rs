@@ -2,7 +2,7 @@
 //! session and token of the account and sends a notice; it does not log anyone in, so a
 //! second factor (when there is one) is still asked for at the next log-in.
 
-use crate::audit::{self, Action, AuditEvent};
+use crate::audit::{Action, AuditEvent};
 use crate::crypto::PresentedToken;
 use crate::error::{Error, Result};
 use crate::mail::Message;
@@ -12,6 +12,8 @@ use crate::sessions;
 use crate::tokens::{self, Purpose};
 
 use super::mailed_link::LinkKind;
+use crate::http::pages;
+use crate::http::MailedLink;
 use crate::users::{self, EmailAddress};
 use crate::Sigra;
 
@@ -31,7 +33,7 @@ impl Sigra {
             purpose: Purpose::ResetPassword,
             audit: Action::PasswordResetRequest,
             ttl: self.config().tokens.reset_ttl,
-            path: "/users/reset-password/",
+            link: MailedLink::ResetPassword,
             message: |url, valid_for_minutes| Message::ResetPassword {
                 url,
                 valid_for_minutes,
@@ -74,33 +76,35 @@ impl Sigra {
         let password = self.check_new_password(password, &email).await?;
         let hash = self.hasher().hash(&password).await?;
 
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        let redeemed = tokens::redeem(&mut tx, Purpose::ResetPassword, token, now)
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        let redeemed = tokens::redeem(&mut change, Purpose::ResetPassword, token, now)
             .await?
             .ok_or(Error::InvalidToken)?;
         let user = redeemed.user_id;
-        if users::store::email_of(&mut tx, &user).await?.as_ref() != Some(&email) {
+        if users::store::email_of(&mut change, &user).await?.as_ref() != Some(&email) {
             return Err(Error::InvalidToken);
         }
-        users::store::set_password(&mut tx, &user, &hash, now).await?;
-        // The link proved the mailbox.
-        users::store::confirm(&mut tx, &user, now).await?;
-        let ended = sessions::store::delete_all_for_user(&mut tx, &user, None).await?;
-        self.forget_trusted_browsers_on(&mut tx, &user).await?;
-        tokens::revoke(&mut tx, &user, tokens::ALL, now).await?;
+        users::store::set_password(&mut change, &user, &hash, now).await?;
+        // The link proved the mailbox, and the owner must not stay locked out of the
+        // password they just chose.
+        users::store::confirm(&mut change, &user, now).await?;
+        users::store::clear_failed_logins(&mut change, &user).await?;
+        let ended = sessions::store::delete_all_for_user(&mut change, &user, None).await?;
+        self.forget_trusted_browsers_on(&mut change, &user).await?;
+        tokens::revoke(&mut change, &user, tokens::ALL, now).await?;
         self.hooks()
-            .on_password_change(&mut tx, &user)
+            .on_password_change(&mut change, &user)
             .await
             .map_err(Error::Hook)?;
         let event = AuditEvent::new(Action::PasswordResetComplete)
             .actor(&user)
             .meta("sessions_ended", ended);
-        audit::record(&mut tx, now, event, request).await?;
+        change.audit(event).await?;
         let notice = Message::PasswordChanged {
-            reset_url: self.url("/users/reset-password"),
+            reset_url: self.url(pages::RESET_PASSWORD),
         };
-        self.queue_email(&mut tx, &email, notice).await?;
-        tx.commit().await
+        change.mail(&email, notice).await?;
+        change.commit().await
     }
 }

@@ -4,10 +4,12 @@
 
 use sqlx::AnyConnection;
 
-use crate::audit::{self, Action, AuditEvent};
+use crate::audit::{Action, AuditEvent};
+use crate::change::Change;
 use crate::clock::Timestamp;
 use crate::crypto::PresentedToken;
 use crate::error::{Error, Result};
+use crate::http::MailedLink;
 use crate::mail::Message;
 use crate::request::RequestContext;
 use crate::tokens::{self, CodeCheck, Purpose};
@@ -15,31 +17,27 @@ use crate::users::{self, EmailAddress, UserId};
 use crate::Sigra;
 
 impl Sigra {
-    /// Issues a confirmation link and code for `email` and queues the mail, on `conn`.
+    /// Issues a confirmation link and code for `email` and queues the mail, as part of
+    /// `change`.
     pub(crate) async fn send_confirmation(
         &self,
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         user: &UserId,
         email: &EmailAddress,
-        request: &RequestContext,
     ) -> Result<()> {
-        let now = self.now();
+        let now = change.now();
         let ttl = self.config().tokens.confirm_ttl;
-        let token = tokens::issue(conn, user, Purpose::ConfirmEmail, email, now, ttl).await?;
-        let code = tokens::issue_code(conn, self.code_key(), user, email, now, ttl).await?;
+        let token = tokens::issue(change, user, Purpose::ConfirmEmail, email, now, ttl).await?;
+        let code = tokens::issue_code(change, self.code_key(), user, email, now, ttl).await?;
         let message = Message::ConfirmEmail {
-            url: self.url(&format!("/users/confirm/{}", token.expose())),
+            url: self.mailed_link_url(MailedLink::Confirm, token.expose()),
             code,
             valid_for_minutes: crate::mail::minutes(ttl),
         };
-        self.queue_email(conn, email, message).await?;
-        audit::record(
-            conn,
-            now,
-            AuditEvent::new(Action::ConfirmationSent).target_user(user),
-            request,
-        )
-        .await
+        change.mail(email, message).await?;
+        change
+            .audit(AuditEvent::new(Action::ConfirmationSent).target_user(user))
+            .await
     }
 
     /// Sends a new confirmation mail if `email` belongs to an unconfirmed account and the
@@ -50,22 +48,22 @@ impl Sigra {
     #[tracing::instrument(name = "confirmation.resend", skip_all, err(level = "debug"))]
     pub async fn resend_confirmation(&self, email: &str, request: &RequestContext) -> Result<()> {
         let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
-        let mut tx = self.db().begin_write().await?;
+        let mut change = self.begin_change(request).await?;
         let Some(account) =
-            users::store::credentials(&mut tx, users::store::Lookup::Email(&email)).await?
+            users::store::credentials(&mut change, users::store::Lookup::Email(&email)).await?
         else {
             return Ok(());
         };
         if account.confirmed
             || self
-                .over_mail_limit(&mut tx, &account.id, Purpose::ConfirmEmail)
+                .over_mail_limit(&mut change, &account.id, Purpose::ConfirmEmail)
                 .await?
         {
             return Ok(());
         }
-        self.send_confirmation(&mut tx, &account.id, &email, request)
+        self.send_confirmation(&mut change, &account.id, &email)
             .await?;
-        tx.commit().await
+        change.commit().await
     }
 
     /// Confirms the address a link was sent to.
@@ -78,19 +76,19 @@ impl Sigra {
         token: &PresentedToken,
         request: &RequestContext,
     ) -> Result<()> {
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        let redeemed = tokens::redeem(&mut tx, Purpose::ConfirmEmail, token, now)
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        let redeemed = tokens::redeem(&mut change, Purpose::ConfirmEmail, token, now)
             .await?
             .ok_or(Error::InvalidToken)?;
         // A link sent to an address the account no longer has confirms nothing.
-        let current = users::store::email_of(&mut tx, &redeemed.user_id).await?;
+        let current = users::store::email_of(&mut change, &redeemed.user_id).await?;
         if current.as_ref().map(EmailAddress::as_str) != Some(redeemed.sent_to.as_str()) {
             return Err(Error::InvalidToken);
         }
-        self.mark_confirmed(&mut tx, &redeemed.user_id, now, "link", request)
+        self.mark_confirmed(&mut change, &redeemed.user_id, "link")
             .await?;
-        tx.commit().await
+        change.commit().await
     }
 
     /// Confirms `email` with the six-digit code from the mail.
@@ -110,23 +108,24 @@ impl Sigra {
         if code.len() != 6 {
             return Err(Error::InvalidCode);
         }
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
         let Some(account) =
-            users::store::credentials(&mut tx, users::store::Lookup::Email(&email)).await?
+            users::store::credentials(&mut change, users::store::Lookup::Email(&email)).await?
         else {
             return Err(Error::InvalidCode);
         };
         let max = self.config().tokens.code_attempts;
-        match tokens::check_code(&mut tx, self.code_key(), &account.id, &code, now, max).await? {
+        match tokens::check_code(&mut change, self.code_key(), &account.id, &code, now, max).await?
+        {
             CodeCheck::Accepted => {
-                self.mark_confirmed(&mut tx, &account.id, now, "code", request)
+                self.mark_confirmed(&mut change, &account.id, "code")
                     .await?;
-                tx.commit().await
+                change.commit().await
             }
             CodeCheck::Rejected => {
                 // The attempt counter must survive the refusal.
-                tx.commit().await?;
+                change.commit().await?;
                 Err(Error::InvalidCode)
             }
         }
@@ -134,15 +133,14 @@ impl Sigra {
 
     async fn mark_confirmed(
         &self,
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         user: &UserId,
-        now: Timestamp,
         method: &'static str,
-        request: &RequestContext,
     ) -> Result<()> {
-        users::store::confirm(conn, user, now).await?;
+        let now = change.now();
+        users::store::confirm(change, user, now).await?;
         tokens::revoke(
-            conn,
+            change,
             user,
             &[Purpose::ConfirmEmail, Purpose::ConfirmCode],
             now,
@@ -151,7 +149,7 @@ impl Sigra {
         let event = AuditEvent::new(Action::ConfirmationSuccess)
             .actor(user)
             .meta("method", method);
-        audit::record(conn, now, event, request).await
+        change.audit(event).await
     }
 
     /// Whether `user` already had `mail.per_email_limit` mails of this purpose in the window.

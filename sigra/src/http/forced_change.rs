@@ -12,12 +12,10 @@ use crate::Sigra;
 use super::error::AppError;
 use super::scope::Scope;
 
-/// Where the password form is.
-pub const PASSWORD_CHANGE_PAGE: &str = "/users/settings/password";
-/// Where second factors are set up.
-pub const SECURITY_SETTINGS_PAGE: &str = "/users/settings/security";
-/// Where sudo is entered (the security page needs it).
-const SUDO_PAGE: &str = "/users/sudo";
+use super::links::pages::{
+    PASSWORD_CHANGE as PASSWORD_CHANGE_PAGE, SECURITY_SETTINGS as SECURITY_SETTINGS_PAGE,
+    SUDO as SUDO_PAGE,
+};
 
 fn is_page(request: &Request, except: &[&str]) -> bool {
     let path = request.uri().path();

@@ -57,7 +57,7 @@ pub async fn security_headers(
     let path = request.uri().path();
     let is_asset = path.starts_with("/pkg/");
     // Pages reached from a mailed link send no Referer at all.
-    let referrer = if super::LANDINGS.iter().any(|(_, page)| path == *page) {
+    let referrer = if super::MailedLink::is_landing_page(path) {
         "no-referrer"
     } else {
         "strict-origin-when-cross-origin"

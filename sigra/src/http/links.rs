@@ -19,26 +19,83 @@ pub const LINK_COOKIE: &str = "__Host-sigra_link";
 /// Long enough to read the page and submit it; the token's own expiry still applies.
 const LINK_COOKIE_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
-/// Each mailed link, and the token-free page it lands on.
-pub const LANDINGS: &[(&str, &str)] = &[
-    ("/users/confirm/{token}", "/users/confirm/link"),
-    ("/users/log-in/{token}", "/users/log-in/link"),
-    (
-        "/users/reset-password/{token}",
-        "/users/reset-password/choose",
-    ),
-    (
-        "/users/settings/confirm-email/{token}",
-        "/users/settings/confirm-email/link",
-    ),
-];
+/// The host pages the core sends people to: in mails and in the forced-step redirects.
+pub mod pages {
+    /// The log-in page.
+    pub const LOG_IN: &str = "/users/log-in";
+    /// Where a password reset is asked for.
+    pub const RESET_PASSWORD: &str = "/users/reset-password";
+    /// The password form (also the forced password change).
+    pub const PASSWORD_CHANGE: &str = "/users/settings/password";
+    /// Where second factors are set up.
+    pub const SECURITY_SETTINGS: &str = "/users/settings/security";
+    /// Where sudo is entered.
+    pub const SUDO: &str = "/users/sudo";
+}
 
-/// The routes for [`LANDINGS`].
+/// Each kind of link mailed with a token: where the mail points, and the token-free page the
+/// landing sends the browser on to (the page whose form posts to the server function of the
+/// same path).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailedLink {
+    /// Confirming a new account's address.
+    Confirm,
+    /// Logging in without a password.
+    MagicLink,
+    /// Choosing a new password.
+    ResetPassword,
+    /// Confirming a new email address.
+    ConfirmEmailChange,
+}
+
+impl MailedLink {
+    /// Every kind.
+    pub const ALL: [Self; 4] = [
+        Self::Confirm,
+        Self::MagicLink,
+        Self::ResetPassword,
+        Self::ConfirmEmailChange,
+    ];
+
+    /// The path the mailed URL starts with; the token follows.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Confirm => "/users/confirm/",
+            Self::MagicLink => "/users/log-in/",
+            Self::ResetPassword => "/users/reset-password/",
+            Self::ConfirmEmailChange => "/users/settings/confirm-email/",
+        }
+    }
+
+    /// The token-free page the landing redirects to.
+    pub fn page(self) -> &'static str {
+        match self {
+            Self::Confirm => "/users/confirm/link",
+            Self::MagicLink => "/users/log-in/link",
+            Self::ResetPassword => "/users/reset-password/choose",
+            Self::ConfirmEmailChange => "/users/settings/confirm-email/link",
+        }
+    }
+
+    /// Whether `path` is one of the pages a mailed link lands on.
+    pub fn is_landing_page(path: &str) -> bool {
+        Self::ALL.iter().any(|link| link.page() == path)
+    }
+}
+
+impl crate::Sigra {
+    /// The URL mailed for `token`, under the configured base URL.
+    pub(crate) fn mailed_link_url(&self, link: MailedLink, token: &str) -> String {
+        self.url(&format!("{}{token}", link.prefix()))
+    }
+}
+
+/// The landing route of every [`MailedLink`].
 pub fn link_landing_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    LANDINGS.iter().fold(Router::new(), |router, (link, page)| {
-        let page: &'static str = page;
+    MailedLink::ALL.iter().fold(Router::new(), |router, link| {
+        let page = link.page();
         router.route(
-            link,
+            &format!("{}{{token}}", link.prefix()),
             get(move |Path(token): Path<String>| async move { land(&token, page) }),
         )
     })

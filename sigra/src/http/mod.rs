@@ -18,11 +18,11 @@ pub use client_ip::{client_ip, resolve_client_ip, ClientIp};
 pub use cookies::{clear_session_cookie, find_cookie, host_cookie, session_cookie, SESSION_COOKIE};
 pub use csrf::reject_cross_site;
 pub use error::{log_errors, AppError};
-pub use forced_change::{
-    require_mfa_enrolment, require_password_change, PASSWORD_CHANGE_PAGE, SECURITY_SETTINGS_PAGE,
-};
+pub use forced_change::{require_mfa_enrolment, require_password_change};
 pub use headers::{security_headers, CspNonce, HeaderPolicy};
-pub use links::{clear_link_cookie, link_landing_routes, link_token, LANDINGS, LINK_COOKIE};
-pub use rate_limit::{limit_guest_auth, GuestAuthLimit, GUEST_AUTH_PATHS};
+pub use links::{
+    clear_link_cookie, link_landing_routes, link_token, pages, MailedLink, LINK_COOKIE,
+};
+pub use rate_limit::{limit_guest_auth, GuestAuthLimit};
 pub use return_to::sanitize_return_to;
 pub use scope::{resolve_session, Scope};

@@ -2,8 +2,6 @@
 //! uses, confirmation codes, sudo): `rate_limit.auth_limit` per client address per window.
 //! IPv6 clients are counted per /64, the smallest block one customer usually holds.
 
-use std::net::IpAddr;
-
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -12,33 +10,17 @@ use http::{Method, StatusCode};
 
 use super::client_ip::ClientIp;
 use super::error::AppError;
-use crate::rate_limit::Decision;
+use crate::rate_limit::{client_bucket, Decision};
 use crate::Sigra;
 
-/// The limited paths (form posts only).
-pub const GUEST_AUTH_PATHS: &[&str] = &[
-    "/users/register",
-    "/users/log-in",
-    "/users/log-in/email-link",
-    "/users/log-in/link",
-    "/users/reset-password",
-    "/users/reset-password/choose",
-    "/users/confirm/code",
-    "/users/confirm/resend",
-    "/users/confirm/link",
-    "/users/sudo",
-    "/users/mfa",
-    "/users/mfa/passkey",
-    "/users/log-in/passkey-start",
-    "/users/log-in/passkey",
-];
-
-/// What the limit layer needs: the core, and the host's wording of a refusal for callers that
-/// expect data (the hydrated page decodes the host's own error type).
+/// What the limit layer needs: the core, the limited paths, and the host's wording of a refusal
+/// for callers that expect data (the hydrated page decodes the host's own error type).
 #[derive(Clone)]
 pub struct GuestAuthLimit {
     /// The core (its limiter and configuration).
     pub sigra: Sigra,
+    /// The limited paths (form posts only): the host's guest auth server functions.
+    pub paths: std::sync::Arc<[&'static str]>,
     /// The JSON body of a refusal, given the seconds to wait.
     pub refusal_json: fn(u64) -> String,
 }
@@ -49,8 +31,7 @@ pub async fn limit_guest_auth(
     request: Request,
     next: Next,
 ) -> Response {
-    let limited =
-        request.method() == Method::POST && GUEST_AUTH_PATHS.contains(&request.uri().path());
+    let limited = request.method() == Method::POST && limit.paths.contains(&request.uri().path());
     let Some(ClientIp(ip)) = request
         .extensions()
         .get::<ClientIp>()
@@ -64,7 +45,7 @@ pub async fn limit_guest_auth(
         .sigra
         .rate_limiter()
         .check(
-            &format!("auth:ip:{}", bucket_of(ip)),
+            &format!("auth:ip:{}", client_bucket(ip)),
             config.auth_limit,
             config.auth_window,
         )
@@ -122,29 +103,5 @@ fn add_headers(response: &mut Response, decision: &Decision) {
         if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
             headers.insert(HeaderName::from_static(name), value);
         }
-    }
-}
-
-/// The counted unit: the address for IPv4, its /64 for IPv6.
-fn bucket_of(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ipv6_clients_share_their_64() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
-        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("ip");
-        assert_eq!(bucket_of(a), bucket_of(b));
-        assert_eq!(bucket_of("192.0.2.1".parse().expect("ip")), "192.0.2.1");
     }
 }

@@ -13,23 +13,35 @@ use crate::Sigra;
 use super::cookies::{clear_session_cookie, find_cookie, SESSION_COOKIE};
 use super::error::AppError;
 
-/// Who is making this request: a live session, a log-in waiting for its second factor, or
-/// nobody.
+/// Who is making this request. Only [`resolve_session`] builds one, from the session check;
+/// the extractors read the proofs out of it. Impersonation and bearer tokens will be further
+/// variants.
 #[derive(Clone, Debug, Default)]
-pub struct Scope {
-    authenticated: Option<Authenticated>,
-    pending: Option<PendingMfa>,
+pub enum Scope {
+    /// Nobody is signed in.
+    #[default]
+    Guest,
+    /// A right first factor, waiting for the second.
+    PendingSecondFactor(PendingMfa),
+    /// A live session.
+    SignedIn(Authenticated),
 }
 
 impl Scope {
     /// The live session, if the request has one.
     pub fn authenticated(&self) -> Option<&Authenticated> {
-        self.authenticated.as_ref()
+        match self {
+            Self::SignedIn(authenticated) => Some(authenticated),
+            Self::Guest | Self::PendingSecondFactor(_) => None,
+        }
     }
 
     /// The log-in waiting for its second factor, if that is what the request carries.
     pub fn pending_mfa(&self) -> Option<&PendingMfa> {
-        self.pending.as_ref()
+        match self {
+            Self::PendingSecondFactor(pending) => Some(pending),
+            Self::Guest | Self::SignedIn(_) => None,
+        }
     }
 }
 
@@ -42,24 +54,12 @@ pub async fn resolve_session(
 ) -> Response {
     let presented = find_cookie(request.headers(), SESSION_COOKIE).map(PresentedToken::parse);
     let (scope, stale_cookie) = match presented {
-        None => (Scope::default(), false),
-        Some(None) => (Scope::default(), true),
+        None => (Scope::Guest, false),
+        Some(None) => (Scope::Guest, true),
         Some(Some(token)) => match sigra.authenticate_session(&token).await {
-            Ok(SessionCheck::Active(authenticated)) => (
-                Scope {
-                    authenticated: Some(authenticated),
-                    pending: None,
-                },
-                false,
-            ),
-            Ok(SessionCheck::PendingMfa(pending)) => (
-                Scope {
-                    authenticated: None,
-                    pending: Some(pending),
-                },
-                false,
-            ),
-            Ok(SessionCheck::Expired(_) | SessionCheck::Unknown) => (Scope::default(), true),
+            Ok(SessionCheck::Active(authenticated)) => (Scope::SignedIn(authenticated), false),
+            Ok(SessionCheck::PendingMfa(pending)) => (Scope::PendingSecondFactor(pending), false),
+            Ok(SessionCheck::Expired(_) | SessionCheck::Unknown) => (Scope::Guest, true),
             Err(error) => return AppError(error).into_response(),
         },
     };

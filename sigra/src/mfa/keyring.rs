@@ -4,9 +4,11 @@
 
 use zeroize::Zeroizing;
 
+use crate::audit::{Action, AuditEvent};
 use crate::config::MfaConfig;
 use crate::crypto::Sealer;
 use crate::error::{Error, Result};
+use crate::request::RequestContext;
 use crate::users::UserId;
 use crate::Sigra;
 
@@ -72,26 +74,33 @@ impl Sigra {
     ///
     /// # Errors
     /// A secret sealed with a key that is no longer configured; the database failed.
-    pub async fn rotate_mfa_keys(&self) -> Result<u64> {
+    pub async fn rotate_mfa_keys(&self, request: &RequestContext) -> Result<u64> {
         let keyring = self.mfa_keyring();
         let Some(newest) = keyring.newest_id() else {
             return Err(Error::Internal(
                 "no MFA encryption key is configured".into(),
             ));
         };
-        let mut tx = self.db().begin_write().await?;
+        let mut change = self.begin_change(request).await?;
         let mut moved = 0;
-        for (user, sealed, key_id) in store::all_secrets(&mut tx).await? {
+        for (user, sealed, key_id) in store::all_secrets(&mut change).await? {
             if key_id == newest {
                 continue;
             }
             let user = UserId::from_stored(user);
             let secret = keyring.open(&user, &sealed, &key_id)?;
             let (resealed, id) = keyring.seal(&user, &secret)?;
-            store::reseal(&mut tx, user.as_str(), &resealed, &id).await?;
+            store::reseal(&mut change, user.as_str(), &resealed, &id).await?;
             moved += 1;
         }
-        tx.commit().await?;
+        change
+            .audit(
+                AuditEvent::new(Action::MfaKeysRotate)
+                    .by_system()
+                    .meta("moved", moved),
+            )
+            .await?;
+        change.commit().await?;
         Ok(moved)
     }
 }

@@ -19,10 +19,11 @@ pub use backup_codes::BackupCodes;
 pub(crate) use keyring::Keyring;
 pub use trusted::TRUSTED_BROWSER_COOKIE;
 
-use crate::audit::{self, Action, AuditEvent};
+use crate::audit::{Action, AuditEvent};
+use crate::change::Change;
 use crate::crypto::random_bytes;
-use crate::db::WriteTx;
 use crate::error::{Error, Result};
+use crate::http::pages;
 use crate::mail::{minutes, Message};
 use crate::request::RequestContext;
 use crate::sessions::{self, Authenticated, NewSession, PendingMfa, SessionKind, Sudo};
@@ -124,35 +125,18 @@ pub struct MfaLogIn {
 }
 
 impl Sigra {
-    /// Starts the session a right first factor (password or magic link) earns: a full one, or
-    /// a pending one when the account has a second factor and the browser is not trusted.
-    /// Ends the browser's previous session in the same transaction.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn begin_session(
+    /// Whether `user` has a second factor, read on the caller's connection.
+    pub(crate) async fn has_second_factor_on(
         &self,
         conn: &mut AnyConnection,
         user: &UserId,
-        email: &EmailAddress,
-        replacing: Option<&Authenticated>,
-        kind: SessionKind,
-        trusted_browser: Option<&str>,
-        request: &RequestContext,
-    ) -> Result<NewSession> {
-        if let Some(previous) = replacing {
-            sessions::store::delete(conn, &previous.session().id).await?;
-        }
-        if store::has_second_factor(conn, user).await?
-            && !self.trusts(conn, user, trusted_browser).await?
-        {
-            let event = AuditEvent::new(Action::MfaChallenge).actor(user);
-            audit::record(conn, self.now(), event, request).await?;
-            return self.create_pending_session(conn, user, kind, request).await;
-        }
-        self.notice_new_ip(conn, user, email, request).await?;
-        self.create_session(conn, user, kind, request).await
+    ) -> Result<bool> {
+        store::has_second_factor(conn, user).await
     }
 
-    async fn trusts(
+    /// Whether the browser's trust cookie vouches for `user` (right user, current epoch, not
+    /// expired).
+    pub(crate) async fn trusts_browser(
         &self,
         conn: &mut AnyConnection,
         user: &UserId,
@@ -190,52 +174,48 @@ impl Sigra {
     ) -> Result<MfaLogIn> {
         let user = &pending.user().id;
         let email = &pending.user().email;
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        if let Err(error) = self
-            .check_factor(&mut tx, user, email, &factor, request)
-            .await
-        {
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        if let Err(error) = self.check_factor(&mut change, user, email, &factor).await {
             if matches!(error, Error::MfaLocked) {
-                sessions::store::delete(&mut tx, &pending.session().id).await?;
+                sessions::store::delete(&mut change, &pending.session().id).await?;
             }
-            tx.commit().await?;
+            change.commit().await?;
             return Err(error);
         }
         // Only one completion per pending session, however many race.
-        if !sessions::store::delete(&mut tx, &pending.session().id).await? {
+        if !sessions::store::delete(&mut change, &pending.session().id).await? {
             return Err(Error::Unauthenticated);
         }
         let backup_codes_left = match factor {
             SecondFactor::BackupCode(_) => {
-                let left = store::backup_codes_left(&mut tx, user).await?;
+                let left = store::backup_codes_left(&mut change, user).await?;
                 let event = AuditEvent::new(Action::BackupCodeUsed)
                     .actor(user)
                     .meta("remaining", left);
-                audit::record(&mut tx, now, event, request).await?;
-                self.queue_email(&mut tx, email, Message::BackupCodeUsed { remaining: left })
+                change.audit(event).await?;
+                change
+                    .mail(email, Message::BackupCodeUsed { remaining: left })
                     .await?;
                 Some(left)
             }
             SecondFactor::Totp(_) | SecondFactor::Passkey { .. } => None,
         };
-        let event = AuditEvent::new(Action::LoginSuccess)
-            .actor(user)
+        let kind = pending.upgrade_to();
+        let success = AuditEvent::new(Action::LoginSuccess)
             .meta("second_factor", factor.method())
-            .meta("trust_browser", trust_browser);
-        audit::record(&mut tx, now, event, request).await?;
-        self.notice_new_ip(&mut tx, user, email, request).await?;
+            .meta("trust_browser", trust_browser)
+            .meta("remember_me", kind == SessionKind::RememberMe);
         let session = self
-            .create_session(&mut tx, user, pending.upgrade_to(), request)
+            .finish_log_in(&mut change, user, email, kind, success)
             .await?;
         let trusted_browser = if trust_browser {
-            let epoch = store::state(&mut tx, user).await?.trust_epoch;
+            let epoch = store::state(&mut change, user).await?.trust_epoch;
             Some(trusted::issue(self.trust_key(), user, epoch, now))
         } else {
             None
         };
-        tx.commit().await?;
-        metrics::counter!("sigra_logins_total", "outcome" => "success").increment(1);
+        change.commit().await?;
         Ok(MfaLogIn {
             session,
             trusted_browser,
@@ -274,13 +254,13 @@ impl Sigra {
     /// # Errors
     /// The database failed.
     pub async fn cancel_mfa(&self, pending: &PendingMfa, request: &RequestContext) -> Result<()> {
-        let mut tx = self.db().begin_write().await?;
-        sessions::store::delete(&mut tx, &pending.session().id).await?;
+        let mut change = self.begin_change(request).await?;
+        sessions::store::delete(&mut change, &pending.session().id).await?;
         let event = AuditEvent::new(Action::Logout)
             .actor(&pending.user().id)
             .meta("pending_second_factor", true);
-        audit::record(&mut tx, self.now(), event, request).await?;
-        tx.commit().await
+        change.audit(event).await?;
+        change.commit().await
     }
 
     /// What the security settings page shows. The secret of a set-up in progress is revealed
@@ -322,26 +302,22 @@ impl Sigra {
     /// `AlreadyEnrolled` when an app is set up; the database failed.
     pub async fn start_totp_setup(
         &self,
-        _sudo: &Sudo,
-        current: &Authenticated,
+        sudo: &Sudo,
         request: &RequestContext,
     ) -> Result<TotpSetup> {
+        let current = sudo.authenticated();
         let user = &current.user().id;
         let secret = zeroize::Zeroizing::new(random_bytes::<{ totp::SECRET_BYTES }>());
         let (sealed, key_id) = self.mfa_keyring().seal(user, secret.as_slice())?;
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        if !store::start_enrolment(&mut tx, user, &sealed, &key_id, now).await? {
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        if !store::start_enrolment(&mut change, user, &sealed, &key_id, now).await? {
             return Err(Error::AlreadyEnrolled);
         }
-        audit::record(
-            &mut tx,
-            now,
-            AuditEvent::new(Action::TotpSetupStart).actor(user),
-            request,
-        )
-        .await?;
-        tx.commit().await?;
+        change
+            .audit(AuditEvent::new(Action::MfaEnrollStart).actor(user))
+            .await?;
+        change.commit().await?;
         self.describe_setup(secret.as_slice(), &current.user().email)
     }
 
@@ -352,15 +328,15 @@ impl Sigra {
     /// `InvalidCode` for a wrong code or no set-up in progress; `AlreadyEnrolled`.
     pub async fn confirm_totp_setup(
         &self,
-        _sudo: &Sudo,
-        current: &Authenticated,
+        sudo: &Sudo,
         code: &str,
         request: &RequestContext,
     ) -> Result<BackupCodes> {
+        let current = sudo.authenticated();
         let user = &current.user().id;
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        let row = store::totp(&mut tx, user)
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        let row = store::totp(&mut change, user)
             .await?
             .ok_or(Error::InvalidCode)?;
         if row.confirmed {
@@ -371,22 +347,21 @@ impl Sigra {
             .open(user, &row.secret_sealed, &row.key_id)?;
         let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         let step = totp::matching_step(&secret, &code, now, None).ok_or(Error::InvalidCode)?;
-        if !store::confirm(&mut tx, user, step, now).await? {
+        if !store::confirm(&mut change, user, step, now).await? {
             return Err(Error::InvalidCode);
         }
-        let codes = self.replace_backup_codes(&mut tx, user).await?;
-        audit::record(
-            &mut tx,
-            now,
-            AuditEvent::new(Action::MfaEnable)
-                .actor(user)
-                .meta("method", "totp"),
-            request,
-        )
-        .await?;
-        self.queue_email(&mut tx, &current.user().email, Message::MfaEnabled)
+        let codes = self.replace_backup_codes(&mut change, user).await?;
+        change
+            .audit(
+                AuditEvent::new(Action::MfaEnrollSuccess)
+                    .actor(user)
+                    .meta("method", "totp"),
+            )
             .await?;
-        tx.commit().await?;
+        change
+            .mail(&current.user().email, Message::MfaEnabled)
+            .await?;
+        change.commit().await?;
         Ok(codes)
     }
 
@@ -396,11 +371,11 @@ impl Sigra {
     /// `InvalidCode` (counted toward the lock), `MfaLocked`, or TOTP is not on.
     pub async fn regenerate_backup_codes(
         &self,
-        _sudo: &Sudo,
-        current: &Authenticated,
+        sudo: &Sudo,
         code: &str,
         request: &RequestContext,
     ) -> Result<BackupCodes> {
+        let current = sudo.authenticated();
         let user = &current.user().id;
         let factor = match SecondFactor::parse(code) {
             factor @ SecondFactor::Totp(_) => factor,
@@ -408,16 +383,12 @@ impl Sigra {
                 return Err(Error::InvalidCode)
             }
         };
-        let mut tx = self.authorised_by(current, &factor, request).await?;
-        let codes = self.replace_backup_codes(&mut tx, user).await?;
-        audit::record(
-            &mut tx,
-            self.now(),
-            AuditEvent::new(Action::BackupCodesRegenerate).actor(user),
-            request,
-        )
-        .await?;
-        tx.commit().await?;
+        let mut change = self.authorised_by(current, &factor, request).await?;
+        let codes = self.replace_backup_codes(&mut change, user).await?;
+        change
+            .audit(AuditEvent::new(Action::BackupCodesRegenerate).actor(user))
+            .await?;
+        change.commit().await?;
         Ok(codes)
     }
 
@@ -428,25 +399,24 @@ impl Sigra {
     /// `InvalidCode` (counted toward the lock), `MfaLocked`.
     pub async fn disable_totp(
         &self,
-        _sudo: &Sudo,
-        current: &Authenticated,
+        sudo: &Sudo,
         factor: SecondFactor,
         request: &RequestContext,
     ) -> Result<()> {
+        let current = sudo.authenticated();
         let user = &current.user().id;
-        let mut tx = self.authorised_by(current, &factor, request).await?;
-        store::delete_totp(&mut tx, user).await?;
-        store::bump_trust_epoch(&mut tx, user).await?;
+        let mut change = self.authorised_by(current, &factor, request).await?;
+        store::delete_totp(&mut change, user).await?;
+        store::bump_trust_epoch(&mut change, user).await?;
         let event = AuditEvent::new(Action::MfaDisable)
             .actor(user)
             .meta("authorised_by", factor.method());
-        audit::record(&mut tx, self.now(), event, request).await?;
+        change.audit(event).await?;
         let message = Message::MfaDisabled {
-            reset_url: self.url("/users/reset-password"),
+            reset_url: self.url(pages::RESET_PASSWORD),
         };
-        self.queue_email(&mut tx, &current.user().email, message)
-            .await?;
-        tx.commit().await
+        change.mail(&current.user().email, message).await?;
+        change.commit().await
     }
 
     /// Forgets every browser the user chose to trust.
@@ -455,45 +425,40 @@ impl Sigra {
     /// The database failed.
     pub async fn forget_trusted_browsers(
         &self,
-        _sudo: &Sudo,
-        current: &Authenticated,
+        sudo: &Sudo,
         request: &RequestContext,
     ) -> Result<()> {
+        let current = sudo.authenticated();
         let user = &current.user().id;
-        let mut tx = self.db().begin_write().await?;
-        store::bump_trust_epoch(&mut tx, user).await?;
-        audit::record(
-            &mut tx,
-            self.now(),
-            AuditEvent::new(Action::TrustedBrowsersForget).actor(user),
-            request,
-        )
-        .await?;
-        tx.commit().await
+        let mut change = self.begin_change(request).await?;
+        store::bump_trust_epoch(&mut change, user).await?;
+        change
+            .audit(AuditEvent::new(Action::TrustRevokeAll).actor(user))
+            .await?;
+        change.commit().await
     }
 
-    /// A write transaction for a settings change, once `factor` checks out. A wrong factor is
+    /// The change for a settings change, once `factor` checks out. A wrong factor is
     /// counted (committed) and refused.
-    async fn authorised_by(
-        &self,
+    async fn authorised_by<'a>(
+        &'a self,
         current: &Authenticated,
         factor: &SecondFactor,
-        request: &RequestContext,
-    ) -> Result<WriteTx> {
-        let mut tx = self.db().begin_write().await?;
-        match self
+        request: &'a RequestContext,
+    ) -> Result<Change<'a>> {
+        let mut change = self.begin_change(request).await?;
+        let checked = self
             .check_factor(
-                &mut tx,
+                &mut change,
                 &current.user().id,
                 &current.user().email,
                 factor,
-                request,
             )
-            .await
-        {
-            Ok(()) => Ok(tx),
+            .await;
+        match checked {
+            Ok(()) => Ok(change),
             Err(error) => {
-                tx.commit().await?;
+                change.commit().await?;
                 Err(error)
             }
         }
@@ -508,38 +473,36 @@ impl Sigra {
         store::bump_trust_epoch(conn, user).await
     }
 
-    /// Checks a second factor on `conn` and uses it up (a TOTP step, a backup code). On a
-    /// wrong one the failure is counted, and at the threshold the step locks (audit row and
-    /// mail included); the caller commits either way.
+    /// Checks a second factor as part of `change` and uses it up (a TOTP step, a backup
+    /// code). On a wrong one the failure is counted, and at the threshold the step locks (audit
+    /// row and mail included); the caller commits either way.
     async fn check_factor(
         &self,
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         user: &UserId,
         email: &EmailAddress,
         factor: &SecondFactor,
-        request: &RequestContext,
     ) -> Result<()> {
-        let now = self.now();
-        let state = store::state(conn, user).await?;
+        let now = change.now();
+        let state = store::state(change, user).await?;
         if state.locked_until.is_some_and(|until| until > now) {
             return Err(Error::MfaLocked);
         }
-        if self.factor_matches(conn, user, factor, request).await? {
-            store::clear_failures(conn, user).await?;
+        if self.factor_matches(change, user, factor).await? {
+            store::clear_failures(change, user).await?;
             return Ok(());
         }
         let event = AuditEvent::new(Action::MfaVerify)
             .actor(user)
-            .meta("method", factor.method())
-            .failed();
-        audit::record(conn, now, event, request).await?;
+            .meta("method", factor.method());
+        change.audit(event).await?;
         let config = &self.config().mfa;
-        let failures = store::count_failure(conn, user).await?;
+        let failures = store::count_failure(change, user).await?;
         if failures < config.lockout_threshold {
             return Err(Error::InvalidCode);
         }
         if store::lock(
-            conn,
+            change,
             user,
             now.plus(config.lockout_duration),
             config.lockout_threshold,
@@ -549,12 +512,12 @@ impl Sigra {
             let event = AuditEvent::new(Action::MfaLockout)
                 .target_user(user)
                 .meta("minutes", minutes(config.lockout_duration));
-            audit::record(conn, now, event, request).await?;
+            change.audit(event).await?;
             let message = Message::MfaLocked {
                 minutes: minutes(config.lockout_duration),
-                reset_url: self.url("/users/reset-password"),
+                reset_url: self.url(pages::RESET_PASSWORD),
             };
-            self.queue_email(conn, email, message).await?;
+            change.mail(email, message).await?;
             metrics::counter!("sigra_lockouts_total").increment(1);
         }
         Err(Error::MfaLocked)
@@ -562,33 +525,33 @@ impl Sigra {
 
     async fn factor_matches(
         &self,
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         user: &UserId,
         factor: &SecondFactor,
-        request: &RequestContext,
     ) -> Result<bool> {
+        let now = change.now();
         match factor {
             SecondFactor::Totp(code) => {
-                let Some(row) = store::totp(conn, user).await?.filter(|row| row.confirmed) else {
+                let Some(row) = store::totp(change, user).await?.filter(|row| row.confirmed) else {
                     return Ok(false);
                 };
                 let secret = self
                     .mfa_keyring()
                     .open(user, &row.secret_sealed, &row.key_id)?;
-                match totp::matching_step(&secret, code, self.now(), row.last_used_step) {
+                match totp::matching_step(&secret, code, now, row.last_used_step) {
                     // The conditional update is the replay guard when two requests race.
-                    Some(step) => store::use_step(conn, user, step).await,
+                    Some(step) => store::use_step(change, user, step).await,
                     None => Ok(false),
                 }
             }
             SecondFactor::BackupCode(input) => {
                 match backup_codes::digest_of_input(self.backup_code_key(), user, input) {
-                    Some(digest) => store::use_backup_code(conn, user, &digest, self.now()).await,
+                    Some(digest) => store::use_backup_code(change, user, &digest, now).await,
                     None => Ok(false),
                 }
             }
             SecondFactor::Passkey { ceremony, response } => {
-                self.passkey_second_factor_matches(conn, user, ceremony, response, request)
+                self.passkey_second_factor_matches(change, user, ceremony, response)
                     .await
             }
         }

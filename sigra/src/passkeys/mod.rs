@@ -17,14 +17,16 @@ use webauthn_rs::prelude::{
 
 use webauthn_rs_proto::ResidentKeyRequirement;
 
-use crate::audit::{self, Action, AuditEvent};
+use crate::audit::{Action, AuditEvent};
+use crate::auth::{FirstFactor, LoginMethod};
+use crate::change::Change;
 use crate::clock::Timestamp;
 use crate::config::{PasskeyConfig, SignCountPolicy};
 use crate::crypto::b64url;
 use crate::error::{Error, Result};
 use crate::mail::Message;
 use crate::request::RequestContext;
-use crate::sessions::{self, Authenticated, NewSession, PendingMfa, SessionKind, Sudo};
+use crate::sessions::{Authenticated, NewSession, PendingMfa, SessionKind, Sudo};
 use crate::users::UserId;
 use crate::Sigra;
 
@@ -111,11 +113,8 @@ impl Sigra {
     ///
     /// # Errors
     /// `TooManyPasskeys` at the limit; the database failed.
-    pub async fn start_passkey_registration(
-        &self,
-        _sudo: &Sudo,
-        current: &Authenticated,
-    ) -> Result<PasskeyChallenge> {
+    pub async fn start_passkey_registration(&self, sudo: &Sudo) -> Result<PasskeyChallenge> {
+        let current = sudo.authenticated();
         let user = &current.user().id;
         let mut conn = self.db().acquire().await?;
         let existing = store::for_user(&mut conn, user).await?;
@@ -153,20 +152,20 @@ impl Sigra {
     /// `PasskeyRejected` for a bad, replayed, expired or foreign answer; `TooManyPasskeys`.
     pub async fn finish_passkey_registration(
         &self,
-        _sudo: &Sudo,
-        current: &Authenticated,
+        sudo: &Sudo,
         ceremony_id: &str,
         response: &str,
         name: Option<&str>,
         request: &RequestContext,
     ) -> Result<PasskeySummary> {
+        let current = sudo.authenticated();
         let user = &current.user().id;
         let credential: RegisterPublicKeyCredential =
             serde_json::from_str(response).map_err(|_| Error::PasskeyRejected)?;
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
         let Some(state) = ceremony::take::<PasskeyRegistration>(
-            &mut tx,
+            &mut change,
             ceremony_id,
             Kind::Register,
             Some(user),
@@ -184,12 +183,12 @@ impl Sigra {
             Err(error) => {
                 tracing::debug!(%error, "passkey registration refused");
                 // The ceremony is spent either way.
-                tx.commit().await?;
+                change.commit().await?;
                 return Err(Error::PasskeyRejected);
             }
         };
         let max = self.config().passkeys.max_per_user;
-        if store::count_for_user(&mut tx, user).await? >= max {
+        if store::count_for_user(&mut change, user).await? >= max {
             return Err(Error::TooManyPasskeys { max });
         }
         let aaguid = labels::aaguid_of(credential.response.attestation_object.as_ref());
@@ -206,7 +205,7 @@ impl Sigra {
             aaguid: aaguid.as_deref(),
             now,
         };
-        if !store::insert(&mut tx, &new).await? {
+        if !store::insert(&mut change, &new).await? {
             return Err(Error::PasskeyRejected);
         }
         let mut event = AuditEvent::new(Action::PasskeyRegister)
@@ -215,14 +214,14 @@ impl Sigra {
         if let Some(aaguid) = &aaguid {
             event = event.meta("aaguid", aaguid.clone());
         }
-        audit::record(&mut tx, now, event, request).await?;
-        self.queue_email(
-            &mut tx,
-            &current.user().email,
-            Message::PasskeyAdded { name: name.clone() },
-        )
-        .await?;
-        tx.commit().await?;
+        change.audit(event).await?;
+        change
+            .mail(
+                &current.user().email,
+                Message::PasskeyAdded { name: name.clone() },
+            )
+            .await?;
+        change.commit().await?;
         Ok(PasskeySummary {
             id,
             name,
@@ -237,23 +236,23 @@ impl Sigra {
     /// `PasskeyRejected` when the user has no such passkey or the name is empty.
     pub async fn rename_passkey(
         &self,
-        _sudo: &Sudo,
-        current: &Authenticated,
+        sudo: &Sudo,
         id: &str,
         name: &str,
         request: &RequestContext,
     ) -> Result<()> {
+        let current = sudo.authenticated();
         let user = &current.user().id;
         let name = clean_name(name).ok_or(Error::PasskeyRejected)?;
-        let mut tx = self.db().begin_write().await?;
-        if !store::rename(&mut tx, id, user, &name).await? {
+        let mut change = self.begin_change(request).await?;
+        if !store::rename(&mut change, id, user, &name).await? {
             return Err(Error::PasskeyRejected);
         }
         let event = AuditEvent::new(Action::PasskeyRename)
             .actor(user)
             .meta("credential", id.to_owned());
-        audit::record(&mut tx, self.now(), event, request).await?;
-        tx.commit().await
+        change.audit(event).await?;
+        change.commit().await
     }
 
     /// Deletes one of the user's passkeys.
@@ -262,21 +261,21 @@ impl Sigra {
     /// `PasskeyRejected` when the user has no such passkey.
     pub async fn delete_passkey(
         &self,
-        _sudo: &Sudo,
-        current: &Authenticated,
+        sudo: &Sudo,
         id: &str,
         request: &RequestContext,
     ) -> Result<()> {
+        let current = sudo.authenticated();
         let user = &current.user().id;
-        let mut tx = self.db().begin_write().await?;
-        if !store::delete(&mut tx, id, user).await? {
+        let mut change = self.begin_change(request).await?;
+        if !store::delete(&mut change, id, user).await? {
             return Err(Error::PasskeyRejected);
         }
         let event = AuditEvent::new(Action::PasskeyDelete)
             .actor(user)
             .meta("credential", id.to_owned());
-        audit::record(&mut tx, self.now(), event, request).await?;
-        tx.commit().await
+        change.audit(event).await?;
+        change.commit().await
     }
 
     /// Starts a passwordless log-in: any discoverable passkey for this site may answer (the
@@ -311,10 +310,10 @@ impl Sigra {
         replacing: Option<&Authenticated>,
         request: &RequestContext,
     ) -> Result<NewSession> {
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
         let state = ceremony::take::<DiscoverableAuthentication>(
-            &mut tx,
+            &mut change,
             ceremony_id,
             Kind::LogIn,
             None,
@@ -323,43 +322,46 @@ impl Sigra {
         .await?;
         let credential = serde_json::from_str::<PublicKeyCredential>(response).ok();
         let found = match (&credential, state.is_some()) {
-            (Some(credential), true) => self.passkey_of(&mut tx, credential).await?,
+            (Some(credential), true) => self.passkey_of(&mut change, credential).await?,
             _ => None,
         };
         let (Some(credential), Some(state), Some(row)) = (credential, state, found) else {
-            tx.commit().await?;
-            return self.refuse_passkey(None, request).await;
+            change.commit().await?;
+            return self
+                .refuse(LoginMethod::Passkey, None, "passkey_rejected", request)
+                .await;
         };
         let outcome = self.relying_party().finish_discoverable_authentication_v2(
             &credential,
             state,
             &row.passkey,
         );
-        if !self
-            .after_passkey_use(&mut tx, &row, outcome, request)
-            .await?
-        {
-            tx.commit().await?;
-            return self.refuse_passkey(Some(&row.user_id), request).await;
+        if !self.after_passkey_use(&mut change, &row, outcome).await? {
+            change.commit().await?;
+            return self
+                .refuse(
+                    LoginMethod::Passkey,
+                    Some(&row.user_id),
+                    "passkey_rejected",
+                    request,
+                )
+                .await;
         }
         let user = &row.user_id;
-        let email = crate::users::store::email_of(&mut tx, user)
+        let email = crate::users::store::email_of(&mut change, user)
             .await?
             .ok_or(Error::PasskeyRejected)?;
-        if let Some(previous) = replacing {
-            sessions::store::delete(&mut tx, &previous.session().id).await?;
-        }
-        let event = AuditEvent::new(Action::LoginSuccess)
-            .actor(user)
-            .meta("method", "passkey")
-            .meta("credential", row.id.clone());
-        audit::record(&mut tx, now, event, request).await?;
-        self.notice_new_ip(&mut tx, user, &email, request).await?;
-        let session = self
-            .create_session(&mut tx, user, SessionKind::Standard, request)
-            .await?;
-        tx.commit().await?;
-        metrics::counter!("sigra_logins_total", "outcome" => "success").increment(1);
+        let factor = FirstFactor {
+            user,
+            email: &email,
+            method: LoginMethod::Passkey,
+            kind: SessionKind::Standard,
+            replacing,
+            trusted_browser: None,
+            detail: AuditEvent::new(Action::LoginSuccess).meta("credential", row.id.clone()),
+        };
+        let session = self.complete_log_in(&mut change, factor).await?;
+        change.commit().await?;
         Ok(session)
     }
 
@@ -402,24 +404,24 @@ impl Sigra {
     /// Checks a passkey answer given as the second factor (on the caller's transaction).
     pub(crate) async fn passkey_second_factor_matches(
         &self,
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         user: &UserId,
         ceremony_id: &str,
         response: &str,
-        request: &RequestContext,
     ) -> Result<bool> {
+        let now = change.now();
         let state = ceremony::take::<PasskeyAuthentication>(
-            conn,
+            change,
             ceremony_id,
             Kind::SecondFactor,
             Some(user),
-            self.now(),
+            now,
         )
         .await?;
         let Some(credential) = serde_json::from_str::<PublicKeyCredential>(response).ok() else {
             return Ok(false);
         };
-        let (Some(state), Some(row)) = (state, self.passkey_of(conn, &credential).await?) else {
+        let (Some(state), Some(row)) = (state, self.passkey_of(change, &credential).await?) else {
             return Ok(false);
         };
         if &row.user_id != user {
@@ -428,7 +430,7 @@ impl Sigra {
         let outcome = self
             .relying_party()
             .finish_passkey_authentication(&credential, &state);
-        self.after_passkey_use(conn, &row, outcome, request).await
+        self.after_passkey_use(change, &row, outcome).await
     }
 
     /// Whether the user has a passkey (a second factor).
@@ -461,18 +463,17 @@ impl Sigra {
     /// Returns whether the use is accepted.
     async fn after_passkey_use(
         &self,
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         row: &store::Row,
         outcome: WebauthnResult<AuthenticationResult>,
-        request: &RequestContext,
     ) -> Result<bool> {
-        let now = self.now();
+        let now = change.now();
         match outcome {
             Ok(result) => {
                 let mut passkey = row.passkey.clone();
                 passkey.update_credential(&result);
                 store::record_use(
-                    conn,
+                    change,
                     &row.id,
                     &passkey,
                     result.counter().max(row.sign_count),
@@ -487,16 +488,17 @@ impl Sigra {
                     .target_user(&row.user_id)
                     .meta("credential", row.id.clone())
                     .meta("policy", policy.as_str());
-                audit::record(conn, now, event, request).await?;
+                change.audit(event).await?;
                 tracing::warn!(passkey_id = %row.id, policy = policy.as_str(), "passkey signature counter did not increase");
                 match policy {
                     SignCountPolicy::Warn => {
-                        store::record_use(conn, &row.id, &row.passkey, row.sign_count, now).await?;
+                        store::record_use(change, &row.id, &row.passkey, row.sign_count, now)
+                            .await?;
                         Ok(true)
                     }
                     SignCountPolicy::RequireReauth => Ok(false),
                     SignCountPolicy::Revoke => {
-                        store::delete(conn, &row.id, &row.user_id).await?;
+                        store::delete(change, &row.id, &row.user_id).await?;
                         Ok(false)
                     }
                 }
@@ -506,22 +508,6 @@ impl Sigra {
                 Ok(false)
             }
         }
-    }
-
-    /// Records a refused passkey log-in and returns its one error.
-    async fn refuse_passkey<T>(
-        &self,
-        user: Option<&UserId>,
-        request: &RequestContext,
-    ) -> Result<T> {
-        metrics::counter!("sigra_logins_total", "outcome" => "failure").increment(1);
-        let mut event = AuditEvent::new(Action::LoginFailure).meta("reason", "passkey_rejected");
-        if let Some(user) = user {
-            event = event.target_user(user);
-        }
-        let mut conn = self.db().acquire().await?;
-        audit::record(&mut conn, self.now(), event, request).await?;
-        Err(Error::PasskeyRejected)
     }
 }
 

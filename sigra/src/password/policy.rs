@@ -3,35 +3,9 @@ use crate::users::EmailAddress;
 
 use super::{common, NewPassword, Password};
 
-/// Why a new password was refused. Each message says exactly which rule, and reveals nothing
-/// about other accounts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum PolicyViolation {
-    /// Fewer characters than the minimum.
-    #[error("Password must be at least {min} characters long.")]
-    TooShort {
-        /// The minimum.
-        min: usize,
-    },
-    /// More characters than the maximum.
-    #[error("Password must be at most {max} characters long.")]
-    TooLong {
-        /// The maximum.
-        max: usize,
-    },
-    /// On the list of commonly used passwords.
-    #[error("This password is one of the most commonly used. Choose something less predictable.")]
-    Common,
-    /// The user's own email address, or built from it.
-    #[error("Password must not be your email address or built from it.")]
-    BasedOnEmail,
-    /// The name of this site, or built from it.
-    #[error("Password must not be built from the name of this site.")]
-    BasedOnAppName,
-    /// Known from a data breach (the optional breached-password check).
-    #[error("This password has appeared in a data breach. Choose a different one.")]
-    Breached,
-}
+/// Why a new password was refused: the wire vocabulary's type, so the browser shows the same
+/// words.
+pub use sigra_errors::PasswordProblem as PolicyViolation;
 
 /// Policy v1: length bounds in characters, the common-password list, and context words.
 /// No composition rules (NIST SP 800-63B, ASVS 6.2.5).

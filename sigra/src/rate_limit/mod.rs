@@ -5,6 +5,7 @@
 mod memory;
 mod store;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,5 +85,30 @@ impl RateLimiter {
             metrics::counter!("sigra_rate_limited_total").increment(1);
         }
         Ok(decision)
+    }
+}
+
+/// The counted unit of a client address: the address for IPv4, its /64 for IPv6 (the smallest
+/// block one customer usually holds).
+pub fn client_bucket(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_share_their_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("ip");
+        assert_eq!(client_bucket(a), client_bucket(b));
+        assert_eq!(client_bucket("192.0.2.1".parse().expect("ip")), "192.0.2.1");
     }
 }

@@ -34,8 +34,8 @@ pub struct SessionSummary {
 /// A security-relevant event on the account, for the user's own feed.
 #[derive(Clone, Debug)]
 pub struct SecurityEvent {
-    /// The action name (`auth.login.success`, …).
-    pub action: String,
+    /// The action (`None` for one this version does not know, written by a newer one).
+    pub action: Option<Action>,
     /// Success or failure.
     pub succeeded: bool,
     /// When.
@@ -81,22 +81,20 @@ impl Sigra {
     pub async fn revoke_session(
         &self,
         sudo: &Sudo,
-        current: &Authenticated,
         id: &SessionId,
         request: &RequestContext,
     ) -> Result<bool> {
-        let user = &current.user().id;
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        let revoked = store::delete_owned(&mut tx, user, id).await?;
+        let user = &sudo.user().id;
+        let mut change = self.begin_change(request).await?;
+        let revoked = store::delete_owned(&mut change, user, id).await?;
         if revoked {
             let event = AuditEvent::new(Action::SessionRevoke)
                 .actor(user)
-                .session(sudo.session().as_str())
+                .session(sudo.session().id.as_str())
                 .meta("revoked_session", id.as_str().to_owned());
-            audit::record(&mut tx, now, event, request).await?;
+            change.audit(event).await?;
         }
-        tx.commit().await?;
+        change.commit().await?;
         Ok(revoked)
     }
 
@@ -108,20 +106,18 @@ impl Sigra {
     pub async fn revoke_other_sessions(
         &self,
         sudo: &Sudo,
-        current: &Authenticated,
         request: &RequestContext,
     ) -> Result<u64> {
-        let user = &current.user().id;
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        let ended = store::delete_all_for_user(&mut tx, user, Some(sudo.session())).await?;
+        let user = &sudo.user().id;
+        let mut change = self.begin_change(request).await?;
+        let ended = store::delete_all_for_user(&mut change, user, Some(&sudo.session().id)).await?;
         // Signing out everywhere else also takes back every "trust this browser".
-        self.forget_trusted_browsers_on(&mut tx, user).await?;
+        self.forget_trusted_browsers_on(&mut change, user).await?;
         let event = AuditEvent::new(Action::SessionRevokeOthers)
             .actor(user)
             .meta("ended", ended);
-        audit::record(&mut tx, now, event, request).await?;
-        tx.commit().await?;
+        change.audit(event).await?;
+        change.commit().await?;
         Ok(ended)
     }
 
@@ -139,7 +135,7 @@ impl Sigra {
         Ok(rows
             .into_iter()
             .map(|row| SecurityEvent {
-                action: row.action,
+                action: row.action.0,
                 succeeded: row.outcome == "success",
                 at: Timestamp::from_millis(row.occurred_at),
                 ip: row.ip_address,

@@ -11,13 +11,11 @@ mod sudo;
 use std::fmt;
 use std::time::Duration;
 
-use sqlx::AnyConnection;
-
-use crate::audit::{self, Action, AuditEvent};
+use crate::audit::{Action, AuditEvent};
+use crate::change::Change;
 use crate::clock::Timestamp;
 use crate::crypto::{IssuedToken, PresentedToken};
 use crate::error::Result;
-use crate::request::RequestContext;
 use crate::users::{User, UserId};
 use crate::Sigra;
 
@@ -202,44 +200,35 @@ impl Sigra {
         SessionPolicy::new(self.config().sessions)
     }
 
-    /// Creates a session for `user` on `conn` (the caller's transaction), with its audit row.
+    /// Creates a session for `user` as part of `change`, with its audit row.
     pub(crate) async fn create_session(
         &self,
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         user: &UserId,
         kind: SessionKind,
-        request: &RequestContext,
     ) -> Result<NewSession> {
-        self.insert_session(conn, user, kind, None, request).await
+        self.insert_session(change, user, kind, None).await
     }
 
     /// Creates a session that waits for the second factor and then becomes `upgrade_to`.
     pub(crate) async fn create_pending_session(
         &self,
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         user: &UserId,
         upgrade_to: SessionKind,
-        request: &RequestContext,
     ) -> Result<NewSession> {
-        self.insert_session(
-            conn,
-            user,
-            SessionKind::MfaPending,
-            Some(upgrade_to),
-            request,
-        )
-        .await
+        self.insert_session(change, user, SessionKind::MfaPending, Some(upgrade_to))
+            .await
     }
 
     async fn insert_session(
         &self,
-        conn: &mut AnyConnection,
+        change: &mut Change<'_>,
         user: &UserId,
         kind: SessionKind,
         upgrade_to: Option<SessionKind>,
-        request: &RequestContext,
     ) -> Result<NewSession> {
-        let now = self.now();
+        let now = change.now();
         let policy = self.session_policy();
         let id = SessionId::generate();
         let token = IssuedToken::generate();
@@ -252,15 +241,16 @@ impl Sigra {
             now,
             expires_at: policy.expires_at(kind, now),
         };
+        let request = change.request().clone();
         let location = request
             .ip
             .and_then(|ip| self.geoip().and_then(|geo| geo.locate(ip)));
-        store::insert(conn, row, request, location.as_ref()).await?;
+        store::insert(change, row, &request, location.as_ref()).await?;
         let event = AuditEvent::new(Action::SessionCreate)
             .actor(user)
             .session(id.as_str())
             .meta("kind", kind.as_str());
-        audit::record(conn, now, event, request).await?;
+        change.audit(event).await?;
         Ok(NewSession {
             id,
             token,

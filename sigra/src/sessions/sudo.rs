@@ -4,24 +4,38 @@
 //! session, is never carried by "remember me" (only a password entered on the session grants
 //! it), and a new session starts without it.
 
-use crate::audit::{self, Action, AuditEvent};
+use crate::audit::{Action, AuditEvent};
+use crate::auth::ReauthPurpose;
 use crate::error::{Error, Result};
 use crate::password::Password;
 use crate::request::RequestContext;
 use crate::Sigra;
 
-use super::{store, Authenticated, SessionId};
+use super::{store, Authenticated, SessionInfo};
+use crate::users::User;
 
-/// Proof that the password was re-entered on this session within the sudo window.
-#[derive(Debug)]
+/// Proof that the password was re-entered on this session within the sudo window. It carries
+/// the session it was granted on, so a service that takes `&Sudo` needs nothing else to know
+/// who is acting.
+#[derive(Clone, Debug)]
 pub struct Sudo {
-    session: SessionId,
+    current: Authenticated,
 }
 
 impl Sudo {
+    /// The signed-in user.
+    pub fn user(&self) -> &User {
+        self.current.user()
+    }
+
     /// The session it was granted on.
-    pub fn session(&self) -> &SessionId {
-        &self.session
+    pub fn session(&self) -> &SessionInfo {
+        self.current.session()
+    }
+
+    /// The session proof it was granted on.
+    pub fn authenticated(&self) -> &Authenticated {
+        &self.current
     }
 }
 
@@ -31,13 +45,14 @@ impl Sigra {
     /// # Errors
     /// `SudoRequired` otherwise.
     pub fn sudo(&self, current: &Authenticated) -> Result<Sudo> {
-        let session = current.session();
-        let fresh = session.sudo_at.is_some_and(|at| {
-            self.now().since(at) < self.config().sudo_timeout && self.now() >= at
-        });
+        let now = self.now();
+        let fresh = current
+            .session()
+            .sudo_at
+            .is_some_and(|at| now.since(at) < self.config().sudo_timeout && now >= at);
         if fresh {
             Ok(Sudo {
-                session: session.id.clone(),
+                current: current.clone(),
             })
         } else {
             Err(Error::SudoRequired)
@@ -47,7 +62,8 @@ impl Sigra {
     /// Re-enters the password to unlock sensitive actions on this session.
     ///
     /// # Errors
-    /// `WrongPassword` (counted toward the account lockout); the database failed.
+    /// `WrongPassword` (counted toward the account lockout); `RateLimited`; the database
+    /// failed.
     #[tracing::instrument(name = "session.sudo", skip_all, fields(user_id = %current.user().id), err(level = "debug"))]
     pub async fn enter_sudo(
         &self,
@@ -55,29 +71,16 @@ impl Sigra {
         password: Password,
         request: &RequestContext,
     ) -> Result<()> {
-        let user = &current.user().id;
-        if let Err(error) = self.verify_current_password(current, &password).await {
-            if matches!(error, Error::WrongPassword) {
-                self.count_failure(user, &current.user().email, request)
-                    .await?;
-                let mut conn = self.db().acquire().await?;
-                audit::record(
-                    &mut conn,
-                    self.now(),
-                    AuditEvent::new(Action::SudoFailure).actor(user),
-                    request,
-                )
-                .await?;
-            }
-            return Err(error);
-        }
-        let now = self.now();
-        let mut tx = self.db().begin_write().await?;
-        store::set_sudo(&mut tx, &current.session().id, now).await?;
+        self.reauthenticate(current, &password, ReauthPurpose::Sudo, request)
+            .await?;
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        store::set_sudo(&mut change, &current.session().id, now).await?;
         let event = AuditEvent::new(Action::SudoEnter)
-            .actor(user)
-            .session(current.session().id.as_str());
-        audit::record(&mut tx, now, event, request).await?;
-        tx.commit().await
+            .actor(&current.user().id)
+            .session(current.session().id.as_str())
+            .meta("method", "password");
+        change.audit(event).await?;
+        change.commit().await
     }
 }

@@ -1,18 +1,8 @@
 use std::fmt;
 
-/// Why an email address was not accepted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum EmailError {
-    /// Nothing was entered.
-    #[error("Enter your email address.")]
-    Missing,
-    /// Longer than an address can be (254 characters).
-    #[error("That email address is too long.")]
-    TooLong,
-    /// Not of the form name@example.com.
-    #[error("Enter an email address like name@example.com.")]
-    Malformed,
-}
+/// Why an email address was not accepted: the wire vocabulary's type, so the browser shows
+/// the same words.
+pub use sigra_errors::EmailProblem as EmailError;
 
 /// A normalised email address: trimmed, lowercased, the domain in its ASCII (IDNA) form.
 /// Only [`EmailAddress::parse`] builds one, so every service can trust its shape, including

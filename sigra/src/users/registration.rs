@@ -3,8 +3,10 @@
 //! address is told by mail instead.
 
 use crate::audit::{self, Action, AuditEvent};
+use crate::change::Change;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::http::pages;
 use crate::mail::Message;
 use crate::password::Password;
 use crate::request::RequestContext;
@@ -40,35 +42,34 @@ impl Sigra {
             .await?;
         let hash = self.hasher().hash(&password).await?;
 
-        let now = self.now();
         let id = UserId::generate();
-        let mut tx = self.db().begin_write().await?;
-        let created = !store::address_in_use(&mut tx, &email).await?
-            && store::insert_if_new(&mut tx, &id, &email, &hash, now).await?;
+        let mut change = self.begin_change(request).await?;
+        let now = change.now();
+        let created = !store::address_in_use(&mut change, &email).await?
+            && store::insert_if_new(&mut change, &id, &email, &hash, now).await?;
         if created {
             self.hooks()
-                .on_register(&mut tx, &id, &email)
+                .on_register(&mut change, &id, &email)
                 .await
                 .map_err(Error::Hook)?;
             let event = AuditEvent::new(Action::RegisterSuccess)
                 .actor(&id)
                 .meta("method", "password");
-            audit::record(&mut tx, now, event, request).await?;
-            self.send_confirmation(&mut tx, &id, &email, request)
-                .await?;
+            change.audit(event).await?;
+            self.send_confirmation(&mut change, &id, &email).await?;
         } else {
             let mut event = AuditEvent::new(Action::RegisterFailure).meta("reason", "email_taken");
-            let existing = store::find_id_by_email(&mut tx, &email).await?;
+            let existing = store::find_id_by_email(&mut change, &email).await?;
             if let Some(existing) = &existing {
                 event = event.target_user(existing);
             }
-            audit::record(&mut tx, now, event, request).await?;
+            change.audit(event).await?;
             if let Some(existing) = existing {
-                self.tell_owner_of_attempt(&mut tx, &existing, &email, now)
+                self.tell_owner_of_attempt(&mut change, &existing, &email)
                     .await?;
             }
         }
-        tx.commit().await?;
+        change.commit().await?;
         Ok(())
     }
 
@@ -76,23 +77,23 @@ impl Sigra {
     /// `mail.per_email_limit` times per window.
     async fn tell_owner_of_attempt(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        change: &mut Change<'_>,
         owner: &UserId,
         email: &EmailAddress,
-        now: Timestamp,
     ) -> Result<()> {
+        let now = change.now();
         let since = Timestamp::from_millis(
             now.as_millis()
                 .saturating_sub(crate::clock::millis_of(self.config().mail.per_email_window)),
         );
-        let recent = audit::count_since(conn, Action::RegisterFailure, owner, since).await?;
+        let recent = audit::count_since(change, Action::RegisterFailure, owner, since).await?;
         if recent > i64::from(self.config().mail.per_email_limit) {
             return Ok(());
         }
         let message = Message::RegistrationAttempt {
-            log_in_url: self.url("/users/log-in"),
-            reset_url: self.url("/users/reset-password"),
+            log_in_url: self.url(pages::LOG_IN),
+            reset_url: self.url(pages::RESET_PASSWORD),
         };
-        self.queue_email(conn, email, message).await
+        change.mail(email, message).await
     }
 }

@@ -1,0 +1,179 @@
+//! The one table of what can go wrong in words a user may read. Each kind has its message, its
+//! HTTP status and a stable code, defined once here and read by both sides: the core's JSON
+//! error response (`sigra::http::AppError`) and the host's server-function error, which the
+//! browser (wasm) displays. Nothing here carries free text: every message is fixed, so no
+//! caller can put an attacker's words on a page, and none says whether an account exists.
+
+use serde::{Deserialize, Serialize};
+
+/// A failure a client can be told about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ErrorKind {
+    /// Any failed log-in: one answer for a wrong password, an unknown email or a locked account.
+    #[error("Invalid email or password.")]
+    InvalidCredentials,
+    /// The email address was refused.
+    #[error("{0}")]
+    InvalidEmail(EmailProblem),
+    /// The new password breaks a rule of the password policy.
+    #[error("{0}")]
+    WeakPassword(PasswordProblem),
+    /// A mailed link is unknown, used, expired, or for another purpose.
+    #[error("That link is invalid or has expired. Ask for a new one.")]
+    InvalidToken,
+    /// A code is wrong, used up, or expired.
+    #[error("That code is invalid or has expired.")]
+    InvalidCode,
+    /// The address is not confirmed and the configuration requires it.
+    #[error("Confirm your email address first: use the link we sent you, or ask for a new one.")]
+    Unconfirmed,
+    /// The current password given to authorise a change is wrong (or the account is locked).
+    #[error("Your current password is not correct.")]
+    WrongPassword,
+    /// The new address is the one already in use.
+    #[error("That is already your email address.")]
+    SameEmail,
+    /// The action needs the password re-entered on this session (sudo mode).
+    #[error("Please confirm your password to continue.")]
+    SudoRequired,
+    /// Too many wrong second factors in a row: the second-factor step is locked for a while.
+    #[error("Too many wrong codes. Try again later, or reset your password.")]
+    MfaLocked,
+    /// An authenticator app is already set up.
+    #[error("Two-factor authentication is already on.")]
+    AlreadyEnrolled,
+    /// A passkey answer was refused: unknown, replayed, expired, for another site, or refused
+    /// by the sign-count policy.
+    #[error("That passkey could not be used. Try again, or log in another way.")]
+    PasskeyRejected,
+    /// The account holds as many passkeys as allowed.
+    #[error("You already have {max} passkeys. Remove one to add another.")]
+    TooManyPasskeys {
+        /// The limit.
+        max: u32,
+    },
+    /// Too many attempts from this user or address; wait and retry.
+    #[error("Too many attempts. Please wait {retry_after_seconds} seconds and try again.")]
+    RateLimited {
+        /// Seconds to wait.
+        retry_after_seconds: u64,
+    },
+    /// The request needs a signed-in user.
+    #[error("You need to log in first.")]
+    Unauthenticated,
+    /// Too much work is queued (password hashing); the client should retry shortly.
+    #[error("The server is busy. Please try again in a moment.")]
+    Busy,
+    /// Our fault; the detail is in the log under the request id.
+    #[error("Something went wrong on our side.")]
+    Internal,
+}
+
+impl ErrorKind {
+    /// The HTTP status code.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::InvalidCredentials | Self::Unauthenticated => 401,
+            Self::InvalidEmail(_)
+            | Self::WeakPassword(_)
+            | Self::SameEmail
+            | Self::TooManyPasskeys { .. } => 422,
+            Self::AlreadyEnrolled => 409,
+            Self::InvalidToken | Self::InvalidCode | Self::PasskeyRejected => 400,
+            Self::Unconfirmed | Self::WrongPassword | Self::SudoRequired => 403,
+            Self::MfaLocked | Self::RateLimited { .. } => 429,
+            Self::Busy => 503,
+            Self::Internal => 500,
+        }
+    }
+
+    /// The stable machine-readable code, for JSON clients.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::InvalidEmail(_) => "invalid_email",
+            Self::WeakPassword(_) => "weak_password",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidCode => "invalid_code",
+            Self::Unconfirmed => "unconfirmed",
+            Self::WrongPassword => "wrong_password",
+            Self::SameEmail => "same_email",
+            Self::SudoRequired => "sudo_required",
+            Self::MfaLocked => "mfa_locked",
+            Self::AlreadyEnrolled => "already_enrolled",
+            Self::PasskeyRejected => "passkey_rejected",
+            Self::TooManyPasskeys { .. } => "too_many_passkeys",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Busy => "busy",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// Seconds a client should wait before retrying, where the kind says.
+    pub fn retry_after(self) -> Option<u64> {
+        match self {
+            Self::RateLimited {
+                retry_after_seconds,
+            } => Some(retry_after_seconds),
+            Self::Busy => Some(1),
+            _ => None,
+        }
+    }
+}
+
+/// Why an email address was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum EmailProblem {
+    /// Nothing was entered.
+    #[error("Enter your email address.")]
+    Missing,
+    /// Longer than an address can be (254 characters).
+    #[error("That email address is too long.")]
+    TooLong,
+    /// Not of the form name@example.com.
+    #[error("Enter an email address like name@example.com.")]
+    Malformed,
+}
+
+/// Which rule of the password policy a new password broke. Each message says exactly which,
+/// and reveals nothing about other accounts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum PasswordProblem {
+    /// Fewer characters than the minimum.
+    #[error("Password must be at least {min} characters long.")]
+    TooShort {
+        /// The minimum.
+        min: usize,
+    },
+    /// More characters than the maximum.
+    #[error("Password must be at most {max} characters long.")]
+    TooLong {
+        /// The maximum.
+        max: usize,
+    },
+    /// On the list of commonly used passwords.
+    #[error("This password is one of the most commonly used. Choose something less predictable.")]
+    Common,
+    /// The user's own email address, or built from it.
+    #[error("Password must not be your email address or built from it.")]
+    BasedOnEmail,
+    /// The name of this site, or built from it.
+    #[error("Password must not be built from the name of this site.")]
+    BasedOnAppName,
+    /// Known from a data breach (the optional breached-password check).
+    #[error("This password has appeared in a data breach. Choose a different one.")]
+    Breached,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_keeps_its_wire_name_and_refuses_invented_ones() {
+        let json = serde_json::to_string(&ErrorKind::MfaLocked).expect("encode");
+        assert_eq!(json, r#""MfaLocked""#);
+        assert!(serde_json::from_str::<ErrorKind>(r#"{"Internal":"call 555"}"#).is_err());
+    }
+}

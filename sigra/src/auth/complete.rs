@@ -1,0 +1,155 @@
+//! The one log-in completion path. Every way of proving who you are (a password, a mailed
+//! link, a passkey, and later a provider or a token) ends in [`Sigra::complete_log_in`], and a
+//! second factor ends in [`Sigra::finish_log_in`]: the browser's old session goes (no session
+//! fixation), the password lock is cleared, a second factor is asked for where the account has
+//! one, and a full session starts under a new token with its audit row, the new-address
+//! notice and the log-in metric. A new log-in method only proves its factor and calls these.
+
+use crate::audit::{Action, AuditEvent};
+use crate::change::Change;
+use crate::error::Result;
+use crate::http::pages;
+use crate::mail::Message;
+use crate::sessions::{self, Authenticated, NewSession, SessionKind};
+use crate::users::{self, EmailAddress, UserId};
+use crate::Sigra;
+
+/// How the first factor was proved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginMethod {
+    /// Email and password.
+    Password,
+    /// A single-use link mailed to the address.
+    MagicLink,
+    /// A user-verified passkey: both factors at once.
+    Passkey,
+}
+
+impl LoginMethod {
+    /// The name in audit rows and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::MagicLink => "magic_link",
+            Self::Passkey => "passkey",
+        }
+    }
+
+    /// Whether the method already proves a second factor (a passkey is something you have,
+    /// unlocked by something you know or are).
+    fn is_multi_factor(self) -> bool {
+        matches!(self, Self::Passkey)
+    }
+}
+
+/// A proved first factor, ready to become a session.
+pub(crate) struct FirstFactor<'a> {
+    /// Whose account.
+    pub user: &'a UserId,
+    /// Its address (for the new-address notice).
+    pub email: &'a EmailAddress,
+    /// How it was proved.
+    pub method: LoginMethod,
+    /// Standard or remember-me (what the pending session becomes, if one is needed).
+    pub kind: SessionKind,
+    /// The browser's current session, ended in the same change.
+    pub replacing: Option<&'a Authenticated>,
+    /// The browser's "trust this browser" cookie, which skips the second factor.
+    pub trusted_browser: Option<&'a str>,
+    /// What the success row adds (the passkey used, a hash upgrade, …).
+    pub detail: AuditEvent,
+}
+
+impl Sigra {
+    /// Turns a proved first factor into a session on `change`: a full one, or a pending one
+    /// when the account has a second factor and neither the method nor a trusted-browser
+    /// cookie covers it.
+    pub(crate) async fn complete_log_in(
+        &self,
+        change: &mut Change<'_>,
+        factor: FirstFactor<'_>,
+    ) -> Result<NewSession> {
+        if let Some(previous) = factor.replacing {
+            sessions::store::delete(change, &previous.session().id).await?;
+        }
+        users::store::clear_failed_logins(change, factor.user).await?;
+        if !factor.method.is_multi_factor()
+            && self.has_second_factor_on(change, factor.user).await?
+            && !self
+                .trusts_browser(change, factor.user, factor.trusted_browser)
+                .await?
+        {
+            let event = AuditEvent::new(Action::MfaChallenge)
+                .actor(factor.user)
+                .meta("method", factor.method.as_str());
+            change.audit(event).await?;
+            return self
+                .create_pending_session(change, factor.user, factor.kind)
+                .await;
+        }
+        let success = factor
+            .detail
+            .meta("method", factor.method.as_str())
+            .meta("remember_me", factor.kind == SessionKind::RememberMe);
+        self.finish_log_in(change, factor.user, factor.email, factor.kind, success)
+            .await
+    }
+
+    /// Starts the full session of a finished log-in: `success` is its `auth.login.success`
+    /// row (the caller adds what it knows: the method, the second factor).
+    pub(crate) async fn finish_log_in(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        email: &EmailAddress,
+        kind: SessionKind,
+        success: AuditEvent,
+    ) -> Result<NewSession> {
+        self.notice_new_ip(change, user, email).await?;
+        let session = self.create_session(change, user, kind).await?;
+        change.audit(success.actor(user)).await?;
+        metrics::counter!("sigra_logins_total", "outcome" => "success").increment(1);
+        Ok(session)
+    }
+
+    /// On a log-in from an address none of the user's sessions came from, writes an audit row
+    /// and mails the user (unless `notify.new_ip` is off). It never blocks the log-in, and a
+    /// first log-in (no sessions yet) is not news.
+    async fn notice_new_ip(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        email: &EmailAddress,
+    ) -> Result<()> {
+        let Some(ip) = change.request().ip else {
+            return Ok(());
+        };
+        let known = sessions::store::known_ips(change, user).await?;
+        if known.is_empty() || known.iter().any(|k| k == &ip.to_string()) {
+            return Ok(());
+        }
+        let location = self
+            .geoip()
+            .and_then(|geo| geo.locate(ip))
+            .and_then(|l| l.label());
+        let device = sessions::device::describe(change.request().user_agent.as_deref());
+        let mut event = AuditEvent::new(Action::SuspiciousLogin)
+            .target_user(user)
+            .meta("device", device.clone());
+        if let Some(location) = &location {
+            event = event.meta("location", location.clone());
+        }
+        change.audit(event).await?;
+        if self.config().notify_new_ip {
+            let message = Message::NewSignIn {
+                ip: ip.to_string(),
+                location,
+                device,
+                at: change.now().to_string(),
+                reset_url: self.url(pages::RESET_PASSWORD),
+            };
+            change.mail(email, message).await?;
+        }
+        Ok(())
+    }
+}
