@@ -193,34 +193,32 @@ pub mod ssr {
 
     use http::request::Parts;
     use leptos::prelude::*;
-    use sigra::crypto::SigningKey;
-    use sigra::http::host_cookie;
+    use sigra::http::HostCookies;
     use sigra::Sigra;
 
     use super::Flash;
     use crate::ssr::set_cookie;
 
     const COOKIE: &str = "__Host-sigra_flash";
-    const PURPOSE: &str = "flash-message";
     /// Long enough to survive the redirect, short enough not to surprise later.
     const LIFETIME: Duration = Duration::from_secs(60);
 
-    fn key() -> Option<SigningKey> {
-        use_context::<Sigra>().map(|sigra| sigra.config().secret_key.derive(PURPOSE))
-    }
-
     /// Queues `flash` for the next page the browser loads.
     pub fn set(flash: Flash) {
-        if let Some(key) = key() {
-            set_cookie(host_cookie(COOKIE, &key.sign(flash.code()), Some(LIFETIME)));
+        if let Some(sigra) = use_context::<Sigra>() {
+            set_cookie(sigra.cookies().signed(COOKIE, flash.code(), LIFETIME));
         }
     }
 
     /// Takes the queued message, if a valid one came with this request, and clears it.
     pub fn take() -> Option<Flash> {
         let parts = use_context::<Parts>()?;
-        let raw = sigra::http::find_cookie(&parts.headers, COOKIE)?;
-        set_cookie(host_cookie(COOKIE, "", Some(Duration::ZERO)));
-        key()?.verify(raw).and_then(Flash::from_code)
+        sigra::http::find_cookie(&parts.headers, COOKIE)?;
+        set_cookie(HostCookies::removal(COOKIE));
+        let sigra = use_context::<Sigra>()?;
+        sigra
+            .cookies()
+            .verified(&parts.headers, COOKIE)
+            .and_then(Flash::from_code)
     }
 }

@@ -124,7 +124,11 @@ fn render_emails(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
 async fn require_password_change(config: Config, email: &str) -> anyhow::Result<()> {
     let sigra = core(config).start().await?;
     let request = RequestContext::command("server require-password-change");
-    if sigra.require_password_change(email, &request).await? {
+    if sigra
+        .account()
+        .require_password_change(email, &request)
+        .await?
+    {
         tracing::info!("the account must choose a new password at its next page");
         Ok(())
     } else {
@@ -135,6 +139,7 @@ async fn require_password_change(config: Config, email: &str) -> anyhow::Result<
 async fn rotate_mfa_keys(config: Config) -> anyhow::Result<()> {
     let sigra = core(config).start().await?;
     let moved = sigra
+        .mfa()
         .rotate_mfa_keys(&RequestContext::command("server rotate-mfa-keys"))
         .await?;
     tracing::info!(

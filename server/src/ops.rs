@@ -37,7 +37,7 @@ async fn metrics(State(sigra): State<Sigra>, headers: HeaderMap) -> Response {
     let Some(handle) = crate::telemetry::prometheus() else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
-    match sigra.jobs_due().await {
+    match sigra.jobs().jobs_due().await {
         Ok(due) => metrics::gauge!("sigra_jobs_queue_depth").set(due as f64),
         Err(error) => {
             tracing::warn!(error = %sigra::error::report(&error), "could not count due jobs")

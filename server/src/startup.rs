@@ -72,7 +72,7 @@ impl Application {
             .config()
             .jobs
             .run_in_process
-            .then(|| sigra.spawn_job_runner(stopped));
+            .then(|| sigra.jobs().spawn_job_runner(stopped));
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -96,7 +96,7 @@ pub async fn run_worker(core: SigraBuilder) -> anyhow::Result<()> {
         .await
         .context("could not start the auth core")?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let runner = sigra.spawn_job_runner(stopped);
+    let runner = sigra.jobs().spawn_job_runner(stopped);
     tracing::info!("job runner started");
     shutdown_signal().await;
     stop_runner(stop, Some(runner)).await;

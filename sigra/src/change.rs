@@ -12,26 +12,26 @@ use crate::clock::Timestamp;
 use crate::db::WriteTx;
 use crate::error::Result;
 use crate::mail::Message;
+use crate::plumbing::Core;
 use crate::request::RequestContext;
 use crate::users::EmailAddress;
-use crate::Sigra;
 
 /// A change in progress. Dropping it without [`Change::commit`] rolls everything back.
 pub(crate) struct Change<'a> {
-    sigra: &'a Sigra,
+    core: &'a Core,
     tx: WriteTx,
     now: Timestamp,
     request: &'a RequestContext,
 }
 
-impl Sigra {
+impl Core {
     /// Starts a change for `request`, reading the clock once.
     pub(crate) async fn begin_change<'a>(
         &'a self,
         request: &'a RequestContext,
     ) -> Result<Change<'a>> {
         Ok(Change {
-            sigra: self,
+            core: self,
             tx: self.db().begin_write().await?,
             now: self.now(),
             request,
@@ -57,7 +57,7 @@ impl Change<'_> {
 
     /// Queues `message` for `to`, sent only if the change commits.
     pub(crate) async fn mail(&mut self, to: &EmailAddress, message: Message) -> Result<()> {
-        self.sigra.queue_email(&mut self.tx, to, message).await
+        self.core.queue_email(&mut self.tx, to, message).await
     }
 
     /// Makes the change permanent.

@@ -1,8 +1,9 @@
 //! Sigra's hardened core: passwords, users, database sessions, the audit trail, and the Axum
 //! layers and extractors that enforce them on every request.
 //!
-//! The host (pages, server functions, routes) calls the services on [`Sigra`]; where the core
-//! needs host behaviour it defines a trait. Nothing here knows about Leptos.
+//! The host (pages, server functions, routes) calls the services through the capability handles
+//! of [`Sigra`] (`sigra.auth().log_in(…)`, `sigra.mfa().complete_mfa(…)`); where the core needs
+//! host behaviour it defines a trait. Nothing here knows about Leptos.
 
 pub mod account;
 pub mod audit;
@@ -23,6 +24,7 @@ pub mod mail;
 pub mod mfa;
 pub mod passkeys;
 pub mod password;
+mod plumbing;
 pub mod rate_limit;
 pub mod request;
 pub mod sessions;
@@ -36,43 +38,39 @@ use std::sync::Arc;
 
 pub use error::{Error, Result};
 
+use account::Account;
+use auth::Auth;
 use clock::{Clock, SystemClock, Timestamp};
 use config::{Config, MailTransport, SessionCacheMode};
-use crypto::{Sealer, SigningKey};
+use confirmation::{Confirmation, ConfirmationCodes};
 use db::{Backend, Db};
 use geo::{GeoIp, MaxMindGeoIp};
 use hooks::{LifecycleHooks, NoHooks};
+use http::HostCookies;
+use jobs::Jobs;
 use mail::{DevMailbox, EmailTemplates, Mailer, SmtpMailer};
-use mfa::Keyring;
-use password::{BreachCheck, PasswordHasher, PasswordPolicy};
+use mfa::{Keyring, Mfa, MfaSecrets, TrustedBrowsers};
+use passkeys::Passkeys;
+use password::{BreachCheck, PasswordHasher, PasswordPolicy, Passwords};
+use plumbing::Core;
 use rate_limit::RateLimiter;
-use sessions::SessionCache;
+use sessions::{SessionCache, Sessions};
 
-/// The core services, sharing one database, clock and configuration. Cheap to clone.
+/// The entry point: the configuration, the database, the clock, and one small handle per
+/// capability (`sigra.auth()`, `.sessions()`, `.mfa()`, …). Each handle holds only what its
+/// capability needs; key material stays with the capability that uses it. Cheap to clone.
 #[derive(Clone)]
 pub struct Sigra {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    config: Config,
-    db: Db,
-    clock: Arc<dyn Clock>,
-    hasher: PasswordHasher,
-    password_policy: PasswordPolicy,
-    breach_check: Option<BreachCheck>,
-    session_cache: Option<SessionCache>,
-    mailer: Arc<dyn Mailer>,
-    templates: Arc<dyn EmailTemplates>,
-    hooks: Arc<dyn LifecycleHooks>,
-    job_sealer: Sealer,
-    code_key: SigningKey,
-    rate_limiter: RateLimiter,
-    geoip: Option<Arc<dyn GeoIp>>,
-    mfa_keyring: Keyring,
-    backup_code_key: SigningKey,
-    trust_key: SigningKey,
+    core: Arc<Core>,
+    trusted_browsers: TrustedBrowsers,
+    mfa_secrets: MfaSecrets,
     relying_party: webauthn_rs::Webauthn,
+    confirmation_codes: ConfirmationCodes,
+    cookies: HostCookies,
 }
 
 /// Assembles [`Sigra`]: the configuration, plus the parts a host or a test swaps in.
@@ -152,32 +150,37 @@ impl SigraBuilder {
             (None, None) => None,
         };
         let rate_limiter = RateLimiter::new(&config.rate_limit, &db, Arc::clone(&self.clock));
-        let job_sealer = config.secret_key.derive_sealer("jobs");
-        let code_key = config.secret_key.derive("confirmation-code");
-        let mfa_keyring = Keyring::new(&config.mfa);
-        let backup_code_key = config.secret_key.derive("backup-codes");
-        let trust_key = config.secret_key.derive("trusted-browser");
+        let secret = &config.secret_key;
+        let job_sealer = secret.derive_sealer("jobs");
+        let confirmation_codes = ConfirmationCodes::new(secret.derive("confirmation-code"));
+        let mfa_secrets = MfaSecrets::new(Keyring::new(&config.mfa), secret.derive("backup-codes"));
+        let trusted_browsers =
+            TrustedBrowsers::new(secret.derive("trusted-browser"), config.mfa.trust_duration);
+        let cookies = HostCookies::new(secret.clone());
         let relying_party = passkeys::relying_party(&config.passkeys, &config.app_name)?;
+        let core = Core {
+            config,
+            db,
+            clock: self.clock,
+            hasher,
+            password_policy,
+            breach_check,
+            session_cache: cache_sessions.then(SessionCache::default),
+            mailer,
+            templates: self.templates,
+            hooks: self.hooks,
+            job_sealer,
+            rate_limiter,
+            geoip,
+        };
         Ok(Sigra {
             inner: Arc::new(Inner {
-                config,
-                db,
-                clock: self.clock,
-                hasher,
-                password_policy,
-                breach_check,
-                session_cache: cache_sessions.then(SessionCache::default),
-                mailer,
-                templates: self.templates,
-                hooks: self.hooks,
-                job_sealer,
-                code_key,
-                rate_limiter,
-                geoip,
-                mfa_keyring,
-                backup_code_key,
-                trust_key,
+                core: Arc::new(core),
+                trusted_browsers,
+                mfa_secrets,
                 relying_party,
+                confirmation_codes,
+                cookies,
             }),
         })
     }
@@ -198,94 +201,99 @@ impl Sigra {
 
     /// The validated configuration.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        self.inner.core.config()
     }
 
     /// The database.
     pub fn db(&self) -> &Db {
-        &self.inner.db
+        self.inner.core.db()
     }
 
     /// Now, by the injected clock.
     pub fn now(&self) -> Timestamp {
-        self.inner.clock.now()
-    }
-
-    /// The password policy, for hosts that describe it in forms.
-    pub fn password_policy(&self) -> &PasswordPolicy {
-        &self.inner.password_policy
-    }
-
-    fn hasher(&self) -> &PasswordHasher {
-        &self.inner.hasher
-    }
-
-    fn session_cache(&self) -> Option<&SessionCache> {
-        self.inner.session_cache.as_ref()
+        self.inner.core.now()
     }
 
     /// The rate limiter, for the HTTP layers.
     pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.inner.rate_limiter
+        self.inner.core.rate_limiter()
     }
 
-    fn geoip(&self) -> Option<&dyn GeoIp> {
-        self.inner.geoip.as_deref()
-    }
-
-    fn breach_check(&self) -> Option<&BreachCheck> {
-        self.inner.breach_check.as_ref()
-    }
-
-    fn mailer(&self) -> &dyn Mailer {
-        self.inner.mailer.as_ref()
-    }
-
-    /// The mailer in use, for hosts that mount the development mailbox.
+    /// The development mailbox, when mail goes there (never in production).
     pub fn dev_mailbox(&self) -> Option<DevMailbox> {
-        (self.config().mail.transport == MailTransport::DevMailbox
-            && !self.config().is_production())
-        .then(|| DevMailbox::new(self.db().clone(), Arc::clone(&self.inner.clock)))
+        let core = &self.inner.core;
+        (core.config().mail.transport == MailTransport::DevMailbox
+            && !core.config().is_production())
+        .then(|| DevMailbox::new(core.db().clone(), core.clock()))
     }
 
-    fn templates(&self) -> &dyn EmailTemplates {
-        self.inner.templates.as_ref()
+    /// Registration, log-in and log-out, magic links and password reset.
+    pub fn auth(&self) -> Auth<'_> {
+        Auth {
+            core: &self.inner.core,
+            trusted: &self.inner.trusted_browsers,
+            codes: &self.inner.confirmation_codes,
+        }
     }
 
-    fn hooks(&self) -> &dyn LifecycleHooks {
-        self.inner.hooks.as_ref()
+    /// Email confirmation by link or code.
+    pub fn confirmation(&self) -> Confirmation<'_> {
+        Confirmation {
+            core: &self.inner.core,
+            codes: &self.inner.confirmation_codes,
+        }
     }
 
-    fn job_sealer(&self) -> &Sealer {
-        &self.inner.job_sealer
+    /// Session checks, the sessions page, and sudo.
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions {
+            core: &self.inner.core,
+        }
     }
 
-    fn code_key(&self) -> &SigningKey {
-        &self.inner.code_key
+    /// The signed-in user's own changes: password, email address, and the forced change.
+    pub fn account(&self) -> Account<'_> {
+        Account {
+            core: &self.inner.core,
+        }
     }
 
-    fn mfa_keyring(&self) -> &Keyring {
-        &self.inner.mfa_keyring
+    /// New passwords: the policy and the live meter.
+    pub fn passwords(&self) -> Passwords<'_> {
+        Passwords {
+            core: &self.inner.core,
+        }
     }
 
-    fn backup_code_key(&self) -> &SigningKey {
-        &self.inner.backup_code_key
+    /// Second factors: TOTP, backup codes, trusted browsers, the pending log-in.
+    pub fn mfa(&self) -> Mfa<'_> {
+        Mfa {
+            core: &self.inner.core,
+            secrets: &self.inner.mfa_secrets,
+            trusted: &self.inner.trusted_browsers,
+            relying_party: &self.inner.relying_party,
+        }
     }
 
-    fn trust_key(&self) -> &SigningKey {
-        &self.inner.trust_key
+    /// Passkeys: registration, passwordless log-in, the passkey as a second factor.
+    pub fn passkeys(&self) -> Passkeys<'_> {
+        Passkeys {
+            core: &self.inner.core,
+            relying_party: &self.inner.relying_party,
+            trusted: &self.inner.trusted_browsers,
+        }
     }
 
-    fn relying_party(&self) -> &webauthn_rs::Webauthn {
-        &self.inner.relying_party
+    /// The durable job queue and its runner.
+    pub fn jobs(&self) -> Jobs<'_> {
+        Jobs {
+            core: &self.inner.core,
+        }
     }
 
-    /// A link under the configured base URL (never the `Host` header).
-    pub fn url(&self, path: &str) -> String {
-        format!(
-            "{}{path}",
-            self.config().base_url.as_str().trim_end_matches('/')
-        )
+    /// Sealed and signed `__Host-` cookies for the host's own short-lived state.
+    pub fn cookies(&self) -> &HostCookies {
+        &self.inner.cookies
     }
 }
 

@@ -8,7 +8,10 @@ use crate::error::UiError;
 #[server(prefix = "/users/confirm", endpoint = "resend")]
 pub async fn resend_confirmation(email: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    cx.sigra.resend_confirmation(&email, &cx.request).await?;
+    cx.sigra
+        .confirmation()
+        .resend_confirmation(&email, &cx.request)
+        .await?;
     crate::flash::ssr::set(crate::flash::Flash::ConfirmationSent);
     leptos_axum::redirect("/users/check-email");
     Ok(())
@@ -19,6 +22,7 @@ pub async fn resend_confirmation(email: String) -> Result<(), UiError> {
 pub async fn confirm_with_code(email: String, code: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     cx.sigra
+        .confirmation()
         .confirm_with_code(&email, &code, &cx.request)
         .await?;
     crate::flash::ssr::set(crate::flash::Flash::Confirmed);
@@ -37,6 +41,7 @@ pub async fn confirm_with_link() -> Result<(), UiError> {
     let token = crate::ssr::link_token()
         .map_err(|e| crate::ssr::back_to_form::<ConfirmWithLink>("/users/confirm/link", e))?;
     cx.sigra
+        .confirmation()
         .confirm_with_link(&token, &cx.request)
         .await
         .map_err(|e| {

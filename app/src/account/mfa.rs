@@ -17,7 +17,7 @@ pub async fn mfa_challenge() -> Result<MfaChallengeView, UiError> {
         .pending
         .as_ref()
         .ok_or_else(|| crate::ssr::fail(UiError::Unauthenticated))?;
-    let options = cx.sigra.second_factor_options(pending).await?;
+    let options = cx.sigra.mfa().second_factor_options(pending).await?;
     Ok(MfaChallengeView {
         trust_days: cx.sigra.config().mfa.trust_duration.as_secs() / 86_400,
         totp: options.totp,
@@ -44,7 +44,7 @@ pub async fn verify_second_factor(
 pub async fn cancel_second_factor() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     if let Some(pending) = &cx.pending {
-        cx.sigra.cancel_mfa(pending, &cx.request).await?;
+        cx.sigra.mfa().cancel_mfa(pending, &cx.request).await?;
     }
     crate::ssr::set_cookie(sigra::http::clear_session_cookie());
     crate::flash::ssr::set(crate::flash::Flash::LoggedOut);
@@ -58,8 +58,8 @@ pub async fn cancel_second_factor() -> Result<(), UiError> {
 pub async fn security_overview() -> Result<SecurityView, UiError> {
     let cx = crate::ssr::context().await?;
     let current = cx.require_user()?;
-    let sudo = cx.sigra.sudo(current).ok();
-    let overview = cx.sigra.mfa_overview(current, sudo.as_ref()).await?;
+    let sudo = cx.sigra.sessions().sudo(current).ok();
+    let overview = cx.sigra.mfa().mfa_overview(current, sudo.as_ref()).await?;
     Ok(SecurityView {
         totp_enabled: overview.totp_enabled,
         backup_codes_left: overview.backup_codes_left,
@@ -79,7 +79,7 @@ pub async fn security_overview() -> Result<SecurityView, UiError> {
 pub async fn start_totp_setup() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
-    cx.sigra.start_totp_setup(&sudo, &cx.request).await?;
+    cx.sigra.mfa().start_totp_setup(&sudo, &cx.request).await?;
     leptos_axum::redirect(SECURITY_PAGE);
     Ok(())
 }
@@ -91,6 +91,7 @@ pub async fn confirm_totp_setup(code: String) -> Result<(), UiError> {
     let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
     let codes = cx
         .sigra
+        .mfa()
         .confirm_totp_setup(&sudo, &code, &cx.request)
         .await?;
     ssr::show_codes_once(&cx, &codes);
@@ -106,6 +107,7 @@ pub async fn regenerate_backup_codes(code: String) -> Result<(), UiError> {
     let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
     let codes = cx
         .sigra
+        .mfa()
         .regenerate_backup_codes(&sudo, &code, &cx.request)
         .await?;
     ssr::show_codes_once(&cx, &codes);
@@ -122,6 +124,7 @@ pub async fn disable_totp(code: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
     cx.sigra
+        .mfa()
         .disable_totp(&sudo, SecondFactor::parse(&code), &cx.request)
         .await?;
     ssr::forget_this_browser();
@@ -135,7 +138,10 @@ pub async fn disable_totp(code: String) -> Result<(), UiError> {
 pub async fn forget_trusted_browsers() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
-    cx.sigra.forget_trusted_browsers(&sudo, &cx.request).await?;
+    cx.sigra
+        .mfa()
+        .forget_trusted_browsers(&sudo, &cx.request)
+        .await?;
     ssr::forget_this_browser();
     crate::flash::ssr::set(crate::flash::Flash::TrustedBrowsersForgotten);
     leptos_axum::redirect(SECURITY_PAGE);
@@ -169,6 +175,7 @@ pub(super) mod ssr {
             .ok_or_else(|| crate::ssr::fail(UiError::Unauthenticated))?;
         let done = match cx
             .sigra
+            .mfa()
             .complete_mfa(pending, factor, trust_browser, &cx.request)
             .await
         {
@@ -213,13 +220,11 @@ pub(super) mod ssr {
     pub(super) fn show_codes_once(cx: &ServerContext, codes: &BackupCodes) {
         let Some(context) = context(cx) else { return };
         let text = codes.codes().collect::<Vec<_>>().join(" ");
-        let sealed = cx
-            .sigra
-            .config()
-            .secret_key
-            .derive_sealer("new-backup-codes")
-            .seal(&context, text.as_bytes());
-        set_cookie(sigra::http::host_cookie(COOKIE, &sealed, Some(LIFETIME)));
+        set_cookie(
+            cx.sigra
+                .cookies()
+                .sealed(COOKIE, &context, text.as_bytes(), LIFETIME),
+        );
     }
 
     /// Drops this browser's "trust this browser" cookie.
@@ -232,15 +237,14 @@ pub(super) mod ssr {
     }
 
     pub(super) fn take_shown_codes(cx: &ServerContext) -> Option<Vec<String>> {
-        let sealed = cookie(COOKIE)?;
-        set_cookie(sigra::http::host_cookie(COOKIE, "", Some(Duration::ZERO)));
+        cookie(COOKIE)?;
+        set_cookie(sigra::http::HostCookies::removal(COOKIE));
+        let parts = leptos::prelude::use_context::<http::request::Parts>()?;
         let text = cx
             .sigra
-            .config()
-            .secret_key
-            .derive_sealer("new-backup-codes")
-            .open(&context(cx)?, &sealed)?;
-        let text = String::from_utf8(text.to_vec()).ok()?;
+            .cookies()
+            .open_sealed(&parts.headers, COOKIE, &context(cx)?)?;
+        let text = String::from_utf8(text).ok()?;
         Some(text.split(' ').map(str::to_owned).collect())
     }
 }

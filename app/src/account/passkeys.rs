@@ -19,7 +19,7 @@ fn challenge_view(challenge: sigra::passkeys::PasskeyChallenge) -> PasskeyChalle
 pub async fn list_passkeys() -> Result<Vec<PasskeyRow>, UiError> {
     let cx = crate::ssr::context().await?;
     let current = cx.require_user()?;
-    let passkeys = cx.sigra.passkeys(current).await?;
+    let passkeys = cx.sigra.passkeys().list(current).await?;
     Ok(passkeys
         .into_iter()
         .map(|passkey| PasskeyRow {
@@ -36,7 +36,11 @@ pub async fn list_passkeys() -> Result<Vec<PasskeyRow>, UiError> {
 pub async fn start_passkey_registration() -> Result<PasskeyChallengeView, UiError> {
     let cx = crate::ssr::context().await?;
     let sudo = crate::ssr::require_sudo(&cx, sigra::http::pages::SECURITY_SETTINGS)?;
-    let challenge = cx.sigra.start_passkey_registration(&sudo).await?;
+    let challenge = cx
+        .sigra
+        .passkeys()
+        .start_passkey_registration(&sudo)
+        .await?;
     Ok(challenge_view(challenge))
 }
 
@@ -50,6 +54,7 @@ pub async fn finish_passkey_registration(
     let cx = crate::ssr::context().await?;
     let sudo = crate::ssr::require_sudo(&cx, sigra::http::pages::SECURITY_SETTINGS)?;
     cx.sigra
+        .passkeys()
         .finish_passkey_registration(&sudo, &ceremony, &response, name.as_deref(), &cx.request)
         .await?;
     Ok(())
@@ -61,6 +66,7 @@ pub async fn rename_passkey(id: String, name: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let sudo = crate::ssr::require_sudo(&cx, sigra::http::pages::SECURITY_SETTINGS)?;
     cx.sigra
+        .passkeys()
         .rename_passkey(&sudo, &id, &name, &cx.request)
         .await?;
     leptos_axum::redirect(sigra::http::pages::SECURITY_SETTINGS);
@@ -72,7 +78,10 @@ pub async fn rename_passkey(id: String, name: String) -> Result<(), UiError> {
 pub async fn delete_passkey(id: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let sudo = crate::ssr::require_sudo(&cx, sigra::http::pages::SECURITY_SETTINGS)?;
-    cx.sigra.delete_passkey(&sudo, &id, &cx.request).await?;
+    cx.sigra
+        .passkeys()
+        .delete_passkey(&sudo, &id, &cx.request)
+        .await?;
     leptos_axum::redirect(sigra::http::pages::SECURITY_SETTINGS);
     Ok(())
 }
@@ -81,7 +90,9 @@ pub async fn delete_passkey(id: String) -> Result<(), UiError> {
 #[server(prefix = "/users/log-in", endpoint = "passkey-start")]
 pub async fn start_passkey_log_in() -> Result<PasskeyChallengeView, UiError> {
     let cx = crate::ssr::context().await?;
-    Ok(challenge_view(cx.sigra.start_passkey_log_in().await?))
+    Ok(challenge_view(
+        cx.sigra.passkeys().start_passkey_log_in().await?,
+    ))
 }
 
 /// Logs in with a passkey; answers where to go next.
@@ -94,6 +105,7 @@ pub async fn log_in_with_passkey(
     let cx = crate::ssr::context().await?;
     let session = cx
         .sigra
+        .passkeys()
         .log_in_with_passkey(&ceremony, &response, cx.current.as_ref(), &cx.request)
         .await?;
     crate::ssr::set_cookie(sigra::http::session_cookie(&session));
@@ -114,7 +126,10 @@ pub async fn start_passkey_second_factor() -> Result<PasskeyChallengeView, UiErr
         .as_ref()
         .ok_or_else(|| crate::ssr::fail(UiError::Unauthenticated))?;
     Ok(challenge_view(
-        cx.sigra.start_passkey_second_factor(pending).await?,
+        cx.sigra
+            .passkeys()
+            .start_passkey_second_factor(pending)
+            .await?,
     ))
 }
 

@@ -8,7 +8,10 @@ use crate::error::UiError;
 #[server(prefix = "/users", endpoint = "reset-password")]
 pub async fn request_password_reset(email: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    cx.sigra.request_password_reset(&email, &cx.request).await?;
+    cx.sigra
+        .auth()
+        .request_password_reset(&email, &cx.request)
+        .await?;
     crate::flash::ssr::set(crate::flash::Flash::ResetSent);
     leptos_axum::redirect("/users/check-email");
     Ok(())
@@ -19,7 +22,7 @@ pub async fn request_password_reset(email: String) -> Result<(), UiError> {
 pub async fn reset_link_status() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let token = crate::ssr::link_token()?;
-    Ok(cx.sigra.check_reset_token(&token).await?)
+    Ok(cx.sigra.auth().check_reset_token(&token).await?)
 }
 
 /// Sets a new password with the reset link opened in this browser. Does not log in.
@@ -35,6 +38,7 @@ pub async fn reset_password(password: String) -> Result<(), UiError> {
         crate::ssr::back_to_form::<ResetPassword>("/users/reset-password/choose", e)
     })?;
     cx.sigra
+        .auth()
         .reset_password(&token, Password::new(password), &cx.request)
         .await
         .map_err(back)?;

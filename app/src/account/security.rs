@@ -11,8 +11,8 @@ use crate::error::UiError;
 pub async fn list_sessions() -> Result<SessionsView, UiError> {
     let cx = crate::ssr::context().await?;
     let current = cx.require_user()?;
-    let sessions = cx.sigra.list_sessions(current).await?;
-    let events = cx.sigra.security_events(current, 20).await?;
+    let sessions = cx.sigra.sessions().list_sessions(current).await?;
+    let events = cx.sigra.sessions().security_events(current, 20).await?;
     Ok(super::sessions_view(sessions, events))
 }
 
@@ -24,6 +24,7 @@ pub async fn revoke_session(id: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let sudo = crate::ssr::require_sudo(&cx, "/users/sessions")?;
     cx.sigra
+        .sessions()
         .revoke_session(&sudo, &SessionId::from_client(&id), &cx.request)
         .await?;
     // Back to the list, which shows the result (and refreshes itself when hydrated).
@@ -36,7 +37,10 @@ pub async fn revoke_session(id: String) -> Result<(), UiError> {
 pub async fn revoke_other_sessions() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let sudo = crate::ssr::require_sudo(&cx, "/users/sessions")?;
-    cx.sigra.revoke_other_sessions(&sudo, &cx.request).await?;
+    cx.sigra
+        .sessions()
+        .revoke_other_sessions(&sudo, &cx.request)
+        .await?;
     leptos_axum::redirect("/users/sessions");
     Ok(())
 }
@@ -49,6 +53,7 @@ pub async fn enter_sudo(password: String, return_to: Option<String>) -> Result<(
     let cx = crate::ssr::context().await?;
     let current = cx.require_user()?;
     cx.sigra
+        .sessions()
         .enter_sudo(current, Password::new(password), &cx.request)
         .await?;
     crate::flash::ssr::set(crate::flash::Flash::SudoGranted);

@@ -16,7 +16,7 @@ pub async fn register(email: String, password: String) -> Result<(), UiError> {
         email,
         password: Password::new(password),
     };
-    cx.sigra.register(registration, &cx.request).await?;
+    cx.sigra.auth().register(registration, &cx.request).await?;
     crate::flash::ssr::set(crate::flash::Flash::AccountReady);
     leptos_axum::redirect("/users/log-in");
     Ok(())
@@ -42,6 +42,7 @@ pub async fn log_in(
     };
     let session = cx
         .sigra
+        .auth()
         .log_in(log_in, cx.current.as_ref(), &cx.request)
         .await?;
     let target = return_to
@@ -56,7 +57,10 @@ pub async fn log_in(
 #[server(prefix = "/users/log-in", endpoint = "email-link")]
 pub async fn request_magic_link(email: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    cx.sigra.request_magic_link(&email, &cx.request).await?;
+    cx.sigra
+        .auth()
+        .request_magic_link(&email, &cx.request)
+        .await?;
     crate::flash::ssr::set(crate::flash::Flash::MagicLinkSent);
     leptos_axum::redirect("/users/check-email");
     Ok(())
@@ -71,6 +75,7 @@ pub async fn log_in_with_link() -> Result<(), UiError> {
     let trusted_browser = crate::ssr::cookie(sigra::mfa::TRUSTED_BROWSER_COOKIE);
     let session = cx
         .sigra
+        .auth()
         .log_in_with_link(
             &token,
             cx.current.as_ref(),
@@ -106,7 +111,7 @@ fn start_session(session: &sigra::sessions::NewSession, target: &str) {
 pub async fn log_out() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     if let Some(current) = &cx.current {
-        cx.sigra.log_out(current, &cx.request).await?;
+        cx.sigra.auth().log_out(current, &cx.request).await?;
     }
     crate::ssr::set_cookie(sigra::http::clear_session_cookie());
     crate::flash::ssr::set(crate::flash::Flash::LoggedOut);

@@ -22,7 +22,7 @@ pub async fn account_overview() -> Result<AccountDetails, UiError> {
         confirmed: user.confirmed_at.is_some(),
         pending_email: user.pending_email.as_ref().map(ToString::to_string),
         must_change_password: user.must_change_password,
-        mfa_enabled: cx.sigra.has_second_factor(&user.id).await?,
+        mfa_enabled: cx.sigra.mfa().has_second_factor(&user.id).await?,
         member_since: user.created_at.to_string(),
         signed_in_at: session.created_at.to_string(),
         remembered: session.kind == SessionKind::RememberMe,
@@ -41,6 +41,7 @@ pub async fn change_password(
     let cx = crate::ssr::context().await?;
     let current = cx.require_user()?;
     cx.sigra
+        .account()
         .change_password(
             current,
             Password::new(current_password),
@@ -64,6 +65,7 @@ pub async fn request_email_change(
     let cx = crate::ssr::context().await?;
     let current = cx.require_user()?;
     cx.sigra
+        .account()
         .request_email_change(
             current,
             &new_email,
@@ -81,7 +83,10 @@ pub async fn request_email_change(
 pub async fn cancel_email_change() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let current = cx.require_user()?;
-    cx.sigra.cancel_email_change(current, &cx.request).await?;
+    cx.sigra
+        .account()
+        .cancel_email_change(current, &cx.request)
+        .await?;
     crate::flash::ssr::set(crate::flash::Flash::EmailChangeCancelled);
     leptos_axum::redirect("/users/settings");
     Ok(())
@@ -95,6 +100,7 @@ pub async fn confirm_email_change() -> Result<(), UiError> {
         crate::ssr::back_to_form::<ConfirmEmailChange>("/users/settings/confirm-email/link", e)
     })?;
     cx.sigra
+        .account()
         .confirm_email_change(&token, cx.current.as_ref(), &cx.request)
         .await
         .map_err(|e| {
@@ -117,7 +123,7 @@ pub async fn confirm_email_change() -> Result<(), UiError> {
 #[server(prefix = "/api/account", endpoint = "password-rules")]
 pub async fn password_rules() -> Result<PasswordLimits, UiError> {
     let cx = crate::ssr::context().await?;
-    let policy = cx.sigra.password_policy();
+    let policy = cx.sigra.passwords().policy();
     Ok(PasswordLimits {
         min_length: policy.min_length(),
         max_length: policy.max_length(),
@@ -141,6 +147,7 @@ pub async fn assess_password(
         .or_else(|| cx.current.as_ref().map(|c| c.user().email.clone()));
     let assessment = cx
         .sigra
+        .passwords()
         .assess_password(Password::new(password), email.as_ref());
     Ok(PasswordReading {
         score: assessment.strength.score,

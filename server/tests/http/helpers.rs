@@ -275,6 +275,7 @@ impl TestApp {
     /// Runs every due job (mail delivery), as the background runner would.
     pub async fn deliver_mail(&self) {
         self.sigra
+            .jobs()
             .run_due_jobs("test-runner")
             .await
             .expect("jobs run");

@@ -71,7 +71,8 @@ async fn failed_deliveries_back_off_and_finally_give_up_with_the_error_kept() {
     };
     on_each_engine_with(setup, |app: TestApp| async move {
         app.register("bounce@example.com", CANARY_PASSWORD).await;
-        let run = || app.sigra.run_next_job("test-runner");
+        let jobs = app.sigra.jobs();
+        let run = || jobs.run_next_job("test-runner");
         assert_eq!(run().await.expect("run"), JobOutcome::Retrying { kind: "send_email", attempts: 1 });
         assert_eq!(run().await.expect("run"), JobOutcome::Idle, "not before its backoff");
         app.advance(Duration::from_secs(30));
@@ -93,12 +94,18 @@ async fn the_periodic_cleanup_removes_ended_sessions_dead_tokens_and_stale_cerem
     on_each_engine(|app: TestApp| async move {
         app.signed_in("tidy@example.com").await;
         app.sigra
+            .passkeys()
             .start_passkey_log_in()
             .await
             .expect("an abandoned ceremony");
         app.deliver_mail().await;
-        app.sigra.schedule_periodic_jobs().await.expect("schedule");
         app.sigra
+            .jobs()
+            .schedule_periodic_jobs()
+            .await
+            .expect("schedule");
+        app.sigra
+            .jobs()
             .schedule_periodic_jobs()
             .await
             .expect("scheduling twice is harmless");
@@ -148,14 +155,15 @@ async fn two_runners_on_one_database_never_run_the_same_job() {
                 password: sigra::password::Password::new(CANARY_PASSWORD.to_owned()),
             };
             runners[0]
+                .auth()
                 .register(registration, &request)
                 .await
                 .expect("register");
         }
         let (a, b) = (runners[0].clone(), runners[1].clone());
         let (ran_a, ran_b) = tokio::join!(
-            tokio::spawn(async move { a.run_due_jobs("runner-a").await }),
-            tokio::spawn(async move { b.run_due_jobs("runner-b").await }),
+            tokio::spawn(async move { a.jobs().run_due_jobs("runner-a").await }),
+            tokio::spawn(async move { b.jobs().run_due_jobs("runner-b").await }),
         );
         let total = ran_a.expect("a").expect("a ran") + ran_b.expect("b").expect("b ran");
         assert_eq!(total, 30, "{engine:?}");

@@ -893,6 +893,7 @@ async fn rotating_the_encryption_key_re_seals_every_secret() {
             let rotating = with_keys(format!("new:{new_key},old:{old_key}"));
             assert_eq!(
                 rotating
+                    .mfa()
                     .rotate_mfa_keys(&RequestContext::command("test"))
                     .await
                     .expect("rotate"),
@@ -900,6 +901,7 @@ async fn rotating_the_encryption_key_re_seals_every_secret() {
             );
             assert_eq!(
                 rotating
+                    .mfa()
                     .rotate_mfa_keys(&RequestContext::command("test"))
                     .await
                     .expect("again"),
@@ -921,6 +923,7 @@ async fn rotating_the_encryption_key_re_seals_every_secret() {
                 trusted_browser: None,
             };
             let session = only_new
+                .auth()
                 .log_in(log_in, None, &request)
                 .await
                 .expect("password");
@@ -928,6 +931,7 @@ async fn rotating_the_encryption_key_re_seals_every_secret() {
             let presented =
                 sigra::crypto::PresentedToken::parse(session.token.expose()).expect("token");
             let sigra::sessions::SessionCheck::PendingMfa(pending) = only_new
+                .sessions()
                 .authenticate_session(&presented)
                 .await
                 .expect("check")
@@ -937,6 +941,7 @@ async fn rotating_the_encryption_key_re_seals_every_secret() {
             let code = next_code(&app, &secret);
             let factor = sigra::mfa::SecondFactor::parse(&code);
             let done = only_new
+                .mfa()
                 .complete_mfa(&pending, factor, false, &request)
                 .await
                 .expect("code accepted");

@@ -185,7 +185,7 @@ async fn operator_commands_are_audited_as_the_system() {
         let request = RequestContext::command("server require-password-change");
         assert!(app
             .sigra
-            .require_password_change("forced@example.com", &request)
+            .account().require_password_change("forced@example.com", &request)
             .await
             .expect("required"));
         assert_eq!(

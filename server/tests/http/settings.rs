@@ -66,6 +66,7 @@ async fn a_required_password_change_sends_every_page_to_the_form_until_done() {
         let request = sigra::request::RequestContext::default();
         assert!(app
             .sigra
+            .account()
             .require_password_change("forced@example.com", &request)
             .await
             .expect("set"));

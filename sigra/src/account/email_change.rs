@@ -2,6 +2,7 @@
 //! to it and a notice to the old one; confirming switches the address and ends every other
 //! session. The answer to a request is the same whether or not the new address is free.
 
+use super::Account;
 use crate::audit::{Action, AuditEvent};
 use crate::auth::ReauthPurpose;
 use crate::crypto::PresentedToken;
@@ -13,9 +14,8 @@ use crate::request::RequestContext;
 use crate::sessions::{self, Authenticated};
 use crate::tokens::{self, Purpose};
 use crate::users::{self, EmailAddress};
-use crate::Sigra;
 
-impl Sigra {
+impl Account<'_> {
     /// Asks to change the signed-in user's address to `new_email`, authorised by the current
     /// password.
     ///
@@ -30,26 +30,29 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<()> {
         let new = EmailAddress::parse(new_email).map_err(Error::InvalidEmail)?;
-        self.reauthenticate(
-            current,
-            &current_password,
-            ReauthPurpose::EmailChange,
-            request,
-        )
-        .await?;
+        self.core
+            .reauthenticate(
+                current,
+                &current_password,
+                ReauthPurpose::EmailChange,
+                request,
+            )
+            .await?;
         let (user, old) = (&current.user().id, &current.user().email);
         if &new == old {
             return Err(Error::SameEmail);
         }
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         tokens::revoke(&mut change, user, &[Purpose::ChangeEmail], now).await?;
         let mut event = AuditEvent::new(Action::EmailChangeRequest).actor(user);
         if users::store::reserve_pending_email(&mut change, user, &new, now).await? {
-            let ttl = self.config().tokens.email_change_ttl;
+            let ttl = self.core.config().tokens.email_change_ttl;
             let token =
                 tokens::issue(&mut change, user, Purpose::ChangeEmail, &new, now, ttl).await?;
-            let url = self.mailed_link_url(MailedLink::ConfirmEmailChange, token.expose());
+            let url = self
+                .core
+                .mailed_link_url(MailedLink::ConfirmEmailChange, token.expose());
             let new_text = new.as_str().to_owned();
             change
                 .mail(
@@ -90,7 +93,7 @@ impl Sigra {
         current: Option<&Authenticated>,
         request: &RequestContext,
     ) -> Result<()> {
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let redeemed = tokens::redeem(&mut change, Purpose::ChangeEmail, token, now)
             .await?
@@ -109,7 +112,8 @@ impl Sigra {
         let ended = sessions::store::delete_all_for_user(&mut change, &user, keep.as_ref()).await?;
         // Links mailed to the old address must not outlive it.
         tokens::revoke(&mut change, &user, tokens::ALL, now).await?;
-        self.hooks()
+        self.core
+            .hooks()
             .on_email_change(&mut change, &user, &old, &new)
             .await
             .map_err(Error::Hook)?;
@@ -138,7 +142,7 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<()> {
         let user = &current.user().id;
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         users::store::clear_pending_email(&mut change, user, now).await?;
         tokens::revoke(&mut change, user, &[Purpose::ChangeEmail], now).await?;

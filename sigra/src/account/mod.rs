@@ -3,3 +3,11 @@
 
 mod email_change;
 mod password_change;
+
+use crate::plumbing::Core;
+
+/// The signed-in user's own changes: `sigra.account()`.
+#[derive(Clone, Copy)]
+pub struct Account<'a> {
+    pub(crate) core: &'a Core,
+}

@@ -1,5 +1,6 @@
 //! Password change with the current password, and the forced change.
 
+use super::Account;
 use crate::audit::{Action, AuditEvent};
 use crate::auth::ReauthPurpose;
 use crate::error::{Error, Result};
@@ -9,9 +10,8 @@ use crate::request::RequestContext;
 use crate::sessions::{self, Authenticated};
 use crate::tokens::{self, Purpose};
 use crate::users::{self, EmailAddress};
-use crate::Sigra;
 
-impl Sigra {
+impl Account<'_> {
     /// Changes the signed-in user's password: the current one must be given; every other
     /// session ends, pending reset and log-in links die, and a notice is mailed.
     ///
@@ -26,21 +26,22 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<()> {
         let user = &current.user().id;
-        self.reauthenticate(
-            current,
-            &current_password,
-            ReauthPurpose::PasswordChange,
-            request,
-        )
-        .await?;
+        self.core
+            .reauthenticate(
+                current,
+                &current_password,
+                ReauthPurpose::PasswordChange,
+                request,
+            )
+            .await?;
         let email = current.user().email.clone();
-        let password = self.check_new_password(new_password, &email).await?;
-        let hash = self.hasher().hash(&password).await?;
+        let password = self.core.check_new_password(new_password, &email).await?;
+        let hash = self.core.hasher().hash(&password).await?;
 
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         users::store::set_password(&mut change, user, &hash, now).await?;
-        self.forget_trusted_browsers_on(&mut change, user).await?;
+        crate::mfa::forget_trusted_browsers_on(&mut change, user).await?;
         let ended =
             sessions::store::delete_all_for_user(&mut change, user, Some(&current.session().id))
                 .await?;
@@ -51,7 +52,8 @@ impl Sigra {
             now,
         )
         .await?;
-        self.hooks()
+        self.core
+            .hooks()
             .on_password_change(&mut change, user)
             .await
             .map_err(Error::Hook)?;
@@ -62,7 +64,7 @@ impl Sigra {
             .meta("forced", current.user().must_change_password);
         change.audit(event).await?;
         let notice = Message::PasswordChanged {
-            reset_url: self.url("/users/reset-password"),
+            reset_url: self.core.url("/users/reset-password"),
         };
         change.mail(&email, notice).await?;
         change.commit().await
@@ -80,7 +82,7 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<bool> {
         let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let Some(user) =
             users::store::set_must_change_password(&mut change, &email, true, now).await?

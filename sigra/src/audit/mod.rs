@@ -6,9 +6,9 @@ use sqlx::AnyConnection;
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::plumbing::Core;
 use crate::request::RequestContext;
 use crate::users::UserId;
-use crate::Sigra;
 
 /// Every action the core writes: the audit event catalogue. Names follow Sigra's
 /// (`area.action[.outcome]`); the README lists each with when it is written, by whom and with
@@ -383,7 +383,7 @@ pub(crate) async fn record(
     Ok(())
 }
 
-impl Sigra {
+impl Core {
     /// Records an event that belongs to no change (a refused attempt), on its own connection.
     pub(crate) async fn audit_alone(
         &self,

@@ -1,6 +1,6 @@
 //! The one log-in completion path. Every way of proving who you are (a password, a mailed
-//! link, a passkey, and later a provider or a token) ends in [`Sigra::complete_log_in`], and a
-//! second factor ends in [`Sigra::finish_log_in`]: the browser's old session goes (no session
+//! link, a passkey, and later a provider or a token) ends in `complete_log_in`, and a
+//! second factor ends in `finish_log_in`: the browser's old session goes (no session
 //! fixation), the password lock is cleared, a second factor is asked for where the account has
 //! one, and a full session starts under a new token with its audit row, the new-address
 //! notice and the log-in metric. A new log-in method only proves its factor and calls these.
@@ -10,9 +10,10 @@ use crate::change::Change;
 use crate::error::Result;
 use crate::http::pages;
 use crate::mail::Message;
+use crate::mfa::{self, TrustedBrowsers};
+use crate::plumbing::Core;
 use crate::sessions::{self, Authenticated, NewSession, SessionKind};
 use crate::users::{self, EmailAddress, UserId};
-use crate::Sigra;
 
 /// How the first factor was proved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,12 +61,13 @@ pub(crate) struct FirstFactor<'a> {
     pub detail: AuditEvent,
 }
 
-impl Sigra {
+impl Core {
     /// Turns a proved first factor into a session on `change`: a full one, or a pending one
     /// when the account has a second factor and neither the method nor a trusted-browser
     /// cookie covers it.
     pub(crate) async fn complete_log_in(
         &self,
+        trusted: &TrustedBrowsers,
         change: &mut Change<'_>,
         factor: FirstFactor<'_>,
     ) -> Result<NewSession> {
@@ -74,9 +76,9 @@ impl Sigra {
         }
         users::store::clear_failed_logins(change, factor.user).await?;
         if !factor.method.is_multi_factor()
-            && self.has_second_factor_on(change, factor.user).await?
-            && !self
-                .trusts_browser(change, factor.user, factor.trusted_browser)
+            && mfa::has_second_factor_on(change, factor.user).await?
+            && !trusted
+                .vouches_for(change, factor.user, factor.trusted_browser)
                 .await?
         {
             let event = AuditEvent::new(Action::MfaChallenge)

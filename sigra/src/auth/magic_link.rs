@@ -10,12 +10,12 @@ use crate::sessions::{Authenticated, NewSession, SessionKind};
 use crate::tokens::{self, Purpose};
 
 use super::mailed_link::LinkKind;
+use super::Auth;
 use super::{FirstFactor, LoginMethod};
 use crate::http::MailedLink;
 use crate::users::{self, EmailAddress};
-use crate::Sigra;
 
-impl Sigra {
+impl Auth<'_> {
     /// Mails a log-in link if `email` has an account and the limit allows; the answer is the
     /// same either way.
     ///
@@ -26,7 +26,7 @@ impl Sigra {
         let kind = LinkKind {
             purpose: Purpose::MagicLink,
             audit: Action::MagicLinkRequest,
-            ttl: self.config().tokens.magic_link_ttl,
+            ttl: self.core.config().tokens.magic_link_ttl,
             link: MailedLink::MagicLink,
             message: |url, valid_for_minutes| Message::MagicLink {
                 url,
@@ -49,7 +49,7 @@ impl Sigra {
         trusted_browser: Option<&str>,
         request: &RequestContext,
     ) -> Result<NewSession> {
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let redeemed = tokens::redeem(&mut change, Purpose::MagicLink, token, now)
             .await?
@@ -73,7 +73,10 @@ impl Sigra {
             trusted_browser,
             detail: AuditEvent::new(Action::LoginSuccess),
         };
-        let session = self.complete_log_in(&mut change, factor).await?;
+        let session = self
+            .core
+            .complete_log_in(self.trusted, &mut change, factor)
+            .await?;
         change.commit().await?;
         Ok(session)
     }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::Auth;
 use crate::audit::{Action, AuditEvent};
 use crate::error::{Error, Result};
 use crate::http::MailedLink;
@@ -11,7 +12,6 @@ use crate::mail::{minutes, Message};
 use crate::request::RequestContext;
 use crate::tokens::{self, Purpose};
 use crate::users::{self, EmailAddress};
-use crate::Sigra;
 
 /// One kind of mailed link.
 pub(super) struct LinkKind {
@@ -24,7 +24,7 @@ pub(super) struct LinkKind {
     pub message: fn(String, u64) -> Message,
 }
 
-impl Sigra {
+impl Auth<'_> {
     pub(super) async fn mail_link(
         &self,
         email: &str,
@@ -32,7 +32,7 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<()> {
         let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let account =
             users::store::credentials(&mut change, users::store::Lookup::Email(&email)).await?;
@@ -40,6 +40,7 @@ impl Sigra {
         if let Some(account) = &account {
             event = event.target_user(&account.id);
             if self
+                .core
                 .over_mail_limit(&mut change, &account.id, kind.purpose)
                 .await?
             {
@@ -54,7 +55,7 @@ impl Sigra {
                     kind.ttl,
                 )
                 .await?;
-                let url = self.mailed_link_url(kind.link, token.expose());
+                let url = self.core.mailed_link_url(kind.link, token.expose());
                 change
                     .mail(&email, (kind.message)(url, minutes(kind.ttl)))
                     .await?;

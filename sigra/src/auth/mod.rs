@@ -15,15 +15,25 @@ pub use reauth::ReauthPurpose;
 
 use crate::audit::{Action, AuditEvent};
 use crate::config::ConfirmationMode;
+use crate::confirmation::ConfirmationCodes;
 use crate::error::{Error, Result};
 use crate::http::pages;
 use crate::lockout::{AfterFailure, LockoutPolicy};
 use crate::mail::Message;
+use crate::mfa::TrustedBrowsers;
 use crate::password::{Password, Verification};
+use crate::plumbing::Core;
 use crate::request::RequestContext;
 use crate::sessions::{self, Authenticated, NewSession, SessionKind};
 use crate::users::{self, EmailAddress, UserId};
-use crate::Sigra;
+
+/// Registration, log-in and log-out, magic links and password reset: `sigra.auth()`.
+#[derive(Clone, Copy)]
+pub struct Auth<'a> {
+    pub(crate) core: &'a Core,
+    pub(crate) trusted: &'a TrustedBrowsers,
+    pub(crate) codes: &'a ConfirmationCodes,
+}
 
 /// What the log-in form submits.
 pub struct LogIn {
@@ -52,11 +62,11 @@ impl std::fmt::Debug for LogIn {
     }
 }
 
-impl Sigra {
+impl Auth<'_> {
     /// Checks the credentials and, when they match, starts a session under a new token. A
     /// session the browser already had is ended first (no session fixation). When the account
     /// has a second factor and the browser is not trusted, the new session is pending
-    /// ([`NewSession::needs_second_factor`]) until [`Sigra::complete_mfa`].
+    /// ([`NewSession::needs_second_factor`]) until [`crate::mfa::Mfa::complete_mfa`].
     ///
     /// # Errors
     /// `InvalidCredentials` for every kind of failed log-in; `Busy` when the hashing pool is
@@ -70,22 +80,23 @@ impl Sigra {
     ) -> Result<NewSession> {
         // Oversized input is refused before any hashing work (an Argon2 DoS guard). No stored
         // password can be this long, so the answer is the truthful one.
-        let max_bytes = self.password_policy().max_length().saturating_mul(4);
+        let max_bytes = self.core.password_policy().max_length().saturating_mul(4);
         let email = match EmailAddress::parse(&log_in.email) {
             Ok(email) if log_in.password.byte_len() <= max_bytes => email,
             _ => return Err(Error::InvalidCredentials),
         };
 
         let found = {
-            let mut conn = self.db().acquire().await?;
+            let mut conn = self.core.db().acquire().await?;
             users::store::credentials(&mut conn, users::store::Lookup::Email(&email)).await?
         };
         let (user_id, rehash, confirmed) = match found {
             // Checked before the real hash, so a locked account cannot be used to test
             // passwords; the dummy verify keeps the answer and its timing the same.
-            Some(account) if LockoutPolicy::is_locked(account.locked_until, self.now()) => {
-                self.hasher().verify_dummy(&log_in.password).await?;
+            Some(account) if LockoutPolicy::is_locked(account.locked_until, self.core.now()) => {
+                self.core.hasher().verify_dummy(&log_in.password).await?;
                 return self
+                    .core
                     .refuse(LoginMethod::Password, Some(&account.id), "locked", request)
                     .await;
             }
@@ -94,12 +105,14 @@ impl Sigra {
                 password_hash: Some(hash),
                 confirmed,
                 ..
-            }) => match self.hasher().verify(&log_in.password, &hash).await? {
+            }) => match self.core.hasher().verify(&log_in.password, &hash).await? {
                 Verification::Match { rehash } => (id, rehash, confirmed),
                 Verification::Mismatch => {
-                    self.count_failure(&id, &email, ReauthPurpose::LogIn, request)
+                    self.core
+                        .count_failure(&id, &email, ReauthPurpose::LogIn, request)
                         .await?;
                     return self
+                        .core
                         .refuse(
                             LoginMethod::Password,
                             Some(&id),
@@ -114,38 +127,41 @@ impl Sigra {
                 password_hash: None,
                 ..
             }) => {
-                self.hasher().verify_dummy(&log_in.password).await?;
+                self.core.hasher().verify_dummy(&log_in.password).await?;
                 return self
+                    .core
                     .refuse(LoginMethod::Password, Some(&id), "no_password", request)
                     .await;
             }
             None => {
-                self.hasher().verify_dummy(&log_in.password).await?;
+                self.core.hasher().verify_dummy(&log_in.password).await?;
                 return self
+                    .core
                     .refuse(LoginMethod::Password, None, "unknown_email", request)
                     .await;
             }
         };
         tracing::Span::current().record("user_id", user_id.as_str());
-        if !confirmed && self.config().confirmation == ConfirmationMode::Block {
+        if !confirmed && self.core.config().confirmation == ConfirmationMode::Block {
             // Told only after the right password: it reveals nothing to someone guessing.
-            self.refuse::<()>(
-                LoginMethod::Password,
-                Some(&user_id),
-                "unconfirmed",
-                request,
-            )
-            .await
-            .ok();
+            self.core
+                .refuse::<()>(
+                    LoginMethod::Password,
+                    Some(&user_id),
+                    "unconfirmed",
+                    request,
+                )
+                .await
+                .ok();
             return Err(Error::Unconfirmed);
         }
 
         let upgraded = if rehash {
-            Some(self.hasher().rehash_verified(&log_in.password).await?)
+            Some(self.core.hasher().rehash_verified(&log_in.password).await?)
         } else {
             None
         };
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         if let Some(hash) = &upgraded {
             let now = change.now();
             users::store::replace_password_hash(&mut change, &user_id, hash, now).await?;
@@ -164,11 +180,17 @@ impl Sigra {
             detail: AuditEvent::new(Action::LoginSuccess)
                 .meta("algorithm_upgraded", upgraded.is_some()),
         };
-        let session = self.complete_log_in(&mut change, factor).await?;
+        let session = self
+            .core
+            .complete_log_in(self.trusted, &mut change, factor)
+            .await?;
         change.commit().await?;
         Ok(session)
     }
+}
 
+/// Shared steps owned by log-in: counting a wrong password and refusing a log-in.
+impl Core {
     /// Counts a wrong password against the account, locking it at the threshold: the count,
     /// its `security.invalid_credentials` row, the lock, its audit row and the owner's notice
     /// commit together. Returns the failures in a row.
@@ -232,14 +254,16 @@ impl Sigra {
             LoginMethod::Password | LoginMethod::MagicLink => Error::InvalidCredentials,
         })
     }
+}
 
+impl Auth<'_> {
     /// Ends the current session: its row is deleted, so the cookie is dead everywhere at once.
     ///
     /// # Errors
     /// The database failed.
     #[tracing::instrument(name = "auth.logout", skip_all, fields(user_id = %current.user().id))]
     pub async fn log_out(&self, current: &Authenticated, request: &RequestContext) -> Result<()> {
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         sessions::store::delete(&mut change, &current.session().id).await?;
         let event = AuditEvent::new(Action::Logout)
             .actor(&current.user().id)

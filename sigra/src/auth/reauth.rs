@@ -1,6 +1,6 @@
 //! Re-authentication: every check of a signed-in user's password outside log-in (sudo, the
 //! password and email changes, and later account deletion, unlinking a provider or deleting an
-//! organization) goes through [`Sigra::reauthenticate`]. It obeys the log-in rules, so a stolen
+//! organization) goes through `reauthenticate`. It obeys the log-in rules, so a stolen
 //! session cookie is no better a guessing oracle than the log-in form: it is rate limited per
 //! user and per client address, it refuses while the account is locked (with the answer a wrong
 //! password gets), and each wrong password counts toward the same lockout and is audited.
@@ -9,11 +9,11 @@ use crate::audit::{Action, AuditEvent};
 use crate::error::{Error, Result};
 use crate::lockout::LockoutPolicy;
 use crate::password::{Password, Verification};
+use crate::plumbing::Core;
 use crate::rate_limit::client_bucket;
 use crate::request::RequestContext;
 use crate::sessions::Authenticated;
 use crate::users;
-use crate::Sigra;
 
 /// Why a password is being checked, as audit rows name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +40,7 @@ impl ReauthPurpose {
     }
 }
 
-impl Sigra {
+impl Core {
     /// Checks the signed-in user's current password for `purpose`.
     ///
     /// # Errors

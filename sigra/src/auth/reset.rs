@@ -12,12 +12,12 @@ use crate::sessions;
 use crate::tokens::{self, Purpose};
 
 use super::mailed_link::LinkKind;
+use super::Auth;
 use crate::http::pages;
 use crate::http::MailedLink;
 use crate::users::{self, EmailAddress};
-use crate::Sigra;
 
-impl Sigra {
+impl Auth<'_> {
     /// Mails a reset link if `email` has an account and the limit allows; the answer is the
     /// same either way.
     ///
@@ -32,7 +32,7 @@ impl Sigra {
         let kind = LinkKind {
             purpose: Purpose::ResetPassword,
             audit: Action::PasswordResetRequest,
-            ttl: self.config().tokens.reset_ttl,
+            ttl: self.core.config().tokens.reset_ttl,
             link: MailedLink::ResetPassword,
             message: |url, valid_for_minutes| Message::ResetPassword {
                 url,
@@ -48,8 +48,8 @@ impl Sigra {
     /// # Errors
     /// `InvalidToken`; the database failed.
     pub async fn check_reset_token(&self, token: &PresentedToken) -> Result<()> {
-        let mut conn = self.db().acquire().await?;
-        tokens::peek(&mut conn, Purpose::ResetPassword, token, self.now())
+        let mut conn = self.core.db().acquire().await?;
+        tokens::peek(&mut conn, Purpose::ResetPassword, token, self.core.now())
             .await?
             .map(|_| ())
             .ok_or(Error::InvalidToken)
@@ -67,16 +67,16 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<()> {
         let target = {
-            let mut conn = self.db().acquire().await?;
-            tokens::peek(&mut conn, Purpose::ResetPassword, token, self.now())
+            let mut conn = self.core.db().acquire().await?;
+            tokens::peek(&mut conn, Purpose::ResetPassword, token, self.core.now())
                 .await?
                 .ok_or(Error::InvalidToken)?
         };
         let email = EmailAddress::parse(&target.sent_to).map_err(|_| Error::InvalidToken)?;
-        let password = self.check_new_password(password, &email).await?;
-        let hash = self.hasher().hash(&password).await?;
+        let password = self.core.check_new_password(password, &email).await?;
+        let hash = self.core.hasher().hash(&password).await?;
 
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let redeemed = tokens::redeem(&mut change, Purpose::ResetPassword, token, now)
             .await?
@@ -91,9 +91,10 @@ impl Sigra {
         users::store::confirm(&mut change, &user, now).await?;
         users::store::clear_failed_logins(&mut change, &user).await?;
         let ended = sessions::store::delete_all_for_user(&mut change, &user, None).await?;
-        self.forget_trusted_browsers_on(&mut change, &user).await?;
+        crate::mfa::forget_trusted_browsers_on(&mut change, &user).await?;
         tokens::revoke(&mut change, &user, tokens::ALL, now).await?;
-        self.hooks()
+        self.core
+            .hooks()
             .on_password_change(&mut change, &user)
             .await
             .map_err(Error::Hook)?;
@@ -102,7 +103,7 @@ impl Sigra {
             .meta("sessions_ended", ended);
         change.audit(event).await?;
         let notice = Message::PasswordChanged {
-            reset_url: self.url(pages::RESET_PASSWORD),
+            reset_url: self.core.url(pages::RESET_PASSWORD),
         };
         change.mail(&email, notice).await?;
         change.commit().await

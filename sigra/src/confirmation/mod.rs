@@ -7,16 +7,36 @@ use sqlx::AnyConnection;
 use crate::audit::{Action, AuditEvent};
 use crate::change::Change;
 use crate::clock::Timestamp;
-use crate::crypto::PresentedToken;
+use crate::crypto::{PresentedToken, SigningKey};
 use crate::error::{Error, Result};
 use crate::http::MailedLink;
 use crate::mail::Message;
+use crate::plumbing::Core;
 use crate::request::RequestContext;
 use crate::tokens::{self, CodeCheck, Purpose};
 use crate::users::{self, EmailAddress, UserId};
-use crate::Sigra;
 
-impl Sigra {
+/// Email confirmation by link or code: `sigra.confirmation()`.
+#[derive(Clone, Copy)]
+pub struct Confirmation<'a> {
+    pub(crate) core: &'a Core,
+    pub(crate) codes: &'a ConfirmationCodes,
+}
+
+/// The key of the six-digit confirmation codes' digests.
+pub(crate) struct ConfirmationCodes(SigningKey);
+
+impl ConfirmationCodes {
+    pub(crate) fn new(key: SigningKey) -> Self {
+        Self(key)
+    }
+
+    fn key(&self) -> &SigningKey {
+        &self.0
+    }
+}
+
+impl Confirmation<'_> {
     /// Issues a confirmation link and code for `email` and queues the mail, as part of
     /// `change`.
     pub(crate) async fn send_confirmation(
@@ -26,11 +46,13 @@ impl Sigra {
         email: &EmailAddress,
     ) -> Result<()> {
         let now = change.now();
-        let ttl = self.config().tokens.confirm_ttl;
+        let ttl = self.core.config().tokens.confirm_ttl;
         let token = tokens::issue(change, user, Purpose::ConfirmEmail, email, now, ttl).await?;
-        let code = tokens::issue_code(change, self.code_key(), user, email, now, ttl).await?;
+        let code = tokens::issue_code(change, self.codes.key(), user, email, now, ttl).await?;
         let message = Message::ConfirmEmail {
-            url: self.mailed_link_url(MailedLink::Confirm, token.expose()),
+            url: self
+                .core
+                .mailed_link_url(MailedLink::Confirm, token.expose()),
             code,
             valid_for_minutes: crate::mail::minutes(ttl),
         };
@@ -48,7 +70,7 @@ impl Sigra {
     #[tracing::instrument(name = "confirmation.resend", skip_all, err(level = "debug"))]
     pub async fn resend_confirmation(&self, email: &str, request: &RequestContext) -> Result<()> {
         let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let Some(account) =
             users::store::credentials(&mut change, users::store::Lookup::Email(&email)).await?
         else {
@@ -56,6 +78,7 @@ impl Sigra {
         };
         if account.confirmed
             || self
+                .core
                 .over_mail_limit(&mut change, &account.id, Purpose::ConfirmEmail)
                 .await?
         {
@@ -76,7 +99,7 @@ impl Sigra {
         token: &PresentedToken,
         request: &RequestContext,
     ) -> Result<()> {
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let redeemed = tokens::redeem(&mut change, Purpose::ConfirmEmail, token, now)
             .await?
@@ -108,15 +131,16 @@ impl Sigra {
         if code.len() != 6 {
             return Err(Error::InvalidCode);
         }
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let Some(account) =
             users::store::credentials(&mut change, users::store::Lookup::Email(&email)).await?
         else {
             return Err(Error::InvalidCode);
         };
-        let max = self.config().tokens.code_attempts;
-        match tokens::check_code(&mut change, self.code_key(), &account.id, &code, now, max).await?
+        let max = self.core.config().tokens.code_attempts;
+        match tokens::check_code(&mut change, self.codes.key(), &account.id, &code, now, max)
+            .await?
         {
             CodeCheck::Accepted => {
                 self.mark_confirmed(&mut change, &account.id, "code")
@@ -151,7 +175,10 @@ impl Sigra {
             .meta("method", method);
         change.audit(event).await
     }
+}
 
+/// The per-address mail limit, shared by every mailed link.
+impl Core {
     /// Whether `user` already had `mail.per_email_limit` mails of this purpose in the window.
     pub(crate) async fn over_mail_limit(
         &self,

@@ -3,6 +3,7 @@ use std::time::Duration;
 use cookie::{Cookie, SameSite};
 use http::header::{HeaderMap, HeaderValue, COOKIE};
 
+use crate::crypto::SecretKey;
 use crate::sessions::NewSession;
 
 /// The session cookie. `__Host-` makes browsers insist on Secure, `Path=/` and no `Domain`,
@@ -50,6 +51,69 @@ pub fn find_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.trim())
+}
+
+/// Sealed and signed `__Host-` cookies for the host's own short-lived state (a message for the
+/// next page, values shown once), so the host never handles the secret key: each cookie name
+/// gets its own derived key. `sigra.cookies()`.
+pub struct HostCookies {
+    secret: SecretKey,
+}
+
+impl HostCookies {
+    pub(crate) fn new(secret: SecretKey) -> Self {
+        Self { secret }
+    }
+
+    /// A cookie whose value is encrypted and authenticated for `context` (for example the
+    /// session id, so it opens only on the session that set it).
+    pub fn sealed(
+        &self,
+        name: &str,
+        context: &str,
+        value: &[u8],
+        max_age: Duration,
+    ) -> HeaderValue {
+        let sealed = self
+            .secret
+            .derive_sealer(&purpose(name))
+            .seal(context, value);
+        host_cookie(name, &sealed, Some(max_age))
+    }
+
+    /// The value of a cookie made by [`HostCookies::sealed`] with the same name and context.
+    pub fn open_sealed(&self, headers: &HeaderMap, name: &str, context: &str) -> Option<Vec<u8>> {
+        let sealed = find_cookie(headers, name)?;
+        let opened = self
+            .secret
+            .derive_sealer(&purpose(name))
+            .open(context, sealed)?;
+        Some(opened.to_vec())
+    }
+
+    /// A cookie whose value is readable but signed, so it cannot be forged or altered.
+    pub fn signed(&self, name: &str, value: &str, max_age: Duration) -> HeaderValue {
+        host_cookie(
+            name,
+            &self.secret.derive(&purpose(name)).sign(value),
+            Some(max_age),
+        )
+    }
+
+    /// The value of a cookie made by [`HostCookies::signed`], if its signature holds.
+    pub fn verified<'h>(&self, headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+        let signed = find_cookie(headers, name)?;
+        self.secret.derive(&purpose(name)).verify(signed)
+    }
+
+    /// The `Set-Cookie` value that removes the cookie `name`.
+    pub fn removal(name: &str) -> HeaderValue {
+        host_cookie(name, "", Some(Duration::ZERO))
+    }
+}
+
+fn purpose(name: &str) -> String {
+    format!("host-cookie:{name}")
 }
 
 #[cfg(test)]
@@ -105,5 +169,49 @@ mod tests {
         assert_eq!(find_cookie(&headers, SESSION_COOKIE), Some("abc"));
         assert_eq!(find_cookie(&headers, "other"), Some("1"));
         assert_eq!(find_cookie(&headers, "missing"), None);
+    }
+
+    #[test]
+    fn host_cookies_open_only_with_their_name_and_context() {
+        let cookies = HostCookies::new(SecretKey::parse(&SecretKey::generate_text()).expect("key"));
+        let header = |value: HeaderValue| {
+            let pair = value
+                .to_str()
+                .expect("ascii")
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let mut headers = HeaderMap::new();
+            headers.insert(COOKIE, HeaderValue::from_str(&pair).expect("header"));
+            headers
+        };
+        let sealed =
+            header(cookies.sealed("__Host-a", "session-1", b"codes", Duration::from_secs(60)));
+        assert_eq!(
+            cookies
+                .open_sealed(&sealed, "__Host-a", "session-1")
+                .as_deref(),
+            Some(&b"codes"[..])
+        );
+        assert_eq!(cookies.open_sealed(&sealed, "__Host-a", "session-2"), None);
+        let signed = header(cookies.signed("__Host-b", "logged_in", Duration::from_secs(60)));
+        assert_eq!(cookies.verified(&signed, "__Host-b"), Some("logged_in"));
+        let renamed = header(
+            HeaderValue::from_str(
+                &signed
+                    .get(COOKIE)
+                    .expect("cookie")
+                    .to_str()
+                    .expect("ascii")
+                    .replace("__Host-b", "__Host-c"),
+            )
+            .expect("header"),
+        );
+        assert_eq!(
+            cookies.verified(&renamed, "__Host-c"),
+            None,
+            "a value is bound to its cookie"
+        );
     }
 }

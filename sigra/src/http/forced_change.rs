@@ -50,7 +50,7 @@ pub async fn require_mfa_enrolment(
         .and_then(Scope::authenticated)
         .map(|a| a.user().id.clone());
     if let Some(user) = user.filter(|_| sigra.config().mfa.required && is_page(&request, &exempt)) {
-        match sigra.has_second_factor(&user).await {
+        match sigra.mfa().has_second_factor(&user).await {
             Ok(true) => {}
             Ok(false) => return Redirect::to(SECURITY_SETTINGS_PAGE).into_response(),
             Err(error) => return AppError(error).into_response(),

@@ -83,7 +83,7 @@ impl MailedLink {
     }
 }
 
-impl crate::Sigra {
+impl crate::plumbing::Core {
     /// The URL mailed for `token`, under the configured base URL.
     pub(crate) fn mailed_link_url(&self, link: MailedLink, token: &str) -> String {
         self.url(&format!("{}{token}", link.prefix()))

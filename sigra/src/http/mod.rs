@@ -15,7 +15,9 @@ mod return_to;
 mod scope;
 
 pub use client_ip::{client_ip, resolve_client_ip, ClientIp};
-pub use cookies::{clear_session_cookie, find_cookie, host_cookie, session_cookie, SESSION_COOKIE};
+pub use cookies::{
+    clear_session_cookie, find_cookie, host_cookie, session_cookie, HostCookies, SESSION_COOKIE,
+};
 pub use csrf::reject_cross_site;
 pub use error::{log_errors, AppError};
 pub use forced_change::{require_mfa_enrolment, require_password_change};

@@ -56,7 +56,7 @@ pub async fn resolve_session(
     let (scope, stale_cookie) = match presented {
         None => (Scope::Guest, false),
         Some(None) => (Scope::Guest, true),
-        Some(Some(token)) => match sigra.authenticate_session(&token).await {
+        Some(Some(token)) => match sigra.sessions().authenticate_session(&token).await {
             Ok(SessionCheck::Active(authenticated)) => (Scope::SignedIn(authenticated), false),
             Ok(SessionCheck::PendingMfa(pending)) => (Scope::PendingSecondFactor(pending), false),
             Ok(SessionCheck::Expired(_) | SessionCheck::Unknown) => (Scope::Guest, true),

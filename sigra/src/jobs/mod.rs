@@ -11,6 +11,7 @@
 
 mod store;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -19,8 +20,8 @@ use sqlx::AnyConnection;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::mail::{Message, OutgoingEmail};
+use crate::plumbing::Core;
 use crate::users::EmailAddress;
-use crate::Sigra;
 
 /// What a job does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,7 +92,14 @@ pub fn backoff(attempts: i64) -> Duration {
     Duration::from_secs(30 * 2_u64.pow(exponent)).min(Duration::from_secs(3600))
 }
 
-impl Sigra {
+/// The durable job queue and its runner: `sigra.jobs()`.
+#[derive(Clone, Copy)]
+pub struct Jobs<'a> {
+    pub(crate) core: &'a Arc<Core>,
+}
+
+/// Queueing mail: the step every change that mails shares.
+impl Core {
     /// Queues `message` for `to` on `conn`, normally the transaction of the change it reports.
     ///
     /// # Errors
@@ -120,18 +128,20 @@ impl Sigra {
         )
         .await
     }
+}
 
+impl Jobs<'_> {
     /// Makes sure the periodic cleanup job exists (idempotent; safe from every process).
     ///
     /// # Errors
     /// The database failed.
     pub async fn schedule_periodic_jobs(&self) -> Result<()> {
-        let mut conn = self.db().acquire().await?;
+        let mut conn = self.core.db().acquire().await?;
         store::insert_once(
             &mut conn,
             CLEANUP_JOB_ID,
             JobKind::Cleanup.as_str(),
-            self.now(),
+            self.core.now(),
             3,
         )
         .await
@@ -142,8 +152,8 @@ impl Sigra {
     /// # Errors
     /// The database failed.
     pub async fn jobs_due(&self) -> Result<i64> {
-        let mut conn = self.db().acquire().await?;
-        store::due_count(&mut conn, self.now()).await
+        let mut conn = self.core.db().acquire().await?;
+        store::due_count(&mut conn, self.core.now()).await
     }
 
     /// Claims and runs one due job.
@@ -153,11 +163,18 @@ impl Sigra {
     /// error: it is retried or given up, and the outcome says so).
     #[tracing::instrument(name = "jobs.run_next", skip_all, fields(worker))]
     pub async fn run_next_job(&self, worker: &str) -> Result<JobOutcome> {
-        let now = self.now();
-        let lease_until = now.plus(self.config().jobs.lease);
+        let now = self.core.now();
+        let lease_until = now.plus(self.core.config().jobs.lease);
         let claimed = {
-            let mut conn = self.db().acquire().await?;
-            store::claim(&mut conn, self.db().backend(), worker, now, lease_until).await?
+            let mut conn = self.core.db().acquire().await?;
+            store::claim(
+                &mut conn,
+                self.core.db().backend(),
+                worker,
+                now,
+                lease_until,
+            )
+            .await?
         };
         let Some(job) = claimed else {
             return Ok(JobOutcome::Idle);
@@ -169,11 +186,11 @@ impl Sigra {
             Some(JobKind::Cleanup) => self.clean_up_expired().await,
             None => Err(format!("unknown job kind {:?}", job.kind)),
         };
-        let finished = self.now();
-        let mut conn = self.db().acquire().await?;
+        let finished = self.core.now();
+        let mut conn = self.core.db().acquire().await?;
         match result {
             Ok(()) if kind == Some(JobKind::Cleanup) => {
-                let next = finished.plus(self.config().jobs.cleanup_interval);
+                let next = finished.plus(self.core.config().jobs.cleanup_interval);
                 store::reschedule(&mut conn, &job.id, worker, next).await?;
                 Ok(JobOutcome::Done { kind: kind_name })
             }
@@ -216,13 +233,14 @@ impl Sigra {
         &self,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
-        let sigra = self.clone();
+        let core = Arc::clone(self.core);
         let worker = format!("runner-{}", uuid::Uuid::new_v4().simple());
         tokio::spawn(async move {
+            let sigra = Jobs { core: &core };
             if let Err(error) = sigra.schedule_periodic_jobs().await {
                 tracing::error!(%error, "could not schedule the periodic jobs");
             }
-            let poll = sigra.config().jobs.poll_interval;
+            let poll = core.config().jobs.poll_interval;
             while !*stop.borrow() {
                 let outcome = sigra.run_next_job(&worker).await;
                 let idle = match outcome {
@@ -245,28 +263,33 @@ impl Sigra {
 
     async fn deliver(&self, sealed: &str) -> std::result::Result<(), String> {
         let payload = self
+            .core
             .job_sealer()
             .open(JobKind::SendEmail.as_str(), sealed)
             .ok_or("the payload does not open (altered, or sealed with another secret key)")?;
         let job: SendEmail = serde_json::from_slice(&payload).map_err(|e| e.to_string())?;
         let content = self
+            .core
             .templates()
-            .render(&self.config().app_name, &job.message);
+            .render(&self.core.config().app_name, &job.message);
         let email = OutgoingEmail {
-            from: self.config().mail.from.clone(),
+            from: self.core.config().mail.from.clone(),
             to: job.to,
             content,
         };
         tracing::info!(message = job.message.name(), "delivering mail");
-        self.mailer().send(&email).await.map_err(|e| e.to_string())
+        self.core
+            .mailer()
+            .send(&email)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     async fn clean_up_expired(&self) -> std::result::Result<(), String> {
-        let now = self.now();
-        let idle_cutoff = Timestamp::from_millis(
-            now.as_millis()
-                .saturating_sub(crate::clock::millis_of(self.config().sessions.idle_timeout)),
-        );
+        let now = self.core.now();
+        let idle_cutoff = Timestamp::from_millis(now.as_millis().saturating_sub(
+            crate::clock::millis_of(self.core.config().sessions.idle_timeout),
+        ));
         let before = |age: Duration| {
             Timestamp::from_millis(now.as_millis().saturating_sub(crate::clock::millis_of(age)))
         };
@@ -276,7 +299,12 @@ impl Sigra {
             tokens: before(TOKEN_RETENTION),
             failed_jobs: before(FAILED_JOB_RETENTION),
         };
-        let mut tx = self.db().begin_write().await.map_err(|e| e.to_string())?;
+        let mut tx = self
+            .core
+            .db()
+            .begin_write()
+            .await
+            .map_err(|e| e.to_string())?;
         let removed = store::clean_up(&mut tx, &cutoffs)
             .await
             .map_err(|e| e.to_string())?;

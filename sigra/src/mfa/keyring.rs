@@ -1,6 +1,6 @@
 //! The AEAD keys that seal TOTP secrets at rest. Each sealed secret records the id of the key
 //! that sealed it; the first configured key seals, every configured key opens, and
-//! [`Sigra::rotate_mfa_keys`] re-seals everything under the first key so an old key can go.
+//! [`super::Mfa::rotate_mfa_keys`] re-seals everything under the first key so an old key can go.
 
 use zeroize::Zeroizing;
 
@@ -10,9 +10,8 @@ use crate::crypto::Sealer;
 use crate::error::{Error, Result};
 use crate::request::RequestContext;
 use crate::users::UserId;
-use crate::Sigra;
 
-use super::store;
+use super::{store, Mfa};
 
 pub(crate) struct Keyring {
     keys: Vec<(String, Sealer)>,
@@ -68,20 +67,20 @@ fn context(user: &UserId) -> String {
     format!("totp:{user}")
 }
 
-impl Sigra {
+impl Mfa<'_> {
     /// Re-seals every TOTP secret under the newest key (the first in `SIGRA_MFA_ENCRYPTION_KEYS`),
     /// in one transaction. Returns how many secrets moved; afterwards older keys can be removed.
     ///
     /// # Errors
     /// A secret sealed with a key that is no longer configured; the database failed.
     pub async fn rotate_mfa_keys(&self, request: &RequestContext) -> Result<u64> {
-        let keyring = self.mfa_keyring();
+        let keyring = &self.secrets.keyring;
         let Some(newest) = keyring.newest_id() else {
             return Err(Error::Internal(
                 "no MFA encryption key is configured".into(),
             ));
         };
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let mut moved = 0;
         for (user, sealed, key_id) in store::all_secrets(&mut change).await? {
             if key_id == newest {

@@ -17,18 +17,20 @@ use sqlx::AnyConnection;
 
 pub use backup_codes::BackupCodes;
 pub(crate) use keyring::Keyring;
+pub(crate) use trusted::TrustedBrowsers;
 pub use trusted::TRUSTED_BROWSER_COOKIE;
 
 use crate::audit::{Action, AuditEvent};
 use crate::change::Change;
-use crate::crypto::random_bytes;
+use crate::crypto::{random_bytes, SigningKey};
 use crate::error::{Error, Result};
 use crate::http::pages;
 use crate::mail::{minutes, Message};
+use crate::passkeys::Passkeys;
+use crate::plumbing::Core;
 use crate::request::RequestContext;
 use crate::sessions::{self, Authenticated, NewSession, PendingMfa, SessionKind, Sudo};
 use crate::users::{EmailAddress, UserId};
-use crate::Sigra;
 
 /// A second factor as the user typed it.
 #[derive(Clone, PartialEq, Eq)]
@@ -37,7 +39,7 @@ pub enum SecondFactor {
     Totp(String),
     /// One of the backup codes.
     BackupCode(String),
-    /// A passkey's answer to the ceremony started by [`Sigra::start_passkey_second_factor`].
+    /// A passkey's answer to the ceremony started by [`crate::passkeys::Passkeys::start_passkey_second_factor`].
     Passkey {
         /// The ceremony id.
         ceremony: String,
@@ -124,37 +126,51 @@ pub struct MfaLogIn {
     pub backup_codes_left: Option<u32>,
 }
 
-impl Sigra {
-    /// Whether `user` has a second factor, read on the caller's connection.
-    pub(crate) async fn has_second_factor_on(
-        &self,
-        conn: &mut AnyConnection,
-        user: &UserId,
-    ) -> Result<bool> {
-        store::has_second_factor(conn, user).await
-    }
+/// Second factors: `sigra.mfa()`.
+#[derive(Clone, Copy)]
+pub struct Mfa<'a> {
+    pub(crate) core: &'a Core,
+    pub(crate) secrets: &'a MfaSecrets,
+    pub(crate) trusted: &'a TrustedBrowsers,
+    pub(crate) relying_party: &'a webauthn_rs::Webauthn,
+}
 
-    /// Whether the browser's trust cookie vouches for `user` (right user, current epoch, not
-    /// expired).
-    pub(crate) async fn trusts_browser(
-        &self,
-        conn: &mut AnyConnection,
-        user: &UserId,
-        cookie: Option<&str>,
-    ) -> Result<bool> {
-        let Some(cookie) = cookie else {
-            return Ok(false);
-        };
-        let epoch = store::state(conn, user).await?.trust_epoch;
-        let ttl = self.config().mfa.trust_duration;
-        Ok(trusted::vouches_for(
-            self.trust_key(),
-            cookie,
-            user,
-            epoch,
-            self.now(),
-            ttl,
-        ))
+/// The keys only second factors use: the keyring that seals TOTP secrets, and the key of the
+/// backup-code digests.
+pub(crate) struct MfaSecrets {
+    keyring: Keyring,
+    backup_code_key: SigningKey,
+}
+
+impl MfaSecrets {
+    pub(crate) fn new(keyring: Keyring, backup_code_key: SigningKey) -> Self {
+        Self {
+            keyring,
+            backup_code_key,
+        }
+    }
+}
+
+/// Whether `user` has a second factor (an authenticator app or a passkey), on `conn`.
+pub(crate) async fn has_second_factor_on(conn: &mut AnyConnection, user: &UserId) -> Result<bool> {
+    store::has_second_factor(conn, user).await
+}
+
+/// Forgets every trusted browser of `user` as part of another change (a new password).
+pub(crate) async fn forget_trusted_browsers_on(
+    conn: &mut AnyConnection,
+    user: &UserId,
+) -> Result<()> {
+    store::bump_trust_epoch(conn, user).await
+}
+
+impl<'a> Mfa<'a> {
+    fn passkeys(&self) -> Passkeys<'a> {
+        Passkeys {
+            core: self.core,
+            relying_party: self.relying_party,
+            trusted: self.trusted,
+        }
     }
 
     /// Finishes a log-in with its second factor: the pending session is replaced by a full
@@ -174,8 +190,8 @@ impl Sigra {
     ) -> Result<MfaLogIn> {
         let user = &pending.user().id;
         let email = &pending.user().email;
-        let mut change = self.begin_change(request).await?;
-        let now = change.now();
+        let mut change = self.core.begin_change(request).await?;
+
         if let Err(error) = self.check_factor(&mut change, user, email, &factor).await {
             if matches!(error, Error::MfaLocked) {
                 sessions::store::delete(&mut change, &pending.session().id).await?;
@@ -207,11 +223,11 @@ impl Sigra {
             .meta("trust_browser", trust_browser)
             .meta("remember_me", kind == SessionKind::RememberMe);
         let session = self
+            .core
             .finish_log_in(&mut change, user, email, kind, success)
             .await?;
         let trusted_browser = if trust_browser {
-            let epoch = store::state(&mut change, user).await?.trust_epoch;
-            Some(trusted::issue(self.trust_key(), user, epoch, now))
+            Some(self.trusted.issue(&mut change, user).await?)
         } else {
             None
         };
@@ -229,7 +245,7 @@ impl Sigra {
     /// # Errors
     /// The database failed.
     pub async fn has_second_factor(&self, user: &UserId) -> Result<bool> {
-        let mut conn = self.db().acquire().await?;
+        let mut conn = self.core.db().acquire().await?;
         store::has_second_factor(&mut conn, user).await
     }
 
@@ -239,13 +255,13 @@ impl Sigra {
     /// The database failed.
     pub async fn second_factor_options(&self, pending: &PendingMfa) -> Result<SecondFactorOptions> {
         let user = &pending.user().id;
-        let mut conn = self.db().acquire().await?;
+        let mut conn = self.core.db().acquire().await?;
         let totp = store::totp(&mut conn, user)
             .await?
             .is_some_and(|row| row.confirmed);
         Ok(SecondFactorOptions {
             totp,
-            passkey: self.has_passkey(&mut conn, user).await?,
+            passkey: crate::passkeys::has_passkey(&mut conn, user).await?,
         })
     }
 
@@ -254,7 +270,7 @@ impl Sigra {
     /// # Errors
     /// The database failed.
     pub async fn cancel_mfa(&self, pending: &PendingMfa, request: &RequestContext) -> Result<()> {
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         sessions::store::delete(&mut change, &pending.session().id).await?;
         let event = AuditEvent::new(Action::Logout)
             .actor(&pending.user().id)
@@ -274,13 +290,14 @@ impl Sigra {
         sudo: Option<&Sudo>,
     ) -> Result<MfaOverview> {
         let user = &current.user().id;
-        let mut conn = self.db().acquire().await?;
+        let mut conn = self.core.db().acquire().await?;
         let row = store::totp(&mut conn, user).await?;
         let totp_enabled = row.as_ref().is_some_and(|r| r.confirmed);
         let pending_setup = match (&row, sudo) {
             (Some(row), Some(_)) if !row.confirmed => {
                 let secret = self
-                    .mfa_keyring()
+                    .secrets
+                    .keyring
                     .open(user, &row.secret_sealed, &row.key_id)?;
                 Some(self.describe_setup(&secret, &current.user().email)?)
             }
@@ -291,7 +308,7 @@ impl Sigra {
             totp_enabled,
             backup_codes_left,
             pending_setup,
-            required: self.config().mfa.required,
+            required: self.core.config().mfa.required,
         })
     }
 
@@ -308,8 +325,8 @@ impl Sigra {
         let current = sudo.authenticated();
         let user = &current.user().id;
         let secret = zeroize::Zeroizing::new(random_bytes::<{ totp::SECRET_BYTES }>());
-        let (sealed, key_id) = self.mfa_keyring().seal(user, secret.as_slice())?;
-        let mut change = self.begin_change(request).await?;
+        let (sealed, key_id) = self.secrets.keyring.seal(user, secret.as_slice())?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         if !store::start_enrolment(&mut change, user, &sealed, &key_id, now).await? {
             return Err(Error::AlreadyEnrolled);
@@ -334,7 +351,7 @@ impl Sigra {
     ) -> Result<BackupCodes> {
         let current = sudo.authenticated();
         let user = &current.user().id;
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let row = store::totp(&mut change, user)
             .await?
@@ -343,7 +360,8 @@ impl Sigra {
             return Err(Error::AlreadyEnrolled);
         }
         let secret = self
-            .mfa_keyring()
+            .secrets
+            .keyring
             .open(user, &row.secret_sealed, &row.key_id)?;
         let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
         let step = totp::matching_step(&secret, &code, now, None).ok_or(Error::InvalidCode)?;
@@ -413,7 +431,7 @@ impl Sigra {
             .meta("authorised_by", factor.method());
         change.audit(event).await?;
         let message = Message::MfaDisabled {
-            reset_url: self.url(pages::RESET_PASSWORD),
+            reset_url: self.core.url(pages::RESET_PASSWORD),
         };
         change.mail(&current.user().email, message).await?;
         change.commit().await
@@ -430,7 +448,7 @@ impl Sigra {
     ) -> Result<()> {
         let current = sudo.authenticated();
         let user = &current.user().id;
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         store::bump_trust_epoch(&mut change, user).await?;
         change
             .audit(AuditEvent::new(Action::TrustRevokeAll).actor(user))
@@ -440,13 +458,13 @@ impl Sigra {
 
     /// The change for a settings change, once `factor` checks out. A wrong factor is
     /// counted (committed) and refused.
-    async fn authorised_by<'a>(
-        &'a self,
+    async fn authorised_by<'r>(
+        &'r self,
         current: &Authenticated,
         factor: &SecondFactor,
-        request: &'a RequestContext,
-    ) -> Result<Change<'a>> {
-        let mut change = self.begin_change(request).await?;
+        request: &'r RequestContext,
+    ) -> Result<Change<'r>> {
+        let mut change = self.core.begin_change(request).await?;
         let checked = self
             .check_factor(
                 &mut change,
@@ -462,15 +480,6 @@ impl Sigra {
                 Err(error)
             }
         }
-    }
-
-    /// Forgets trusted browsers as part of another change (a new password).
-    pub(crate) async fn forget_trusted_browsers_on(
-        &self,
-        conn: &mut AnyConnection,
-        user: &UserId,
-    ) -> Result<()> {
-        store::bump_trust_epoch(conn, user).await
     }
 
     /// Checks a second factor as part of `change` and uses it up (a TOTP step, a backup
@@ -496,7 +505,7 @@ impl Sigra {
             .actor(user)
             .meta("method", factor.method());
         change.audit(event).await?;
-        let config = &self.config().mfa;
+        let config = &self.core.config().mfa;
         let failures = store::count_failure(change, user).await?;
         if failures < config.lockout_threshold {
             return Err(Error::InvalidCode);
@@ -515,7 +524,7 @@ impl Sigra {
             change.audit(event).await?;
             let message = Message::MfaLocked {
                 minutes: minutes(config.lockout_duration),
-                reset_url: self.url(pages::RESET_PASSWORD),
+                reset_url: self.core.url(pages::RESET_PASSWORD),
             };
             change.mail(email, message).await?;
             metrics::counter!("sigra_lockouts_total").increment(1);
@@ -536,7 +545,8 @@ impl Sigra {
                     return Ok(false);
                 };
                 let secret = self
-                    .mfa_keyring()
+                    .secrets
+                    .keyring
                     .open(user, &row.secret_sealed, &row.key_id)?;
                 match totp::matching_step(&secret, code, now, row.last_used_step) {
                     // The conditional update is the replay guard when two requests race.
@@ -545,13 +555,14 @@ impl Sigra {
                 }
             }
             SecondFactor::BackupCode(input) => {
-                match backup_codes::digest_of_input(self.backup_code_key(), user, input) {
+                match backup_codes::digest_of_input(&self.secrets.backup_code_key, user, input) {
                     Some(digest) => store::use_backup_code(change, user, &digest, now).await,
                     None => Ok(false),
                 }
             }
             SecondFactor::Passkey { ceremony, response } => {
-                self.passkey_second_factor_matches(change, user, ceremony, response)
+                self.passkeys()
+                    .second_factor_matches(change, user, ceremony, response)
                     .await
             }
         }
@@ -562,14 +573,14 @@ impl Sigra {
         conn: &mut AnyConnection,
         user: &UserId,
     ) -> Result<BackupCodes> {
-        let (codes, digests) = backup_codes::generate(self.backup_code_key(), user);
-        store::replace_backup_codes(conn, user, &digests, self.now()).await?;
+        let (codes, digests) = backup_codes::generate(&self.secrets.backup_code_key, user);
+        store::replace_backup_codes(conn, user, &digests, self.core.now()).await?;
         Ok(codes)
     }
 
     fn describe_setup(&self, secret: &[u8], email: &EmailAddress) -> Result<TotpSetup> {
         let failed = || Error::Internal("could not describe the TOTP secret".into());
-        let uri = totp::provisioning_uri(secret, email.as_str(), &self.config().app_name)
+        let uri = totp::provisioning_uri(secret, email.as_str(), &self.core.config().app_name)
             .ok_or_else(failed)?;
         Ok(TotpSetup {
             secret: totp::base32(secret),

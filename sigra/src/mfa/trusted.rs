@@ -4,22 +4,67 @@
 
 use std::time::Duration;
 
+use crate::change::Change;
 use crate::clock::Timestamp;
 use crate::crypto::SigningKey;
+use crate::error::Result;
 use crate::users::UserId;
+
+use super::store;
 
 /// The cookie's name (`__Host-`: Secure, `Path=/`, no `Domain`).
 pub const TRUSTED_BROWSER_COOKIE: &str = "__Host-sigra_trusted_browser";
 
 const VERSION: &str = "v1";
 
+/// The trusted-browser cookies: the key that signs them and how long they last. Only log-in
+/// (which honours them) and the second-factor step (which issues them) hold it.
+pub(crate) struct TrustedBrowsers {
+    key: SigningKey,
+    ttl: Duration,
+}
+
+impl TrustedBrowsers {
+    pub(crate) fn new(key: SigningKey, ttl: Duration) -> Self {
+        Self { key, ttl }
+    }
+
+    /// Whether the browser's `cookie` vouches for `user` now (right user, current epoch,
+    /// not expired).
+    pub(crate) async fn vouches_for(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        cookie: Option<&str>,
+    ) -> Result<bool> {
+        let Some(cookie) = cookie else {
+            return Ok(false);
+        };
+        let epoch = store::state(change, user).await?.trust_epoch;
+        Ok(vouches_for(
+            &self.key,
+            cookie,
+            user,
+            epoch,
+            change.now(),
+            self.ttl,
+        ))
+    }
+
+    /// A cookie value that vouches for `user` from now on, until the epoch moves.
+    pub(crate) async fn issue(&self, change: &mut Change<'_>, user: &UserId) -> Result<String> {
+        let epoch = store::state(change, user).await?.trust_epoch;
+        Ok(issue(&self.key, user, epoch, change.now()))
+    }
+}
+
 /// The signed cookie value for `user` at `epoch`, issued `now`.
-pub(super) fn issue(key: &SigningKey, user: &UserId, epoch: i64, now: Timestamp) -> String {
+fn issue(key: &SigningKey, user: &UserId, epoch: i64, now: Timestamp) -> String {
     key.sign(&format!("{VERSION}.{user}.{epoch}.{}", now.as_millis()))
 }
 
 /// Whether `cookie` vouches for `user` at `epoch`, issued less than `ttl` before `now`.
-pub(super) fn vouches_for(
+fn vouches_for(
     key: &SigningKey,
     cookie: &str,
     user: &UserId,

@@ -25,10 +25,11 @@ use crate::config::{PasskeyConfig, SignCountPolicy};
 use crate::crypto::b64url;
 use crate::error::{Error, Result};
 use crate::mail::Message;
+use crate::mfa::TrustedBrowsers;
+use crate::plumbing::Core;
 use crate::request::RequestContext;
 use crate::sessions::{Authenticated, NewSession, PendingMfa, SessionKind, Sudo};
 use crate::users::UserId;
-use crate::Sigra;
 
 use ceremony::Kind;
 
@@ -89,13 +90,26 @@ fn clean_name(name: &str) -> Option<String> {
     (!cleaned.is_empty()).then_some(cleaned)
 }
 
-impl Sigra {
+/// Passkeys: `sigra.passkeys()`.
+#[derive(Clone, Copy)]
+pub struct Passkeys<'a> {
+    pub(crate) core: &'a Core,
+    pub(crate) relying_party: &'a Webauthn,
+    pub(crate) trusted: &'a TrustedBrowsers,
+}
+
+/// Whether the user has a passkey (a second factor).
+pub(crate) async fn has_passkey(conn: &mut AnyConnection, user: &UserId) -> Result<bool> {
+    Ok(store::count_for_user(conn, user).await? > 0)
+}
+
+impl Passkeys<'_> {
     /// The user's passkeys, oldest first.
     ///
     /// # Errors
     /// The database failed.
-    pub async fn passkeys(&self, current: &Authenticated) -> Result<Vec<PasskeySummary>> {
-        let mut conn = self.db().acquire().await?;
+    pub async fn list(&self, current: &Authenticated) -> Result<Vec<PasskeySummary>> {
+        let mut conn = self.core.db().acquire().await?;
         let rows = store::for_user(&mut conn, &current.user().id).await?;
         Ok(rows
             .into_iter()
@@ -116,9 +130,9 @@ impl Sigra {
     pub async fn start_passkey_registration(&self, sudo: &Sudo) -> Result<PasskeyChallenge> {
         let current = sudo.authenticated();
         let user = &current.user().id;
-        let mut conn = self.db().acquire().await?;
+        let mut conn = self.core.db().acquire().await?;
         let existing = store::for_user(&mut conn, user).await?;
-        let max = self.config().passkeys.max_per_user;
+        let max = self.core.config().passkeys.max_per_user;
         if existing.len() >= usize::try_from(max).unwrap_or(usize::MAX) {
             return Err(Error::TooManyPasskeys { max });
         }
@@ -128,7 +142,7 @@ impl Sigra {
             .collect();
         let email = current.user().email.as_str();
         let (mut options, state) = self
-            .relying_party()
+            .relying_party
             .start_passkey_registration(user_handle(user)?, email, email, Some(exclude))
             .map_err(|e| Error::Internal(Box::new(e)))?;
         // Passwordless log-in finds the credential on the authenticator, so it must be
@@ -137,8 +151,14 @@ impl Sigra {
             selection.resident_key = Some(ResidentKeyRequirement::Required);
             selection.require_resident_key = true;
         }
-        let ceremony =
-            ceremony::begin(&mut conn, Kind::Register, Some(user), &state, self.now()).await?;
+        let ceremony = ceremony::begin(
+            &mut conn,
+            Kind::Register,
+            Some(user),
+            &state,
+            self.core.now(),
+        )
+        .await?;
         Ok(PasskeyChallenge {
             ceremony,
             options: to_json(&options.public_key)?,
@@ -162,7 +182,7 @@ impl Sigra {
         let user = &current.user().id;
         let credential: RegisterPublicKeyCredential =
             serde_json::from_str(response).map_err(|_| Error::PasskeyRejected)?;
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let Some(state) = ceremony::take::<PasskeyRegistration>(
             &mut change,
@@ -176,7 +196,7 @@ impl Sigra {
             return Err(Error::PasskeyRejected);
         };
         let passkey = match self
-            .relying_party()
+            .relying_party
             .finish_passkey_registration(&credential, &state)
         {
             Ok(passkey) => passkey,
@@ -187,7 +207,7 @@ impl Sigra {
                 return Err(Error::PasskeyRejected);
             }
         };
-        let max = self.config().passkeys.max_per_user;
+        let max = self.core.config().passkeys.max_per_user;
         if store::count_for_user(&mut change, user).await? >= max {
             return Err(Error::TooManyPasskeys { max });
         }
@@ -244,7 +264,7 @@ impl Sigra {
         let current = sudo.authenticated();
         let user = &current.user().id;
         let name = clean_name(name).ok_or(Error::PasskeyRejected)?;
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         if !store::rename(&mut change, id, user, &name).await? {
             return Err(Error::PasskeyRejected);
         }
@@ -267,7 +287,7 @@ impl Sigra {
     ) -> Result<()> {
         let current = sudo.authenticated();
         let user = &current.user().id;
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         if !store::delete(&mut change, id, user).await? {
             return Err(Error::PasskeyRejected);
         }
@@ -285,11 +305,12 @@ impl Sigra {
     /// The database failed.
     pub async fn start_passkey_log_in(&self) -> Result<PasskeyChallenge> {
         let (options, state) = self
-            .relying_party()
+            .relying_party
             .start_discoverable_authentication()
             .map_err(|e| Error::Internal(Box::new(e)))?;
-        let mut conn = self.db().acquire().await?;
-        let ceremony = ceremony::begin(&mut conn, Kind::LogIn, None, &state, self.now()).await?;
+        let mut conn = self.core.db().acquire().await?;
+        let ceremony =
+            ceremony::begin(&mut conn, Kind::LogIn, None, &state, self.core.now()).await?;
         Ok(PasskeyChallenge {
             ceremony,
             options: to_json(&options.public_key)?,
@@ -310,7 +331,7 @@ impl Sigra {
         replacing: Option<&Authenticated>,
         request: &RequestContext,
     ) -> Result<NewSession> {
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let state = ceremony::take::<DiscoverableAuthentication>(
             &mut change,
@@ -328,10 +349,11 @@ impl Sigra {
         let (Some(credential), Some(state), Some(row)) = (credential, state, found) else {
             change.commit().await?;
             return self
+                .core
                 .refuse(LoginMethod::Passkey, None, "passkey_rejected", request)
                 .await;
         };
-        let outcome = self.relying_party().finish_discoverable_authentication_v2(
+        let outcome = self.relying_party.finish_discoverable_authentication_v2(
             &credential,
             state,
             &row.passkey,
@@ -339,6 +361,7 @@ impl Sigra {
         if !self.after_passkey_use(&mut change, &row, outcome).await? {
             change.commit().await?;
             return self
+                .core
                 .refuse(
                     LoginMethod::Passkey,
                     Some(&row.user_id),
@@ -360,7 +383,10 @@ impl Sigra {
             trusted_browser: None,
             detail: AuditEvent::new(Action::LoginSuccess).meta("credential", row.id.clone()),
         };
-        let session = self.complete_log_in(&mut change, factor).await?;
+        let session = self
+            .core
+            .complete_log_in(self.trusted, &mut change, factor)
+            .await?;
         change.commit().await?;
         Ok(session)
     }
@@ -374,7 +400,7 @@ impl Sigra {
         pending: &PendingMfa,
     ) -> Result<PasskeyChallenge> {
         let user = &pending.user().id;
-        let mut conn = self.db().acquire().await?;
+        let mut conn = self.core.db().acquire().await?;
         let passkeys: Vec<Passkey> = store::for_user(&mut conn, user)
             .await?
             .into_iter()
@@ -384,7 +410,7 @@ impl Sigra {
             return Err(Error::PasskeyRejected);
         }
         let (options, state) = self
-            .relying_party()
+            .relying_party
             .start_passkey_authentication(&passkeys)
             .map_err(|e| Error::Internal(Box::new(e)))?;
         let ceremony = ceremony::begin(
@@ -392,7 +418,7 @@ impl Sigra {
             Kind::SecondFactor,
             Some(user),
             &state,
-            self.now(),
+            self.core.now(),
         )
         .await?;
         Ok(PasskeyChallenge {
@@ -402,7 +428,7 @@ impl Sigra {
     }
 
     /// Checks a passkey answer given as the second factor (on the caller's transaction).
-    pub(crate) async fn passkey_second_factor_matches(
+    pub(crate) async fn second_factor_matches(
         &self,
         change: &mut Change<'_>,
         user: &UserId,
@@ -428,18 +454,9 @@ impl Sigra {
             return Ok(false);
         }
         let outcome = self
-            .relying_party()
+            .relying_party
             .finish_passkey_authentication(&credential, &state);
         self.after_passkey_use(change, &row, outcome).await
-    }
-
-    /// Whether the user has a passkey (a second factor).
-    pub(crate) async fn has_passkey(
-        &self,
-        conn: &mut AnyConnection,
-        user: &UserId,
-    ) -> Result<bool> {
-        Ok(store::count_for_user(conn, user).await? > 0)
     }
 
     async fn passkey_of(
@@ -448,7 +465,7 @@ impl Sigra {
         credential: &PublicKeyCredential,
     ) -> Result<Option<store::Row>> {
         let Ok((handle, credential_id)) = self
-            .relying_party()
+            .relying_party
             .identify_discoverable_authentication(credential)
         else {
             return store::by_credential(conn, &b64url(credential.get_credential_id())).await;
@@ -483,7 +500,7 @@ impl Sigra {
                 Ok(true)
             }
             Err(WebauthnError::CredentialPossibleCompromise) => {
-                let policy = self.config().passkeys.sign_count_policy;
+                let policy = self.core.config().passkeys.sign_count_policy;
                 let event = AuditEvent::new(Action::PasskeySignCountRegression)
                     .target_user(&row.user_id)
                     .meta("credential", row.id.clone())

@@ -18,7 +18,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 pub use breach::BreachCheck;
 pub use hasher::{PasswordHash, PasswordHasher, Verification};
 pub use policy::{PasswordPolicy, PolicyViolation};
-pub use service::Assessment;
+pub use service::{Assessment, Passwords};
 pub use strength::{strength, Strength, StrengthLabel};
 
 /// A password as the user typed it. Wiped from memory on drop; no `PartialEq`, no `Display`,

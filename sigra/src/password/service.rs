@@ -1,10 +1,10 @@
 //! The checks every new password passes, wherever it is chosen (registration, reset, change).
 
 use crate::error::{Error, Result};
+use crate::plumbing::Core;
 use crate::users::EmailAddress;
-use crate::Sigra;
 
-use super::{strength, NewPassword, Password, PolicyViolation, Strength};
+use super::{strength, NewPassword, Password, PasswordPolicy, PolicyViolation, Strength};
 
 /// What the live meter shows while a password is typed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,7 +15,14 @@ pub struct Assessment {
     pub problem: Option<PolicyViolation>,
 }
 
-impl Sigra {
+/// New passwords, the policy and the live meter: `sigra.passwords()`.
+#[derive(Clone, Copy)]
+pub struct Passwords<'a> {
+    pub(crate) core: &'a Core,
+}
+
+/// The check of a new password, shared by registration, reset and change.
+impl Core {
     /// Runs the policy and, when configured, the breached-password check.
     ///
     /// # Errors
@@ -35,6 +42,13 @@ impl Sigra {
             }
         }
         Ok(password)
+    }
+}
+
+impl<'a> Passwords<'a> {
+    /// The password policy, for hosts that describe it in forms.
+    pub fn policy(&self) -> &'a PasswordPolicy {
+        self.core.password_policy()
     }
 
     /// The meter's reading for a password being typed by the owner of `email` (if known).
@@ -57,7 +71,7 @@ impl Sigra {
                 }
             }
         };
-        let problem = self.password_policy().check(password, email).err();
+        let problem = self.core.password_policy().check(password, email).err();
         Assessment { strength, problem }
     }
 }

@@ -6,9 +6,8 @@ use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::geo::Location;
 use crate::request::RequestContext;
-use crate::Sigra;
 
-use super::{device, store, Authenticated, SessionId, Sudo};
+use super::{device, store, Authenticated, SessionId, Sessions, Sudo};
 
 /// One of the user's sessions, as the sessions page shows it.
 #[derive(Clone, Debug)]
@@ -46,13 +45,13 @@ pub struct SecurityEvent {
     pub device: String,
 }
 
-impl Sigra {
+impl Sessions<'_> {
     /// The signed-in user's sessions, most recently active first.
     ///
     /// # Errors
     /// The database failed.
     pub async fn list_sessions(&self, current: &Authenticated) -> Result<Vec<SessionSummary>> {
-        let mut conn = self.db().acquire().await?;
+        let mut conn = self.core.db().acquire().await?;
         let rows = store::list_for_user(&mut conn, &current.user().id).await?;
         Ok(rows
             .into_iter()
@@ -85,7 +84,7 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<bool> {
         let user = &sudo.user().id;
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let revoked = store::delete_owned(&mut change, user, id).await?;
         if revoked {
             let event = AuditEvent::new(Action::SessionRevoke)
@@ -109,10 +108,10 @@ impl Sigra {
         request: &RequestContext,
     ) -> Result<u64> {
         let user = &sudo.user().id;
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let ended = store::delete_all_for_user(&mut change, user, Some(&sudo.session().id)).await?;
         // Signing out everywhere else also takes back every "trust this browser".
-        self.forget_trusted_browsers_on(&mut change, user).await?;
+        crate::mfa::forget_trusted_browsers_on(&mut change, user).await?;
         let event = AuditEvent::new(Action::SessionRevokeOthers)
             .actor(user)
             .meta("ended", ended);
@@ -130,7 +129,7 @@ impl Sigra {
         current: &Authenticated,
         limit: u32,
     ) -> Result<Vec<SecurityEvent>> {
-        let mut conn = self.db().acquire().await?;
+        let mut conn = self.core.db().acquire().await?;
         let rows = audit::recent_for_user(&mut conn, &current.user().id, limit).await?;
         Ok(rows
             .into_iter()

@@ -16,8 +16,8 @@ use crate::change::Change;
 use crate::clock::Timestamp;
 use crate::crypto::{IssuedToken, PresentedToken};
 use crate::error::Result;
+use crate::plumbing::Core;
 use crate::users::{User, UserId};
-use crate::Sigra;
 
 pub(crate) use cache::SessionCache;
 pub use manage::{SecurityEvent, SessionSummary};
@@ -194,12 +194,14 @@ pub enum SessionCheck {
     Unknown,
 }
 
-impl Sigra {
-    /// The rules for session lifetimes.
-    pub fn session_policy(&self) -> SessionPolicy {
-        SessionPolicy::new(self.config().sessions)
-    }
+/// Session checks, the user's sessions page, and sudo: `sigra.sessions()`.
+#[derive(Clone, Copy)]
+pub struct Sessions<'a> {
+    pub(crate) core: &'a Core,
+}
 
+/// Starting sessions: a step every log-in method shares, owned here.
+impl Core {
     /// Creates a session for `user` as part of `change`, with its audit row.
     pub(crate) async fn create_session(
         &self,
@@ -258,6 +260,13 @@ impl Sigra {
             cookie_max_age: policy.cookie_max_age(kind),
         })
     }
+}
+
+impl Sessions<'_> {
+    /// The rules for session lifetimes.
+    pub fn session_policy(&self) -> SessionPolicy {
+        self.core.session_policy()
+    }
 
     /// Checks a session token from a cookie: finds the session, applies the timeouts, deletes
     /// it when it has ended, and records activity at most once per touch interval.
@@ -271,15 +280,15 @@ impl Sigra {
             return Ok(SessionCheck::Unknown);
         };
         tracing::Span::current().record("session_id", found.session.id.as_str());
-        let now = self.now();
+        let now = self.core.now();
         let times = SessionTimes {
             kind: found.session.kind,
             last_seen_at: found.last_seen_at,
             expires_at: found.session.expires_at,
         };
-        match self.session_policy().evaluate(times, now) {
+        match self.core.session_policy().evaluate(times, now) {
             Verdict::Expired(by) => {
-                let mut tx = self.db().begin_write().await?;
+                let mut tx = self.core.db().begin_write().await?;
                 store::delete(&mut tx, &found.session.id).await?;
                 tx.commit().await?;
                 tracing::info!(reason = ?by, "session expired");
@@ -294,11 +303,11 @@ impl Sigra {
             }
             Verdict::Active { touch } => {
                 if touch {
-                    let mut conn = self.db().acquire().await?;
+                    let mut conn = self.core.db().acquire().await?;
                     store::touch(&mut conn, &found.session.id, now).await?;
                     found.last_seen_at = now;
-                    if let Some(cache) = self.session_cache() {
-                        let generation = self.db().write_generation();
+                    if let Some(cache) = self.core.session_cache() {
+                        let generation = self.core.db().write_generation();
                         cache.put(&hash, found.clone(), generation, generation);
                     }
                 }
@@ -312,17 +321,22 @@ impl Sigra {
 
     /// The session row for a token digest: from the cache when it is on and current.
     async fn find_session(&self, hash: &crate::crypto::TokenHash) -> Result<Option<store::Found>> {
-        let cache = self.session_cache();
-        let read_at = self.db().write_generation();
+        let cache = self.core.session_cache();
+        let read_at = self.core.db().write_generation();
         if let Some(found) = cache.and_then(|c| c.get(hash, read_at)) {
             return Ok(Some(found));
         }
         let found = {
-            let mut conn = self.db().acquire().await?;
+            let mut conn = self.core.db().acquire().await?;
             store::find_by_token_hash(&mut conn, hash).await?
         };
         if let (Some(cache), Some(found)) = (cache, &found) {
-            cache.put(hash, found.clone(), read_at, self.db().write_generation());
+            cache.put(
+                hash,
+                found.clone(),
+                read_at,
+                self.core.db().write_generation(),
+            );
         }
         Ok(found)
     }

@@ -1,6 +1,6 @@
 //! Sudo mode: re-entering the password unlocks sensitive actions on this session for
 //! `sudo.timeout` (5 minutes). Functions that need it take a [`Sudo`], which only
-//! [`Sigra::sudo`] builds, so forgetting the check does not compile. Sudo belongs to one
+//! [`Sessions::sudo`] builds, so forgetting the check does not compile. Sudo belongs to one
 //! session, is never carried by "remember me" (only a password entered on the session grants
 //! it), and a new session starts without it.
 
@@ -9,9 +9,8 @@ use crate::auth::ReauthPurpose;
 use crate::error::{Error, Result};
 use crate::password::Password;
 use crate::request::RequestContext;
-use crate::Sigra;
 
-use super::{store, Authenticated, SessionInfo};
+use super::{store, Authenticated, SessionInfo, Sessions};
 use crate::users::User;
 
 /// Proof that the password was re-entered on this session within the sudo window. It carries
@@ -39,17 +38,17 @@ impl Sudo {
     }
 }
 
-impl Sigra {
+impl Sessions<'_> {
     /// The sudo proof for this session, if the password was re-entered recently enough.
     ///
     /// # Errors
     /// `SudoRequired` otherwise.
     pub fn sudo(&self, current: &Authenticated) -> Result<Sudo> {
-        let now = self.now();
+        let now = self.core.now();
         let fresh = current
             .session()
             .sudo_at
-            .is_some_and(|at| now.since(at) < self.config().sudo_timeout && now >= at);
+            .is_some_and(|at| now.since(at) < self.core.config().sudo_timeout && now >= at);
         if fresh {
             Ok(Sudo {
                 current: current.clone(),
@@ -71,9 +70,10 @@ impl Sigra {
         password: Password,
         request: &RequestContext,
     ) -> Result<()> {
-        self.reauthenticate(current, &password, ReauthPurpose::Sudo, request)
+        self.core
+            .reauthenticate(current, &password, ReauthPurpose::Sudo, request)
             .await?;
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         store::set_sudo(&mut change, &current.session().id, now).await?;
         let event = AuditEvent::new(Action::SudoEnter)

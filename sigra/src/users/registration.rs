@@ -3,14 +3,15 @@
 //! address is told by mail instead.
 
 use crate::audit::{self, Action, AuditEvent};
+use crate::auth::Auth;
 use crate::change::Change;
 use crate::clock::Timestamp;
+use crate::confirmation::Confirmation;
 use crate::error::{Error, Result};
 use crate::http::pages;
 use crate::mail::Message;
 use crate::password::Password;
 use crate::request::RequestContext;
-use crate::Sigra;
 
 use super::{store, EmailAddress, UserId};
 
@@ -23,7 +24,7 @@ pub struct Registration {
     pub password: Password,
 }
 
-impl Sigra {
+impl Auth<'_> {
     /// Creates an account and mails a confirmation link and code, unless the email is taken;
     /// either way the result is `Ok(())`.
     ///
@@ -38,17 +39,19 @@ impl Sigra {
     ) -> Result<()> {
         let email = EmailAddress::parse(&registration.email).map_err(Error::InvalidEmail)?;
         let password = self
+            .core
             .check_new_password(registration.password, &email)
             .await?;
-        let hash = self.hasher().hash(&password).await?;
+        let hash = self.core.hasher().hash(&password).await?;
 
         let id = UserId::generate();
-        let mut change = self.begin_change(request).await?;
+        let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let created = !store::address_in_use(&mut change, &email).await?
             && store::insert_if_new(&mut change, &id, &email, &hash, now).await?;
         if created {
-            self.hooks()
+            self.core
+                .hooks()
                 .on_register(&mut change, &id, &email)
                 .await
                 .map_err(Error::Hook)?;
@@ -56,7 +59,13 @@ impl Sigra {
                 .actor(&id)
                 .meta("method", "password");
             change.audit(event).await?;
-            self.send_confirmation(&mut change, &id, &email).await?;
+            let confirmation = Confirmation {
+                core: self.core,
+                codes: self.codes,
+            };
+            confirmation
+                .send_confirmation(&mut change, &id, &email)
+                .await?;
         } else {
             let mut event = AuditEvent::new(Action::RegisterFailure).meta("reason", "email_taken");
             let existing = store::find_id_by_email(&mut change, &email).await?;
@@ -82,17 +91,16 @@ impl Sigra {
         email: &EmailAddress,
     ) -> Result<()> {
         let now = change.now();
-        let since = Timestamp::from_millis(
-            now.as_millis()
-                .saturating_sub(crate::clock::millis_of(self.config().mail.per_email_window)),
-        );
+        let since = Timestamp::from_millis(now.as_millis().saturating_sub(
+            crate::clock::millis_of(self.core.config().mail.per_email_window),
+        ));
         let recent = audit::count_since(change, Action::RegisterFailure, owner, since).await?;
-        if recent > i64::from(self.config().mail.per_email_limit) {
+        if recent > i64::from(self.core.config().mail.per_email_limit) {
             return Ok(());
         }
         let message = Message::RegistrationAttempt {
-            log_in_url: self.url(pages::LOG_IN),
-            reset_url: self.url(pages::RESET_PASSWORD),
+            log_in_url: self.core.url(pages::LOG_IN),
+            reset_url: self.core.url(pages::RESET_PASSWORD),
         };
         change.mail(email, message).await
     }
