@@ -129,3 +129,43 @@ async fn a_success_before_the_threshold_resets_the_count() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_parallel_guesses_evaluates_no_more_than_the_threshold() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("burst@example.com", CANARY_PASSWORD).await;
+        let app = std::sync::Arc::new(app);
+        let guesses: Vec<_> = (0..30)
+            .map(|_| {
+                let app = std::sync::Arc::clone(&app);
+                tokio::spawn(
+                    async move { app.log_in("burst@example.com", WRONG, false).await.status() },
+                )
+            })
+            .collect();
+        for guess in guesses {
+            assert_ne!(
+                guess.await.expect("joined"),
+                StatusCode::INTERNAL_SERVER_ERROR
+            );
+        }
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'security.invalid_credentials'"
+            )
+            .await,
+            5,
+            "only the threshold's worth of guesses reached the hash"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'security.lockout'")
+                .await,
+            1
+        );
+        assert!(
+            !can_log_in(&app, "burst@example.com").await,
+            "the right password after the burst is refused while locked"
+        );
+    })
+    .await;
+}

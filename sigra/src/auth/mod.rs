@@ -14,6 +14,7 @@ pub use complete::LoginMethod;
 pub use reauth::ReauthPurpose;
 
 use crate::audit::{Action, AuditEvent};
+use crate::change::Change;
 use crate::config::ConfirmationMode;
 use crate::confirmation::ConfirmationCodes;
 use crate::error::{Error, Result};
@@ -102,6 +103,21 @@ impl Auth<'_> {
             }
             Some(users::store::Credentials {
                 id,
+                password_hash: Some(_),
+                ..
+            }) if !self
+                .core
+                .reserve_password_attempt(&id, &email, request)
+                .await? =>
+            {
+                self.core.hasher().verify_dummy(&log_in.password).await?;
+                return self
+                    .core
+                    .refuse(LoginMethod::Password, Some(&id), "locked", request)
+                    .await;
+            }
+            Some(users::store::Credentials {
+                id,
                 password_hash: Some(hash),
                 confirmed,
                 ..
@@ -144,6 +160,9 @@ impl Auth<'_> {
         tracing::Span::current().record("user_id", user_id.as_str());
         if !confirmed && self.core.config().confirmation == ConfirmationMode::Block {
             // Told only after the right password: it reveals nothing to someone guessing.
+            self.core
+                .release_password_attempt(&user_id, request)
+                .await?;
             self.core
                 .refuse::<()>(
                     LoginMethod::Password,
@@ -191,9 +210,44 @@ impl Auth<'_> {
 
 /// Shared steps owned by log-in: counting a wrong password and refusing a log-in.
 impl Core {
-    /// Counts a wrong password against the account, locking it at the threshold: the count,
-    /// its `security.invalid_credentials` row, the lock, its audit row and the owner's notice
-    /// commit together. Returns the failures in a row.
+    /// Reserves one password attempt on `user` before any hashing (see
+    /// `users::store::reserve_attempt`): a burst of parallel guesses evaluates at most the
+    /// lockout threshold, and a right guess arriving while the lock is being set is refused.
+    /// When the attempt is refused because the count is full but no lock is set (the attempts
+    /// that filled it are still being checked, or their process died), the lock is set here.
+    pub(crate) async fn reserve_password_attempt(
+        &self,
+        user: &UserId,
+        email: &EmailAddress,
+        request: &RequestContext,
+    ) -> Result<bool> {
+        let mut change = self.begin_change(request).await?;
+        let threshold = self.config().lockout.threshold;
+        let now = change.now();
+        let reserved = users::store::reserve_attempt(&mut change, user, now, threshold).await?;
+        if !reserved {
+            self.lock_if_due(&mut change, user, email).await?;
+        }
+        change.commit().await?;
+        Ok(reserved)
+    }
+
+    /// Gives a reserved attempt back after a right password that does not end in a log-in
+    /// (re-authentication, an unconfirmed account): a right password resets the count, as a
+    /// log-in does.
+    pub(crate) async fn release_password_attempt(
+        &self,
+        user: &UserId,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let mut change = self.begin_change(request).await?;
+        users::store::clear_failed_logins(&mut change, user).await?;
+        change.commit().await
+    }
+
+    /// Records a wrong password on a reserved attempt: its `security.invalid_credentials` row,
+    /// and at the threshold the lock, its audit row and the owner's notice, all together.
+    /// Returns the failures in a row.
     pub(crate) async fn count_failure(
         &self,
         user: &UserId,
@@ -201,9 +255,8 @@ impl Core {
         purpose: ReauthPurpose,
         request: &RequestContext,
     ) -> Result<u32> {
-        let policy = self.config().lockout;
         let mut change = self.begin_change(request).await?;
-        let (failures, locks) = users::store::count_failed_login(&mut change, user).await?;
+        let (failures, _) = users::store::failed_attempts(&mut change, user).await?;
         change
             .audit(
                 AuditEvent::new(Action::InvalidCredentials)
@@ -212,25 +265,40 @@ impl Core {
                     .meta("purpose", purpose.as_str()),
             )
             .await?;
-        if let AfterFailure::Locked { until, duration } =
-            policy.after_failure(failures.saturating_sub(1), locks, change.now())
-        {
-            if users::store::lock(&mut change, user, until, policy.threshold).await? {
-                let event = AuditEvent::new(Action::Lockout)
-                    .target_user(user)
-                    .meta("minutes", crate::mail::minutes(duration))
-                    .meta("locks_in_a_row", locks + 1);
-                change.audit(event).await?;
-                let message = Message::AccountLocked {
-                    minutes: crate::mail::minutes(duration),
-                    reset_url: self.url(pages::RESET_PASSWORD),
-                };
-                change.mail(email, message).await?;
-                metrics::counter!("sigra_lockouts_total").increment(1);
-            }
-        }
+        self.lock_if_due(&mut change, user, email).await?;
         change.commit().await?;
         Ok(failures)
+    }
+
+    /// Locks the account when its counted attempts reached the threshold; of several racing
+    /// callers only one performs the lock (and writes its row and mail).
+    async fn lock_if_due(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        email: &EmailAddress,
+    ) -> Result<()> {
+        let policy = self.config().lockout;
+        let (failures, locks) = users::store::failed_attempts(change, user).await?;
+        let AfterFailure::Locked { until, duration } =
+            policy.after_failure(failures.saturating_sub(1), locks, change.now())
+        else {
+            return Ok(());
+        };
+        if users::store::lock(change, user, until, policy.threshold).await? {
+            let event = AuditEvent::new(Action::Lockout)
+                .target_user(user)
+                .meta("minutes", crate::mail::minutes(duration))
+                .meta("locks_in_a_row", locks + 1);
+            change.audit(event).await?;
+            let message = Message::AccountLocked {
+                minutes: crate::mail::minutes(duration),
+                reset_url: self.url(pages::RESET_PASSWORD),
+            };
+            change.mail(email, message).await?;
+            metrics::counter!("sigra_lockouts_total").increment(1);
+        }
+        Ok(())
     }
 
     /// Records a failed log-in and returns the one error every failure of `method` gets. The

@@ -83,8 +83,15 @@ impl Core {
                 return Err(Error::WrongPassword);
             }
         };
+        if !self
+            .reserve_password_attempt(user, &current.user().email, request)
+            .await?
+        {
+            self.hasher().verify_dummy(password).await?;
+            return Err(Error::WrongPassword);
+        }
         match self.hasher().verify(password, &hash).await? {
-            Verification::Match { .. } => Ok(()),
+            Verification::Match { .. } => self.release_password_attempt(user, request).await,
             Verification::Mismatch => {
                 self.count_failure(user, &current.user().email, purpose, request)
                     .await?;

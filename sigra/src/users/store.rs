@@ -226,18 +226,33 @@ pub(crate) async fn apply_email_change(
     Ok(done.rows_affected() == 1)
 }
 
-/// Counts one more failed password; returns the failures and the locks in a row so far.
-pub(crate) async fn count_failed_login(
+/// Reserves one password attempt before any hashing: counts it, unless the account is locked
+/// at `now` or already has `threshold` attempts counted. One conditional update, so racing
+/// attempts cannot all slip under the threshold. Returns whether the attempt was reserved.
+pub(crate) async fn reserve_attempt(
     conn: &mut AnyConnection,
     id: &UserId,
-) -> Result<(u32, u32)> {
-    let row = sqlx::query(
-        "UPDATE users SET failed_login_attempts = failed_login_attempts + 1 WHERE id = $1 \
-         RETURNING failed_login_attempts, lockout_count",
+    now: Timestamp,
+    threshold: u32,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET failed_login_attempts = failed_login_attempts + 1 \
+         WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) AND failed_login_attempts < $3",
     )
     .bind(id.as_str())
-    .fetch_one(conn)
+    .bind(now.as_millis())
+    .bind(i64::from(threshold))
+    .execute(conn)
     .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The attempts counted since the last success or lock, and the locks in a row.
+pub(crate) async fn failed_attempts(conn: &mut AnyConnection, id: &UserId) -> Result<(u32, u32)> {
+    let row = sqlx::query("SELECT failed_login_attempts, lockout_count FROM users WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_one(conn)
+        .await?;
     let count = |i: usize| u32::try_from(row.get::<i64, _>(i)).unwrap_or(u32::MAX);
     Ok((count(0), count(1)))
 }
