@@ -1,6 +1,7 @@
-//! The mail the app sends, as Leptos components rendered on the server to HTML, each with a
-//! plain-text part. The core asks for them through `sigra::mail::EmailTemplates`. Styles are
-//! inline: mail clients ignore stylesheets.
+//! The mail the app sends. Each message is described once, as data ([`Email`]: a subject and
+//! a list of [`Block`]s), and that one description is rendered twice: to HTML through the
+//! Leptos components below, on the server, and to plain text. The core asks for both through
+//! `sigra::mail::EmailTemplates`. Styles are inline: mail clients ignore stylesheets.
 
 use leptos::prelude::*;
 use leptos::reactive::owner::Owner;
@@ -12,260 +13,253 @@ pub struct Templates;
 
 impl EmailTemplates for Templates {
     fn render(&self, app_name: &str, message: &Message) -> RenderedEmail {
-        let app = app_name.to_owned();
-        let (subject, text, body): (String, String, AnyView) = match message.clone() {
-            Message::ConfirmEmail { url, code, valid_for_minutes } => {
-                let spaced = format!("{} {}", &code[..3.min(code.len())], &code[3.min(code.len())..]);
-                let valid = duration(valid_for_minutes);
-                (
-                    "Confirm your email address".to_owned(),
-                    format!(
-                        "Welcome to {app}.\n\nConfirm your email address by opening this link:\n{url}\n\n\
-                         Or enter this code: {spaced}\n\nThe link and the code work for {valid}. \
-                         If you did not create an account, you can ignore this message.\n"
-                    ),
-                    view! {
-                        <Paragraph>"Welcome to " {app.clone()} ". Confirm your email address to finish setting up your account."</Paragraph>
-                        <Button href=url label="Confirm my email address" />
-                        <Paragraph>"Or enter this code on the confirmation page:"</Paragraph>
-                        <p style="font-size:28px;font-weight:700;letter-spacing:6px;margin:8px 0 16px">{spaced}</p>
-                        <Small>"The link and the code work for " {valid} ". If you did not create an account, you can ignore this message."</Small>
-                    }
-                    .into_any(),
-                )
-            }
-            Message::RegistrationAttempt { log_in_url, reset_url } => (
-                "Someone tried to register with your address".to_owned(),
-                format!(
-                    "Someone tried to create a {app} account with this email address, which already has one.\n\n\
-                     If it was you, log in: {log_in_url}\nForgot your password? Reset it: {reset_url}\n\n\
-                     If it was not you, nothing has changed and you can ignore this message.\n"
-                ),
-                view! {
-                    <Paragraph>"Someone tried to create a " {app.clone()} " account with this email address, which already has one."</Paragraph>
-                    <Button href=log_in_url label="Log in" />
-                    <Paragraph>"Forgot your password? " <a href=reset_url style=LINK>"Reset it"</a> "."</Paragraph>
-                    <Small>"If it was not you, nothing has changed and you can ignore this message."</Small>
-                }
-                .into_any(),
-            ),
-            Message::MagicLink { url, valid_for_minutes } => {
-                let valid = duration(valid_for_minutes);
-                (
-                    format!("Your log-in link for {app}"),
-                    format!(
-                        "Open this link to log in to {app}:\n{url}\n\nIt works once, for {valid}. \
-                         If you did not ask for it, you can ignore this message.\n"
-                    ),
-                    view! {
-                        <Paragraph>"Use this button to log in to " {app.clone()} "."</Paragraph>
-                        <Button href=url label="Log in" />
-                        <Small>"The link works once, for " {valid} ". If you did not ask for it, you can ignore this message."</Small>
-                    }
-                    .into_any(),
-                )
-            }
-            Message::ResetPassword { url, valid_for_minutes } => {
-                let valid = duration(valid_for_minutes);
-                (
-                    "Reset your password".to_owned(),
-                    format!(
-                        "Someone asked to reset the password of your {app} account.\n\n\
-                         Choose a new password here:\n{url}\n\nThe link works once, for {valid}. \
-                         If you did not ask, ignore this message: your password stays as it is.\n"
-                    ),
-                    view! {
-                        <Paragraph>"Someone asked to reset the password of your " {app.clone()} " account."</Paragraph>
-                        <Button href=url label="Choose a new password" />
-                        <Small>"The link works once, for " {valid} ". If you did not ask, ignore this message: your password stays as it is."</Small>
-                    }
-                    .into_any(),
-                )
-            }
-            Message::PasswordChanged { reset_url } => (
-                "Your password was changed".to_owned(),
-                format!(
-                    "The password of your {app} account was just changed, and your other sessions were logged out.\n\n\
-                     If this was not you, reset your password now: {reset_url}\n"
-                ),
-                view! {
-                    <Paragraph>"The password of your " {app.clone()} " account was just changed, and your other sessions were logged out."</Paragraph>
-                    <Paragraph>"If this was not you, reset your password now:"</Paragraph>
-                    <Button href=reset_url label="Reset my password" />
-                }
-                .into_any(),
-            ),
-            Message::ConfirmEmailChange { url, new_email, valid_for_minutes } => {
-                let valid = duration(valid_for_minutes);
-                (
-                    "Confirm your new email address".to_owned(),
-                    format!(
-                        "Confirm that {new_email} is the new address of your {app} account:\n{url}\n\n\
-                         The link works once, for {valid}. Until then your old address stays in use.\n"
-                    ),
-                    view! {
-                        <Paragraph>"Confirm that " <strong>{new_email}</strong> " is the new address of your " {app.clone()} " account."</Paragraph>
-                        <Button href=url label="Confirm my new address" />
-                        <Small>"The link works once, for " {valid} ". Until then your old address stays in use."</Small>
-                    }
-                    .into_any(),
-                )
-            }
-            Message::EmailChangeRequested { new_email } => (
-                "An email change was requested".to_owned(),
-                format!(
-                    "Someone signed in to your {app} account asked to change its email address to {new_email}.\n\n\
-                     Nothing changes until the new address is confirmed. If this was not you, change your password now.\n"
-                ),
-                view! {
-                    <Paragraph>"Someone signed in to your " {app.clone()} " account asked to change its email address to " <strong>{new_email}</strong> "."</Paragraph>
-                    <Small>"Nothing changes until the new address is confirmed. If this was not you, change your password now."</Small>
-                }
-                .into_any(),
-            ),
-            Message::EmailChanged { new_email } => (
-                "Your email address was changed".to_owned(),
-                format!(
-                    "The email address of your {app} account is now {new_email}. Mail will go there from now on.\n\n\
-                     If this was not you, contact support right away.\n"
-                ),
-                view! {
-                    <Paragraph>"The email address of your " {app.clone()} " account is now " <strong>{new_email}</strong> ". Mail will go there from now on."</Paragraph>
-                    <Small>"If this was not you, contact support right away."</Small>
-                }
-                .into_any(),
-            ),
-            Message::AccountLocked { minutes, reset_url } => {
-                let lock = duration(minutes);
-                (
-                    "Your account was locked for a while".to_owned(),
-                    format!(
-                        "There were too many wrong passwords for your {app} account, so it is locked for {lock}.\n\n\
-                         If it was you, wait and try again, or reset your password: {reset_url}\n\
-                         If it was not you, someone may be guessing your password; a long, unique password keeps it safe.\n"
-                    ),
-                    view! {
-                        <Paragraph>"There were too many wrong passwords for your " {app.clone()} " account, so it is locked for " {lock} "."</Paragraph>
-                        <Paragraph>"If it was you, wait and try again, or reset your password:"</Paragraph>
-                        <Button href=reset_url label="Reset my password" />
-                        <Small>"If it was not you, someone may be guessing your password; a long, unique password keeps it safe."</Small>
-                    }
-                    .into_any(),
-                )
-            }
-            Message::NewSignIn { ip, location, device, at, reset_url } => {
-                let place = location.map(|l| format!(" ({l})")).unwrap_or_default();
-                (
-                    format!("New sign-in to your {app} account"),
-                    format!(
-                        "Your {app} account was just signed in from an address it has not used before.\n\n\
-                         When: {at}\nWhere: {ip}{place}\nDevice: {device}\n\n\
-                         If this was you, there is nothing to do. If not, reset your password now: {reset_url}\n"
-                    ),
-                    view! {
-                        <Paragraph>"Your " {app.clone()} " account was just signed in from an address it has not used before."</Paragraph>
-                        <p style="margin:0 0 16px;font-size:14px;line-height:1.6;color:#334155">
-                            "When: " {at} <br /> "Where: " {ip} {place} <br /> "Device: " {device}
-                        </p>
-                        <Paragraph>"If this was you, there is nothing to do. If not, reset your password now:"</Paragraph>
-                        <Button href=reset_url label="Reset my password" />
-                    }
-                    .into_any(),
-                )
-            }
-            Message::MfaEnabled => (
-                "Two-factor authentication is on".to_owned(),
-                format!(
-                    "Two-factor authentication was turned on for your {app} account. Log-ins now ask for a code \
-                     from your authenticator app after the password.\n\n\
-                     Keep your backup codes somewhere safe: each one logs you in once if you lose your phone.\n\n\
-                     If this was not you, reset your password and contact us.\n"
-                ),
-                view! {
-                    <Paragraph>"Two-factor authentication was turned on for your " {app.clone()} " account. Log-ins now ask for a code from your authenticator app after the password."</Paragraph>
-                    <Paragraph>"Keep your backup codes somewhere safe: each one logs you in once if you lose your phone."</Paragraph>
-                    <Small>"If this was not you, reset your password and contact us."</Small>
-                }
-                .into_any(),
-            ),
-            Message::MfaDisabled { reset_url } => (
-                "Two-factor authentication was turned off".to_owned(),
-                format!(
-                    "Two-factor authentication was turned off for your {app} account, and trusted browsers were forgotten. \
-                     Log-ins now need only the password.\n\n\
-                     If this was not you, reset your password now: {reset_url}\n"
-                ),
-                view! {
-                    <Paragraph>"Two-factor authentication was turned off for your " {app.clone()} " account, and trusted browsers were forgotten. Log-ins now need only the password."</Paragraph>
-                    <Paragraph>"If this was not you, reset your password now:"</Paragraph>
-                    <Button href=reset_url label="Reset my password" />
-                }
-                .into_any(),
-            ),
-            Message::BackupCodeUsed { remaining } => {
-                let left = match remaining {
-                    0 => "You have no backup codes left: make a new set in your security settings now.".to_owned(),
-                    1 => "You have 1 backup code left. Consider making a new set in your security settings.".to_owned(),
-                    n => format!("You have {n} backup codes left."),
-                };
-                (
-                    "A backup code was used to log in".to_owned(),
-                    format!(
-                        "One of your backup codes was just used to log in to your {app} account. It cannot be used again.\n\n\
-                         {left}\n\nIf this was not you, reset your password and turn two-factor authentication off and on again \
-                         to get a new secret.\n"
-                    ),
-                    view! {
-                        <Paragraph>"One of your backup codes was just used to log in to your " {app.clone()} " account. It cannot be used again."</Paragraph>
-                        <Paragraph>{left}</Paragraph>
-                        <Small>"If this was not you, reset your password and turn two-factor authentication off and on again to get a new secret."</Small>
-                    }
-                    .into_any(),
-                )
-            }
-            Message::PasskeyAdded { name } => (
-                "A passkey was added to your account".to_owned(),
-                format!(
-                    "A passkey named \"{name}\" was added to your {app} account. It can now log in without a password.\n\n\
-                     If this was not you, remove it in your security settings and reset your password.\n"
-                ),
-                view! {
-                    <Paragraph>"A passkey named “" {name} "” was added to your " {app.clone()} " account. It can now log in without a password."</Paragraph>
-                    <Small>"If this was not you, remove it in your security settings and reset your password."</Small>
-                }
-                .into_any(),
-            ),
-            Message::MfaLocked { minutes, reset_url } => {
-                let lock = duration(minutes);
-                (
-                    "Two-factor log-in locked for a while".to_owned(),
-                    format!(
-                        "Someone entered your {app} password correctly, then too many wrong two-factor codes, so the code step \
-                         is locked for {lock}.\n\n\
-                         If it was you, wait and try again. If not, your password is known to someone: reset it now: {reset_url}\n"
-                    ),
-                    view! {
-                        <Paragraph>"Someone entered your " {app.clone()} " password correctly, then too many wrong two-factor codes, so the code step is locked for " {lock} "."</Paragraph>
-                        <Paragraph>"If it was you, wait and try again. If not, your password is known to someone: reset it now."</Paragraph>
-                        <Button href=reset_url label="Reset my password" />
-                    }
-                    .into_any(),
-                )
-            }
-        };
-        let html = Owner::new().with(|| {
-            view! { <Layout app=app_name.to_owned() subject=subject.clone()>{body}</Layout> }
-                .to_html()
-        });
+        let email = describe(app_name, message.clone());
         RenderedEmail {
-            subject,
-            html: format!("<!DOCTYPE html>{html}"),
-            text,
+            text: email.text(),
+            html: email.html(app_name),
+            subject: email.subject,
         }
     }
 }
 
-const LINK: &str = "color:#4f46e5;text-decoration:underline";
+/// A message in words, before it is rendered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Email {
+    /// The subject line, also the heading of the HTML part.
+    subject: String,
+    /// The body, top to bottom.
+    body: Vec<Block>,
+}
+
+/// A part of the body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Block {
+    /// Running text.
+    Paragraph(Vec<Inline>),
+    /// The call to action: a button in HTML, `label: url` on a line of its own in text.
+    Button { label: &'static str, url: String },
+    /// A code to type in, after its lead-in: set large in HTML, on the lead-in's line in text.
+    Code { lead: &'static str, code: String },
+    /// Labelled lines, such as "When: …" and "Where: …".
+    Facts(Vec<(&'static str, String)>),
+    /// The small print at the end.
+    Small(Vec<Inline>),
+}
+
+/// A piece of running text. Every dynamic value goes in as one of these, so the HTML part
+/// escapes it (Leptos escapes text and attribute values).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Inline {
+    /// Plain words.
+    Text(String),
+    /// Words in bold (in the text part, plain).
+    Strong(String),
+    /// A link; the text part writes `label: url`, so it should end its sentence.
+    Link { label: &'static str, url: String },
+}
+
+impl From<String> for Inline {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<&str> for Inline {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+fn strong(text: String) -> Inline {
+    Inline::Strong(text)
+}
+
+/// Building a message block by block, top to bottom.
+impl Email {
+    fn new(subject: impl Into<String>) -> Self {
+        Self {
+            subject: subject.into(),
+            body: Vec::new(),
+        }
+    }
+
+    fn block(mut self, block: Block) -> Self {
+        self.body.push(block);
+        self
+    }
+
+    /// A paragraph of plain words.
+    fn para(self, text: impl Into<Inline>) -> Self {
+        self.block(Block::Paragraph(vec![text.into()]))
+    }
+
+    /// A paragraph of mixed parts (bold words, links).
+    fn parts<const N: usize>(self, parts: [Inline; N]) -> Self {
+        self.block(Block::Paragraph(parts.into()))
+    }
+
+    fn button(self, label: &'static str, url: String) -> Self {
+        self.block(Block::Button { label, url })
+    }
+
+    fn code(self, lead: &'static str, code: String) -> Self {
+        self.block(Block::Code { lead, code })
+    }
+
+    fn facts<const N: usize>(self, lines: [(&'static str, String); N]) -> Self {
+        self.block(Block::Facts(lines.into()))
+    }
+
+    /// Small print of plain words.
+    fn small(self, text: impl Into<Inline>) -> Self {
+        self.block(Block::Small(vec![text.into()]))
+    }
+}
+
+/// The wording of `message` for a product called `app`.
+fn describe(app: &str, message: Message) -> Email {
+    match message {
+        Message::ConfirmEmail { url, code, valid_for_minutes } => {
+            // "482 913" reads more easily; a code that cannot be split so is shown as it is.
+            let spaced = match (code.get(..3), code.get(3..)) {
+                (Some(head), Some(tail)) if !tail.is_empty() => format!("{head} {tail}"),
+                _ => code,
+            };
+            let valid = duration(valid_for_minutes);
+            Email::new("Confirm your email address")
+                .para(format!("Welcome to {app}. Confirm your email address to finish setting up your account."))
+                .button("Confirm my email address", url)
+                .code("Or enter this code:", spaced)
+                .small(format!(
+                    "The link and the code work for {valid}. If you did not create an account, you can ignore this message."
+                ))
+        }
+        Message::RegistrationAttempt { log_in_url, reset_url } => {
+            Email::new("Someone tried to register with your address")
+                .para(format!(
+                    "Someone tried to create a {app} account with this email address, which already has one."
+                ))
+                .para("If it was you, log in:")
+                .button("Log in", log_in_url)
+                .parts(["Forgot your password? ".into(), Inline::Link { label: "Reset it", url: reset_url }])
+                .small("If it was not you, nothing has changed and you can ignore this message.")
+        }
+        Message::MagicLink { url, valid_for_minutes } => {
+            let valid = duration(valid_for_minutes);
+            Email::new(format!("Your log-in link for {app}"))
+                .para(format!("Open this link to log in to {app}:"))
+                .button("Log in", url)
+                .small(format!(
+                    "The link works once, for {valid}. If you did not ask for it, you can ignore this message."
+                ))
+        }
+        Message::ResetPassword { url, valid_for_minutes } => {
+            let valid = duration(valid_for_minutes);
+            Email::new("Reset your password")
+                .para(format!("Someone asked to reset the password of your {app} account."))
+                .button("Choose a new password", url)
+                .small(format!(
+                    "The link works once, for {valid}. If you did not ask, ignore this message: your password stays as it is."
+                ))
+        }
+        Message::PasswordChanged { reset_url } => Email::new("Your password was changed")
+            .para(format!(
+                "The password of your {app} account was just changed, and your other sessions were logged out."
+            ))
+            .para("If this was not you, reset your password now:")
+            .button("Reset my password", reset_url),
+        Message::ConfirmEmailChange { url, new_email, valid_for_minutes } => {
+            let valid = duration(valid_for_minutes);
+            Email::new("Confirm your new email address")
+                .parts([
+                    "Confirm that ".into(),
+                    strong(new_email),
+                    format!(" is the new address of your {app} account.").into(),
+                ])
+                .button("Confirm my new address", url)
+                .small(format!("The link works once, for {valid}. Until then your old address stays in use."))
+        }
+        Message::EmailChangeRequested { new_email } => Email::new("An email change was requested")
+            .parts([
+                format!("Someone signed in to your {app} account asked to change its email address to ").into(),
+                strong(new_email),
+                ".".into(),
+            ])
+            .small("Nothing changes until the new address is confirmed. If this was not you, change your password now."),
+        Message::EmailChanged { new_email } => Email::new("Your email address was changed")
+            .parts([
+                format!("The email address of your {app} account is now ").into(),
+                strong(new_email),
+                ". Mail will go there from now on.".into(),
+            ])
+            .small("If this was not you, contact support right away."),
+        Message::AccountLocked { minutes, reset_url } => {
+            let lock = duration(minutes);
+            Email::new("Your account was locked for a while")
+                .para(format!(
+                    "There were too many wrong passwords for your {app} account, so it is locked for {lock}."
+                ))
+                .para("If it was you, wait and try again, or reset your password:")
+                .button("Reset my password", reset_url)
+                .small("If it was not you, someone may be guessing your password; a long, unique password keeps it safe.")
+        }
+        Message::NewSignIn { ip, location, device, at, reset_url } => {
+            let place = location.map(|l| format!(" ({l})")).unwrap_or_default();
+            Email::new(format!("New sign-in to your {app} account"))
+                .para(format!("Your {app} account was just signed in from an address it has not used before."))
+                .facts([("When", at), ("Where", format!("{ip}{place}")), ("Device", device)])
+                .para("If this was you, there is nothing to do. If not, reset your password now:")
+                .button("Reset my password", reset_url)
+        }
+        Message::MfaEnabled => Email::new("Two-factor authentication is on")
+            .para(format!(
+                "Two-factor authentication was turned on for your {app} account. Log-ins now ask for a code \
+                 from your authenticator app after the password."
+            ))
+            .para("Keep your backup codes somewhere safe: each one logs you in once if you lose your phone.")
+            .small("If this was not you, reset your password and contact us."),
+        Message::MfaDisabled { reset_url } => Email::new("Two-factor authentication was turned off")
+            .para(format!(
+                "Two-factor authentication was turned off for your {app} account, and trusted browsers were \
+                 forgotten. Log-ins now need only the password."
+            ))
+            .para("If this was not you, reset your password now:")
+            .button("Reset my password", reset_url),
+        Message::BackupCodeUsed { remaining } => {
+            let left = match remaining {
+                0 => "You have no backup codes left: make a new set in your security settings now.".to_owned(),
+                1 => "You have 1 backup code left. Consider making a new set in your security settings.".to_owned(),
+                n => format!("You have {n} backup codes left."),
+            };
+            Email::new("A backup code was used to log in")
+                .para(format!(
+                    "One of your backup codes was just used to log in to your {app} account. It cannot be used again."
+                ))
+                .para(left)
+                .small(
+                    "If this was not you, reset your password and turn two-factor authentication off and on again \
+                     to get a new secret.",
+                )
+        }
+        Message::PasskeyAdded { name } => Email::new("A passkey was added to your account")
+            .parts([
+                "A passkey named “".into(),
+                Inline::Text(name),
+                format!("” was added to your {app} account. It can now log in without a password.").into(),
+            ])
+            .small("If this was not you, remove it in your security settings and reset your password."),
+        Message::MfaLocked { minutes, reset_url } => {
+            let lock = duration(minutes);
+            Email::new("Two-factor log-in locked for a while")
+                .para(format!(
+                    "Someone entered your {app} password correctly, then too many wrong two-factor codes, so the \
+                     code step is locked for {lock}."
+                ))
+                .para("If it was you, wait and try again. If not, your password is known to someone: reset it now:")
+                .button("Reset my password", reset_url)
+        }
+    }
+}
 
 /// "10 minutes", "1 hour", "48 hours".
 fn duration(minutes: u64) -> String {
@@ -277,6 +271,87 @@ fn duration(minutes: u64) -> String {
         m => format!("{m} minute{}", if m == 1 { "" } else { "s" }),
     }
 }
+
+// ---- plain text ----
+
+impl Email {
+    /// The plain-text part: blocks apart by a blank line, links as whole words.
+    fn text(&self) -> String {
+        let blocks: Vec<String> = self.body.iter().map(Block::text).collect();
+        format!("{}\n", blocks.join("\n\n"))
+    }
+}
+
+impl Block {
+    fn text(&self) -> String {
+        match self {
+            Self::Paragraph(parts) | Self::Small(parts) => parts.iter().map(Inline::text).collect(),
+            Self::Button { label, url } => format!("{label}: {url}"),
+            Self::Code { lead, code } => format!("{lead} {code}"),
+            Self::Facts(lines) => lines
+                .iter()
+                .map(|(label, value)| format!("{label}: {value}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+}
+
+impl Inline {
+    fn text(&self) -> String {
+        match self {
+            Self::Text(text) | Self::Strong(text) => text.clone(),
+            Self::Link { label, url } => format!("{label}: {url}"),
+        }
+    }
+}
+
+// ---- HTML ----
+
+impl Email {
+    /// The HTML part, a whole document.
+    fn html(&self, app: &str) -> String {
+        let (subject, body) = (self.subject.clone(), self.body.clone());
+        let html = Owner::new().with(|| {
+            view! {
+                <Layout app=app.to_owned() subject>
+                    {body.into_iter().map(Block::view).collect_view()}
+                </Layout>
+            }
+            .to_html()
+        });
+        format!("<!DOCTYPE html>{html}")
+    }
+}
+
+impl Block {
+    fn view(self) -> AnyView {
+        match self {
+            Self::Paragraph(parts) => view! { <Paragraph>{inlines(parts)}</Paragraph> }.into_any(),
+            Self::Small(parts) => view! { <Small>{inlines(parts)}</Small> }.into_any(),
+            Self::Button { label, url } => view! { <Button href=url label /> }.into_any(),
+            Self::Code { lead, code } => view! {
+                <Paragraph>{lead}</Paragraph>
+                <p style="font-size:28px;font-weight:700;letter-spacing:6px;margin:8px 0 16px">{code}</p>
+            }
+            .into_any(),
+            Self::Facts(lines) => view! { <Facts lines /> }.into_any(),
+        }
+    }
+}
+
+fn inlines(parts: Vec<Inline>) -> impl IntoView {
+    parts
+        .into_iter()
+        .map(|part| match part {
+            Inline::Text(text) => text.into_any(),
+            Inline::Strong(text) => view! { <strong>{text}</strong> }.into_any(),
+            Inline::Link { label, url } => view! { <a href=url style=LINK>{label}</a> }.into_any(),
+        })
+        .collect_view()
+}
+
+const LINK: &str = "color:#4f46e5;text-decoration:underline";
 
 #[component]
 fn Layout(app: String, subject: String, children: Children) -> impl IntoView {
@@ -319,43 +394,140 @@ fn Button(href: String, label: &'static str) -> impl IntoView {
     }
 }
 
+/// Labelled lines, one under the other.
+#[component]
+fn Facts(lines: Vec<(&'static str, String)>) -> impl IntoView {
+    let count = lines.len();
+    view! {
+        <p style="margin:0 0 16px;font-size:14px;line-height:1.6;color:#334155">
+            {lines
+                .into_iter()
+                .enumerate()
+                .map(|(i, (label, value))| view! {
+                    {label} ": " {value}
+                    {(i + 1 < count).then(|| view! { <br /> })}
+                })
+                .collect_view()}
+        </p>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every link a message carries. No wildcard: a new message must say what its links are.
+    fn links(message: &Message) -> Vec<&str> {
+        match message {
+            Message::ConfirmEmail { url, .. }
+            | Message::MagicLink { url, .. }
+            | Message::ResetPassword { url, .. }
+            | Message::ConfirmEmailChange { url, .. } => vec![url],
+            Message::RegistrationAttempt {
+                log_in_url,
+                reset_url,
+            } => vec![log_in_url, reset_url],
+            Message::PasswordChanged { reset_url }
+            | Message::AccountLocked { reset_url, .. }
+            | Message::NewSignIn { reset_url, .. }
+            | Message::MfaDisabled { reset_url }
+            | Message::MfaLocked { reset_url, .. } => vec![reset_url],
+            Message::EmailChangeRequested { .. }
+            | Message::EmailChanged { .. }
+            | Message::MfaEnabled
+            | Message::BackupCodeUsed { .. }
+            | Message::PasskeyAdded { .. } => vec![],
+        }
+    }
+
     #[test]
-    fn every_message_renders_html_and_text_with_its_link() {
+    fn every_message_renders_html_and_text_with_its_links() {
         for message in Message::samples("https://auth.example.com") {
+            let name = message.name();
             let email = Templates.render("Acme", &message);
-            assert!(!email.subject.is_empty());
-            assert!(
-                email.html.starts_with("<!DOCTYPE html><html"),
-                "{}",
-                message.name()
-            );
-            assert!(email.text.contains("Acme"), "{}", message.name());
-            for url in [
-                "https://auth.example.com/users/confirm/SAMPLE-TOKEN",
-                "https://auth.example.com/users/reset-password/SAMPLE-TOKEN",
-            ] {
-                if email.text.contains(url) {
-                    assert!(
-                        email.html.contains(url),
-                        "{}: the HTML carries the same link",
-                        message.name()
-                    );
-                }
+            assert!(!email.subject.is_empty(), "{name}");
+            assert!(email.html.starts_with("<!DOCTYPE html><html"), "{name}");
+            assert!(email.text.contains("Acme"), "{name}");
+            assert!(email.html.contains("Acme"), "{name}");
+            for url in links(&message) {
+                // Tests and people copy links out of the text part word by word.
+                assert!(
+                    email.text.split_whitespace().any(|word| word == url),
+                    "{name}: {url} stands alone in the text:\n{}",
+                    email.text
+                );
+                assert!(
+                    email.html.contains(&format!("href=\"{url}\"")),
+                    "{name}: the HTML links to {url}"
+                );
             }
         }
     }
 
     #[test]
-    fn user_supplied_text_is_escaped() {
-        let message = Message::EmailChanged {
-            new_email: "<script>alert(1)</script>@example.com".to_owned(),
+    fn text_and_html_say_the_same() {
+        let message = Message::ConfirmEmail {
+            url: "https://auth.example.com/users/confirm/T".to_owned(),
+            code: "482913".to_owned(),
+            valid_for_minutes: 48 * 60,
         };
         let email = Templates.render("Acme", &message);
-        assert!(!email.html.contains("<script>"));
+        assert_eq!(email.subject, "Confirm your email address");
+        assert!(
+            email.text.contains("Or enter this code: 482 913\n"),
+            "{}",
+            email.text
+        );
+        assert!(email.html.contains(">482 913<"), "{}", email.html);
+        for phrase in [
+            "Welcome to Acme.",
+            "The link and the code work for 48 hours.",
+        ] {
+            assert!(email.text.contains(phrase), "{phrase}");
+            assert!(email.html.contains(phrase), "{phrase}");
+        }
+        assert!(!email.text.contains('<'), "no markup in the text part");
+    }
+
+    #[test]
+    fn facts_stand_on_lines_of_their_own() {
+        let message = Message::NewSignIn {
+            ip: "203.0.113.7".to_owned(),
+            location: Some("Lyon, FR".to_owned()),
+            device: "Firefox 146 on Linux".to_owned(),
+            at: "2026-11-27T10:00:00.000Z".to_owned(),
+            reset_url: "https://auth.example.com/users/reset-password".to_owned(),
+        };
+        let email = Templates.render("Acme", &message);
+        assert!(email.text.contains(
+            "When: 2026-11-27T10:00:00.000Z\nWhere: 203.0.113.7 (Lyon, FR)\nDevice: Firefox 146 on Linux"
+        ));
+        assert_eq!(email.html.matches("<br").count(), 2, "{}", email.html);
+    }
+
+    #[test]
+    fn user_supplied_text_is_escaped() {
+        let script = "<script>alert(1)</script>";
+        let messages = [
+            Message::EmailChanged {
+                new_email: format!("{script}@example.com"),
+            },
+            Message::PasskeyAdded {
+                name: script.to_owned(),
+            },
+            Message::NewSignIn {
+                ip: script.to_owned(),
+                location: Some(script.to_owned()),
+                device: script.to_owned(),
+                at: script.to_owned(),
+                reset_url: "https://auth.example.com/\"><script>".to_owned(),
+            },
+        ];
+        for message in messages {
+            let email = Templates.render("<b>Acme</b>", &message);
+            assert!(!email.html.contains("<script>"), "{}", message.name());
+            assert!(!email.html.contains("<b>Acme"), "{}", message.name());
+        }
     }
 
     #[test]
