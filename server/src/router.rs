@@ -87,4 +87,5 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         .layer(crate::telemetry::http_trace_layer())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(from_fn(sigra::http::drop_unplain_request_id))
 }

@@ -5,10 +5,35 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use leptos::config::LeptosOptions;
+use sigra::config::Config;
 use sigra::{Sigra, SigraBuilder};
 use tokio::net::TcpListener;
 
 use crate::router::router;
+
+/// Development mode serves every mailed link at `/dev/mailbox` and metrics without a token,
+/// so it listens on loopback only, unless the operator names the risk and overrides.
+fn refuse_exposed_development(config: &Config, address: SocketAddr) -> anyhow::Result<()> {
+    if config.is_production() || address.ip().is_loopback() {
+        return Ok(());
+    }
+    if !config.dev_expose_mailbox_on_network {
+        anyhow::bail!(
+            "refusing to listen on {address} in development mode: the development mailbox \
+             (/dev/mailbox, with every password-reset and log-in link) and /metrics would be open \
+             to the network. Listen on 127.0.0.1 (LEPTOS_SITE_ADDR=127.0.0.1:3000); or run in \
+             production (SIGRA_ENV=production with SIGRA_SECRET_KEY, SIGRA_BASE_URL and SMTP, see \
+             the README); or, on a network that is yours alone, set \
+             SIGRA_DEV_EXPOSE_MAILBOX_ON_NETWORK=true"
+        );
+    }
+    tracing::warn!(
+        %address,
+        "development mode is listening on the network: anyone who reaches {address} can read \
+         every mailed link at /dev/mailbox"
+    );
+    Ok(())
+}
 
 /// A bound, ready-to-serve application.
 pub struct Application {
@@ -22,7 +47,8 @@ impl Application {
     /// (port 0 picks a free port, as the tests do).
     ///
     /// # Errors
-    /// The database is unreachable, a migration failed, or the address cannot be bound.
+    /// The database is unreachable, a migration failed, development mode was asked to listen
+    /// on the network, or the address cannot be bound.
     pub async fn build(
         core: SigraBuilder,
         leptos_options: LeptosOptions,
@@ -32,6 +58,7 @@ impl Application {
             .start()
             .await
             .context("could not start the auth core")?;
+        refuse_exposed_development(sigra.config(), address)?;
         let listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("could not listen on {address}"))?;

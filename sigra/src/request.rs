@@ -22,7 +22,10 @@ impl RequestContext {
         Self {
             ip,
             user_agent: user_agent.map(|ua| ua.chars().take(MAX_USER_AGENT).collect()),
-            request_id: request_id.map(str::to_owned),
+            // The HTTP layer has already replaced an unplain id; this keeps other callers honest.
+            request_id: request_id
+                .filter(|id| crate::http::is_plain_request_id(id))
+                .map(str::to_owned),
         }
     }
 

@@ -69,6 +69,8 @@ pub struct Setup {
     pub mailer: Option<Arc<dyn Mailer>>,
     /// A GeoIP lookup instead of none.
     pub geoip: Option<Arc<dyn GeoIp>>,
+    /// Where to listen instead of `127.0.0.1:0` (the tests still connect to 127.0.0.1).
+    pub listen: Option<&'static str>,
 }
 
 impl TestApp {
@@ -79,6 +81,13 @@ impl TestApp {
 
     /// Starts the app on a fresh database, changed as `setup` says.
     pub async fn spawn_with(engine: Engine, setup: Setup) -> Self {
+        Self::try_spawn_with(engine, setup)
+            .await
+            .expect("the app starts")
+    }
+
+    /// Like [`TestApp::spawn_with`], for tests of start-up refusals.
+    pub async fn try_spawn_with(engine: Engine, setup: Setup) -> anyhow::Result<Self> {
         LazyLock::force(&TRACING);
         let database = TestDatabase::create(engine).await;
         let env: Vec<(&str, &str)> = setup.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -100,9 +109,8 @@ impl TestApp {
         if let Some(geoip) = setup.geoip {
             core = core.geoip(geoip);
         }
-        let app = Application::build(core, options, "127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("the app starts");
+        let listen = setup.listen.unwrap_or("127.0.0.1:0").parse().expect("addr");
+        let app = Application::build(core, options, listen).await?;
         let port = app.port().expect("bound");
         let sigra = app.sigra().clone();
         tokio::spawn(app.run_until_stopped());
@@ -111,14 +119,13 @@ impl TestApp {
             .timeout(Duration::from_secs(15))
             .build()
             .expect("client");
-        Self {
+        Ok(Self {
             address: format!("http://127.0.0.1:{port}"),
             clock,
             sigra,
-
             client,
             database,
-        }
+        })
     }
 
     /// A GET as a browser navigation, with an optional session cookie.

@@ -129,3 +129,35 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_ipv4_client_of_a_dual_stack_server_is_recorded_and_limited_as_ipv4() {
+    let setup = || Setup {
+        listen: Some("[::]:0"),
+        env: vec![
+            ("SIGRA_RATE_LIMIT_AUTH_LIMIT", "3".to_owned()),
+            ("SIGRA_DEV_EXPOSE_MAILBOX_ON_NETWORK", "true".to_owned()),
+        ],
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, |app: TestApp| async move {
+        for _ in 0..3 {
+            assert!(attempt(&app, None).await.status().is_redirection());
+        }
+        assert_eq!(
+            attempt(&app, None).await.status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        let addresses: Vec<Option<String>> =
+            sqlx::query_scalar("SELECT DISTINCT ip_address FROM audit_events")
+                .fetch_all(app.sigra.db().pool())
+                .await
+                .expect("rows");
+        assert_eq!(
+            addresses,
+            [Some("127.0.0.1".to_owned())],
+            "the socket peer ::ffff:127.0.0.1 is recorded as the IPv4 address it is"
+        );
+    })
+    .await;
+}

@@ -2,7 +2,9 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{on_each_engine, TestApp, CANARY_PASSWORD};
+use sigra::testing::Engine;
+
+use crate::helpers::{on_each_engine, Setup, TestApp, CANARY_PASSWORD};
 
 #[tokio::test]
 async fn cross_site_posts_are_refused_and_change_nothing() {
@@ -186,4 +188,75 @@ async fn a_database_failure_is_a_generic_500_with_a_request_id() {
         );
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_client_request_id_is_kept_only_when_short_and_plain() {
+    on_each_engine(|app: TestApp| async move {
+        for (email, sent) in [
+            ("plain@example.com", "trace-42.a_b"),
+            ("forged@example.com", "<script>a\"b c"),
+            ("long@example.com", &"a".repeat(65)),
+        ] {
+            let response = app
+                .post_form_with(
+                    "/users/register",
+                    "/users/register",
+                    &[("email", email), ("password", CANARY_PASSWORD)],
+                    None,
+                    &[("sec-fetch-site", "same-origin"), ("x-request-id", sent)],
+                )
+                .await;
+            let echoed = response
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let stored: Vec<Option<String>> = sqlx::query_scalar(
+                "SELECT DISTINCT request_id FROM audit_events WHERE action = 'auth.register.success' \
+                 AND target_id IS NULL AND actor_id = (SELECT id FROM users WHERE email = $1)",
+            )
+            .bind(email)
+            .fetch_all(app.sigra.db().pool())
+            .await
+            .expect("rows");
+            assert_eq!(stored, [Some(echoed.clone())], "{email}");
+            if email == "plain@example.com" {
+                assert_eq!(echoed, sent);
+            } else {
+                assert_ne!(echoed, sent);
+                assert_eq!(echoed.len(), 36, "a fresh UUID replaces {sent:?}");
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn development_mode_refuses_the_network_unless_the_risk_is_named() {
+    let engine = Engine::Sqlite;
+    let exposed = || Setup {
+        listen: Some("0.0.0.0:0"),
+        ..Setup::default()
+    };
+    let Err(refused) = TestApp::try_spawn_with(engine, exposed()).await else {
+        panic!("development mode started on 0.0.0.0");
+    };
+    let message = format!("{refused:#}");
+    assert!(message.contains("/dev/mailbox"), "{message}");
+    assert!(message.contains("SIGRA_ENV=production"), "{message}");
+    assert!(
+        message.contains("SIGRA_DEV_EXPOSE_MAILBOX_ON_NETWORK=true"),
+        "{message}"
+    );
+
+    let overridden = Setup {
+        env: vec![("SIGRA_DEV_EXPOSE_MAILBOX_ON_NETWORK", "true".to_owned())],
+        ..exposed()
+    };
+    let app = TestApp::try_spawn_with(engine, overridden)
+        .await
+        .expect("starts once the operator names the risk");
+    assert_eq!(app.get("/", None).await.status(), StatusCode::OK);
 }

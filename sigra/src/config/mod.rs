@@ -78,6 +78,9 @@ pub struct Config {
     pub geoip_database: Option<PathBuf>,
     /// Whether a log-in from an address none of the user's sessions used is mailed to them.
     pub notify_new_ip: bool,
+    /// Development only: listen on a non-loopback address although the development mailbox
+    /// (every mailed link) and `/metrics` are then open to that network.
+    pub dev_expose_mailbox_on_network: bool,
     /// Who may read `/metrics`: anyone in development; with this bearer token in production
     /// (absent: not served in production).
     pub metrics_token: Option<SecretText>,
@@ -146,16 +149,17 @@ impl Config {
         let database = DatabaseConfig::read(&mut r);
         let secret_key = secret::read_secret_key(&mut r, production, dev_secret_file, &mut notices);
         let sessions = SessionConfig::read(&mut r);
-        let passwords = PasswordConfig::read(&mut r);
+        let passwords = PasswordConfig::read(&mut r, production);
         let mail = MailConfig::read(&mut r, production, &app_name);
         let tokens = TokenConfig::read(&mut r);
         let confirmation = r.parse("confirmation.mode", ConfirmationMode::AllowWithBanner);
         let jobs = JobsConfig::read(&mut r);
-        let lockout = lockout::read(&mut r);
+        let lockout = lockout::read(&mut r, production);
         let rate_limit = RateLimitConfig::read(&mut r, &database.url);
         let sudo_timeout = r.duration("sudo.timeout", "5m");
         let geoip_database = site::read_geoip_database(&mut r);
         let notify_new_ip = r.flag("notify.new_ip", true);
+        let dev_expose_mailbox_on_network = r.flag("dev.expose_mailbox_on_network", false);
         let metrics_token = site::read_metrics_token(&mut r);
         let mfa = MfaConfig::read(&mut r, secret_key.as_ref());
         let passkeys = PasskeyConfig::read(&mut r, &base_url);
@@ -184,6 +188,7 @@ impl Config {
                 sudo_timeout,
                 geoip_database,
                 notify_new_ip,
+                dev_expose_mailbox_on_network,
                 metrics_token,
                 mfa,
                 passkeys,

@@ -40,7 +40,7 @@ pub struct PasswordConfig {
 }
 
 impl PasswordConfig {
-    pub(super) fn read(r: &mut Reader) -> Self {
+    pub(super) fn read(r: &mut Reader, production: bool) -> Self {
         let min_length = r.number("password.min_length", 15_usize);
         let max_length = r.number("password.max_length", 256_usize);
         if min_length < 8 {
@@ -56,7 +56,7 @@ impl PasswordConfig {
             let limit = r.origin("password.max_length");
             r.invalid("password.min_length", format!("must not exceed {limit}"));
         }
-        let argon2 = read_argon2(r);
+        let argon2 = read_argon2(r, production);
         let cores = std::thread::available_parallelism()
             .map(usize::from)
             .unwrap_or(1);
@@ -85,7 +85,17 @@ impl PasswordConfig {
     }
 }
 
-fn read_argon2(r: &mut Reader) -> argon2::Params {
+/// OWASP's equivalent Argon2id settings (memory in KiB, iterations), one lane: production
+/// accepts parameters at least as strong as one of these pairs.
+const OWASP_MINIMUMS: [(u32, u32); 5] = [
+    (47_104, 1),
+    (19_456, 2),
+    (12_288, 3),
+    (9_216, 4),
+    (7_168, 5),
+];
+
+fn read_argon2(r: &mut Reader, production: bool) -> argon2::Params {
     const KEYS: [&str; 3] = [
         "password.argon2_memory_kib",
         "password.argon2_iterations",
@@ -94,6 +104,16 @@ fn read_argon2(r: &mut Reader) -> argon2::Params {
     let memory = r.number(KEYS[0], argon2::Params::DEFAULT_M_COST);
     let iterations = r.number(KEYS[1], argon2::Params::DEFAULT_T_COST);
     let parallelism = r.number(KEYS[2], argon2::Params::DEFAULT_P_COST);
+    let strong_enough = OWASP_MINIMUMS
+        .iter()
+        .any(|&(m, t)| memory >= m && iterations >= t);
+    if production && !strong_enough {
+        let [m, t] = [KEYS[0], KEYS[1]].map(|key| r.origin(key));
+        r.problems.push(format!(
+            "the Argon2 parameters ({m} = {memory}, {t} = {iterations}) are below OWASP's minimum \
+             for production: at least 19456 KiB with 2 iterations (or 47104/1, 12288/3, 9216/4, 7168/5)"
+        ));
+    }
     argon2::Params::new(memory, iterations, parallelism, None).unwrap_or_else(|e| {
         let [m, t, p] = KEYS.map(|key| r.origin(key));
         r.problems.push(format!(
@@ -101,4 +121,32 @@ fn read_argon2(r: &mut Reader) -> argon2::Params {
         ));
         argon2::Params::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::production;
+
+    #[test]
+    fn production_refuses_argon2_below_owasp() {
+        let text = production(&[
+            ("SIGRA_PASSWORD_ARGON2_MEMORY_KIB", "19455"),
+            ("SIGRA_PASSWORD_ARGON2_ITERATIONS", "2"),
+        ])
+        .expect_err("just below 19 MiB with two passes")
+        .to_string();
+        assert!(text.contains("below OWASP's minimum"), "{text}");
+        assert!(
+            text.contains("SIGRA_PASSWORD_ARGON2_MEMORY_KIB = 19455"),
+            "{text}"
+        );
+        for (memory, iterations) in [("19456", "2"), ("47104", "1"), ("7168", "5")] {
+            production(&[
+                ("SIGRA_PASSWORD_ARGON2_MEMORY_KIB", memory),
+                ("SIGRA_PASSWORD_ARGON2_ITERATIONS", iterations),
+            ])
+            .expect("an OWASP pair is allowed");
+        }
+        production(&[]).expect("the defaults are an OWASP pair");
+    }
 }

@@ -20,6 +20,7 @@ pub(super) const SETTINGS: &[Setting] = &[
     Setting { key: "geoip.database", aliases: &[] },
     Setting { key: "notify.new_ip", aliases: &[] },
     Setting { key: "metrics.token", aliases: &[] },
+    Setting { key: "dev.expose_mailbox_on_network", aliases: &[] },
 ];
 
 /// Development or production. Production refuses weak or missing settings.

@@ -89,7 +89,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
                 parts
                     .extensions
                     .get::<ConnectInfo<SocketAddr>>()
-                    .map(|c| c.0.ip())
+                    .map(|c| c.0.ip().to_canonical())
             });
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
         Ok(RequestContext::new(

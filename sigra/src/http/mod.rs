@@ -11,6 +11,7 @@ mod forced_change;
 mod headers;
 mod links;
 mod rate_limit;
+mod request_id;
 mod return_to;
 mod scope;
 
@@ -26,5 +27,6 @@ pub use links::{
     clear_link_cookie, link_landing_routes, link_token, pages, MailedLink, LINK_COOKIE,
 };
 pub use rate_limit::{limit_guest_auth, GuestAuthLimit};
+pub use request_id::{drop_unplain_request_id, is_plain_request_id};
 pub use return_to::sanitize_return_to;
 pub use scope::{resolve_session, Scope};
