@@ -232,6 +232,7 @@ pub(super) mod tests {
             ("SIGRA_BASE_URL", "https://auth.example.com"),
             ("SIGRA_SECRET_KEY", &secret),
             ("SIGRA_MAIL_FROM", "Acme <no-reply@acme.example>"),
+            ("SIGRA_SMTP_HOST", "smtp.acme.example"),
         ];
         Config::from_sources(None, &env(&[&required, extra].concat()), None)
     }
