@@ -2,7 +2,8 @@
 # Runs the Playwright suite in system Chromium against the release build: starts the server on
 # a free port with a fresh SQLite database, waits until it is ready, runs the tests, stops it.
 # Every browser test comes from 127.0.0.1, so the per-address auth rate limit is lifted here
-# (the HTTP tests cover it).
+# (the HTTP tests cover it). The cloned-passkey test looks at the `warn` policy's record of a
+# clone (the default, `require_reauth`, refuses it: the HTTP tests cover that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -27,7 +28,7 @@ trap cleanup EXIT
 LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$port" \
   DATABASE_URL="sqlite://$workdir/e2e.db" SIGRA_BASE_URL="http://localhost:$port" \
   SIGRA_SECRET_KEY="$("$binary" generate-secret)" RUST_LOG="${RUST_LOG:-info}" \
-  SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 \
+  SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_PASSKEYS_SIGN_COUNT_POLICY=warn \
   "$binary" serve >"$log" 2>&1 &
 pid=$!
 

@@ -466,6 +466,58 @@ async fn five_wrong_codes_lock_the_second_factor_step_across_log_ins() {
 }
 
 #[tokio::test]
+async fn each_second_factor_lock_in_a_row_lasts_twice_the_last() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("again@example.com").await;
+        let (secret, _) = enrol(&app, &cookie).await;
+        let lock_out = || async {
+            let pending = log_in_pending(&app, "again@example.com").await;
+            for _ in 0..5 {
+                verify(&app, &pending, "999999", false).await;
+            }
+        };
+        let opens = || async {
+            let pending = log_in_pending(&app, "again@example.com").await;
+            let code = next_code(&app, &secret);
+            session_cookie(&verify(&app, &pending, &code, false).await).is_some()
+        };
+        lock_out().await;
+        app.advance(Duration::from_secs(15 * 60));
+        lock_out().await;
+        app.advance(Duration::from_secs(15 * 60));
+        assert!(!opens().await, "the second lock outlasts the first");
+        app.advance(Duration::from_secs(15 * 60));
+        assert!(opens().await, "after 30 minutes it ends");
+        let minutes: Vec<String> = sqlx::query_scalar(
+            "SELECT metadata FROM audit_events WHERE action = 'mfa.lockout' ORDER BY occurred_at, id",
+        )
+        .fetch_all(app.sigra.db().pool())
+        .await
+        .expect("rows");
+        assert_eq!(
+            minutes,
+            [
+                r#"{"locks_in_a_row":1,"minutes":15}"#,
+                r#"{"locks_in_a_row":2,"minutes":30}"#
+            ]
+        );
+        lock_out().await;
+        let last: String = sqlx::query_scalar(
+            "SELECT metadata FROM audit_events WHERE action = 'mfa.lockout' \
+             ORDER BY occurred_at DESC, id DESC LIMIT 1",
+        )
+        .fetch_one(app.sigra.db().pool())
+        .await
+        .expect("row");
+        assert_eq!(
+            last, r#"{"locks_in_a_row":1,"minutes":15}"#,
+            "a right second factor starts the growth over"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_trusted_browser_skips_the_code_but_never_the_password() {
     on_each_engine(|app: TestApp| async move {
         let cookie = app.signed_in("trust@example.com").await;

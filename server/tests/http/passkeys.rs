@@ -329,8 +329,8 @@ async fn a_cloned_passkey_is_let_in_and_recorded_under_the_warn_policy() {
 }
 
 #[tokio::test]
-async fn a_cloned_passkey_is_refused_under_the_require_reauth_policy() {
-    on_each_engine_with(policy("require_reauth"), |app: TestApp| async move {
+async fn a_cloned_passkey_is_refused_under_the_default_require_reauth_policy() {
+    on_each_engine(|app: TestApp| async move {
         let (status, session) = clone_behind(&app, "reauth@example.com").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(session.is_none());

@@ -60,9 +60,10 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
 }
 
 #[tokio::test]
-async fn a_required_password_change_sends_every_page_to_the_form_until_done() {
+async fn a_required_password_change_ends_every_session_and_sends_every_page_to_the_form_until_done()
+{
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("forced@example.com").await;
+        let before = app.signed_in("forced@example.com").await;
         let request = sigra::request::RequestContext::default();
         assert!(app
             .sigra
@@ -70,6 +71,18 @@ async fn a_required_password_change_sends_every_page_to_the_form_until_done() {
             .require_password_change("forced@example.com", &request)
             .await
             .expect("set"));
+        let response = app.get("/users/settings", Some(&before)).await;
+        assert!(
+            location(&response).starts_with("/users/log-in"),
+            "the session from before is over: {}",
+            location(&response)
+        );
+        assert_eq!(app.count("SELECT COUNT(*) FROM user_sessions").await, 0);
+        let cookie = session_cookie(
+            &app.log_in("forced@example.com", CANARY_PASSWORD, false)
+                .await,
+        )
+        .expect("a new session");
         for path in ["/", "/users/settings", "/no/such/page"] {
             let response = app.get(path, Some(&cookie)).await;
             assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");

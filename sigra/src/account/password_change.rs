@@ -89,9 +89,13 @@ impl Account<'_> {
         else {
             return Ok(false);
         };
+        // A password the operator no longer trusts must not keep any session alive: every
+        // session ends, and the next log-in lands on the change form.
+        let ended = sessions::store::delete_all_for_user(&mut change, &user, None).await?;
         let event = AuditEvent::new(Action::PasswordChangeRequired)
             .by_system()
-            .target_user(&user);
+            .target_user(&user)
+            .meta("sessions_ended", ended);
         change.audit(event).await?;
         change.commit().await?;
         Ok(true)

@@ -13,6 +13,7 @@ pub(super) const SETTINGS: &[Setting] = &[
     Setting { key: "mfa.trust_duration", aliases: &[] },
     Setting { key: "mfa.lockout_threshold", aliases: &[] },
     Setting { key: "mfa.lockout_duration", aliases: &[] },
+    Setting { key: "mfa.lockout_max_duration", aliases: &[] },
 ];
 
 /// The derivation purpose of TOTP-secret keys, from configured key material or the root secret.
@@ -29,8 +30,10 @@ pub struct MfaConfig {
     pub trust_duration: Duration,
     /// Wrong second factors in a row that lock the second-factor step.
     pub lockout_threshold: u32,
-    /// How long that lock lasts.
+    /// How long the first such lock lasts; each lock in a row lasts twice the last.
     pub lockout_duration: Duration,
+    /// The longest a second-factor lock lasts.
+    pub lockout_max_duration: Duration,
 }
 
 impl MfaConfig {
@@ -71,6 +74,7 @@ impl MfaConfig {
             trust_duration: r.duration("mfa.trust_duration", "30d"),
             lockout_threshold: r.number("mfa.lockout_threshold", 5),
             lockout_duration: r.duration("mfa.lockout_duration", "15m"),
+            lockout_max_duration: r.duration("mfa.lockout_max_duration", "24h"),
         }
     }
 }

@@ -81,7 +81,8 @@ impl PasskeyConfig {
         Self {
             rp_id,
             origin,
-            sign_count_policy: r.parse("passkeys.sign_count_policy", SignCountPolicy::Warn),
+            sign_count_policy: r
+                .parse("passkeys.sign_count_policy", SignCountPolicy::RequireReauth),
             max_per_user: r.number("passkeys.max_per_user", 10),
         }
     }

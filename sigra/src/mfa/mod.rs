@@ -5,7 +5,8 @@
 //! session ([`crate::sessions::PendingMfa`]) that can do nothing but finish here; finishing
 //! replaces it with a full session under a new token. Setting up, regenerating and disabling
 //! take a [`Sudo`] proof. Wrong codes at the challenge and in settings share one counter:
-//! `mfa.lockout_threshold` in a row lock the second-factor step for `mfa.lockout_duration`.
+//! `mfa.lockout_threshold` in a row lock the second-factor step for `mfa.lockout_duration`,
+//! doubling with each lock in a row up to `mfa.lockout_max_duration`.
 
 pub mod backup_codes;
 mod keyring;
@@ -25,6 +26,7 @@ use crate::change::Change;
 use crate::crypto::{random_bytes, SigningKey};
 use crate::error::{Error, Result};
 use crate::http::pages;
+use crate::lockout::LockoutPolicy;
 use crate::mail::{minutes, Message};
 use crate::passkeys::Passkeys;
 use crate::plumbing::Core;
@@ -514,20 +516,22 @@ impl<'a> Mfa<'a> {
         if failures < config.lockout_threshold {
             return Err(Error::InvalidCode);
         }
-        if store::lock(
-            change,
-            user,
-            now.plus(config.lockout_duration),
-            config.lockout_threshold,
-        )
-        .await?
-        {
+        // Locks grow like the password lock, so a password holder gets a handful of guesses
+        // a day rather than a few every quarter hour.
+        let growth = LockoutPolicy {
+            threshold: config.lockout_threshold,
+            duration: config.lockout_duration,
+            max_duration: config.lockout_max_duration,
+        };
+        let duration = growth.lock_duration(state.locks_in_a_row);
+        if store::lock(change, user, now.plus(duration), config.lockout_threshold).await? {
             let event = AuditEvent::new(Action::MfaLockout)
                 .target_user(user)
-                .meta("minutes", minutes(config.lockout_duration));
+                .meta("minutes", minutes(duration))
+                .meta("locks_in_a_row", state.locks_in_a_row + 1);
             change.audit(event).await?;
             let message = Message::MfaLocked {
-                minutes: minutes(config.lockout_duration),
+                minutes: minutes(duration),
                 reset_url: self.core.url(pages::RESET_PASSWORD),
             };
             change.mail(email, message).await?;

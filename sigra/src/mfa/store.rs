@@ -196,15 +196,18 @@ pub(super) struct MfaState {
     pub locked_until: Option<Timestamp>,
     #[sqlx(rename = "mfa_trust_epoch")]
     pub trust_epoch: i64,
+    /// Locks since the last right second factor.
+    #[sqlx(rename = "mfa_lockout_count", try_from = "i64")]
+    pub locks_in_a_row: u32,
 }
 
 pub(super) async fn state(conn: &mut AnyConnection, user: &UserId) -> Result<MfaState> {
-    Ok(
-        sqlx::query_as("SELECT mfa_locked_until, mfa_trust_epoch FROM users WHERE id = $1")
-            .bind(user.as_str())
-            .fetch_one(conn)
-            .await?,
+    Ok(sqlx::query_as(
+        "SELECT mfa_locked_until, mfa_trust_epoch, mfa_lockout_count FROM users WHERE id = $1",
     )
+    .bind(user.as_str())
+    .fetch_one(conn)
+    .await?)
 }
 
 /// Counts a wrong second factor; returns the failures in a row.
@@ -226,7 +229,8 @@ pub(super) async fn lock(
     threshold: u32,
 ) -> Result<bool> {
     let done = sqlx::query(
-        "UPDATE users SET mfa_failed_attempts = 0, mfa_locked_until = $1 WHERE id = $2 AND mfa_failed_attempts >= $3",
+        "UPDATE users SET mfa_failed_attempts = 0, mfa_locked_until = $1, mfa_lockout_count = mfa_lockout_count + 1 \
+         WHERE id = $2 AND mfa_failed_attempts >= $3",
     )
     .bind(until.as_millis())
     .bind(user.as_str())
@@ -237,7 +241,9 @@ pub(super) async fn lock(
 }
 
 pub(super) async fn clear_failures(conn: &mut AnyConnection, user: &UserId) -> Result<()> {
-    sqlx::query("UPDATE users SET mfa_failed_attempts = 0, mfa_locked_until = NULL WHERE id = $1")
+    sqlx::query(
+        "UPDATE users SET mfa_failed_attempts = 0, mfa_locked_until = NULL, mfa_lockout_count = 0 WHERE id = $1",
+    )
         .bind(user.as_str())
         .execute(conn)
         .await?;
