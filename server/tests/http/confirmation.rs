@@ -132,6 +132,49 @@ async fn the_mailed_code_confirms_and_wrong_codes_are_limited() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_parallel_wrong_codes_are_evaluated_no_more_than_five_times() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("parallel@example.com", CANARY_PASSWORD).await;
+        let code = code_in(&app.mailbox("parallel@example.com").await[0].text);
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let app = std::sync::Arc::new(app);
+        let guesses: Vec<_> = (0..20)
+            .map(|_| {
+                let app = std::sync::Arc::clone(&app);
+                tokio::spawn(async move {
+                    app.call_json(
+                        "/users/confirm/code",
+                        &[("email", "parallel@example.com"), ("code", wrong)],
+                        None,
+                    )
+                    .await
+                    .status()
+                })
+            })
+            .collect();
+        for guess in guesses {
+            assert_eq!(guess.await.expect("joined"), StatusCode::BAD_REQUEST);
+        }
+        assert_eq!(
+            app.count("SELECT attempts FROM user_tokens WHERE purpose = 'confirm_code'")
+                .await,
+            5,
+            "only five guesses were compared with the code"
+        );
+        let right = app
+            .call_json(
+                "/users/confirm/code",
+                &[("email", "parallel@example.com"), ("code", &code)],
+                None,
+            )
+            .await;
+        assert_eq!(right.status(), StatusCode::BAD_REQUEST, "the code is dead");
+        assert!(!confirmed(&app, "parallel@example.com").await);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn resending_is_limited_per_address_and_says_nothing() {
     on_each_engine(|app: TestApp| async move {

@@ -186,14 +186,20 @@ pub(crate) async fn check_code(
     now: Timestamp,
     max_attempts: u32,
 ) -> Result<CodeCheck> {
+    // Reserve the attempt before comparing: one conditional update that counts it and
+    // refuses past `max_attempts`, so parallel guesses cannot all be evaluated.
     let row = sqlx::query_as::<_, LiveCode>(
-        "SELECT id, token_hash FROM user_tokens \
-         WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
-         ORDER BY created_at DESC LIMIT 1",
+        "UPDATE user_tokens SET attempts = attempts + 1 \
+         WHERE id = (SELECT id FROM user_tokens \
+                     WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
+                     ORDER BY created_at DESC LIMIT 1) \
+           AND used_at IS NULL AND attempts < $4 \
+         RETURNING id, token_hash",
     )
     .bind(user.as_str())
     .bind(Purpose::ConfirmCode.as_str())
     .bind(now.as_millis())
+    .bind(i64::from(max_attempts))
     .fetch_optional(&mut *conn)
     .await?;
     let Some(LiveCode { id, token_hash }) = row else {
@@ -213,14 +219,13 @@ pub(crate) async fn check_code(
             CodeCheck::Rejected
         });
     }
+    // The last allowed wrong guess kills the code.
     sqlx::query(
-        "UPDATE user_tokens SET attempts = attempts + 1, \
-                used_at = CASE WHEN attempts + 1 >= $1 THEN $2 ELSE used_at END \
-         WHERE id = $3",
+        "UPDATE user_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND attempts >= $3",
     )
-    .bind(i64::from(max_attempts))
     .bind(now.as_millis())
     .bind(&id)
+    .bind(i64::from(max_attempts))
     .execute(&mut *conn)
     .await?;
     Ok(CodeCheck::Rejected)
