@@ -241,6 +241,12 @@ fn describe(app: &str, message: Message) -> Email {
                      to get a new secret.",
                 )
         }
+        Message::BackupCodesRegenerated { reset_url } => Email::new("New backup codes were made")
+            .para(format!(
+                "A new set of backup codes was made for your {app} account. The old codes no longer work."
+            ))
+            .para("If this was not you, reset your password now:")
+            .button("Reset my password", reset_url),
         Message::PasskeyAdded { name } => Email::new("A passkey was added to your account")
             .parts([
                 "A passkey named “".into(),
@@ -431,6 +437,7 @@ mod tests {
             | Message::AccountLocked { reset_url, .. }
             | Message::NewSignIn { reset_url, .. }
             | Message::MfaDisabled { reset_url }
+            | Message::BackupCodesRegenerated { reset_url }
             | Message::MfaLocked { reset_url, .. } => vec![reset_url],
             Message::EmailChangeRequested { .. }
             | Message::EmailChanged { .. }

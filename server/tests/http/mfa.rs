@@ -684,7 +684,7 @@ async fn trusted_browsers_are_forgotten_all_at_once_on_sign_out_everywhere_and_o
 }
 
 #[tokio::test]
-async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code() {
+async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code_and_a_mail() {
     on_each_engine(|app: TestApp| async move {
         let cookie = app.signed_in("codes@example.com").await;
         let (secret, codes) = enrol(&app, &cookie).await;
@@ -732,6 +732,13 @@ async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code() {
             session_cookie(&verify(&app, &pending, &codes[5], false).await).is_none(),
             "old codes are gone"
         );
+        let regenerated = app
+            .mailbox("codes@example.com")
+            .await
+            .into_iter()
+            .filter(|mail| mail.subject == "New backup codes were made")
+            .count();
+        assert_eq!(regenerated, 1, "the owner is told");
 
         // The shown codes are bound to the session that made them.
         let elsewhere = app

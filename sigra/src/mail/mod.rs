@@ -106,6 +106,11 @@ pub enum Message {
         /// Codes left.
         remaining: u32,
     },
+    /// A new set of backup codes replaced the old one.
+    BackupCodesRegenerated {
+        /// Where to reset the password if it was not the owner.
+        reset_url: String,
+    },
     /// A passkey was added to the account.
     PasskeyAdded {
         /// Its name.
@@ -137,6 +142,7 @@ impl Message {
             Self::MfaEnabled => "mfa_enabled",
             Self::MfaDisabled { .. } => "mfa_disabled",
             Self::BackupCodeUsed { .. } => "backup_code_used",
+            Self::BackupCodesRegenerated { .. } => "backup_codes_regenerated",
             Self::MfaLocked { .. } => "mfa_locked",
             Self::PasskeyAdded { .. } => "passkey_added",
         }
@@ -193,6 +199,9 @@ impl Message {
                 reset_url: link("/users/reset-password"),
             },
             Self::BackupCodeUsed { remaining: 7 },
+            Self::BackupCodesRegenerated {
+                reset_url: link("/users/reset-password"),
+            },
             Self::PasskeyAdded {
                 name: "iCloud Keychain".to_owned(),
             },

@@ -412,6 +412,10 @@ impl<'a> Mfa<'a> {
         change
             .audit(AuditEvent::new(Action::BackupCodesRegenerate).actor(user))
             .await?;
+        let message = Message::BackupCodesRegenerated {
+            reset_url: self.core.url(pages::RESET_PASSWORD),
+        };
+        change.mail(&current.user().email, message).await?;
         change.commit().await?;
         Ok(codes)
     }
