@@ -283,3 +283,108 @@ async fn the_meter_reads_a_password_with_the_server_rules() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_lapsed_email_change_no_longer_reserves_its_address() {
+    on_each_engine(|app: TestApp| async move {
+        let here = app.signed_in("mover@example.com").await;
+        let form = [
+            ("new_email", "wanted@example.com"),
+            ("current_password", CANARY_PASSWORD),
+        ];
+        app.post_form(
+            "/users/settings/email",
+            "/users/settings",
+            &form,
+            Some(&here),
+        )
+        .await;
+        app.register("wanted@example.com", CANARY_PASSWORD).await;
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE email = 'wanted@example.com'")
+                .await,
+            0,
+            "a live reservation holds the address"
+        );
+
+        app.advance(std::time::Duration::from_secs(25 * 3600));
+        app.register("wanted@example.com", CANARY_PASSWORD).await;
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE email = 'wanted@example.com'")
+                .await,
+            1,
+            "after its link expired, the address registers normally"
+        );
+        app.sigra
+            .jobs()
+            .schedule_periodic_jobs()
+            .await
+            .expect("schedule");
+        app.deliver_mail().await;
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE pending_email IS NOT NULL")
+                .await,
+            0,
+            "the cleanup releases lapsed reservations"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn email_change_requests_are_limited_per_account_and_per_address_mailed() {
+    on_each_engine(|app: TestApp| async move {
+        let ask = |cookie: String, to: &'static str| {
+            let app = &app;
+            async move {
+                let form = [("new_email", to), ("current_password", CANARY_PASSWORD)];
+                app.call_json("/users/settings/email", &form, Some(&cookie))
+                    .await
+                    .status()
+            }
+        };
+        let one = app.signed_in("one@example.com").await;
+        for to in ["a@example.com", "b@example.com", "c@example.com"] {
+            assert_eq!(ask(one.clone(), to).await, StatusCode::OK);
+        }
+        assert_eq!(
+            ask(one.clone(), "d@example.com").await,
+            StatusCode::TOO_MANY_REQUESTS,
+            "a fourth request from one account in 15 minutes"
+        );
+        assert!(app.mailbox("d@example.com").await.is_empty());
+
+        // Several accounts taking turns (each asks, then cancels to free the address) still
+        // get only three links into one inbox.
+        for (i, name) in ["two", "three", "four", "five"].into_iter().enumerate() {
+            let asker = app.signed_in(&format!("{name}@example.com")).await;
+            let status = ask(asker.clone(), "victim@example.com").await;
+            if i < 3 {
+                assert_eq!(status, StatusCode::OK, "{name}");
+            } else {
+                assert_eq!(
+                    status,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "a fourth link to one inbox in 15 minutes, whoever asks"
+                );
+            }
+            app.post_form(
+                "/users/settings/email/cancel",
+                "/users/settings",
+                &[],
+                Some(&asker),
+            )
+            .await;
+        }
+        assert_eq!(app.mailbox("victim@example.com").await.len(), 3);
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'account.email_change.request' \
+                 AND metadata LIKE '%rate_limited%'"
+            )
+            .await,
+            2
+        );
+    })
+    .await;
+}

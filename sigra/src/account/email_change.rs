@@ -5,6 +5,7 @@
 use super::Account;
 use crate::audit::{Action, AuditEvent};
 use crate::auth::ReauthPurpose;
+use crate::clock::Timestamp;
 use crate::crypto::PresentedToken;
 use crate::error::{Error, Result};
 use crate::http::MailedLink;
@@ -44,6 +45,30 @@ impl Account<'_> {
         }
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();
+        // The same limits as the other mailed links: per account, and per address mailed (so
+        // several accounts cannot take turns flooding one inbox).
+        let window = self.core.config().mail.per_email_window;
+        let since = Timestamp::from_millis(
+            now.as_millis()
+                .saturating_sub(crate::clock::millis_of(window)),
+        );
+        let limit = i64::from(self.core.config().mail.per_email_limit);
+        if self
+            .core
+            .over_mail_limit(&mut change, user, Purpose::ChangeEmail)
+            .await?
+            || tokens::sent_to_since(&mut change, Purpose::ChangeEmail, &new, since).await? >= limit
+        {
+            drop(change);
+            let event = AuditEvent::new(Action::EmailChangeRequest)
+                .actor(user)
+                .failed()
+                .meta("reason", "rate_limited");
+            self.core.audit_alone(event, request).await?;
+            return Err(Error::RateLimited {
+                retry_after_seconds: window.as_secs(),
+            });
+        }
         tokens::revoke(&mut change, user, &[Purpose::ChangeEmail], now).await?;
         let mut event = AuditEvent::new(Action::EmailChangeRequest).actor(user);
         if users::store::reserve_pending_email(&mut change, user, &new, now).await? {

@@ -6,6 +6,7 @@ use crate::clock::Timestamp;
 use crate::db::{Backend, Known};
 use crate::error::Result;
 use crate::sessions::SessionKind;
+use crate::tokens::Purpose;
 
 use super::JobKind;
 
@@ -206,6 +207,16 @@ pub(super) async fn clean_up(
         .bind(cutoffs.tokens.as_millis())
         .execute(&mut *conn)
         .await?;
+    // A pending email change whose link has lapsed no longer reserves its address.
+    sqlx::query(
+        "UPDATE users SET pending_email = NULL WHERE pending_email IS NOT NULL AND NOT EXISTS ( \
+             SELECT 1 FROM user_tokens t WHERE t.user_id = users.id AND t.purpose = $1 \
+             AND t.used_at IS NULL AND t.expires_at > $2)",
+    )
+    .bind(Purpose::ChangeEmail.as_str())
+    .bind(cutoffs.now.as_millis())
+    .execute(&mut *conn)
+    .await?;
     let jobs = sqlx::query("DELETE FROM jobs WHERE failed_at IS NOT NULL AND failed_at <= $1")
         .bind(cutoffs.failed_jobs.as_millis())
         .execute(&mut *conn)

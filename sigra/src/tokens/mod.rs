@@ -249,6 +249,23 @@ pub(crate) async fn issued_since(
     .await?)
 }
 
+/// How many tokens of `purpose` were sent to `to`, whoever asked, since `since`.
+pub(crate) async fn sent_to_since(
+    conn: &mut AnyConnection,
+    purpose: Purpose,
+    to: &EmailAddress,
+    since: Timestamp,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM user_tokens WHERE sent_to = $1 AND purpose = $2 AND created_at > $3",
+    )
+    .bind(to.as_str())
+    .bind(purpose.as_str())
+    .bind(since.as_millis())
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Kills every live token of `user` with one of `purposes`.
 pub(crate) async fn revoke(
     conn: &mut AnyConnection,

@@ -47,7 +47,7 @@ impl Auth<'_> {
         let id = UserId::generate();
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();
-        let created = !store::address_in_use(&mut change, &email).await?
+        let created = !store::address_in_use(&mut change, &email, now).await?
             && store::insert_if_new(&mut change, &id, &email, &hash, now).await?;
         if created {
             self.core

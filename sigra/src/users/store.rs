@@ -6,6 +6,7 @@ use sqlx::AnyConnection;
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::password::PasswordHash;
+use crate::tokens::Purpose;
 
 use super::{EmailAddress, UserId};
 
@@ -104,13 +105,23 @@ pub(crate) async fn email_of(
     Ok(email.and_then(|e| EmailAddress::parse(&e).ok()))
 }
 
-/// Whether an address belongs to an account or is reserved by a pending email change.
-pub(crate) async fn address_in_use(conn: &mut AnyConnection, email: &EmailAddress) -> Result<bool> {
-    let holders: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = $1 OR pending_email = $1")
-            .bind(email.as_str())
-            .fetch_one(conn)
-            .await?;
+/// Whether an address belongs to an account or is reserved by a pending email change whose
+/// link is still live (a lapsed reservation holds nothing).
+pub(crate) async fn address_in_use(
+    conn: &mut AnyConnection,
+    email: &EmailAddress,
+    now: Timestamp,
+) -> Result<bool> {
+    let holders: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users u WHERE u.email = $1 OR (u.pending_email = $1 AND EXISTS ( \
+             SELECT 1 FROM user_tokens t WHERE t.user_id = u.id AND t.purpose = $2 \
+             AND t.used_at IS NULL AND t.expires_at > $3))",
+    )
+    .bind(email.as_str())
+    .bind(Purpose::ChangeEmail.as_str())
+    .bind(now.as_millis())
+    .fetch_one(conn)
+    .await?;
     Ok(holders > 0)
 }
 
@@ -160,7 +171,8 @@ pub(crate) async fn set_must_change_password(
     .await?)
 }
 
-/// Reserves `new` for a pending change; false when another account holds or reserves it.
+/// Reserves `new` for a pending change; false when another account holds it or has a live
+/// reservation of it. A reservation lives as long as its change link.
 pub(crate) async fn reserve_pending_email(
     conn: &mut AnyConnection,
     id: &UserId,
@@ -169,11 +181,14 @@ pub(crate) async fn reserve_pending_email(
 ) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE users SET pending_email = $1, updated_at = $2 WHERE id = $3 \
-         AND NOT EXISTS (SELECT 1 FROM users WHERE (email = $1 OR pending_email = $1) AND id <> $3)",
+         AND NOT EXISTS (SELECT 1 FROM users o WHERE o.id <> $3 AND (o.email = $1 OR \
+             (o.pending_email = $1 AND EXISTS (SELECT 1 FROM user_tokens t WHERE t.user_id = o.id \
+              AND t.purpose = $4 AND t.used_at IS NULL AND t.expires_at > $2))))",
     )
     .bind(new.as_str())
     .bind(now.as_millis())
     .bind(id.as_str())
+    .bind(Purpose::ChangeEmail.as_str())
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
