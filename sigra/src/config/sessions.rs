@@ -55,7 +55,7 @@ impl FromStr for SessionCacheMode {
 }
 
 impl SessionConfig {
-    pub(super) fn read(r: &mut Reader) -> Self {
+    pub(super) fn read(r: &mut Reader, production: bool, database_url: &str) -> Self {
         let sessions = Self {
             idle_timeout: r.duration("session.idle_timeout", "30m"),
             absolute_timeout: r.duration("session.absolute_timeout", "24h"),
@@ -76,6 +76,18 @@ impl SessionConfig {
             let limit = r.origin("session.absolute_timeout");
             r.invalid("session.idle_timeout", format!("must not exceed {limit}"));
         }
+        // Other processes write to a shared PostgreSQL database behind this one's back, so a
+        // cached session could outlive its revocation there.
+        if production
+            && sessions.cache == SessionCacheMode::On
+            && !database_url.starts_with("sqlite:")
+        {
+            r.invalid(
+                "session.cache",
+                "must not be on with PostgreSQL in production (other processes revoke sessions \
+                 this one would keep serving from memory); use auto or off",
+            );
+        }
         if sessions.touch_interval >= sessions.idle_timeout {
             let limit = r.origin("session.idle_timeout");
             r.invalid(
@@ -84,5 +96,24 @@ impl SessionConfig {
             );
         }
         sessions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::production;
+
+    #[test]
+    fn production_refuses_the_session_cache_on_postgres() {
+        let postgres = ("DATABASE_URL", "postgres://db.internal/auth");
+        let text = production(&[postgres, ("SIGRA_SESSION_CACHE", "on")])
+            .expect_err("a forced cache on a shared database")
+            .to_string();
+        assert!(
+            text.contains("SIGRA_SESSION_CACHE must not be on with PostgreSQL"),
+            "{text}"
+        );
+        production(&[postgres, ("SIGRA_SESSION_CACHE", "auto")]).expect("auto is off there");
+        production(&[("SIGRA_SESSION_CACHE", "on")]).expect("on is fine for SQLite");
     }
 }

@@ -268,7 +268,8 @@ impl Sessions<'_> {
     #[tracing::instrument(name = "session.authenticate", skip_all, fields(session_id))]
     pub async fn authenticate_session(&self, token: &PresentedToken) -> Result<SessionCheck> {
         let hash = token.hash();
-        let Some(mut found) = self.find_session(&hash).await? else {
+        let (found, read_at) = self.find_session(&hash).await?;
+        let Some(mut found) = found else {
             return Ok(SessionCheck::Unknown);
         };
         tracing::Span::current().record("session_id", found.session.id.as_str());
@@ -299,9 +300,11 @@ impl Sessions<'_> {
                     let mut conn = self.core.db().acquire().await?;
                     store::touch(&mut conn, &found.session.id, now).await?;
                     found.last_seen_at = now;
+                    // Stored under the generation taken before the row was read, so a
+                    // revocation that committed since is never cached as a live session.
                     if let Some(cache) = self.core.session_cache() {
                         let generation = self.core.db().write_generation();
-                        cache.put(&hash, found.clone(), generation, generation);
+                        cache.put(&hash, found.clone(), read_at, generation);
                     }
                 }
                 Ok(SessionCheck::Active(Authenticated {
@@ -313,11 +316,16 @@ impl Sessions<'_> {
     }
 
     /// The session row for a token digest: from the cache when it is on and current.
-    async fn find_session(&self, hash: &crate::crypto::TokenHash) -> Result<Option<store::Found>> {
+    /// The session row, from the cache or the database, with the write generation taken
+    /// before it was read.
+    async fn find_session(
+        &self,
+        hash: &crate::crypto::TokenHash,
+    ) -> Result<(Option<store::Found>, u64)> {
         let cache = self.core.session_cache();
         let read_at = self.core.db().write_generation();
         if let Some(found) = cache.and_then(|c| c.get(hash, read_at)) {
-            return Ok(Some(found));
+            return Ok((Some(found), read_at));
         }
         let found = {
             let mut conn = self.core.db().acquire().await?;
@@ -331,6 +339,6 @@ impl Sessions<'_> {
                 self.core.db().write_generation(),
             );
         }
-        Ok(found)
+        Ok((found, read_at))
     }
 }
