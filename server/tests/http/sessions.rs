@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{clears_session, on_each_engine, session_cookie, TestApp, CANARY_PASSWORD};
+use crate::helpers::{
+    clears_session, location, on_each_engine, session_cookie, TestApp, CANARY_PASSWORD,
+};
 
 const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
@@ -178,4 +180,39 @@ async fn the_database_keeps_only_a_digest_of_the_token() {
         assert_eq!(token.len(), 43, "32 random bytes in base64url");
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_session_ended_by_another_process_is_not_served_from_the_cache() {
+    // SQLite only: it is the engine with the session cache on by default.
+    let app = TestApp::spawn(sigra::testing::Engine::Sqlite).await;
+    let cookie = app.signed_in("elsewhere@example.com").await;
+    for _ in 0..2 {
+        assert_eq!(
+            app.get("/users/settings", Some(&cookie)).await.status(),
+            StatusCode::OK,
+            "cached after the first look"
+        );
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["require-password-change", "elsewhere@example.com"])
+        .env("DATABASE_URL", app.database_url())
+        .env(
+            "SIGRA_SECRET_KEY",
+            sigra::crypto::SecretKey::generate_text(),
+        )
+        .output()
+        .expect("run the operator command");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let response = app.get("/users/settings", Some(&cookie)).await;
+    assert!(
+        location(&response).starts_with("/users/log-in"),
+        "the session the other process ended is refused: {} {}",
+        response.status(),
+        location(&response)
+    );
 }

@@ -16,6 +16,7 @@ use crate::config::DatabaseConfig;
 use crate::error::{Error, Result};
 
 pub(crate) use stored::stored_enum;
+
 pub use stored::{Json, Known, UnknownName};
 
 /// The migrations in `migrations/`, compiled into the binary.
@@ -36,6 +37,17 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     writes: Arc<AtomicU64>,
+    /// SQLite only: one connection kept aside to ask `PRAGMA data_version`, which moves when
+    /// any other connection (another process, an operator command) commits to the file.
+    file_watch: Option<Arc<tokio::sync::Mutex<AnyConnection>>>,
+}
+
+/// Where the data stands: this process's committed writes, and (SQLite) the file's data
+/// version. Equal generations mean nothing was written in between, by anyone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Generation {
+    pub ours: u64,
+    pub file: i64,
 }
 
 /// A write transaction: commit it, or it rolls back when dropped. Every change to users or
@@ -107,7 +119,7 @@ impl Db {
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(Error::database)?;
         if backend == Backend::Sqlite {
@@ -117,10 +129,19 @@ impl Db {
                 .await
                 .map_err(Error::database)?;
         }
+        let file_watch = match backend {
+            Backend::Sqlite => Some(Arc::new(tokio::sync::Mutex::new(
+                AnyConnection::connect_with(&options)
+                    .await
+                    .map_err(Error::database)?,
+            ))),
+            Backend::Postgres => None,
+        };
         Ok(Self {
             pool,
             backend,
             writes: Arc::new(AtomicU64::new(0)),
+            file_watch,
         })
     }
 
@@ -145,6 +166,26 @@ impl Db {
     /// and unchanged after it means no write of ours landed in between.
     pub fn write_generation(&self) -> u64 {
         self.writes.load(Ordering::SeqCst)
+    }
+
+    /// The write generation together with, for SQLite, the file's data version, so writes by
+    /// other processes on the same file count too.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub(crate) async fn generation(&self) -> Result<Generation> {
+        let ours = self.write_generation();
+        let file = match &self.file_watch {
+            Some(watch) => {
+                let mut conn = watch.lock().await;
+                sqlx::query_scalar("PRAGMA data_version")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(Error::database)?
+            }
+            None => 0,
+        };
+        Ok(Generation { ours, file })
     }
 
     /// The engine behind the pool.

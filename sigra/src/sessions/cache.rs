@@ -1,14 +1,17 @@
-//! An in-process cache of session lookups, so a signed-in request usually costs no database
-//! round trip. It is only correct while every write to users and sessions is made by this
-//! process: each committed write transaction moves the database's write generation on, and a
-//! generation change empties the cache. So it is on by default for SQLite (one process by
-//! design) and off for PostgreSQL, where other processes write too. Timeouts are still judged
-//! on every request against the clock; only the row lookup is saved.
+//! An in-process cache of session lookups, so a signed-in request usually skips the session
+//! query. An entry is valid for one generation: this process's committed writes and, for
+//! SQLite, the file's `PRAGMA data_version` (which moves when another process, such as a
+//! second `serve` or an operator command, commits to the file). Asking the data version is a
+//! query on a connection kept for it, far cheaper than the session join. The cache is on by
+//! default for SQLite and off for PostgreSQL, where other processes write without a signal;
+//! production refuses to force it on there. Timeouts are still judged on every request
+//! against the clock; only the row lookup is saved.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use crate::crypto::TokenHash;
+use crate::db::Generation;
 
 use super::store::Found;
 
@@ -17,7 +20,7 @@ const CAPACITY: usize = 10_000;
 
 #[derive(Debug, Default)]
 struct Entries {
-    generation: u64,
+    generation: Generation,
     by_token: HashMap<String, Found>,
 }
 
@@ -29,7 +32,7 @@ pub(crate) struct SessionCache {
 
 impl SessionCache {
     /// The cached row for `token`, if it was stored at the current generation.
-    pub fn get(&self, token: &TokenHash, generation: u64) -> Option<Found> {
+    pub fn get(&self, token: &TokenHash, generation: Generation) -> Option<Found> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.sync(generation);
         entries.by_token.get(token.as_str()).cloned()
@@ -37,7 +40,13 @@ impl SessionCache {
 
     /// Stores a row read from the database. `read_at` is the generation taken before the read;
     /// if a write committed since, the row may be stale and is not kept.
-    pub fn put(&self, token: &TokenHash, found: Found, read_at: u64, generation: u64) {
+    pub fn put(
+        &self,
+        token: &TokenHash,
+        found: Found,
+        read_at: Generation,
+        generation: Generation,
+    ) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.sync(generation);
         if read_at != generation {
@@ -51,7 +60,7 @@ impl SessionCache {
 }
 
 impl Entries {
-    fn sync(&mut self, generation: u64) {
+    fn sync(&mut self, generation: Generation) {
         if self.generation != generation {
             self.by_token.clear();
             self.generation = generation;
@@ -90,6 +99,10 @@ mod tests {
         }
     }
 
+    fn at(ours: u64, file: i64) -> Generation {
+        Generation { ours, file }
+    }
+
     fn token() -> TokenHash {
         let issued = IssuedToken::generate();
         PresentedToken::parse(issued.expose())
@@ -101,20 +114,28 @@ mod tests {
     fn a_write_empties_the_cache() {
         let cache = SessionCache::default();
         let token = token();
-        cache.put(&token, found(), 7, 7);
-        assert!(cache.get(&token, 7).is_some());
+        cache.put(&token, found(), at(7, 0), at(7, 0));
+        assert!(cache.get(&token, at(7, 0)).is_some());
         assert!(
-            cache.get(&token, 8).is_none(),
+            cache.get(&token, at(8, 0)).is_none(),
             "a committed write invalidates everything"
         );
-        assert!(cache.get(&token, 7).is_none(), "and it does not come back");
+        assert!(
+            cache.get(&token, at(7, 0)).is_none(),
+            "and it does not come back"
+        );
+        cache.put(&token, found(), at(7, 0), at(7, 0));
+        assert!(
+            cache.get(&token, at(7, 1)).is_none(),
+            "so does a write to the file by another process"
+        );
     }
 
     #[test]
     fn a_row_read_before_a_write_is_not_kept() {
         let cache = SessionCache::default();
         let token = token();
-        cache.put(&token, found(), 3, 4);
-        assert!(cache.get(&token, 4).is_none());
+        cache.put(&token, found(), at(3, 0), at(4, 0));
+        assert!(cache.get(&token, at(4, 0)).is_none());
     }
 }

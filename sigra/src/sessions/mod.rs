@@ -16,6 +16,7 @@ use crate::auth::LoginMethod;
 use crate::change::Change;
 use crate::clock::Timestamp;
 use crate::crypto::{IssuedToken, PresentedToken};
+use crate::db::Generation;
 use crate::error::Result;
 use crate::plumbing::Core;
 use crate::users::{User, UserId};
@@ -303,7 +304,7 @@ impl Sessions<'_> {
                     // Stored under the generation taken before the row was read, so a
                     // revocation that committed since is never cached as a live session.
                     if let Some(cache) = self.core.session_cache() {
-                        let generation = self.core.db().write_generation();
+                        let generation = self.core.db().generation().await?;
                         cache.put(&hash, found.clone(), read_at, generation);
                     }
                 }
@@ -321,9 +322,12 @@ impl Sessions<'_> {
     async fn find_session(
         &self,
         hash: &crate::crypto::TokenHash,
-    ) -> Result<(Option<store::Found>, u64)> {
+    ) -> Result<(Option<store::Found>, Generation)> {
         let cache = self.core.session_cache();
-        let read_at = self.core.db().write_generation();
+        let read_at = match cache {
+            Some(_) => self.core.db().generation().await?,
+            None => Generation::default(),
+        };
         if let Some(found) = cache.and_then(|c| c.get(hash, read_at)) {
             return Ok((Some(found), read_at));
         }
@@ -336,7 +340,7 @@ impl Sessions<'_> {
                 hash,
                 found.clone(),
                 read_at,
-                self.core.db().write_generation(),
+                self.core.db().generation().await?,
             );
         }
         Ok((found, read_at))
