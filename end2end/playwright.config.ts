@@ -3,7 +3,12 @@ import { defineConfig } from "@playwright/test";
 // System Chromium from Debian; Playwright's own browser download is not used.
 export default defineConfig({
   testDir: "./tests",
-  timeout: 30_000,
+  timeout: 60_000,
+  // A slow shared CI machine can miss a 5 s wait for a WebAssembly page under load.
+  expect: { timeout: 10_000 },
+  // One retry, reported as "flaky" in the list, so a timing miss on a loaded machine
+  // does not hide the run's real failures (a test that fails twice still fails).
+  retries: 1,
   fullyParallel: true,
   workers: 2,
   reporter: [["list"]],

@@ -38,7 +38,15 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$port/ready" >/dev/null || { echo "the server never became ready" >&2; cat "$log" >&2; exit 1; }
 
-status=0
-E2E_BASE_URL="http://localhost:$port" playwright test -c end2end "$@" || status=$?
-if [ "$status" -ne 0 ]; then echo "--- server log ---" >&2; tail -n 100 "$log" >&2; fi
+set +e
+E2E_BASE_URL="http://localhost:$port" playwright test -c end2end "$@" 2>&1 | tee "$workdir/playwright.log"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
+  # CI shows only the end of the output, so the failures are repeated after the server log.
+  echo "--- server log (last 60 lines) ---" >&2
+  tail -n 60 "$log" >&2
+  echo "--- failed browser tests ---" >&2
+  sed -n '/^  [0-9]*) /,$p' "$workdir/playwright.log" | head -n 150 >&2
+fi
 exit "$status"

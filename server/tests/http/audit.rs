@@ -92,3 +92,38 @@ async fn auth_events_are_audited_without_secrets() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_known_actor_is_named_and_only_a_guest_is_anonymous() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("named@example.com", CANARY_PASSWORD).await;
+        app.post_form(
+            "/users/confirm/resend",
+            "/users/confirm",
+            &[("email", "named@example.com")],
+            None,
+        )
+        .await;
+        let user: String = sqlx::query_scalar("SELECT id FROM users")
+            .fetch_one(app.sigra.db().pool())
+            .await
+            .expect("user");
+        let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT actor_type, actor_id, target_id FROM audit_events \
+             WHERE action = 'auth.confirmation_sent' ORDER BY occurred_at, id",
+        )
+        .fetch_all(app.sigra.db().pool())
+        .await
+        .expect("rows");
+        assert_eq!(
+            rows,
+            [
+                // Registration: the new account asked for its own mail.
+                ("user".to_owned(), Some(user.clone()), None),
+                // The resend form: whoever typed the address is not known to own it.
+                ("anonymous".to_owned(), None, Some(user)),
+            ]
+        );
+    })
+    .await;
+}

@@ -813,10 +813,10 @@ async fn the_set_up_secret_is_shown_only_under_sudo_and_a_second_set_up_is_refus
 }
 
 #[tokio::test]
-async fn magic_links_ask_for_the_second_factor_too() {
+async fn magic_links_ask_for_the_second_factor_too_and_the_log_in_row_names_both_factors() {
     on_each_engine(|app: TestApp| async move {
         let cookie = app.signed_in("link@example.com").await;
-        enrol(&app, &cookie).await;
+        let (secret, _) = enrol(&app, &cookie).await;
         app.post_form(
             "/users/log-in/email-link",
             "/users/log-in",
@@ -834,6 +834,19 @@ async fn magic_links_ask_for_the_second_factor_too() {
         );
         let pending = session_cookie(&response).expect("pending");
         assert_eq!(app.me(&pending).await, StatusCode::UNAUTHORIZED);
+
+        let done = verify(&app, &pending, &next_code(&app, &secret), false).await;
+        assert_eq!(location(&done), "/users/sessions");
+        let metadata: String = sqlx::query_scalar(
+            "SELECT metadata FROM audit_events WHERE action = 'auth.login.success' \
+             ORDER BY occurred_at DESC, id DESC LIMIT 1",
+        )
+        .fetch_one(app.sigra.db().pool())
+        .await
+        .expect("the log-in row");
+        let metadata: Value = serde_json::from_str(&metadata).expect("json");
+        assert_eq!(metadata["method"], "magic_link");
+        assert_eq!(metadata["second_factor"], "totp");
     })
     .await;
 }

@@ -5,185 +5,103 @@ use serde_json::{Map, Value};
 use sqlx::AnyConnection;
 
 use crate::clock::Timestamp;
+use crate::db::Known;
 use crate::error::{Error, Result};
 use crate::plumbing::Core;
 use crate::request::RequestContext;
 use crate::users::UserId;
 
-/// Every action the core writes: the audit event catalogue. Names follow Sigra's
-/// (`area.action[.outcome]`); the README lists each with when it is written, by whom and with
-/// which metadata keys. Stored as text; [`Action::from_str`] reads it back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// An account was created. Actor: the new user. Metadata: `method`.
-    RegisterSuccess,
-    /// A registration was refused (the email is taken). Target: the owner. `reason`.
-    RegisterFailure,
-    /// A log-in finished and a full session started. Actor: the user. `method`, and
-    /// `second_factor`, `remember_me`, `algorithm_upgraded`, `credential` where they apply.
-    LoginSuccess,
-    /// A log-in was refused. Target: the account when known. `reason`, `method`.
-    LoginFailure,
-    /// A wrong password for a known account, at log-in or re-authentication. Target: the
-    /// account. `attempts` (failures in a row), `purpose`.
-    InvalidCredentials,
-    /// A user logged out (or gave up a pending log-in). Actor: the user.
-    Logout,
-    /// A session was created. Actor: the user. `kind`.
-    SessionCreate,
-    /// A confirmation mail was (re)sent. Actor or target: the user.
-    ConfirmationSent,
-    /// An address was confirmed. Actor: the user. `method`.
-    ConfirmationSuccess,
-    /// A magic link was asked for. Target: the account when known. `sent`, `reason`.
-    MagicLinkRequest,
-    /// A magic link was used (the log-in itself is `auth.login.success`). Actor: the user.
-    MagicLinkSuccess,
-    /// A password reset was asked for. Target: the account when known. `sent`, `reason`.
-    PasswordResetRequest,
-    /// A password was reset with a mailed link. Actor: the user. `sessions_ended`.
-    PasswordResetComplete,
-    /// A password was changed in settings (or refused). Actor: the user.
-    PasswordChange,
-    /// An operator required a password change. Actor: system. Target: the user.
-    PasswordChangeRequired,
-    /// An email change was asked for. Actor: the user. `reason` when refused.
-    EmailChangeRequest,
-    /// An email change was confirmed. Actor: the user. `other_sessions_ended`.
-    EmailChangeConfirm,
-    /// A pending email change was cancelled. Actor: the user.
-    EmailChangeCancel,
-    /// Every other session of the user was ended. Actor: the user. `ended`.
-    SessionRevokeOthers,
-    /// Too many wrong passwords locked the account. Target: the account. `minutes`,
-    /// `locks_in_a_row`.
-    Lockout,
-    /// A log-in came from an address none of the user's sessions had used. Target: the user.
-    /// `device`, `location`.
-    SuspiciousLogin,
-    /// One session was ended by its user. Actor: the user.
-    SessionRevoke,
-    /// Re-authentication unlocked sensitive actions on a session. Actor: the user. `method`.
-    SudoEnter,
-    /// A right first factor left a log-in waiting for its second factor. Actor: the user.
-    /// `method`.
-    MfaChallenge,
-    /// A wrong second factor (only failures are written; a success is the log-in or change it
-    /// authorised). Actor: the user. `method`.
-    MfaVerify,
-    /// Too many wrong second factors locked the second-factor step. Target: the user.
-    /// `minutes`.
-    MfaLockout,
-    /// A backup code was used to log in. Actor: the user. `remaining`.
-    BackupCodeUsed,
-    /// An authenticator-app set-up was started. Actor: the user.
-    MfaEnrollStart,
-    /// A second factor was turned on. Actor: the user. `method`.
-    MfaEnrollSuccess,
-    /// A second factor was turned off. Actor: the user. `authorised_by`.
-    MfaDisable,
-    /// New backup codes replaced the old ones. Actor: the user.
-    BackupCodesRegenerate,
-    /// Every trusted browser was forgotten. Actor: the user.
-    TrustRevokeAll,
-    /// Authenticator-app secrets were re-sealed under the newest key. Actor: system. `moved`.
-    MfaKeysRotate,
-    /// A passkey was registered. Actor: the user. `credential`, `name`.
-    PasskeyRegister,
-    /// A passkey was renamed. Actor: the user. `credential`.
-    PasskeyRename,
-    /// A passkey was deleted. Actor: the user. `credential`.
-    PasskeyDelete,
-    /// A passkey's signature counter did not move forward (a possible clone). Target: the
-    /// user. `credential`, `stored`, `presented`, `policy`.
-    PasskeySignCountRegression,
+crate::db::stored_enum! {
+    /// Every action the core writes: the audit event catalogue. Names follow Sigra's
+    /// (`area.action[.outcome]`); the README lists each with when it is written, by whom and
+    /// with which metadata keys. Stored as text; [`Action::from_str`] reads it back.
+    pub enum Action {
+        /// An account was created. Actor: the new user. Metadata: `method`.
+        RegisterSuccess = "auth.register.success",
+        /// A registration was refused (the email is taken). Target: the owner. `reason`.
+        RegisterFailure = "auth.register.failure",
+        /// A log-in finished and a full session started. Actor: the user. `method`, and
+        /// `second_factor`, `remember_me`, `algorithm_upgraded`, `credential` where they apply.
+        LoginSuccess = "auth.login.success",
+        /// A log-in was refused. Target: the account when known. `reason`, `method`.
+        LoginFailure = "auth.login.failure",
+        /// A wrong password for a known account, at log-in or re-authentication. Target: the
+        /// account. `attempts` (failures in a row), `purpose`.
+        InvalidCredentials = "security.invalid_credentials",
+        /// A user logged out (or gave up a pending log-in). Actor: the user.
+        Logout = "auth.logout",
+        /// A session was created. Actor: the user. `kind`.
+        SessionCreate = "session.create",
+        /// A confirmation mail was (re)sent. Actor or target: the user.
+        ConfirmationSent = "auth.confirmation_sent",
+        /// An address was confirmed. Actor: the user. `method`.
+        ConfirmationSuccess = "auth.confirmation_verify.success",
+        /// A magic link was asked for. Target: the account when known. `sent`, `reason`.
+        MagicLinkRequest = "auth.magic_link_request",
+        /// A magic link was used (the log-in itself is `auth.login.success`). Actor: the user.
+        MagicLinkSuccess = "auth.magic_link_verify.success",
+        /// A password reset was asked for. Target: the account when known. `sent`, `reason`.
+        PasswordResetRequest = "auth.password_reset_request",
+        /// A password was reset with a mailed link. Actor: the user. `sessions_ended`.
+        PasswordResetComplete = "auth.password_reset_complete",
+        /// A password was changed in settings (or refused). Actor: the user.
+        PasswordChange = "account.password_change",
+        /// An operator required a password change. Actor: system. Target: the user.
+        PasswordChangeRequired = "account.password_change_required",
+        /// An email change was asked for. Actor: the user. `reason` when refused.
+        EmailChangeRequest = "account.email_change.request",
+        /// An email change was confirmed. Actor: the user. `other_sessions_ended`.
+        EmailChangeConfirm = "account.email_change.confirm",
+        /// A pending email change was cancelled. Actor: the user.
+        EmailChangeCancel = "account.email_change.cancel",
+        /// Every other session of the user was ended. Actor: the user. `ended`.
+        SessionRevokeOthers = "session.revoke_others",
+        /// Too many wrong passwords locked the account. Target: the account. `minutes`,
+        /// `locks_in_a_row`.
+        Lockout = "security.lockout",
+        /// A log-in came from an address none of the user's sessions had used. Target: the user.
+        /// `device`, `location`.
+        SuspiciousLogin = "security.suspicious_login",
+        /// One session was ended by its user. Actor: the user.
+        SessionRevoke = "session.delete",
+        /// Re-authentication unlocked sensitive actions on a session. Actor: the user. `method`.
+        SudoEnter = "session.sudo_enter",
+        /// A right first factor left a log-in waiting for its second factor. Actor: the user.
+        /// `method`.
+        MfaChallenge = "auth.mfa_challenge",
+        /// A wrong second factor (only failures are written; a success is the log-in or change it
+        /// authorised). Actor: the user. `method`.
+        MfaVerify = "mfa.verify",
+        /// Too many wrong second factors locked the second-factor step. Target: the user.
+        /// `minutes`.
+        MfaLockout = "mfa.lockout",
+        /// A backup code was used to log in. Actor: the user. `remaining`.
+        BackupCodeUsed = "mfa.backup_code_used",
+        /// An authenticator-app set-up was started. Actor: the user.
+        MfaEnrollStart = "mfa.enroll.start",
+        /// A second factor was turned on. Actor: the user. `method`.
+        MfaEnrollSuccess = "mfa.enroll.success",
+        /// A second factor was turned off. Actor: the user. `authorised_by`.
+        MfaDisable = "mfa.disable",
+        /// New backup codes replaced the old ones. Actor: the user.
+        BackupCodesRegenerate = "mfa.backup_codes_regenerate",
+        /// Every trusted browser was forgotten. Actor: the user.
+        TrustRevokeAll = "mfa.trust.revoke_all",
+        /// Authenticator-app secrets were re-sealed under the newest key. Actor: system. `moved`.
+        MfaKeysRotate = "mfa.keys_rotate",
+        /// A passkey was registered. Actor: the user. `credential`, `name`.
+        PasskeyRegister = "passkey.register.success",
+        /// A passkey was renamed. Actor: the user. `credential`.
+        PasskeyRename = "passkey.rename",
+        /// A passkey was deleted. Actor: the user. `credential`.
+        PasskeyDelete = "passkey.delete",
+        /// A passkey's signature counter did not move forward (a possible clone). Target: the
+        /// user. `credential`, `stored`, `presented`, `policy`.
+        PasskeySignCountRegression = "passkey.sign_count_regression",
+    }
 }
 
 impl Action {
-    /// Every action, in catalogue order.
-    pub const ALL: &'static [Action] = &[
-        Self::RegisterSuccess,
-        Self::RegisterFailure,
-        Self::LoginSuccess,
-        Self::LoginFailure,
-        Self::InvalidCredentials,
-        Self::Logout,
-        Self::SessionCreate,
-        Self::ConfirmationSent,
-        Self::ConfirmationSuccess,
-        Self::MagicLinkRequest,
-        Self::MagicLinkSuccess,
-        Self::PasswordResetRequest,
-        Self::PasswordResetComplete,
-        Self::PasswordChange,
-        Self::PasswordChangeRequired,
-        Self::EmailChangeRequest,
-        Self::EmailChangeConfirm,
-        Self::EmailChangeCancel,
-        Self::SessionRevokeOthers,
-        Self::Lockout,
-        Self::SuspiciousLogin,
-        Self::SessionRevoke,
-        Self::SudoEnter,
-        Self::MfaChallenge,
-        Self::MfaVerify,
-        Self::MfaLockout,
-        Self::BackupCodeUsed,
-        Self::MfaEnrollStart,
-        Self::MfaEnrollSuccess,
-        Self::MfaDisable,
-        Self::BackupCodesRegenerate,
-        Self::TrustRevokeAll,
-        Self::MfaKeysRotate,
-        Self::PasskeyRegister,
-        Self::PasskeyRename,
-        Self::PasskeyDelete,
-        Self::PasskeySignCountRegression,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RegisterSuccess => "auth.register.success",
-            Self::RegisterFailure => "auth.register.failure",
-            Self::LoginSuccess => "auth.login.success",
-            Self::LoginFailure => "auth.login.failure",
-            Self::InvalidCredentials => "security.invalid_credentials",
-            Self::Logout => "auth.logout",
-            Self::SessionCreate => "session.create",
-            Self::ConfirmationSent => "auth.confirmation_sent",
-            Self::ConfirmationSuccess => "auth.confirmation_verify.success",
-            Self::MagicLinkRequest => "auth.magic_link_request",
-            Self::MagicLinkSuccess => "auth.magic_link_verify.success",
-            Self::PasswordResetRequest => "auth.password_reset_request",
-            Self::PasswordResetComplete => "auth.password_reset_complete",
-            Self::PasswordChange => "account.password_change",
-            Self::PasswordChangeRequired => "account.password_change_required",
-            Self::EmailChangeRequest => "account.email_change.request",
-            Self::EmailChangeConfirm => "account.email_change.confirm",
-            Self::EmailChangeCancel => "account.email_change.cancel",
-            Self::SessionRevokeOthers => "session.revoke_others",
-            Self::Lockout => "security.lockout",
-            Self::SuspiciousLogin => "security.suspicious_login",
-            Self::SessionRevoke => "session.delete",
-            Self::SudoEnter => "session.sudo_enter",
-            Self::MfaChallenge => "auth.mfa_challenge",
-            Self::MfaVerify => "mfa.verify",
-            Self::MfaLockout => "mfa.lockout",
-            Self::BackupCodeUsed => "mfa.backup_code_used",
-            Self::MfaEnrollStart => "mfa.enroll.start",
-            Self::MfaEnrollSuccess => "mfa.enroll.success",
-            Self::MfaDisable => "mfa.disable",
-            Self::BackupCodesRegenerate => "mfa.backup_codes_regenerate",
-            Self::TrustRevokeAll => "mfa.trust.revoke_all",
-            Self::MfaKeysRotate => "mfa.keys_rotate",
-            Self::PasskeyRegister => "passkey.register.success",
-            Self::PasskeyRename => "passkey.rename",
-            Self::PasskeyDelete => "passkey.delete",
-            Self::PasskeySignCountRegression => "passkey.sign_count_regression",
-        }
-    }
-
     fn outcome(self) -> &'static str {
         match self {
             Self::RegisterFailure
@@ -194,29 +112,6 @@ impl Action {
             | Self::PasskeySignCountRegression => "failure",
             _ => "success",
         }
-    }
-}
-
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A stored action name that is not in the catalogue.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown audit action")]
-pub struct UnknownAction;
-
-impl std::str::FromStr for Action {
-    type Err = UnknownAction;
-
-    fn from_str(text: &str) -> Result<Self, UnknownAction> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|action| action.as_str() == text)
-            .ok_or(UnknownAction)
     }
 }
 
@@ -399,8 +294,7 @@ impl Core {
 #[derive(Debug, sqlx::FromRow)]
 pub struct FeedRow {
     /// The action; `None` for a name this version does not know (rows from a newer one).
-    #[sqlx(try_from = "String")]
-    pub action: KnownAction,
+    pub action: Known<Action>,
     /// `success` or `failure`.
     pub outcome: String,
     /// Unix milliseconds.
@@ -409,18 +303,6 @@ pub struct FeedRow {
     pub ip_address: Option<String>,
     /// The client's user agent.
     pub user_agent: Option<String>,
-}
-
-/// A stored action name read back: the catalogue entry, if this version knows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KnownAction(pub Option<Action>);
-
-impl TryFrom<String> for KnownAction {
-    type Error = std::convert::Infallible;
-
-    fn try_from(text: String) -> Result<Self, Self::Error> {
-        Ok(Self(text.parse().ok()))
-    }
 }
 
 /// The latest rows about `user`, as actor or target, newest first.

@@ -15,27 +15,19 @@ use crate::plumbing::Core;
 use crate::sessions::{self, Authenticated, NewSession, SessionKind};
 use crate::users::{self, EmailAddress, UserId};
 
-/// How the first factor was proved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LoginMethod {
-    /// Email and password.
-    Password,
-    /// A single-use link mailed to the address.
-    MagicLink,
-    /// A user-verified passkey: both factors at once.
-    Passkey,
+crate::db::stored_enum! {
+    /// How the first factor was proved; the name in audit rows and metrics.
+    pub enum LoginMethod {
+        /// Email and password.
+        Password = "password",
+        /// A single-use link mailed to the address.
+        MagicLink = "magic_link",
+        /// A user-verified passkey: both factors at once.
+        Passkey = "passkey",
+    }
 }
 
 impl LoginMethod {
-    /// The name in audit rows and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Password => "password",
-            Self::MagicLink => "magic_link",
-            Self::Passkey => "passkey",
-        }
-    }
-
     /// Whether the method already proves a second factor (a passkey is something you have,
     /// unlocked by something you know or are).
     fn is_multi_factor(self) -> bool {
@@ -86,7 +78,7 @@ impl Core {
                 .meta("method", factor.method.as_str());
             change.audit(event).await?;
             return self
-                .create_pending_session(change, factor.user, factor.kind)
+                .create_pending_session(change, factor.user, factor.kind, factor.method)
                 .await;
         }
         let success = factor

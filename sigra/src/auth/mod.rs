@@ -119,10 +119,10 @@ impl Auth<'_> {
             Some(users::store::Credentials {
                 id,
                 password_hash: Some(hash),
-                confirmed,
+                confirmed_at,
                 ..
             }) => match self.core.hasher().verify(&log_in.password, &hash).await? {
-                Verification::Match { rehash } => (id, rehash, confirmed),
+                Verification::Match { rehash } => (id, rehash, confirmed_at.is_some()),
                 Verification::Mismatch => {
                     self.core
                         .count_failure(&id, &email, ReauthPurpose::LogIn, request)
@@ -256,7 +256,9 @@ impl Core {
         request: &RequestContext,
     ) -> Result<u32> {
         let mut change = self.begin_change(request).await?;
-        let (failures, _) = users::store::failed_attempts(&mut change, user).await?;
+        let failures = users::store::failed_attempts(&mut change, user)
+            .await?
+            .attempts;
         change
             .audit(
                 AuditEvent::new(Action::InvalidCredentials)
@@ -279,7 +281,10 @@ impl Core {
         email: &EmailAddress,
     ) -> Result<()> {
         let policy = self.config().lockout;
-        let (failures, locks) = users::store::failed_attempts(change, user).await?;
+        let users::store::FailedAttempts {
+            attempts: failures,
+            locks_in_a_row: locks,
+        } = users::store::failed_attempts(change, user).await?;
         let AfterFailure::Locked { until, duration } =
             policy.after_failure(failures.saturating_sub(1), locks, change.now())
         else {

@@ -15,28 +15,17 @@ use crate::request::RequestContext;
 use crate::sessions::Authenticated;
 use crate::users;
 
-/// Why a password is being checked, as audit rows name it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReauthPurpose {
-    /// The log-in form.
-    LogIn,
-    /// Entering sudo mode.
-    Sudo,
-    /// Authorising a new password.
-    PasswordChange,
-    /// Authorising a new email address.
-    EmailChange,
-}
-
-impl ReauthPurpose {
-    /// The name in audit metadata.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::LogIn => "log_in",
-            Self::Sudo => "sudo",
-            Self::PasswordChange => "password_change",
-            Self::EmailChange => "email_change",
-        }
+crate::db::stored_enum! {
+    /// Why a password is being checked, as audit metadata names it.
+    pub enum ReauthPurpose {
+        /// The log-in form.
+        LogIn = "log_in",
+        /// Entering sudo mode.
+        Sudo = "sudo",
+        /// Authorising a new password.
+        PasswordChange = "password_change",
+        /// Authorising a new email address.
+        EmailChange = "email_change",
     }
 }
 

@@ -1,9 +1,15 @@
 //! Where settings come from: an optional TOML file, then environment variables, which win.
 //! Every setting has one dotted key (`session.idle_timeout`) and one variable
-//! (`SIGRA_SESSION_IDLE_TIMEOUT`); problems are collected, not returned one at a time.
+//! (`SIGRA_SESSION_IDLE_TIMEOUT`); problems are collected, not returned one at a time, and each
+//! names where its value came from: the variable, or the key and the file.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
+
+use super::ConfigError;
 
 /// One setting a config reader knows about.
 pub(super) struct Setting {
@@ -18,44 +24,83 @@ impl Setting {
     }
 }
 
-/// Raw text values by key, and the problems found while reading them.
+/// A parsed TOML config file, with the path its values are reported under.
+#[derive(Clone, Debug)]
+pub struct ConfigFile {
+    path: PathBuf,
+    table: toml::Table,
+}
+
+impl ConfigFile {
+    /// Reads and parses the file at `path`.
+    ///
+    /// # Errors
+    /// The file cannot be read or is not valid TOML.
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::one(format!(
+                "SIGRA_CONFIG names {} but it cannot be read: {e}",
+                path.display()
+            ))
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses `text` as the contents of the file at `path`.
+    ///
+    /// # Errors
+    /// The text is not valid TOML.
+    pub fn parse(path: impl Into<PathBuf>, text: &str) -> Result<Self, ConfigError> {
+        let path = path.into();
+        match text.parse::<toml::Table>() {
+            Ok(table) => Ok(Self { path, table }),
+            Err(e) => Err(ConfigError::one(format!(
+                "{} is not valid TOML: {e}",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// Raw text values by key, each with where it came from, and the problems found reading them.
 pub(super) struct Reader {
     values: BTreeMap<&'static str, (String, String)>,
-    known: BTreeSet<&'static str>,
+    /// The variable of every declared setting: the name given for one left at its default.
+    env_names: BTreeMap<&'static str, String>,
     pub problems: Vec<String>,
 }
 
 impl Reader {
-    /// Reads `file` (a parsed TOML table) and `env`, for the given settings.
+    /// Reads `file` and `env`, for the settings of every section.
     pub fn new(
-        settings: &[Setting],
-        file: Option<&toml::Table>,
+        sections: &[&[Setting]],
+        file: Option<&ConfigFile>,
         env: &BTreeMap<String, String>,
     ) -> Self {
-        let known: BTreeSet<&'static str> = settings.iter().map(|s| s.key).collect();
+        let settings = || sections.iter().flat_map(|section| section.iter());
         let mut reader = Reader {
             values: BTreeMap::new(),
-            known: known.clone(),
+            env_names: settings().map(|s| (s.key, s.env_name())).collect(),
             problems: Vec::new(),
         };
-        if let Some(table) = file {
+        if let Some(file) = file {
             let mut flat = Vec::new();
-            flatten("", table, &mut flat);
+            flatten("", &file.table, &mut flat);
+            let path = file.path.display();
             for (key, value) in flat {
-                match known.get(key.as_str()) {
-                    Some(known_key) => {
+                match reader.env_names.get_key_value(key.as_str()) {
+                    Some((known_key, _)) => {
                         reader
                             .values
-                            .insert(known_key, (value, format!("{key} in the config file")));
+                            .insert(known_key, (value, format!("{key} in {path}")));
                     }
                     None => reader
                         .problems
-                        .push(format!("unknown setting `{key}` in the config file")),
+                        .push(format!("unknown setting `{key}` in {path}")),
                 }
             }
         }
-        let env_names: BTreeSet<String> = settings.iter().map(Setting::env_name).collect();
-        for setting in settings {
+        for setting in settings() {
             let names = std::iter::once(setting.env_name())
                 .chain(setting.aliases.iter().map(|a| (*a).to_owned()));
             for name in names {
@@ -65,77 +110,96 @@ impl Reader {
                 }
             }
         }
-        for name in env.keys() {
-            let ours = name.starts_with("SIGRA_") && name != "SIGRA_CONFIG";
-            if ours && !env_names.contains(name) {
-                reader
-                    .problems
-                    .push(format!("unknown setting `{name}` in the environment"));
-            }
-        }
+        let env_names: BTreeSet<&String> = reader.env_names.values().collect();
+        let unknown: Vec<String> = env
+            .keys()
+            .filter(|name| name.starts_with("SIGRA_") && *name != "SIGRA_CONFIG")
+            .filter(|name| !env_names.contains(name))
+            .map(|name| format!("unknown setting `{name}` in the environment"))
+            .collect();
+        reader.problems.extend(unknown);
         reader
     }
 
     /// A setting read in code but missing from the table could never be set: say so loudly.
     fn check_known(&mut self, key: &str) {
-        if !self.known.contains(key) {
+        if !self.env_names.contains_key(key) {
             self.problems.push(format!(
                 "internal: the setting `{key}` is read but not declared"
             ));
         }
     }
 
-    /// The raw text of a setting and where it came from, if it was given.
-    pub fn raw(&self, key: &str) -> Option<(&str, &str)> {
-        self.values
-            .get(key)
-            .map(|(v, from)| (v.as_str(), from.as_str()))
+    /// The text of a setting as given, if it was.
+    pub fn given(&mut self, key: &str) -> Option<String> {
+        self.check_known(key);
+        self.values.get(key).map(|(text, _)| text.clone())
+    }
+
+    /// Where a setting's value came from: its variable, or its key in the file. A setting left
+    /// at its default is named by its variable.
+    pub fn origin(&self, key: &str) -> String {
+        match self.values.get(key) {
+            Some((_, from)) => from.clone(),
+            None => self.env_names.get(key).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Records that a setting's value cannot be used: `what` follows the value's origin.
+    pub fn invalid(&mut self, key: &str, what: impl Display) {
+        let problem = format!("{} {what}", self.origin(key));
+        self.problems.push(problem);
     }
 
     /// A setting parsed with `parse`, or `default` when absent. A bad value is recorded as a
-    /// problem naming its source and the default is used so the other checks still run.
-    pub fn get<T>(
+    /// problem naming its origin and what `parse` expected, and the default is used so the
+    /// other checks still run.
+    pub fn value<T, E: Display>(
         &mut self,
         key: &str,
         default: T,
-        expected: &str,
-        parse: impl Fn(&str) -> Option<T>,
+        parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> T {
         self.check_known(key);
-        match self.values.get(key) {
-            None => default,
-            Some((text, from)) => match parse(text.trim()) {
-                Some(value) => value,
-                None => {
-                    self.problems
-                        .push(format!("{from} should be {expected}, got {text:?}"));
-                    default
-                }
-            },
-        }
+        let parsed = match self.values.get(key) {
+            None => return default,
+            Some((text, _)) => {
+                parse(text.trim()).map_err(|expected| format!("should be {expected}, got {text:?}"))
+            }
+        };
+        parsed.unwrap_or_else(|what| {
+            self.invalid(key, what);
+            default
+        })
+    }
+
+    /// A setting of a type that parses itself, such as one of the config enums.
+    pub fn parse<T: FromStr>(&mut self, key: &str, default: T) -> T
+    where
+        T::Err: Display,
+    {
+        self.value(key, default, T::from_str)
     }
 
     pub fn duration(&mut self, key: &str, default: &str) -> Duration {
         let fallback = humantime::parse_duration(default).unwrap_or_default();
-        self.get(key, fallback, "a duration such as 30m, 24h or 30d", |t| {
-            humantime::parse_duration(t).ok()
+        self.value(key, fallback, |t| {
+            humantime::parse_duration(t).map_err(|_| "a duration such as 30m, 24h or 30d")
         })
     }
 
-    pub fn number<T: std::str::FromStr>(&mut self, key: &str, default: T) -> T {
-        self.get(key, default, "a whole number", |t| t.parse().ok())
+    pub fn number<T: FromStr>(&mut self, key: &str, default: T) -> T {
+        self.value(key, default, |t| t.parse().map_err(|_| "a whole number"))
+    }
+
+    pub fn flag(&mut self, key: &str, default: bool) -> bool {
+        self.value(key, default, |t| t.parse().map_err(|_| "true or false"))
     }
 
     pub fn text(&mut self, key: &str, default: &str) -> String {
-        self.get(key, default.to_owned(), "text", |t| Some(t.to_owned()))
-    }
-
-    /// Where a key's value came from, for messages about values that parse but are invalid.
-    pub fn source(&self, key: &str, env_name: &str) -> String {
-        self.values
-            .get(key)
-            .map(|(_, from)| from.clone())
-            .unwrap_or_else(|| format!("{env_name} (default)"))
+        self.value(key, default.to_owned(), |t| {
+            Ok::<_, std::convert::Infallible>(t.to_owned())
+        })
     }
 }
 
@@ -151,5 +215,89 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, String)>) {
             toml::Value::String(s) => out.push((key, s.clone())),
             other => out.push((key, other.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::config::tests::env;
+    use crate::config::{Config, ConfigFile};
+
+    fn file(text: &str) -> ConfigFile {
+        ConfigFile::parse("sigra.toml", text).expect("valid toml")
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_bad_values_are_all_reported() {
+        let file = file(
+            r#"
+            app_name = "Acme"
+            [session]
+            idle_timeout = "10m"
+            [password]
+            min_length = 20
+        "#,
+        );
+        let config = Config::from_sources(
+            Some(&file),
+            &env(&[("SIGRA_PASSWORD_MIN_LENGTH", "16")]),
+            None,
+        )
+        .expect("valid");
+        assert_eq!(config.app_name, "Acme");
+        assert_eq!(config.sessions.idle_timeout, Duration::from_secs(600));
+        assert_eq!(config.passwords.min_length, 16);
+
+        let err = Config::from_sources(
+            None,
+            &env(&[
+                ("SIGRA_SESSION_IDLE_TIMEOUT", "soon"),
+                ("SIGRA_PASSWORD_MIN_LENGTH", "4"),
+                ("SIGRA_SESION_TYPO", "1"),
+            ]),
+            None,
+        )
+        .expect_err("three problems");
+        assert_eq!(err.problems.len(), 3, "{err}");
+        assert!(err
+            .to_string()
+            .contains("SIGRA_SESSION_IDLE_TIMEOUT should be a duration"));
+        assert!(err
+            .to_string()
+            .contains("unknown setting `SIGRA_SESION_TYPO`"));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let file = file("[session]\nidle = \"5m\"");
+        let err = Config::from_sources(Some(&file), &env(&[]), None).expect_err("unknown key");
+        assert!(err
+            .to_string()
+            .contains("unknown setting `session.idle` in sigra.toml"));
+    }
+
+    #[test]
+    fn a_bad_environment_value_names_its_variable() {
+        let err = Config::from_sources(None, &env(&[("SIGRA_SESSION_CACHE", "sometimes")]), None)
+            .expect_err("bad value");
+        assert_eq!(
+            err.problems,
+            ["SIGRA_SESSION_CACHE should be auto, on or off, got \"sometimes\""]
+        );
+    }
+
+    #[test]
+    fn a_bad_file_value_names_its_key_and_the_file() {
+        let file = file("[session]\ncache = \"sometimes\"\n[password]\nmin_length = 4");
+        let err = Config::from_sources(Some(&file), &env(&[]), None).expect_err("bad values");
+        assert_eq!(
+            err.problems,
+            [
+                "session.cache in sigra.toml should be auto, on or off, got \"sometimes\"",
+                "password.min_length in sigra.toml must be at least 8 (NIST SP 800-63B)",
+            ]
+        );
     }
 }

@@ -26,6 +26,14 @@ pub struct Confirmation<'a> {
 /// The key of the six-digit confirmation codes' digests.
 pub(crate) struct ConfirmationCodes(SigningKey);
 
+/// Who asked for a confirmation mail: the account just created (its own registration), or a
+/// guest who typed an address (the resend form), who is not known to be its owner.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum AskedBy {
+    NewAccount,
+    Guest,
+}
+
 impl ConfirmationCodes {
     pub(crate) fn new(key: SigningKey) -> Self {
         Self(key)
@@ -44,6 +52,7 @@ impl Confirmation<'_> {
         change: &mut Change<'_>,
         user: &UserId,
         email: &EmailAddress,
+        asked_by: AskedBy,
     ) -> Result<()> {
         let now = change.now();
         let ttl = self.core.config().tokens.confirm_ttl;
@@ -57,9 +66,12 @@ impl Confirmation<'_> {
             valid_for_minutes: crate::mail::minutes(ttl),
         };
         change.mail(email, message).await?;
-        change
-            .audit(AuditEvent::new(Action::ConfirmationSent).target_user(user))
-            .await
+        let event = AuditEvent::new(Action::ConfirmationSent);
+        let event = match asked_by {
+            AskedBy::NewAccount => event.actor(user),
+            AskedBy::Guest => event.target_user(user),
+        };
+        change.audit(event).await
     }
 
     /// Sends a new confirmation mail if `email` belongs to an unconfirmed account and the
@@ -76,7 +88,7 @@ impl Confirmation<'_> {
         else {
             return Ok(());
         };
-        if account.confirmed
+        if account.confirmed_at.is_some()
             || self
                 .core
                 .over_mail_limit(&mut change, &account.id, Purpose::ConfirmEmail)
@@ -84,7 +96,7 @@ impl Confirmation<'_> {
         {
             return Ok(());
         }
-        self.send_confirmation(&mut change, &account.id, &email)
+        self.send_confirmation(&mut change, &account.id, &email, AskedBy::Guest)
             .await?;
         change.commit().await
     }

@@ -1,6 +1,8 @@
 //! Storage: one sqlx `Any` pool chosen at run time from the URL (SQLite by default, PostgreSQL
 //! when several processes share state), and one set of migrations embedded in the binary.
 
+mod stored;
+
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +14,9 @@ use sqlx::{AnyConnection, AnyPool, Connection as _, Executor as _, Transaction};
 
 use crate::config::DatabaseConfig;
 use crate::error::{Error, Result};
+
+pub(crate) use stored::stored_enum;
+pub use stored::{Json, Known, UnknownName};
 
 /// The migrations in `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

@@ -18,34 +18,19 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use crate::clock::Timestamp;
+use crate::db::Known;
 use crate::error::{Error, Result};
 use crate::mail::{Message, OutgoingEmail};
 use crate::plumbing::Core;
 use crate::users::EmailAddress;
 
-/// What a job does.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JobKind {
-    /// Render and deliver one email.
-    SendEmail,
-    /// Delete expired sessions, tokens and old failed jobs (periodic).
-    Cleanup,
-}
-
-impl JobKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::SendEmail => "send_email",
-            Self::Cleanup => "cleanup",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "send_email" => Some(Self::SendEmail),
-            "cleanup" => Some(Self::Cleanup),
-            _ => None,
-        }
+crate::db::stored_enum! {
+    /// What a job does.
+    pub enum JobKind {
+        /// Render and deliver one email.
+        SendEmail = "send_email",
+        /// Delete expired sessions, tokens and old failed jobs (periodic).
+        Cleanup = "cleanup",
     }
 }
 
@@ -121,7 +106,7 @@ impl Core {
         store::insert(
             conn,
             &uuid::Uuid::now_v7().to_string(),
-            JobKind::SendEmail.as_str(),
+            JobKind::SendEmail,
             &sealed,
             self.now(),
             i64::from(self.config().jobs.max_attempts),
@@ -140,7 +125,7 @@ impl Jobs<'_> {
         store::insert_once(
             &mut conn,
             CLEANUP_JOB_ID,
-            JobKind::Cleanup.as_str(),
+            JobKind::Cleanup,
             self.core.now(),
             3,
         )
@@ -179,12 +164,12 @@ impl Jobs<'_> {
         let Some(job) = claimed else {
             return Ok(JobOutcome::Idle);
         };
-        let kind = JobKind::parse(&job.kind);
+        let Known(kind) = job.kind;
         let kind_name = kind.map_or("unknown", JobKind::as_str);
         let result = match kind {
             Some(JobKind::SendEmail) => self.deliver(&job.payload).await,
             Some(JobKind::Cleanup) => self.clean_up_expired().await,
-            None => Err(format!("unknown job kind {:?}", job.kind)),
+            None => Err("unknown job kind".to_owned()),
         };
         let finished = self.core.now();
         let mut conn = self.core.db().acquire().await?;

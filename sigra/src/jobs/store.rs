@@ -1,14 +1,18 @@
 //! SQL for the `jobs` table.
 
-use sqlx::{AnyConnection, Row as _};
+use sqlx::AnyConnection;
 
 use crate::clock::Timestamp;
-use crate::db::Backend;
+use crate::db::{Backend, Known};
 use crate::error::Result;
+use crate::sessions::SessionKind;
 
+use super::JobKind;
+
+#[derive(sqlx::FromRow)]
 pub(super) struct Claimed {
     pub id: String,
-    pub kind: String,
+    pub kind: Known<JobKind>,
     pub payload: String,
     pub attempts: i64,
     pub max_attempts: i64,
@@ -17,7 +21,7 @@ pub(super) struct Claimed {
 pub(super) async fn insert(
     conn: &mut AnyConnection,
     id: &str,
-    kind: &str,
+    kind: JobKind,
     payload: &str,
     now: Timestamp,
     max_attempts: i64,
@@ -26,7 +30,7 @@ pub(super) async fn insert(
         "INSERT INTO jobs (id, kind, payload, run_at, max_attempts, created_at) VALUES ($1, $2, $3, $4, $5, $4)",
     )
     .bind(id)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(payload)
     .bind(now.as_millis())
     .bind(max_attempts)
@@ -39,7 +43,7 @@ pub(super) async fn insert(
 pub(super) async fn insert_once(
     conn: &mut AnyConnection,
     id: &str,
-    kind: &str,
+    kind: JobKind,
     now: Timestamp,
     max_attempts: i64,
 ) -> Result<()> {
@@ -48,7 +52,7 @@ pub(super) async fn insert_once(
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(id)
-    .bind(kind)
+    .bind(kind.as_str())
     .bind(now.as_millis())
     .bind(max_attempts)
     .execute(conn)
@@ -77,27 +81,21 @@ pub(super) async fn claim(
            AND failed_at IS NULL AND (locked_until IS NULL OR locked_until <= $3) \
          RETURNING id, kind, payload, attempts, max_attempts"
     );
-    let row = sqlx::query(&sql)
+    Ok(sqlx::query_as(&sql)
         .bind(worker)
         .bind(lease_until.as_millis())
         .bind(now.as_millis())
         .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| Claimed {
-        id: r.get(0),
-        kind: r.get(1),
-        payload: r.get(2),
-        attempts: r.get(3),
-        max_attempts: r.get(4),
-    }))
+        .await?)
 }
 
 pub(super) async fn due_count(conn: &mut AnyConnection, now: Timestamp) -> Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) FROM jobs WHERE failed_at IS NULL AND run_at <= $1")
-        .bind(now.as_millis())
-        .fetch_one(conn)
-        .await?;
-    Ok(row.get(0))
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE failed_at IS NULL AND run_at <= $1")
+            .bind(now.as_millis())
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 pub(super) async fn delete(conn: &mut AnyConnection, id: &str, worker: &str) -> Result<()> {
@@ -184,9 +182,10 @@ pub(super) async fn clean_up(
     cutoffs: &Cutoffs,
 ) -> Result<(u64, u64, u64)> {
     let sessions = sqlx::query(
-        "DELETE FROM user_sessions WHERE expires_at <= $1 OR (kind = 'standard' AND last_seen_at <= $2)",
+        "DELETE FROM user_sessions WHERE expires_at <= $1 OR (kind = $2 AND last_seen_at <= $3)",
     )
     .bind(cutoffs.now.as_millis())
+    .bind(SessionKind::Standard.as_str())
     .bind(cutoffs.idle.as_millis())
     .execute(&mut *conn)
     .await?

@@ -9,7 +9,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
-use sqlx::Row as _;
 
 use crate::clock::{Clock, Timestamp};
 use crate::db::Db;
@@ -24,13 +23,14 @@ pub struct DevMailbox {
 }
 
 /// A stored message.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct StoredEmail {
     /// Its id.
     pub id: String,
     /// When it was "sent".
     pub sent_at: Timestamp,
     /// The recipient.
+    #[sqlx(rename = "recipient")]
     pub to: String,
     /// The subject.
     pub subject: String,
@@ -52,24 +52,13 @@ impl DevMailbox {
     /// The database failed.
     pub async fn list(&self, to: Option<&str>) -> crate::Result<Vec<StoredEmail>> {
         let mut conn = self.db.acquire().await?;
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, sent_at, recipient, subject, html, text FROM dev_mailbox \
              WHERE $1 IS NULL OR recipient = $1 ORDER BY sent_at DESC, id DESC LIMIT 200",
         )
         .bind(to.map(str::to_lowercase))
         .fetch_all(&mut *conn)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| StoredEmail {
-                id: r.get(0),
-                sent_at: Timestamp::from_millis(r.get(1)),
-                to: r.get(2),
-                subject: r.get(3),
-                html: r.get(4),
-                text: r.get(5),
-            })
-            .collect())
+        .await?)
     }
 
     async fn get(&self, id: &str) -> crate::Result<Option<StoredEmail>> {

@@ -82,12 +82,12 @@ impl Mfa<'_> {
         };
         let mut change = self.core.begin_change(request).await?;
         let mut moved = 0;
-        for (user, sealed, key_id) in store::all_secrets(&mut change).await? {
-            if key_id == newest {
+        for stored in store::all_secrets(&mut change).await? {
+            if stored.key_id == newest {
                 continue;
             }
-            let user = UserId::from_stored(user);
-            let secret = keyring.open(&user, &sealed, &key_id)?;
+            let user = stored.user_id;
+            let secret = keyring.open(&user, &stored.secret_sealed, &stored.key_id)?;
             let (resealed, id) = keyring.seal(&user, &secret)?;
             store::reseal(&mut change, user.as_str(), &resealed, &id).await?;
             moved += 1;

@@ -218,7 +218,11 @@ impl<'a> Mfa<'a> {
             SecondFactor::Totp(_) | SecondFactor::Passkey { .. } => None,
         };
         let kind = pending.upgrade_to();
-        let success = AuditEvent::new(Action::LoginSuccess)
+        let mut success = AuditEvent::new(Action::LoginSuccess);
+        if let Some(first_factor) = pending.first_factor() {
+            success = success.meta("method", first_factor.as_str());
+        }
+        let success = success
             .meta("second_factor", factor.method())
             .meta("trust_browser", trust_browser)
             .meta("remember_me", kind == SessionKind::RememberMe);
@@ -258,7 +262,7 @@ impl<'a> Mfa<'a> {
         let mut conn = self.core.db().acquire().await?;
         let totp = store::totp(&mut conn, user)
             .await?
-            .is_some_and(|row| row.confirmed);
+            .is_some_and(|row| row.confirmed());
         Ok(SecondFactorOptions {
             totp,
             passkey: crate::passkeys::has_passkey(&mut conn, user).await?,
@@ -292,9 +296,9 @@ impl<'a> Mfa<'a> {
         let user = &current.user().id;
         let mut conn = self.core.db().acquire().await?;
         let row = store::totp(&mut conn, user).await?;
-        let totp_enabled = row.as_ref().is_some_and(|r| r.confirmed);
+        let totp_enabled = row.as_ref().is_some_and(|r| r.confirmed());
         let pending_setup = match (&row, sudo) {
-            (Some(row), Some(_)) if !row.confirmed => {
+            (Some(row), Some(_)) if !row.confirmed() => {
                 let secret = self
                     .secrets
                     .keyring
@@ -356,7 +360,7 @@ impl<'a> Mfa<'a> {
         let row = store::totp(&mut change, user)
             .await?
             .ok_or(Error::InvalidCode)?;
-        if row.confirmed {
+        if row.confirmed() {
             return Err(Error::AlreadyEnrolled);
         }
         let secret = self
@@ -541,14 +545,17 @@ impl<'a> Mfa<'a> {
         let now = change.now();
         match factor {
             SecondFactor::Totp(code) => {
-                let Some(row) = store::totp(change, user).await?.filter(|row| row.confirmed) else {
+                let Some(row) = store::totp(change, user)
+                    .await?
+                    .filter(|row| row.confirmed())
+                else {
                     return Ok(false);
                 };
                 let secret = self
                     .secrets
                     .keyring
                     .open(user, &row.secret_sealed, &row.key_id)?;
-                match totp::matching_step(&secret, code, now, row.last_used_step) {
+                match totp::matching_step(&secret, code, now, row.last_used_step()) {
                     // The conditional update is the replay guard when two requests race.
                     Some(step) => store::use_step(change, user, step).await,
                     None => Ok(false),

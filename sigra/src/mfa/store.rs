@@ -1,37 +1,39 @@
 //! SQL for TOTP credentials, backup codes and the second-factor lock.
 
-use sqlx::{AnyConnection, Row as _};
+use sqlx::AnyConnection;
 
 use crate::clock::Timestamp;
 use crate::error::Result;
 use crate::users::UserId;
 
 /// A stored TOTP credential.
+#[derive(sqlx::FromRow)]
 pub(super) struct TotpRow {
     pub secret_sealed: String,
     pub key_id: String,
-    pub confirmed: bool,
-    pub last_used_step: Option<u64>,
+    pub confirmed_at: Option<Timestamp>,
+    /// Stored as a signed integer; steps count 30-second periods since 1970.
+    last_used_step: Option<i64>,
+}
+
+impl TotpRow {
+    pub fn confirmed(&self) -> bool {
+        self.confirmed_at.is_some()
+    }
+
+    pub fn last_used_step(&self) -> Option<u64> {
+        self.last_used_step
+            .and_then(|step| u64::try_from(step).ok())
+    }
 }
 
 pub(super) async fn totp(conn: &mut AnyConnection, user: &UserId) -> Result<Option<TotpRow>> {
-    let row = sqlx::query("SELECT secret_sealed, key_id, confirmed_at, last_used_step FROM user_totp WHERE user_id = $1")
-        .bind(user.as_str())
-        .fetch_optional(conn)
-        .await?;
-    Ok(match row {
-        None => None,
-        Some(row) => {
-            let confirmed_at: Option<i64> = row.try_get(2)?;
-            let last: Option<i64> = row.try_get(3)?;
-            Some(TotpRow {
-                secret_sealed: row.try_get(0)?,
-                key_id: row.try_get(1)?,
-                confirmed: confirmed_at.is_some(),
-                last_used_step: last.and_then(|s| u64::try_from(s).ok()),
-            })
-        }
-    })
+    Ok(sqlx::query_as(
+        "SELECT secret_sealed, key_id, confirmed_at, last_used_step FROM user_totp WHERE user_id = $1",
+    )
+    .bind(user.as_str())
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Stores a new unconfirmed secret, replacing an unconfirmed one; false if a confirmed
@@ -104,15 +106,21 @@ pub(super) async fn delete_totp(conn: &mut AnyConnection, user: &UserId) -> Resu
     Ok(())
 }
 
+/// A sealed secret with the key that sealed it.
+#[derive(sqlx::FromRow)]
+pub(super) struct SealedSecret {
+    pub user_id: UserId,
+    pub secret_sealed: String,
+    pub key_id: String,
+}
+
 /// Every sealed secret with its key id, for re-sealing with a new key.
-pub(super) async fn all_secrets(conn: &mut AnyConnection) -> Result<Vec<(String, String, String)>> {
-    let rows = sqlx::query("SELECT user_id, secret_sealed, key_id FROM user_totp")
-        .fetch_all(conn)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .collect::<std::result::Result<_, sqlx::Error>>()
-        .map_err(Into::into)
+pub(super) async fn all_secrets(conn: &mut AnyConnection) -> Result<Vec<SealedSecret>> {
+    Ok(
+        sqlx::query_as("SELECT user_id, secret_sealed, key_id FROM user_totp")
+            .fetch_all(conn)
+            .await?,
+    )
 }
 
 pub(super) async fn reseal(
@@ -172,40 +180,42 @@ pub(super) async fn use_backup_code(
 }
 
 pub(super) async fn backup_codes_left(conn: &mut AnyConnection, user: &UserId) -> Result<u32> {
-    let row = sqlx::query(
+    let left: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM user_backup_codes WHERE user_id = $1 AND used_at IS NULL",
     )
     .bind(user.as_str())
     .fetch_one(conn)
     .await?;
-    Ok(u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
+    Ok(u32::try_from(left).unwrap_or(0))
 }
 
-/// The second-factor lock, the trust epoch, and the failures so far.
+/// The second-factor lock and the trust epoch.
+#[derive(sqlx::FromRow)]
 pub(super) struct MfaState {
+    #[sqlx(rename = "mfa_locked_until")]
     pub locked_until: Option<Timestamp>,
+    #[sqlx(rename = "mfa_trust_epoch")]
     pub trust_epoch: i64,
 }
 
 pub(super) async fn state(conn: &mut AnyConnection, user: &UserId) -> Result<MfaState> {
-    let row = sqlx::query("SELECT mfa_locked_until, mfa_trust_epoch FROM users WHERE id = $1")
-        .bind(user.as_str())
-        .fetch_one(conn)
-        .await?;
-    let locked: Option<i64> = row.try_get(0)?;
-    Ok(MfaState {
-        locked_until: locked.map(Timestamp::from_millis),
-        trust_epoch: row.try_get(1)?,
-    })
+    Ok(
+        sqlx::query_as("SELECT mfa_locked_until, mfa_trust_epoch FROM users WHERE id = $1")
+            .bind(user.as_str())
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 /// Counts a wrong second factor; returns the failures in a row.
 pub(super) async fn count_failure(conn: &mut AnyConnection, user: &UserId) -> Result<u32> {
-    let row = sqlx::query("UPDATE users SET mfa_failed_attempts = mfa_failed_attempts + 1 WHERE id = $1 RETURNING mfa_failed_attempts")
-        .bind(user.as_str())
-        .fetch_one(conn)
-        .await?;
-    Ok(u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(u32::MAX))
+    let failures: i64 = sqlx::query_scalar(
+        "UPDATE users SET mfa_failed_attempts = mfa_failed_attempts + 1 WHERE id = $1 RETURNING mfa_failed_attempts",
+    )
+    .bind(user.as_str())
+    .fetch_one(conn)
+    .await?;
+    Ok(u32::try_from(failures).unwrap_or(u32::MAX))
 }
 
 /// Locks the second-factor step if the threshold is reached; true if this call locked it.
@@ -244,12 +254,12 @@ pub(super) async fn bump_trust_epoch(conn: &mut AnyConnection, user: &UserId) ->
 
 /// Whether the user has a second factor: a confirmed TOTP or a passkey.
 pub(crate) async fn has_second_factor(conn: &mut AnyConnection, user: &UserId) -> Result<bool> {
-    let row = sqlx::query(
+    let factors: i64 = sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL) \
               + (SELECT COUNT(*) FROM user_passkeys WHERE user_id = $1)",
     )
     .bind(user.as_str())
     .fetch_one(conn)
     .await?;
-    Ok(row.try_get::<i64, _>(0)? > 0)
+    Ok(factors > 0)
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sqlx::{AnyConnection, Row as _};
+use sqlx::AnyConnection;
 
 use crate::clock::Timestamp;
 use crate::crypto::{b64url, random_bytes};
@@ -15,21 +15,12 @@ use crate::users::UserId;
 /// How long a ceremony may take.
 pub(super) const LIFETIME: Duration = Duration::from_secs(5 * 60);
 
-/// What a ceremony is for; a state is only ever taken for the purpose it was made for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Kind {
-    Register,
-    LogIn,
-    SecondFactor,
-}
-
-impl Kind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Register => "register",
-            Self::LogIn => "log_in",
-            Self::SecondFactor => "second_factor",
-        }
+crate::db::stored_enum! {
+    /// What a ceremony is for; a state is only ever taken for the purpose it was made for.
+    pub(super) enum Kind {
+        Register = "register",
+        LogIn = "log_in",
+        SecondFactor = "second_factor",
     }
 }
 
@@ -54,6 +45,13 @@ pub(super) async fn begin<S: Serialize>(
     Ok(id)
 }
 
+#[derive(sqlx::FromRow)]
+struct Taken {
+    user_id: Option<UserId>,
+    state: String,
+    expires_at: Timestamp,
+}
+
 /// Takes the state of a live ceremony of `kind` (for `user`, when it was bound to one). Once
 /// taken it is gone, so a replayed response finds nothing.
 pub(super) async fn take<S: DeserializeOwned>(
@@ -63,19 +61,18 @@ pub(super) async fn take<S: DeserializeOwned>(
     user: Option<&UserId>,
     now: Timestamp,
 ) -> Result<Option<S>> {
-    let row = sqlx::query("DELETE FROM webauthn_ceremonies WHERE id = $1 AND kind = $2 RETURNING user_id, state, expires_at")
-        .bind(id)
-        .bind(kind.as_str())
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query_as::<_, Taken>(
+        "DELETE FROM webauthn_ceremonies WHERE id = $1 AND kind = $2 RETURNING user_id, state, expires_at",
+    )
+    .bind(id)
+    .bind(kind.as_str())
+    .fetch_optional(conn)
+    .await?;
     let Some(row) = row else { return Ok(None) };
-    let owner: Option<String> = row.try_get(0)?;
-    let expires_at: i64 = row.try_get(2)?;
-    if owner.as_deref() != user.map(UserId::as_str) || Timestamp::from_millis(expires_at) <= now {
+    if row.user_id.as_ref() != user || row.expires_at <= now {
         return Ok(None);
     }
-    let state: String = row.try_get(1)?;
-    serde_json::from_str(&state)
+    serde_json::from_str(&row.state)
         .map(Some)
         .map_err(|e| Error::Internal(Box::new(e)))
 }

@@ -138,7 +138,7 @@ impl Passkeys<'_> {
         }
         let exclude = existing
             .iter()
-            .map(|row| row.passkey.cred_id().clone())
+            .map(|row| row.passkey.0.cred_id().clone())
             .collect();
         let email = current.user().email.as_str();
         let (mut options, state) = self
@@ -356,7 +356,7 @@ impl Passkeys<'_> {
         let outcome = self.relying_party.finish_discoverable_authentication_v2(
             &credential,
             state,
-            &row.passkey,
+            &row.passkey.0,
         );
         if !self.after_passkey_use(&mut change, &row, outcome).await? {
             change.commit().await?;
@@ -404,7 +404,7 @@ impl Passkeys<'_> {
         let passkeys: Vec<Passkey> = store::for_user(&mut conn, user)
             .await?
             .into_iter()
-            .map(|row| row.passkey)
+            .map(|row| row.passkey.0)
             .collect();
         if passkeys.is_empty() {
             return Err(Error::PasskeyRejected);
@@ -487,7 +487,7 @@ impl Passkeys<'_> {
         let now = change.now();
         match outcome {
             Ok(result) => {
-                let mut passkey = row.passkey.clone();
+                let mut passkey = row.passkey.0.clone();
                 passkey.update_credential(&result);
                 store::record_use(
                     change,
@@ -501,7 +501,10 @@ impl Passkeys<'_> {
             }
             Err(WebauthnError::CredentialPossibleCompromise) => {
                 let policy = self.core.config().passkeys.sign_count_policy;
+                // The server noticed it; who presented the credential is exactly what is
+                // in doubt.
                 let event = AuditEvent::new(Action::PasskeySignCountRegression)
+                    .by_system()
                     .target_user(&row.user_id)
                     .meta("credential", row.id.clone())
                     .meta("policy", policy.as_str());
@@ -509,7 +512,7 @@ impl Passkeys<'_> {
                 tracing::warn!(passkey_id = %row.id, policy = policy.as_str(), "passkey signature counter did not increase");
                 match policy {
                     SignCountPolicy::Warn => {
-                        store::record_use(change, &row.id, &row.passkey, row.sign_count, now)
+                        store::record_use(change, &row.id, &row.passkey.0, row.sign_count, now)
                             .await?;
                         Ok(true)
                     }

@@ -1,38 +1,27 @@
 //! SQL for stored passkeys.
 
-use sqlx::{AnyConnection, Row as _};
+use sqlx::AnyConnection;
 use webauthn_rs::prelude::Passkey;
 
 use crate::clock::Timestamp;
+use crate::db::Json;
 use crate::error::{Error, Result};
 use crate::users::UserId;
 
 /// A stored passkey.
+#[derive(sqlx::FromRow)]
 pub(super) struct Row {
     pub id: String,
     pub user_id: UserId,
-    pub passkey: Passkey,
+    pub passkey: Json<Passkey>,
     pub name: String,
+    #[sqlx(try_from = "i64")]
     pub sign_count: u32,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
 }
 
 const COLUMNS: &str = "id, user_id, passkey, name, sign_count, created_at, last_used_at";
-
-fn read(row: &sqlx::any::AnyRow) -> Result<Row> {
-    let passkey: String = row.try_get(2)?;
-    let last_used_at: Option<i64> = row.try_get(6)?;
-    Ok(Row {
-        id: row.try_get(0)?,
-        user_id: UserId::from_stored(row.try_get(1)?),
-        passkey: serde_json::from_str(&passkey).map_err(|e| Error::Internal(Box::new(e)))?,
-        name: row.try_get(3)?,
-        sign_count: u32::try_from(row.try_get::<i64, _>(4)?).unwrap_or(u32::MAX),
-        created_at: Timestamp::from_millis(row.try_get(5)?),
-        last_used_at: last_used_at.map(Timestamp::from_millis),
-    })
-}
 
 fn to_json(passkey: &Passkey) -> Result<String> {
     serde_json::to_string(passkey).map_err(|e| Error::Internal(Box::new(e)))
@@ -68,13 +57,12 @@ pub(super) async fn insert(conn: &mut AnyConnection, new: &NewPasskey<'_>) -> Re
 
 /// The user's passkeys, oldest first.
 pub(super) async fn for_user(conn: &mut AnyConnection, user: &UserId) -> Result<Vec<Row>> {
-    let rows = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM user_passkeys WHERE user_id = $1 ORDER BY created_at, id"
     ))
     .bind(user.as_str())
     .fetch_all(conn)
-    .await?;
-    rows.iter().map(read).collect()
+    .await?)
 }
 
 /// The passkey with this credential id.
@@ -82,21 +70,20 @@ pub(super) async fn by_credential(
     conn: &mut AnyConnection,
     credential_id: &str,
 ) -> Result<Option<Row>> {
-    let row = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM user_passkeys WHERE credential_id = $1"
     ))
     .bind(credential_id)
     .fetch_optional(conn)
-    .await?;
-    row.as_ref().map(read).transpose()
+    .await?)
 }
 
 pub(super) async fn count_for_user(conn: &mut AnyConnection, user: &UserId) -> Result<u32> {
-    let row = sqlx::query("SELECT COUNT(*) FROM user_passkeys WHERE user_id = $1")
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_passkeys WHERE user_id = $1")
         .bind(user.as_str())
         .fetch_one(conn)
         .await?;
-    Ok(u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(u32::MAX))
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }
 
 /// Records a use: the updated credential (counter, backup flags) and when.

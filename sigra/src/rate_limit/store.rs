@@ -1,5 +1,3 @@
-use sqlx::Row as _;
-
 use crate::clock::Timestamp;
 use crate::db::Db;
 use crate::error::Result;
@@ -25,7 +23,7 @@ impl Counters for DatabaseCounters {
     fn hit<'a>(&'a self, bucket: &'a str, window_start: Timestamp) -> BoxFuture<'a, Result<u64>> {
         Box::pin(async move {
             let mut conn = self.db.acquire().await?;
-            let row = sqlx::query(
+            let hits: i64 = sqlx::query_scalar(
                 "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
                  ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 \
                  RETURNING hits",
@@ -34,7 +32,7 @@ impl Counters for DatabaseCounters {
             .bind(window_start.as_millis())
             .fetch_one(&mut *conn)
             .await?;
-            Ok(u64::try_from(row.get::<i64, _>(0)).unwrap_or(u64::MAX))
+            Ok(u64::try_from(hits).unwrap_or(u64::MAX))
         })
     }
 }

@@ -86,6 +86,7 @@ mod tests {
                 must_change_password: false,
             },
             upgrade_to: None,
+            first_factor: None,
         }
     }
 

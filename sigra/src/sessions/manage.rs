@@ -3,11 +3,12 @@
 
 use crate::audit::{self, Action, AuditEvent};
 use crate::clock::Timestamp;
+use crate::db::Known;
 use crate::error::Result;
 use crate::geo::Location;
 use crate::request::RequestContext;
 
-use super::{device, store, Authenticated, SessionId, Sessions, Sudo};
+use super::{device, store, Authenticated, SessionId, SessionKind, Sessions, Sudo};
 
 /// One of the user's sessions, as the sessions page shows it.
 #[derive(Clone, Debug)]
@@ -61,13 +62,13 @@ impl Sessions<'_> {
                 device: device::describe(row.user_agent.as_deref()),
                 ip: row.ip,
                 location: Location {
-                    city: row.city,
-                    country_code: row.country,
+                    city: row.geo_city,
+                    country_code: row.geo_country,
                 }
                 .label(),
-                created_at: Timestamp::from_millis(row.created_at),
-                last_active_at: Timestamp::from_millis(row.last_seen_at),
-                remembered: row.kind == "remember_me",
+                created_at: row.created_at,
+                last_active_at: row.last_seen_at,
+                remembered: row.kind == Known(Some(SessionKind::RememberMe)),
             })
             .collect())
     }

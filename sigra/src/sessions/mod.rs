@@ -12,6 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::audit::{Action, AuditEvent};
+use crate::auth::LoginMethod;
 use crate::change::Change;
 use crate::clock::Timestamp;
 use crate::crypto::{IssuedToken, PresentedToken};
@@ -24,36 +25,17 @@ pub use manage::{SecurityEvent, SessionSummary};
 pub use policy::{ExpiredBy, SessionPolicy, SessionTimes, Verdict};
 pub use sudo::Sudo;
 
-/// Standard sessions end with the browser or after the idle/absolute timeouts; remember-me
-/// sessions survive a browser restart until their own end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SessionKind {
-    /// A normal log-in.
-    Standard,
-    /// "Remember me" was ticked.
-    RememberMe,
-    /// The password was right and the second factor is still due: this session can do
-    /// nothing but finish the log-in (or log out), and ends after five minutes.
-    MfaPending,
-}
-
-impl SessionKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Standard => "standard",
-            Self::RememberMe => "remember_me",
-            Self::MfaPending => "mfa_pending",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        match text {
-            "standard" => Some(Self::Standard),
-            "remember_me" => Some(Self::RememberMe),
-            "mfa_pending" => Some(Self::MfaPending),
-            _ => None,
-        }
+crate::db::stored_enum! {
+    /// Standard sessions end with the browser or after the idle/absolute timeouts; remember-me
+    /// sessions survive a browser restart until their own end.
+    pub enum SessionKind {
+        /// A normal log-in.
+        Standard = "standard",
+        /// "Remember me" was ticked.
+        RememberMe = "remember_me",
+        /// The password was right and the second factor is still due: this session can do
+        /// nothing but finish the log-in (or log out), and ends after five minutes.
+        MfaPending = "mfa_pending",
     }
 }
 
@@ -126,6 +108,7 @@ pub struct PendingMfa {
     user: User,
     session: SessionInfo,
     upgrade_to: SessionKind,
+    first_factor: Option<LoginMethod>,
 }
 
 impl PendingMfa {
@@ -142,6 +125,11 @@ impl PendingMfa {
     /// The kind of session the log-in becomes once the second factor is given.
     pub fn upgrade_to(&self) -> SessionKind {
         self.upgrade_to
+    }
+
+    /// How the first factor was proved (absent only on sessions older than the column).
+    pub fn first_factor(&self) -> Option<LoginMethod> {
+        self.first_factor
     }
 }
 
@@ -212,14 +200,17 @@ impl Core {
         self.insert_session(change, user, kind, None).await
     }
 
-    /// Creates a session that waits for the second factor and then becomes `upgrade_to`.
+    /// Creates a session that waits for the second factor and then becomes `upgrade_to`;
+    /// it remembers the `first_factor` for the log-in's audit row.
     pub(crate) async fn create_pending_session(
         &self,
         change: &mut Change<'_>,
         user: &UserId,
         upgrade_to: SessionKind,
+        first_factor: LoginMethod,
     ) -> Result<NewSession> {
-        self.insert_session(change, user, SessionKind::MfaPending, Some(upgrade_to))
+        let pending = Some((upgrade_to, first_factor));
+        self.insert_session(change, user, SessionKind::MfaPending, pending)
             .await
     }
 
@@ -228,7 +219,7 @@ impl Core {
         change: &mut Change<'_>,
         user: &UserId,
         kind: SessionKind,
-        upgrade_to: Option<SessionKind>,
+        pending: Option<(SessionKind, LoginMethod)>,
     ) -> Result<NewSession> {
         let now = change.now();
         let policy = self.session_policy();
@@ -239,7 +230,8 @@ impl Core {
             user_id: user,
             token_hash: &token.hash(),
             kind,
-            upgrade_to,
+            upgrade_to: pending.map(|(upgrade_to, _)| upgrade_to),
+            first_factor: pending.map(|(_, first_factor)| first_factor),
             now,
             expires_at: policy.expires_at(kind, now),
         };
@@ -297,6 +289,7 @@ impl Sessions<'_> {
             Verdict::Active { .. } if found.session.kind == SessionKind::MfaPending => {
                 Ok(SessionCheck::PendingMfa(PendingMfa {
                     upgrade_to: found.upgrade_to.unwrap_or(SessionKind::Standard),
+                    first_factor: found.first_factor,
                     user: found.user,
                     session: found.session,
                 }))

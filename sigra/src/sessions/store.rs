@@ -1,9 +1,11 @@
 //! SQL for the `user_sessions` table.
 
-use sqlx::{AnyConnection, Row as _};
+use sqlx::AnyConnection;
 
+use crate::auth::LoginMethod;
 use crate::clock::Timestamp;
 use crate::crypto::TokenHash;
+use crate::db::Known;
 use crate::error::Result;
 use crate::geo::Location;
 use crate::request::RequestContext;
@@ -18,6 +20,7 @@ pub(crate) struct NewRow<'a> {
     pub token_hash: &'a TokenHash,
     pub kind: SessionKind,
     pub upgrade_to: Option<SessionKind>,
+    pub first_factor: Option<LoginMethod>,
     pub now: Timestamp,
     pub expires_at: Timestamp,
 }
@@ -30,8 +33,8 @@ pub(crate) async fn insert(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO user_sessions (id, user_id, token_hash, kind, ip, user_agent, created_at, last_seen_at, expires_at, \
-                                    geo_city, geo_country, upgrade_to) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11)",
+                                    geo_city, geo_country, upgrade_to, first_factor) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)",
     )
     .bind(row.id.as_str())
     .bind(row.user_id.as_str())
@@ -43,7 +46,8 @@ pub(crate) async fn insert(
     .bind(row.expires_at.as_millis())
     .bind(location.and_then(|l| l.city.clone()))
     .bind(location.and_then(|l| l.country_code.clone()))
-    .bind(row.upgrade_to.map(|k| k.as_str().to_owned()))
+    .bind(row.upgrade_to.map(SessionKind::as_str))
+    .bind(row.first_factor.map(LoginMethod::as_str))
     .execute(conn)
     .await?;
     Ok(())
@@ -56,15 +60,35 @@ pub(crate) struct Found {
     pub last_seen_at: Timestamp,
     pub user: User,
     pub upgrade_to: Option<SessionKind>,
+    pub first_factor: Option<LoginMethod>,
+}
+
+#[derive(sqlx::FromRow)]
+struct FoundRow {
+    session_id: String,
+    kind: Known<SessionKind>,
+    session_created_at: Timestamp,
+    last_seen_at: Timestamp,
+    expires_at: Timestamp,
+    sudo_at: Option<Timestamp>,
+    upgrade_to: Option<Known<SessionKind>>,
+    first_factor: Option<Known<LoginMethod>>,
+    user_id: UserId,
+    email: String,
+    confirmed_at: Option<Timestamp>,
+    user_created_at: Timestamp,
+    pending_email: Option<String>,
+    must_change_password: i64,
 }
 
 pub(crate) async fn find_by_token_hash(
     conn: &mut AnyConnection,
     hash: &TokenHash,
 ) -> Result<Option<Found>> {
-    let row = sqlx::query(
-        "SELECT s.id, s.kind, s.created_at, s.last_seen_at, s.expires_at, \
-                u.id, u.email, u.confirmed_at, u.created_at, u.pending_email, u.must_change_password, s.sudo_at, s.upgrade_to \
+    let row = sqlx::query_as::<_, FoundRow>(
+        "SELECT s.id AS session_id, s.kind, s.created_at AS session_created_at, s.last_seen_at, \
+                s.expires_at, s.sudo_at, s.upgrade_to, s.first_factor, u.id AS user_id, u.email, u.confirmed_at, \
+                u.created_at AS user_created_at, u.pending_email, u.must_change_password \
          FROM user_sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1",
     )
@@ -72,36 +96,30 @@ pub(crate) async fn find_by_token_hash(
     .fetch_optional(conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let kind: String = row.try_get(1)?;
-    let email: String = row.try_get(6)?;
     // Rows are written only by this module, so an unknown kind or a bad email means the
     // database was edited by hand; treat the session as unusable rather than guess.
-    let (Some(kind), Ok(email)) = (SessionKind::parse(&kind), EmailAddress::parse(&email)) else {
+    let (Known(Some(kind)), Ok(email)) = (row.kind, EmailAddress::parse(&row.email)) else {
         return Ok(None);
     };
-    let confirmed_at: Option<i64> = row.try_get(7)?;
-    let pending_email: Option<String> = row.try_get(9)?;
-    let must_change_password: i64 = row.try_get(10)?;
-    let sudo_at: Option<i64> = row.try_get(11)?;
-    let upgrade_to: Option<String> = row.try_get(12)?;
     Ok(Some(Found {
         session: SessionInfo {
-            id: SessionId(row.try_get(0)?),
+            id: SessionId(row.session_id),
             kind,
-            created_at: Timestamp::from_millis(row.try_get(2)?),
-            expires_at: Timestamp::from_millis(row.try_get(4)?),
-            sudo_at: sudo_at.map(Timestamp::from_millis),
+            created_at: row.session_created_at,
+            expires_at: row.expires_at,
+            sudo_at: row.sudo_at,
         },
-        last_seen_at: Timestamp::from_millis(row.try_get(3)?),
+        last_seen_at: row.last_seen_at,
         user: User {
-            id: UserId::from_stored(row.try_get(5)?),
+            id: row.user_id,
             email,
-            confirmed_at: confirmed_at.map(Timestamp::from_millis),
-            created_at: Timestamp::from_millis(row.try_get(8)?),
-            pending_email: pending_email.and_then(|e| EmailAddress::parse(&e).ok()),
-            must_change_password: must_change_password != 0,
+            confirmed_at: row.confirmed_at,
+            created_at: row.user_created_at,
+            pending_email: row.pending_email.and_then(|e| EmailAddress::parse(&e).ok()),
+            must_change_password: row.must_change_password != 0,
         },
-        upgrade_to: upgrade_to.as_deref().and_then(SessionKind::parse),
+        upgrade_to: row.upgrade_to.and_then(|known| known.0),
+        first_factor: row.first_factor.and_then(|known| known.0),
     }))
 }
 
@@ -168,46 +186,37 @@ pub(crate) async fn delete_owned(
 
 /// The addresses the user's sessions were created from.
 pub(crate) async fn known_ips(conn: &mut AnyConnection, user: &UserId) -> Result<Vec<String>> {
-    let rows =
-        sqlx::query("SELECT DISTINCT ip FROM user_sessions WHERE user_id = $1 AND ip IS NOT NULL AND kind <> 'mfa_pending'")
-            .bind(user.as_str())
-            .fetch_all(conn)
-            .await?;
-    Ok(rows.into_iter().map(|r| r.get(0)).collect())
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT ip FROM user_sessions WHERE user_id = $1 AND ip IS NOT NULL AND kind <> $2",
+    )
+    .bind(user.as_str())
+    .bind(SessionKind::MfaPending.as_str())
+    .fetch_all(conn)
+    .await?)
 }
 
 /// A row of the user's session list.
+#[derive(sqlx::FromRow)]
 pub(crate) struct Listed {
     pub id: String,
-    pub kind: String,
+    pub kind: Known<SessionKind>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
-    pub city: Option<String>,
-    pub country: Option<String>,
-    pub created_at: i64,
-    pub last_seen_at: i64,
+    pub geo_city: Option<String>,
+    pub geo_country: Option<String>,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
 }
 
 /// The user's sessions, most recently active first.
 pub(crate) async fn list_for_user(conn: &mut AnyConnection, user: &UserId) -> Result<Vec<Listed>> {
-    let rows = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, kind, ip, user_agent, geo_city, geo_country, created_at, last_seen_at \
-         FROM user_sessions WHERE user_id = $1 AND kind <> 'mfa_pending' ORDER BY last_seen_at DESC, id DESC LIMIT 100",
+         FROM user_sessions WHERE user_id = $1 AND kind <> $2 \
+         ORDER BY last_seen_at DESC, id DESC LIMIT 100",
     )
     .bind(user.as_str())
+    .bind(SessionKind::MfaPending.as_str())
     .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Listed {
-            id: r.get(0),
-            kind: r.get(1),
-            ip: r.get(2),
-            user_agent: r.get(3),
-            city: r.get(4),
-            country: r.get(5),
-            created_at: r.get(6),
-            last_seen_at: r.get(7),
-        })
-        .collect())
+    .await?)
 }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use rand::Rng as _;
-use sqlx::{AnyConnection, Row as _};
+use sqlx::AnyConnection;
 use subtle::ConstantTimeEq as _;
 
 use crate::clock::Timestamp;
@@ -14,35 +14,24 @@ use crate::crypto::{IssuedToken, PresentedToken, SigningKey, TokenHash};
 use crate::error::Result;
 use crate::users::{EmailAddress, UserId};
 
-/// What a token may be used for. A token of one purpose is unknown to every other flow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Purpose {
-    /// The link that confirms a new account's address.
-    ConfirmEmail,
-    /// The six-digit code that does the same.
-    ConfirmCode,
-    /// A one-time log-in link.
-    MagicLink,
-    /// A password reset link.
-    ResetPassword,
-    /// The link that confirms a new address.
-    ChangeEmail,
-}
-
-impl Purpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::ConfirmEmail => "confirm_email",
-            Self::ConfirmCode => "confirm_code",
-            Self::MagicLink => "magic_link",
-            Self::ResetPassword => "reset_password",
-            Self::ChangeEmail => "change_email",
-        }
+crate::db::stored_enum! {
+    /// What a token may be used for. A token of one purpose is unknown to every other flow.
+    pub enum Purpose {
+        /// The link that confirms a new account's address.
+        ConfirmEmail = "confirm_email",
+        /// The six-digit code that does the same.
+        ConfirmCode = "confirm_code",
+        /// A one-time log-in link.
+        MagicLink = "magic_link",
+        /// A password reset link.
+        ResetPassword = "reset_password",
+        /// The link that confirms a new address.
+        ChangeEmail = "change_email",
     }
 }
 
 /// A token that was valid and is now used.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub(crate) struct Redeemed {
     pub user_id: UserId,
     /// The address the token was sent to (the new address, for an email change).
@@ -142,7 +131,7 @@ async fn redeem_digest(
     digest: &TokenHash,
     now: Timestamp,
 ) -> Result<Option<Redeemed>> {
-    let row = sqlx::query(
+    Ok(sqlx::query_as(
         "UPDATE user_tokens SET used_at = $1 \
          WHERE purpose = $2 AND token_hash = $3 AND used_at IS NULL AND expires_at > $1 \
          RETURNING user_id, sent_to",
@@ -151,11 +140,7 @@ async fn redeem_digest(
     .bind(purpose.as_str())
     .bind(digest.as_str())
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| Redeemed {
-        user_id: UserId::from_stored(r.get(0)),
-        sent_to: r.get(1),
-    }))
+    .await?)
 }
 
 /// Whether a link token is currently valid, without using it (to show a form first).
@@ -165,7 +150,7 @@ pub(crate) async fn peek(
     token: &PresentedToken,
     now: Timestamp,
 ) -> Result<Option<Redeemed>> {
-    let row = sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT user_id, sent_to FROM user_tokens \
          WHERE purpose = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3",
     )
@@ -173,11 +158,7 @@ pub(crate) async fn peek(
     .bind(token.hash().as_str())
     .bind(now.as_millis())
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| Redeemed {
-        user_id: UserId::from_stored(r.get(0)),
-        sent_to: r.get(1),
-    }))
+    .await?)
 }
 
 /// The result of entering a confirmation code.
@@ -187,6 +168,12 @@ pub(crate) enum CodeCheck {
     Accepted,
     /// Wrong, or no live code exists.
     Rejected,
+}
+
+#[derive(sqlx::FromRow)]
+struct LiveCode {
+    id: String,
+    token_hash: String,
 }
 
 /// Checks a code against the user's live code, counting wrong attempts; after `max_attempts`
@@ -199,7 +186,7 @@ pub(crate) async fn check_code(
     now: Timestamp,
     max_attempts: u32,
 ) -> Result<CodeCheck> {
-    let row = sqlx::query(
+    let row = sqlx::query_as::<_, LiveCode>(
         "SELECT id, token_hash FROM user_tokens \
          WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 \
          ORDER BY created_at DESC LIMIT 1",
@@ -209,12 +196,11 @@ pub(crate) async fn check_code(
     .bind(now.as_millis())
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(row) = row else {
+    let Some(LiveCode { id, token_hash }) = row else {
         return Ok(CodeCheck::Rejected);
     };
-    let (id, stored): (String, String) = (row.get(0), row.get(1));
     let expected = code_digest(key, user, code);
-    if bool::from(stored.as_bytes().ct_eq(expected.as_bytes())) {
+    if bool::from(token_hash.as_bytes().ct_eq(expected.as_bytes())) {
         let used =
             sqlx::query("UPDATE user_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
                 .bind(now.as_millis())
@@ -248,15 +234,14 @@ pub(crate) async fn issued_since(
     purpose: Purpose,
     since: Timestamp,
 ) -> Result<i64> {
-    let row = sqlx::query(
+    Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM user_tokens WHERE user_id = $1 AND purpose = $2 AND created_at > $3",
     )
     .bind(user.as_str())
     .bind(purpose.as_str())
     .bind(since.as_millis())
     .fetch_one(conn)
-    .await?;
-    Ok(row.get(0))
+    .await?)
 }
 
 /// Kills every live token of `user` with one of `purposes`.

@@ -6,7 +6,7 @@ use crate::audit::{self, Action, AuditEvent};
 use crate::auth::Auth;
 use crate::change::Change;
 use crate::clock::Timestamp;
-use crate::confirmation::Confirmation;
+use crate::confirmation::{AskedBy, Confirmation};
 use crate::error::{Error, Result};
 use crate::http::pages;
 use crate::mail::Message;
@@ -64,7 +64,7 @@ impl Auth<'_> {
                 codes: self.codes,
             };
             confirmation
-                .send_confirmation(&mut change, &id, &email)
+                .send_confirmation(&mut change, &id, &email, AskedBy::NewAccount)
                 .await?;
         } else {
             let mut event = AuditEvent::new(Action::RegisterFailure).meta("reason", "email_taken");

@@ -1,7 +1,7 @@
 //! SQL for the `users` table. Functions take a connection so a write and its audit row can
 //! share one transaction.
 
-use sqlx::{AnyConnection, Row as _};
+use sqlx::AnyConnection;
 
 use crate::clock::Timestamp;
 use crate::error::Result;
@@ -35,33 +35,21 @@ pub(crate) async fn find_id_by_email(
     conn: &mut AnyConnection,
     email: &EmailAddress,
 ) -> Result<Option<UserId>> {
-    let row = sqlx::query("SELECT id FROM users WHERE email = $1")
+    Ok(sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
         .bind(email.as_str())
         .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| UserId::from_stored(r.get(0))))
+        .await?)
 }
 
 /// What log-in needs to know about an account.
+#[derive(sqlx::FromRow)]
 pub(crate) struct Credentials {
     pub id: UserId,
     /// Absent for accounts without a password.
     pub password_hash: Option<PasswordHash>,
-    pub confirmed: bool,
+    pub confirmed_at: Option<Timestamp>,
     /// The end of the current lock, if one was ever set.
     pub locked_until: Option<Timestamp>,
-}
-
-fn credentials_from(row: &sqlx::any::AnyRow) -> Result<Credentials> {
-    let hash: Option<String> = row.try_get(1)?;
-    let confirmed_at: Option<i64> = row.try_get(2)?;
-    let locked_until: Option<i64> = row.try_get(3)?;
-    Ok(Credentials {
-        id: UserId::from_stored(row.try_get(0)?),
-        password_hash: hash.map(PasswordHash::from_stored),
-        confirmed: confirmed_at.is_some(),
-        locked_until: locked_until.map(Timestamp::from_millis),
-    })
 }
 
 /// How to find an account.
@@ -85,8 +73,7 @@ pub(crate) async fn credentials(
             id.as_str(),
         ),
     };
-    let row = sqlx::query(sql).bind(value).fetch_optional(conn).await?;
-    row.as_ref().map(credentials_from).transpose()
+    Ok(sqlx::query_as(sql).bind(value).fetch_optional(conn).await?)
 }
 
 /// Replaces a password hash with a fresh one of the same password (parameter upgrade).
@@ -110,20 +97,21 @@ pub(crate) async fn email_of(
     conn: &mut AnyConnection,
     id: &UserId,
 ) -> Result<Option<EmailAddress>> {
-    let row = sqlx::query("SELECT email FROM users WHERE id = $1")
+    let email: Option<String> = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?;
-    Ok(row.and_then(|r| EmailAddress::parse(&r.get::<String, _>(0)).ok()))
+    Ok(email.and_then(|e| EmailAddress::parse(&e).ok()))
 }
 
 /// Whether an address belongs to an account or is reserved by a pending email change.
 pub(crate) async fn address_in_use(conn: &mut AnyConnection, email: &EmailAddress) -> Result<bool> {
-    let row = sqlx::query("SELECT COUNT(*) FROM users WHERE email = $1 OR pending_email = $1")
-        .bind(email.as_str())
-        .fetch_one(conn)
-        .await?;
-    Ok(row.get::<i64, _>(0) > 0)
+    let holders: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = $1 OR pending_email = $1")
+            .bind(email.as_str())
+            .fetch_one(conn)
+            .await?;
+    Ok(holders > 0)
 }
 
 /// Marks the address confirmed (a no-op if it already is).
@@ -162,15 +150,14 @@ pub(crate) async fn set_must_change_password(
     required: bool,
     now: Timestamp,
 ) -> Result<Option<UserId>> {
-    let row = sqlx::query(
+    Ok(sqlx::query_scalar(
         "UPDATE users SET must_change_password = $1, updated_at = $2 WHERE email = $3 RETURNING id",
     )
     .bind(i64::from(required))
     .bind(now.as_millis())
     .bind(email.as_str())
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| UserId::from_stored(r.get(0))))
+    .await?)
 }
 
 /// Reserves `new` for a pending change; false when another account holds or reserves it.
@@ -248,13 +235,24 @@ pub(crate) async fn reserve_attempt(
 }
 
 /// The attempts counted since the last success or lock, and the locks in a row.
-pub(crate) async fn failed_attempts(conn: &mut AnyConnection, id: &UserId) -> Result<(u32, u32)> {
-    let row = sqlx::query("SELECT failed_login_attempts, lockout_count FROM users WHERE id = $1")
-        .bind(id.as_str())
-        .fetch_one(conn)
-        .await?;
-    let count = |i: usize| u32::try_from(row.get::<i64, _>(i)).unwrap_or(u32::MAX);
-    Ok((count(0), count(1)))
+#[derive(sqlx::FromRow)]
+pub(crate) struct FailedAttempts {
+    #[sqlx(rename = "failed_login_attempts", try_from = "i64")]
+    pub attempts: u32,
+    #[sqlx(rename = "lockout_count", try_from = "i64")]
+    pub locks_in_a_row: u32,
+}
+
+pub(crate) async fn failed_attempts(
+    conn: &mut AnyConnection,
+    id: &UserId,
+) -> Result<FailedAttempts> {
+    Ok(
+        sqlx::query_as("SELECT failed_login_attempts, lockout_count FROM users WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_one(conn)
+            .await?,
+    )
 }
 
 /// Locks the account until `until` if it has reached `threshold` failures; only one of several

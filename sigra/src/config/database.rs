@@ -1,0 +1,37 @@
+//! The database connection settings.
+
+use super::sources::{Reader, Setting};
+
+#[rustfmt::skip]
+pub(super) const SETTINGS: &[Setting] = &[
+    Setting { key: "database.url", aliases: &["DATABASE_URL"] },
+    Setting { key: "database.max_connections", aliases: &[] },
+];
+
+/// Database connection settings.
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    /// `sqlite://path` or `postgres://...`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+impl DatabaseConfig {
+    pub(super) fn read(r: &mut Reader) -> Self {
+        let database = Self {
+            url: r.text("database.url", "sqlite://data/sigra.db"),
+            max_connections: r.number("database.max_connections", 10),
+        };
+        if !(database.url.starts_with("sqlite:")
+            || database.url.starts_with("postgres://")
+            || database.url.starts_with("postgresql://"))
+        {
+            r.invalid("database.url", "should be a sqlite:// or postgres:// URL");
+        }
+        if database.max_connections == 0 {
+            r.invalid("database.max_connections", "must be at least 1");
+        }
+        database
+    }
+}
