@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::components::ui::Tone;
+
 /// The messages a redirect can carry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Flash {
@@ -49,15 +51,6 @@ pub enum Flash {
     BackupCodesRegenerated,
     /// Every trusted browser was forgotten.
     TrustedBrowsersForgotten,
-}
-
-/// How a flash message is styled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tone {
-    /// Something worked.
-    Success,
-    /// Something to know.
-    Info,
 }
 
 impl Flash {

@@ -11,6 +11,7 @@ pub mod emails;
 pub mod error;
 pub mod flash;
 pub mod pages;
+pub mod paths;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod webauthn;

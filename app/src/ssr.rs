@@ -105,7 +105,7 @@ pub fn back_to_form<S: leptos::server_fn::ServerFn>(page: &str, error: UiError) 
 pub fn require_sudo(cx: &ServerContext, return_to: &str) -> Result<sigra::sessions::Sudo, UiError> {
     let current = cx.require_user()?;
     cx.sigra.sessions().sudo(current).map_err(|error| {
-        leptos_axum::redirect(&format!("/users/sudo?return_to={return_to}"));
+        leptos_axum::redirect(&crate::paths::with_return_to(crate::paths::SUDO, return_to));
         UiError::from(error)
     })
 }

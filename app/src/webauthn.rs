@@ -3,8 +3,6 @@
 //! comes back is encoded in the JSON form webauthn-rs reads. Outside the browser (server
 //! rendering) there is no WebAuthn, and every call says so.
 
-use crate::error::UiError;
-
 /// How a `get()` is shown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mediation {
@@ -14,81 +12,39 @@ pub enum Mediation {
     Conditional,
 }
 
-/// Whether this browser can use passkeys at all.
-pub fn supported() -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        browser::supported()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
+#[cfg(feature = "hydrate")]
+pub use browser::{abort_pending, conditional_available, create, get, go_to, supported};
+#[cfg(not(feature = "hydrate"))]
+pub use elsewhere::{abort_pending, conditional_available, create, get, go_to, supported};
+
+/// Server rendering: no WebAuthn, and each call says so (the browser module says what they do).
+#[cfg(not(feature = "hydrate"))]
+mod elsewhere {
+    use super::Mediation;
+    use crate::error::UiError;
+
+    pub fn supported() -> bool {
         false
     }
-}
 
-/// Whether the browser offers passkeys as autofill (conditional mediation).
-pub async fn conditional_available() -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        browser::conditional_available().await
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
+    pub async fn conditional_available() -> bool {
         false
     }
-}
 
-/// Creates a credential for `options`; returns the `RegisterPublicKeyCredential` JSON.
-///
-/// # Errors
-/// `PasskeysUnsupported`, `PasskeyCancelled`, or `PasskeyRejected` (the authenticator refused,
-/// for instance because it already holds a passkey for this account).
-pub async fn create(options: &str) -> Result<String, UiError> {
-    #[cfg(feature = "hydrate")]
-    {
-        browser::create(options).await
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = options;
+    pub async fn create(_options: &str) -> Result<String, UiError> {
         Err(UiError::PasskeysUnsupported)
     }
-}
 
-/// Asks for an assertion for `options`; returns the `PublicKeyCredential` JSON. A conditional
-/// request can be cancelled with [`abort_pending`].
-///
-/// # Errors
-/// `PasskeysUnsupported`, `PasskeyCancelled` (also when aborted), or `PasskeyRejected`.
-pub async fn get(options: &str, mediation: Mediation) -> Result<String, UiError> {
-    #[cfg(feature = "hydrate")]
-    {
-        browser::get(options, mediation).await
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = (options, mediation);
+    pub async fn get(_options: &str, _mediation: Mediation) -> Result<String, UiError> {
         Err(UiError::PasskeysUnsupported)
     }
+
+    pub fn abort_pending() {}
+
+    pub fn go_to(_target: &str) {}
 }
 
-/// Cancels a waiting conditional request (a browser allows one credentials request at a time).
-pub fn abort_pending() {
-    #[cfg(feature = "hydrate")]
-    browser::abort_pending();
-}
-
-/// Sends the browser to `target` with a full page load, so every resource of the new session
-/// is fetched fresh.
-pub fn go_to(target: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = leptos::web_sys::window() {
-        let _ = window.location().assign(target);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = target;
-}
-
+/// The browser: the real ceremonies.
 #[cfg(feature = "hydrate")]
 mod browser {
     use std::cell::RefCell;
@@ -128,11 +84,13 @@ mod browser {
         (!credentials.is_undefined()).then_some(credentials)
     }
 
-    pub(super) fn supported() -> bool {
+    /// Whether this browser can use passkeys at all.
+    pub fn supported() -> bool {
         public_key_credential().is_some() && credentials().is_some()
     }
 
-    pub(super) async fn conditional_available() -> bool {
+    /// Whether the browser offers passkeys as autofill (conditional mediation).
+    pub async fn conditional_available() -> bool {
         let Some(class) = public_key_credential() else {
             return false;
         };
@@ -225,7 +183,12 @@ mod browser {
         stringify(&answer)
     }
 
-    pub(super) async fn create(options: &str) -> Result<String, UiError> {
+    /// Creates a credential for `options`; returns the `RegisterPublicKeyCredential` JSON.
+    ///
+    /// # Errors
+    /// `PasskeysUnsupported`, `PasskeyCancelled`, or `PasskeyRejected` (the authenticator
+    /// refused, for instance because it already holds a passkey for this account).
+    pub async fn create(options: &str) -> Result<String, UiError> {
         if !supported() {
             return Err(UiError::PasskeysUnsupported);
         }
@@ -257,7 +220,12 @@ mod browser {
         answer(&credential, &response)
     }
 
-    pub(super) async fn get(options: &str, mediation: Mediation) -> Result<String, UiError> {
+    /// Asks for an assertion for `options`; returns the `PublicKeyCredential` JSON. A
+    /// conditional request can be cancelled with [`abort_pending`].
+    ///
+    /// # Errors
+    /// `PasskeysUnsupported`, `PasskeyCancelled` (also when aborted), or `PasskeyRejected`.
+    pub async fn get(options: &str, mediation: Mediation) -> Result<String, UiError> {
         if !supported() {
             return Err(UiError::PasskeysUnsupported);
         }
@@ -287,9 +255,19 @@ mod browser {
         answer(&credential, &response)
     }
 
-    pub(super) fn abort_pending() {
+    /// Cancels a waiting conditional request (a browser allows one credentials request at a
+    /// time).
+    pub fn abort_pending() {
         if let Some(controller) = PENDING.with(|pending| pending.borrow_mut().take()) {
             controller.abort();
+        }
+    }
+
+    /// Sends the browser to `target` with a full page load, so every resource of the new
+    /// session is fetched fresh.
+    pub fn go_to(target: &str) {
+        if let Some(window) = leptos::web_sys::window() {
+            let _ = window.location().assign(target);
         }
     }
 }

@@ -13,7 +13,7 @@ pub async fn resend_confirmation(email: String) -> Result<(), UiError> {
         .resend_confirmation(&email, &cx.request)
         .await?;
     crate::flash::ssr::set(crate::flash::Flash::ConfirmationSent);
-    leptos_axum::redirect("/users/check-email");
+    leptos_axum::redirect(crate::paths::CHECK_EMAIL);
     Ok(())
 }
 
@@ -27,9 +27,9 @@ pub async fn confirm_with_code(email: String, code: String) -> Result<(), UiErro
         .await?;
     crate::flash::ssr::set(crate::flash::Flash::Confirmed);
     leptos_axum::redirect(if cx.current.is_some() {
-        "/users/settings"
+        crate::paths::SETTINGS
     } else {
-        "/users/log-in"
+        crate::paths::LOG_IN
     });
     Ok(())
 }
@@ -39,20 +39,20 @@ pub async fn confirm_with_code(email: String, code: String) -> Result<(), UiErro
 pub async fn confirm_with_link() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let token = crate::ssr::link_token()
-        .map_err(|e| crate::ssr::back_to_form::<ConfirmWithLink>("/users/confirm/link", e))?;
+        .map_err(|e| crate::ssr::back_to_form::<ConfirmWithLink>(crate::paths::CONFIRM_LINK, e))?;
     cx.sigra
         .confirmation()
         .confirm_with_link(&token, &cx.request)
         .await
         .map_err(|e| {
-            crate::ssr::back_to_form::<ConfirmWithLink>("/users/confirm/link", e.into())
+            crate::ssr::back_to_form::<ConfirmWithLink>(crate::paths::CONFIRM_LINK, e.into())
         })?;
     crate::ssr::clear_link_token();
     crate::flash::ssr::set(crate::flash::Flash::Confirmed);
     leptos_axum::redirect(if cx.current.is_some() {
-        "/users/settings"
+        crate::paths::SETTINGS
     } else {
-        "/users/log-in"
+        crate::paths::LOG_IN
     });
     Ok(())
 }

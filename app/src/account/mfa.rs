@@ -6,9 +6,6 @@ use leptos::prelude::*;
 use super::{MfaChallengeView, SecurityView};
 use crate::error::UiError;
 
-#[cfg(feature = "ssr")]
-const SECURITY_PAGE: &str = sigra::http::pages::SECURITY_SETTINGS;
-
 /// What the challenge page needs: whether a log-in is waiting, and the trust period.
 #[server(prefix = "/api/account", endpoint = "mfa-challenge")]
 pub async fn mfa_challenge() -> Result<MfaChallengeView, UiError> {
@@ -48,7 +45,7 @@ pub async fn cancel_second_factor() -> Result<(), UiError> {
     }
     crate::ssr::set_cookie(sigra::http::clear_session_cookie());
     crate::flash::ssr::set(crate::flash::Flash::LoggedOut);
-    leptos_axum::redirect("/users/log-in");
+    leptos_axum::redirect(crate::paths::LOG_IN);
     Ok(())
 }
 
@@ -78,9 +75,9 @@ pub async fn security_overview() -> Result<SecurityView, UiError> {
 #[server(prefix = "/users/settings/security", endpoint = "totp-start")]
 pub async fn start_totp_setup() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
+    let sudo = crate::ssr::require_sudo(&cx, crate::paths::SECURITY_SETTINGS)?;
     cx.sigra.mfa().start_totp_setup(&sudo, &cx.request).await?;
-    leptos_axum::redirect(SECURITY_PAGE);
+    leptos_axum::redirect(crate::paths::SECURITY_SETTINGS);
     Ok(())
 }
 
@@ -88,7 +85,7 @@ pub async fn start_totp_setup() -> Result<(), UiError> {
 #[server(prefix = "/users/settings/security", endpoint = "totp-confirm")]
 pub async fn confirm_totp_setup(code: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
+    let sudo = crate::ssr::require_sudo(&cx, crate::paths::SECURITY_SETTINGS)?;
     let codes = cx
         .sigra
         .mfa()
@@ -96,7 +93,7 @@ pub async fn confirm_totp_setup(code: String) -> Result<(), UiError> {
         .await?;
     ssr::show_codes_once(&cx, &codes);
     crate::flash::ssr::set(crate::flash::Flash::MfaEnabled);
-    leptos_axum::redirect(SECURITY_PAGE);
+    leptos_axum::redirect(crate::paths::SECURITY_SETTINGS);
     Ok(())
 }
 
@@ -104,7 +101,7 @@ pub async fn confirm_totp_setup(code: String) -> Result<(), UiError> {
 #[server(prefix = "/users/settings/security", endpoint = "backup-codes")]
 pub async fn regenerate_backup_codes(code: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
+    let sudo = crate::ssr::require_sudo(&cx, crate::paths::SECURITY_SETTINGS)?;
     let codes = cx
         .sigra
         .mfa()
@@ -112,7 +109,7 @@ pub async fn regenerate_backup_codes(code: String) -> Result<(), UiError> {
         .await?;
     ssr::show_codes_once(&cx, &codes);
     crate::flash::ssr::set(crate::flash::Flash::BackupCodesRegenerated);
-    leptos_axum::redirect(SECURITY_PAGE);
+    leptos_axum::redirect(crate::paths::SECURITY_SETTINGS);
     Ok(())
 }
 
@@ -122,14 +119,14 @@ pub async fn disable_totp(code: String) -> Result<(), UiError> {
     use sigra::mfa::SecondFactor;
 
     let cx = crate::ssr::context().await?;
-    let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
+    let sudo = crate::ssr::require_sudo(&cx, crate::paths::SECURITY_SETTINGS)?;
     cx.sigra
         .mfa()
         .disable_totp(&sudo, SecondFactor::parse(&code), &cx.request)
         .await?;
     ssr::forget_this_browser();
     crate::flash::ssr::set(crate::flash::Flash::MfaDisabled);
-    leptos_axum::redirect(SECURITY_PAGE);
+    leptos_axum::redirect(crate::paths::SECURITY_SETTINGS);
     Ok(())
 }
 
@@ -137,14 +134,14 @@ pub async fn disable_totp(code: String) -> Result<(), UiError> {
 #[server(prefix = "/users/settings/security", endpoint = "forget-browsers")]
 pub async fn forget_trusted_browsers() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let sudo = crate::ssr::require_sudo(&cx, SECURITY_PAGE)?;
+    let sudo = crate::ssr::require_sudo(&cx, crate::paths::SECURITY_SETTINGS)?;
     cx.sigra
         .mfa()
         .forget_trusted_browsers(&sudo, &cx.request)
         .await?;
     ssr::forget_this_browser();
     crate::flash::ssr::set(crate::flash::Flash::TrustedBrowsersForgotten);
-    leptos_axum::redirect(SECURITY_PAGE);
+    leptos_axum::redirect(crate::paths::SECURITY_SETTINGS);
     Ok(())
 }
 
@@ -204,7 +201,7 @@ pub(super) mod ssr {
         });
         let target = return_to
             .filter(|t| !t.is_empty())
-            .unwrap_or("/users/settings");
+            .unwrap_or(crate::paths::SETTINGS);
         Ok(sigra::http::sanitize_return_to(target))
     }
 

@@ -35,7 +35,7 @@ pub async fn list_passkeys() -> Result<Vec<PasskeyRow>, UiError> {
 #[server(prefix = "/users/settings/security", endpoint = "passkey-start")]
 pub async fn start_passkey_registration() -> Result<PasskeyChallengeView, UiError> {
     let cx = crate::ssr::context().await?;
-    let sudo = crate::ssr::require_sudo(&cx, sigra::http::pages::SECURITY_SETTINGS)?;
+    let sudo = crate::ssr::require_sudo(&cx, crate::paths::SECURITY_SETTINGS)?;
     let challenge = cx
         .sigra
         .passkeys()
@@ -52,7 +52,7 @@ pub async fn finish_passkey_registration(
     name: Option<String>,
 ) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let sudo = crate::ssr::require_sudo(&cx, sigra::http::pages::SECURITY_SETTINGS)?;
+    let sudo = crate::ssr::require_sudo(&cx, crate::paths::SECURITY_SETTINGS)?;
     cx.sigra
         .passkeys()
         .finish_passkey_registration(&sudo, &ceremony, &response, name.as_deref(), &cx.request)
@@ -64,12 +64,12 @@ pub async fn finish_passkey_registration(
 #[server(prefix = "/users/settings/security", endpoint = "passkey-rename")]
 pub async fn rename_passkey(id: String, name: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let sudo = crate::ssr::require_sudo(&cx, sigra::http::pages::SECURITY_SETTINGS)?;
+    let sudo = crate::ssr::require_sudo(&cx, crate::paths::SECURITY_SETTINGS)?;
     cx.sigra
         .passkeys()
         .rename_passkey(&sudo, &id, &name, &cx.request)
         .await?;
-    leptos_axum::redirect(sigra::http::pages::SECURITY_SETTINGS);
+    leptos_axum::redirect(crate::paths::SECURITY_SETTINGS);
     Ok(())
 }
 
@@ -77,12 +77,12 @@ pub async fn rename_passkey(id: String, name: String) -> Result<(), UiError> {
 #[server(prefix = "/users/settings/security", endpoint = "passkey-delete")]
 pub async fn delete_passkey(id: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let sudo = crate::ssr::require_sudo(&cx, sigra::http::pages::SECURITY_SETTINGS)?;
+    let sudo = crate::ssr::require_sudo(&cx, crate::paths::SECURITY_SETTINGS)?;
     cx.sigra
         .passkeys()
         .delete_passkey(&sudo, &id, &cx.request)
         .await?;
-    leptos_axum::redirect(sigra::http::pages::SECURITY_SETTINGS);
+    leptos_axum::redirect(crate::paths::SECURITY_SETTINGS);
     Ok(())
 }
 
@@ -113,7 +113,7 @@ pub async fn log_in_with_passkey(
     let target = return_to
         .as_deref()
         .filter(|t| !t.is_empty())
-        .unwrap_or("/users/settings");
+        .unwrap_or(crate::paths::SETTINGS);
     Ok(sigra::http::sanitize_return_to(target))
 }
 

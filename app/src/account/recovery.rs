@@ -13,7 +13,7 @@ pub async fn request_password_reset(email: String) -> Result<(), UiError> {
         .request_password_reset(&email, &cx.request)
         .await?;
     crate::flash::ssr::set(crate::flash::Flash::ResetSent);
-    leptos_axum::redirect("/users/check-email");
+    leptos_axum::redirect(crate::paths::CHECK_EMAIL);
     Ok(())
 }
 
@@ -32,10 +32,10 @@ pub async fn reset_password(password: String) -> Result<(), UiError> {
 
     let cx = crate::ssr::context().await?;
     let back = |e: sigra::Error| {
-        crate::ssr::back_to_form::<ResetPassword>("/users/reset-password/choose", e.into())
+        crate::ssr::back_to_form::<ResetPassword>(crate::paths::RESET_PASSWORD_CHOOSE, e.into())
     };
     let token = crate::ssr::link_token().map_err(|e| {
-        crate::ssr::back_to_form::<ResetPassword>("/users/reset-password/choose", e)
+        crate::ssr::back_to_form::<ResetPassword>(crate::paths::RESET_PASSWORD_CHOOSE, e)
     })?;
     cx.sigra
         .auth()
@@ -46,6 +46,6 @@ pub async fn reset_password(password: String) -> Result<(), UiError> {
     // Every session of the account ended, this one included.
     crate::ssr::set_cookie(sigra::http::clear_session_cookie());
     crate::flash::ssr::set(crate::flash::Flash::PasswordReset);
-    leptos_axum::redirect("/users/log-in");
+    leptos_axum::redirect(crate::paths::LOG_IN);
     Ok(())
 }

@@ -22,13 +22,13 @@ pub async fn revoke_session(id: String) -> Result<(), UiError> {
     use sigra::sessions::SessionId;
 
     let cx = crate::ssr::context().await?;
-    let sudo = crate::ssr::require_sudo(&cx, "/users/sessions")?;
+    let sudo = crate::ssr::require_sudo(&cx, crate::paths::SESSIONS)?;
     cx.sigra
         .sessions()
         .revoke_session(&sudo, &SessionId::from_client(&id), &cx.request)
         .await?;
     // Back to the list, which shows the result (and refreshes itself when hydrated).
-    leptos_axum::redirect("/users/sessions");
+    leptos_axum::redirect(crate::paths::SESSIONS);
     Ok(())
 }
 
@@ -36,12 +36,12 @@ pub async fn revoke_session(id: String) -> Result<(), UiError> {
 #[server(prefix = "/users/sessions", endpoint = "revoke-others")]
 pub async fn revoke_other_sessions() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let sudo = crate::ssr::require_sudo(&cx, "/users/sessions")?;
+    let sudo = crate::ssr::require_sudo(&cx, crate::paths::SESSIONS)?;
     cx.sigra
         .sessions()
         .revoke_other_sessions(&sudo, &cx.request)
         .await?;
-    leptos_axum::redirect("/users/sessions");
+    leptos_axum::redirect(crate::paths::SESSIONS);
     Ok(())
 }
 
@@ -58,7 +58,7 @@ pub async fn enter_sudo(password: String, return_to: Option<String>) -> Result<(
         .await?;
     crate::flash::ssr::set(crate::flash::Flash::SudoGranted);
     leptos_axum::redirect(&sigra::http::sanitize_return_to(
-        return_to.as_deref().unwrap_or("/users/settings"),
+        return_to.as_deref().unwrap_or(crate::paths::SETTINGS),
     ));
     Ok(())
 }

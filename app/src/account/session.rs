@@ -18,7 +18,7 @@ pub async fn register(email: String, password: String) -> Result<(), UiError> {
     };
     cx.sigra.auth().register(registration, &cx.request).await?;
     crate::flash::ssr::set(crate::flash::Flash::AccountReady);
-    leptos_axum::redirect("/users/log-in");
+    leptos_axum::redirect(crate::paths::LOG_IN);
     Ok(())
 }
 
@@ -48,7 +48,7 @@ pub async fn log_in(
     let target = return_to
         .as_deref()
         .filter(|t| !t.is_empty())
-        .unwrap_or("/users/settings");
+        .unwrap_or(crate::paths::SETTINGS);
     start_session(&session, &sigra::http::sanitize_return_to(target));
     Ok(())
 }
@@ -62,7 +62,7 @@ pub async fn request_magic_link(email: String) -> Result<(), UiError> {
         .request_magic_link(&email, &cx.request)
         .await?;
     crate::flash::ssr::set(crate::flash::Flash::MagicLinkSent);
-    leptos_axum::redirect("/users/check-email");
+    leptos_axum::redirect(crate::paths::CHECK_EMAIL);
     Ok(())
 }
 
@@ -71,7 +71,7 @@ pub async fn request_magic_link(email: String) -> Result<(), UiError> {
 pub async fn log_in_with_link() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let token = crate::ssr::link_token()
-        .map_err(|e| crate::ssr::back_to_form::<LogInWithLink>("/users/log-in/link", e))?;
+        .map_err(|e| crate::ssr::back_to_form::<LogInWithLink>(crate::paths::LOG_IN_LINK, e))?;
     let trusted_browser = crate::ssr::cookie(sigra::mfa::TRUSTED_BROWSER_COOKIE);
     let session = cx
         .sigra
@@ -83,9 +83,11 @@ pub async fn log_in_with_link() -> Result<(), UiError> {
             &cx.request,
         )
         .await
-        .map_err(|e| crate::ssr::back_to_form::<LogInWithLink>("/users/log-in/link", e.into()))?;
+        .map_err(|e| {
+            crate::ssr::back_to_form::<LogInWithLink>(crate::paths::LOG_IN_LINK, e.into())
+        })?;
     crate::ssr::clear_link_token();
-    start_session(&session, "/users/settings");
+    start_session(&session, crate::paths::SETTINGS);
     Ok(())
 }
 
@@ -96,10 +98,7 @@ fn start_session(session: &sigra::sessions::NewSession, target: &str) {
     crate::ssr::set_cookie(sigra::http::session_cookie(session));
     if session.needs_second_factor() {
         crate::flash::ssr::set(crate::flash::Flash::SecondFactorNeeded);
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("return_to", target)
-            .finish();
-        leptos_axum::redirect(&format!("/users/mfa?{query}"));
+        leptos_axum::redirect(&crate::paths::with_return_to(crate::paths::MFA, target));
     } else {
         crate::flash::ssr::set(crate::flash::Flash::LoggedIn);
         leptos_axum::redirect(target);
@@ -115,7 +114,7 @@ pub async fn log_out() -> Result<(), UiError> {
     }
     crate::ssr::set_cookie(sigra::http::clear_session_cookie());
     crate::flash::ssr::set(crate::flash::Flash::LoggedOut);
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(crate::paths::HOME);
     Ok(())
 }
 

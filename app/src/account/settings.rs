@@ -50,7 +50,7 @@ pub async fn change_password(
         )
         .await?;
     crate::flash::ssr::set(crate::flash::Flash::PasswordChanged);
-    leptos_axum::redirect("/users/settings");
+    leptos_axum::redirect(crate::paths::SETTINGS);
     Ok(())
 }
 
@@ -74,7 +74,7 @@ pub async fn request_email_change(
         )
         .await?;
     crate::flash::ssr::set(crate::flash::Flash::EmailChangeRequested);
-    leptos_axum::redirect("/users/settings");
+    leptos_axum::redirect(crate::paths::SETTINGS);
     Ok(())
 }
 
@@ -88,7 +88,7 @@ pub async fn cancel_email_change() -> Result<(), UiError> {
         .cancel_email_change(current, &cx.request)
         .await?;
     crate::flash::ssr::set(crate::flash::Flash::EmailChangeCancelled);
-    leptos_axum::redirect("/users/settings");
+    leptos_axum::redirect(crate::paths::SETTINGS);
     Ok(())
 }
 
@@ -97,7 +97,7 @@ pub async fn cancel_email_change() -> Result<(), UiError> {
 pub async fn confirm_email_change() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let token = crate::ssr::link_token().map_err(|e| {
-        crate::ssr::back_to_form::<ConfirmEmailChange>("/users/settings/confirm-email/link", e)
+        crate::ssr::back_to_form::<ConfirmEmailChange>(crate::paths::CONFIRM_EMAIL_CHANGE_LINK, e)
     })?;
     cx.sigra
         .account()
@@ -105,16 +105,16 @@ pub async fn confirm_email_change() -> Result<(), UiError> {
         .await
         .map_err(|e| {
             crate::ssr::back_to_form::<ConfirmEmailChange>(
-                "/users/settings/confirm-email/link",
+                crate::paths::CONFIRM_EMAIL_CHANGE_LINK,
                 e.into(),
             )
         })?;
     crate::ssr::clear_link_token();
     crate::flash::ssr::set(crate::flash::Flash::EmailChanged);
     leptos_axum::redirect(if cx.current.is_some() {
-        "/users/settings"
+        crate::paths::SETTINGS
     } else {
-        "/users/log-in"
+        crate::paths::LOG_IN
     });
     Ok(())
 }

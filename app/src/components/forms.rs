@@ -2,7 +2,9 @@
 //! screen readers and browser tests all find them.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
+use crate::components::ui::{Banner, Tone};
 use crate::error::UiError;
 
 /// A labelled input.
@@ -60,19 +62,65 @@ pub fn Submit(
     }
 }
 
-/// The error of the form's last submission, if it failed. Works without JavaScript too: Leptos
-/// carries the error back in the redirect to the form, and the action starts with it.
+/// The error of an action's last run, if it failed: one action's, or the first of several.
+#[derive(Clone, Copy)]
+pub struct ActionError(Signal<Option<UiError>>);
+
+impl ActionError {
+    /// The first failure among `errors`.
+    pub fn first<const N: usize>(errors: [ActionError; N]) -> Self {
+        Self(Signal::derive(move || {
+            errors.iter().find_map(|error| error.0.get())
+        }))
+    }
+
+    /// The error, tracked.
+    pub fn get(self) -> Option<UiError> {
+        self.0.get()
+    }
+}
+
+impl<I, O> From<Action<I, Result<O, UiError>>> for ActionError
+where
+    I: Send + Sync + 'static,
+    O: Send + Sync + 'static,
+{
+    fn from(action: Action<I, Result<O, UiError>>) -> Self {
+        Self(Signal::derive(move || {
+            action.value().with(|value| {
+                value
+                    .as_ref()
+                    .and_then(|result| result.as_ref().err().cloned())
+            })
+        }))
+    }
+}
+
+impl<S> From<ServerAction<S>> for ActionError
+where
+    S: ServerFn<Error = UiError> + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    fn from(action: ServerAction<S>) -> Self {
+        Action::from(action).into()
+    }
+}
+
+/// The error of an action's last run, if it failed. Works without JavaScript too: Leptos
+/// carries a form's error back in the redirect to the form, and its action starts with it.
 #[component]
 pub fn FormError(
-    /// The error to show, if any.
+    /// The action (or actions) whose error to show.
     #[prop(into)]
-    error: Signal<Option<UiError>>,
+    action: ActionError,
 ) -> impl IntoView {
     move || {
-        error.get().map(|error| view! {
-            <p role="alert" data-testid="form-error" class="rounded-md border border-rose-300 bg-rose-50 px-4 py-3 text-sm text-rose-900 dark:border-rose-800 dark:bg-rose-950 dark:text-rose-200">
-                {error.to_string()}
-            </p>
+        action.get().map(|error| {
+            view! {
+                <Banner tone=Tone::Danger attr:role="alert" attr:data-testid="form-error">
+                    {error.to_string()}
+                </Banner>
+            }
         })
     }
 }

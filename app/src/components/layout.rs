@@ -7,7 +7,9 @@ use leptos_router::hooks::use_location;
 use leptos::server_fn::ServerFn;
 
 use crate::account::{session_state, LogOut, SessionSnapshot};
-use crate::flash::{Flash, Tone};
+use crate::components::ui::{Banner, SecondaryButton, TextLink, Tone};
+use crate::flash::Flash;
+use crate::paths;
 
 /// Header, flash and footer around the routed page.
 #[component]
@@ -51,26 +53,20 @@ fn Nav(email: Option<String>) -> impl IntoView {
         Some(email) => view! {
             <div class="flex flex-wrap items-center gap-3 text-sm">
                 <span class="text-slate-600 dark:text-slate-300" data-testid="signed-in-email">{email}</span>
-                <A href="/users/settings" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
-                    "Settings"
-                </A>
-                <A href="/users/sessions" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
-                    "Sessions"
-                </A>
+                <TextLink href=paths::SETTINGS>"Settings"</TextLink>
+                <TextLink href=paths::SESSIONS>"Sessions"</TextLink>
                 // A plain form: logging out reloads the page, so no state of the old session
                 // survives in the browser.
                 <form method="post" action=log_out_url>
-                    <button type="submit" class="rounded-md border border-slate-300 px-3 py-1.5 font-medium hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800">
-                        "Log out"
-                    </button>
+                    <SecondaryButton label="Log out" />
                 </form>
             </div>
         }
         .into_any(),
         None => view! {
             <div class="flex items-center gap-3 text-sm">
-                <A href="/users/log-in" attr:class="font-medium hover:underline">"Log in"</A>
-                <A href="/users/register" attr:class="rounded-md bg-indigo-600 px-3 py-1.5 font-medium text-white hover:bg-indigo-500">
+                <A href=paths::LOG_IN attr:class="font-medium hover:underline">"Log in"</A>
+                <A href=paths::REGISTER attr:class="rounded-md bg-indigo-600 px-3 py-1.5 font-medium text-white hover:bg-indigo-500">
                     "Register"
                 </A>
             </div>
@@ -79,7 +75,7 @@ fn Nav(email: Option<String>) -> impl IntoView {
     };
     view! {
         <nav class="mx-auto flex max-w-3xl flex-wrap items-center justify-between gap-3 px-4 py-3" aria-label="Main">
-            <A href="/" attr:class="text-lg font-semibold tracking-tight text-indigo-600 dark:text-indigo-400">"Sigra"</A>
+            <A href=paths::HOME attr:class="text-lg font-semibold tracking-tight text-indigo-600 dark:text-indigo-400">"Sigra"</A>
             {links}
         </nav>
     }
@@ -89,26 +85,22 @@ fn Nav(email: Option<String>) -> impl IntoView {
 fn ConfirmBanner() -> impl IntoView {
     view! {
         <div class="mx-auto max-w-3xl px-4 pb-3">
-            <p class="rounded-md border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-200" data-testid="confirm-banner">
+            <Banner tone=Tone::Warning attr:data-testid="confirm-banner">
                 "Please confirm your email address: open the link we sent you, or "
-                <A href="/users/confirm" attr:class="font-medium underline">"enter the code or get a new one"</A>
+                <A href=paths::CONFIRM attr:class="font-medium underline">"enter the code or get a new one"</A>
                 "."
-            </p>
+            </Banner>
         </div>
     }
 }
 
 #[component]
 fn FlashBanner(flash: Flash) -> impl IntoView {
-    let class = match flash.tone() {
-        Tone::Success => "border-emerald-300 bg-emerald-50 text-emerald-900 dark:border-emerald-800 dark:bg-emerald-950 dark:text-emerald-200",
-        Tone::Info => "border-sky-300 bg-sky-50 text-sky-900 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-200",
-    };
     view! {
         <div class="mx-auto max-w-3xl px-4 pb-3">
-            <p class=format!("rounded-md border px-4 py-3 text-sm {class}") role="status" data-testid="flash">
+            <Banner tone=flash.tone() attr:role="status" attr:data-testid="flash">
                 {flash.message()}
-            </p>
+            </Banner>
         </div>
     }
 }

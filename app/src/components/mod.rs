@@ -1,6 +1,8 @@
 //! Widgets shared by the pages.
 
+pub mod account_page;
 pub mod forms;
 pub mod layout;
 pub mod passkeys;
 pub mod password_meter;
+pub mod ui;

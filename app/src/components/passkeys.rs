@@ -1,17 +1,25 @@
 //! Passkey buttons: log in (with autofill suggestions where the browser offers them), finish a
-//! log-in as the second factor, and add a passkey in settings. Each explains itself when the
-//! browser cannot use passkeys; without JavaScript the buttons stay disabled and say why.
+//! log-in as the second factor, and add a passkey in settings. Each ceremony is an action: its
+//! button is disabled while it runs, and its failure shows like a form's. Each button explains
+//! itself when the browser cannot use passkeys; without JavaScript the buttons stay disabled
+//! and say why.
+//!
+//! The ceremonies' futures hold browser objects, so their actions are `new_unsync`: they run
+//! on the thread that made them, the browser's only one. Their closures hold only handles
+//! (signals, actions), which any server thread may drop.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::account::{
     finish_passkey_registration, log_in_with_passkey, start_passkey_log_in,
     start_passkey_registration, start_passkey_second_factor, verify_passkey_second_factor,
 };
-use crate::components::forms::FormError;
+use crate::components::forms::{ActionError, FormError};
 use crate::error::UiError;
 use crate::webauthn::{self, Mediation};
+
+/// A ceremony run from a button.
+pub type Ceremony = Action<(), Result<(), UiError>>;
 
 const BUTTON: &str = "w-full rounded-md border border-slate-300 bg-white px-4 py-2 font-semibold shadow-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500/60 disabled:opacity-60 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800";
 
@@ -39,32 +47,21 @@ fn SupportNote(support: RwSignal<Option<bool>>) -> impl IntoView {
     }
 }
 
-/// A passkey button: disabled (with the reason) where passkeys cannot work, busy while its
-/// ceremony runs, and the ceremony's failure shown in `error`.
+/// A passkey button: disabled (with the reason) where passkeys cannot work, and while its
+/// ceremony runs.
 #[component]
-fn PasskeyButton<F, Fut>(
-    label: &'static str,
-    error: RwSignal<Option<UiError>>,
-    ceremony: F,
-) -> impl IntoView
-where
-    F: Fn() -> Fut + Copy + 'static,
-    Fut: std::future::Future<Output = Result<(), UiError>> + 'static,
-{
+fn PasskeyButton(label: &'static str, ceremony: Ceremony) -> impl IntoView {
     let support = support_signal();
-    let busy = RwSignal::new(false);
-    let click = move |_| {
-        busy.set(true);
-        error.set(None);
-        spawn_local(async move {
-            if let Err(e) = ceremony().await {
-                error.set(Some(e));
-            }
-            busy.set(false);
-        });
-    };
+    let pending = ceremony.pending();
     view! {
-        <button type="button" class=BUTTON on:click=click disabled=move || support.get() != Some(true) || busy.get()>
+        <button
+            type="button"
+            class=BUTTON
+            on:click=move |_| {
+                ceremony.dispatch(());
+            }
+            disabled=move || support.get() != Some(true) || pending.get()
+        >
             {label}
         </button>
         <SupportNote support />
@@ -93,24 +90,27 @@ pub fn PasskeyLogIn(
     #[prop(into)]
     return_to: Signal<String>,
 ) -> impl IntoView {
-    let error = RwSignal::new(None::<UiError>);
+    let modal: Ceremony = Action::new_unsync(move |()| log_in(Mediation::Modal, return_to));
+    // The suggestions wait for as long as the page is open, so they do not keep the button
+    // busy; ignoring them (or pressing the button, which cancels them) is no error.
+    let autofill: Ceremony = Action::new_unsync(move |()| async move {
+        if !webauthn::conditional_available().await {
+            return Ok(());
+        }
+        match log_in(Mediation::Conditional, return_to).await {
+            Err(UiError::PasskeyCancelled) => Ok(()),
+            outcome => outcome,
+        }
+    });
     Effect::new(move |_| {
-        spawn_local(async move {
-            if webauthn::conditional_available().await {
-                // Ignoring the suggestions (or pressing the button, which cancels them) is no error.
-                match log_in(Mediation::Conditional, return_to).await {
-                    Err(UiError::PasskeyCancelled) | Ok(()) => {}
-                    Err(e) => error.set(Some(e)),
-                }
-            }
-        });
+        autofill.dispatch(());
     });
     // The suggestions belong to this page; a page reached without a reload must not inherit them.
     on_cleanup(webauthn::abort_pending);
     view! {
         <div class="mt-6 space-y-2 border-t border-slate-200 pt-4 dark:border-slate-800">
-            <FormError error />
-            <PasskeyButton label="Sign in with a passkey" error ceremony=move || log_in(Mediation::Modal, return_to) />
+            <FormError action=ActionError::first([modal.into(), autofill.into()]) />
+            <PasskeyButton label="Sign in with a passkey" ceremony=modal />
         </div>
     }
 }
@@ -124,8 +124,7 @@ pub fn PasskeySecondFactor(
     /// Whether "trust this browser" is ticked.
     trust_browser: RwSignal<bool>,
 ) -> impl IntoView {
-    let error = RwSignal::new(None::<UiError>);
-    let ceremony = move || async move {
+    let verify: Ceremony = Action::new_unsync(move |()| async move {
         let challenge = start_passkey_second_factor().await?;
         let response = webauthn::get(&challenge.options, Mediation::Modal).await?;
         let trust = trust_browser.get_untracked().then(|| "on".to_owned());
@@ -138,34 +137,38 @@ pub fn PasskeySecondFactor(
         .await?;
         webauthn::go_to(&target);
         Ok(())
-    };
+    });
     view! {
         <div class="space-y-2">
-            <FormError error />
-            <PasskeyButton label="Use a passkey" error ceremony />
+            <FormError action=verify />
+            <PasskeyButton label="Use a passkey" ceremony=verify />
         </div>
     }
 }
 
-/// "Add a passkey", with an optional name; calls `added` once it is stored. Failures (a sudo
-/// refusal included) go to `error`, like the page's other actions.
-#[component]
-pub fn AddPasskey(
-    /// Runs after a passkey was added.
-    added: Callback<()>,
-    /// Where failures are shown.
-    error: RwSignal<Option<UiError>>,
-) -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let ceremony = move || async move {
+/// Registers a new passkey under the `name` typed (blank for the default), then clears it.
+/// The page owns the action and the name: the action's failures (a sudo refusal included) show
+/// with the page's other errors, its completion reloads the page's data, and the name survives
+/// that reload.
+pub fn add_passkey_action(name: RwSignal<String>) -> Ceremony {
+    Action::new_unsync(move |()| async move {
+        let chosen = Some(name.get_untracked()).filter(|n| !n.trim().is_empty());
         let challenge = start_passkey_registration().await?;
         let response = webauthn::create(&challenge.options).await?;
-        let chosen = Some(name.get_untracked()).filter(|n| !n.trim().is_empty());
         finish_passkey_registration(challenge.ceremony, response, chosen).await?;
         name.set(String::new());
-        added.run(());
         Ok(())
-    };
+    })
+}
+
+/// "Add a passkey", with an optional name (see [`add_passkey_action`]).
+#[component]
+pub fn AddPasskey(
+    /// The registration ceremony.
+    action: Ceremony,
+    /// The name typed for the new passkey.
+    name: RwSignal<String>,
+) -> impl IntoView {
     view! {
         <div class="space-y-3">
             <div class="space-y-1">
@@ -180,7 +183,7 @@ pub fn AddPasskey(
                     class="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-base shadow-sm dark:border-slate-700 dark:bg-slate-900"
                 />
             </div>
-            <PasskeyButton label="Add a passkey" error ceremony />
+            <PasskeyButton label="Add a passkey" ceremony=action />
         </div>
     }
 }

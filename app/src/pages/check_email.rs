@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+
+use crate::components::ui::TextLink;
+use crate::paths;
 
 /// `/users/check-email`: where every "we sent you a mail" form ends. The flash says which mail;
 /// the page says what to do next, the same whether or not anything was sent.
@@ -14,7 +16,7 @@ pub fn CheckEmailPage() -> impl IntoView {
                 "Mail usually arrives within a minute. If it does not, look in your spam folder, or try again in a few minutes."
             </p>
             <p class="text-sm">
-                <A href="/users/log-in" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Back to log in"</A>
+                <TextLink href=paths::LOG_IN>"Back to log in"</TextLink>
             </p>
         </section>
     }

@@ -13,7 +13,7 @@ pub fn ConfirmPage() -> impl IntoView {
         <Title text="Confirm your email" />
         <FormCard title="Confirm your email address">
             <ActionForm action=confirm attr:class="space-y-5">
-                <FormError error=Signal::derive(move || confirm.value().get().and_then(Result::err)) />
+                <FormError action=confirm />
                 <Field label="Email" name="email" kind="email" autocomplete="username" />
                 <Field label="Code from the email" name="code" kind="text" autocomplete="one-time-code" />
                 <Submit label="Confirm" pending=confirm.pending().into() />
@@ -21,7 +21,7 @@ pub fn ConfirmPage() -> impl IntoView {
             <div class="mt-6 border-t border-slate-200 pt-4 dark:border-slate-800">
                 <h2 class="mb-3 text-sm font-semibold">"No mail? Get a new link and code."</h2>
                 <ActionForm action=resend attr:class="space-y-4">
-                    <FormError error=Signal::derive(move || resend.value().get().and_then(Result::err)) />
+                    <FormError action=resend />
                     <Field label="Email to send to" name="email" kind="email" autocomplete="username" />
                     <Submit label="Send a new code" pending=resend.pending().into() />
                 </ActionForm>

@@ -2,6 +2,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
+use crate::paths;
+
 /// The landing page.
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -15,10 +17,10 @@ pub fn HomePage() -> impl IntoView {
                 "strict security headers and an audit trail, all enforced on the server."
             </p>
             <div class="flex flex-wrap gap-3">
-                <A href="/users/register" attr:class="rounded-md bg-indigo-600 px-4 py-2 font-semibold text-white hover:bg-indigo-500">
+                <A href=paths::REGISTER attr:class="rounded-md bg-indigo-600 px-4 py-2 font-semibold text-white hover:bg-indigo-500">
                     "Create an account"
                 </A>
-                <A href="/users/log-in" attr:class="rounded-md border border-slate-300 px-4 py-2 font-semibold hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800">
+                <A href=paths::LOG_IN attr:class="rounded-md border border-slate-300 px-4 py-2 font-semibold hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800">
                     "Log in"
                 </A>
             </div>

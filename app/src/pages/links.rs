@@ -15,7 +15,7 @@ pub fn ConfirmLinkPage() -> impl IntoView {
         <Title text="Confirm your email" />
         <FormCard title="Confirm your email address">
             <ActionForm action=confirm attr:class="space-y-5">
-                <FormError error=Signal::derive(move || confirm.value().get().and_then(Result::err)) />
+                <FormError action=confirm />
                 <p class="text-sm text-slate-600 dark:text-slate-300">"One click confirms the address this link was sent to."</p>
                 <Submit label="Confirm my email address" pending=confirm.pending().into() />
             </ActionForm>
@@ -31,7 +31,7 @@ pub fn LogInLinkPage() -> impl IntoView {
         <Title text="Log in" />
         <FormCard title="Log in with your link">
             <ActionForm action=log_in attr:class="space-y-5">
-                <FormError error=Signal::derive(move || log_in.value().get().and_then(Result::err)) />
+                <FormError action=log_in />
                 <p class="text-sm text-slate-600 dark:text-slate-300">"The link works once. Continue to log in on this device."</p>
                 <Submit label="Log in" pending=log_in.pending().into() />
             </ActionForm>
@@ -47,7 +47,7 @@ pub fn ConfirmEmailChangePage() -> impl IntoView {
         <Title text="Confirm your new email" />
         <FormCard title="Confirm your new email address">
             <ActionForm action=confirm attr:class="space-y-5">
-                <FormError error=Signal::derive(move || confirm.value().get().and_then(Result::err)) />
+                <FormError action=confirm />
                 <p class="text-sm text-slate-600 dark:text-slate-300">
                     "Confirming switches your account to the address this link was sent to and logs out your other sessions."
                 </p>

@@ -1,28 +1,23 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 
 use crate::account::{LogIn, RequestMagicLink};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::passkeys::PasskeyLogIn;
+use crate::components::ui::TextLink;
+use crate::paths;
 
 /// `/users/log-in`: password, or a link by mail.
 #[component]
 pub fn LogInPage() -> impl IntoView {
     let log_in = ServerAction::<LogIn>::new();
     let magic = ServerAction::<RequestMagicLink>::new();
-    // Where a page that needed a session sent us from; the server only honours local paths.
-    let return_to = move || {
-        use_query_map()
-            .with(|q| q.get("return_to"))
-            .unwrap_or_default()
-    };
+    let return_to = move || paths::requested_return().unwrap_or_default();
     view! {
         <Title text="Log in" />
         <FormCard title="Log in">
             <ActionForm action=log_in attr:class="space-y-5">
-                <FormError error=Signal::derive(move || log_in.value().get().and_then(Result::err)) />
+                <FormError action=log_in />
                 <input type="hidden" name="return_to" value=return_to />
                 // `webauthn` lets the browser offer passkeys as autofill here.
                 <Field label="Email" name="email" kind="email" autocomplete="username webauthn" />
@@ -35,19 +30,19 @@ pub fn LogInPage() -> impl IntoView {
             </ActionForm>
             <PasskeyLogIn return_to=Signal::derive(return_to) />
             <p class="mt-4 text-sm">
-                <A href="/users/reset-password" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Forgot your password?"</A>
+                <TextLink href=paths::RESET_PASSWORD>"Forgot your password?"</TextLink>
             </p>
             <details class="mt-6 border-t border-slate-200 pt-4 dark:border-slate-800">
                 <summary class="cursor-pointer text-sm font-medium">"Email me a log-in link instead"</summary>
                 <ActionForm action=magic attr:class="mt-4 space-y-4">
-                    <FormError error=Signal::derive(move || magic.value().get().and_then(Result::err)) />
+                    <FormError action=magic />
                     <Field label="Email for the link" name="email" kind="email" autocomplete="username" />
                     <Submit label="Send me a link" pending=magic.pending().into() />
                 </ActionForm>
             </details>
             <p class="mt-6 text-sm text-slate-600 dark:text-slate-400">
-                "New here? " <A href="/users/register" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Create an account"</A>
-                " · " <A href="/users/confirm" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Confirm your email"</A>
+                "New here? " <TextLink href=paths::REGISTER>"Create an account"</TextLink>
+                " · " <TextLink href=paths::CONFIRM>"Confirm your email"</TextLink>
             </p>
         </FormCard>
     }

@@ -1,11 +1,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 
 use crate::account::{mfa_challenge, CancelSecondFactor, VerifySecondFactor};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::passkeys::PasskeySecondFactor;
+use crate::components::ui::{Loading, TextLink};
+use crate::paths;
 
 /// `/users/mfa`: the second step of a log-in, with an app code or a backup code.
 #[component]
@@ -14,15 +14,11 @@ pub fn MfaPage() -> impl IntoView {
     let cancel = ServerAction::<CancelSecondFactor>::new();
     let challenge = Resource::new(|| (), |_| mfa_challenge());
     let trust_browser = RwSignal::new(false);
-    let return_to = move || {
-        use_query_map()
-            .with(|q| q.get("return_to"))
-            .unwrap_or_default()
-    };
+    let return_to = move || paths::requested_return().unwrap_or_default();
     view! {
         <Title text="Two-factor authentication" />
         <FormCard title="Two-factor authentication">
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     match challenge.await {
                         Ok(challenge) => view! {
@@ -49,7 +45,7 @@ pub fn MfaPage() -> impl IntoView {
                                     " your authenticator app and enter the 6-digit code it shows for this site."
                                 </p>
                                 <ActionForm action=verify attr:id="mfa-code" attr:class="space-y-5">
-                                    <FormError error=Signal::derive(move || verify.value().get().and_then(Result::err)) />
+                                    <FormError action=verify />
                                     <input type="hidden" name="return_to" value=return_to />
                                     <Field
                                         label="Authentication code"
@@ -66,10 +62,10 @@ pub fn MfaPage() -> impl IntoView {
                         }
                         .into_any(),
                         Err(_) => view! {
-                            <FormError error=Signal::derive(move || verify.value().get().and_then(Result::err)) />
+                            <FormError action=verify />
                             <p class="mt-4 text-sm" data-testid="mfa-expired">
                                 "This log-in has expired or is finished. "
-                                <A href="/users/log-in" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Log in again"</A>
+                                <TextLink href=paths::LOG_IN>"Log in again"</TextLink>
                             </p>
                         }
                         .into_any(),

@@ -1,6 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
+
+use crate::components::ui::TextLink;
+use crate::paths;
 
 /// The page for unknown paths, answered with status 404 and the request id.
 #[component]
@@ -14,7 +16,7 @@ pub fn NotFound() -> impl IntoView {
             <h1 class="text-2xl font-semibold">"Page not found"</h1>
             <p class="text-slate-600 dark:text-slate-300">"There is nothing at this address."</p>
             {request_id.into_inner().map(|id| view! { <p class="text-xs text-slate-500">"Request " <code>{id}</code></p> })}
-            <A href="/" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Go to the home page"</A>
+            <TextLink href=paths::HOME>"Go to the home page"</TextLink>
         </section>
     }
 }

@@ -1,10 +1,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 use crate::account::{password_rules, Register};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
+use crate::components::ui::TextLink;
+use crate::paths;
 
 /// `/users/register`.
 #[component]
@@ -14,13 +15,13 @@ pub fn RegisterPage() -> impl IntoView {
         <Title text="Create an account" />
         <FormCard title="Create an account">
             <ActionForm action=register attr:class="space-y-5">
-                <FormError error=Signal::derive(move || register.value().get().and_then(Result::err)) />
+                <FormError action=register />
                 <Field label="Email" name="email" kind="email" autocomplete="username" />
                 <NewPasswordField label="Password" name="password" hint=password_hint() />
                 <Submit label="Create account" pending=register.pending().into() />
             </ActionForm>
             <p class="mt-6 text-sm text-slate-600 dark:text-slate-400">
-                "Already registered? " <A href="/users/log-in" attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Log in"</A>
+                "Already registered? " <TextLink href=paths::LOG_IN>"Log in"</TextLink>
             </p>
         </FormCard>
     }

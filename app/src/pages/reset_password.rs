@@ -1,11 +1,12 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
 
 use crate::account::{reset_link_status, RequestPasswordReset, ResetPassword};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
+use crate::components::ui::TextLink;
 use crate::pages::register::password_hint;
+use crate::paths;
 
 /// `/users/reset-password`: ask for a reset link.
 #[component]
@@ -15,7 +16,7 @@ pub fn ResetRequestPage() -> impl IntoView {
         <Title text="Reset your password" />
         <FormCard title="Reset your password">
             <ActionForm action=request attr:class="space-y-5">
-                <FormError error=Signal::derive(move || request.value().get().and_then(Result::err)) />
+                <FormError action=request />
                 <p class="text-sm text-slate-600 dark:text-slate-300">"We will mail you a link to choose a new password. It works once, for an hour."</p>
                 <Field label="Email" name="email" kind="email" autocomplete="username" />
                 <Submit label="Send me a link" pending=request.pending().into() />
@@ -37,7 +38,7 @@ pub fn ResetChoosePage() -> impl IntoView {
                     match status.await {
                         Ok(()) => view! {
                             <ActionForm action=reset attr:class="space-y-5">
-                                <FormError error=Signal::derive(move || reset.value().get().and_then(Result::err)) />
+                                <FormError action=reset />
                                 <NewPasswordField label="New password" name="password" hint=password_hint() />
                                 <Submit label="Set my new password" pending=reset.pending().into() />
                             </ActionForm>
@@ -45,7 +46,7 @@ pub fn ResetChoosePage() -> impl IntoView {
                         .into_any(),
                         Err(error) => view! {
                             <p role="alert" data-testid="form-error" class="text-sm text-rose-800 dark:text-rose-200">{error.to_string()}</p>
-                            <p class="mt-4 text-sm"><A href="/users/reset-password" attr:class="font-medium text-indigo-600 hover:underline">"Ask for a new link"</A></p>
+                            <p class="mt-4 text-sm"><TextLink href=paths::RESET_PASSWORD>"Ask for a new link"</TextLink></p>
                         }
                         .into_any(),
                     }

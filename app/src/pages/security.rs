@@ -1,21 +1,17 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Redirect, A};
-use leptos_router::hooks::use_navigate;
-use leptos_router::NavigateOptions;
 
 use crate::account::{
     list_passkeys, security_overview, ConfirmTotpSetup, DeletePasskey, DisableTotp,
     ForgetTrustedBrowsers, PasskeyRow, RegenerateBackupCodes, RenamePasskey, SecurityView,
     StartTotpSetup, TotpSetupView,
 };
-use crate::components::forms::{Field, FormError, Submit};
-use crate::components::passkeys::AddPasskey;
+use crate::components::account_page::AccountPage;
+use crate::components::forms::{ActionError, Field, Submit};
+use crate::components::passkeys::{add_passkey_action, AddPasskey, Ceremony};
+use crate::components::ui::{Banner, Card, RemoveButton, SecondaryButton, TextLink, Tone};
 use crate::error::UiError;
-
-const CARD: &str = "rounded-xl border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900";
-const SECONDARY: &str = "rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800";
-const HERE: &str = "/users/settings/security";
+use crate::paths;
 
 /// The page's forms, created once so their errors and results survive re-renders.
 #[derive(Clone, Copy)]
@@ -27,23 +23,24 @@ struct Actions {
     forget: ServerAction<ForgetTrustedBrowsers>,
     rename: ServerAction<RenamePasskey>,
     delete: ServerAction<DeletePasskey>,
-    /// Failures of the passkey ceremonies (run by hand, not as actions).
-    passkey_error: RwSignal<Option<UiError>>,
-    /// Bumped when a passkey is added.
-    passkeys_added: RwSignal<usize>,
+    /// The passkey ceremony, run in the browser.
+    add_passkey: Ceremony,
+    /// The name typed for the next passkey, kept across reloads of the page's data.
+    passkey_name: RwSignal<String>,
 }
 
 impl Actions {
-    fn error(self) -> Option<UiError> {
-        let err = |value: Option<Result<(), UiError>>| value.and_then(Result::err);
-        err(self.start.value().get())
-            .or_else(|| err(self.confirm.value().get()))
-            .or_else(|| err(self.regenerate.value().get()))
-            .or_else(|| err(self.disable.value().get()))
-            .or_else(|| err(self.forget.value().get()))
-            .or_else(|| err(self.rename.value().get()))
-            .or_else(|| err(self.delete.value().get()))
-            .or_else(|| self.passkey_error.get())
+    fn errors(self) -> ActionError {
+        ActionError::first([
+            self.start.into(),
+            self.confirm.into(),
+            self.regenerate.into(),
+            self.disable.into(),
+            self.forget.into(),
+            self.rename.into(),
+            self.delete.into(),
+            self.add_passkey.into(),
+        ])
     }
 
     fn versions(self) -> [usize; 8] {
@@ -55,7 +52,7 @@ impl Actions {
             self.forget.version().get(),
             self.rename.version().get(),
             self.delete.version().get(),
-            self.passkeys_added.get(),
+            self.add_passkey.version().get(),
         ]
     }
 }
@@ -64,6 +61,7 @@ impl Actions {
 /// (sudo); the page says so and links there.
 #[component]
 pub fn SecuritySettingsPage() -> impl IntoView {
+    let passkey_name = RwSignal::new(String::new());
     let actions = Actions {
         start: ServerAction::new(),
         confirm: ServerAction::new(),
@@ -72,46 +70,24 @@ pub fn SecuritySettingsPage() -> impl IntoView {
         forget: ServerAction::new(),
         rename: ServerAction::new(),
         delete: ServerAction::new(),
-        passkey_error: RwSignal::new(None),
-        passkeys_added: RwSignal::new(0),
+        add_passkey: add_passkey_action(passkey_name),
+        passkey_name,
     };
     let view_data = Resource::new(
         move || actions.versions(),
         |_| async { Ok::<_, UiError>((security_overview().await?, list_passkeys().await?)) },
     );
-    let error = Signal::derive(move || actions.error());
-    // Without JavaScript the server redirects to the sudo page itself; the hydrated page gets
-    // the error instead and goes there.
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if error.get() == Some(UiError::SudoRequired) {
-            navigate(
-                &format!("/users/sudo?return_to={HERE}"),
-                NavigateOptions::default(),
-            );
-        }
-    });
     view! {
         <Title text="Security" />
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">"Two-factor authentication"</h1>
-            <FormError error />
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match view_data.await {
-                        Ok((data, passkeys)) => {
-                            let sudo = data.sudo;
-                            view! {
-                                {security(data, actions)}
-                                <Passkeys passkeys sudo actions />
-                            }
-                            .into_any()
-                        }
-                        Err(UiError::Unauthenticated) => view! { <Redirect path=format!("/users/log-in?return_to={HERE}") /> }.into_any(),
-                        Err(error) => view! { <p role="alert" class="text-rose-800">{error.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <AccountPage data=view_data errors=actions.errors() page=move |(data, passkeys): (SecurityView, Vec<PasskeyRow>)| {
+                let sudo = data.sudo;
+                view! {
+                    {security(data, actions)}
+                    <Passkeys passkeys sudo actions />
+                }
+            } />
         </section>
     }
 }
@@ -121,11 +97,11 @@ fn security(data: SecurityView, actions: Actions) -> impl IntoView {
     view! {
         {data.new_backup_codes.map(|codes| view! { <NewBackupCodes codes /> })}
         {(data.required && !data.totp_enabled).then(|| view! {
-            <p class="rounded-md border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-200" data-testid="mfa-required">
+            <Banner tone=Tone::Warning attr:data-testid="mfa-required">
                 "This site requires two-factor authentication. Set up an authenticator app to continue."
-            </p>
+            </Banner>
         })}
-        <div class=CARD>
+        <Card>
             <h2 class="mb-2 text-lg font-semibold">"Authenticator app"</h2>
             <p class="mb-4 text-sm">
                 "Status: " <strong data-testid="totp-status">{status}</strong>
@@ -150,7 +126,7 @@ fn security(data: SecurityView, actions: Actions) -> impl IntoView {
                 }
                 .into_any()
             }}
-        </div>
+        </Card>
     }
 }
 
@@ -192,7 +168,7 @@ fn enabled(actions: Actions) -> impl IntoView {
             <div class="border-t border-slate-200 pt-4 dark:border-slate-800">
                 <p class="mb-2 text-sm text-slate-600 dark:text-slate-300">"Browsers you told to skip the code for a while:"</p>
                 <ActionForm action=actions.forget>
-                    <button type="submit" class=SECONDARY>"Forget all trusted browsers"</button>
+                    <SecondaryButton label="Forget all trusted browsers" />
                 </ActionForm>
             </div>
         </div>
@@ -216,9 +192,8 @@ fn NewBackupCodes(codes: Vec<String>) -> impl IntoView {
 
 #[component]
 fn Passkeys(passkeys: Vec<PasskeyRow>, sudo: bool, actions: Actions) -> impl IntoView {
-    let added = Callback::new(move |()| actions.passkeys_added.update(|n| *n += 1));
     view! {
-        <div class=CARD>
+        <Card>
             <h2 class="mb-2 text-lg font-semibold">"Passkeys"</h2>
             <p class="mb-4 text-sm text-slate-600 dark:text-slate-300">
                 "Log in with your fingerprint, face or device PIN instead of a password. A passkey also counts as a second factor."
@@ -227,11 +202,11 @@ fn Passkeys(passkeys: Vec<PasskeyRow>, sudo: bool, actions: Actions) -> impl Int
                 {passkeys.into_iter().map(|passkey| view! { <PasskeyItem passkey sudo actions /> }).collect_view()}
             </ul>
             {if sudo {
-                view! { <AddPasskey added error=actions.passkey_error /> }.into_any()
+                view! { <AddPasskey action=actions.add_passkey name=actions.passkey_name /> }.into_any()
             } else {
                 view! { <SudoFirst what="To add or change passkeys" /> }.into_any()
             }}
-        </div>
+        </Card>
     }
 }
 
@@ -257,11 +232,11 @@ fn PasskeyItem(passkey: PasskeyRow, sudo: bool, actions: Actions) -> impl IntoVi
                             <span class="sr-only">"New name"</span>
                             <input name="name" type="text" required=true maxlength="60" value=name class="rounded-md border border-slate-300 px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900" />
                         </label>
-                        <button type="submit" class=SECONDARY>"Rename"</button>
+                        <SecondaryButton label="Rename" />
                     </ActionForm>
                     <ActionForm action=actions.delete>
                         <input type="hidden" name="id" value=delete_id />
-                        <button type="submit" class="text-sm font-medium text-rose-700 hover:underline dark:text-rose-300">"Remove"</button>
+                        <RemoveButton label="Remove" />
                     </ActionForm>
                 </div>
             })}
@@ -275,7 +250,7 @@ fn SudoFirst(what: &'static str) -> impl IntoView {
     view! {
         <p class="text-sm text-slate-600 dark:text-slate-300">
             {what} ", "
-            <A href=format!("/users/sudo?return_to={HERE}") attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">"confirm your password"</A>
+            <TextLink href=paths::with_return_to(paths::SUDO, paths::SECURITY_SETTINGS)>"confirm your password"</TextLink>
             "."
         </p>
     }

@@ -1,14 +1,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
-use leptos_router::hooks::use_navigate;
-use leptos_router::NavigateOptions;
 
 use crate::account::{list_sessions, EventRow, RevokeOtherSessions, RevokeSession, SessionRow};
-use crate::components::forms::FormError;
-use crate::error::UiError;
-
-const CARD: &str = "rounded-xl border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900";
+use crate::components::account_page::AccountPage;
+use crate::components::forms::ActionError;
+use crate::components::ui::{Card, RemoveButton, SecondaryButton};
 
 /// `/users/sessions`: where the account is signed in, and what happened to it lately.
 #[component]
@@ -19,59 +15,30 @@ pub fn SessionsPage() -> impl IntoView {
         move || (revoke.version().get(), revoke_others.version().get()),
         |_| list_sessions(),
     );
-    let error = Signal::derive(move || {
-        revoke
-            .value()
-            .get()
-            .and_then(Result::err)
-            .or_else(|| revoke_others.value().get().and_then(Result::err))
-    });
-    // Without JavaScript the server redirects to the sudo page itself; the hydrated page gets
-    // the error instead and goes there.
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if error.get() == Some(UiError::SudoRequired) {
-            navigate(
-                "/users/sudo?return_to=/users/sessions",
-                NavigateOptions::default(),
-            );
-        }
-    });
+    let errors = ActionError::first([revoke.into(), revoke_others.into()]);
     view! {
         <Title text="Sessions" />
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">"Sessions"</h1>
-            <FormError error />
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match view_data.await {
-                        Ok(data) => view! {
-                            <div class=CARD>
-                                <div class="mb-4 flex flex-wrap items-center justify-between gap-3">
-                                    <h2 class="text-lg font-semibold">"Where you are signed in"</h2>
-                                    <ActionForm action=revoke_others>
-                                        <button type="submit" class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800">
-                                            "Sign out everywhere else"
-                                        </button>
-                                    </ActionForm>
-                                </div>
-                                <ul class="divide-y divide-slate-200 dark:divide-slate-800" data-testid="session-list">
-                                    {data.sessions.into_iter().map(|session| view! { <SessionItem session revoke /> }).collect_view()}
-                                </ul>
-                            </div>
-                            <div class=CARD>
-                                <h2 class="mb-4 text-lg font-semibold">"Recent security activity"</h2>
-                                <ul class="space-y-2 text-sm" data-testid="security-events">
-                                    {data.events.into_iter().map(|event| view! { <EventItem event /> }).collect_view()}
-                                </ul>
-                            </div>
-                        }
-                        .into_any(),
-                        Err(UiError::Unauthenticated) => view! { <Redirect path="/users/log-in?return_to=/users/sessions" /> }.into_any(),
-                        Err(error) => view! { <p role="alert" class="text-rose-800">{error.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <AccountPage data=view_data errors page=move |data| view! {
+                <Card>
+                    <div class="mb-4 flex flex-wrap items-center justify-between gap-3">
+                        <h2 class="text-lg font-semibold">"Where you are signed in"</h2>
+                        <ActionForm action=revoke_others>
+                            <SecondaryButton label="Sign out everywhere else" />
+                        </ActionForm>
+                    </div>
+                    <ul class="divide-y divide-slate-200 dark:divide-slate-800" data-testid="session-list">
+                        {data.sessions.into_iter().map(|session| view! { <SessionItem session revoke /> }).collect_view()}
+                    </ul>
+                </Card>
+                <Card>
+                    <h2 class="mb-4 text-lg font-semibold">"Recent security activity"</h2>
+                    <ul class="space-y-2 text-sm" data-testid="security-events">
+                        {data.events.into_iter().map(|event| view! { <EventItem event /> }).collect_view()}
+                    </ul>
+                </Card>
+            } />
         </section>
     }
 }
@@ -98,7 +65,7 @@ fn SessionItem(session: SessionRow, revoke: ServerAction<RevokeSession>) -> impl
             {(!session.current).then(|| view! {
                 <ActionForm action=revoke>
                     <input type="hidden" name="id" value=session.id.clone() />
-                    <button type="submit" class="text-sm font-medium text-rose-700 hover:underline dark:text-rose-300">"Sign out"</button>
+                    <RemoveButton label="Sign out" />
                 </ActionForm>
             })}
         </li>

@@ -4,43 +4,20 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::{Redirect, A};
-use leptos_router::hooks::use_location;
 
 use crate::account::{
     account_overview, AccountDetails, CancelEmailChange, ChangePassword, RequestEmailChange,
 };
+use crate::components::account_page::AccountPage;
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
+use crate::components::ui::{Banner, Card, TextLink, Tone};
 use crate::error::UiError;
 use crate::pages::register::password_hint;
+use crate::paths;
 
-const CARD: &str = "rounded-xl border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900";
-const LINK: &str = "font-medium text-indigo-600 hover:underline dark:text-indigo-400";
-
-/// Loads the account, sending anonymous visitors to log in. The server functions refuse them
-/// anyway; the redirect only spares them an error.
-#[component]
-fn WithAccount<V: IntoView + 'static>(page: fn(AccountDetails) -> V) -> impl IntoView {
-    let overview = Resource::new(|| (), |_| account_overview());
-    let back_here = StoredValue::new(format!(
-        "/users/log-in?return_to={}",
-        use_location().pathname.get_untracked()
-    ));
-    view! {
-        <Transition fallback=|| view! { <p class="text-slate-500">"Loading your account…"</p> }>
-            {move || Suspend::new(async move {
-                match overview.await {
-                    Ok(account) => page(account).into_any(),
-                    Err(UiError::Unauthenticated) => view! { <Redirect path=back_here.get_value() /> }.into_any(),
-                    Err(error) => view! {
-                        <p role="alert" class="rounded-md border border-rose-300 bg-rose-50 px-4 py-3 text-rose-900">{error.to_string()}</p>
-                    }
-                    .into_any(),
-                }
-            })}
-        </Transition>
-    }
+fn account() -> Resource<Result<AccountDetails, UiError>> {
+    Resource::new(|| (), |_| account_overview())
 }
 
 /// `/users/settings`.
@@ -48,7 +25,7 @@ fn WithAccount<V: IntoView + 'static>(page: fn(AccountDetails) -> V) -> impl Int
 pub fn SettingsPage() -> impl IntoView {
     view! {
         <Title text="Settings" />
-        <WithAccount page=overview />
+        <AccountPage data=account() page=overview />
     }
 }
 
@@ -61,7 +38,7 @@ fn overview(account: AccountDetails) -> impl IntoView {
     view! {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">"Settings"</h1>
-            <div class=CARD>
+            <Card>
                 <h2 class="mb-4 text-lg font-semibold">"Account"</h2>
                 <dl class="grid grid-cols-1 gap-x-6 gap-y-3 text-sm sm:grid-cols-[12rem_1fr]">
                     <dt class="text-slate-500 dark:text-slate-400">"Email"</dt>
@@ -73,20 +50,20 @@ fn overview(account: AccountDetails) -> impl IntoView {
                                 "Changing to " {pending} ", waiting for confirmation"
                             </span>
                         })}
-                        " " <A href="/users/settings/email" attr:class=LINK>"Change"</A>
+                        " " <TextLink href=paths::EMAIL_SETTINGS>"Change"</TextLink>
                     </dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Password"</dt>
-                    <dd><A href="/users/settings/password" attr:class=LINK>"Change your password"</A></dd>
+                    <dd><TextLink href=paths::PASSWORD_SETTINGS>"Change your password"</TextLink></dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Two-factor authentication"</dt>
                     <dd>
                         <span data-testid="mfa-status">{if account.mfa_enabled { "On" } else { "Off" }}</span>
-                        " " <A href="/users/settings/security" attr:class=LINK>"Manage"</A>
+                        " " <TextLink href=paths::SECURITY_SETTINGS>"Manage"</TextLink>
                     </dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Member since"</dt>
                     <dd><time datetime=account.member_since.clone()>{account.member_since.clone()}</time></dd>
                 </dl>
-            </div>
-            <div class=CARD>
+            </Card>
+            <Card>
                 <h2 class="mb-4 text-lg font-semibold">"This session"</h2>
                 <dl class="grid grid-cols-1 gap-x-6 gap-y-3 text-sm sm:grid-cols-[12rem_1fr]">
                     <dt class="text-slate-500 dark:text-slate-400">"Signed in"</dt>
@@ -96,7 +73,7 @@ fn overview(account: AccountDetails) -> impl IntoView {
                     <dt class="text-slate-500 dark:text-slate-400">"Ends at the latest"</dt>
                     <dd><time datetime=account.session_ends_by.clone()>{account.session_ends_by.clone()}</time></dd>
                 </dl>
-            </div>
+            </Card>
         </section>
     }
 }
@@ -106,7 +83,7 @@ fn overview(account: AccountDetails) -> impl IntoView {
 pub fn EmailSettingsPage() -> impl IntoView {
     view! {
         <Title text="Change your email" />
-        <WithAccount page=email_form />
+        <AccountPage data=account() page=email_form />
     }
 }
 
@@ -119,15 +96,15 @@ fn email_form(account: AccountDetails) -> impl IntoView {
                 "Now: " <strong>{account.email}</strong> ". We send a link to the new address; nothing changes until you open it."
             </p>
             {account.pending_email.map(|pending| view! {
-                <div class="mb-4 rounded-md border border-sky-300 bg-sky-50 px-4 py-3 text-sm text-sky-900 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-200">
+                <Banner tone=Tone::Info class="mb-4">
                     "Waiting for confirmation: " <strong>{pending}</strong> "."
                     <ActionForm action=cancel attr:class="mt-2">
                         <button type="submit" class="font-medium underline">"Cancel the change"</button>
                     </ActionForm>
-                </div>
+                </Banner>
             })}
             <ActionForm action=change attr:class="space-y-4">
-                <FormError error=Signal::derive(move || change.value().get().and_then(Result::err)) />
+                <FormError action=change />
                 <Field label="New email" name="new_email" kind="email" autocomplete="email" />
                 <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" />
                 <Submit label="Change email" pending=change.pending().into() />
@@ -141,7 +118,7 @@ fn email_form(account: AccountDetails) -> impl IntoView {
 pub fn PasswordSettingsPage() -> impl IntoView {
     view! {
         <Title text="Change your password" />
-        <WithAccount page=password_form />
+        <AccountPage data=account() page=password_form />
     }
 }
 
@@ -150,12 +127,12 @@ fn password_form(account: AccountDetails) -> impl IntoView {
     view! {
         <FormCard title="Change your password">
             {account.must_change_password.then(|| view! {
-                <p class="mb-4 rounded-md border border-sky-300 bg-sky-50 px-4 py-3 text-sm text-sky-900 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-200" data-testid="must-change-password">
+                <Banner tone=Tone::Info class="mb-4" attr:data-testid="must-change-password">
                     "Please choose a new password before you continue."
-                </p>
+                </Banner>
             })}
             <ActionForm action=change attr:class="space-y-4">
-                <FormError error=Signal::derive(move || change.value().get().and_then(Result::err)) />
+                <FormError action=change />
                 <Field label="Current password" name="current_password" kind="password" autocomplete="current-password" />
                 <NewPasswordField label="New password" name="new_password" hint=password_hint() />
                 <Submit label="Change password" pending=change.pending().into() />

@@ -1,0 +1,65 @@
+//! The frame of every page for a signed-in user. The server functions refuse anonymous
+//! visitors and unconfirmed changes anyway; the frame turns those refusals into the way out.
+
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::NavigateOptions;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::components::forms::{ActionError, FormError};
+use crate::components::ui::{Banner, Loading, Tone};
+use crate::error::UiError;
+use crate::paths;
+
+/// Loads the page's data and shows `page` with it. A visitor who is not signed in is sent to
+/// log in, and a change refused for want of sudo to re-enter the password; both come back
+/// here afterwards.
+#[component]
+pub fn AccountPage<T, V, F>(
+    /// The page's data.
+    data: Resource<Result<T, UiError>>,
+    /// The failures of the page's forms, shown above it. Without JavaScript the server answers
+    /// `SudoRequired` with the redirect itself; the hydrated page gets the error and goes there.
+    #[prop(optional)]
+    errors: Option<ActionError>,
+    /// The page, from its data.
+    page: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    V: IntoView + 'static,
+    F: Fn(T) -> V + Copy + Send + Sync + 'static,
+{
+    let here = StoredValue::new(use_location().pathname.get_untracked());
+    if let Some(errors) = errors {
+        let navigate = use_navigate();
+        Effect::new(move |_| {
+            if errors.get() == Some(UiError::SudoRequired) {
+                navigate(
+                    &paths::with_return_to(paths::SUDO, &here.get_value()),
+                    NavigateOptions::default(),
+                );
+            }
+        });
+    }
+    view! {
+        {errors.map(|action| view! { <FormError action /> })}
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(data) => page(data).into_any(),
+                    Err(UiError::Unauthenticated) => {
+                        let log_in = paths::with_return_to(paths::LOG_IN, &here.get_value());
+                        view! { <Redirect path=log_in /> }.into_any()
+                    }
+                    Err(error) => view! {
+                        <Banner tone=Tone::Danger attr:role="alert">{error.to_string()}</Banner>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,128 @@
+//! The path of every page the app links or redirects to. The router's `path!` wants literals,
+//! so the routes spell them again; a test checks that each path here is one the router serves.
+
+/// The landing page.
+pub const HOME: &str = "/";
+/// Registration.
+pub const REGISTER: &str = "/users/register";
+/// Log-in with a password (or a passkey), and where the mailed link is asked for.
+pub const LOG_IN: &str = "/users/log-in";
+/// Where a mailed log-in link lands.
+pub const LOG_IN_LINK: &str = "/users/log-in/link";
+/// The second step of a log-in.
+pub const MFA: &str = "/users/mfa";
+/// Where every "we sent you a mail" form ends.
+pub const CHECK_EMAIL: &str = "/users/check-email";
+/// Confirming the address with a code, or asking for a new mail.
+pub const CONFIRM: &str = "/users/confirm";
+/// Where a mailed confirmation link lands.
+pub const CONFIRM_LINK: &str = "/users/confirm/link";
+/// Asking for a password reset.
+pub const RESET_PASSWORD: &str = "/users/reset-password";
+/// Choosing the new password once the reset link has landed.
+pub const RESET_PASSWORD_CHOOSE: &str = "/users/reset-password/choose";
+/// The account overview.
+pub const SETTINGS: &str = "/users/settings";
+/// Changing the email address.
+pub const EMAIL_SETTINGS: &str = "/users/settings/email";
+/// Changing the password (also the forced change).
+pub const PASSWORD_SETTINGS: &str = "/users/settings/password";
+/// Second factors and passkeys.
+pub const SECURITY_SETTINGS: &str = "/users/settings/security";
+/// Where a mailed link confirming a new address lands.
+pub const CONFIRM_EMAIL_CHANGE_LINK: &str = "/users/settings/confirm-email/link";
+/// The user's sessions and security feed.
+pub const SESSIONS: &str = "/users/sessions";
+/// Re-entering the password before a sensitive action.
+pub const SUDO: &str = "/users/sudo";
+
+/// The query parameter naming where a page sends the browser on to when it is done.
+const RETURN_TO: &str = "return_to";
+
+/// `page`, told to send the browser on to `target` (a local path) afterwards.
+pub fn with_return_to(page: &str, target: &str) -> String {
+    format!("{page}?{RETURN_TO}={}", encode_query_value(target))
+}
+
+/// Where the page that sent the browser here wants it back, from the current address (the
+/// server honours only local paths).
+pub fn requested_return() -> Option<String> {
+    use leptos::prelude::With as _;
+    leptos_router::hooks::use_query_map().with(|query| query.get(RETURN_TO))
+}
+
+/// Percent-encodes all but the characters a path keeps as they are, so a `&` or `#` in
+/// `target` cannot end the value early.
+fn encode_query_value(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_targets_keep_their_path_and_cannot_end_the_query() {
+        assert_eq!(
+            with_return_to(SUDO, SESSIONS),
+            "/users/sudo?return_to=/users/sessions"
+        );
+        assert_eq!(
+            with_return_to(LOG_IN, "/a?b=c&d#e"),
+            "/users/log-in?return_to=/a%3Fb%3Dc%26d%23e"
+        );
+    }
+
+    #[cfg(feature = "ssr")]
+    #[tokio::test]
+    async fn every_page_path_is_served_by_the_router() {
+        let served: Vec<String> = leptos_axum::generate_route_list(crate::App)
+            .iter()
+            .map(|route| route.path().to_owned())
+            .collect();
+        let named = [
+            HOME,
+            REGISTER,
+            LOG_IN,
+            LOG_IN_LINK,
+            MFA,
+            CHECK_EMAIL,
+            CONFIRM,
+            CONFIRM_LINK,
+            RESET_PASSWORD,
+            RESET_PASSWORD_CHOOSE,
+            SETTINGS,
+            EMAIL_SETTINGS,
+            PASSWORD_SETTINGS,
+            SECURITY_SETTINGS,
+            CONFIRM_EMAIL_CHANGE_LINK,
+            SESSIONS,
+            SUDO,
+        ];
+        // The core names pages too, in its mails and its HTTP layer's redirects.
+        use sigra::http::{pages, MailedLink};
+        let named_by_core = [
+            pages::LOG_IN,
+            pages::RESET_PASSWORD,
+            pages::PASSWORD_CHANGE,
+            pages::SECURITY_SETTINGS,
+            pages::SUDO,
+        ]
+        .into_iter()
+        .chain(MailedLink::ALL.map(MailedLink::page));
+        for path in named.into_iter().chain(named_by_core) {
+            assert!(
+                served.iter().any(|route| route == path),
+                "{path} is not a route: {served:?}"
+            );
+        }
+    }
+}
