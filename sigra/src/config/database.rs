@@ -8,13 +8,30 @@ pub(super) const SETTINGS: &[Setting] = &[
     Setting { key: "database.max_connections", aliases: &[] },
 ];
 
-/// Database connection settings.
-#[derive(Clone, Debug)]
+/// Database connection settings. `Debug` hides a password in the URL.
+#[derive(Clone)]
 pub struct DatabaseConfig {
     /// `sqlite://path` or `postgres://...`.
     pub url: String,
     /// Pool size.
     pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let url = match url::Url::parse(&self.url) {
+            Ok(mut url) if url.password().is_some() => {
+                // Setting a password on a URL that already has one cannot fail.
+                let _ = url.set_password(Some("redacted"));
+                url.to_string()
+            }
+            _ => self.url.clone(),
+        };
+        f.debug_struct("DatabaseConfig")
+            .field("url", &url)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
 }
 
 impl DatabaseConfig {

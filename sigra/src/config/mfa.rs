@@ -19,8 +19,8 @@ pub(super) const SETTINGS: &[Setting] = &[
 /// The derivation purpose of TOTP-secret keys, from configured key material or the root secret.
 const TOTP_KEY_PURPOSE: &str = "totp-secrets";
 
-/// Second-factor settings.
-#[derive(Clone, Debug)]
+/// Second-factor settings. `Debug` names the keys' ids, never their bytes.
+#[derive(Clone)]
 pub struct MfaConfig {
     /// Whether every account must enrol a second factor (pages send it to enrol until done).
     pub required: bool,
@@ -34,6 +34,24 @@ pub struct MfaConfig {
     pub lockout_duration: Duration,
     /// The longest a second-factor lock lasts.
     pub lockout_max_duration: Duration,
+}
+
+impl std::fmt::Debug for MfaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let key_ids: Vec<&str> = self
+            .encryption_keys
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect();
+        f.debug_struct("MfaConfig")
+            .field("required", &self.required)
+            .field("encryption_keys", &key_ids)
+            .field("trust_duration", &self.trust_duration)
+            .field("lockout_threshold", &self.lockout_threshold)
+            .field("lockout_duration", &self.lockout_duration)
+            .field("lockout_max_duration", &self.lockout_max_duration)
+            .finish()
+    }
 }
 
 impl MfaConfig {

@@ -238,6 +238,35 @@ pub(super) mod tests {
     }
 
     #[test]
+    fn debug_output_names_no_secret() {
+        let key = SecretKey::generate_text();
+        let config = production(&[
+            (
+                "DATABASE_URL",
+                "postgres://auth:db-password-canary@db.internal/auth",
+            ),
+            ("SIGRA_MFA_ENCRYPTION_KEYS", &format!("k1:{key}")),
+            ("SIGRA_SMTP_PASSWORD", "smtp-password-canary"),
+            ("SIGRA_METRICS_TOKEN", "metrics-token-canary-0123456789"),
+        ])
+        .expect("valid");
+        let debug = format!("{config:?}");
+        for secret in [
+            "db-password-canary",
+            "smtp-password-canary",
+            "metrics-token-canary",
+        ] {
+            assert!(!debug.contains(secret), "{secret} in {debug}");
+        }
+        let derived = config.mfa.encryption_keys[0].1;
+        assert!(
+            !debug.contains(&format!("{:?}", &derived[..4]).trim_end_matches(']')),
+            "key bytes in {debug}"
+        );
+        assert!(debug.contains("k1"), "the key id is shown");
+    }
+
+    #[test]
     fn development_defaults_follow_the_design() {
         let config = Config::from_sources(None, &env(&[]), None).expect("defaults are valid");
         assert_eq!(config.environment, Environment::Development);
