@@ -260,7 +260,7 @@ pub(super) mod tests {
         }
         let derived = config.mfa.encryption_keys[0].1;
         assert!(
-            !debug.contains(&format!("{:?}", &derived[..4]).trim_end_matches(']')),
+            !debug.contains(format!("{:?}", &derived[..4]).trim_end_matches(']')),
             "key bytes in {debug}"
         );
         assert!(debug.contains("k1"), "the key id is shown");
