@@ -10,7 +10,7 @@ use crate::crypto::Sealer;
 use crate::db::Db;
 use crate::geo::GeoIp;
 use crate::hooks::LifecycleHooks;
-use crate::mail::{EmailTemplates, Mailer};
+use crate::mail::{EmailTemplates, Link, Mailer};
 use crate::password::{BreachCheck, PasswordHasher, PasswordPolicy};
 use crate::rate_limit::RateLimiter;
 use crate::sessions::{SessionCache, SessionPolicy};
@@ -95,10 +95,10 @@ impl Core {
     }
 
     /// A link under the configured base URL (never the `Host` header).
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!(
+    pub(crate) fn url(&self, path: &str) -> Link {
+        Link::new(format!(
             "{}{path}",
             self.config.base_url.as_str().trim_end_matches('/')
-        )
+        ))
     }
 }

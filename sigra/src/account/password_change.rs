@@ -4,6 +4,7 @@ use super::Account;
 use crate::audit::{Action, AuditEvent};
 use crate::auth::ReauthPurpose;
 use crate::error::{Error, Result};
+use crate::http::pages;
 use crate::mail::Message;
 use crate::password::Password;
 use crate::request::RequestContext;
@@ -64,7 +65,7 @@ impl Account<'_> {
             .meta("forced", current.user().must_change_password);
         change.audit(event).await?;
         let notice = Message::PasswordChanged {
-            reset_url: self.core.url("/users/reset-password"),
+            reset_url: self.core.url(pages::RESET_PASSWORD),
         };
         change.mail(&email, notice).await?;
         change.commit().await

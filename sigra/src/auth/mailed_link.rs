@@ -8,7 +8,7 @@ use super::Auth;
 use crate::audit::{Action, AuditEvent};
 use crate::error::{Error, Result};
 use crate::http::MailedLink;
-use crate::mail::{minutes, Message};
+use crate::mail::{minutes, Link, Message};
 use crate::request::RequestContext;
 use crate::tokens::{self, Purpose};
 use crate::users::{self, EmailAddress};
@@ -21,7 +21,7 @@ pub(super) struct LinkKind {
     /// Where the mailed link lands.
     pub link: MailedLink,
     /// The message carrying the link and its lifetime in minutes.
-    pub message: fn(String, u64) -> Message,
+    pub message: fn(Link, u64) -> Message,
 }
 
 impl Auth<'_> {

@@ -54,8 +54,10 @@ pub struct Config {
     pub base_url: Url,
     /// Database connection.
     pub database: DatabaseConfig,
-    /// The root secret for signed values.
-    pub secret_key: SecretKey,
+    /// The root secret for signed values. Only the core reads it: each capability gets the
+    /// keys derived for its own purpose, and the host seals its cookies through
+    /// `Sigra::cookies()`.
+    pub(crate) secret_key: SecretKey,
     /// Session lifetimes.
     pub sessions: SessionConfig,
     /// Password policy and hashing.

@@ -85,7 +85,7 @@ impl MailedLink {
 
 impl crate::plumbing::Core {
     /// The URL mailed for `token`, under the configured base URL.
-    pub(crate) fn mailed_link_url(&self, link: MailedLink, token: &str) -> String {
+    pub(crate) fn mailed_link_url(&self, link: MailedLink, token: &str) -> crate::mail::Link {
         self.url(&format!("{}{token}", link.prefix()))
     }
 }

@@ -17,13 +17,42 @@ pub use smtp::SmtpMailer;
 /// A boxed future, so mailers can sit behind `dyn`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The mail the core sends. Links are absolute, built from the configured base URL.
+/// An absolute link for a mail, built by the core from the configured base URL (templates
+/// print it; they never build one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Link(String);
+
+impl Link {
+    pub(crate) fn new(url: String) -> Self {
+        Self(url)
+    }
+
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<Link> for String {
+    fn from(link: Link) -> Self {
+        link.0
+    }
+}
+
+impl std::fmt::Display for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The mail the core sends. Links are [`Link`]s, absolute, built from the configured base URL.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
     /// Confirm a new account, by link or by code.
     ConfirmEmail {
         /// The confirmation link.
-        url: String,
+        url: Link,
         /// The 6-digit code.
         code: String,
         /// How long link and code work.
@@ -32,33 +61,33 @@ pub enum Message {
     /// Someone tried to register with an address that already has an account.
     RegistrationAttempt {
         /// Where to log in.
-        log_in_url: String,
+        log_in_url: Link,
         /// Where to reset the password.
-        reset_url: String,
+        reset_url: Link,
     },
     /// A one-time log-in link.
     MagicLink {
         /// The link.
-        url: String,
+        url: Link,
         /// How long it works.
         valid_for_minutes: u64,
     },
     /// A password reset link.
     ResetPassword {
         /// The link.
-        url: String,
+        url: Link,
         /// How long it works.
         valid_for_minutes: u64,
     },
     /// The password was changed (by reset or in settings).
     PasswordChanged {
         /// Where to reset it if it was not the owner.
-        reset_url: String,
+        reset_url: Link,
     },
     /// Confirm a new address (sent to the new address).
     ConfirmEmailChange {
         /// The confirmation link.
-        url: String,
+        url: Link,
         /// The new address.
         new_email: String,
         /// How long the link works.
@@ -79,7 +108,7 @@ pub enum Message {
         /// How long the lock lasts.
         minutes: u64,
         /// Where to reset the password.
-        reset_url: String,
+        reset_url: Link,
     },
     /// A log-in came from an address none of the user's sessions had used.
     NewSignIn {
@@ -92,14 +121,14 @@ pub enum Message {
         /// When (RFC 3339, UTC).
         at: String,
         /// Where to reset the password.
-        reset_url: String,
+        reset_url: Link,
     },
     /// Two-factor authentication was turned on.
     MfaEnabled,
     /// Two-factor authentication was turned off.
     MfaDisabled {
         /// Where to reset the password if it was not the owner.
-        reset_url: String,
+        reset_url: Link,
     },
     /// A backup code was used to log in.
     BackupCodeUsed {
@@ -109,7 +138,7 @@ pub enum Message {
     /// A new set of backup codes replaced the old one.
     BackupCodesRegenerated {
         /// Where to reset the password if it was not the owner.
-        reset_url: String,
+        reset_url: Link,
     },
     /// A passkey was added to the account.
     PasskeyAdded {
@@ -121,7 +150,7 @@ pub enum Message {
         /// How long the lock lasts.
         minutes: u64,
         /// Where to reset the password.
-        reset_url: String,
+        reset_url: Link,
     },
 }
 
@@ -150,7 +179,7 @@ impl Message {
 
     /// One of each message with sample values, for previews and template tests.
     pub fn samples(base_url: &str) -> Vec<Message> {
-        let link = |path: &str| format!("{}{path}", base_url.trim_end_matches('/'));
+        let link = |path: &str| Link::new(format!("{}{path}", base_url.trim_end_matches('/')));
         vec![
             Self::ConfirmEmail {
                 url: link("/users/confirm/SAMPLE-TOKEN"),
