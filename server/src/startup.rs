@@ -54,11 +54,12 @@ impl Application {
         leptos_options: LeptosOptions,
         address: SocketAddr,
     ) -> anyhow::Result<Self> {
+        // Refused before the core connects and migrates, so a refusal touches no database.
+        refuse_exposed_development(core.config(), address)?;
         let sigra = core
             .start()
             .await
             .context("could not start the auth core")?;
-        refuse_exposed_development(sigra.config(), address)?;
         let listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("could not listen on {address}"))?;

@@ -84,6 +84,11 @@ pub struct SigraBuilder {
 }
 
 impl SigraBuilder {
+    /// The validated settings the core will start with (for checks a host makes first).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// Where client addresses are (instead of the configured MaxMind database).
     #[must_use]
     pub fn geoip(mut self, geoip: Arc<dyn GeoIp>) -> Self {
