@@ -81,6 +81,8 @@ pub struct SigraBuilder {
     hooks: Arc<dyn LifecycleHooks>,
     mailer: Option<Arc<dyn Mailer>>,
     geoip: Option<Arc<dyn GeoIp>>,
+    #[cfg(feature = "testing")]
+    test_hooks: testing::Hooks,
 }
 
 impl SigraBuilder {
@@ -107,6 +109,14 @@ impl SigraBuilder {
     #[must_use]
     pub fn hooks(mut self, hooks: Arc<dyn LifecycleHooks>) -> Self {
         self.hooks = hooks;
+        self
+    }
+
+    /// Points where a test holds requests to force an interleaving (feature `testing`).
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn test_hooks(mut self, hooks: testing::Hooks) -> Self {
+        self.test_hooks = hooks;
         self
     }
 
@@ -177,6 +187,8 @@ impl SigraBuilder {
             job_sealer,
             rate_limiter,
             geoip,
+            #[cfg(feature = "testing")]
+            test_hooks: self.test_hooks,
         };
         Ok(Sigra {
             inner: Arc::new(Inner {
@@ -201,6 +213,8 @@ impl Sigra {
             hooks: Arc::new(NoHooks),
             mailer: None,
             geoip: None,
+            #[cfg(feature = "testing")]
+            test_hooks: testing::Hooks::default(),
         }
     }
 

@@ -71,6 +71,39 @@ pub fn guest_auth_paths() -> Vec<&'static str> {
     ]
 }
 
+/// The server functions a required password change needs: its page's data and form, the
+/// meter, the header's session state and log-out. Every other call is refused until it is done.
+#[cfg(feature = "ssr")]
+pub fn password_change_paths() -> Vec<&'static str> {
+    use leptos::server_fn::ServerFn;
+    vec![
+        <ChangePassword as ServerFn>::PATH,
+        <settings::AccountOverview as ServerFn>::PATH,
+        <settings::PasswordRules as ServerFn>::PATH,
+        <settings::AssessPassword as ServerFn>::PATH,
+        <session::SessionState as ServerFn>::PATH,
+        <LogOut as ServerFn>::PATH,
+    ]
+}
+
+/// The server functions setting up a required second factor needs: the security page (an app
+/// or a passkey), sudo, and what a required password change needs (it comes first).
+#[cfg(feature = "ssr")]
+pub fn mfa_enrolment_paths() -> Vec<&'static str> {
+    use leptos::server_fn::ServerFn;
+    let mut paths = password_change_paths();
+    paths.extend([
+        <mfa::SecurityOverview as ServerFn>::PATH,
+        <StartTotpSetup as ServerFn>::PATH,
+        <ConfirmTotpSetup as ServerFn>::PATH,
+        <passkeys::ListPasskeys as ServerFn>::PATH,
+        <passkeys::StartPasskeyRegistration as ServerFn>::PATH,
+        <passkeys::FinishPasskeyRegistration as ServerFn>::PATH,
+        <EnterSudo as ServerFn>::PATH,
+    ]);
+    paths
+}
+
 /// Who the browser is signed in as, plus any message waiting for it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionSnapshot {

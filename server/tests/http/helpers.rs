@@ -71,6 +71,8 @@ pub struct Setup {
     pub geoip: Option<Arc<dyn GeoIp>>,
     /// Where to listen instead of `127.0.0.1:0` (the tests still connect to 127.0.0.1).
     pub listen: Option<&'static str>,
+    /// Points where the test holds requests inside the core to force an interleaving.
+    pub test_hooks: sigra::testing::Hooks,
 }
 
 impl TestApp {
@@ -109,6 +111,7 @@ impl TestApp {
         if let Some(geoip) = setup.geoip {
             core = core.geoip(geoip);
         }
+        core = core.test_hooks(setup.test_hooks);
         let listen = setup.listen.unwrap_or("127.0.0.1:0").parse().expect("addr");
         let app = Application::build(core, options, listen).await?;
         let port = app.port().expect("bound");
@@ -255,8 +258,9 @@ impl TestApp {
         session_cookie(&response).expect("log-in sets a session cookie")
     }
 
-    /// Re-enters the password on `cookie`'s session (sudo), coming back to `return_to`.
-    pub async fn enter_sudo(&self, cookie: &str, return_to: &str) {
+    /// Re-enters the password on `cookie`'s session (sudo), coming back to `return_to`. The
+    /// session gets a new token; `cookie` is replaced with it, as a browser's jar would be.
+    pub async fn enter_sudo(&self, cookie: &mut String, return_to: &str) {
         let response = self
             .post_form(
                 "/users/sudo",
@@ -266,6 +270,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(location(&response), return_to);
+        *cookie = session_cookie(&response).expect("sudo hands the session a new token");
     }
 
     /// `GET /api/v1/me` with a cookie: the quickest "is this session alive?".

@@ -154,7 +154,7 @@ async fn start(app: &TestApp, path: &str, cookie: Option<&str>) -> (String, Valu
 }
 
 /// Registers a passkey for the signed-in `cookie` (entering sudo first).
-async fn register(app: &TestApp, cookie: &str, name: &str) -> SoftPasskey {
+async fn register(app: &TestApp, cookie: &mut String, name: &str) -> SoftPasskey {
     app.enter_sudo(cookie, SECURITY).await;
     let (ceremony, options) =
         start(app, "/users/settings/security/passkey-start", Some(cookie)).await;
@@ -207,8 +207,8 @@ async fn list(app: &TestApp, cookie: &str) -> Vec<Value> {
 #[tokio::test]
 async fn register_a_passkey_and_log_in_with_it_without_a_password() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("passkey@example.com").await;
-        let mut passkey = register(&app, &cookie, "").await;
+        let mut cookie = app.signed_in("passkey@example.com").await;
+        let mut passkey = register(&app, &mut cookie, "").await;
         let listed = list(&app, &cookie).await;
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0]["name"], "Bitwarden", "named after its AAGUID");
@@ -239,8 +239,8 @@ async fn register_a_passkey_and_log_in_with_it_without_a_password() {
 #[tokio::test]
 async fn replayed_foreign_and_stale_answers_are_refused() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("replay@example.com").await;
-        let mut passkey = register(&app, &cookie, "Laptop").await;
+        let mut cookie = app.signed_in("replay@example.com").await;
+        let mut passkey = register(&app, &mut cookie, "Laptop").await;
 
         let (ceremony, options) = start(&app, "/users/log-in/passkey-start", None).await;
         let answer = passkey.get(&options);
@@ -298,8 +298,8 @@ fn policy(name: &'static str) -> impl Fn() -> Setup {
 /// Logs in with `original` twice, then with a clone made before those uses (its counter is
 /// behind): the answer to the clone's log-in.
 async fn clone_behind(app: &TestApp, email: &str) -> (StatusCode, Option<String>) {
-    let cookie = app.signed_in(email).await;
-    let mut original = register(app, &cookie, "Phone").await;
+    let mut cookie = app.signed_in(email).await;
+    let mut original = register(app, &mut cookie, "Phone").await;
     let mut clone = original.clone();
     assert_eq!(log_in(app, &mut original).await.0, StatusCode::OK);
     assert_eq!(log_in(app, &mut original).await.0, StatusCode::OK);
@@ -374,8 +374,8 @@ async fn a_cloned_passkey_is_deleted_under_the_revoke_policy() {
 #[tokio::test]
 async fn a_passkey_is_a_second_factor_after_the_password() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("second@example.com").await;
-        let mut passkey = register(&app, &cookie, "Key").await;
+        let mut cookie = app.signed_in("second@example.com").await;
+        let mut passkey = register(&app, &mut cookie, "Key").await;
         let response = app
             .log_in("second@example.com", CANARY_PASSWORD, false)
             .await;
@@ -426,7 +426,7 @@ async fn registration_needs_sudo_and_stops_at_the_limit() {
                 .status(),
             StatusCode::UNAUTHORIZED
         );
-        let cookie = app.signed_in("limit@example.com").await;
+        let mut cookie = app.signed_in("limit@example.com").await;
         assert_eq!(
             app.call_json("/users/settings/security/passkey-start", &[], Some(&cookie))
                 .await
@@ -434,8 +434,8 @@ async fn registration_needs_sudo_and_stops_at_the_limit() {
             StatusCode::FORBIDDEN,
             "sudo first"
         );
-        register(&app, &cookie, "One").await;
-        register(&app, &cookie, "Two").await;
+        register(&app, &mut cookie, "One").await;
+        register(&app, &mut cookie, "Two").await;
         let third = app
             .call_json("/users/settings/security/passkey-start", &[], Some(&cookie))
             .await;
@@ -447,14 +447,14 @@ async fn registration_needs_sudo_and_stops_at_the_limit() {
 #[tokio::test]
 async fn renaming_and_deleting_touch_only_your_own_passkeys() {
     on_each_engine(|app: TestApp| async move {
-        let owner = app.signed_in("owner@example.com").await;
-        register(&app, &owner, "Mine").await;
+        let mut owner = app.signed_in("owner@example.com").await;
+        register(&app, &mut owner, "Mine").await;
         let id = list(&app, &owner).await[0]["id"]
             .as_str()
             .expect("id")
             .to_owned();
-        let intruder = app.signed_in("intruder@example.com").await;
-        app.enter_sudo(&intruder, SECURITY).await;
+        let mut intruder = app.signed_in("intruder@example.com").await;
+        app.enter_sudo(&mut intruder, SECURITY).await;
         let renamed = app
             .call_json(
                 "/users/settings/security/passkey-rename",
