@@ -137,3 +137,19 @@ test("without JavaScript the passkey button explains itself", async ({ browser }
   await expect(page.getByRole("button", { name: "Sign in with a passkey" })).toBeDisabled();
   await expect(page.getByTestId("passkey-support")).toContainText("Passkeys need JavaScript");
 });
+
+test("removing the only passkey asks the passkey to confirm, and two-factor is off after", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await virtualAuthenticator(context, page);
+  await registerAndLogIn(page, uniqueEmail("lastkey"));
+  await addPasskey(page, "Only key");
+  const item = page.getByTestId("passkey");
+  await expect(item.getByRole("button", { name: "Remove" })).toHaveCount(0);
+  await expect(item.getByTestId("remove-last-passkey")).toContainText("only second factor");
+  await item.getByRole("button", { name: "Confirm with a passkey and remove" }).click();
+  await expect(page.getByTestId("passkey")).toHaveCount(0);
+  await page.goto("/users/settings");
+  await expect(page.getByTestId("mfa-status")).toHaveText("Off");
+  await context.close();
+});

@@ -27,8 +27,8 @@ pub use mfa::{
 };
 pub use passkeys::{
     delete_passkey, finish_passkey_registration, list_passkeys, log_in_with_passkey,
-    rename_passkey, start_passkey_log_in, start_passkey_registration, start_passkey_second_factor,
-    verify_passkey_second_factor, DeletePasskey, RenamePasskey,
+    rename_passkey, start_passkey_confirmation, start_passkey_log_in, start_passkey_registration,
+    start_passkey_second_factor, verify_passkey_second_factor, DeletePasskey, RenamePasskey,
 };
 pub use recovery::{
     request_password_reset, reset_link_status, reset_password, RequestPasswordReset, ResetPassword,
@@ -146,6 +146,8 @@ pub struct PasskeyRow {
     pub created_at: String,
     /// When it was last used (RFC 3339, UTC).
     pub last_used_at: Option<String>,
+    /// Whether it is the account's last second factor (removing it needs a passkey's answer).
+    pub last_second_factor: bool,
 }
 
 /// The security settings page's view of the account's second factors.

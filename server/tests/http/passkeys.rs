@@ -449,6 +449,9 @@ async fn renaming_and_deleting_touch_only_your_own_passkeys() {
     on_each_engine(|app: TestApp| async move {
         let mut owner = app.signed_in("owner@example.com").await;
         register(&app, &mut owner, "Mine").await;
+        // A second one, so removing the first leaves a second factor (the last one needs a
+        // passkey's answer: see the next test).
+        register(&app, &mut owner, "Spare").await;
         let id = list(&app, &owner).await[0]["id"]
             .as_str()
             .expect("id")
@@ -492,11 +495,154 @@ async fn renaming_and_deleting_touch_only_your_own_passkeys() {
             )
             .await;
         assert_eq!(location(&deleted), SECURITY);
-        assert!(list(&app, &owner).await.is_empty());
+        let left = list(&app, &owner).await;
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0]["name"], "Spare");
         for action in ["passkey.rename", "passkey.delete"] {
             let sql = format!("SELECT COUNT(*) FROM audit_events WHERE action = '{action}'");
             assert_eq!(app.count(&sql).await, 1, "{action}");
         }
+    })
+    .await;
+}
+
+/// The row count of the user's passkeys, the `passkey.delete` audit rows and the trust epoch.
+async fn removal_state(app: &TestApp) -> (i64, i64, i64) {
+    (
+        app.count("SELECT COUNT(*) FROM user_passkeys").await,
+        app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'passkey.delete'")
+            .await,
+        app.count("SELECT mfa_trust_epoch FROM users WHERE email = 'last@example.com'")
+            .await,
+    )
+}
+
+#[tokio::test]
+async fn removing_the_last_second_factor_needs_a_passkey_answer() {
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("last@example.com").await;
+        let mut passkey = register(&app, &mut cookie, "Only").await;
+        let listed = list(&app, &cookie).await;
+        assert_eq!(listed[0]["last_second_factor"], true);
+        let id = listed[0]["id"].as_str().expect("id").to_owned();
+        let before = removal_state(&app).await;
+
+        let refused = app
+            .call_json(
+                "/users/settings/security/passkey-delete",
+                &[("id", &id)],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            refused.text().await.expect("body"),
+            r#""SecondFactorRequired""#
+        );
+        assert_eq!(removal_state(&app).await, before, "nothing changed");
+
+        // An answer that does not check out (a foreign origin) is refused and spends the
+        // ceremony.
+        let (ceremony, options) = start(
+            &app,
+            "/users/settings/security/passkey-confirm-start",
+            Some(&cookie),
+        )
+        .await;
+        let forged = passkey.get_from(&options, "https://evil.example");
+        let refused = app
+            .call_json(
+                "/users/settings/security/passkey-delete",
+                &[("id", &id), ("ceremony", &ceremony), ("response", &forged)],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(removal_state(&app).await, before);
+        let replayed = passkey.get(&options);
+        let refused = app
+            .call_json(
+                "/users/settings/security/passkey-delete",
+                &[
+                    ("id", &id),
+                    ("ceremony", &ceremony),
+                    ("response", &replayed),
+                ],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::BAD_REQUEST,
+            "a spent ceremony"
+        );
+        assert_eq!(removal_state(&app).await, before);
+
+        let (ceremony, options) = start(
+            &app,
+            "/users/settings/security/passkey-confirm-start",
+            Some(&cookie),
+        )
+        .await;
+        let answer = passkey.get(&options);
+        let removed = app
+            .call_json(
+                "/users/settings/security/passkey-delete",
+                &[("id", &id), ("ceremony", &ceremony), ("response", &answer)],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(removed.status(), StatusCode::OK);
+        let (passkeys, deletions, epoch) = removal_state(&app).await;
+        assert_eq!((passkeys, deletions), (0, 1));
+        assert_eq!(epoch, before.2 + 1, "trusted browsers are forgotten");
+        let (metadata,): (String,) =
+            sqlx::query_as("SELECT metadata FROM audit_events WHERE action = 'passkey.delete'")
+                .fetch_one(app.sigra.db().pool())
+                .await
+                .expect("the row");
+        let metadata: Value = serde_json::from_str(&metadata).expect("json");
+        assert_eq!(metadata["last_second_factor"], true);
+        assert_eq!(
+            app.mailbox("last@example.com").await[0].subject,
+            "Two-factor authentication was turned off"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn another_accounts_passkey_answer_removes_nothing() {
+    on_each_engine(|app: TestApp| async move {
+        let mut victim = app.signed_in("last@example.com").await;
+        register(&app, &mut victim, "Victim's").await;
+        let id = list(&app, &victim).await[0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let mut attacker = app.signed_in("attacker@example.com").await;
+        let mut own = register(&app, &mut attacker, "Attacker's").await;
+        let (ceremony, options) = start(
+            &app,
+            "/users/settings/security/passkey-confirm-start",
+            Some(&attacker),
+        )
+        .await;
+        let answer = own.get(&options);
+        let refused = app
+            .call_json(
+                "/users/settings/security/passkey-delete",
+                &[("id", &id), ("ceremony", &ceremony), ("response", &answer)],
+                Some(&attacker),
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(app.count("SELECT COUNT(*) FROM user_passkeys").await, 2);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'passkey.delete'")
+                .await,
+            0
+        );
     })
     .await;
 }
