@@ -23,6 +23,7 @@ async function addPasskey(page: Page, name: string) {
   await page.goto("/users/settings/security");
   await hydrated(page);
   await page.getByTestId("passkey-list").locator("..").getByRole("link", { name: "confirm your password" }).click();
+  await expect(page).toHaveURL(/\/users\/sudo\?return_to=/);
   await hydrated(page);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Confirm" }).click();
@@ -79,6 +80,7 @@ test("register a passkey, log out, and log in with it", async ({ browser }) => {
   await logOut(page);
   await logInWithPasskey(page, authenticator, "autofill");
   await expect(page.getByTestId("account-email")).toHaveText(email);
+  await context.close();
 });
 
 test("a passkey is the second factor after the password", async ({ browser }) => {
@@ -104,6 +106,7 @@ test("a passkey is the second factor after the password", async ({ browser }) =>
   await page.getByRole("button", { name: "Use a passkey" }).click();
   await expect(page).toHaveURL(/\/users\/settings$/);
   await expect(page.getByTestId("account-email")).toHaveText(email);
+  await context.close();
 });
 
 test("a cloned passkey with a stale counter is let in and recorded (warn policy)", async ({ browser }) => {
@@ -129,13 +132,16 @@ test("a cloned passkey with a stale counter is let in and recorded (warn policy)
   await page.goto("/users/sessions");
   await hydrated(page);
   await expect(page.getByTestId("security-events")).toContainText("Passkey counter went backwards");
+  await context.close();
 });
 
 test("without JavaScript the passkey button explains itself", async ({ browser }) => {
-  const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
   await page.goto("/users/log-in");
   await expect(page.getByRole("button", { name: "Sign in with a passkey" })).toBeDisabled();
   await expect(page.getByTestId("passkey-support")).toContainText("Passkeys need JavaScript");
+  await context.close();
 });
 
 test("removing the only passkey asks the passkey to confirm, and two-factor is off after", async ({ browser }) => {

@@ -205,20 +205,39 @@ async fn totp_set_up_and_log_in_with_codes_from_an_independent_implementation() 
 }
 
 #[tokio::test]
-async fn codes_one_step_either_side_are_accepted() {
+async fn codes_one_step_either_side_are_accepted_and_two_steps_away_refused() {
     on_each_engine(|app: TestApp| async move {
         let mut cookie = app.signed_in("drift@example.com").await;
         let (secret, _) = enrol(&app, &mut cookie).await;
+        // Each code below is for a step no earlier code used, so only the window decides.
         app.advance(10 * STEP);
-        // The phone runs a step ahead: its code is for the next step.
+        let behind = pyotp_code_at(&app, &secret, -30);
+        let pending = log_in_pending(&app, "drift@example.com").await;
+        assert!(
+            session_cookie(&verify(&app, &pending, &behind, false).await).is_some(),
+            "a phone a step behind"
+        );
+        app.advance(10 * STEP);
         let ahead = pyotp_code_at(&app, &secret, 30);
         let pending = log_in_pending(&app, "drift@example.com").await;
-        assert!(session_cookie(&verify(&app, &pending, &ahead, false).await).is_some());
-        // Two steps behind is too far.
-        let stale = pyotp_code(&app, &secret);
-        app.advance(3 * STEP);
+        assert!(
+            session_cookie(&verify(&app, &pending, &ahead, false).await).is_some(),
+            "a phone a step ahead"
+        );
+        app.advance(10 * STEP);
         let pending = log_in_pending(&app, "drift@example.com").await;
-        assert!(session_cookie(&verify(&app, &pending, &stale, false).await).is_none());
+        for offset in [-60, 60] {
+            let far = pyotp_code_at(&app, &secret, offset);
+            let refused = verify(&app, &pending, &far, false).await;
+            assert!(session_cookie(&refused).is_none(), "{offset} s away");
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'mfa.verify' AND outcome = 'failure'")
+                .await,
+            2
+        );
+        let now = pyotp_code(&app, &secret);
+        assert!(session_cookie(&verify(&app, &pending, &now, false).await).is_some());
     })
     .await;
 }
@@ -303,10 +322,17 @@ async fn a_pending_session_opens_nothing_but_the_second_factor_step() {
                 &[("id", "x"), ("name", "y")],
             ),
             ("/users/settings/security/passkey-delete", &[("id", "x")]),
+            ("/users/settings/security/passkey-confirm-start", &[]),
         ];
+        let before = app.account_snapshot().await;
         for (path, form) in calls {
             let response = app.call_json(path, form, Some(&pending)).await;
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+            assert_eq!(
+                app.account_snapshot().await,
+                before,
+                "{path} changed the account's state"
+            );
         }
         assert_eq!(
             app.count("SELECT COUNT(*) FROM user_totp WHERE confirmed_at IS NOT NULL")
