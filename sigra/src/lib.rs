@@ -233,6 +233,13 @@ impl Sigra {
         self.inner.core.now()
     }
 
+    /// How many password hashes and verifications have run (feature `testing`): a test's proof
+    /// that a path never reached the hash.
+    #[cfg(feature = "testing")]
+    pub fn password_hash_runs(&self) -> u64 {
+        self.inner.core.hasher().runs()
+    }
+
     /// The rate limiter, for the HTTP layers.
     pub fn rate_limiter(&self) -> &RateLimiter {
         self.inner.core.rate_limiter()

@@ -268,6 +268,7 @@ async fn log_in_refuses_oversized_passwords_without_hashing() {
     on_each_engine(|app: TestApp| async move {
         app.register("big@example.com", CANARY_PASSWORD).await;
         let huge = "x".repeat(5_000);
+        let runs = app.sigra.password_hash_runs();
         let response = app
             .call_json(
                 "/users/log-in",
@@ -276,6 +277,27 @@ async fn log_in_refuses_oversized_passwords_without_hashing() {
             )
             .await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.sigra.password_hash_runs(),
+            runs,
+            "refused before any hashing"
+        );
+        let control = app
+            .call_json(
+                "/users/log-in",
+                &[
+                    ("email", "big@example.com"),
+                    ("password", "x".repeat(200).as_str()),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(control.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.sigra.password_hash_runs(),
+            runs + 1,
+            "a wrong password of allowed length is hashed"
+        );
         let too_big = "x".repeat(70_000);
         let response = app
             .call_json(

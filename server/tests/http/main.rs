@@ -13,7 +13,6 @@ mod helpers;
 mod hooks;
 mod jobs;
 mod lockout;
-mod metrics;
 mod mfa;
 mod passkeys;
 mod rate_limit;
