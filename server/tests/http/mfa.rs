@@ -11,8 +11,8 @@ use serde_json::Value;
 use sigra::request::RequestContext;
 
 use crate::helpers::{
-    location, on_each_engine, on_each_engine_with, session_cookie, set_cookies, Setup, TestApp,
-    CANARY_PASSWORD,
+    clears_session, form_refusal, location, on_each_engine, on_each_engine_with, session_cookie,
+    set_cookies, Setup, TestApp, CANARY_PASSWORD,
 };
 
 const STEP: Duration = Duration::from_secs(30);
@@ -380,11 +380,33 @@ async fn a_pending_session_expires_after_five_minutes() {
     on_each_engine(|app: TestApp| async move {
         let mut cookie = app.signed_in("slow@example.com").await;
         let (secret, _) = enrol(&app, &mut cookie).await;
-        let pending = log_in_pending(&app, "slow@example.com").await;
+        // Just inside the five minutes, the code finishes the log-in.
+        let in_time = log_in_pending(&app, "slow@example.com").await;
+        app.advance(Duration::from_secs(5 * 60 - 1));
+        let code = pyotp_code(&app, &secret);
+        let done = verify(&app, &in_time, &code, false).await;
+        assert!(session_cookie(&done).is_some(), "in time");
+
+        let late = log_in_pending(&app, "slow@example.com").await;
         app.advance(Duration::from_secs(5 * 60));
         let code = pyotp_code(&app, &secret);
-        let response = verify(&app, &pending, &code, false).await;
+        let response = verify(&app, &late, &code, false).await;
         assert!(session_cookie(&response).is_none());
+        assert_eq!(
+            form_refusal(&response),
+            (
+                "/users/mfa".to_owned(),
+                Some(r#""Unauthenticated""#.to_owned())
+            ),
+            "back to the step, which says the log-in has to start again"
+        );
+        assert!(clears_session(&response), "the dead pending cookie goes");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'mfa_pending'")
+                .await,
+            0,
+            "the expired pending session is deleted"
+        );
     })
     .await;
 }
