@@ -240,6 +240,12 @@ impl Sigra {
         self.inner.core.hasher().runs()
     }
 
+    /// Whether session lookups are cached in this process (feature `testing`).
+    #[cfg(feature = "testing")]
+    pub fn caches_sessions(&self) -> bool {
+        self.inner.core.session_cache().is_some()
+    }
+
     /// The rate limiter, for the HTTP layers.
     pub fn rate_limiter(&self) -> &RateLimiter {
         self.inner.core.rate_limiter()

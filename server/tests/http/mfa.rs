@@ -186,9 +186,13 @@ async fn totp_set_up_and_log_in_with_codes_from_an_independent_implementation() 
         let code = pyotp_code(&app, &secret);
         assert!(session_cookie(&verify(&app, &again, &code, false).await).is_some());
 
-        for action in ["auth.mfa_challenge", "mfa.enroll.success", "mfa.enroll.start"] {
+        for (action, times) in [
+            ("auth.mfa_challenge", 2),
+            ("mfa.enroll.success", 1),
+            ("mfa.enroll.start", 1),
+        ] {
             let sql = format!("SELECT COUNT(*) FROM audit_events WHERE action = '{action}'");
-            assert!(app.count(&sql).await >= 1, "{action}");
+            assert_eq!(app.count(&sql).await, times, "{action}");
         }
         assert_eq!(
             app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'mfa.verify' AND outcome = 'failure'")
@@ -726,6 +730,76 @@ async fn trusted_browsers_are_forgotten_all_at_once_on_sign_out_everywhere_and_o
         assert!(
             location(&response).starts_with("/users/mfa"),
             "a new password forgets trusted browsers"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn trusted_browsers_are_forgotten_by_a_password_reset_and_by_turning_two_factor_off() {
+    on_each_engine(|app: TestApp| async move {
+        // A reset: the new password alone no longer skips the code in the trusted browser.
+        let mut cookie = app.signed_in("reset-trust@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
+        let (_, trusted) = trust(&app, "reset-trust@example.com", &secret).await;
+        assert!(!asks_for_code(&app, "reset-trust@example.com", &trusted).await);
+        app.post_form(
+            "/users/reset-password",
+            "/users/reset-password",
+            &[("email", "reset-trust@example.com")],
+            None,
+        )
+        .await;
+        let link = app
+            .link_in_mail("reset-trust@example.com", "/users/reset-password/")
+            .await;
+        let (link_cookie, page) = app.open_link(&link).await;
+        let new_password = "Another-Canary-pw-2c9d-horse";
+        let reset = app
+            .post_link_form(&page, &link_cookie, &[("password", new_password)], None)
+            .await;
+        assert_eq!(location(&reset), "/users/log-in");
+        let response = app
+            .post_form(
+                "/users/log-in",
+                "/users/log-in",
+                &[
+                    ("email", "reset-trust@example.com"),
+                    ("password", new_password),
+                ],
+                Some(&trusted),
+            )
+            .await;
+        assert!(
+            location(&response).starts_with("/users/mfa"),
+            "a reset forgets trusted browsers"
+        );
+
+        // Turning two-factor off, then on again: the browser trusted before is not trusted now.
+        let mut cookie = app.signed_in("off-trust@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
+        let (mut session, trusted) = trust(&app, "off-trust@example.com", &secret).await;
+        app.enter_sudo(&mut session, SECURITY).await;
+        let code = next_code(&app, &secret);
+        let off = app
+            .post_form(
+                "/users/settings/security/totp-disable",
+                SECURITY,
+                &[("code", &code)],
+                Some(&session),
+            )
+            .await;
+        assert_eq!(location(&off), SECURITY);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_totp WHERE confirmed_at IS NOT NULL")
+                .await,
+            1,
+            "only the first account still has an app"
+        );
+        enrol(&app, &mut session).await;
+        assert!(
+            asks_for_code(&app, "off-trust@example.com", &trusted).await,
+            "turning two-factor off forgets trusted browsers"
         );
     })
     .await;
