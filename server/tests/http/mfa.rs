@@ -415,7 +415,7 @@ async fn a_pending_session_expires_after_five_minutes() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_uses_of_one_backup_code_exactly_one_wins() {
     // The 19 losers are wrong codes; a lock after five would hide which one won.
     let setup = || Setup {
