@@ -85,6 +85,9 @@ pub enum UiError {
     /// The server is shedding load; try again.
     #[error("{}", ErrorKind::Busy)]
     Busy,
+    /// The database cannot be reached; try again shortly.
+    #[error("{}", ErrorKind::Unavailable)]
+    Unavailable,
     /// Our fault; the request id finds the details in the log.
     #[error("{}{}", ErrorKind::Internal, quote(.request_id))]
     Server {
@@ -130,21 +133,15 @@ impl UiError {
                 retry_after_seconds,
             },
             ErrorKind::Busy => Self::Busy,
+            ErrorKind::Unavailable => Self::Unavailable,
             ErrorKind::Internal => Self::Server { request_id },
         }
     }
 
-    /// A refusal by one of the core's layers, in this type's own encoding, for the hydrated
-    /// page (the required-step layer).
+    /// A refusal by one of the core's layers (a rate limit, a required step, a database out of
+    /// reach), in this type's own encoding, for the hydrated page.
     pub fn refusal_json(kind: ErrorKind) -> String {
         serde_json::to_string(&Self::from_kind(kind, None)).unwrap_or_default()
-    }
-
-    /// The JSON the rate-limit layer sends to the hydrated page, in this type's own encoding.
-    pub fn rate_limited_json(retry_after_seconds: u64) -> String {
-        Self::refusal_json(ErrorKind::RateLimited {
-            retry_after_seconds,
-        })
     }
 }
 

@@ -166,13 +166,19 @@ pub fn fail(error: UiError) -> UiError {
         if !from_plain_form() {
             response.set_status(status_of(&error));
         }
-        if let UiError::RateLimited {
-            retry_after_seconds,
-        } = &error
-        {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_seconds.to_string()) {
-                response.insert_header(http::header::RETRY_AFTER, value);
+        let retry_after = match &error {
+            UiError::RateLimited {
+                retry_after_seconds,
+            } => ErrorKind::RateLimited {
+                retry_after_seconds: *retry_after_seconds,
             }
+            .retry_after(),
+            UiError::Busy => ErrorKind::Busy.retry_after(),
+            UiError::Unavailable => ErrorKind::Unavailable.retry_after(),
+            _ => None,
+        };
+        if let Some(value) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            response.insert_header(http::header::RETRY_AFTER, value);
         }
     }
     error
@@ -204,6 +210,7 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::MfaEnrolmentRequired => ErrorKind::MfaEnrolmentRequired.status(),
         UiError::SecondFactorRequired => ErrorKind::SecondFactorRequired.status(),
         UiError::Busy => ErrorKind::Busy.status(),
+        UiError::Unavailable => ErrorKind::Unavailable.status(),
         UiError::Server { .. } => ErrorKind::Internal.status(),
         // The browser-side failures never come from the server; they get what fits.
         UiError::IncompleteForm => 422,
@@ -218,8 +225,14 @@ fn status_of(error: &UiError) -> StatusCode {
 impl From<sigra::Error> for UiError {
     fn from(error: sigra::Error) -> Self {
         let kind = error.kind();
-        if kind == ErrorKind::Internal {
-            tracing::error!(error = %sigra::error::report(&error), "server function failed");
+        match kind {
+            ErrorKind::Internal => {
+                tracing::error!(error = %sigra::error::report(&error), "server function failed");
+            }
+            ErrorKind::Unavailable => {
+                tracing::warn!(error = %sigra::error::report(&error), "the database is unreachable");
+            }
+            _ => {}
         }
         fail(UiError::from_kind(kind, request_id()))
     }

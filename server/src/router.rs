@@ -11,9 +11,9 @@ use std::sync::LazyLock;
 
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes as _};
 use sigra::http::{
-    enforce_required_steps, limit_guest_auth, link_landing_routes, log_errors, reject_cross_site,
-    resolve_client_ip, resolve_session, security_headers, GuestAuthLimit, HeaderPolicy,
-    RequiredSteps,
+    encode_refusals, enforce_required_steps, limit_guest_auth, link_landing_routes, log_errors,
+    reject_cross_site, resolve_client_ip, resolve_session, security_headers, GuestAuthLimit,
+    HeaderPolicy, HostErrors, RequiredSteps,
 };
 use sigra::Sigra;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -58,7 +58,6 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
                 sigra: sigra.clone(),
                 password_change_calls: app::account::password_change_paths().into(),
                 mfa_enrolment_calls: app::account::mfa_enrolment_paths().into(),
-                refusal_json: app::error::UiError::refusal_json,
             },
             enforce_required_steps,
         ))
@@ -67,11 +66,16 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
             GuestAuthLimit {
                 sigra: sigra.clone(),
                 paths: app::account::guest_auth_paths().into(),
-                refusal_json: app::error::UiError::rate_limited_json,
             },
             limit_guest_auth,
         ))
         .layer(from_fn_with_state(sigra.clone(), reject_cross_site))
+        .layer(from_fn_with_state(
+            HostErrors {
+                encode: app::error::UiError::refusal_json,
+            },
+            encode_refusals,
+        ))
         .with_state(leptos_options);
 
     let mut router = Router::new().merge(crate::ops::routes(sigra.clone()));

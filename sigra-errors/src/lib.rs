@@ -73,6 +73,9 @@ pub enum ErrorKind {
     /// Too much work is queued (password hashing); the client should retry shortly.
     #[error("The server is busy. Please try again in a moment.")]
     Busy,
+    /// A service the server needs (the database) cannot be reached; retry shortly.
+    #[error("The service is temporarily unavailable. Please try again in a moment.")]
+    Unavailable,
     /// Our fault; the detail is in the log under the request id.
     #[error("Something went wrong on our side.")]
     Internal,
@@ -96,7 +99,7 @@ impl ErrorKind {
             | Self::MfaEnrolmentRequired
             | Self::SecondFactorRequired => 403,
             Self::MfaLocked | Self::RateLimited { .. } => 429,
-            Self::Busy => 503,
+            Self::Busy | Self::Unavailable => 503,
             Self::Internal => 500,
         }
     }
@@ -123,6 +126,7 @@ impl ErrorKind {
             Self::MfaEnrolmentRequired => "mfa_enrolment_required",
             Self::SecondFactorRequired => "second_factor_required",
             Self::Busy => "busy",
+            Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
     }
@@ -134,6 +138,7 @@ impl ErrorKind {
                 retry_after_seconds,
             } => Some(retry_after_seconds),
             Self::Busy => Some(1),
+            Self::Unavailable => Some(5),
             _ => None,
         }
     }

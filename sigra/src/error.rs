@@ -58,6 +58,9 @@ pub enum Error {
     SecondFactorRequired,
     /// Too much work is queued (password hashing); the client should retry shortly.
     Busy,
+    /// The database cannot be reached (down, restarting, out of connections): the client
+    /// should retry shortly.
+    Unavailable(sqlx::Error),
     /// The database failed.
     Database(sqlx::Error),
     /// Anything else that is our fault.
@@ -76,7 +79,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Hook(error) => Some(error),
-            Self::Database(error) => Some(error),
+            Self::Database(error) | Self::Unavailable(error) => Some(error),
             Self::Internal(error) => Some(error.as_ref()),
             _ => None,
         }
@@ -87,9 +90,14 @@ impl std::error::Error for Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// Wraps a database error.
+    /// Wraps a database error: one that says the database cannot be reached is
+    /// `Unavailable`, anything else a fault.
     pub fn database(error: sqlx::Error) -> Self {
-        Self::Database(error)
+        if is_unreachable(&error) {
+            Self::Unavailable(error)
+        } else {
+            Self::Database(error)
+        }
     }
 
     /// What a client may be told: the kind, whose message, status and code come from the one
@@ -119,6 +127,7 @@ impl Error {
             Self::MfaEnrolmentRequired => ErrorKind::MfaEnrolmentRequired,
             Self::SecondFactorRequired => ErrorKind::SecondFactorRequired,
             Self::Busy => ErrorKind::Busy,
+            Self::Unavailable(_) => ErrorKind::Unavailable,
             Self::Database(_) | Self::Internal(_) | Self::Hook(_) => ErrorKind::Internal,
         }
     }
@@ -127,14 +136,37 @@ impl Error {
     pub fn is_client_error(&self) -> bool {
         !matches!(
             self,
-            Self::Database(_) | Self::Internal(_) | Self::Hook(_) | Self::Busy
+            Self::Database(_)
+                | Self::Internal(_)
+                | Self::Hook(_)
+                | Self::Busy
+                | Self::Unavailable(_)
         )
     }
 }
 
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
-        Self::Database(error)
+        Self::database(error)
+    }
+}
+
+/// Whether `error` says the database cannot be reached, rather than that a statement failed:
+/// no connection in time, a socket that broke (also in the middle of the protocol, as when a
+/// connection is cut during its handshake), or a server shutting down or starting up
+/// (SQLSTATE class 08, and 57P01 to 57P03).
+fn is_unreachable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
     }
 }
 

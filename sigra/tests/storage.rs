@@ -15,6 +15,7 @@ async fn migrations_apply_once_and_rerun_harmlessly() {
         let config = DatabaseConfig {
             url: database.url().to_owned(),
             max_connections: 2,
+            acquire_timeout: std::time::Duration::from_secs(2),
         };
         let db = Db::connect(&config).await.expect("connect");
         db.migrate().await.expect("first run");

@@ -84,7 +84,13 @@ pub struct Setup {
     pub listen: Option<&'static str>,
     /// Points where the test holds requests inside the core to force an interleaving.
     pub test_hooks: sigra::testing::Hooks,
+    /// Changes the URL the app connects to (the test database keeps the real one), for
+    /// example to reach the database through a link the test can cut.
+    pub database_url: Option<UrlRewrite>,
 }
+
+/// A change to the database URL the app connects to.
+pub type UrlRewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 impl TestApp {
     /// Starts the app on a fresh database.
@@ -104,7 +110,11 @@ impl TestApp {
         LazyLock::force(&TRACING);
         let database = TestDatabase::create(engine).await;
         let env: Vec<(&str, &str)> = setup.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let config = testing::config_with(database.url(), &env);
+        let url = match &setup.database_url {
+            Some(rewrite) => rewrite(database.url()),
+            None => database.url().to_owned(),
+        };
+        let config = testing::config_with(&url, &env);
         let clock = ManualClock::starting_now();
         let options = LeptosOptions::builder()
             .output_name("sigra")

@@ -9,6 +9,7 @@ mod auth;
 mod breach;
 mod cli;
 mod confirmation;
+mod faults;
 mod helpers;
 mod hooks;
 mod jobs;

@@ -235,15 +235,37 @@ async fn health_and_readiness() {
 }
 
 #[tokio::test]
-async fn a_database_failure_is_a_generic_500_with_a_request_id() {
+async fn a_database_fault_is_a_generic_500_and_an_unreachable_one_a_503_both_without_internals() {
     on_each_engine(|app: TestApp| async move {
         let cookie = app.signed_in("outage@example.com").await;
+        // A statement that fails (a table gone): our fault, told as nothing more than that.
+        sqlx::query("DROP TABLE webauthn_ceremonies")
+            .execute(app.sigra.db().pool())
+            .await
+            .expect("drop");
+        let response = app
+            .call_json("/users/log-in/passkey-start", &[], None)
+            .await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = response.text().await.expect("body");
+        let error: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert!(
+            error["Server"]["request_id"].is_string(),
+            "only the request id, for the log: {body}"
+        );
+        assert!(
+            !body.contains("webauthn") && !body.to_lowercase().contains("relation"),
+            "no internals: {body}"
+        );
+
+        // No connection to be had: unavailable, retry shortly.
         app.sigra.db().close().await;
         let response = app.get("/api/v1/me", Some(&cookie)).await;
-        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(response.headers().contains_key("x-request-id"));
+        assert_eq!(response.headers()["retry-after"], "5");
         let body = response.text().await.expect("body");
-        assert!(body.contains("Something went wrong on our side."), "{body}");
+        assert!(body.contains("temporarily unavailable"), "{body}");
         assert!(
             !body.to_lowercase().contains("pool"),
             "no internals: {body}"

@@ -6,6 +6,7 @@ use super::sources::{Reader, Setting};
 pub(super) const SETTINGS: &[Setting] = &[
     Setting { key: "database.url", aliases: &["DATABASE_URL"] },
     Setting { key: "database.max_connections", aliases: &[] },
+    Setting { key: "database.acquire_timeout", aliases: &[] },
 ];
 
 /// Database connection settings. `Debug` hides a password in the URL.
@@ -15,6 +16,9 @@ pub struct DatabaseConfig {
     pub url: String,
     /// Pool size.
     pub max_connections: u32,
+    /// How long a request waits for a connection before it is told the service is
+    /// unavailable (a database that is down or out of connections fails fast).
+    pub acquire_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for DatabaseConfig {
@@ -30,6 +34,7 @@ impl std::fmt::Debug for DatabaseConfig {
         f.debug_struct("DatabaseConfig")
             .field("url", &url)
             .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
             .finish()
     }
 }
@@ -39,7 +44,14 @@ impl DatabaseConfig {
         let database = Self {
             url: r.text("database.url", "sqlite://data/sigra.db"),
             max_connections: r.number("database.max_connections", 10),
+            acquire_timeout: r.duration("database.acquire_timeout", "2s"),
         };
+        if database.acquire_timeout.is_zero() || database.acquire_timeout.as_secs() > 60 {
+            r.invalid(
+                "database.acquire_timeout",
+                "must be between a millisecond and a minute",
+            );
+        }
         if !(database.url.starts_with("sqlite:")
             || database.url.starts_with("postgres://")
             || database.url.starts_with("postgresql://"))

@@ -7,7 +7,6 @@ use std::ops::{Deref, DerefMut};
 use std::str::FromStr as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Connection as _, Executor as _, Transaction};
@@ -103,7 +102,7 @@ impl Db {
         let options = AnyConnectOptions::from_str(&url).map_err(Error::database)?;
         let pool = AnyPoolOptions::new()
             .max_connections(config.max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(config.acquire_timeout)
             // A ping before every checkout doubles the round trips of a session check; a broken
             // connection fails its query instead and the pool replaces it.
             .test_before_acquire(false)

@@ -1,7 +1,8 @@
 //! Required steps: while an account must choose a new password, or (with `mfa.required`) has
 //! no second factor yet, it can do nothing but that step. Page loads are sent to the step's
-//! page; server functions and the JSON API answer 403 with the step's error code (a browser
-//! posting a form without JavaScript is sent to the step's page instead). The calls the step
+//! page; server functions and the JSON API answer 403 with the step's error code (in the
+//! host's encoding for server functions, see `encode_refusals`; a browser posting a form
+//! without JavaScript is sent to the step's page instead). The calls the step
 //! itself needs (its forms, log-out, the header's session state) are read from the host's
 //! server functions, like the guest limit's paths, so a renamed endpoint stays allowed.
 
@@ -10,10 +11,9 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use http::header::{HeaderValue, CONTENT_TYPE};
-use http::{Method, StatusCode};
+use http::Method;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::sessions::Authenticated;
 use crate::Sigra;
 
@@ -66,8 +66,6 @@ pub struct RequiredSteps {
     pub password_change_calls: Arc<[&'static str]>,
     /// The server-function paths setting up a second factor needs.
     pub mfa_enrolment_calls: Arc<[&'static str]>,
-    /// A refusal as the host's server functions encode errors (the hydrated page decodes it).
-    pub refusal_json: fn(ErrorKind) -> String,
 }
 
 /// What a request is, for the step rules.
@@ -156,15 +154,7 @@ pub async fn enforce_required_steps(
     };
     match asked {
         Asked::Page => Redirect::to(step.page()).into_response(),
-        Asked::Api => AppError(step.error()).into_response(),
         Asked::Call if wants_html(&request) => Redirect::to(step.page()).into_response(),
-        Asked::Call => {
-            let body = (steps.refusal_json)(step.error().kind());
-            let mut response = (StatusCode::FORBIDDEN, body).into_response();
-            response
-                .headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            response
-        }
+        Asked::Api | Asked::Call => AppError(step.error()).into_response(),
     }
 }

@@ -21,7 +21,7 @@ pub use cookies::{
     HostCookies, SESSION_COOKIE,
 };
 pub use csrf::reject_cross_site;
-pub use error::{log_errors, AppError};
+pub use error::{encode_refusals, log_errors, AppError, HostErrors};
 pub use forced_change::{enforce_required_steps, RequiredStep, RequiredSteps};
 pub use headers::{security_headers, CspNonce, HeaderPolicy};
 pub use links::{

@@ -5,24 +5,22 @@
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
-use http::{Method, StatusCode};
+use http::header::{HeaderName, HeaderValue, ACCEPT};
+use http::Method;
 
 use super::client_ip::ClientIp;
 use super::error::AppError;
+use crate::error::Error;
 use crate::rate_limit::{client_bucket, Decision};
 use crate::Sigra;
 
-/// What the limit layer needs: the core, the limited paths, and the host's wording of a refusal
-/// for callers that expect data (the hydrated page decodes the host's own error type).
+/// What the limit layer needs: the core and the limited paths.
 #[derive(Clone)]
 pub struct GuestAuthLimit {
     /// The core (its limiter and configuration).
     pub sigra: Sigra,
     /// The limited paths (form posts only): the host's guest auth server functions.
     pub paths: std::sync::Arc<[&'static str]>,
-    /// The JSON body of a refusal, given the seconds to wait.
-    pub refusal_json: fn(u64) -> String,
 }
 
 /// Axum middleware: 429 with `Retry-After` past the limit, `X-RateLimit-*` headers always.
@@ -58,33 +56,12 @@ pub async fn limit_guest_auth(
         next.run(request).await
     } else {
         tracing::warn!(client = %ip, path = request.uri().path(), "rate limit reached");
-        refusal(&request, &limit, &decision)
+        AppError(Error::RateLimited {
+            retry_after_seconds: decision.reset_after.as_secs().max(1),
+        })
+        .into_response()
     };
     add_headers(&mut response, &decision);
-    response
-}
-
-fn refusal(request: &Request, limit: &GuestAuthLimit, decision: &Decision) -> Response {
-    let wait = decision.reset_after.as_secs().max(1);
-    let (content_type, body) = if wants_html(request) {
-        (
-            "text/html; charset=utf-8",
-            format!(
-                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Too many attempts</title></head>\
-                 <body><h1>Too many attempts</h1><p>Please wait {wait} seconds and try again.</p>\
-                 <p><a href=\"/\">Home</a></p></body></html>"
-            ),
-        )
-    } else {
-        ("application/json", (limit.refusal_json)(wait))
-    };
-    let mut response = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
-        response.headers_mut().insert(RETRY_AFTER, value);
-    }
     response
 }
 
