@@ -6,6 +6,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 CARGO_LEPTOS_VERSION := 0.3.10
+CARGO_DENY_VERSION := 0.20.2
 # wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/"/, "", $$3); print $$3 }' Cargo.lock)
 # The same flag cargo-leptos uses for debug builds, so tests and `cargo leptos watch` share
@@ -13,8 +14,8 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TEST_RUSTFLAGS := --cfg erase_components
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup setup-dev dev test test-rust e2e build-site bench lint \
-        rust-target wasm-bindgen cargo-leptos chromium test-tools
+.PHONY: help setup setup-dev dev test test-rust e2e build-site bench lint deny \
+        rust-target wasm-bindgen cargo-leptos cargo-deny chromium test-tools
 
 help:
 	@echo "make dev         run the app with live reload (cargo leptos watch) on http://localhost:3000"
@@ -23,7 +24,8 @@ help:
 	@echo "make e2e         Playwright in system Chromium against the release build"
 	@echo "make build-site  release build: target/release/server and target/site"
 	@echo "make bench       benchmarks (numbers go in the README)"
-	@echo "make lint        rustfmt, clippy"
+	@echo "make lint        rustfmt, clippy, and the supply-chain gate (make deny)"
+	@echo "make deny        cargo-deny: advisories (offline snapshot), licences, duplicates, sources"
 	@echo "make setup       install the build and test tools that are missing"
 
 setup: rust-target node_modules/.package-lock.json wasm-bindgen chromium test-tools
@@ -51,10 +53,13 @@ build-site: rust-target node_modules/.package-lock.json wasm-bindgen
 bench: setup build-site
 	scripts/bench.sh
 
-lint:
+lint: deny
 	cargo fmt --all -- --check
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy -p sigra-errors -p sigra -p app -p server --all-targets --features sigra/testing,app/ssr -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+deny: cargo-deny
+	scripts/deny.sh
 
 rust-target:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
@@ -70,6 +75,12 @@ wasm-bindgen:
 cargo-leptos:
 	@[ "$$(cargo leptos --version 2>/dev/null)" = "cargo-leptos $(CARGO_LEPTOS_VERSION)" ] || \
 		cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads --force
+
+# Built without LTO and with many codegen units: it is a tool, and this halves its build.
+cargo-deny:
+	@[ "$$(cargo deny --version 2>/dev/null)" = "cargo-deny $(CARGO_DENY_VERSION)" ] || \
+		CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+		cargo install cargo-deny --version $(CARGO_DENY_VERSION) --locked --force
 
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }

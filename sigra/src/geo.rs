@@ -54,13 +54,11 @@ impl MaxMindGeoIp {
 
 impl GeoIp for MaxMindGeoIp {
     fn locate(&self, ip: IpAddr) -> Option<Location> {
-        let city: geoip2::City<'_> = self.reader.lookup(ip).ok().flatten()?;
-        let name = |names: Option<std::collections::BTreeMap<&str, &str>>| {
-            names.and_then(|n| n.get("en").map(|s| (*s).to_owned()))
-        };
+        let found = self.reader.lookup(ip).ok()?;
+        let city: geoip2::City<'_> = found.decode().ok().flatten()?;
         let location = Location {
-            city: name(city.city.and_then(|c| c.names)),
-            country_code: city.country.and_then(|c| c.iso_code).map(str::to_owned),
+            city: city.city.names.english.map(str::to_owned),
+            country_code: city.country.iso_code.map(str::to_owned),
         };
         (location != Location::default()).then_some(location)
     }
