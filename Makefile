@@ -15,7 +15,7 @@ TEST_RUSTFLAGS := --cfg erase_components
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup setup-dev dev test test-rust e2e build-site bench lint deny \
-        rust-target wasm-bindgen cargo-leptos cargo-deny chromium test-tools
+        rust-target wasm-bindgen cargo-leptos cargo-deny chromium redis test-tools
 
 help:
 	@echo "make dev         run the app with live reload (cargo leptos watch) on http://localhost:3000"
@@ -28,7 +28,7 @@ help:
 	@echo "make deny        cargo-deny: advisories (offline snapshot), licences, duplicates, sources"
 	@echo "make setup       install the build and test tools that are missing"
 
-setup: rust-target node_modules/.package-lock.json wasm-bindgen chromium test-tools
+setup: rust-target node_modules/.package-lock.json wasm-bindgen chromium redis test-tools
 
 setup-dev: rust-target node_modules/.package-lock.json wasm-bindgen cargo-leptos
 
@@ -75,6 +75,10 @@ wasm-bindgen:
 cargo-leptos:
 	@[ "$$(cargo leptos --version 2>/dev/null)" = "cargo-leptos $(CARGO_LEPTOS_VERSION)" ] || \
 		cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads --force
+
+# The Redis server the rate-limit tests count in (its own backend, SIGRA_RATE_LIMIT_BACKEND=redis).
+redis:
+	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q redis-server; }
 
 # Built without LTO and with many codegen units: it is a tool, and this halves its build.
 cargo-deny:

@@ -58,9 +58,9 @@ pub enum Error {
     SecondFactorRequired,
     /// Too much work is queued (password hashing); the client should retry shortly.
     Busy,
-    /// The database cannot be reached (down, restarting, out of connections): the client
-    /// should retry shortly.
-    Unavailable(sqlx::Error),
+    /// A service the core needs (the database, Redis) cannot be reached: down, restarting,
+    /// out of connections. The client should retry shortly.
+    Unavailable(Box<dyn std::error::Error + Send + Sync>),
     /// The database failed.
     Database(sqlx::Error),
     /// Anything else that is our fault.
@@ -79,7 +79,8 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Hook(error) => Some(error),
-            Self::Database(error) | Self::Unavailable(error) => Some(error),
+            Self::Database(error) => Some(error),
+            Self::Unavailable(error) => Some(error.as_ref()),
             Self::Internal(error) => Some(error.as_ref()),
             _ => None,
         }
@@ -94,7 +95,7 @@ impl Error {
     /// `Unavailable`, anything else a fault.
     pub fn database(error: sqlx::Error) -> Self {
         if is_unreachable(&error) {
-            Self::Unavailable(error)
+            Self::Unavailable(Box::new(error))
         } else {
             Self::Database(error)
         }

@@ -164,7 +164,7 @@ impl SigraBuilder {
             (None, Some(path)) => Some(Arc::new(MaxMindGeoIp::open(path)?)),
             (None, None) => None,
         };
-        let rate_limiter = RateLimiter::new(&config.rate_limit, &db, Arc::clone(&self.clock));
+        let rate_limiter = RateLimiter::new(&config.rate_limit, &db, Arc::clone(&self.clock))?;
         let secret = &config.secret_key;
         let job_sealer = secret.derive_sealer("jobs");
         let confirmation_codes = ConfirmationCodes::new(secret.derive("confirmation-code"));

@@ -1,4 +1,5 @@
-//! The IP rate limit on guest auth posts, on both backends, and its resistance to spoofing.
+//! The IP rate limit on guest auth posts, on every backend (memory, the database, a real Redis
+//! server), and its resistance to spoofing.
 
 use std::time::Duration;
 
@@ -6,14 +7,26 @@ use reqwest::StatusCode;
 
 use crate::helpers::{on_each_engine_with, Setup, TestApp};
 
+/// The Redis server the tests use (`redis-server` from `make setup`, started by `.ci/run`).
+const REDIS_URL: &str = "redis://127.0.0.1:6379/";
+
 fn limited(backend: &'static str, trusted_proxies: &'static str) -> impl Fn() -> Setup {
-    move || Setup {
-        env: vec![
+    move || {
+        let mut env = vec![
             ("SIGRA_RATE_LIMIT_AUTH_LIMIT", "10".to_owned()),
             ("SIGRA_RATE_LIMIT_BACKEND", backend.to_owned()),
             ("SIGRA_HTTP_TRUSTED_PROXIES", trusted_proxies.to_owned()),
-        ],
-        ..Setup::default()
+        ];
+        if backend == "redis" {
+            // Each app counts under its own prefix, as separate deployments sharing a server.
+            let prefix = format!("sigra-test-{}", uuid::Uuid::new_v4().simple());
+            env.push(("SIGRA_REDIS_URL", REDIS_URL.to_owned()));
+            env.push(("SIGRA_REDIS_KEY_PREFIX", prefix));
+        }
+        Setup {
+            env,
+            ..Setup::default()
+        }
     }
 }
 
@@ -31,8 +44,8 @@ async fn attempt(app: &TestApp, forwarded_for: Option<&str>) -> reqwest::Respons
 }
 
 #[tokio::test]
-async fn guest_auth_posts_are_limited_per_address_on_both_backends() {
-    for backend in ["memory", "database"] {
+async fn guest_auth_posts_are_limited_per_address_on_every_backend() {
+    for backend in ["memory", "database", "redis"] {
         on_each_engine_with(limited(backend, ""), |app: TestApp| async move {
             for i in 0..10 {
                 let response = attempt(&app, None).await;

@@ -36,7 +36,7 @@ pub use mail::{MailConfig, MailTransport, SmtpConfig, SmtpSecurity};
 pub use mfa::MfaConfig;
 pub use passkeys::{PasskeyConfig, SignCountPolicy};
 pub use passwords::PasswordConfig;
-pub use rate_limit::{RateLimitBackend, RateLimitConfig};
+pub use rate_limit::{RateLimitBackend, RateLimitConfig, RedisConfig};
 pub use secret::SecretText;
 pub use sessions::{SessionCacheMode, SessionConfig};
 pub use site::{Environment, LogFormat};

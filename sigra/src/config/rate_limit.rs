@@ -4,7 +4,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::sources::{Reader, Setting};
-use super::Expected;
+use super::{Expected, SecretText};
 
 #[rustfmt::skip]
 pub(super) const SETTINGS: &[Setting] = &[
@@ -12,6 +12,8 @@ pub(super) const SETTINGS: &[Setting] = &[
     Setting { key: "rate_limit.auth_limit", aliases: &[] },
     Setting { key: "rate_limit.auth_window", aliases: &[] },
     Setting { key: "http.trusted_proxies", aliases: &[] },
+    Setting { key: "redis.url", aliases: &[] },
+    Setting { key: "redis.key_prefix", aliases: &[] },
 ];
 
 /// Where rate-limit counters live.
@@ -21,6 +23,8 @@ pub enum RateLimitBackend {
     Memory,
     /// In the database, shared by every process.
     Database,
+    /// In Redis (`redis.url`), shared by every process.
+    Redis,
 }
 
 impl FromStr for RateLimitBackend {
@@ -30,7 +34,8 @@ impl FromStr for RateLimitBackend {
         match text {
             "memory" => Ok(Self::Memory),
             "database" => Ok(Self::Database),
-            _ => Err(Expected("memory or database")),
+            "redis" => Ok(Self::Redis),
+            _ => Err(Expected("memory, database or redis")),
         }
     }
 }
@@ -50,7 +55,7 @@ impl FromStr for BackendChoice {
             named => named
                 .parse()
                 .map(Self::Fixed)
-                .map_err(|_| Expected("auto, memory or database")),
+                .map_err(|_| Expected("auto, memory, database or redis")),
         }
     }
 }
@@ -66,6 +71,17 @@ pub struct RateLimitConfig {
     pub auth_window: Duration,
     /// Proxies whose `X-Forwarded-For` is believed. Empty: the socket peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The Redis server, for the Redis backend.
+    pub redis: Option<RedisConfig>,
+}
+
+/// Where the Redis backend keeps its counters. `Debug` hides the URL (it may hold a password).
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port/db` (or `rediss://` for TLS).
+    pub url: SecretText,
+    /// The prefix of every key, so several applications (or test runs) can share a server.
+    pub key_prefix: String,
 }
 
 impl RateLimitConfig {
@@ -94,11 +110,27 @@ impl RateLimitConfig {
                 ),
             }
         }
+        let redis_url = r.text("redis.url", "");
+        let key_prefix = r.text("redis.key_prefix", "sigra");
+        let redis = (!redis_url.is_empty()).then(|| RedisConfig {
+            url: SecretText(redis_url.clone()),
+            key_prefix,
+        });
+        if backend == RateLimitBackend::Redis && redis.is_none() {
+            let setting = r.origin("rate_limit.backend");
+            r.invalid("redis.url", format!("is required when {setting} is redis"));
+        }
+        if !redis_url.is_empty()
+            && !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://"))
+        {
+            r.invalid("redis.url", "should be a redis:// or rediss:// URL");
+        }
         Self {
             backend,
             auth_limit: r.number("rate_limit.auth_limit", 10),
             auth_window: r.duration("rate_limit.auth_window", "1m"),
             trusted_proxies,
+            redis,
         }
     }
 }

@@ -15,7 +15,12 @@ pub struct MemoryCounters {
 }
 
 impl Counters for MemoryCounters {
-    fn hit<'a>(&'a self, bucket: &'a str, window_start: Timestamp) -> BoxFuture<'a, Result<u64>> {
+    fn hit<'a>(
+        &'a self,
+        bucket: &'a str,
+        window_start: Timestamp,
+        _window_end: Timestamp,
+    ) -> BoxFuture<'a, Result<u64>> {
         let start = window_start.as_millis();
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         if windows.len() > 100_000 {

@@ -1,8 +1,9 @@
-//! Rate limits: fixed-window counters behind one trait, with two backends: in memory (one
-//! process) and in the database (shared by every process). The HTTP layer that applies them to
-//! guest auth form posts is in `sigra::http`.
+//! Rate limits: fixed-window counters behind one trait, with three backends: in memory (one
+//! process), in the database or in Redis (shared by every process). The HTTP layer that
+//! applies them to guest auth form posts is in `sigra::http`.
 
 mod memory;
+mod redis;
 mod store;
 
 use std::net::IpAddr;
@@ -16,6 +17,7 @@ use crate::error::Result;
 use crate::mail::BoxFuture;
 
 pub use memory::MemoryCounters;
+pub use redis::RedisCounters;
 pub use store::DatabaseCounters;
 
 /// The answer to one request against a limit.
@@ -33,9 +35,14 @@ pub struct Decision {
 
 /// Counts hits per bucket per window.
 pub trait Counters: Send + Sync + 'static {
-    /// Adds one hit to `bucket` in the window starting at `window_start`; returns the hits
-    /// in that window so far, this one included.
-    fn hit<'a>(&'a self, bucket: &'a str, window_start: Timestamp) -> BoxFuture<'a, Result<u64>>;
+    /// Adds one hit to `bucket` in the window from `window_start` to `window_end`; returns
+    /// the hits in that window so far, this one included.
+    fn hit<'a>(
+        &'a self,
+        bucket: &'a str,
+        window_start: Timestamp,
+        window_end: Timestamp,
+    ) -> BoxFuture<'a, Result<u64>>;
 }
 
 /// A limit: `limit` hits per `window` per bucket.
@@ -47,12 +54,22 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     /// A limiter over the configured backend.
-    pub fn new(config: &RateLimitConfig, db: &Db, clock: Arc<dyn Clock>) -> Self {
-        let counters: Arc<dyn Counters> = match config.backend {
-            RateLimitBackend::Memory => Arc::new(MemoryCounters::default()),
-            RateLimitBackend::Database => Arc::new(DatabaseCounters::new(db.clone())),
+    ///
+    /// # Errors
+    /// The Redis URL is unusable.
+    pub fn new(config: &RateLimitConfig, db: &Db, clock: Arc<dyn Clock>) -> Result<Self> {
+        let counters: Arc<dyn Counters> = match (config.backend, &config.redis) {
+            (RateLimitBackend::Memory, _) => Arc::new(MemoryCounters::default()),
+            (RateLimitBackend::Database, _) => Arc::new(DatabaseCounters::new(db.clone())),
+            (RateLimitBackend::Redis, Some(redis)) => Arc::new(RedisCounters::new(redis)?),
+            (RateLimitBackend::Redis, None) => {
+                return Err(crate::error::Error::Internal(
+                    "the Redis backend has no URL (the configuration check should refuse it)"
+                        .into(),
+                ))
+            }
         };
-        Self { counters, clock }
+        Ok(Self { counters, clock })
     }
 
     /// A limiter over explicit counters (tests of each backend).
@@ -63,14 +80,18 @@ impl RateLimiter {
     /// Counts one hit on `bucket` and says whether it is within `limit` per `window`.
     ///
     /// # Errors
-    /// The database backend failed.
+    /// The shared backend (the database, Redis) failed or cannot be reached.
     pub async fn check(&self, bucket: &str, limit: u32, window: Duration) -> Result<Decision> {
         let now = self.clock.now().as_millis();
         let length = millis_of(window).max(1);
         let window_start = now - now.rem_euclid(length);
         let hits = self
             .counters
-            .hit(bucket, Timestamp::from_millis(window_start))
+            .hit(
+                bucket,
+                Timestamp::from_millis(window_start),
+                Timestamp::from_millis(window_start + length),
+            )
             .await?;
         let reset_after =
             Duration::from_millis(u64::try_from(window_start + length - now).unwrap_or(0));

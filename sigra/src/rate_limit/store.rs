@@ -20,7 +20,12 @@ impl DatabaseCounters {
 }
 
 impl Counters for DatabaseCounters {
-    fn hit<'a>(&'a self, bucket: &'a str, window_start: Timestamp) -> BoxFuture<'a, Result<u64>> {
+    fn hit<'a>(
+        &'a self,
+        bucket: &'a str,
+        window_start: Timestamp,
+        _window_end: Timestamp,
+    ) -> BoxFuture<'a, Result<u64>> {
         Box::pin(async move {
             let mut conn = self.db.acquire().await?;
             let hits: i64 = sqlx::query_scalar(
