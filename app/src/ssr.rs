@@ -192,6 +192,11 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::AlreadyEnrolled => ErrorKind::AlreadyEnrolled.status(),
         UiError::PasskeyRejected => ErrorKind::PasskeyRejected.status(),
         UiError::TooManyPasskeys { max } => ErrorKind::TooManyPasskeys { max: *max }.status(),
+        UiError::UnknownProvider => ErrorKind::UnknownProvider.status(),
+        UiError::OAuthFailed => ErrorKind::OAuthFailed.status(),
+        UiError::OAuthCancelled => ErrorKind::OAuthCancelled.status(),
+        UiError::LastSignInMethod => ErrorKind::LastSignInMethod.status(),
+        UiError::PasswordAlreadySet => ErrorKind::PasswordAlreadySet.status(),
         UiError::RateLimited {
             retry_after_seconds,
         } => ErrorKind::RateLimited {
@@ -229,6 +234,11 @@ impl From<sigra::Error> for UiError {
             ErrorKind::AlreadyEnrolled => UiError::AlreadyEnrolled,
             ErrorKind::PasskeyRejected => UiError::PasskeyRejected,
             ErrorKind::TooManyPasskeys { max } => UiError::TooManyPasskeys { max },
+            ErrorKind::UnknownProvider => UiError::UnknownProvider,
+            ErrorKind::OAuthFailed => UiError::OAuthFailed,
+            ErrorKind::OAuthCancelled => UiError::OAuthCancelled,
+            ErrorKind::LastSignInMethod => UiError::LastSignInMethod,
+            ErrorKind::PasswordAlreadySet => UiError::PasswordAlreadySet,
             ErrorKind::RateLimited {
                 retry_after_seconds,
             } => UiError::RateLimited {

@@ -318,6 +318,13 @@ fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'stati
         A::PasskeyRename => "Passkey renamed",
         A::PasskeyDelete => "Passkey removed",
         A::PasskeySignCountRegression => "Passkey counter went backwards (possible copy)",
+        A::OAuthAuthorize => "Sign-in with a provider started",
+        A::OAuthCallbackFailure => "Failed sign-in with a provider",
+        A::OAuthRegister => "Account created with a provider",
+        A::OAuthLogin => "Signed in with a provider",
+        A::OAuthLink => "Provider account linked",
+        A::OAuthUnlink => "Provider account unlinked",
+        A::PasswordSet => "Password set",
     }
 }
 

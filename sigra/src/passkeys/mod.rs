@@ -399,7 +399,47 @@ impl Passkeys<'_> {
         &self,
         pending: &PendingMfa,
     ) -> Result<PasskeyChallenge> {
-        let user = &pending.user().id;
+        self.start_own_passkey(&pending.user().id, Kind::SecondFactor)
+            .await
+    }
+
+    /// Starts re-authenticating the signed-in user with one of their passkeys, for sudo (the
+    /// way in for an account without a password, and for anyone who prefers it).
+    ///
+    /// # Errors
+    /// `PasskeyRejected` when the user has none; the database failed.
+    pub async fn start_passkey_sudo(&self, current: &Authenticated) -> Result<PasskeyChallenge> {
+        self.start_own_passkey(&current.user().id, Kind::Sudo).await
+    }
+
+    /// Opens sudo on this session with a passkey's answer to [`Passkeys::start_passkey_sudo`].
+    ///
+    /// # Errors
+    /// `PasskeyRejected` for a bad, replayed, expired or foreign answer; the database failed.
+    pub async fn enter_sudo_with_passkey(
+        &self,
+        current: &Authenticated,
+        ceremony_id: &str,
+        response: &str,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let user = &current.user().id;
+        let mut change = self.core.begin_change(request).await?;
+        if !self
+            .own_passkey_matches(&mut change, user, ceremony_id, response, Kind::Sudo)
+            .await?
+        {
+            // The ceremony is spent either way.
+            change.commit().await?;
+            return Err(Error::PasskeyRejected);
+        }
+        self.core
+            .grant_sudo(&mut change, current, "passkey", None)
+            .await?;
+        change.commit().await
+    }
+
+    async fn start_own_passkey(&self, user: &UserId, kind: Kind) -> Result<PasskeyChallenge> {
         let mut conn = self.core.db().acquire().await?;
         let passkeys: Vec<Passkey> = store::for_user(&mut conn, user)
             .await?
@@ -413,14 +453,8 @@ impl Passkeys<'_> {
             .relying_party
             .start_passkey_authentication(&passkeys)
             .map_err(|e| Error::Internal(Box::new(e)))?;
-        let ceremony = ceremony::begin(
-            &mut conn,
-            Kind::SecondFactor,
-            Some(user),
-            &state,
-            self.core.now(),
-        )
-        .await?;
+        let ceremony =
+            ceremony::begin(&mut conn, kind, Some(user), &state, self.core.now()).await?;
         Ok(PasskeyChallenge {
             ceremony,
             options: to_json(&options.public_key)?,
@@ -435,15 +469,23 @@ impl Passkeys<'_> {
         ceremony_id: &str,
         response: &str,
     ) -> Result<bool> {
+        self.own_passkey_matches(change, user, ceremony_id, response, Kind::SecondFactor)
+            .await
+    }
+
+    /// Checks an answer to a ceremony of `kind` started for one of `user`'s passkeys.
+    async fn own_passkey_matches(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        ceremony_id: &str,
+        response: &str,
+        kind: Kind,
+    ) -> Result<bool> {
         let now = change.now();
-        let state = ceremony::take::<PasskeyAuthentication>(
-            change,
-            ceremony_id,
-            Kind::SecondFactor,
-            Some(user),
-            now,
-        )
-        .await?;
+        let state =
+            ceremony::take::<PasskeyAuthentication>(change, ceremony_id, kind, Some(user), now)
+                .await?;
         let Some(credential) = serde_json::from_str::<PublicKeyCredential>(response).ok() else {
             return Ok(false);
         };

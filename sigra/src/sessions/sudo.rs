@@ -9,6 +9,8 @@ use crate::auth::ReauthPurpose;
 use crate::error::{Error, Result};
 use crate::password::Password;
 use crate::request::RequestContext;
+use crate::change::Change;
+use crate::plumbing::Core;
 
 use super::{store, Authenticated, SessionInfo, Sessions};
 use crate::users::User;
@@ -74,13 +76,34 @@ impl Sessions<'_> {
             .reauthenticate(current, &password, ReauthPurpose::Sudo, request)
             .await?;
         let mut change = self.core.begin_change(request).await?;
+        self.core
+            .grant_sudo(&mut change, current, "password", None)
+            .await?;
+        change.commit().await
+    }
+}
+
+/// Opening sudo: the one step every way of re-authenticating (password, passkey, provider)
+/// ends in, owned here.
+impl Core {
+    /// Opens sudo on `current`'s session as part of `change`, with its audit row naming how
+    /// the user re-authenticated (and with which provider).
+    pub(crate) async fn grant_sudo(
+        &self,
+        change: &mut Change<'_>,
+        current: &Authenticated,
+        method: &'static str,
+        provider: Option<&str>,
+    ) -> Result<()> {
         let now = change.now();
-        store::set_sudo(&mut change, &current.session().id, now).await?;
-        let event = AuditEvent::new(Action::SudoEnter)
+        store::set_sudo(change, &current.session().id, now).await?;
+        let mut event = AuditEvent::new(Action::SudoEnter)
             .actor(&current.user().id)
             .session(current.session().id.as_str())
-            .meta("method", "password");
-        change.audit(event).await?;
-        change.commit().await
+            .meta("method", method);
+        if let Some(provider) = provider {
+            event = event.meta("provider", provider.to_owned());
+        }
+        change.audit(event).await
     }
 }
