@@ -9,7 +9,7 @@ use crate::account::{
 use crate::components::account_page::AccountPage;
 use crate::components::forms::{ActionError, Field, Submit};
 use crate::components::passkeys::{add_passkey_action, AddPasskey, Ceremony};
-use crate::components::ui::{Banner, Card, RemoveButton, SecondaryButton, TextLink, Tone};
+use crate::components::ui::{Banner, Card, RemoveButton, SecondaryButton, SudoFirst, Tone};
 use crate::error::UiError;
 use crate::paths;
 
@@ -110,7 +110,7 @@ fn security(data: SecurityView, actions: Actions) -> impl IntoView {
                 })}
             </p>
             {if !data.sudo {
-                view! { <SudoFirst what="To make changes" /> }.into_any()
+                view! { <SudoFirst what="To make changes" back=paths::SECURITY_SETTINGS /> }.into_any()
             } else if data.totp_enabled {
                 enabled(actions).into_any()
             } else if let Some(setup) = data.setup {
@@ -204,7 +204,7 @@ fn Passkeys(passkeys: Vec<PasskeyRow>, sudo: bool, actions: Actions) -> impl Int
             {if sudo {
                 view! { <AddPasskey action=actions.add_passkey name=actions.passkey_name /> }.into_any()
             } else {
-                view! { <SudoFirst what="To add or change passkeys" /> }.into_any()
+                view! { <SudoFirst what="To add or change passkeys" back=paths::SECURITY_SETTINGS /> }.into_any()
             }}
         </Card>
     }
@@ -241,17 +241,5 @@ fn PasskeyItem(passkey: PasskeyRow, sudo: bool, actions: Actions) -> impl IntoVi
                 </div>
             })}
         </li>
-    }
-}
-
-/// Changes need the password re-entered first: a link to do it and come back.
-#[component]
-fn SudoFirst(what: &'static str) -> impl IntoView {
-    view! {
-        <p class="text-sm text-slate-600 dark:text-slate-300">
-            {what} ", "
-            <TextLink href=paths::with_return_to(paths::SUDO, paths::SECURITY_SETTINGS)>"confirm your password"</TextLink>
-            "."
-        </p>
     }
 }
