@@ -52,6 +52,9 @@ CREATE TABLE oauth_pending (
     kind TEXT NOT NULL,
     provider TEXT NOT NULL,
     user_id TEXT,
+    -- The session the browser had when the identity began to wait: proving the account
+    -- takes a log-in after that, so it is never this one.
+    session_id TEXT,
     identity_sealed TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL

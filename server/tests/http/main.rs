@@ -15,6 +15,8 @@ mod jobs;
 mod lockout;
 mod metrics;
 mod mfa;
+mod oauth;
+mod providers;
 mod passkeys;
 mod rate_limit;
 mod reauth;

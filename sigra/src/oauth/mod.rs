@@ -687,7 +687,7 @@ impl<'a> OAuth<'a> {
             }));
         }
         let Some(email) = email else {
-            self.wait(&mut change, binding, PendingKind::AddressNeeded, provider, None, &profile, None, false)
+            self.wait(&mut change, binding, current, PendingKind::AddressNeeded, provider, None, &profile, None, false)
                 .await?;
             change.commit().await?;
             return Ok(Ok(Finished::AddressNeeded));
@@ -732,7 +732,7 @@ impl<'a> OAuth<'a> {
                 }))
             }
             Some(account) => {
-                self.wait(&mut change, binding, PendingKind::ProveAccount, provider, Some(&account.id), &profile, Some(&email), verified)
+                self.wait(&mut change, binding, current, PendingKind::ProveAccount, provider, Some(&account.id), &profile, Some(&email), verified)
                     .await?;
                 change.commit().await?;
                 Ok(Ok(Finished::ProveAccount))
@@ -830,6 +830,7 @@ impl<'a> OAuth<'a> {
         &self,
         change: &mut Change<'_>,
         binding: Option<&str>,
+        session: Option<&Authenticated>,
         kind: PendingKind,
         provider: &str,
         user: Option<&UserId>,
@@ -852,7 +853,8 @@ impl<'a> OAuth<'a> {
         let bytes = serde_json::to_vec(&waiting).map_err(|e| Error::Internal(Box::new(e)))?;
         let sealed = self.secrets.state.seal(&pending_context(&binding), &bytes);
         let now = change.now();
-        store::put_pending(change, &binding, kind, provider, user, &sealed, now, now.plus(TRANSACTION_LIFETIME))
+        let session = session.map(|s| s.session().id.as_str());
+        store::put_pending(change, &binding, kind, provider, user, session, &sealed, now, now.plus(TRANSACTION_LIFETIME))
             .await
     }
 
@@ -1019,6 +1021,8 @@ impl<'a> OAuth<'a> {
             return Err(Error::OAuthFailed);
         };
         if pending.expires_at <= now || !linkable(&pending, Some(current)) {
+            // Spent either way: a refused proof does not get another try.
+            change.commit().await?;
             return Err(Error::OAuthFailed);
         }
         let config = self.provider(&pending.provider).map_err(|_| Error::OAuthFailed)?;
@@ -1266,12 +1270,13 @@ pub(crate) async fn provider_names_of(
 }
 
 /// Whether the signed-in user may link a waiting identity: it waits for their account, and
-/// they signed in after it began to wait (proving the account in this browser).
+/// they signed in to it in this browser after it began to wait (a log-in always starts a new
+/// session, so the session is not the one the browser had then).
 fn linkable(pending: &store::Pending, current: Option<&Authenticated>) -> bool {
     current.is_some_and(|current| {
         pending.kind == PendingKind::ProveAccount
             && pending.user_id.as_ref() == Some(&current.user().id)
-            && current.session().created_at >= pending.created_at
+            && pending.session_id.as_deref() != Some(current.session().id.as_str())
     })
 }
 

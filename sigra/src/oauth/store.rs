@@ -310,12 +310,14 @@ pub(super) async fn sign_in_ways(
 }
 
 /// Keeps an identity waiting in this browser (replacing what waited there before).
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn put_pending(
     conn: &mut AnyConnection,
     binding_hash: &TokenHash,
     kind: PendingKind,
     provider: &str,
     user: Option<&UserId>,
+    session: Option<&str>,
     identity_sealed: &str,
     now: Timestamp,
     expires_at: Timestamp,
@@ -325,13 +327,14 @@ pub(super) async fn put_pending(
         .execute(&mut *conn)
         .await?;
     sqlx::query(
-        "INSERT INTO oauth_pending (binding_hash, kind, provider, user_id, identity_sealed, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO oauth_pending (binding_hash, kind, provider, user_id, session_id, identity_sealed, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(binding_hash.as_str())
     .bind(kind.as_str())
     .bind(provider)
     .bind(user.map(|u| u.as_str().to_owned()))
+    .bind(session.map(str::to_owned))
     .bind(identity_sealed)
     .bind(now.as_millis())
     .bind(expires_at.as_millis())
@@ -346,12 +349,12 @@ pub(super) struct Pending {
     pub kind: PendingKind,
     pub provider: String,
     pub user_id: Option<UserId>,
+    pub session_id: Option<String>,
     pub identity_sealed: String,
-    pub created_at: Timestamp,
     pub expires_at: Timestamp,
 }
 
-const PENDING_COLUMNS: &str = "kind, provider, user_id, identity_sealed, created_at, expires_at";
+const PENDING_COLUMNS: &str = "kind, provider, user_id, session_id, identity_sealed, expires_at";
 
 /// Looks at the identity waiting in a browser without taking it.
 pub(super) async fn peek_pending(
