@@ -397,7 +397,8 @@ impl FakeProvider {
 
     /// Signs with a new key (its id too), as a provider rotating its keys does.
     pub fn rotate_key(&self) {
-        *self.state.signing.lock().expect("lock") = ("fake-key-2".to_owned(), EcKey::generate("fake-key-2"));
+        let kid = format!("fake-key-{}", uuid::Uuid::new_v4().simple());
+        *self.state.signing.lock().expect("lock") = (kid.clone(), EcKey::generate(&kid));
     }
 
     /// The app's settings for this fake as `name`.
