@@ -23,9 +23,10 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    AccountsSettingsPage, CheckEmailPage, OAuthEmailPage, OAuthErrorPage, OAuthLinkPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, EmailSettingsPage,
-    HomePage, LogInLinkPage, LogInPage, MfaPage, NotFound, PasswordSettingsPage, RegisterPage,
-    ResetChoosePage, ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
+    AccountsSettingsPage, CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage,
+    EmailSettingsPage, HomePage, LogInLinkPage, LogInPage, MfaPage, NotFound, OAuthEmailPage,
+    OAuthErrorPage, OAuthLinkPage, PasswordSettingsPage, RegisterPage, ResetChoosePage,
+    ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
 };
 
 /// The HTML document around the app, rendered on the server.

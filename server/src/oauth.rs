@@ -30,8 +30,14 @@ use app::paths;
 /// The routes, with the core they call.
 pub fn routes<S: Clone + Send + Sync + 'static>(sigra: Sigra) -> Router<S> {
     Router::new()
-        .route("/auth/{provider}", get(start_log_in).post(start_for_account))
-        .route("/auth/{provider}/callback", get(callback).post(posted_callback))
+        .route(
+            "/auth/{provider}",
+            get(start_log_in).post(start_for_account),
+        )
+        .route(
+            "/auth/{provider}/callback",
+            get(callback).post(posted_callback),
+        )
         .layer(Extension(sigra))
 }
 
@@ -47,7 +53,9 @@ async fn start_log_in(
     headers: HeaderMap,
     request: RequestContext,
 ) -> Response {
-    let return_to = start.return_to.unwrap_or_else(|| paths::SETTINGS.to_owned());
+    let return_to = start
+        .return_to
+        .unwrap_or_else(|| paths::SETTINGS.to_owned());
     let started = sigra
         .oauth()
         .start(
@@ -77,12 +85,18 @@ async fn start_for_account(
 ) -> Response {
     let binding = find_cookie(&headers, BINDING_COOKIE);
     let Some(current) = current else {
-        return see_other(&paths::with_return_to(paths::LOG_IN, paths::ACCOUNTS_SETTINGS));
+        return see_other(&paths::with_return_to(
+            paths::LOG_IN,
+            paths::ACCOUNTS_SETTINGS,
+        ));
     };
     let started = match form.intent.as_str() {
         "link" => {
             let Ok(sudo) = sigra.sessions().sudo(&current) else {
-                return see_other(&paths::with_return_to(paths::SUDO, paths::ACCOUNTS_SETTINGS));
+                return see_other(&paths::with_return_to(
+                    paths::SUDO,
+                    paths::ACCOUNTS_SETTINGS,
+                ));
             };
             sigra
                 .oauth()
@@ -90,7 +104,9 @@ async fn start_for_account(
                     &provider,
                     StartFor::Link(&sudo),
                     binding,
-                    form.return_to.as_deref().unwrap_or(paths::ACCOUNTS_SETTINGS),
+                    form.return_to
+                        .as_deref()
+                        .unwrap_or(paths::ACCOUNTS_SETTINGS),
                     &request,
                 )
                 .await

@@ -57,13 +57,17 @@ pub enum ErrorKind {
     UnknownProvider,
     /// A sign-in with a provider failed: a bad or replayed answer, a refused token, an address
     /// that belongs to another account. One answer for every such failure.
-    #[error("Signing in with that provider did not work. Try again, or use another way to sign in.")]
+    #[error(
+        "Signing in with that provider did not work. Try again, or use another way to sign in."
+    )]
     OAuthFailed,
     /// The provider answered that the user (or the provider) declined.
     #[error("Signing in with that provider was cancelled. Nothing was changed.")]
     OAuthCancelled,
     /// Removing this would leave the account with no way to sign in.
-    #[error("This is your only way to sign in. Add a password, a passkey or another provider first.")]
+    #[error(
+        "This is your only way to sign in. Add a password, a passkey or another provider first."
+    )]
     LastSignInMethod,
     /// A password can be set only on an account without one; this one has one.
     #[error("This account already has a password. Change it instead.")]

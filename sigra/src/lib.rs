@@ -167,8 +167,10 @@ impl SigraBuilder {
             TrustedBrowsers::new(secret.derive("trusted-browser"), config.mfa.trust_duration);
         let cookies = HostCookies::new(secret.clone());
         // Provider tokens are sealed with the TOTP secrets' keys (and rotate with them).
-        let oauth_secrets =
-            OAuthSecrets::new(Keyring::new(&config.mfa), secret.derive_sealer("oauth-state"));
+        let oauth_secrets = OAuthSecrets::new(
+            Keyring::new(&config.mfa),
+            secret.derive_sealer("oauth-state"),
+        );
         let providers = ProviderClient::new(&config.oauth)?;
         let relying_party = passkeys::relying_party(&config.passkeys, &config.app_name)?;
         let core = Core {

@@ -9,9 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sigra::testing::Engine;
 
-use crate::helpers::{
-    location, session_cookie, set_cookies, Setup, TestApp, CANARY_PASSWORD,
-};
+use crate::helpers::{location, session_cookie, set_cookies, Setup, TestApp, CANARY_PASSWORD};
 use crate::providers::{
     op_settings, openid_provider, posted_fields, query_param, with_query, Browser, FakeProvider,
     Fault, Flavour, APP_BASE,
@@ -64,18 +62,33 @@ async fn failure_reasons(app: &TestApp) -> Vec<String> {
 }
 
 async fn actions(app: &TestApp) -> Vec<String> {
-    texts(app, "SELECT action FROM audit_events ORDER BY occurred_at, id").await
+    texts(
+        app,
+        "SELECT action FROM audit_events ORDER BY occurred_at, id",
+    )
+    .await
 }
 
 /// Where a refused callback sends the browser, with the fixed code of the failure.
 fn assert_refused(response: &reqwest::Response, code: &str) {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(response), format!("/users/oauth/error?code={code}"));
-    assert!(session_cookie(response).is_none(), "no session on a refusal");
+    assert_eq!(
+        location(response),
+        format!("/users/oauth/error?code={code}")
+    );
+    assert!(
+        session_cookie(response).is_none(),
+        "no session on a refusal"
+    );
 }
 
 fn assert_signed_in(response: &reqwest::Response, target: &str) {
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", location(response));
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        location(response)
+    );
     assert_eq!(location(response), target);
     assert!(session_cookie(response).is_some(), "a session starts");
 }
@@ -160,11 +173,18 @@ async fn the_same_identity_logs_into_the_same_account_and_a_changed_address_does
             assert_signed_in(&second.callback(&callback).await, "/users/settings");
             assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
             assert_eq!(
-                app.count("SELECT COUNT(*) FROM user_identities WHERE email = 'renamed@example.test'").await,
+                app.count(
+                    "SELECT COUNT(*) FROM user_identities WHERE email = 'renamed@example.test'"
+                )
+                .await,
                 1,
                 "the identity keeps what the provider says now"
             );
-            assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'first@example.test'").await, 1);
+            assert_eq!(
+                app.count("SELECT COUNT(*) FROM users WHERE email = 'first@example.test'")
+                    .await,
+                1
+            );
         }
     })
     .await;
@@ -189,7 +209,13 @@ async fn the_same_subject_at_two_providers_is_two_identities() {
             let callback = other.through_provider(&url).await;
             assert_signed_in(&other.callback(&callback).await, "/users/settings");
             assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 2);
-            assert_eq!(app.count("SELECT COUNT(DISTINCT user_id) FROM user_identities WHERE subject = 'alice'").await, 2);
+            assert_eq!(
+                app.count(
+                    "SELECT COUNT(DISTINCT user_id) FROM user_identities WHERE subject = 'alice'"
+                )
+                .await,
+                2
+            );
         }
     })
     .await;
@@ -205,9 +231,13 @@ async fn a_tampered_or_missing_state_is_refused_before_any_token_request() {
             let mut browser = Browser::new(&app);
             let url = browser.start("forge", None).await;
             let callback = browser.through_provider(&url).await;
-            let tampered = with_query(&format!("{APP_BASE}{callback}"), "state", "A".repeat(43).as_str())
-                .trim_start_matches(APP_BASE)
-                .to_owned();
+            let tampered = with_query(
+                &format!("{APP_BASE}{callback}"),
+                "state",
+                "A".repeat(43).as_str(),
+            )
+            .trim_start_matches(APP_BASE)
+            .to_owned();
             assert_refused(&browser.callback(&tampered).await, "oauth_failed");
             let missing = callback
                 .split('&')
@@ -216,8 +246,15 @@ async fn a_tampered_or_missing_state_is_refused_before_any_token_request() {
                 .join("&");
             assert_refused(&browser.callback(&missing).await, "oauth_failed");
             assert_eq!(fake.token_requests(), before, "no token request was made");
-            assert_eq!(failure_reasons(&app).await, ["state_unknown", "state_missing"]);
-            assert_eq!(app.count("SELECT COUNT(*) FROM oauth_transactions").await, 1, "the real one still waits");
+            assert_eq!(
+                failure_reasons(&app).await,
+                ["state_unknown", "state_missing"]
+            );
+            assert_eq!(
+                app.count("SELECT COUNT(*) FROM oauth_transactions").await,
+                1,
+                "the real one still waits"
+            );
         }
     })
     .await;
@@ -228,7 +265,9 @@ async fn a_replayed_callback_is_refused() {
     each_engine(op_settings(), |app| async move {
         let mut browser = Browser::new(&app);
         let url = browser.start("oidc", None).await;
-        let callback = browser.through_provider(&with_query(&url, "login_hint", "replay")).await;
+        let callback = browser
+            .through_provider(&with_query(&url, "login_hint", "replay"))
+            .await;
         assert_signed_in(&browser.callback(&callback).await, "/users/settings");
         assert_refused(&browser.callback(&callback).await, "oauth_failed");
         assert_eq!(failure_reasons(&app).await, ["state_unknown"]);
@@ -242,11 +281,16 @@ async fn parallel_callbacks_with_one_state_start_one_session() {
     each_engine(op_settings(), |app| async move {
         let mut browser = Browser::new(&app);
         let url = browser.start("oidc", None).await;
-        let callback = browser.through_provider(&with_query(&url, "login_hint", "racer")).await;
+        let callback = browser
+            .through_provider(&with_query(&url, "login_hint", "racer"))
+            .await;
         let cookies = browser.cookies();
         let attempts = (0..10).map(|_| app.get(&callback, Some(&cookies)));
         let responses = futures::future::join_all(attempts).await;
-        let sessions = responses.iter().filter(|r| session_cookie(r).is_some()).count();
+        let sessions = responses
+            .iter()
+            .filter(|r| session_cookie(r).is_some())
+            .count();
         assert_eq!(sessions, 1, "exactly one callback wins");
         assert_eq!(app.count("SELECT COUNT(*) FROM user_sessions").await, 1);
         assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
@@ -260,8 +304,14 @@ async fn a_rewritten_pkce_challenge_is_refused_at_the_token_endpoint() {
         let mut browser = Browser::new(&app);
         let url = browser.start("oidc", None).await;
         // The attacker's own challenge: the app's verifier no longer matches it.
-        let forged = with_query(&url, "code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
-        let callback = browser.through_provider(&with_query(&forged, "login_hint", "pkce")).await;
+        let forged = with_query(
+            &url,
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        );
+        let callback = browser
+            .through_provider(&with_query(&forged, "login_hint", "pkce"))
+            .await;
         assert_refused(&browser.callback(&callback).await, "oauth_failed");
         assert_eq!(failure_reasons(&app).await, ["token_exchange"]);
         assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
@@ -275,7 +325,9 @@ async fn a_rewritten_nonce_is_refused() {
         let mut browser = Browser::new(&app);
         let url = browser.start("oidc", None).await;
         let forged = with_query(&url, "nonce", "attacker-chosen-nonce-0123456789abcdef0123");
-        let callback = browser.through_provider(&with_query(&forged, "login_hint", "nonce")).await;
+        let callback = browser
+            .through_provider(&with_query(&forged, "login_hint", "nonce"))
+            .await;
         assert_refused(&browser.callback(&callback).await, "oauth_failed");
         assert_eq!(failure_reasons(&app).await, ["id_token_nonce"]);
         assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
@@ -288,13 +340,17 @@ async fn a_wrong_or_missing_iss_parameter_is_refused() {
     each_engine(op_settings(), |app| async move {
         let mut browser = Browser::new(&app);
         let url = browser.start("oidc", None).await;
-        let callback = browser.through_provider(&with_query(&url, "login_hint", "mixup")).await;
+        let callback = browser
+            .through_provider(&with_query(&url, "login_hint", "mixup"))
+            .await;
         let full = format!("{APP_BASE}{callback}");
         let wrong = with_query(&full, "iss", "https://evil.example").replace(APP_BASE, "");
         assert_refused(&browser.callback(&wrong).await, "oauth_failed");
 
         let url = browser.start("oidc", None).await;
-        let callback = browser.through_provider(&with_query(&url, "login_hint", "mixup")).await;
+        let callback = browser
+            .through_provider(&with_query(&url, "login_hint", "mixup"))
+            .await;
         let without: String = {
             let mut parsed = url::Url::parse(&format!("{APP_BASE}{callback}")).expect("url");
             let kept: Vec<(String, String)> = parsed
@@ -318,16 +374,23 @@ async fn a_callback_from_another_browser_is_refused() {
         // no binding cookie, or its own) is made to open it: login CSRF.
         let mut attacker = Browser::new(&app);
         let url = attacker.start("oidc", None).await;
-        let callback = attacker.through_provider(&with_query(&url, "login_hint", "attacker")).await;
+        let callback = attacker
+            .through_provider(&with_query(&url, "login_hint", "attacker"))
+            .await;
         let mut victim = Browser::new(&app);
         assert_refused(&victim.callback(&callback).await, "oauth_failed");
 
         let url = attacker.start("oidc", None).await;
-        let callback = attacker.through_provider(&with_query(&url, "login_hint", "attacker")).await;
+        let callback = attacker
+            .through_provider(&with_query(&url, "login_hint", "attacker"))
+            .await;
         let mut victim = Browser::new(&app);
         victim.start("oidc", None).await;
         assert_refused(&victim.callback(&callback).await, "oauth_failed");
-        assert_eq!(failure_reasons(&app).await, ["browser_mismatch", "browser_mismatch"]);
+        assert_eq!(
+            failure_reasons(&app).await,
+            ["browser_mismatch", "browser_mismatch"]
+        );
         assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
     })
     .await;
@@ -338,13 +401,29 @@ async fn a_provider_error_shows_a_clear_page_and_starts_no_session() {
     each_engine(op_settings(), |app| async move {
         let mut browser = Browser::new(&app);
         let url = browser.start("oidc", None).await;
-        let callback = browser.through_provider(&with_query(&url, "login_hint", "deny")).await;
-        assert_eq!(query_param(&callback, "error").as_deref(), Some("access_denied"));
+        let callback = browser
+            .through_provider(&with_query(&url, "login_hint", "deny"))
+            .await;
+        assert_eq!(
+            query_param(&callback, "error").as_deref(),
+            Some("access_denied")
+        );
         let refused = browser.callback(&callback).await;
         assert_refused(&refused, "oauth_cancelled");
-        let page = browser.get(&location(&refused)).await.text().await.expect("page");
-        assert!(page.contains("was cancelled. Nothing was changed."), "{page}");
-        assert!(!page.contains("The user declined"), "the provider's words never reach the page");
+        let page = browser
+            .get(&location(&refused))
+            .await
+            .text()
+            .await
+            .expect("page");
+        assert!(
+            page.contains("was cancelled. Nothing was changed."),
+            "{page}"
+        );
+        assert!(
+            !page.contains("The user declined"),
+            "the provider's words never reach the page"
+        );
         assert_eq!(failure_reasons(&app).await, ["access_denied"]);
         assert_eq!(app.session_rows().await, 0);
     })
@@ -356,7 +435,9 @@ async fn an_unverified_address_equal_to_an_account_neither_links_nor_logs_in() {
     each_engine(op_settings(), |app| async move {
         app.register("victim@example.test", CANARY_PASSWORD).await;
         let mut mallory = Browser::new(&app);
-        let refused = mallory.sign_in_with_op("unverified:victim@example.test").await;
+        let refused = mallory
+            .sign_in_with_op("unverified:victim@example.test")
+            .await;
         assert_refused(&refused, "oauth_failed");
         assert_eq!(failure_reasons(&app).await, ["unverified_email_in_use"]);
         assert_eq!(app.count("SELECT COUNT(*) FROM user_identities").await, 0);
@@ -443,14 +524,19 @@ async fn a_replayed_authorization_code_is_refused() {
     each_engine(op_settings(), |app| async move {
         let mut browser = Browser::new(&app);
         let url = browser.start("oidc", None).await;
-        let callback = browser.through_provider(&with_query(&url, "login_hint", "codes")).await;
+        let callback = browser
+            .through_provider(&with_query(&url, "login_hint", "codes"))
+            .await;
         let code = query_param(&callback, "code").expect("code");
         assert_signed_in(&browser.callback(&callback).await, "/users/settings");
 
         // A new authorization in the same browser, answered with the spent code.
         let url = browser.start("oidc", None).await;
-        let fresh = browser.through_provider(&with_query(&url, "login_hint", "codes")).await;
-        let replayed = with_query(&format!("{APP_BASE}{fresh}"), "code", &code).replace(APP_BASE, "");
+        let fresh = browser
+            .through_provider(&with_query(&url, "login_hint", "codes"))
+            .await;
+        let replayed =
+            with_query(&format!("{APP_BASE}{fresh}"), "code", &code).replace(APP_BASE, "");
         assert_refused(&browser.callback(&replayed).await, "oauth_failed");
         assert_eq!(failure_reasons(&app).await, ["token_exchange"]);
     })
@@ -468,7 +554,9 @@ async fn return_to_never_leaves_the_site() {
         ] {
             let mut browser = Browser::new(&app);
             let url = browser.start("oidc", Some(attack)).await;
-            let callback = browser.through_provider(&with_query(&url, "login_hint", "wanderer")).await;
+            let callback = browser
+                .through_provider(&with_query(&url, "login_hint", "wanderer"))
+                .await;
             assert_signed_in(&browser.callback(&callback).await, expected);
         }
     })
@@ -479,70 +567,145 @@ async fn return_to_never_leaves_the_site() {
 async fn a_user_with_totp_signs_in_with_a_provider_and_is_asked_for_the_code() {
     each_engine(op_settings(), |app| async move {
         let cookie = app.signed_in("twofactor@example.com").await;
-        execute(&app, "UPDATE users SET confirmed_at = 1 WHERE email = 'twofactor@example.com'").await;
+        execute(
+            &app,
+            "UPDATE users SET confirmed_at = 1 WHERE email = 'twofactor@example.com'",
+        )
+        .await;
         crate::mfa::enrol(&app, &cookie).await;
         // Link the provider from settings (under sudo).
         let mut browser = Browser::new(&app);
-        browser.jar.insert("__Host-sigra_session".to_owned(), cookie.trim_start_matches("__Host-sigra_session=").to_owned());
-        app.enter_sudo(&browser.cookies(), "/users/settings/accounts").await;
-        let started = browser.post("/auth/oidc", "/users/settings/accounts", &[("intent", "link")]).await;
+        browser.jar.insert(
+            "__Host-sigra_session".to_owned(),
+            cookie
+                .trim_start_matches("__Host-sigra_session=")
+                .to_owned(),
+        );
+        app.enter_sudo(&browser.cookies(), "/users/settings/accounts")
+            .await;
+        let started = browser
+            .post(
+                "/auth/oidc",
+                "/users/settings/accounts",
+                &[("intent", "link")],
+            )
+            .await;
         assert_eq!(started.status(), StatusCode::SEE_OTHER);
-        let callback = browser.through_provider(&with_query(&location(&started), "login_hint", "twofactor@example.com")).await;
+        let callback = browser
+            .through_provider(&with_query(
+                &location(&started),
+                "login_hint",
+                "twofactor@example.com",
+            ))
+            .await;
         let linked = browser.callback(&callback).await;
         assert_eq!(location(&linked), "/users/settings/accounts");
 
         let mut fresh = Browser::new(&app);
         let answer = fresh.sign_in_with_op("twofactor@example.com").await;
         assert_eq!(answer.status(), StatusCode::SEE_OTHER);
-        assert!(location(&answer).starts_with("/users/mfa?return_to="), "{}", location(&answer));
+        assert!(
+            location(&answer).starts_with("/users/mfa?return_to="),
+            "{}",
+            location(&answer)
+        );
         let pending = session_cookie(&answer).expect("a pending session");
-        assert_eq!(app.me(&pending).await, StatusCode::UNAUTHORIZED, "it opens nothing yet");
-        let challenge = texts(&app, "SELECT metadata FROM audit_events WHERE action = 'auth.mfa_challenge'").await;
-        assert!(challenge.last().expect("a challenge").contains(r#""method":"oauth""#));
+        assert_eq!(
+            app.me(&pending).await,
+            StatusCode::UNAUTHORIZED,
+            "it opens nothing yet"
+        );
+        let challenge = texts(
+            &app,
+            "SELECT metadata FROM audit_events WHERE action = 'auth.mfa_challenge'",
+        )
+        .await;
+        assert!(challenge
+            .last()
+            .expect("a challenge")
+            .contains(r#""method":"oauth""#));
     })
     .await;
 }
 
 #[tokio::test]
-async fn a_provider_account_reauthenticates_with_the_provider_for_sudo_sets_a_password_and_unlinks() {
+async fn a_provider_account_reauthenticates_with_the_provider_for_sudo_sets_a_password_and_unlinks()
+{
     each_engine(op_settings(), |app| async move {
         let mut browser = Browser::new(&app);
         assert_signed_in(&browser.sign_in_with_op("nopass").await, "/users/settings");
         let accounts = "/users/settings/accounts";
 
         // Without sudo, unlinking sends the browser to confirm it is them.
-        let id = texts(&app, "SELECT id FROM user_identities").await.remove(0);
-        let refused = browser.post("/users/settings/accounts/unlink", accounts, &[("id", &id)]).await;
-        assert!(location(&refused).starts_with("/users/sudo"), "{}", location(&refused));
+        let id = texts(&app, "SELECT id FROM user_identities")
+            .await
+            .remove(0);
+        let refused = browser
+            .post("/users/settings/accounts/unlink", accounts, &[("id", &id)])
+            .await;
+        assert!(
+            location(&refused).starts_with("/users/sudo"),
+            "{}",
+            location(&refused)
+        );
 
         // Sudo by a fresh log-in at the provider (prompt=login, max_age=0).
-        let started = browser.post("/auth/oidc", "/users/sudo", &[("intent", "sudo"), ("return_to", accounts)]).await;
+        let started = browser
+            .post(
+                "/auth/oidc",
+                "/users/sudo",
+                &[("intent", "sudo"), ("return_to", accounts)],
+            )
+            .await;
         let authorize = location(&started);
         assert_eq!(query_param(&authorize, "prompt").as_deref(), Some("login"));
         assert_eq!(query_param(&authorize, "max_age").as_deref(), Some("0"));
-        let callback = browser.through_provider(&with_query(&authorize, "login_hint", "nopass")).await;
+        let callback = browser
+            .through_provider(&with_query(&authorize, "login_hint", "nopass"))
+            .await;
         let granted = browser.callback(&callback).await;
         assert_eq!(location(&granted), accounts);
-        let sudo = texts(&app, "SELECT metadata FROM audit_events WHERE action = 'session.sudo_enter'").await;
+        let sudo = texts(
+            &app,
+            "SELECT metadata FROM audit_events WHERE action = 'session.sudo_enter'",
+        )
+        .await;
         assert!(sudo[0].contains(r#""method":"oauth""#), "{sudo:?}");
 
         // The only way in cannot go.
-        let last = browser.post("/users/settings/accounts/unlink", accounts, &[("id", &id)]).await;
+        let last = browser
+            .post("/users/settings/accounts/unlink", accounts, &[("id", &id)])
+            .await;
         assert_ne!(location(&last), accounts);
         assert_eq!(app.count("SELECT COUNT(*) FROM user_identities").await, 1);
 
         // A password, then the provider can go.
         let set = browser
-            .post("/users/settings/accounts/password", accounts, &[("new_password", CANARY_PASSWORD)])
+            .post(
+                "/users/settings/accounts/password",
+                accounts,
+                &[("new_password", CANARY_PASSWORD)],
+            )
             .await;
         assert_eq!(location(&set), accounts);
-        assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE password_hash IS NOT NULL").await, 1);
-        let unlinked = browser.post("/users/settings/accounts/unlink", accounts, &[("id", &id)]).await;
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE password_hash IS NOT NULL")
+                .await,
+            1
+        );
+        let unlinked = browser
+            .post("/users/settings/accounts/unlink", accounts, &[("id", &id)])
+            .await;
         assert_eq!(location(&unlinked), accounts);
         assert_eq!(app.count("SELECT COUNT(*) FROM user_identities").await, 0);
         let mail = app.mailbox("nopass@example.test").await;
-        assert!(mail.iter().any(|m| m.subject.contains("was unlinked")), "an unlink notice");
-        let logged_in = app.log_in("nopass@example.test", CANARY_PASSWORD, false).await;
+        assert!(
+            mail.iter().any(|m| m.subject.contains("was unlinked")),
+            "an unlink notice"
+        );
+        let logged_in = app
+            .log_in("nopass@example.test", CANARY_PASSWORD, false)
+            .await;
         assert!(session_cookie(&logged_in).is_some(), "the password works");
         for action in ["account.password_set", "oauth.unlink"] {
             assert!(actions(&app).await.iter().any(|a| a == action), "{action}");
@@ -607,7 +770,13 @@ async fn the_client_follows_no_redirect_from_the_token_endpoint() {
             let callback = browser.through_provider(&url).await;
             assert_refused(&browser.callback(&callback).await, "oauth_failed");
             assert_eq!(failure_reasons(&app).await, ["token_exchange"]);
-            assert_eq!(fake.state.trap_hits.load(std::sync::atomic::Ordering::SeqCst), 0, "the redirect was not followed");
+            assert_eq!(
+                fake.state
+                    .trap_hits
+                    .load(std::sync::atomic::Ordering::SeqCst),
+                0,
+                "the redirect was not followed"
+            );
         }
     })
     .await;
@@ -630,12 +799,26 @@ async fn a_stale_provider_log_in_does_not_open_sudo() {
 
             // The provider answers from a remembered log-in of an hour ago.
             fake.set(|b| b.auth_age = 3600);
-            let started = browser.post("/auth/forge", "/users/sudo", &[("intent", "sudo"), ("return_to", "/users/sessions")]).await;
+            let started = browser
+                .post(
+                    "/auth/forge",
+                    "/users/sudo",
+                    &[("intent", "sudo"), ("return_to", "/users/sessions")],
+                )
+                .await;
             let callback = browser.through_provider(&location(&started)).await;
             assert_refused(&browser.callback(&callback).await, "oauth_failed");
             assert_eq!(failure_reasons(&app).await, ["stale_auth_time"]);
-            assert_eq!(app.count("SELECT COUNT(*) FROM user_sessions WHERE sudo_at IS NOT NULL").await, 0);
-            assert_eq!(app.me(&browser.cookies()).await, StatusCode::OK, "still signed in");
+            assert_eq!(
+                app.count("SELECT COUNT(*) FROM user_sessions WHERE sudo_at IS NOT NULL")
+                    .await,
+                0
+            );
+            assert_eq!(
+                app.me(&browser.cookies()).await,
+                StatusCode::OK,
+                "still signed in"
+            );
         }
     })
     .await;
@@ -678,23 +861,52 @@ async fn apple_posts_its_answer_cross_site_and_the_browser_that_started_finishes
             });
             let mut browser = Browser::new(&app);
             let authorize = browser.start("apple", None).await;
-            assert_eq!(query_param(&authorize, "response_mode").as_deref(), Some("form_post"));
-            let page = reqwest::get(&authorize).await.expect("apple").text().await.expect("page");
+            assert_eq!(
+                query_param(&authorize, "response_mode").as_deref(),
+                Some("form_post")
+            );
+            let page = reqwest::get(&authorize)
+                .await
+                .expect("apple")
+                .text()
+                .await
+                .expect("page");
             let fields = posted_fields(&page);
-            let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let form: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
 
             // The cross-site POST carries no cookie of ours.
             let posted = app
-                .post_form_with("/auth/apple/callback", "/", &form, None, &[("sec-fetch-site", "cross-site"), ("origin", "null")])
+                .post_form_with(
+                    "/auth/apple/callback",
+                    "/",
+                    &form,
+                    None,
+                    &[("sec-fetch-site", "cross-site"), ("origin", "null")],
+                )
                 .await;
             assert_eq!(posted.status(), StatusCode::SEE_OTHER);
             let resume = location(&posted);
-            assert!(resume.starts_with("/auth/apple/callback?state="), "{resume}");
-            assert!(!resume.contains("code="), "the code does not come back into the address bar");
+            assert!(
+                resume.starts_with("/auth/apple/callback?state="),
+                "{resume}"
+            );
+            assert!(
+                !resume.contains("code="),
+                "the code does not come back into the address bar"
+            );
             assert!(session_cookie(&posted).is_none());
             // A second post of the same answer finds nothing to attach to.
             let again = app
-                .post_form_with("/auth/apple/callback", "/", &form, None, &[("sec-fetch-site", "cross-site")])
+                .post_form_with(
+                    "/auth/apple/callback",
+                    "/",
+                    &form,
+                    None,
+                    &[("sec-fetch-site", "cross-site")],
+                )
                 .await;
             assert_eq!(location(&again), "/users/oauth/error?code=oauth_failed");
 
@@ -702,23 +914,39 @@ async fn apple_posts_its_answer_cross_site_and_the_browser_that_started_finishes
             let stranger = app.get(&resume, None).await;
             assert_eq!(location(&stranger), "/users/oauth/error?code=oauth_failed");
             let posted = apple_post(&app, &browser.start("apple", None).await).await;
-            assert_signed_in(&browser.callback(&location(&posted)).await, "/users/settings");
+            assert_signed_in(
+                &browser.callback(&location(&posted)).await,
+                "/users/settings",
+            );
             assert_eq!(
                 texts(&app, "SELECT name FROM user_identities").await,
                 ["Ada Lovelace"],
                 "the name Apple sends the first time is kept"
             );
-            assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE confirmed_at IS NOT NULL").await, 1, "\"true\" as a string counts");
+            assert_eq!(
+                app.count("SELECT COUNT(*) FROM users WHERE confirmed_at IS NOT NULL")
+                    .await,
+                1,
+                "\"true\" as a string counts"
+            );
 
             // Later authorizations carry no name; the one kept stays.
             apple.set(|b| b.name = None);
             let mut later = Browser::new(&app);
             let authorize = later.start("apple", None).await;
-            let page = reqwest::get(&authorize).await.expect("apple").text().await.expect("page");
+            let page = reqwest::get(&authorize)
+                .await
+                .expect("apple")
+                .text()
+                .await
+                .expect("page");
             assert!(!page.contains("name=\"user\""));
             let posted = apple_post(&app, &authorize).await;
             assert_signed_in(&later.callback(&location(&posted)).await, "/users/settings");
-            assert_eq!(texts(&app, "SELECT name FROM user_identities").await, ["Ada Lovelace"]);
+            assert_eq!(
+                texts(&app, "SELECT name FROM user_identities").await,
+                ["Ada Lovelace"]
+            );
         }
     })
     .await;
@@ -881,24 +1109,62 @@ async fn provider_tokens_are_sealed_at_rest_and_refreshed_when_expired() {
             let url = browser.start("forge", None).await;
             let callback = browser.through_provider(&url).await;
             assert_signed_in(&browser.callback(&callback).await, "/users/settings");
-            let stored = texts(&app, "SELECT access_token_sealed || ' ' || refresh_token_sealed FROM user_identities").await;
-            assert!(!stored[0].contains("fake-access-token") && !stored[0].contains("fake-refresh-token"), "{stored:?}");
+            let stored = texts(
+                &app,
+                "SELECT access_token_sealed || ' ' || refresh_token_sealed FROM user_identities",
+            )
+            .await;
+            assert!(
+                !stored[0].contains("fake-access-token")
+                    && !stored[0].contains("fake-refresh-token"),
+                "{stored:?}"
+            );
 
-            let current = match app.sigra.sessions().authenticate_session(&sigra::crypto::PresentedToken::parse(browser.cookie("__Host-sigra_session").expect("session")).expect("token")).await.expect("check") {
+            let current = match app
+                .sigra
+                .sessions()
+                .authenticate_session(
+                    &sigra::crypto::PresentedToken::parse(
+                        browser.cookie("__Host-sigra_session").expect("session"),
+                    )
+                    .expect("token"),
+                )
+                .await
+                .expect("check")
+            {
                 sigra::sessions::SessionCheck::Active(current) => current,
                 other => panic!("{other:?}"),
             };
             let request = sigra::request::RequestContext::command("test");
-            let refreshes = || fake.state.refreshes.load(std::sync::atomic::Ordering::SeqCst);
+            let refreshes = || {
+                fake.state
+                    .refreshes
+                    .load(std::sync::atomic::Ordering::SeqCst)
+            };
             let before = refreshes();
-            let first = app.sigra.oauth().access_token(&current, "forge", &request).await.expect("token");
+            let first = app
+                .sigra
+                .oauth()
+                .access_token(&current, "forge", &request)
+                .await
+                .expect("token");
             assert!(first.starts_with("fake-access-token-"));
             assert_eq!(refreshes(), before, "a live token is used as it is");
             app.advance(Duration::from_secs(120));
-            let refreshed = app.sigra.oauth().access_token(&current, "forge", &request).await.expect("token");
+            let refreshed = app
+                .sigra
+                .oauth()
+                .access_token(&current, "forge", &request)
+                .await
+                .expect("token");
             assert_ne!(*refreshed, *first, "an expired token is refreshed");
             assert_eq!(refreshes(), before + 1);
-            let again = app.sigra.oauth().access_token(&current, "forge", &request).await.expect("token");
+            let again = app
+                .sigra
+                .oauth()
+                .access_token(&current, "forge", &request)
+                .await
+                .expect("token");
             assert_eq!(*again, *refreshed, "and stored");
         }
     })
@@ -914,27 +1180,74 @@ async fn linking_needs_sudo_mails_the_owner_and_refuses_an_identity_of_another_a
 
         let cookie = app.signed_in("linker@example.test").await;
         let mut browser = Browser::new(&app);
-        browser.jar.insert("__Host-sigra_session".to_owned(), cookie.trim_start_matches("__Host-sigra_session=").to_owned());
-        let without = browser.post("/auth/oidc", "/users/settings/accounts", &[("intent", "link")]).await;
-        assert_eq!(location(&without), "/users/sudo?return_to=/users/settings/accounts");
+        browser.jar.insert(
+            "__Host-sigra_session".to_owned(),
+            cookie
+                .trim_start_matches("__Host-sigra_session=")
+                .to_owned(),
+        );
+        let without = browser
+            .post(
+                "/auth/oidc",
+                "/users/settings/accounts",
+                &[("intent", "link")],
+            )
+            .await;
+        assert_eq!(
+            location(&without),
+            "/users/sudo?return_to=/users/settings/accounts"
+        );
         // A cross-site form cannot start it.
         let forged = app
-            .post_form_with("/auth/oidc", "/", &[("intent", "link")], Some(&browser.cookies()), &[("sec-fetch-site", "cross-site")])
+            .post_form_with(
+                "/auth/oidc",
+                "/",
+                &[("intent", "link")],
+                Some(&browser.cookies()),
+                &[("sec-fetch-site", "cross-site")],
+            )
             .await;
         assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
-        app.enter_sudo(&browser.cookies(), "/users/settings/accounts").await;
-        let started = browser.post("/auth/oidc", "/users/settings/accounts", &[("intent", "link")]).await;
-        let callback = browser.through_provider(&with_query(&location(&started), "login_hint", "shared")).await;
+        app.enter_sudo(&browser.cookies(), "/users/settings/accounts")
+            .await;
+        let started = browser
+            .post(
+                "/auth/oidc",
+                "/users/settings/accounts",
+                &[("intent", "link")],
+            )
+            .await;
+        let callback = browser
+            .through_provider(&with_query(&location(&started), "login_hint", "shared"))
+            .await;
         assert_refused(&browser.callback(&callback).await, "oauth_failed");
         assert_eq!(failure_reasons(&app).await, ["identity_linked_elsewhere"]);
 
         browser.forget_provider_session();
-        let started = browser.post("/auth/oidc", "/users/settings/accounts", &[("intent", "link")]).await;
-        let callback = browser.through_provider(&with_query(&location(&started), "login_hint", "linker-at-op")).await;
-        assert_eq!(location(&browser.callback(&callback).await), "/users/settings/accounts");
+        let started = browser
+            .post(
+                "/auth/oidc",
+                "/users/settings/accounts",
+                &[("intent", "link")],
+            )
+            .await;
+        let callback = browser
+            .through_provider(&with_query(
+                &location(&started),
+                "login_hint",
+                "linker-at-op",
+            ))
+            .await;
+        assert_eq!(
+            location(&browser.callback(&callback).await),
+            "/users/settings/accounts"
+        );
         let mail = app.mailbox("linker@example.test").await;
-        assert!(mail.iter().any(|m| m.subject == "Test OP was linked to your account" || m.subject.contains("was linked")));
+        assert!(mail
+            .iter()
+            .any(|m| m.subject == "Test OP was linked to your account"
+                || m.subject.contains("was linked")));
         assert_eq!(app.count("SELECT COUNT(*) FROM user_identities").await, 2);
     })
     .await;
@@ -943,16 +1256,40 @@ async fn linking_needs_sudo_mails_the_owner_and_refuses_an_identity_of_another_a
 #[tokio::test]
 async fn an_unknown_provider_is_a_404_and_buttons_show_only_configured_providers() {
     each_engine(op_settings(), |app| async move {
-        assert_eq!(app.get("/auth/myspace", None).await.status(), StatusCode::NOT_FOUND);
-        assert_eq!(app.get("/auth/myspace/callback?state=x&code=y", None).await.status(), StatusCode::NOT_FOUND);
-        let page = app.get("/users/log-in", None).await.text().await.expect("page");
-        assert!(page.contains(r#"href="/auth/oidc""#), "the configured provider's button");
-        assert!(!page.contains("/auth/google"), "no button for what is not configured");
+        assert_eq!(
+            app.get("/auth/myspace", None).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.get("/auth/myspace/callback?state=x&code=y", None)
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
+        let page = app
+            .get("/users/log-in", None)
+            .await
+            .text()
+            .await
+            .expect("page");
+        assert!(
+            page.contains(r#"href="/auth/oidc""#),
+            "the configured provider's button"
+        );
+        assert!(
+            !page.contains("/auth/google"),
+            "no button for what is not configured"
+        );
     })
     .await;
     // Without providers, no buttons at all.
     let app = TestApp::spawn(Engine::Sqlite).await;
-    let page = app.get("/users/log-in", None).await.text().await.expect("page");
+    let page = app
+        .get("/users/log-in", None)
+        .await
+        .text()
+        .await
+        .expect("page");
     assert!(!page.contains("data-testid=\"providers\""));
 }
 
@@ -976,12 +1313,67 @@ async fn password_log_in_to_an_account_without_a_password_answers_as_a_wrong_pas
 async fn a_reset_mail_to_a_provider_account_says_how_it_signs_in() {
     each_engine(op_settings(), |app| async move {
         let mut browser = Browser::new(&app);
-        assert_signed_in(&browser.sign_in_with_op("forgetful").await, "/users/settings");
-        app.post_form("/users/reset-password", "/users/reset-password", &[("email", "forgetful@example.test")], None)
-            .await;
+        assert_signed_in(
+            &browser.sign_in_with_op("forgetful").await,
+            "/users/settings",
+        );
+        app.post_form(
+            "/users/reset-password",
+            "/users/reset-password",
+            &[("email", "forgetful@example.test")],
+            None,
+        )
+        .await;
         let mail = app.mailbox("forgetful@example.test").await;
-        let reset = mail.iter().find(|m| m.subject == "Reset your password").expect("a reset mail");
-        assert!(reset.text.contains("Your account has no password: it signs in with oidc."), "{}", reset.text);
+        let reset = mail
+            .iter()
+            .find(|m| m.subject == "Reset your password")
+            .expect("a reset mail");
+        assert!(
+            reset
+                .text
+                .contains("Your account has no password: it signs in with oidc."),
+            "{}",
+            reset.text
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_cross_site_post_to_a_provider_that_does_not_post_is_refused() {
+    each_engine(op_settings(), |app| async move {
+        let mut browser = Browser::new(&app);
+        let url = browser.start("oidc", None).await;
+        let callback = browser
+            .through_provider(&with_query(&url, "login_hint", "poster"))
+            .await;
+        let state = query_param(&callback, "state").expect("state");
+        let code = query_param(&callback, "code").expect("code");
+        let posted = app
+            .post_form_with(
+                "/auth/oidc/callback",
+                "/",
+                &[("state", &state), ("code", &code)],
+                None,
+                &[("sec-fetch-site", "cross-site")],
+            )
+            .await;
+        assert_eq!(location(&posted), "/users/oauth/error?code=oauth_failed");
+        assert_eq!(failure_reasons(&app).await, ["not_form_post"]);
+        // The real answer, in the browser that started, still works.
+        assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+        // Elsewhere, a cross-site POST is refused as before.
+        let forged = app
+            .post_form_with(
+                "/users/log-out",
+                "/",
+                &[],
+                Some(&browser.cookies()),
+                &[("sec-fetch-site", "cross-site")],
+            )
+            .await;
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     })
     .await;
 }
@@ -989,11 +1381,25 @@ async fn a_reset_mail_to_a_provider_account_says_how_it_signs_in() {
 /// Opens Apple's authorization page and posts its answer back as Apple's page does: a
 /// cross-site POST with no cookie of ours.
 async fn apple_post(app: &TestApp, authorize: &str) -> reqwest::Response {
-    let page = reqwest::get(authorize).await.expect("apple").text().await.expect("page");
-    let fields = posted_fields(&page);
-    let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    app.post_form_with("/auth/apple/callback", "/", &form, None, &[("sec-fetch-site", "cross-site")])
+    let page = reqwest::get(authorize)
         .await
+        .expect("apple")
+        .text()
+        .await
+        .expect("page");
+    let fields = posted_fields(&page);
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    app.post_form_with(
+        "/auth/apple/callback",
+        "/",
+        &form,
+        None,
+        &[("sec-fetch-site", "cross-site")],
+    )
+    .await
 }
 
 fn uuid() -> String {

@@ -40,8 +40,8 @@ pub fn openid_provider() -> &'static str {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../end2end/oidc/provider.mjs");
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/oidc/provider.mjs");
         let redirects = ["oidc", "corp"]
             .map(|name| format!("{APP_BASE}/auth/{name}/callback"))
             .join(",");
@@ -69,15 +69,29 @@ pub fn openid_provider() -> &'static str {
 }
 
 /// Settings for a provider named `name` of `kind` at `issuer`.
-pub fn openid_settings(name: &str, issuer: &str, client_id: &str, secret: &str) -> Vec<(&'static str, String)> {
+pub fn openid_settings(
+    name: &str,
+    issuer: &str,
+    client_id: &str,
+    secret: &str,
+) -> Vec<(&'static str, String)> {
     let upper = name.to_uppercase();
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     vec![
         ("SIGRA_OAUTH_ALLOW_HTTP_LOOPBACK", "true".to_owned()),
         (leak(format!("SIGRA_OAUTH_{upper}_KIND")), "oidc".to_owned()),
-        (leak(format!("SIGRA_OAUTH_{upper}_ISSUER")), issuer.to_owned()),
-        (leak(format!("SIGRA_OAUTH_{upper}_CLIENT_ID")), client_id.to_owned()),
-        (leak(format!("SIGRA_OAUTH_{upper}_CLIENT_SECRET")), secret.to_owned()),
+        (
+            leak(format!("SIGRA_OAUTH_{upper}_ISSUER")),
+            issuer.to_owned(),
+        ),
+        (
+            leak(format!("SIGRA_OAUTH_{upper}_CLIENT_ID")),
+            client_id.to_owned(),
+        ),
+        (
+            leak(format!("SIGRA_OAUTH_{upper}_CLIENT_SECRET")),
+            secret.to_owned(),
+        ),
     ]
 }
 
@@ -123,7 +137,9 @@ impl<'a> Browser<'a> {
     fn absorb(jar: &mut BTreeMap<String, String>, headers: &HeaderMap) {
         for line in set_cookies(headers) {
             let pair = line.split(';').next().unwrap_or_default();
-            let Some((name, value)) = pair.split_once('=') else { continue };
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
             if value.is_empty() || line.contains("Max-Age=0") {
                 jar.remove(name);
             } else {
@@ -137,18 +153,31 @@ impl<'a> Browser<'a> {
         let cookies = self.cookies();
         let response = self
             .app
-            .get(path, Some(&cookies).filter(|c| !c.is_empty()).map(String::as_str))
+            .get(
+                path,
+                Some(&cookies).filter(|c| !c.is_empty()).map(String::as_str),
+            )
             .await;
         Self::absorb(&mut self.jar, response.headers());
         response
     }
 
     /// A same-site form post to the app.
-    pub async fn post(&mut self, path: &str, from: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post(
+        &mut self,
+        path: &str,
+        from: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
         let cookies = self.cookies();
         let response = self
             .app
-            .post_form(path, from, form, Some(&cookies).filter(|c| !c.is_empty()).map(String::as_str))
+            .post_form(
+                path,
+                from,
+                form,
+                Some(&cookies).filter(|c| !c.is_empty()).map(String::as_str),
+            )
             .await;
         Self::absorb(&mut self.jar, response.headers());
         response
@@ -194,8 +223,16 @@ impl<'a> Browser<'a> {
             Self::absorb(&mut self.provider_jar, response.headers());
             let status = response.status();
             let target = location(&response);
-            assert!(status.is_redirection(), "{next} answered {status}: {}", response.text().await.unwrap_or_default());
-            next = url::Url::parse(&next).expect("url").join(&target).expect("joins").to_string();
+            assert!(
+                status.is_redirection(),
+                "{next} answered {status}: {}",
+                response.text().await.unwrap_or_default()
+            );
+            next = url::Url::parse(&next)
+                .expect("url")
+                .join(&target)
+                .expect("joins")
+                .to_string();
         }
         panic!("the provider never sent the browser back");
     }
@@ -208,7 +245,9 @@ impl<'a> Browser<'a> {
     /// The whole log-in with the real provider as `account`: the app's last answer.
     pub async fn sign_in_with_op(&mut self, account: &str) -> reqwest::Response {
         let url = self.start("oidc", None).await;
-        let callback = self.through_provider(&with_query(&url, "login_hint", account)).await;
+        let callback = self
+            .through_provider(&with_query(&url, "login_hint", account))
+            .await;
         self.callback(&callback).await
     }
 }
@@ -313,7 +352,10 @@ pub struct EcKey {
 impl EcKey {
     pub fn generate(kid: &str) -> Self {
         let secret = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
-        let pem = secret.to_pkcs8_pem(LineEnding::LF).expect("pem").to_string();
+        let pem = secret
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("pem")
+            .to_string();
         let point = secret.public_key().to_encoded_point(false);
         let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
         let jwk = json!({
@@ -326,8 +368,12 @@ impl EcKey {
     fn sign(&self, kid: &str, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(kid.to_owned());
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_pem(self.pem.as_bytes()).expect("key"))
-            .expect("signs")
+        jsonwebtoken::encode(
+            &header,
+            claims,
+            &EncodingKey::from_ec_pem(self.pem.as_bytes()).expect("key"),
+        )
+        .expect("signs")
     }
 }
 
@@ -360,7 +406,9 @@ pub struct FakeProvider {
 
 impl FakeProvider {
     pub async fn start(flavour: Flavour, client_id: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let address: SocketAddr = listener.local_addr().expect("address");
         let base = format!("http://127.0.0.1:{}", address.port());
         let state = Arc::new(FakeState {
@@ -426,7 +474,11 @@ impl FakeProvider {
                 settings.push((key("CLIENT_SECRET"), FAKE_SECRET.to_owned()));
                 settings.push((key("AUTHORIZE_URL"), format!("{}/authorize", self.base)));
                 settings.push((key("TOKEN_URL"), format!("{}/token", self.base)));
-                let userinfo = if self.state.flavour == Flavour::Github { "user" } else { "me" };
+                let userinfo = if self.state.flavour == Flavour::Github {
+                    "user"
+                } else {
+                    "me"
+                };
                 settings.push((key("USERINFO_URL"), format!("{}/{userinfo}", self.base)));
                 if self.state.flavour == Flavour::Github {
                     settings.push((key("EMAILS_URL"), format!("{}/user/emails", self.base)));
@@ -464,7 +516,10 @@ async fn authorize(
     State(state): State<Arc<FakeState>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    assert_eq!(query.get("code_challenge_method").map(String::as_str), Some("S256"));
+    assert_eq!(
+        query.get("code_challenge_method").map(String::as_str),
+        Some("S256")
+    );
     assert_eq!(query.get("client_id"), Some(&state.client_id));
     let n = state.codes_issued.fetch_add(1, Ordering::SeqCst);
     let code = format!("code-{n}-{}", URL_SAFE_NO_PAD.encode(rand_bytes()));
@@ -479,16 +534,29 @@ async fn authorize(
     );
     let app_state = query.get("state").cloned().unwrap_or_default();
     if state.flavour == Flavour::Apple {
-        assert_eq!(query.get("response_mode").map(String::as_str), Some("form_post"));
+        assert_eq!(
+            query.get("response_mode").map(String::as_str),
+            Some("form_post")
+        );
         // Apple posts the answer from the user's browser, the name on the first time only.
         let behaviour = state.behaviour.lock().expect("lock").clone();
         let user = behaviour.name.map(|name| {
             let (first, last) = name.split_once(' ').unwrap_or((&name, ""));
-            json!({"name": {"firstName": first, "lastName": last}, "email": behaviour.email}).to_string()
+            json!({"name": {"firstName": first, "lastName": last}, "email": behaviour.email})
+                .to_string()
         });
-        let escape = |s: &str| s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+        let escape = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('"', "&quot;")
+                .replace('<', "&lt;")
+        };
         let user_field = user
-            .map(|u| format!(r#"<input type="hidden" name="user" value="{}">"#, escape(&u)))
+            .map(|u| {
+                format!(
+                    r#"<input type="hidden" name="user" value="{}">"#,
+                    escape(&u)
+                )
+            })
             .unwrap_or_default();
         return Html(format!(
             r#"<!doctype html><form method="post" action="{}"><input type="hidden" name="code" value="{}"><input type="hidden" name="state" value="{}">{user_field}</form><script>document.forms[0].submit()</script>"#,
@@ -521,20 +589,38 @@ async fn token(
     state.token_requests.fetch_add(1, Ordering::SeqCst);
     let behaviour = state.behaviour.lock().expect("lock").clone();
     if behaviour.token_redirects {
-        return (StatusCode::FOUND, [(header::LOCATION, format!("{}/trap", state.base))]).into_response();
+        return (
+            StatusCode::FOUND,
+            [(header::LOCATION, format!("{}/trap", state.base))],
+        )
+            .into_response();
     }
     if !client_authenticated(&state, &headers, &form) {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_client"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
     }
-    let invalid_grant = || (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"}))).into_response();
+    let invalid_grant = || {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant"})),
+        )
+            .into_response()
+    };
     let nonce = match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
-            let Some(grant) = form.get("code").and_then(|c| state.grants.lock().expect("lock").remove(c)) else {
+            let Some(grant) = form
+                .get("code")
+                .and_then(|c| state.grants.lock().expect("lock").remove(c))
+            else {
                 return invalid_grant();
             };
             let verifier = form.get("code_verifier").cloned().unwrap_or_default();
             let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-            if challenge != grant.challenge || form.get("redirect_uri") != Some(&grant.redirect_uri) {
+            if challenge != grant.challenge || form.get("redirect_uri") != Some(&grant.redirect_uri)
+            {
                 return invalid_grant();
             }
             grant.nonce
@@ -559,13 +645,19 @@ async fn token(
     if let Some(refresh) = &behaviour.refresh_token {
         answer["refresh_token"] = refresh.clone().into();
     }
-    if matches!(state.flavour, Flavour::OpenId | Flavour::Apple) && form.get("grant_type").map(String::as_str) == Some("authorization_code") {
+    if matches!(state.flavour, Flavour::OpenId | Flavour::Apple)
+        && form.get("grant_type").map(String::as_str) == Some("authorization_code")
+    {
         answer["id_token"] = id_token(&state, &behaviour, nonce).into();
     }
     Json(answer).into_response()
 }
 
-fn client_authenticated(state: &FakeState, headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+fn client_authenticated(
+    state: &FakeState,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> bool {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -575,7 +667,12 @@ fn client_authenticated(state: &FakeState, headers: &HeaderMap, form: &HashMap<S
     let (id, secret) = match basic {
         Some(pair) => {
             let (id, secret) = pair.split_once(':').unwrap_or_default();
-            let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+            let decode = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
             (decode(id), decode(secret))
         }
         None => (
@@ -590,16 +687,28 @@ fn client_authenticated(state: &FakeState, headers: &HeaderMap, form: &HashMap<S
         return secret == FAKE_SECRET;
     }
     // Apple's client secret is an ES256 JWT signed with the team's key.
-    let key = jsonwebtoken::DecodingKey::from_jwk(&serde_json::from_value(state.team_key.jwk.clone()).expect("jwk")).expect("key");
+    let key = jsonwebtoken::DecodingKey::from_jwk(
+        &serde_json::from_value(state.team_key.jwk.clone()).expect("jwk"),
+    )
+    .expect("key");
     let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
     validation.set_audience(&[state.base.as_str()]);
     validation.set_issuer(&["TEAM123"]);
-    jsonwebtoken::decode::<Value>(&secret, &key, &validation)
-        .is_ok_and(|data| data.claims["sub"] == state.client_id.as_str() && jsonwebtoken::decode_header(&secret).is_ok_and(|h| h.kid.as_deref() == Some("KEY123")))
+    jsonwebtoken::decode::<Value>(&secret, &key, &validation).is_ok_and(|data| {
+        data.claims["sub"] == state.client_id.as_str()
+            && jsonwebtoken::decode_header(&secret)
+                .is_ok_and(|h| h.kid.as_deref() == Some("KEY123"))
+    })
 }
 
 fn id_token(state: &FakeState, behaviour: &Behaviour, nonce: Option<String>) -> String {
-    let now = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs()).expect("seconds");
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("time")
+            .as_secs(),
+    )
+    .expect("seconds");
     let mut claims = json!({
         "iss": state.base, "aud": state.client_id, "sub": behaviour.subject,
         "iat": now, "exp": now + 600, "auth_time": now - behaviour.auth_age,
@@ -624,7 +733,8 @@ fn id_token(state: &FakeState, behaviour: &Behaviour, nonce: Option<String>) -> 
     match behaviour.fault {
         Some(Fault::OtherKey) => EcKey::generate(&signing.0).sign(&signing.0, &claims),
         Some(Fault::AlgNone) => {
-            let header = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "kid": signing.0}).to_string());
+            let header =
+                URL_SAFE_NO_PAD.encode(json!({"alg": "none", "kid": signing.0}).to_string());
             let body = URL_SAFE_NO_PAD.encode(claims.to_string());
             format!("{header}.{body}.")
         }
@@ -655,7 +765,9 @@ async fn userinfo(State(state): State<Arc<FakeState>>, headers: HeaderMap) -> Re
 }
 
 async fn github_emails(State(state): State<Arc<FakeState>>) -> Json<Value> {
-    Json(Value::Array(state.behaviour.lock().expect("lock").github_emails.clone()))
+    Json(Value::Array(
+        state.behaviour.lock().expect("lock").github_emails.clone(),
+    ))
 }
 
 async fn trap(State(state): State<Arc<FakeState>>) -> StatusCode {
@@ -665,7 +777,11 @@ async fn trap(State(state): State<Arc<FakeState>>) -> StatusCode {
 
 /// The hidden fields of an auto-posting form (Apple's `form_post` page).
 pub fn posted_fields(html: &str) -> Vec<(String, String)> {
-    let unescape = |s: &str| s.replace("&quot;", "\"").replace("&lt;", "<").replace("&amp;", "&");
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&amp;", "&")
+    };
     html.split("<input ")
         .skip(1)
         .filter_map(|input| {

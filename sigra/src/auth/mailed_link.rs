@@ -64,7 +64,10 @@ impl Auth<'_> {
                     Vec::new()
                 };
                 change
-                    .mail(&email, (kind.message)(url, minutes(kind.ttl), signs_in_with))
+                    .mail(
+                        &email,
+                        (kind.message)(url, minutes(kind.ttl), signs_in_with),
+                    )
                     .await?;
                 event = event.meta("sent", true);
             }

@@ -35,9 +35,7 @@ pub use error::{ConfigError, Expected};
 pub use jobs::JobsConfig;
 pub use mail::{MailConfig, MailTransport, SmtpConfig, SmtpSecurity};
 pub use mfa::MfaConfig;
-pub use oauth::{
-    AppleSigning, Endpoints, OAuthConfig, ProviderConfig, ProviderKind, UserInfoMap,
-};
+pub use oauth::{AppleSigning, Endpoints, OAuthConfig, ProviderConfig, ProviderKind, UserInfoMap};
 pub use passkeys::{PasskeyConfig, SignCountPolicy};
 pub use passwords::PasswordConfig;
 pub use rate_limit::{RateLimitBackend, RateLimitConfig};

@@ -44,6 +44,7 @@ pub(super) const PROVIDERS: NamedSection = NamedSection {
         "name_field",
         "avatar_field",
         "trust_email",
+        "response_mode",
     ],
 };
 
@@ -100,9 +101,7 @@ impl FromStr for ProviderKind {
         Self::ALL
             .into_iter()
             .find(|kind| kind.as_str() == text)
-            .ok_or(Expected(
-                "google, github, apple, facebook, oidc or oauth2",
-            ))
+            .ok_or(Expected("google, github, apple, facebook, oidc or oauth2"))
     }
 }
 
@@ -180,6 +179,9 @@ pub struct ProviderConfig {
     /// Whether an address the provider says is verified counts as confirmed here (never for
     /// Facebook).
     pub trust_email: bool,
+    /// Whether the provider posts its answer (`response_mode=form_post`, always for Apple)
+    /// instead of redirecting with it in the query.
+    pub form_post: bool,
 }
 
 /// The sign-in provider settings.
@@ -241,7 +243,10 @@ fn read_provider(r: &mut Reader, name: &str, allow_http_loopback: bool) -> Optio
     let default_kind = name.parse::<ProviderKind>().ok().filter(|kind| {
         matches!(
             kind,
-            ProviderKind::Google | ProviderKind::Github | ProviderKind::Apple | ProviderKind::Facebook
+            ProviderKind::Google
+                | ProviderKind::Github
+                | ProviderKind::Apple
+                | ProviderKind::Facebook
         )
     });
     let kind = match r.given(&key("kind")) {
@@ -274,7 +279,10 @@ fn read_provider(r: &mut Reader, name: &str, allow_http_loopback: bool) -> Optio
     let mut url = |field: &str, default: Option<&str>| -> Option<Url> {
         let text = r.text(&key(field), default.unwrap_or(""));
         if text.is_empty() {
-            r.invalid(&key(field), format!("is required for a {} provider", kind.as_str()));
+            r.invalid(
+                &key(field),
+                format!("is required for a {} provider", kind.as_str()),
+            );
             return None;
         }
         match Url::parse(&text) {
@@ -287,7 +295,10 @@ fn read_provider(r: &mut Reader, name: &str, allow_http_loopback: bool) -> Optio
                 None
             }
             Err(_) => {
-                r.invalid(&key(field), format!("should be an absolute URL, got {text:?}"));
+                r.invalid(
+                    &key(field),
+                    format!("should be an absolute URL, got {text:?}"),
+                );
                 None
             }
         }
@@ -303,14 +314,29 @@ fn read_provider(r: &mut Reader, name: &str, allow_http_loopback: bool) -> Optio
             issuer: url("issuer", None)?,
         },
         ProviderKind::Github => Endpoints::Explicit {
-            authorize: url("authorize_url", Some("https://github.com/login/oauth/authorize"))?,
-            token: url("token_url", Some("https://github.com/login/oauth/access_token"))?,
+            authorize: url(
+                "authorize_url",
+                Some("https://github.com/login/oauth/authorize"),
+            )?,
+            token: url(
+                "token_url",
+                Some("https://github.com/login/oauth/access_token"),
+            )?,
             userinfo: url("userinfo_url", Some("https://api.github.com/user"))?,
-            emails: Some(url("emails_url", Some("https://api.github.com/user/emails"))?),
+            emails: Some(url(
+                "emails_url",
+                Some("https://api.github.com/user/emails"),
+            )?),
         },
         ProviderKind::Facebook => Endpoints::Explicit {
-            authorize: url("authorize_url", Some("https://www.facebook.com/v19.0/dialog/oauth"))?,
-            token: url("token_url", Some("https://graph.facebook.com/v19.0/oauth/access_token"))?,
+            authorize: url(
+                "authorize_url",
+                Some("https://www.facebook.com/v19.0/dialog/oauth"),
+            )?,
+            token: url(
+                "token_url",
+                Some("https://graph.facebook.com/v19.0/oauth/access_token"),
+            )?,
             userinfo: url(
                 "userinfo_url",
                 Some("https://graph.facebook.com/v19.0/me?fields=id,name,email,picture"),
@@ -359,6 +385,22 @@ fn read_provider(r: &mut Reader, name: &str, allow_http_loopback: bool) -> Optio
         avatar: r.text(&key("avatar_field"), default_avatar),
     };
     let trust_email = r.flag(&key("trust_email"), true) && kind != ProviderKind::Facebook;
+    let default_mode = if kind == ProviderKind::Apple {
+        "form_post"
+    } else {
+        "query"
+    };
+    let form_post = match r.text(&key("response_mode"), default_mode).as_str() {
+        "form_post" => true,
+        "query" if kind != ProviderKind::Apple => false,
+        other => {
+            r.invalid(
+                &key("response_mode"),
+                format!("should be query or form_post (Apple: form_post), got {other:?}"),
+            );
+            false
+        }
+    };
     Some(ProviderConfig {
         name: name.to_owned(),
         kind,
@@ -371,6 +413,7 @@ fn read_provider(r: &mut Reader, name: &str, allow_http_loopback: bool) -> Optio
         userinfo,
         apple,
         trust_email,
+        form_post,
     })
 }
 
@@ -385,7 +428,10 @@ fn read_apple(r: &mut Reader, name: &str) -> Option<AppleSigning> {
         ("private_key", &private_key),
     ] {
         if value.is_empty() {
-            r.invalid(&key(field), "is required for Apple (from the developer account)");
+            r.invalid(
+                &key(field),
+                "is required for Apple (from the developer account)",
+            );
         }
     }
     if private_key.is_empty() {
@@ -444,7 +490,10 @@ mod tests {
                 ("SIGRA_OAUTH_MY_IDP_KIND", "oauth2"),
                 ("SIGRA_OAUTH_MY_IDP_CLIENT_ID", "x"),
                 ("SIGRA_OAUTH_MY_IDP_CLIENT_SECRET", "y"),
-                ("SIGRA_OAUTH_MY_IDP_AUTHORIZE_URL", "https://idp.example/authorize"),
+                (
+                    "SIGRA_OAUTH_MY_IDP_AUTHORIZE_URL",
+                    "https://idp.example/authorize",
+                ),
                 ("SIGRA_OAUTH_MY_IDP_TOKEN_URL", "https://idp.example/token"),
                 ("SIGRA_OAUTH_MY_IDP_USERINFO_URL", "https://idp.example/me"),
                 ("SIGRA_OAUTH_MY_IDP_SUBJECT_FIELD", "user_id"),
@@ -452,7 +501,12 @@ mod tests {
             None,
         )
         .expect("valid");
-        let names: Vec<&str> = config.oauth.providers.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<&str> = config
+            .oauth
+            .providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
         assert_eq!(names, ["corp", "github", "my_idp"]);
         let github = config.oauth.provider("github").expect("github");
         assert_eq!(github.kind, ProviderKind::Github);
@@ -511,7 +565,8 @@ mod tests {
         assert!(err.to_string().contains("SIGRA_OAUTH_CORP_ISSUER"), "{err}");
         let err = production(&local).expect_err("production refuses");
         assert!(
-            err.to_string().contains("SIGRA_OAUTH_ALLOW_HTTP_LOOPBACK must not be on"),
+            err.to_string()
+                .contains("SIGRA_OAUTH_ALLOW_HTTP_LOOPBACK must not be on"),
             "{err}"
         );
     }

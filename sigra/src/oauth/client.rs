@@ -230,7 +230,10 @@ impl ProviderClient {
         let configured = issuer.as_str().trim_end_matches('/');
         let url = Url::parse(&format!("{configured}/.well-known/openid-configuration"))
             .map_err(|_| Failure("discovery"))?;
-        let metadata: Metadata = self.get_json(url, None).await.map_err(|_| Failure("discovery"))?;
+        let metadata: Metadata = self
+            .get_json(url, None)
+            .await
+            .map_err(|_| Failure("discovery"))?;
         // The issuer must be the one configured, exactly (a mix-up defence, ASVS 10.5.3).
         let endpoints = [
             &metadata.authorization_endpoint,
@@ -239,7 +242,10 @@ impl ProviderClient {
         ];
         if metadata.issuer.trim_end_matches('/') != configured
             || !endpoints.into_iter().all(|url| self.allowed(url))
-            || metadata.userinfo_endpoint.as_ref().is_some_and(|u| !self.allowed(u))
+            || metadata
+                .userinfo_endpoint
+                .as_ref()
+                .is_some_and(|u| !self.allowed(u))
         {
             return Err(Failure("discovery_mismatch"));
         }
@@ -305,7 +311,10 @@ impl ProviderClient {
             tracing::warn!(%error, "a provider request failed");
         })?;
         if !response.status().is_success() {
-            tracing::warn!(status = response.status().as_u16(), "a provider answered with an error");
+            tracing::warn!(
+                status = response.status().as_u16(),
+                "a provider answered with an error"
+            );
             return Err(());
         }
         response.json().await.map_err(|error| {
@@ -358,7 +367,7 @@ impl ProviderClient {
         if provider.kind.is_openid() {
             request = request.add_extra_param("nonce", nonce.to_owned());
         }
-        if provider.kind == ProviderKind::Apple {
+        if provider.form_post {
             request = request.add_extra_param("response_mode", "form_post");
         }
         if fresh_log_in {
@@ -499,7 +508,9 @@ impl ProviderClient {
                 if info["sub"].as_str() == Some(profile.subject.as_str()) {
                     profile.email = info["email"].as_str().map(str::to_owned);
                     profile.email_verified = Flag::from(info["email_verified"].clone()).0;
-                    profile.name = profile.name.or_else(|| info["name"].as_str().map(str::to_owned));
+                    profile.name = profile
+                        .name
+                        .or_else(|| info["name"].as_str().map(str::to_owned));
                 }
             }
         }
@@ -524,7 +535,12 @@ impl ProviderClient {
             issuer: None,
             email: text_at(&info, &map.email),
             email_verified: provider.trust_email
-                && Flag::from(value_at(&info, &map.email_verified).cloned().unwrap_or(Value::Null)).0,
+                && Flag::from(
+                    value_at(&info, &map.email_verified)
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                )
+                .0,
             name: text_at(&info, &map.name),
             avatar: text_at(&info, &map.avatar)
                 .or_else(|| text_at(&info, &format!("{}.data.url", map.avatar))),
@@ -539,8 +555,8 @@ impl ProviderClient {
                 .map_err(|()| Failure("userinfo_emails"))?;
             let primary = list.iter().find(|e| e["primary"] == Value::Bool(true));
             profile.email = primary.and_then(|e| e["email"].as_str()).map(str::to_owned);
-            profile.email_verified = provider.trust_email
-                && primary.is_some_and(|e| e["verified"] == Value::Bool(true));
+            profile.email_verified =
+                provider.trust_email && primary.is_some_and(|e| e["verified"] == Value::Bool(true));
         }
         if provider.kind == ProviderKind::Facebook {
             profile.email_verified = false;
@@ -632,8 +648,15 @@ mod tests {
     fn user_info_fields_are_read_by_dotted_path_and_numbers_become_text() {
         let info = serde_json::json!({"id": 42, "picture": {"data": {"url": "https://x/p.png"}}, "email": ""});
         assert_eq!(text_at(&info, "id").as_deref(), Some("42"));
-        assert_eq!(text_at(&info, "picture.data.url").as_deref(), Some("https://x/p.png"));
+        assert_eq!(
+            text_at(&info, "picture.data.url").as_deref(),
+            Some("https://x/p.png")
+        );
         assert_eq!(text_at(&info, "picture"), None);
-        assert_eq!(text_at(&info, "email"), None, "an empty address is no address");
+        assert_eq!(
+            text_at(&info, "email"),
+            None,
+            "an empty address is no address"
+        );
     }
 }

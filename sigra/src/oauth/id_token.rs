@@ -268,28 +268,46 @@ mod tests {
     #[test]
     fn each_broken_claim_is_refused_for_its_own_reason() {
         assert_eq!(
-            check(&with(|c| { c.insert("iss".into(), "https://evil.example".into()); })).err(),
+            check(&with(|c| {
+                c.insert("iss".into(), "https://evil.example".into());
+            }))
+            .err(),
             Some(Refusal::Issuer)
         );
         assert_eq!(
-            check(&with(|c| { c.insert("aud".into(), "other-rp".into()); })).err(),
+            check(&with(|c| {
+                c.insert("aud".into(), "other-rp".into());
+            }))
+            .err(),
             Some(Refusal::Audience)
         );
         assert_eq!(
-            check(&with(|c| { c.insert("aud".into(), serde_json::json!(["rp", "other"])); })).err(),
+            check(&with(|c| {
+                c.insert("aud".into(), serde_json::json!(["rp", "other"]));
+            }))
+            .err(),
             Some(Refusal::Audience),
             "several audiences need azp = us"
         );
         assert_eq!(
-            check(&with(|c| { c.insert("exp".into(), (NOW - 31).into()); })).err(),
+            check(&with(|c| {
+                c.insert("exp".into(), (NOW - 31).into());
+            }))
+            .err(),
             Some(Refusal::Expired)
         );
         assert_eq!(
-            check(&with(|c| { c.insert("nonce".into(), "n-2".into()); })).err(),
+            check(&with(|c| {
+                c.insert("nonce".into(), "n-2".into());
+            }))
+            .err(),
             Some(Refusal::Nonce)
         );
         assert_eq!(
-            check(&with(|c| { c.remove("nonce"); })).err(),
+            check(&with(|c| {
+                c.remove("nonce");
+            }))
+            .err(),
             Some(Refusal::Nonce)
         );
     }
@@ -303,17 +321,34 @@ mod tests {
         let unsigned = format!("{}.{}.", parts[0], parts[1]);
         assert_eq!(check(&unsigned).err(), Some(Refusal::Malformed));
 
-        let forged_body = b64url(serde_json::to_string(&with_sub("mallory")).expect("json").as_bytes());
-        let altered = format!("{}.{}.{}", token.split('.').next().unwrap_or_default(), forged_body, token.split('.').nth(2).unwrap_or_default());
+        let forged_body = b64url(
+            serde_json::to_string(&with_sub("mallory"))
+                .expect("json")
+                .as_bytes(),
+        );
+        let altered = format!(
+            "{}.{}.{}",
+            token.split('.').next().unwrap_or_default(),
+            forged_body,
+            token.split('.').nth(2).unwrap_or_default()
+        );
         assert_eq!(check(&altered).err(), Some(Refusal::Signature));
 
         let hs = {
             let mut header = Header::new(Algorithm::HS256);
             header.kid = Some("k1".to_owned());
-            jsonwebtoken::encode(&header, &good(), &EncodingKey::from_secret(PUBLIC_JWK.as_bytes()))
-                .expect("signs")
+            jsonwebtoken::encode(
+                &header,
+                &good(),
+                &EncodingKey::from_secret(PUBLIC_JWK.as_bytes()),
+            )
+            .expect("signs")
         };
-        assert_eq!(check(&hs).err(), Some(Refusal::UnknownKey), "no HMAC key in a JWKS");
+        assert_eq!(
+            check(&hs).err(),
+            Some(Refusal::UnknownKey),
+            "no HMAC key in a JWKS"
+        );
     }
 
     fn with_sub(sub: &str) -> serde_json::Value {

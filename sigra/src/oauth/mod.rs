@@ -280,8 +280,12 @@ impl<'a> OAuth<'a> {
     }
 
     fn redirect_uri(&self, provider: &str) -> Result<Url> {
-        Url::parse(self.core.url(&format!("/auth/{provider}/callback")).as_str())
-            .map_err(|e| Error::Internal(Box::new(e)))
+        Url::parse(
+            self.core
+                .url(&format!("/auth/{provider}/callback"))
+                .as_str(),
+        )
+        .map_err(|e| Error::Internal(Box::new(e)))
     }
 
     /// Starts an authorization: returns where to send the browser, and a binding cookie to
@@ -291,7 +295,12 @@ impl<'a> OAuth<'a> {
     /// `UnknownProvider`; `RateLimited` past `rate_limit.auth_limit` starts per window from
     /// one address; `OAuthFailed` when the provider cannot be reached or (for sudo) is not
     /// linked to the account.
-    #[tracing::instrument(name = "oauth.authorize", skip_all, fields(provider), err(level = "debug"))]
+    #[tracing::instrument(
+        name = "oauth.authorize",
+        skip_all,
+        fields(provider),
+        err(level = "debug")
+    )]
     pub async fn start(
         &self,
         provider: &str,
@@ -422,9 +431,15 @@ impl<'a> OAuth<'a> {
         answer: Answer,
         request: &RequestContext,
     ) -> Result<String> {
-        self.provider(provider)?;
+        if !self.provider(provider)?.form_post {
+            return Err(self
+                .refuse(provider, refused("not_form_post"), request)
+                .await);
+        }
         let Some(state) = answer.state.as_deref().and_then(PresentedToken::parse) else {
-            return Err(self.refuse(provider, refused("state_missing"), request).await);
+            return Err(self
+                .refuse(provider, refused("state_missing"), request)
+                .await);
         };
         let state_hash = state.hash();
         let text = answer.state.clone().unwrap_or_default();
@@ -440,7 +455,9 @@ impl<'a> OAuth<'a> {
             Ok(text)
         } else {
             drop(conn);
-            Err(self.refuse(provider, refused("state_unknown"), request).await)
+            Err(self
+                .refuse(provider, refused("state_unknown"), request)
+                .await)
         }
     }
 
@@ -451,7 +468,12 @@ impl<'a> OAuth<'a> {
     /// `OAuthFailed` for every other refusal (the reason is in the `oauth.callback.failure`
     /// row); `Unconfirmed` when the account must confirm its address first; the database
     /// failed.
-    #[tracing::instrument(name = "oauth.callback", skip_all, fields(provider), err(level = "debug"))]
+    #[tracing::instrument(
+        name = "oauth.callback",
+        skip_all,
+        fields(provider),
+        err(level = "debug")
+    )]
     pub async fn finish(
         &self,
         provider: &str,
@@ -497,9 +519,14 @@ impl<'a> OAuth<'a> {
         let Some(transaction) = transaction else {
             return Ok(Err(refused("state_unknown")));
         };
-        let same_browser = binding
-            .and_then(PresentedToken::parse)
-            .is_some_and(|b| bool::from(b.hash().as_str().as_bytes().ct_eq(transaction.binding_hash.as_bytes())));
+        let same_browser = binding.and_then(PresentedToken::parse).is_some_and(|b| {
+            bool::from(
+                b.hash()
+                    .as_str()
+                    .as_bytes()
+                    .ct_eq(transaction.binding_hash.as_bytes()),
+            )
+        });
         if !same_browser {
             return Ok(Err(refused("browser_mismatch")));
         }
@@ -550,7 +577,10 @@ impl<'a> OAuth<'a> {
         let secrets = self
             .secrets
             .state
-            .open(&transaction_context(&state_hash), &transaction.secrets_sealed)
+            .open(
+                &transaction_context(&state_hash),
+                &transaction.secrets_sealed,
+            )
             .and_then(|bytes| serde_json::from_slice::<TransactionSecrets>(&bytes).ok());
         let Some(secrets) = secrets else {
             return Ok(Err(refused("transaction_secrets")));
@@ -576,8 +606,16 @@ impl<'a> OAuth<'a> {
         let return_to = transaction.return_to.clone();
         match transaction.intent {
             Intent::LogIn => {
-                self.log_in(config, profile, return_to, current, trusted_browser, binding, request)
-                    .await
+                self.log_in(
+                    config,
+                    profile,
+                    return_to,
+                    current,
+                    trusted_browser,
+                    binding,
+                    request,
+                )
+                .await
             }
             Intent::Link | Intent::Sudo => {
                 let Some(current) = current.filter(|c| {
@@ -587,10 +625,18 @@ impl<'a> OAuth<'a> {
                     return Ok(Err(refused("session_changed")));
                 };
                 if transaction.intent == Intent::Link {
-                    self.link(config, profile, current, return_to, request).await
-                } else {
-                    self.reauthenticate(config, profile, current, transaction.created_at, return_to, request)
+                    self.link(config, profile, current, return_to, request)
                         .await
+                } else {
+                    self.reauthenticate(
+                        config,
+                        profile,
+                        current,
+                        transaction.created_at,
+                        return_to,
+                        request,
+                    )
+                    .await
                 }
             }
         }
@@ -604,19 +650,35 @@ impl<'a> OAuth<'a> {
         if let Some(user) = &refusal.user {
             event = event.target_user(user);
         }
-        tracing::info!(provider, reason = refusal.reason, "provider sign-in refused");
+        tracing::info!(
+            provider,
+            reason = refusal.reason,
+            "provider sign-in refused"
+        );
         match self.core.audit_alone(event, request).await {
             Ok(()) => Error::OAuthFailed,
             Err(error) => error,
         }
     }
 
-    fn seal_tokens(&self, user: &UserId, provider: &str, tokens: &ProviderTokens, now: Timestamp) -> Result<SealedTokens> {
+    fn seal_tokens(
+        &self,
+        user: &UserId,
+        provider: &str,
+        tokens: &ProviderTokens,
+        now: Timestamp,
+    ) -> Result<SealedTokens> {
         let context = token_context(user, provider);
-        let (access, key_id) = self.secrets.keyring.seal_for(&context, tokens.access.as_bytes())?;
+        let (access, key_id) = self
+            .secrets
+            .keyring
+            .seal_for(&context, tokens.access.as_bytes())?;
         let refresh = match &tokens.refresh {
             Some(refresh) => {
-                let (sealed, refresh_key) = self.secrets.keyring.seal_for(&context, refresh.as_bytes())?;
+                let (sealed, refresh_key) = self
+                    .secrets
+                    .keyring
+                    .seal_for(&context, refresh.as_bytes())?;
                 debug_assert_eq!(refresh_key, key_id);
                 Some(sealed)
             }
@@ -649,7 +711,9 @@ impl<'a> OAuth<'a> {
         let verified = email.is_some() && profile.email_verified && config.trust_email;
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();
-        if let Some(identity) = store::find_identity(&mut change, provider, &profile.subject).await? {
+        if let Some(identity) =
+            store::find_identity(&mut change, provider, &profile.subject).await?
+        {
             let user = identity.user_id.clone();
             if let Some(email) = &email {
                 let owner = users::store::find_id_by_email(&mut change, email).await?;
@@ -687,8 +751,18 @@ impl<'a> OAuth<'a> {
             }));
         }
         let Some(email) = email else {
-            self.wait(&mut change, binding, current, PendingKind::AddressNeeded, provider, None, &profile, None, false)
-                .await?;
+            self.wait(
+                &mut change,
+                binding,
+                current,
+                PendingKind::AddressNeeded,
+                provider,
+                None,
+                &profile,
+                None,
+                false,
+            )
+            .await?;
             change.commit().await?;
             return Ok(Ok(Finished::AddressNeeded));
         };
@@ -719,7 +793,12 @@ impl<'a> OAuth<'a> {
                     .meta("reset_unconfirmed", true);
                 change.audit(event).await?;
                 change
-                    .mail(&email, Message::ProviderLinked { provider: config.display_name.clone() })
+                    .mail(
+                        &email,
+                        Message::ProviderLinked {
+                            provider: config.display_name.clone(),
+                        },
+                    )
                     .await?;
                 let session = self
                     .start_session(&mut change, config, &user, current, trusted_browser)
@@ -732,8 +811,18 @@ impl<'a> OAuth<'a> {
                 }))
             }
             Some(account) => {
-                self.wait(&mut change, binding, current, PendingKind::ProveAccount, provider, Some(&account.id), &profile, Some(&email), verified)
-                    .await?;
+                self.wait(
+                    &mut change,
+                    binding,
+                    current,
+                    PendingKind::ProveAccount,
+                    provider,
+                    Some(&account.id),
+                    &profile,
+                    Some(&email),
+                    verified,
+                )
+                .await?;
                 change.commit().await?;
                 Ok(Ok(Finished::ProveAccount))
             }
@@ -742,7 +831,9 @@ impl<'a> OAuth<'a> {
             }
             None => {
                 let user = UserId::generate();
-                if !users::store::insert_without_password(&mut change, &user, &email, verified, now).await? {
+                if !users::store::insert_without_password(&mut change, &user, &email, verified, now)
+                    .await?
+                {
                     return Ok(Err(refused("email_reserved")));
                 }
                 let tokens = self.seal_tokens(&user, provider, &profile.tokens, now)?;
@@ -756,7 +847,11 @@ impl<'a> OAuth<'a> {
                     .await
                     .map_err(Error::Hook)?;
                 change
-                    .audit(AuditEvent::new(Action::RegisterSuccess).actor(&user).meta("method", "oauth"))
+                    .audit(
+                        AuditEvent::new(Action::RegisterSuccess)
+                            .actor(&user)
+                            .meta("method", "oauth"),
+                    )
                     .await?;
                 change
                     .audit(
@@ -821,7 +916,9 @@ impl<'a> OAuth<'a> {
             trusted_browser,
             detail: AuditEvent::new(Action::LoginSuccess).meta("provider", config.name.clone()),
         };
-        self.core.complete_log_in(self.trusted, change, factor).await
+        self.core
+            .complete_log_in(self.trusted, change, factor)
+            .await
     }
 
     /// Keeps a provider identity waiting in this browser.
@@ -854,8 +951,18 @@ impl<'a> OAuth<'a> {
         let sealed = self.secrets.state.seal(&pending_context(&binding), &bytes);
         let now = change.now();
         let session = session.map(|s| s.session().id.as_str());
-        store::put_pending(change, &binding, kind, provider, user, session, &sealed, now, now.plus(TRANSACTION_LIFETIME))
-            .await
+        store::put_pending(
+            change,
+            &binding,
+            kind,
+            provider,
+            user,
+            session,
+            &sealed,
+            now,
+            now.plus(TRANSACTION_LIFETIME),
+        )
+        .await
     }
 
     async fn link(
@@ -870,7 +977,10 @@ impl<'a> OAuth<'a> {
         let user = &current.user().id;
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();
-        let email = profile.email.as_deref().and_then(|e| EmailAddress::parse(e).ok());
+        let email = profile
+            .email
+            .as_deref()
+            .and_then(|e| EmailAddress::parse(e).ok());
         let verified = email.is_some() && profile.email_verified && config.trust_email;
         match store::find_identity(&mut change, provider, &profile.subject).await? {
             Some(identity) if &identity.user_id == user => {}
@@ -882,11 +992,13 @@ impl<'a> OAuth<'a> {
             }
             None => {
                 let tokens = self.seal_tokens(user, provider, &profile.tokens, now)?;
-                let data = identity_data(provider, &profile, email.as_ref(), verified, Some(&tokens));
+                let data =
+                    identity_data(provider, &profile, email.as_ref(), verified, Some(&tokens));
                 if !store::insert_identity(&mut change, user, &data, now).await? {
                     return Ok(Err(refused("identity_race")));
                 }
-                self.record_link(&mut change, config, current, false).await?;
+                self.record_link(&mut change, config, current, false)
+                    .await?;
             }
         }
         change.commit().await?;
@@ -1017,7 +1129,9 @@ impl<'a> OAuth<'a> {
             .hash();
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();
-        let Some(pending) = store::take_pending(&mut change, &binding, PendingKind::ProveAccount).await? else {
+        let Some(pending) =
+            store::take_pending(&mut change, &binding, PendingKind::ProveAccount).await?
+        else {
             return Err(Error::OAuthFailed);
         };
         if pending.expires_at <= now || !linkable(&pending, Some(current)) {
@@ -1025,7 +1139,9 @@ impl<'a> OAuth<'a> {
             change.commit().await?;
             return Err(Error::OAuthFailed);
         }
-        let config = self.provider(&pending.provider).map_err(|_| Error::OAuthFailed)?;
+        let config = self
+            .provider(&pending.provider)
+            .map_err(|_| Error::OAuthFailed)?;
         let waiting = self.open_waiting(&binding, &pending.identity_sealed)?;
         let data = IdentityData {
             provider: &config.name,
@@ -1063,17 +1179,22 @@ impl<'a> OAuth<'a> {
             .hash();
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();
-        let Some(pending) = store::take_pending(&mut change, &binding, PendingKind::AddressNeeded).await? else {
+        let Some(pending) =
+            store::take_pending(&mut change, &binding, PendingKind::AddressNeeded).await?
+        else {
             return Err(Error::OAuthFailed);
         };
         if pending.expires_at <= now {
             return Err(Error::OAuthFailed);
         }
-        let config = self.provider(&pending.provider).map_err(|_| Error::OAuthFailed)?;
+        let config = self
+            .provider(&pending.provider)
+            .map_err(|_| Error::OAuthFailed)?;
         let waiting = self.open_waiting(&binding, &pending.identity_sealed)?;
         let user = UserId::generate();
         let created = !users::store::address_in_use(&mut change, &email, now).await?
-            && users::store::insert_without_password(&mut change, &user, &email, false, now).await?;
+            && users::store::insert_without_password(&mut change, &user, &email, false, now)
+                .await?;
         if !created {
             // Same answer as a new address; the owner hears of it.
             let mut event = AuditEvent::new(Action::RegisterFailure).meta("reason", "email_taken");
@@ -1107,7 +1228,11 @@ impl<'a> OAuth<'a> {
             .await
             .map_err(Error::Hook)?;
         change
-            .audit(AuditEvent::new(Action::RegisterSuccess).actor(&user).meta("method", "oauth"))
+            .audit(
+                AuditEvent::new(Action::RegisterSuccess)
+                    .actor(&user)
+                    .meta("method", "oauth"),
+            )
             .await?;
         change
             .audit(
@@ -1165,7 +1290,12 @@ impl<'a> OAuth<'a> {
     ///
     /// # Errors
     /// `LastSignInMethod`; `OAuthFailed` when the account has no such identity.
-    pub async fn unlink(&self, sudo: &Sudo, identity: &str, request: &RequestContext) -> Result<()> {
+    pub async fn unlink(
+        &self,
+        sudo: &Sudo,
+        identity: &str,
+        request: &RequestContext,
+    ) -> Result<()> {
         let current = sudo.authenticated();
         let user = &current.user().id;
         let mut change = self.core.begin_change(request).await?;
@@ -1191,7 +1321,10 @@ impl<'a> OAuth<'a> {
             .provider(&provider)
             .map_or(provider.clone(), |p| p.display_name.clone());
         change
-            .mail(&current.user().email, Message::ProviderUnlinked { provider: display })
+            .mail(
+                &current.user().email,
+                Message::ProviderUnlinked { provider: display },
+            )
             .await?;
         change.commit().await
     }
@@ -1223,22 +1356,43 @@ impl<'a> OAuth<'a> {
         let now = self.core.now();
         let expired = identity.token_expires_at.is_some_and(|at| at <= now);
         if !expired {
-            let sealed = identity.access_token_sealed.as_deref().ok_or(Error::OAuthFailed)?;
+            let sealed = identity
+                .access_token_sealed
+                .as_deref()
+                .ok_or(Error::OAuthFailed)?;
             let opened = self.secrets.keyring.open_for(&context, sealed, key_id)?;
             return String::from_utf8(opened.to_vec())
                 .map(zeroize::Zeroizing::new)
                 .map_err(|_| Error::OAuthFailed);
         }
-        let sealed = identity.refresh_token_sealed.as_deref().ok_or(Error::OAuthFailed)?;
+        let sealed = identity
+            .refresh_token_sealed
+            .as_deref()
+            .ok_or(Error::OAuthFailed)?;
         let refresh = self.secrets.keyring.open_for(&context, sealed, key_id)?;
         let refresh = String::from_utf8(refresh.to_vec()).map_err(|_| Error::OAuthFailed)?;
-        let resolved = self.client.resolve(config, now).await.map_err(|_| Error::OAuthFailed)?;
+        let resolved = self
+            .client
+            .resolve(config, now)
+            .await
+            .map_err(|_| Error::OAuthFailed)?;
         let redirect = self.redirect_uri(provider)?;
-        let tokens = match self.client.refresh(config, &resolved, &redirect, refresh, now).await {
+        let tokens = match self
+            .client
+            .refresh(config, &resolved, &redirect, refresh, now)
+            .await
+        {
             Ok(tokens) => tokens,
             Err(failure) => {
                 return Err(self
-                    .refuse(provider, Refused { reason: failure.0, user: Some(user.clone()) }, request)
+                    .refuse(
+                        provider,
+                        Refused {
+                            reason: failure.0,
+                            user: Some(user.clone()),
+                        },
+                        request,
+                    )
                     .await)
             }
         };

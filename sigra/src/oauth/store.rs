@@ -136,7 +136,8 @@ pub(super) struct IdentityRow {
     pub last_used_at: Option<Timestamp>,
 }
 
-const IDENTITY_COLUMNS: &str = "id, user_id, provider, email, name, access_token_sealed, refresh_token_sealed, key_id, \
+const IDENTITY_COLUMNS: &str =
+    "id, user_id, provider, email, name, access_token_sealed, refresh_token_sealed, key_id, \
      token_expires_at, created_at, last_used_at";
 
 pub(super) async fn find_identity(
@@ -242,7 +243,11 @@ pub(super) async fn refresh_identity(
     .bind(data.tokens.map(|t| t.access.clone()))
     .bind(data.tokens.and_then(|t| t.refresh.clone()))
     .bind(data.tokens.map(|t| t.key_id.clone()))
-    .bind(data.tokens.and_then(|t| t.expires_at).map(Timestamp::as_millis))
+    .bind(
+        data.tokens
+            .and_then(|t| t.expires_at)
+            .map(Timestamp::as_millis),
+    )
     .bind(now.as_millis())
     .bind(id)
     .execute(conn)
@@ -405,7 +410,12 @@ pub(super) async fn reset_unproved_credentials(
         .bind(now.as_millis())
         .execute(&mut *conn)
         .await?;
-    for table in ["user_sessions", "user_totp", "user_backup_codes", "user_passkeys"] {
+    for table in [
+        "user_sessions",
+        "user_totp",
+        "user_backup_codes",
+        "user_passkeys",
+    ] {
         sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
             .bind(user.as_str())
             .execute(&mut *conn)

@@ -6,11 +6,11 @@
 
 use crate::audit::{Action, AuditEvent};
 use crate::auth::ReauthPurpose;
+use crate::change::Change;
 use crate::error::{Error, Result};
 use crate::password::Password;
-use crate::request::RequestContext;
-use crate::change::Change;
 use crate::plumbing::Core;
+use crate::request::RequestContext;
 
 use super::{store, Authenticated, SessionInfo, Sessions};
 use crate::users::User;
