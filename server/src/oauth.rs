@@ -17,7 +17,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use serde::Deserialize;
 use sigra::error::Error;
-use sigra::http::{find_cookie, pages, session_cookie, AppError};
+use sigra::http::{find_cookie, pages, renewed_session_cookie, session_cookie, AppError};
 use sigra::mfa::TRUSTED_BROWSER_COOKIE;
 use sigra::oauth::{binding_cookie, Answer, Finished, StartFor, BINDING_COOKIE};
 use sigra::request::RequestContext;
@@ -216,8 +216,12 @@ fn finish(sigra: &Sigra, finished: Finished) -> Response {
         Finished::Linked { return_to } => {
             with_flash(sigra, see_other(&return_to), Flash::ProviderLinked)
         }
-        Finished::SudoGranted { return_to } => {
-            with_flash(sigra, see_other(&return_to), Flash::SudoGranted)
+        Finished::SudoGranted { return_to, renewed } => {
+            let mut response = with_flash(sigra, see_other(&return_to), Flash::SudoGranted);
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, renewed_session_cookie(&renewed));
+            response
         }
         Finished::ProveAccount => see_other(pages::OAUTH_LINK),
         Finished::AddressNeeded => see_other(pages::OAUTH_EMAIL),

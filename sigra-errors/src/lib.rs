@@ -81,6 +81,15 @@ pub enum ErrorKind {
     /// The request needs a signed-in user.
     #[error("You need to log in first.")]
     Unauthenticated,
+    /// The account must choose a new password before anything else.
+    #[error("Choose a new password before you continue.")]
+    PasswordChangeRequired,
+    /// The site requires a second factor and the account has none yet.
+    #[error("Set up two-factor authentication before you continue.")]
+    MfaEnrolmentRequired,
+    /// The change would remove the account's last second factor: a current one must confirm it.
+    #[error("Confirm with your passkey to remove your last second factor.")]
+    SecondFactorRequired,
     /// Too much work is queued (password hashing); the client should retry shortly.
     #[error("The server is busy. Please try again in a moment.")]
     Busy,
@@ -106,7 +115,12 @@ impl ErrorKind {
             | Self::OAuthCancelled => 400,
             Self::UnknownProvider => 404,
             Self::LastSignInMethod | Self::PasswordAlreadySet => 409,
-            Self::Unconfirmed | Self::WrongPassword | Self::SudoRequired => 403,
+            Self::Unconfirmed
+            | Self::WrongPassword
+            | Self::SudoRequired
+            | Self::PasswordChangeRequired
+            | Self::MfaEnrolmentRequired
+            | Self::SecondFactorRequired => 403,
             Self::MfaLocked | Self::RateLimited { .. } => 429,
             Self::Busy => 503,
             Self::Internal => 500,
@@ -136,6 +150,9 @@ impl ErrorKind {
             Self::PasswordAlreadySet => "password_already_set",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unauthenticated => "unauthenticated",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::MfaEnrolmentRequired => "mfa_enrolment_required",
+            Self::SecondFactorRequired => "second_factor_required",
             Self::Busy => "busy",
             Self::Internal => "internal",
         }

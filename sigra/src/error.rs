@@ -60,6 +60,12 @@ pub enum Error {
     },
     /// The request needs a signed-in user.
     Unauthenticated,
+    /// The account must choose a new password before anything else.
+    PasswordChangeRequired,
+    /// The site requires a second factor and the account has none yet.
+    MfaEnrolmentRequired,
+    /// Removing the account's last second factor needs a current one.
+    SecondFactorRequired,
     /// Too much work is queued (password hashing); the client should retry shortly.
     Busy,
     /// The database failed.
@@ -124,6 +130,9 @@ impl Error {
                 retry_after_seconds: *retry_after_seconds,
             },
             Self::Unauthenticated => ErrorKind::Unauthenticated,
+            Self::PasswordChangeRequired => ErrorKind::PasswordChangeRequired,
+            Self::MfaEnrolmentRequired => ErrorKind::MfaEnrolmentRequired,
+            Self::SecondFactorRequired => ErrorKind::SecondFactorRequired,
             Self::Busy => ErrorKind::Busy,
             Self::Database(_) | Self::Internal(_) | Self::Hook(_) => ErrorKind::Internal,
         }

@@ -85,6 +85,8 @@ pub struct SigraBuilder {
     hooks: Arc<dyn LifecycleHooks>,
     mailer: Option<Arc<dyn Mailer>>,
     geoip: Option<Arc<dyn GeoIp>>,
+    #[cfg(feature = "testing")]
+    test_hooks: testing::Hooks,
 }
 
 impl SigraBuilder {
@@ -111,6 +113,14 @@ impl SigraBuilder {
     #[must_use]
     pub fn hooks(mut self, hooks: Arc<dyn LifecycleHooks>) -> Self {
         self.hooks = hooks;
+        self
+    }
+
+    /// Points where a test holds requests to force an interleaving (feature `testing`).
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn test_hooks(mut self, hooks: testing::Hooks) -> Self {
+        self.test_hooks = hooks;
         self
     }
 
@@ -187,6 +197,8 @@ impl SigraBuilder {
             job_sealer,
             rate_limiter,
             geoip,
+            #[cfg(feature = "testing")]
+            test_hooks: self.test_hooks,
         };
         Ok(Sigra {
             inner: Arc::new(Inner {
@@ -213,6 +225,8 @@ impl Sigra {
             hooks: Arc::new(NoHooks),
             mailer: None,
             geoip: None,
+            #[cfg(feature = "testing")]
+            test_hooks: testing::Hooks::default(),
         }
     }
 

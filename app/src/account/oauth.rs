@@ -187,10 +187,12 @@ pub async fn enter_sudo_with_passkey(
 ) -> Result<String, UiError> {
     let cx = crate::ssr::context().await?;
     let current = cx.require_user()?;
-    cx.sigra
+    let renewed = cx
+        .sigra
         .passkeys()
         .enter_sudo_with_passkey(current, &ceremony, &response, &cx.request)
         .await?;
+    crate::ssr::set_cookie(sigra::http::renewed_session_cookie(&renewed));
     crate::flash::ssr::set(crate::flash::Flash::SudoGranted);
     Ok(sigra::http::sanitize_return_to(
         return_to.as_deref().unwrap_or(crate::paths::SETTINGS),

@@ -21,6 +21,7 @@ mod providers;
 mod rate_limit;
 mod reauth;
 mod recovery;
+mod required_steps;
 mod security;
 mod security_page;
 mod sessions;

@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sigra::testing::Engine;
 
-use crate::helpers::{location, session_cookie, set_cookies, Setup, TestApp, CANARY_PASSWORD};
+use crate::helpers::{
+    location, on_each_engine_with, session_cookie, set_cookies, Setup, TestApp, CANARY_PASSWORD,
+};
 use crate::providers::{
     op_settings, openid_provider, posted_fields, query_param, with_query, Browser, FakeProvider,
     Fault, Flavour, APP_BASE,
@@ -21,13 +23,11 @@ where
     F: Fn(TestApp) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for engine in Engine::available() {
-        let setup = Setup {
-            env: env.clone(),
-            ..Setup::default()
-        };
-        test(TestApp::spawn_with(engine, setup).await).await;
-    }
+    let setup = || Setup {
+        env: env.clone(),
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, test).await;
 }
 
 async fn texts(app: &TestApp, sql: &str) -> Vec<String> {
@@ -566,13 +566,13 @@ async fn return_to_never_leaves_the_site() {
 #[tokio::test]
 async fn a_user_with_totp_signs_in_with_a_provider_and_is_asked_for_the_code() {
     each_engine(op_settings(), |app| async move {
-        let cookie = app.signed_in("twofactor@example.com").await;
+        let mut cookie = app.signed_in("twofactor@example.com").await;
         execute(
             &app,
             "UPDATE users SET confirmed_at = 1 WHERE email = 'twofactor@example.com'",
         )
         .await;
-        crate::mfa::enrol(&app, &cookie).await;
+        crate::mfa::enrol(&app, &mut cookie).await;
         // Link the provider from settings (under sudo).
         let mut browser = Browser::new(&app);
         browser.jar.insert(
@@ -581,8 +581,17 @@ async fn a_user_with_totp_signs_in_with_a_provider_and_is_asked_for_the_code() {
                 .trim_start_matches("__Host-sigra_session=")
                 .to_owned(),
         );
-        app.enter_sudo(&browser.cookies(), "/users/settings/accounts")
+        let sudo = browser
+            .post(
+                "/users/sudo",
+                "/users/sudo",
+                &[
+                    ("password", CANARY_PASSWORD),
+                    ("return_to", "/users/settings/accounts"),
+                ],
+            )
             .await;
+        assert_eq!(location(&sudo), "/users/settings/accounts");
         let started = browser
             .post(
                 "/auth/oidc",
@@ -1132,7 +1141,7 @@ async fn provider_tokens_are_sealed_at_rest_and_refreshed_when_expired() {
                 .await
                 .expect("check")
             {
-                sigra::sessions::SessionCheck::Active(current) => current,
+                sigra::sessions::SessionCheck::Active(current, _) => current,
                 other => panic!("{other:?}"),
             };
             let request = sigra::request::RequestContext::command("test");
@@ -1209,8 +1218,17 @@ async fn linking_needs_sudo_mails_the_owner_and_refuses_an_identity_of_another_a
             .await;
         assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
-        app.enter_sudo(&browser.cookies(), "/users/settings/accounts")
+        let sudo = browser
+            .post(
+                "/users/sudo",
+                "/users/sudo",
+                &[
+                    ("password", CANARY_PASSWORD),
+                    ("return_to", "/users/settings/accounts"),
+                ],
+            )
             .await;
+        assert_eq!(location(&sudo), "/users/settings/accounts");
         let started = browser
             .post(
                 "/auth/oidc",

@@ -49,7 +49,7 @@ use crate::mfa::{Keyring, TrustedBrowsers};
 use crate::plumbing::Core;
 use crate::rate_limit::client_bucket;
 use crate::request::RequestContext;
-use crate::sessions::{Authenticated, NewSession, SessionKind, Sudo};
+use crate::sessions::{Authenticated, NewSession, RenewedToken, SessionKind, Sudo};
 use crate::users::{self, EmailAddress, UserId};
 
 use client::{Failure, Profile, ProviderTokens};
@@ -163,10 +163,12 @@ pub enum Finished {
         /// Where to go next.
         return_to: String,
     },
-    /// The provider re-authenticated the user: sudo is open on this session.
+    /// The provider re-authenticated the user: sudo is open on this session, under a new token.
     SudoGranted {
         /// Where to go next.
         return_to: String,
+        /// The session's new token, for the cookie.
+        renewed: RenewedToken,
     },
     /// An account has this address: its owner must prove it before the provider is linked.
     ProveAccount,
@@ -1064,11 +1066,12 @@ impl<'a> OAuth<'a> {
                 user: Some(user.clone()),
             }));
         }
-        self.core
+        let renewed = self
+            .core
             .grant_sudo(&mut change, current, "oauth", Some(&config.name))
             .await?;
         change.commit().await?;
-        Ok(Ok(Finished::SudoGranted { return_to }))
+        Ok(Ok(Finished::SudoGranted { return_to, renewed }))
     }
 
     /// The identity waiting in this browser, if any.

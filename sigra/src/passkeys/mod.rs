@@ -28,7 +28,7 @@ use crate::mail::Message;
 use crate::mfa::TrustedBrowsers;
 use crate::plumbing::Core;
 use crate::request::RequestContext;
-use crate::sessions::{Authenticated, NewSession, PendingMfa, SessionKind, Sudo};
+use crate::sessions::{Authenticated, NewSession, PendingMfa, RenewedToken, SessionKind, Sudo};
 use crate::users::UserId;
 
 use ceremony::Kind;
@@ -47,6 +47,25 @@ pub struct PasskeySummary {
     pub created_at: Timestamp,
     /// When it was last used to log in.
     pub last_used_at: Option<Timestamp>,
+    /// Whether it is the account's last second factor: removing it needs a passkey answer
+    /// (see [`Passkeys::delete_passkey`]).
+    pub last_second_factor: bool,
+}
+
+/// The browser's answer to a ceremony started by [`Passkeys::start_passkey_confirmation`]
+/// (or the second-factor step): the ceremony id and the `PublicKeyCredential` as JSON.
+#[derive(Clone, Copy)]
+pub struct PasskeyAnswer<'a> {
+    /// The ceremony id.
+    pub ceremony: &'a str,
+    /// The credential, as JSON.
+    pub response: &'a str,
+}
+
+impl std::fmt::Debug for PasskeyAnswer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasskeyAnswer([redacted])")
+    }
 }
 
 /// A started ceremony: its id, to send back with the browser's answer, and the options for
@@ -109,8 +128,10 @@ impl Passkeys<'_> {
     /// # Errors
     /// The database failed.
     pub async fn list(&self, current: &Authenticated) -> Result<Vec<PasskeySummary>> {
+        let user = &current.user().id;
         let mut conn = self.core.db().acquire().await?;
-        let rows = store::for_user(&mut conn, &current.user().id).await?;
+        let rows = store::for_user(&mut conn, user).await?;
+        let last_second_factor = crate::mfa::second_factor_count_on(&mut conn, user).await? == 1;
         Ok(rows
             .into_iter()
             .map(|row| PasskeySummary {
@@ -118,6 +139,7 @@ impl Passkeys<'_> {
                 name: row.name,
                 created_at: row.created_at,
                 last_used_at: row.last_used_at,
+                last_second_factor,
             })
             .collect())
     }
@@ -241,12 +263,14 @@ impl Passkeys<'_> {
                 Message::PasskeyAdded { name: name.clone() },
             )
             .await?;
+        let last_second_factor = crate::mfa::second_factor_count_on(&mut change, user).await? == 1;
         change.commit().await?;
         Ok(PasskeySummary {
             id,
             name,
             created_at: now,
             last_used_at: None,
+            last_second_factor,
         })
     }
 
@@ -275,27 +299,69 @@ impl Passkeys<'_> {
         change.commit().await
     }
 
-    /// Deletes one of the user's passkeys.
+    /// Deletes one of the user's passkeys. Removing the account's last second factor (its
+    /// only passkey, with no authenticator app) needs a current factor, as turning the app off
+    /// does: a passkey's `answer` to [`Passkeys::start_passkey_confirmation`]. Then trusted
+    /// browsers are forgotten and the owner is told by mail that two-factor authentication is
+    /// off.
     ///
     /// # Errors
-    /// `PasskeyRejected` when the user has no such passkey.
+    /// `PasskeyRejected` when the user has no such passkey or the answer is refused;
+    /// `SecondFactorRequired` for the last second factor without an answer.
     pub async fn delete_passkey(
         &self,
         sudo: &Sudo,
         id: &str,
+        answer: Option<PasskeyAnswer<'_>>,
         request: &RequestContext,
     ) -> Result<()> {
         let current = sudo.authenticated();
         let user = &current.user().id;
         let mut change = self.core.begin_change(request).await?;
+        let confirmed = match answer {
+            Some(answer) => {
+                if !self
+                    .second_factor_matches(&mut change, user, answer.ceremony, answer.response)
+                    .await?
+                {
+                    // The ceremony is spent either way.
+                    change.commit().await?;
+                    return Err(Error::PasskeyRejected);
+                }
+                true
+            }
+            None => false,
+        };
         if !store::delete(&mut change, id, user).await? {
             return Err(Error::PasskeyRejected);
         }
+        let last = !crate::mfa::has_second_factor_on(&mut change, user).await?;
+        if last && !confirmed {
+            return Err(Error::SecondFactorRequired);
+        }
         let event = AuditEvent::new(Action::PasskeyDelete)
             .actor(user)
-            .meta("credential", id.to_owned());
+            .meta("credential", id.to_owned())
+            .meta("last_second_factor", last);
         change.audit(event).await?;
+        if last {
+            crate::mfa::forget_trusted_browsers_on(&mut change, user).await?;
+            let message = Message::MfaDisabled {
+                reset_url: self.core.url(crate::http::pages::RESET_PASSWORD),
+            };
+            change.mail(&current.user().email, message).await?;
+        }
         change.commit().await
+    }
+
+    /// Starts a ceremony in which one of the signed-in user's passkeys confirms a change (the
+    /// removal of the last second factor).
+    ///
+    /// # Errors
+    /// `PasskeyRejected` when the user has none; the database failed.
+    pub async fn start_passkey_confirmation(&self, sudo: &Sudo) -> Result<PasskeyChallenge> {
+        self.start_assertion(&sudo.user().id, Kind::SecondFactor)
+            .await
     }
 
     /// Starts a passwordless log-in: any discoverable passkey for this site may answer (the
@@ -399,7 +465,7 @@ impl Passkeys<'_> {
         &self,
         pending: &PendingMfa,
     ) -> Result<PasskeyChallenge> {
-        self.start_own_passkey(&pending.user().id, Kind::SecondFactor)
+        self.start_assertion(&pending.user().id, Kind::SecondFactor)
             .await
     }
 
@@ -409,7 +475,7 @@ impl Passkeys<'_> {
     /// # Errors
     /// `PasskeyRejected` when the user has none; the database failed.
     pub async fn start_passkey_sudo(&self, current: &Authenticated) -> Result<PasskeyChallenge> {
-        self.start_own_passkey(&current.user().id, Kind::Sudo).await
+        self.start_assertion(&current.user().id, Kind::Sudo).await
     }
 
     /// Opens sudo on this session with a passkey's answer to [`Passkeys::start_passkey_sudo`].
@@ -422,7 +488,7 @@ impl Passkeys<'_> {
         ceremony_id: &str,
         response: &str,
         request: &RequestContext,
-    ) -> Result<()> {
+    ) -> Result<RenewedToken> {
         let user = &current.user().id;
         let mut change = self.core.begin_change(request).await?;
         if !self
@@ -433,13 +499,16 @@ impl Passkeys<'_> {
             change.commit().await?;
             return Err(Error::PasskeyRejected);
         }
-        self.core
+        let renewed = self
+            .core
             .grant_sudo(&mut change, current, "passkey", None)
             .await?;
-        change.commit().await
+        change.commit().await?;
+        Ok(renewed)
     }
 
-    async fn start_own_passkey(&self, user: &UserId, kind: Kind) -> Result<PasskeyChallenge> {
+    /// A ceremony of `kind` any of `user`'s passkeys may answer, bound to `user`.
+    async fn start_assertion(&self, user: &UserId, kind: Kind) -> Result<PasskeyChallenge> {
         let mut conn = self.core.db().acquire().await?;
         let passkeys: Vec<Passkey> = store::for_user(&mut conn, user)
             .await?

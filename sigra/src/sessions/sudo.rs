@@ -12,7 +12,7 @@ use crate::password::Password;
 use crate::plumbing::Core;
 use crate::request::RequestContext;
 
-use super::{store, Authenticated, SessionInfo, Sessions};
+use super::{store, Authenticated, RenewedToken, SessionInfo, Sessions};
 use crate::users::User;
 
 /// Proof that the password was re-entered on this session within the sudo window. It carries
@@ -60,7 +60,9 @@ impl Sessions<'_> {
         }
     }
 
-    /// Re-enters the password to unlock sensitive actions on this session.
+    /// Re-enters the password to unlock sensitive actions on this session. The session gets a
+    /// new token (re-authentication is a privilege change): the browser must take the returned
+    /// one, and the old cookie stops working.
     ///
     /// # Errors
     /// `WrongPassword` (counted toward the account lockout); `RateLimited`; the database
@@ -71,15 +73,17 @@ impl Sessions<'_> {
         current: &Authenticated,
         password: Password,
         request: &RequestContext,
-    ) -> Result<()> {
+    ) -> Result<RenewedToken> {
         self.core
             .reauthenticate(current, &password, ReauthPurpose::Sudo, request)
             .await?;
         let mut change = self.core.begin_change(request).await?;
-        self.core
+        let renewed = self
+            .core
             .grant_sudo(&mut change, current, "password", None)
             .await?;
-        change.commit().await
+        change.commit().await?;
+        Ok(renewed)
     }
 }
 
@@ -87,16 +91,18 @@ impl Sessions<'_> {
 /// ends in, owned here.
 impl Core {
     /// Opens sudo on `current`'s session as part of `change`, with its audit row naming how
-    /// the user re-authenticated (and with which provider).
+    /// the user re-authenticated (and with which provider). The session gets a new token
+    /// (returned for the cookie), as on every privilege change.
     pub(crate) async fn grant_sudo(
         &self,
         change: &mut Change<'_>,
         current: &Authenticated,
         method: &'static str,
         provider: Option<&str>,
-    ) -> Result<()> {
+    ) -> Result<RenewedToken> {
         let now = change.now();
         store::set_sudo(change, &current.session().id, now).await?;
+        let renewed = self.renew_token(change, current.session()).await?;
         let mut event = AuditEvent::new(Action::SudoEnter)
             .actor(&current.user().id)
             .session(current.session().id.as_str())
@@ -104,6 +110,7 @@ impl Core {
         if let Some(provider) = provider {
             event = event.meta("provider", provider.to_owned());
         }
-        change.audit(event).await
+        change.audit(event).await?;
+        Ok(renewed)
     }
 }
