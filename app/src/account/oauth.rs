@@ -88,10 +88,12 @@ pub async fn set_first_password(new_password: String) -> Result<(), UiError> {
 
     let cx = crate::ssr::context().await?;
     let sudo = crate::ssr::require_sudo(&cx, crate::paths::ACCOUNTS_SETTINGS)?;
-    cx.sigra
+    let renewed = cx
+        .sigra
         .account()
         .set_password(&sudo, Password::new(new_password), &cx.request)
         .await?;
+    crate::ssr::set_cookie(sigra::http::renewed_session_cookie(&renewed));
     crate::flash::ssr::set(crate::flash::Flash::PasswordSet);
     leptos_axum::redirect(crate::paths::ACCOUNTS_SETTINGS);
     Ok(())

@@ -581,17 +581,7 @@ async fn a_user_with_totp_signs_in_with_a_provider_and_is_asked_for_the_code() {
                 .trim_start_matches("__Host-sigra_session=")
                 .to_owned(),
         );
-        let sudo = browser
-            .post(
-                "/users/sudo",
-                "/users/sudo",
-                &[
-                    ("password", CANARY_PASSWORD),
-                    ("return_to", "/users/settings/accounts"),
-                ],
-            )
-            .await;
-        assert_eq!(location(&sudo), "/users/settings/accounts");
+        browser.enter_sudo("/users/settings/accounts").await;
         let started = browser
             .post(
                 "/auth/oidc",
@@ -1218,17 +1208,7 @@ async fn linking_needs_sudo_mails_the_owner_and_refuses_an_identity_of_another_a
             .await;
         assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
-        let sudo = browser
-            .post(
-                "/users/sudo",
-                "/users/sudo",
-                &[
-                    ("password", CANARY_PASSWORD),
-                    ("return_to", "/users/settings/accounts"),
-                ],
-            )
-            .await;
-        assert_eq!(location(&sudo), "/users/settings/accounts");
+        browser.enter_sudo("/users/settings/accounts").await;
         let started = browser
             .post(
                 "/auth/oidc",
@@ -1392,6 +1372,71 @@ async fn a_cross_site_post_to_a_provider_that_does_not_post_is_refused() {
             )
             .await;
         assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rotating_the_encryption_keys_re_seals_provider_tokens() {
+    let fake = FakeProvider::start(Flavour::OpenId, "forge-rp").await;
+    let old_key = sigra::crypto::SecretKey::generate_text();
+    let new_key = sigra::crypto::SecretKey::generate_text();
+    let mut env = fake.settings("forge");
+    env.push(("SIGRA_MFA_ENCRYPTION_KEYS", format!("old:{old_key}")));
+    each_engine(env.clone(), |app| {
+        let (fake, env, old_key, new_key) = (&fake, env.clone(), old_key.clone(), new_key.clone());
+        async move {
+            fake.set(|b| b.subject = format!("keys-{}", uuid()));
+            let mut browser = Browser::new(&app);
+            let url = browser.start("forge", None).await;
+            let callback = browser.through_provider(&url).await;
+            assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+            let with_keys = |keys: String| {
+                let mut settings: Vec<(&str, &str)> = env
+                    .iter()
+                    .filter(|(k, _)| *k != "SIGRA_MFA_ENCRYPTION_KEYS")
+                    .map(|(k, v)| (*k, v.as_str()))
+                    .collect();
+                settings.push(("SIGRA_MFA_ENCRYPTION_KEYS", &keys));
+                let config = sigra::testing::config_with(app.database_url(), &settings);
+                sigra::Sigra::builder(config, std::sync::Arc::new(app::emails::Templates))
+                    .clock(std::sync::Arc::new(app.clock.clone()))
+                    .with_db(app.sigra.db().clone())
+                    .expect("core")
+            };
+            let request = sigra::request::RequestContext::command("test");
+            let moved = with_keys(format!("new:{new_key},old:{old_key}"))
+                .mfa()
+                .rotate_mfa_keys(&request)
+                .await
+                .expect("rotate");
+            assert_eq!(moved, 1, "the identity's tokens moved");
+            assert_eq!(
+                texts(&app, "SELECT key_id FROM user_identities").await,
+                ["new"]
+            );
+
+            // A process that knows only the new key still opens them.
+            let only_new = with_keys(format!("new:{new_key}"));
+            let token = sigra::crypto::PresentedToken::parse(
+                browser.cookie("__Host-sigra_session").expect("session"),
+            )
+            .expect("token");
+            let sigra::sessions::SessionCheck::Active(current, _) = only_new
+                .sessions()
+                .authenticate_session(&token)
+                .await
+                .expect("check")
+            else {
+                panic!("a live session");
+            };
+            let access = only_new
+                .oauth()
+                .access_token(&current, "forge", &request)
+                .await
+                .expect("opens");
+            assert!(access.starts_with("fake-access-token-"));
+        }
     })
     .await;
 }

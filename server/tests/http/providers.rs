@@ -23,7 +23,7 @@ use reqwest::redirect;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
-use crate::helpers::{location, set_cookies, TestApp};
+use crate::helpers::{location, set_cookies, TestApp, CANARY_PASSWORD};
 
 /// The base URL the app believes it has (its redirect URIs start with it).
 pub const APP_BASE: &str = "http://localhost:3000";
@@ -181,6 +181,14 @@ impl<'a> Browser<'a> {
             .await;
         Self::absorb(&mut self.jar, response.headers());
         response
+    }
+
+    /// Re-enters the password (sudo), coming back to `return_to`; the session's new token
+    /// replaces the old in the jar.
+    pub async fn enter_sudo(&mut self, return_to: &str) {
+        let form = [("password", CANARY_PASSWORD), ("return_to", return_to)];
+        let response = self.post("/users/sudo", "/users/sudo", &form).await;
+        assert_eq!(location(&response), return_to);
     }
 
     /// Signs out at the provider (its cookies go), so the next authorization asks who it is.

@@ -78,8 +78,8 @@ impl Account<'_> {
     }
 
     /// Sets a first password on an account that has none (one a sign-in provider created),
-    /// under sudo: re-authentication there was by provider or passkey. Other sessions end, as
-    /// on any password change, and a notice is mailed.
+    /// under sudo: re-authentication there was by provider or passkey. Other sessions end and
+    /// this one gets a new token, as on any password change, and a notice is mailed.
     ///
     /// # Errors
     /// `PasswordAlreadySet` when the account has one (change it instead); `WeakPassword`; the
@@ -89,7 +89,7 @@ impl Account<'_> {
         sudo: &Sudo,
         new_password: Password,
         request: &RequestContext,
-    ) -> Result<()> {
+    ) -> Result<RenewedToken> {
         let current = sudo.authenticated();
         let user = &current.user().id;
         let email = current.user().email.clone();
@@ -103,6 +103,10 @@ impl Account<'_> {
         let ended =
             sessions::store::delete_all_for_user(&mut change, user, Some(&current.session().id))
                 .await?;
+        let renewed = self
+            .core
+            .renew_token(&mut change, current.session())
+            .await?;
         self.core
             .hooks()
             .on_password_change(&mut change, user)
@@ -117,7 +121,8 @@ impl Account<'_> {
             reset_url: self.core.url(pages::RESET_PASSWORD),
         };
         change.mail(&email, notice).await?;
-        change.commit().await
+        change.commit().await?;
+        Ok(renewed)
     }
 
     /// Requires the owner of `email` to change their password before using any page (an

@@ -11,7 +11,7 @@ mod jobs;
 mod lockout;
 mod mail;
 mod mfa;
-mod oauth;
+pub(crate) mod oauth;
 mod passkeys;
 mod passwords;
 mod rate_limit;

@@ -451,8 +451,9 @@ fn read_apple(r: &mut Reader, name: &str) -> Option<AppleSigning> {
     })
 }
 
-/// https anywhere; http only on a loopback host, and only when allowed.
-fn is_allowed_endpoint(url: &Url, allow_http_loopback: bool) -> bool {
+/// https anywhere; http only on a loopback host, and only when allowed (also applied to the
+/// endpoints a discovery document names).
+pub(crate) fn is_allowed_endpoint(url: &Url, allow_http_loopback: bool) -> bool {
     match url.scheme() {
         "https" => url.host().is_some(),
         "http" => {

@@ -74,7 +74,7 @@ impl Keyring {
             .ok_or_else(|| Error::Internal("a sealed secret did not open with its key".into()))
     }
 
-    fn newest_id(&self) -> Option<&str> {
+    pub(crate) fn newest_id(&self) -> Option<&str> {
         self.keys.first().map(|(id, _)| id.as_str())
     }
 }
@@ -108,6 +108,8 @@ impl Mfa<'_> {
             store::reseal(&mut change, user.as_str(), &resealed, &id).await?;
             moved += 1;
         }
+        // Provider tokens are sealed with the same keys.
+        moved += crate::oauth::reseal_tokens(&mut change, keyring, newest).await?;
         change
             .audit(
                 AuditEvent::new(Action::MfaKeysRotate)

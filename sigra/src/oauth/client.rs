@@ -274,19 +274,7 @@ impl ProviderClient {
     }
 
     fn allowed(&self, url: &Url) -> bool {
-        match url.scheme() {
-            "https" => true,
-            "http" => {
-                self.allow_http_loopback
-                    && match url.host() {
-                        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                        Some(url::Host::Domain(domain)) => domain == "localhost",
-                        None => false,
-                    }
-            }
-            _ => false,
-        }
+        crate::config::oauth::is_allowed_endpoint(url, self.allow_http_loopback)
     }
 
     async fn fetch_keys(&self, url: &Url) -> Result<JwkSet, Failure> {

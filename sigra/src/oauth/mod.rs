@@ -843,25 +843,7 @@ impl<'a> OAuth<'a> {
                 if !store::insert_identity(&mut change, &user, &data, now).await? {
                     return Ok(Err(refused("identity_race")));
                 }
-                self.core
-                    .hooks()
-                    .on_register(&mut change, &user, &email)
-                    .await
-                    .map_err(Error::Hook)?;
-                change
-                    .audit(
-                        AuditEvent::new(Action::RegisterSuccess)
-                            .actor(&user)
-                            .meta("method", "oauth"),
-                    )
-                    .await?;
-                change
-                    .audit(
-                        AuditEvent::new(Action::OAuthRegister)
-                            .actor(&user)
-                            .meta("provider", provider.to_owned())
-                            .meta("email_verified", verified),
-                    )
+                self.record_registration(&mut change, &user, &email, provider, verified)
                     .await?;
                 if !verified {
                     let confirmation = Confirmation {
@@ -887,6 +869,31 @@ impl<'a> OAuth<'a> {
                 }))
             }
         }
+    }
+
+    /// A provider created an account: the host's hook, and its audit rows.
+    async fn record_registration(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        email: &EmailAddress,
+        provider: &str,
+        verified: bool,
+    ) -> Result<()> {
+        self.core
+            .hooks()
+            .on_register(change, user, email)
+            .await
+            .map_err(Error::Hook)?;
+        let registered = AuditEvent::new(Action::RegisterSuccess)
+            .actor(user)
+            .meta("method", "oauth");
+        change.audit(registered).await?;
+        let event = AuditEvent::new(Action::OAuthRegister)
+            .actor(user)
+            .meta("provider", provider.to_owned())
+            .meta("email_verified", verified);
+        change.audit(event).await
     }
 
     /// The proved identity logs its user in through the one log-in path: remember-me (as in
@@ -1225,25 +1232,7 @@ impl<'a> OAuth<'a> {
         if !store::insert_identity(&mut change, &user, &data, now).await? {
             return Err(Error::OAuthFailed);
         }
-        self.core
-            .hooks()
-            .on_register(&mut change, &user, &email)
-            .await
-            .map_err(Error::Hook)?;
-        change
-            .audit(
-                AuditEvent::new(Action::RegisterSuccess)
-                    .actor(&user)
-                    .meta("method", "oauth"),
-            )
-            .await?;
-        change
-            .audit(
-                AuditEvent::new(Action::OAuthRegister)
-                    .actor(&user)
-                    .meta("provider", config.name.clone())
-                    .meta("email_verified", false),
-            )
+        self.record_registration(&mut change, &user, &email, &config.name, false)
             .await?;
         let confirmation = Confirmation {
             core: self.core,
@@ -1405,6 +1394,32 @@ impl<'a> OAuth<'a> {
         change.commit().await?;
         Ok(zeroize::Zeroizing::new(tokens.access))
     }
+}
+
+/// Re-seals every provider token not sealed with `newest` (part of `server rotate-mfa-keys`,
+/// which shares its keys); returns how many identities moved.
+pub(crate) async fn reseal_tokens(
+    conn: &mut sqlx::AnyConnection,
+    keyring: &Keyring,
+    newest: &str,
+) -> Result<u64> {
+    let mut moved = 0;
+    for row in store::sealed_under_older_keys(conn, newest).await? {
+        let context = token_context(&row.user_id, &row.provider);
+        let reseal = |sealed: Option<&str>| -> Result<Option<String>> {
+            sealed
+                .map(|sealed| {
+                    let opened = keyring.open_for(&context, sealed, &row.key_id)?;
+                    Ok(keyring.seal_for(&context, &opened)?.0)
+                })
+                .transpose()
+        };
+        let access = reseal(row.access_token_sealed.as_deref())?;
+        let refresh = reseal(row.refresh_token_sealed.as_deref())?;
+        store::reseal(conn, &row.id, access.as_deref(), refresh.as_deref(), newest).await?;
+        moved += 1;
+    }
+    Ok(moved)
 }
 
 /// The display names of the providers `user` signs in with (for mail to an account without a

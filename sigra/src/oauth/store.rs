@@ -275,6 +275,49 @@ pub(super) async fn store_tokens(
     Ok(())
 }
 
+/// Provider tokens sealed under a key other than `newest`.
+#[derive(sqlx::FromRow)]
+pub(super) struct SealedRow {
+    pub id: String,
+    pub user_id: UserId,
+    pub provider: String,
+    pub access_token_sealed: Option<String>,
+    pub refresh_token_sealed: Option<String>,
+    pub key_id: String,
+}
+
+pub(super) async fn sealed_under_older_keys(
+    conn: &mut AnyConnection,
+    newest: &str,
+) -> Result<Vec<SealedRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, provider, access_token_sealed, refresh_token_sealed, key_id \
+         FROM user_identities WHERE key_id IS NOT NULL AND key_id <> $1",
+    )
+    .bind(newest)
+    .fetch_all(conn)
+    .await?)
+}
+
+pub(super) async fn reseal(
+    conn: &mut AnyConnection,
+    id: &str,
+    access: Option<&str>,
+    refresh: Option<&str>,
+    key_id: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE user_identities SET access_token_sealed = $1, refresh_token_sealed = $2, key_id = $3 WHERE id = $4",
+    )
+    .bind(access.map(str::to_owned))
+    .bind(refresh.map(str::to_owned))
+    .bind(key_id)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Deletes one of `user`'s identities; returns its provider if it existed.
 pub(super) async fn delete_identity(
     conn: &mut AnyConnection,
