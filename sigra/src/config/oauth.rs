@@ -107,6 +107,8 @@ impl FromStr for ProviderKind {
 
 /// Where a provider's endpoints are.
 #[derive(Clone, Debug)]
+// One per provider, read once at start-up: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Endpoints {
     /// Discovered from `{issuer}/.well-known/openid-configuration`.
     Discovery {
@@ -267,7 +269,7 @@ fn read_provider(r: &mut Reader, name: &str, allow_http_loopback: bool) -> Optio
         r.invalid(&key("client_id"), "is required");
     }
     let secret = r.text(&key("client_secret"), "");
-    let client_secret = (!secret.is_empty()).then(|| SecretText(secret));
+    let client_secret = (!secret.is_empty()).then_some(SecretText(secret));
     let apple = if kind == ProviderKind::Apple {
         read_apple(r, name)
     } else {

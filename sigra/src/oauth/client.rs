@@ -335,6 +335,7 @@ impl ProviderClient {
 
     /// The authorization URL: PKCE S256 always, our `state`, the `nonce` for OpenID providers,
     /// `form_post` for Apple, and a forced fresh log-in for sudo.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn authorization(
         &self,
         provider: &ProviderConfig,
