@@ -37,7 +37,7 @@ dev: setup-dev
 
 test: setup test-rust e2e
 
-test-rust: test-tools
+test-rust: test-tools node_modules/.package-lock.json
 	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: TEST_POSTGRES_URL is unset, so the HTTP tests run on SQLite only (CI runs them on PostgreSQL too)."
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p sigra-errors -p sigra -p app -p server --features sigra/testing,app/ssr
 	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: the PostgreSQL pass was skipped (TEST_POSTGRES_URL is unset)."

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Playwright suite in system Chromium against the release build: starts the server on
-# a free port with a fresh SQLite database, waits until it is ready, runs the tests, stops it.
+# a free port with a fresh SQLite database (and a real OpenID provider beside it), waits until
+# it is ready, runs the tests, stops them.
 # Every browser test comes from 127.0.0.1, so the per-address auth rate limit is lifted here
 # (the HTTP tests cover it). The cloned-passkey test looks at the `warn` policy's record of a
 # clone (the default, `require_reauth`, refuses it: the HTTP tests cover that).
@@ -35,16 +36,37 @@ esac
 echo "==> browser suite on ${E2E_DATABASE:-sqlite}"
 cleanup() {
   [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  [ -n "${op_pid:-}" ] && kill "$op_pid" 2>/dev/null && wait "$op_pid" 2>/dev/null
   [ -n "$schema" ] && psql -q "$TEST_POSTGRES_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
   rm -rf "$workdir"
 }
 trap cleanup EXIT
 
+# A real OpenID provider (oidc-provider) on another loopback site (127.0.0.1, while the app is
+# on localhost), as `oidc` (answers in the query) and `oidcpost` (answers by form_post, a
+# cross-site POST).
+op_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT="$op_port" RP_REDIRECTS="http://localhost:$port/auth/oidc/callback,http://localhost:$port/auth/oidcpost/callback" \
+  node end2end/oidc/provider.mjs >"$workdir/provider.log" 2>&1 &
+op_pid=$!
+op_env=(SIGRA_OAUTH_ALLOW_HTTP_LOOPBACK=true)
+for name in OIDC OIDCPOST; do
+  op_env+=("SIGRA_OAUTH_${name}_KIND=oidc" "SIGRA_OAUTH_${name}_ISSUER=http://127.0.0.1:$op_port"
+    "SIGRA_OAUTH_${name}_CLIENT_ID=test-rp" "SIGRA_OAUTH_${name}_CLIENT_SECRET=test-rp-secret-0123456789abcdef")
+done
+op_env+=(SIGRA_OAUTH_OIDC_DISPLAY_NAME="Test OP" SIGRA_OAUTH_OIDCPOST_DISPLAY_NAME="Test OP (form post)"
+  SIGRA_OAUTH_OIDCPOST_RESPONSE_MODE=form_post)
+for _ in $(seq 1 50); do
+  grep -q '^ready' "$workdir/provider.log" 2>/dev/null && break
+  sleep 0.2
+done
+grep -q '^ready' "$workdir/provider.log" || { echo "the OpenID provider never started" >&2; cat "$workdir/provider.log" >&2; exit 1; }
+
 LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$port" \
   DATABASE_URL="$database_url" SIGRA_BASE_URL="http://localhost:$port" \
   SIGRA_SECRET_KEY="$("$binary" generate-secret)" RUST_LOG="${RUST_LOG:-info}" \
   SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_PASSKEYS_SIGN_COUNT_POLICY=warn \
-  "$binary" serve >"$log" 2>&1 &
+  env "${op_env[@]}" "$binary" serve >"$log" 2>&1 &
 pid=$!
 
 for _ in $(seq 1 100); do

@@ -52,6 +52,21 @@ pub enum UiError {
         /// The limit.
         max: u32,
     },
+    /// No sign-in provider of that name is configured.
+    #[error("{}", ErrorKind::UnknownProvider)]
+    UnknownProvider,
+    /// A sign-in with a provider failed.
+    #[error("{}", ErrorKind::OAuthFailed)]
+    OAuthFailed,
+    /// The sign-in was declined at the provider.
+    #[error("{}", ErrorKind::OAuthCancelled)]
+    OAuthCancelled,
+    /// Removing this would leave the account with no way to sign in.
+    #[error("{}", ErrorKind::LastSignInMethod)]
+    LastSignInMethod,
+    /// The account already has a password.
+    #[error("{}", ErrorKind::PasswordAlreadySet)]
+    PasswordAlreadySet,
     /// The browser has no WebAuthn (or JavaScript is off).
     #[error("This browser cannot use passkeys. Use an up-to-date browser with JavaScript on, or log in another way.")]
     PasskeysUnsupported,
@@ -127,6 +142,11 @@ impl UiError {
             ErrorKind::AlreadyEnrolled => Self::AlreadyEnrolled,
             ErrorKind::PasskeyRejected => Self::PasskeyRejected,
             ErrorKind::TooManyPasskeys { max } => Self::TooManyPasskeys { max },
+            ErrorKind::UnknownProvider => Self::UnknownProvider,
+            ErrorKind::OAuthFailed => Self::OAuthFailed,
+            ErrorKind::OAuthCancelled => Self::OAuthCancelled,
+            ErrorKind::LastSignInMethod => Self::LastSignInMethod,
+            ErrorKind::PasswordAlreadySet => Self::PasswordAlreadySet,
             ErrorKind::RateLimited {
                 retry_after_seconds,
             } => Self::RateLimited {

@@ -51,11 +51,19 @@ pub enum Flash {
     BackupCodesRegenerated,
     /// Every trusted browser was forgotten.
     TrustedBrowsersForgotten,
+    /// A sign-in provider was linked.
+    ProviderLinked,
+    /// A sign-in provider was unlinked.
+    ProviderUnlinked,
+    /// A first password was set.
+    PasswordSet,
+    /// The address given for a provider sign-in waits for confirmation.
+    ProviderAddressSent,
 }
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 21] = [
+    const ALL: [Flash; 25] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -77,6 +85,10 @@ impl Flash {
         Self::MfaDisabled,
         Self::BackupCodesRegenerated,
         Self::TrustedBrowsersForgotten,
+        Self::ProviderLinked,
+        Self::ProviderUnlinked,
+        Self::PasswordSet,
+        Self::ProviderAddressSent,
     ];
 
     /// The text shown.
@@ -115,6 +127,13 @@ impl Flash {
             Self::MfaDisabled => "Two-factor authentication is off.",
             Self::BackupCodesRegenerated => "New backup codes are ready; the old ones no longer work.",
             Self::TrustedBrowsersForgotten => "Every trusted browser will be asked for a code at its next log-in.",
+            Self::ProviderLinked => "The provider is linked: you can sign in with it now.",
+            Self::ProviderUnlinked => "The provider is unlinked and can no longer sign you in.",
+            Self::PasswordSet => "Your password is set. You can sign in with it too.",
+            Self::ProviderAddressSent => {
+                "If that address can be used, we sent it a confirmation link. Your account works once it is confirmed; \
+                 then sign in with the same provider."
+            }
         }
     }
 
@@ -128,7 +147,8 @@ impl Flash {
             | Self::EmailChangeRequested
             | Self::MustChangePassword
             | Self::SecondFactorNeeded
-            | Self::LoggedInWithBackupCode => Tone::Info,
+            | Self::LoggedInWithBackupCode
+            | Self::ProviderAddressSent => Tone::Info,
             Self::AccountReady
             | Self::LoggedIn
             | Self::LoggedOut
@@ -141,7 +161,10 @@ impl Flash {
             | Self::MfaEnabled
             | Self::MfaDisabled
             | Self::BackupCodesRegenerated
-            | Self::TrustedBrowsersForgotten => Tone::Success,
+            | Self::TrustedBrowsersForgotten
+            | Self::ProviderLinked
+            | Self::ProviderUnlinked
+            | Self::PasswordSet => Tone::Success,
         }
     }
 
@@ -169,6 +192,10 @@ impl Flash {
             Self::MfaDisabled => "mfa_disabled",
             Self::BackupCodesRegenerated => "backup_codes_regenerated",
             Self::TrustedBrowsersForgotten => "trusted_browsers_forgotten",
+            Self::ProviderLinked => "provider_linked",
+            Self::ProviderUnlinked => "provider_unlinked",
+            Self::PasswordSet => "password_set",
+            Self::ProviderAddressSent => "provider_address_sent",
         }
     }
 
@@ -199,8 +226,13 @@ pub mod ssr {
     /// Queues `flash` for the next page the browser loads.
     pub fn set(flash: Flash) {
         if let Some(sigra) = use_context::<Sigra>() {
-            set_cookie(sigra.cookies().signed(COOKIE, flash.code(), LIFETIME));
+            set_cookie(cookie(&sigra, flash));
         }
+    }
+
+    /// The `Set-Cookie` value that queues `flash`, for routes outside the server functions.
+    pub fn cookie(sigra: &Sigra, flash: Flash) -> http::HeaderValue {
+        sigra.cookies().signed(COOKIE, flash.code(), LIFETIME)
     }
 
     /// Takes the queued message, if a valid one came with this request, and clears it.

@@ -23,9 +23,10 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, EmailSettingsPage,
-    HomePage, LogInLinkPage, LogInPage, MfaPage, NotFound, PasswordSettingsPage, RegisterPage,
-    ResetChoosePage, ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
+    AccountsSettingsPage, CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage,
+    EmailSettingsPage, HomePage, LogInLinkPage, LogInPage, MfaPage, NotFound, OAuthEmailPage,
+    OAuthErrorPage, OAuthLinkPage, PasswordSettingsPage, RegisterPage, ResetChoosePage,
+    ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -83,6 +84,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/reset-password") view=ResetRequestPage ssr=SsrMode::Async />
                     <Route path=path!("/users/reset-password/choose") view=ResetChoosePage ssr=SsrMode::Async />
                     <Route path=path!("/users/settings/confirm-email/link") view=ConfirmEmailChangePage ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/accounts") view=AccountsSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/oauth/link") view=OAuthLinkPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/oauth/email") view=OAuthEmailPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/oauth/error") view=OAuthErrorPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -35,6 +35,14 @@ pub const CONFIRM_EMAIL_CHANGE_LINK: &str = "/users/settings/confirm-email/link"
 pub const SESSIONS: &str = "/users/sessions";
 /// Re-entering the password before a sensitive action.
 pub const SUDO: &str = "/users/sudo";
+/// Linked sign-in providers, and a password for an account without one.
+pub const ACCOUNTS_SETTINGS: &str = "/users/settings/accounts";
+/// An account has the provider's address: prove it, then link.
+pub const OAUTH_LINK: &str = "/users/oauth/link";
+/// The provider gave no address: give one.
+pub const OAUTH_EMAIL: &str = "/users/oauth/email";
+/// A provider sign-in that did not work.
+pub const OAUTH_ERROR: &str = "/users/oauth/error";
 
 /// The query parameter naming where a page sends the browser on to when it is done.
 const RETURN_TO: &str = "return_to";
@@ -106,6 +114,10 @@ mod tests {
             CONFIRM_EMAIL_CHANGE_LINK,
             SESSIONS,
             SUDO,
+            ACCOUNTS_SETTINGS,
+            OAUTH_LINK,
+            OAUTH_EMAIL,
+            OAUTH_ERROR,
         ];
         // The core names pages too, in its mails and its HTTP layer's redirects.
         use sigra::http::{pages, MailedLink};
@@ -115,6 +127,10 @@ mod tests {
             pages::PASSWORD_CHANGE,
             pages::SECURITY_SETTINGS,
             pages::SUDO,
+            pages::ACCOUNTS_SETTINGS,
+            pages::OAUTH_LINK,
+            pages::OAUTH_EMAIL,
+            pages::OAUTH_ERROR,
         ]
         .into_iter()
         .chain(MailedLink::ALL.map(MailedLink::page));

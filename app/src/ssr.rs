@@ -198,6 +198,11 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::AlreadyEnrolled => ErrorKind::AlreadyEnrolled.status(),
         UiError::PasskeyRejected => ErrorKind::PasskeyRejected.status(),
         UiError::TooManyPasskeys { max } => ErrorKind::TooManyPasskeys { max: *max }.status(),
+        UiError::UnknownProvider => ErrorKind::UnknownProvider.status(),
+        UiError::OAuthFailed => ErrorKind::OAuthFailed.status(),
+        UiError::OAuthCancelled => ErrorKind::OAuthCancelled.status(),
+        UiError::LastSignInMethod => ErrorKind::LastSignInMethod.status(),
+        UiError::PasswordAlreadySet => ErrorKind::PasswordAlreadySet.status(),
         UiError::RateLimited {
             retry_after_seconds,
         } => ErrorKind::RateLimited {

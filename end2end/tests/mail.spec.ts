@@ -1,33 +1,11 @@
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, test, type Page } from "@playwright/test";
+
+import { linkIn, mailText } from "./support";
 
 const PASSWORD = "correct horse battery staple 42";
 
 function uniqueEmail(tag: string): string {
   return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-}
-
-/** Waits for mail with `subject` to `to` in the development mailbox; returns its text part. */
-async function mailText(request: APIRequestContext, to: string, subject: string): Promise<string> {
-  let id = "";
-  await expect
-    .poll(
-      async () => {
-        const list = await (await request.get(`/dev/mailbox?to=${encodeURIComponent(to)}`)).text();
-        const match = list.match(new RegExp(`href="/dev/mailbox/([^"]+)">${subject}<`));
-        id = match ? match[1] : "";
-        return id;
-      },
-      { timeout: 15_000 },
-    )
-    .not.toBe("");
-  const page = await (await request.get(`/dev/mailbox/${id}`)).text();
-  return page.replace(/&amp;/g, "&");
-}
-
-function linkIn(text: string, path: string): string {
-  const match = text.match(new RegExp(`https?://[^\\s"<]+${path.replace(/\//g, "\\/")}[A-Za-z0-9_-]+`));
-  expect(match, `a ${path} link in the mail`).not.toBeNull();
-  return new URL(match![0]).pathname;
 }
 
 let js = true;

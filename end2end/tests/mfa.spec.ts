@@ -27,7 +27,7 @@ test("set up an authenticator app, log in with a code, trust the browser, use a 
   await registerAndLogIn(page, email);
 
   await expect(page.getByTestId("mfa-status")).toHaveText("Off");
-  await page.getByRole("link", { name: "Manage" }).click();
+  await page.getByRole("link", { name: "Manage", exact: true }).click();
   await expect(page).toHaveURL(/\/users\/settings\/security$/);
   await expect(page.getByTestId("totp-status")).toHaveText("Off");
   await page.getByRole("link", { name: "confirm your password" }).first().click();

@@ -1,4 +1,4 @@
-import { expect, type Page } from "@playwright/test";
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
 
 export const PASSWORD = "correct horse battery staple 42";
 
@@ -35,4 +35,28 @@ export async function registerAndLogIn(page: Page, email: string) {
 export async function logOut(page: Page) {
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page).toHaveURL(/\/$/);
+}
+
+/** Waits for mail with `subject` to `to` in the development mailbox; returns its text part. */
+export async function mailText(request: APIRequestContext, to: string, subject: string): Promise<string> {
+  let id = "";
+  await expect
+    .poll(
+      async () => {
+        const list = await (await request.get(`/dev/mailbox?to=${encodeURIComponent(to)}`)).text();
+        const match = list.match(new RegExp(`href="/dev/mailbox/([^"]+)">${subject}<`));
+        id = match ? match[1] : "";
+        return id;
+      },
+      { timeout: 15_000 },
+    )
+    .not.toBe("");
+  const page = await (await request.get(`/dev/mailbox/${id}`)).text();
+  return page.replace(/&amp;/g, "&");
+}
+
+export function linkIn(text: string, path: string): string {
+  const match = text.match(new RegExp(`https?://[^\\s"<]+${path.replace(/\//g, "\\/")}[A-Za-z0-9_-]+`));
+  expect(match, `a ${path} link in the mail`).not.toBeNull();
+  return new URL(match![0]).pathname;
 }

@@ -2,6 +2,7 @@
 //! API and the operational endpoints. `main.rs` adds the command line.
 
 pub mod api;
+pub mod oauth;
 pub mod ops;
 pub mod router;
 pub mod startup;

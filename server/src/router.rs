@@ -49,6 +49,7 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
             move || shell(options.clone())
         })
         .merge(crate::api::routes())
+        .merge(crate::oauth::routes(sigra.clone()))
         .merge(link_landing_routes())
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,

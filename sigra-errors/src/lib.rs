@@ -52,6 +52,26 @@ pub enum ErrorKind {
         /// The limit.
         max: u32,
     },
+    /// No sign-in provider of that name is configured.
+    #[error("That sign-in provider is not available.")]
+    UnknownProvider,
+    /// A sign-in with a provider failed: a bad or replayed answer, a refused token, an address
+    /// that belongs to another account. One answer for every such failure.
+    #[error(
+        "Signing in with that provider did not work. Try again, or use another way to sign in."
+    )]
+    OAuthFailed,
+    /// The provider answered that the user (or the provider) declined.
+    #[error("Signing in with that provider was cancelled. Nothing was changed.")]
+    OAuthCancelled,
+    /// Removing this would leave the account with no way to sign in.
+    #[error(
+        "This is your only way to sign in. Add a password, a passkey or another provider first."
+    )]
+    LastSignInMethod,
+    /// A password can be set only on an account without one; this one has one.
+    #[error("This account already has a password. Change it instead.")]
+    PasswordAlreadySet,
     /// Too many attempts from this user or address; wait and retry.
     #[error("Too many attempts. Please wait {retry_after_seconds} seconds and try again.")]
     RateLimited {
@@ -91,7 +111,13 @@ impl ErrorKind {
             | Self::SameEmail
             | Self::TooManyPasskeys { .. } => 422,
             Self::AlreadyEnrolled => 409,
-            Self::InvalidToken | Self::InvalidCode | Self::PasskeyRejected => 400,
+            Self::InvalidToken
+            | Self::InvalidCode
+            | Self::PasskeyRejected
+            | Self::OAuthFailed
+            | Self::OAuthCancelled => 400,
+            Self::UnknownProvider => 404,
+            Self::LastSignInMethod | Self::PasswordAlreadySet => 409,
             Self::Unconfirmed
             | Self::WrongPassword
             | Self::SudoRequired
@@ -120,6 +146,11 @@ impl ErrorKind {
             Self::AlreadyEnrolled => "already_enrolled",
             Self::PasskeyRejected => "passkey_rejected",
             Self::TooManyPasskeys { .. } => "too_many_passkeys",
+            Self::UnknownProvider => "unknown_provider",
+            Self::OAuthFailed => "oauth_failed",
+            Self::OAuthCancelled => "oauth_cancelled",
+            Self::LastSignInMethod => "last_sign_in_method",
+            Self::PasswordAlreadySet => "password_already_set",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unauthenticated => "unauthenticated",
             Self::PasswordChangeRequired => "password_change_required",

@@ -40,6 +40,16 @@ pub enum Error {
         /// The limit.
         max: u32,
     },
+    /// No sign-in provider of that name is configured.
+    UnknownProvider,
+    /// A sign-in with a provider failed (the reason is in the audit row, not the answer).
+    OAuthFailed,
+    /// The provider answered that the sign-in was declined.
+    OAuthCancelled,
+    /// Removing this would leave the account with no way to sign in.
+    LastSignInMethod,
+    /// A password can be set only on an account without one.
+    PasswordAlreadySet,
     /// A host lifecycle hook failed; the change was rolled back.
     Hook(crate::hooks::HookError),
     /// Too many attempts from this user or client address; `retry_after_seconds` says when
@@ -118,6 +128,11 @@ impl Error {
             Self::AlreadyEnrolled => ErrorKind::AlreadyEnrolled,
             Self::PasskeyRejected => ErrorKind::PasskeyRejected,
             Self::TooManyPasskeys { max } => ErrorKind::TooManyPasskeys { max: *max },
+            Self::UnknownProvider => ErrorKind::UnknownProvider,
+            Self::OAuthFailed => ErrorKind::OAuthFailed,
+            Self::OAuthCancelled => ErrorKind::OAuthCancelled,
+            Self::LastSignInMethod => ErrorKind::LastSignInMethod,
+            Self::PasswordAlreadySet => ErrorKind::PasswordAlreadySet,
             Self::RateLimited {
                 retry_after_seconds,
             } => ErrorKind::RateLimited {

@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod lockout;
 pub mod mail;
 pub mod mfa;
+pub mod oauth;
 pub mod passkeys;
 pub mod password;
 mod plumbing;
@@ -50,6 +51,7 @@ use http::HostCookies;
 use jobs::Jobs;
 use mail::{DevMailbox, EmailTemplates, Mailer, SmtpMailer};
 use mfa::{Keyring, Mfa, MfaSecrets, TrustedBrowsers};
+use oauth::{OAuth, OAuthSecrets, ProviderClient};
 use passkeys::Passkeys;
 use password::{BreachCheck, PasswordHasher, PasswordPolicy, Passwords};
 use plumbing::Core;
@@ -71,6 +73,8 @@ struct Inner {
     relying_party: webauthn_rs::Webauthn,
     confirmation_codes: ConfirmationCodes,
     cookies: HostCookies,
+    oauth_secrets: OAuthSecrets,
+    providers: ProviderClient,
 }
 
 /// Assembles [`Sigra`]: the configuration, plus the parts a host or a test swaps in.
@@ -172,6 +176,12 @@ impl SigraBuilder {
         let trusted_browsers =
             TrustedBrowsers::new(secret.derive("trusted-browser"), config.mfa.trust_duration);
         let cookies = HostCookies::new(secret.clone());
+        // Provider tokens are sealed with the TOTP secrets' keys (and rotate with them).
+        let oauth_secrets = OAuthSecrets::new(
+            Keyring::new(&config.mfa),
+            secret.derive_sealer("oauth-state"),
+        );
+        let providers = ProviderClient::new(&config.oauth)?;
         let relying_party = passkeys::relying_party(&config.passkeys, &config.app_name)?;
         let core = Core {
             config,
@@ -198,6 +208,8 @@ impl SigraBuilder {
                 relying_party,
                 confirmation_codes,
                 cookies,
+                oauth_secrets,
+                providers,
             }),
         })
     }
@@ -313,6 +325,17 @@ impl Sigra {
             core: &self.inner.core,
             relying_party: &self.inner.relying_party,
             trusted: &self.inner.trusted_browsers,
+        }
+    }
+
+    /// Sign-in with providers (OAuth 2 / OpenID Connect) and linked identities.
+    pub fn oauth(&self) -> OAuth<'_> {
+        OAuth {
+            core: &self.inner.core,
+            trusted: &self.inner.trusted_browsers,
+            codes: &self.inner.confirmation_codes,
+            secrets: &self.inner.oauth_secrets,
+            client: &self.inner.providers,
         }
     }
 

@@ -4,6 +4,7 @@
 
 mod confirmation;
 mod mfa;
+mod oauth;
 mod passkeys;
 mod recovery;
 mod security;
@@ -24,6 +25,11 @@ pub use mfa::{
     regenerate_backup_codes, security_overview, start_totp_setup, verify_second_factor,
     CancelSecondFactor, ConfirmTotpSetup, DisableTotp, ForgetTrustedBrowsers,
     RegenerateBackupCodes, StartTotpSetup, VerifySecondFactor,
+};
+pub use oauth::{
+    enter_sudo_with_passkey, give_provider_address, link_pending_identity, linked_accounts,
+    pending_identity, set_first_password, sign_in_providers, start_passkey_sudo, sudo_options,
+    unlink_provider, GiveProviderAddress, LinkPendingIdentity, SetFirstPassword, UnlinkProvider,
 };
 pub use passkeys::{
     delete_passkey, finish_passkey_registration, list_passkeys, log_in_with_passkey,
@@ -68,7 +74,84 @@ pub fn guest_auth_paths() -> Vec<&'static str> {
         <passkeys::VerifyPasskeySecondFactor as ServerFn>::PATH,
         <passkeys::StartPasskeyLogIn as ServerFn>::PATH,
         <passkeys::LogInWithPasskey as ServerFn>::PATH,
+        <oauth::EnterSudoWithPasskey as ServerFn>::PATH,
+        <GiveProviderAddress as ServerFn>::PATH,
     ]
+}
+
+/// A configured sign-in provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderView {
+    /// Its name in URLs.
+    pub name: String,
+    /// "Google".
+    pub display_name: String,
+    /// An image for its button.
+    pub icon: Option<String>,
+    /// Whether it can re-authenticate for sudo.
+    pub reauthenticates: bool,
+}
+
+/// One linked provider identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityView {
+    /// Its id (for unlinking).
+    pub id: String,
+    /// The provider's name.
+    pub provider: String,
+    /// The provider's display name.
+    pub display_name: String,
+    /// The address the provider gave.
+    pub email: Option<String>,
+    /// The name the provider gave.
+    pub name: Option<String>,
+    /// When it was linked (RFC 3339, UTC).
+    pub linked_at: String,
+    /// When it last signed in (RFC 3339, UTC).
+    pub last_used_at: Option<String>,
+}
+
+/// The linked-accounts page's data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountsView {
+    /// Whether the account has a password.
+    pub password: bool,
+    /// How many passkeys it has.
+    pub passkeys: u32,
+    /// Its linked providers.
+    pub identities: Vec<IdentityView>,
+    /// Every configured provider (to link another).
+    pub providers: Vec<ProviderView>,
+    /// Whether sudo is open (changes allowed).
+    pub sudo: bool,
+    /// A provider waiting in this browser that this account may link now.
+    pub pending_link: Option<String>,
+}
+
+/// A provider identity waiting in this browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingView {
+    /// Whether it waits for an address (else for its account to be proved).
+    pub needs_address: bool,
+    /// The provider's display name.
+    pub provider: String,
+    /// The address the provider gave.
+    pub email: Option<String>,
+    /// Whether the signed-in user can link it now.
+    pub linkable: bool,
+    /// Whether someone is signed in.
+    pub signed_in: bool,
+}
+
+/// How the signed-in user can re-authenticate for sudo.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SudoWays {
+    /// With the password.
+    pub password: bool,
+    /// With a passkey.
+    pub passkey: bool,
+    /// With these linked providers (fresh log-in there).
+    pub providers: Vec<ProviderView>,
 }
 
 /// The server functions a required password change needs: its page's data and form, the
@@ -100,6 +183,9 @@ pub fn mfa_enrolment_paths() -> Vec<&'static str> {
         <passkeys::StartPasskeyRegistration as ServerFn>::PATH,
         <passkeys::FinishPasskeyRegistration as ServerFn>::PATH,
         <EnterSudo as ServerFn>::PATH,
+        <oauth::SudoOptions as ServerFn>::PATH,
+        <oauth::StartPasskeySudo as ServerFn>::PATH,
+        <oauth::EnterSudoWithPasskey as ServerFn>::PATH,
     ]);
     paths
 }
@@ -353,6 +439,13 @@ fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'stati
         A::PasskeyRename => "Passkey renamed",
         A::PasskeyDelete => "Passkey removed",
         A::PasskeySignCountRegression => "Passkey counter went backwards (possible copy)",
+        A::OAuthAuthorize => "Sign-in with a provider started",
+        A::OAuthCallbackFailure => "Failed sign-in with a provider",
+        A::OAuthRegister => "Account created with a provider",
+        A::OAuthLogin => "Signed in with a provider",
+        A::OAuthLink => "Provider account linked",
+        A::OAuthUnlink => "Provider account unlinked",
+        A::PasswordSet => "Password set",
     }
 }
 
@@ -375,10 +468,12 @@ mod tests {
                 "/users/log-in/passkey-start",
                 "/users/mfa",
                 "/users/mfa/passkey",
+                "/users/oauth/email",
                 "/users/register",
                 "/users/reset-password",
                 "/users/reset-password/choose",
                 "/users/sudo",
+                "/users/sudo/passkey",
             ]
         );
     }

@@ -5,4 +5,5 @@ pub mod forms;
 pub mod layout;
 pub mod passkeys;
 pub mod password_meter;
+pub mod providers;
 pub mod ui;

@@ -11,9 +11,9 @@
 use leptos::prelude::*;
 
 use crate::account::{
-    delete_passkey, finish_passkey_registration, log_in_with_passkey, start_passkey_confirmation,
-    start_passkey_log_in, start_passkey_registration, start_passkey_second_factor,
-    verify_passkey_second_factor,
+    delete_passkey, enter_sudo_with_passkey, finish_passkey_registration, log_in_with_passkey,
+    start_passkey_confirmation, start_passkey_log_in, start_passkey_registration,
+    start_passkey_second_factor, start_passkey_sudo, verify_passkey_second_factor,
 };
 use crate::components::forms::{ActionError, FormError};
 use crate::error::UiError;
@@ -143,6 +143,33 @@ pub fn PasskeySecondFactor(
         <div class="space-y-2">
             <FormError action=verify />
             <PasskeyButton label="Use a passkey" ceremony=verify />
+        </div>
+    }
+}
+
+/// "Use a passkey" on the sudo page.
+#[component]
+pub fn PasskeySudo(
+    /// Where to go afterwards.
+    #[prop(into)]
+    return_to: Signal<String>,
+) -> impl IntoView {
+    let confirm: Ceremony = Action::new_unsync(move |()| async move {
+        let challenge = start_passkey_sudo().await?;
+        let response = webauthn::get(&challenge.options, Mediation::Modal).await?;
+        let target = enter_sudo_with_passkey(
+            challenge.ceremony,
+            response,
+            Some(return_to.get_untracked()),
+        )
+        .await?;
+        webauthn::go_to(&target);
+        Ok(())
+    });
+    view! {
+        <div class="space-y-2">
+            <FormError action=confirm />
+            <PasskeyButton label="Use a passkey" ceremony=confirm />
         </div>
     }
 }

@@ -97,6 +97,23 @@ pub fn RemoveButton(
     }
 }
 
+/// Changes need the password re-entered first: a link to do it and come back to `back`.
+#[component]
+pub fn SudoFirst(
+    /// What needs it ("To make changes").
+    what: &'static str,
+    /// The page to come back to.
+    back: &'static str,
+) -> impl IntoView {
+    view! {
+        <p class="text-sm text-slate-600 dark:text-slate-300">
+            {what} ", "
+            <TextLink href=crate::paths::with_return_to(crate::paths::SUDO, back)>"confirm your password"</TextLink>
+            "."
+        </p>
+    }
+}
+
 /// What a page shows while its data is on the way.
 #[component]
 pub fn Loading() -> impl IntoView {

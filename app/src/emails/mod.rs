@@ -156,10 +156,20 @@ fn describe(app: &str, message: Message) -> Email {
                     "The link works once, for {valid}. If you did not ask for it, you can ignore this message."
                 ))
         }
-        Message::ResetPassword { url, valid_for_minutes } => {
+        Message::ResetPassword { url, valid_for_minutes, signs_in_with } => {
             let valid = duration(valid_for_minutes);
-            Email::new("Reset your password")
-                .para(format!("Someone asked to reset the password of your {app} account."))
+            let email = Email::new("Reset your password")
+                .para(format!("Someone asked to reset the password of your {app} account."));
+            let email = if signs_in_with.is_empty() {
+                email
+            } else {
+                email.para(format!(
+                    "Your account has no password: it signs in with {}. You can keep signing in that way, \
+                     or choose a password here to sign in with it too.",
+                    signs_in_with.join(" or ")
+                ))
+            };
+            email
                 .button("Choose a new password", url)
                 .small(format!(
                     "The link works once, for {valid}. If you did not ask, ignore this message: your password stays as it is."
@@ -257,6 +267,12 @@ fn describe(app: &str, message: Message) -> Email {
                 format!("” was added to your {app} account. It can now log in without a password.").into(),
             ])
             .small("If this was not you, remove it in your security settings and reset your password."),
+        Message::ProviderLinked { provider } => Email::new(format!("{provider} was linked to your account"))
+            .para(format!("You can now sign in to your {app} account with {provider}."))
+            .small("If this was not you, unlink it in your account settings and reset your password."),
+        Message::ProviderUnlinked { provider } => Email::new(format!("{provider} was unlinked from your account"))
+            .para(format!("{provider} can no longer be used to sign in to your {app} account."))
+            .small("If this was not you, reset your password now."),
         Message::MfaLocked { minutes, reset_url } => {
             let lock = duration(minutes);
             Email::new("Two-factor log-in locked for a while")
@@ -446,7 +462,9 @@ mod tests {
             | Message::EmailChanged { .. }
             | Message::MfaEnabled
             | Message::BackupCodeUsed { .. }
-            | Message::PasskeyAdded { .. } => vec![],
+            | Message::PasskeyAdded { .. }
+            | Message::ProviderLinked { .. }
+            | Message::ProviderUnlinked { .. } => vec![],
         }
     }
 

@@ -4,6 +4,7 @@ use leptos_meta::Title;
 use crate::account::{LogIn, RequestMagicLink};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::passkeys::PasskeyLogIn;
+use crate::components::providers::ProviderButtons;
 use crate::components::ui::TextLink;
 use crate::paths;
 
@@ -29,6 +30,7 @@ pub fn LogInPage() -> impl IntoView {
                 <Submit label="Log in" pending=log_in.pending().into() />
             </ActionForm>
             <PasskeyLogIn return_to=Signal::derive(return_to) />
+            <ProviderButtons verb="Continue with" return_to=Signal::derive(return_to) />
             <p class="mt-4 text-sm">
                 <TextLink href=paths::RESET_PASSWORD>"Forgot your password?"</TextLink>
             </p>

@@ -1,5 +1,6 @@
 //! One file per page.
 
+mod accounts;
 mod check_email;
 mod confirm;
 mod home;
@@ -7,6 +8,7 @@ mod links;
 mod log_in;
 mod mfa;
 mod not_found;
+mod oauth;
 mod register;
 mod reset_password;
 mod security;
@@ -14,6 +16,7 @@ mod sessions;
 mod settings;
 mod sudo;
 
+pub use accounts::AccountsSettingsPage;
 pub use check_email::CheckEmailPage;
 pub use confirm::ConfirmPage;
 pub use home::HomePage;
@@ -21,6 +24,7 @@ pub use links::{ConfirmEmailChangePage, ConfirmLinkPage, LogInLinkPage};
 pub use log_in::LogInPage;
 pub use mfa::MfaPage;
 pub use not_found::NotFound;
+pub use oauth::{OAuthEmailPage, OAuthErrorPage, OAuthLinkPage};
 pub use register::RegisterPage;
 pub use reset_password::{ResetChoosePage, ResetRequestPage};
 pub use security::SecuritySettingsPage;

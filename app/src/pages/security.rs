@@ -12,7 +12,7 @@ use crate::components::forms::{ActionError, Field, Submit};
 use crate::components::passkeys::{
     add_passkey_action, remove_last_passkey_action, AddPasskey, Ceremony, PasskeyButton,
 };
-use crate::components::ui::{Banner, Card, RemoveButton, SecondaryButton, TextLink, Tone};
+use crate::components::ui::{Banner, Card, RemoveButton, SecondaryButton, SudoFirst, Tone};
 use crate::error::UiError;
 use crate::paths;
 
@@ -117,7 +117,7 @@ fn security(data: SecurityView, actions: Actions) -> impl IntoView {
                 })}
             </p>
             {if !data.sudo {
-                view! { <SudoFirst what="To make changes" /> }.into_any()
+                view! { <SudoFirst what="To make changes" back=paths::SECURITY_SETTINGS /> }.into_any()
             } else if data.totp_enabled {
                 enabled(actions).into_any()
             } else if let Some(setup) = data.setup {
@@ -211,7 +211,7 @@ fn Passkeys(passkeys: Vec<PasskeyRow>, sudo: bool, actions: Actions) -> impl Int
             {if sudo {
                 view! { <AddPasskey action=actions.add_passkey name=actions.passkey_name /> }.into_any()
             } else {
-                view! { <SudoFirst what="To add or change passkeys" /> }.into_any()
+                view! { <SudoFirst what="To add or change passkeys" back=paths::SECURITY_SETTINGS /> }.into_any()
             }}
         </Card>
     }
@@ -272,17 +272,5 @@ fn RemoveLast(id: String, done: RwSignal<u32>) -> impl IntoView {
             <FormError action=confirm />
             <PasskeyButton label="Confirm with a passkey and remove" ceremony=confirm />
         </div>
-    }
-}
-
-/// Changes need the password re-entered first: a link to do it and come back.
-#[component]
-fn SudoFirst(what: &'static str) -> impl IntoView {
-    view! {
-        <p class="text-sm text-slate-600 dark:text-slate-300">
-            {what} ", "
-            <TextLink href=paths::with_return_to(paths::SUDO, paths::SECURITY_SETTINGS)>"confirm your password"</TextLink>
-            "."
-        </p>
     }
 }

@@ -54,6 +54,8 @@ fn overview(account: AccountDetails) -> impl IntoView {
                     </dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Password"</dt>
                     <dd><TextLink href=paths::PASSWORD_SETTINGS>"Change your password"</TextLink></dd>
+                    <dt class="text-slate-500 dark:text-slate-400">"Sign-in providers"</dt>
+                    <dd><TextLink href=paths::ACCOUNTS_SETTINGS>"Manage sign-in methods"</TextLink></dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Two-factor authentication"</dt>
                     <dd>
                         <span data-testid="mfa-status">{if account.mfa_enabled { "On" } else { "Off" }}</span>

@@ -80,7 +80,7 @@ async fn security_view(app: &TestApp, cookie: &str) -> Value {
 }
 
 /// Sets up TOTP for the signed-in `cookie`: the secret and the first backup codes.
-async fn enrol(app: &TestApp, cookie: &mut String) -> (String, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, cookie: &mut String) -> (String, Vec<String>) {
     app.enter_sudo(cookie, SECURITY).await;
     let started = app
         .post_form(

@@ -507,6 +507,63 @@ async fn renaming_and_deleting_touch_only_your_own_passkeys() {
     .await;
 }
 
+#[tokio::test]
+async fn a_passkey_opens_sudo_once_per_ceremony_and_only_for_its_owner() {
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("sudo-key@example.com").await;
+        let mut passkey = register(&app, &mut cookie, "Key").await;
+        // A new session (the passkey is its second factor): sudo starts closed.
+        let pending = session_cookie(&app.log_in("sudo-key@example.com", CANARY_PASSWORD, false).await).expect("pending");
+        let (ceremony, options) = start(&app, "/users/mfa/passkey-start", Some(&pending)).await;
+        let answer = passkey.get(&options);
+        let done = app
+            .call_json("/users/mfa/passkey", &[("ceremony", &ceremony), ("response", &answer)], Some(&pending))
+            .await;
+        let fresh = session_cookie(&done).expect("a full session");
+        let closed = app.count("SELECT COUNT(*) FROM user_sessions WHERE sudo_at IS NOT NULL").await;
+
+        let (ceremony, options) = start(&app, "/users/sudo/passkey-start", Some(&fresh)).await;
+        let answer = passkey.get(&options);
+        let granted = app
+            .call_json(
+                "/users/sudo/passkey",
+                &[("ceremony", &ceremony), ("response", &answer), ("return_to", "/users/sessions")],
+                Some(&fresh),
+            )
+            .await;
+        assert_eq!(granted.status(), StatusCode::OK);
+        let fresh = session_cookie(&granted).expect("sudo hands the session a new token");
+        let target: Value = granted.json().await.expect("json");
+        assert_eq!(target, "/users/sessions");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_sessions WHERE sudo_at IS NOT NULL").await,
+            closed + 1
+        );
+        let sudo = app
+            .count("SELECT COUNT(*) FROM audit_events WHERE action = 'session.sudo_enter' AND metadata LIKE '%\"method\":\"passkey\"%'")
+            .await;
+        assert_eq!(sudo, 1);
+
+        // The same answer again: the ceremony is spent.
+        let replayed = app
+            .call_json("/users/sudo/passkey", &[("ceremony", &ceremony), ("response", &answer)], Some(&fresh))
+            .await;
+        assert_eq!(replayed.status(), StatusCode::BAD_REQUEST);
+
+        // Another account's session cannot use this user's passkey for its own sudo.
+        let other = app.signed_in("sudo-other@example.com").await;
+        let started = app.call_json("/users/sudo/passkey-start", &[], Some(&other)).await;
+        assert_eq!(started.status(), StatusCode::BAD_REQUEST, "no passkey, no ceremony");
+        let (ceremony, options) = start(&app, "/users/sudo/passkey-start", Some(&fresh)).await;
+        let answer = passkey.get(&options);
+        let stolen = app
+            .call_json("/users/sudo/passkey", &[("ceremony", &ceremony), ("response", &answer)], Some(&other))
+            .await;
+        assert_eq!(stolen.status(), StatusCode::BAD_REQUEST);
+    })
+    .await;
+}
+
 /// The row count of the user's passkeys, the `passkey.delete` audit rows and the trust epoch.
 async fn removal_state(app: &TestApp) -> (i64, i64, i64) {
     (

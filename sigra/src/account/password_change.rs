@@ -8,7 +8,7 @@ use crate::http::pages;
 use crate::mail::Message;
 use crate::password::Password;
 use crate::request::RequestContext;
-use crate::sessions::{self, Authenticated, RenewedToken};
+use crate::sessions::{self, Authenticated, RenewedToken, Sudo};
 use crate::tokens::{self, Purpose};
 use crate::users::{self, EmailAddress};
 
@@ -68,6 +68,54 @@ impl Account<'_> {
             .session(current.session().id.as_str())
             .meta("other_sessions_ended", ended)
             .meta("forced", current.user().must_change_password);
+        change.audit(event).await?;
+        let notice = Message::PasswordChanged {
+            reset_url: self.core.url(pages::RESET_PASSWORD),
+        };
+        change.mail(&email, notice).await?;
+        change.commit().await?;
+        Ok(renewed)
+    }
+
+    /// Sets a first password on an account that has none (one a sign-in provider created),
+    /// under sudo: re-authentication there was by provider or passkey. Other sessions end and
+    /// this one gets a new token, as on any password change, and a notice is mailed.
+    ///
+    /// # Errors
+    /// `PasswordAlreadySet` when the account has one (change it instead); `WeakPassword`; the
+    /// database or a hook failed.
+    pub async fn set_password(
+        &self,
+        sudo: &Sudo,
+        new_password: Password,
+        request: &RequestContext,
+    ) -> Result<RenewedToken> {
+        let current = sudo.authenticated();
+        let user = &current.user().id;
+        let email = current.user().email.clone();
+        let password = self.core.check_new_password(new_password, &email).await?;
+        let hash = self.core.hasher().hash(&password).await?;
+        let mut change = self.core.begin_change(request).await?;
+        let now = change.now();
+        if !users::store::set_first_password(&mut change, user, &hash, now).await? {
+            return Err(Error::PasswordAlreadySet);
+        }
+        let ended =
+            sessions::store::delete_all_for_user(&mut change, user, Some(&current.session().id))
+                .await?;
+        let renewed = self
+            .core
+            .renew_token(&mut change, current.session())
+            .await?;
+        self.core
+            .hooks()
+            .on_password_change(&mut change, user)
+            .await
+            .map_err(Error::Hook)?;
+        let event = AuditEvent::new(Action::PasswordSet)
+            .actor(user)
+            .session(current.session().id.as_str())
+            .meta("other_sessions_ended", ended);
         change.audit(event).await?;
         let notice = Message::PasswordChanged {
             reset_url: self.core.url(pages::RESET_PASSWORD),

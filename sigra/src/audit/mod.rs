@@ -98,6 +98,24 @@ crate::db::stored_enum! {
         /// A passkey's signature counter did not move forward (a possible clone). Target: the
         /// user. `credential`, `stored`, `presented`, `policy`.
         PasskeySignCountRegression = "passkey.sign_count_regression",
+        /// A sign-in with a provider was started. Actor: the user when signed in. `provider`,
+        /// `intent` (`log_in`, `link`, `sudo`).
+        OAuthAuthorize = "oauth.authorize",
+        /// A provider's answer was refused. Target: the account when known. `provider`,
+        /// `reason`.
+        OAuthCallbackFailure = "oauth.callback.failure",
+        /// A provider created an account. Actor: the new user. `provider`, `email_verified`.
+        OAuthRegister = "oauth.register",
+        /// A provider proved a linked identity (the log-in itself is `auth.login.success`).
+        /// Actor: the user. `provider`.
+        OAuthLogin = "oauth.login",
+        /// A provider identity was linked to an account. Actor: the user. `provider`, and
+        /// `reset_unconfirmed` when an unconfirmed account's credentials gave way to it.
+        OAuthLink = "oauth.link",
+        /// A provider identity was unlinked. Actor: the user. `provider`.
+        OAuthUnlink = "oauth.unlink",
+        /// A password was set on an account that had none. Actor: the user.
+        PasswordSet = "account.password_set",
     }
 }
 
@@ -109,7 +127,8 @@ impl Action {
             | Self::InvalidCredentials
             | Self::MfaVerify
             | Self::SuspiciousLogin
-            | Self::PasskeySignCountRegression => "failure",
+            | Self::PasskeySignCountRegression
+            | Self::OAuthCallbackFailure => "failure",
             _ => "success",
         }
     }

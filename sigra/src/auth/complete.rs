@@ -24,6 +24,8 @@ crate::db::stored_enum! {
         MagicLink = "magic_link",
         /// A user-verified passkey: both factors at once.
         Passkey = "passkey",
+        /// A linked identity at a sign-in provider (OAuth 2 / OpenID Connect).
+        OAuth = "oauth",
     }
 }
 

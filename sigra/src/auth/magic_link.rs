@@ -28,7 +28,7 @@ impl Auth<'_> {
             audit: Action::MagicLinkRequest,
             ttl: self.core.config().tokens.magic_link_ttl,
             link: MailedLink::MagicLink,
-            message: |url, valid_for_minutes| Message::MagicLink {
+            message: |url, valid_for_minutes, _| Message::MagicLink {
                 url,
                 valid_for_minutes,
             },

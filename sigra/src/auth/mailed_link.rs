@@ -20,8 +20,9 @@ pub(super) struct LinkKind {
     pub ttl: Duration,
     /// Where the mailed link lands.
     pub link: MailedLink,
-    /// The message carrying the link and its lifetime in minutes.
-    pub message: fn(Link, u64) -> Message,
+    /// The message carrying the link, its lifetime in minutes, and the providers an account
+    /// without a password signs in with.
+    pub message: fn(Link, u64, Vec<String>) -> Message,
 }
 
 impl Auth<'_> {
@@ -56,8 +57,17 @@ impl Auth<'_> {
                 )
                 .await?;
                 let url = self.core.mailed_link_url(kind.link, token.expose());
+                let signs_in_with = if account.password_hash.is_none() {
+                    crate::oauth::provider_names_of(&mut change, self.core.config(), &account.id)
+                        .await?
+                } else {
+                    Vec::new()
+                };
                 change
-                    .mail(&email, (kind.message)(url, minutes(kind.ttl)))
+                    .mail(
+                        &email,
+                        (kind.message)(url, minutes(kind.ttl), signs_in_with),
+                    )
                     .await?;
                 event = event.meta("sent", true);
             }

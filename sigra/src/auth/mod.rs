@@ -325,6 +325,7 @@ impl Core {
         Err(match method {
             LoginMethod::Passkey => Error::PasskeyRejected,
             LoginMethod::Password | LoginMethod::MagicLink => Error::InvalidCredentials,
+            LoginMethod::OAuth => Error::OAuthFailed,
         })
     }
 }

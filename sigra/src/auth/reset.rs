@@ -34,9 +34,10 @@ impl Auth<'_> {
             audit: Action::PasswordResetRequest,
             ttl: self.core.config().tokens.reset_ttl,
             link: MailedLink::ResetPassword,
-            message: |url, valid_for_minutes| Message::ResetPassword {
+            message: |url, valid_for_minutes, signs_in_with| Message::ResetPassword {
                 url,
                 valid_for_minutes,
+                signs_in_with,
             },
         };
         self.mail_link(email, kind, request).await

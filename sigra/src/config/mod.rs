@@ -11,6 +11,7 @@ mod jobs;
 mod lockout;
 mod mail;
 mod mfa;
+pub(crate) mod oauth;
 mod passkeys;
 mod passwords;
 mod rate_limit;
@@ -34,6 +35,7 @@ pub use error::{ConfigError, Expected};
 pub use jobs::JobsConfig;
 pub use mail::{MailConfig, MailTransport, SmtpConfig, SmtpSecurity};
 pub use mfa::MfaConfig;
+pub use oauth::{AppleSigning, Endpoints, OAuthConfig, ProviderConfig, ProviderKind, UserInfoMap};
 pub use passkeys::{PasskeyConfig, SignCountPolicy};
 pub use passwords::PasswordConfig;
 pub use rate_limit::{RateLimitBackend, RateLimitConfig, RedisConfig};
@@ -90,6 +92,8 @@ pub struct Config {
     pub mfa: MfaConfig,
     /// Passkeys (WebAuthn).
     pub passkeys: PasskeyConfig,
+    /// Sign-in providers (OAuth 2 / OpenID Connect).
+    pub oauth: OAuthConfig,
     /// Log line format.
     pub log_format: LogFormat,
     /// Things the operator should hear about once logging is up (such as generated secrets).
@@ -111,6 +115,7 @@ const SECTIONS: &[&[Setting]] = &[
     rate_limit::SETTINGS,
     mfa::SETTINGS,
     passkeys::SETTINGS,
+    oauth::SETTINGS,
 ];
 
 impl Config {
@@ -141,7 +146,7 @@ impl Config {
         env: &BTreeMap<String, String>,
         dev_secret_file: Option<&Path>,
     ) -> Result<Self, ConfigError> {
-        let mut r = Reader::new(SECTIONS, file, env);
+        let mut r = Reader::new(SECTIONS, &[oauth::PROVIDERS], file, env);
         let mut notices = Vec::new();
 
         let environment = r.parse("env", Environment::Development);
@@ -165,6 +170,7 @@ impl Config {
         let metrics_token = site::read_metrics_token(&mut r);
         let mfa = MfaConfig::read(&mut r, secret_key.as_ref());
         let passkeys = PasskeyConfig::read(&mut r, &base_url);
+        let oauth = OAuthConfig::read(&mut r, production);
         let default_log_format = if production {
             LogFormat::Json
         } else {
@@ -194,6 +200,7 @@ impl Config {
                 metrics_token,
                 mfa,
                 passkeys,
+                oauth,
                 log_format,
                 notices,
             }),

@@ -62,11 +62,41 @@ impl ConfigFile {
     }
 }
 
+/// Settings of things the operator names (one OAuth provider each): `{prefix}.{name}.{field}`
+/// in the file, `SIGRA_{PREFIX}_{NAME}_{FIELD}` in the environment. Every field of a named
+/// thing is declared once any of its fields is given.
+pub(super) struct NamedSection {
+    pub prefix: &'static str,
+    pub fields: &'static [&'static str],
+}
+
+impl NamedSection {
+    /// The name and field of a file key under this section.
+    fn split_key<'k>(&self, key: &'k str) -> Option<(&'k str, &'k str)> {
+        let rest = key.strip_prefix(self.prefix)?.strip_prefix('.')?;
+        let (name, field) = rest.split_once('.')?;
+        (self.fields.contains(&field) && !name.is_empty()).then_some((name, field))
+    }
+
+    /// The name (lower case) and field of a variable under this section.
+    fn split_env(&self, variable: &str) -> Option<(String, &'static str)> {
+        let rest = variable.strip_prefix(&format!("SIGRA_{}_", self.prefix.to_uppercase()))?;
+        let mut fields: Vec<&'static str> = self.fields.to_vec();
+        fields.sort_by_key(|field| std::cmp::Reverse(field.len()));
+        fields.into_iter().find_map(|field| {
+            let name = rest.strip_suffix(&format!("_{}", field.to_uppercase()))?;
+            (!name.is_empty()).then(|| (name.to_lowercase(), field))
+        })
+    }
+}
+
 /// Raw text values by key, each with where it came from, and the problems found reading them.
 pub(super) struct Reader {
-    values: BTreeMap<&'static str, (String, String)>,
+    values: BTreeMap<String, (String, String)>,
     /// The variable of every declared setting: the name given for one left at its default.
-    env_names: BTreeMap<&'static str, String>,
+    env_names: BTreeMap<String, String>,
+    /// The names given under each named section, by prefix.
+    named: BTreeMap<&'static str, BTreeSet<String>>,
     pub problems: Vec<String>,
 }
 
@@ -74,29 +104,56 @@ impl Reader {
     /// Reads `file` and `env`, for the settings of every section.
     pub fn new(
         sections: &[&[Setting]],
+        named_sections: &[NamedSection],
         file: Option<&ConfigFile>,
         env: &BTreeMap<String, String>,
     ) -> Self {
         let settings = || sections.iter().flat_map(|section| section.iter());
         let mut reader = Reader {
             values: BTreeMap::new(),
-            env_names: settings().map(|s| (s.key, s.env_name())).collect(),
+            env_names: settings()
+                .map(|s| (s.key.to_owned(), s.env_name()))
+                .collect(),
+            named: BTreeMap::new(),
             problems: Vec::new(),
         };
+        let mut flat = Vec::new();
         if let Some(file) = file {
-            let mut flat = Vec::new();
             flatten("", &file.table, &mut flat);
+        }
+        // Names first, so every field of a named thing is declared before values are read.
+        for section in named_sections {
+            let from_file = flat
+                .iter()
+                .filter_map(|(key, _)| section.split_key(key).map(|(name, _)| name.to_owned()));
+            let from_env = env
+                .keys()
+                .filter_map(|variable| section.split_env(variable).map(|(name, _)| name));
+            let names: BTreeSet<String> = from_file.chain(from_env).collect();
+            for name in &names {
+                for field in section.fields {
+                    let key = format!("{}.{name}.{field}", section.prefix);
+                    let variable = format!(
+                        "SIGRA_{}_{}_{}",
+                        section.prefix.to_uppercase(),
+                        name.to_uppercase(),
+                        field.to_uppercase()
+                    );
+                    reader.env_names.insert(key, variable);
+                }
+            }
+            reader.named.insert(section.prefix, names);
+        }
+        if let Some(file) = file {
             let path = file.path.display();
             for (key, value) in flat {
-                match reader.env_names.get_key_value(key.as_str()) {
-                    Some((known_key, _)) => {
-                        reader
-                            .values
-                            .insert(known_key, (value, format!("{key} in {path}")));
-                    }
-                    None => reader
+                if reader.env_names.contains_key(key.as_str()) {
+                    let from = format!("{key} in {path}");
+                    reader.values.insert(key, (value, from));
+                } else {
+                    reader
                         .problems
-                        .push(format!("unknown setting `{key}` in {path}")),
+                        .push(format!("unknown setting `{key}` in {path}"));
                 }
             }
         }
@@ -105,9 +162,22 @@ impl Reader {
                 .chain(setting.aliases.iter().map(|a| (*a).to_owned()));
             for name in names {
                 if let Some(value) = env.get(&name) {
-                    reader.values.insert(setting.key, (value.clone(), name));
+                    reader
+                        .values
+                        .insert(setting.key.to_owned(), (value.clone(), name));
                     break;
                 }
+            }
+        }
+        let named_keys: Vec<(String, String)> = reader
+            .env_names
+            .iter()
+            .filter(|(key, _)| !settings().any(|s| s.key == key.as_str()))
+            .map(|(key, variable)| (key.clone(), variable.clone()))
+            .collect();
+        for (key, variable) in named_keys {
+            if let Some(value) = env.get(&variable) {
+                reader.values.insert(key, (value.clone(), variable));
             }
         }
         let env_names: BTreeSet<&String> = reader.env_names.values().collect();
@@ -128,6 +198,14 @@ impl Reader {
                 "internal: the setting `{key}` is read but not declared"
             ));
         }
+    }
+
+    /// The names given under a named section (`oauth` → the providers), sorted.
+    pub fn names(&self, prefix: &str) -> Vec<String> {
+        self.named
+            .get(prefix)
+            .map(|names| names.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The text of a setting as given, if it was.

@@ -16,7 +16,10 @@ pub async fn reject_cross_site(
     request: Request,
     next: Next,
 ) -> Response {
-    if is_safe(request.method()) || is_same_origin(&request, &sigra.config().origin()) {
+    if is_safe(request.method())
+        || is_same_origin(&request, &sigra.config().origin())
+        || is_provider_post_back(request.uri().path())
+    {
         return next.run(request).await;
     }
     tracing::warn!(
@@ -27,6 +30,16 @@ pub async fn reject_cross_site(
         "refused a cross-site request"
     );
     (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response()
+}
+
+/// A provider's `response_mode=form_post` answer (Apple) is a cross-site POST by design. It
+/// changes nothing by itself: it is kept with the authorization its `state` names, and the
+/// browser's own same-site request, carrying its binding cookie, finishes it
+/// (`sigra::oauth::OAuth::keep_posted_answer`).
+fn is_provider_post_back(path: &str) -> bool {
+    path.strip_prefix("/auth/")
+        .and_then(|rest| rest.strip_suffix("/callback"))
+        .is_some_and(|provider| !provider.is_empty() && !provider.contains('/'))
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -81,6 +94,20 @@ mod tests {
         assert!(!allowed(&[("origin", "https://evil.example")]));
         assert!(!allowed(&[("origin", "null")]));
         assert!(!allowed(&[]));
+    }
+
+    #[test]
+    fn only_the_provider_callback_path_takes_cross_site_posts() {
+        assert!(is_provider_post_back("/auth/apple/callback"));
+        for path in [
+            "/auth/apple",
+            "/auth//callback",
+            "/auth/a/b/callback",
+            "/users/log-in",
+            "/auth/apple/callback/x",
+        ] {
+            assert!(!is_provider_post_back(path), "{path}");
+        }
     }
 
     #[test]

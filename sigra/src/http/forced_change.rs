@@ -57,6 +57,14 @@ impl RequiredStep {
     }
 }
 
+/// A sign-in provider's routes (`/auth/:provider` and its callback): an account without a
+/// password enters sudo through its provider, which setting up a required second factor needs.
+fn is_provider_route(path: &str) -> bool {
+    path.strip_prefix("/auth/")
+        .map(|rest| rest.strip_suffix("/callback").unwrap_or(rest))
+        .is_some_and(|provider| !provider.is_empty() && !provider.contains('/'))
+}
+
 /// The state of [`enforce_required_steps`].
 #[derive(Clone)]
 pub struct RequiredSteps {
@@ -95,10 +103,16 @@ impl Asked {
 impl RequiredSteps {
     fn allows(&self, step: RequiredStep, asked: Asked, path: &str) -> bool {
         match asked {
-            Asked::Page => step.page() == path || step.other_pages().contains(&path),
+            Asked::Page => {
+                step.page() == path
+                    || step.other_pages().contains(&path)
+                    || (step == RequiredStep::MfaEnrolment && is_provider_route(path))
+            }
             Asked::Call => match step {
                 RequiredStep::PasswordChange => self.password_change_calls.contains(&path),
-                RequiredStep::MfaEnrolment => self.mfa_enrolment_calls.contains(&path),
+                RequiredStep::MfaEnrolment => {
+                    self.mfa_enrolment_calls.contains(&path) || is_provider_route(path)
+                }
             },
             Asked::Api => false,
         }

@@ -31,6 +31,14 @@ pub mod pages {
     pub const SECURITY_SETTINGS: &str = "/users/settings/security";
     /// Where sudo is entered.
     pub const SUDO: &str = "/users/sudo";
+    /// Linked sign-in providers.
+    pub const ACCOUNTS_SETTINGS: &str = "/users/settings/accounts";
+    /// An account with the provider's address exists: prove it to link.
+    pub const OAUTH_LINK: &str = "/users/oauth/link";
+    /// The provider gave no address: ask for one.
+    pub const OAUTH_EMAIL: &str = "/users/oauth/email";
+    /// A provider sign-in that failed, with its reason's code.
+    pub const OAUTH_ERROR: &str = "/users/oauth/error";
 }
 
 /// Each kind of link mailed with a token: where the mail points, and the token-free page the

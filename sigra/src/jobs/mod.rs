@@ -293,6 +293,9 @@ impl Jobs<'_> {
         let removed = store::clean_up(&mut tx, &cutoffs)
             .await
             .map_err(|e| e.to_string())?;
+        crate::oauth::delete_expired(&mut tx, now)
+            .await
+            .map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;
         tracing::info!(
             sessions = removed.0,

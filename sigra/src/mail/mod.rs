@@ -78,6 +78,10 @@ pub enum Message {
         url: Link,
         /// How long it works.
         valid_for_minutes: u64,
+        /// The providers an account without a password signs in with (empty when it has
+        /// one): the mail says so.
+        #[serde(default)]
+        signs_in_with: Vec<String>,
     },
     /// The password was changed (by reset or in settings).
     PasswordChanged {
@@ -145,6 +149,16 @@ pub enum Message {
         /// Its name.
         name: String,
     },
+    /// A sign-in provider was linked to the account.
+    ProviderLinked {
+        /// The provider's name ("Google").
+        provider: String,
+    },
+    /// A sign-in provider was unlinked from the account.
+    ProviderUnlinked {
+        /// The provider's name.
+        provider: String,
+    },
     /// Too many wrong second factors locked the second-factor step for a while.
     MfaLocked {
         /// How long the lock lasts.
@@ -174,6 +188,8 @@ impl Message {
             Self::BackupCodesRegenerated { .. } => "backup_codes_regenerated",
             Self::MfaLocked { .. } => "mfa_locked",
             Self::PasskeyAdded { .. } => "passkey_added",
+            Self::ProviderLinked { .. } => "provider_linked",
+            Self::ProviderUnlinked { .. } => "provider_unlinked",
         }
     }
 
@@ -197,6 +213,7 @@ impl Message {
             Self::ResetPassword {
                 url: link("/users/reset-password/SAMPLE-TOKEN"),
                 valid_for_minutes: 60,
+                signs_in_with: Vec::new(),
             },
             Self::PasswordChanged {
                 reset_url: link("/users/reset-password"),
@@ -237,6 +254,12 @@ impl Message {
             Self::MfaLocked {
                 minutes: 15,
                 reset_url: link("/users/reset-password"),
+            },
+            Self::ProviderLinked {
+                provider: "Google".to_owned(),
+            },
+            Self::ProviderUnlinked {
+                provider: "GitHub".to_owned(),
             },
         ]
     }

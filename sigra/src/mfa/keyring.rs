@@ -31,16 +31,32 @@ impl Keyring {
     /// Seals `secret` for `user` (the user id is bound in, so rows cannot be swapped):
     /// the sealed text and the id of the key used.
     pub(crate) fn seal(&self, user: &UserId, secret: &[u8]) -> Result<(String, String)> {
-        let (id, sealer) = self
-            .keys
-            .first()
-            .ok_or_else(|| Error::Internal("no MFA encryption key is configured".into()))?;
-        Ok((sealer.seal(&context(user), secret), id.clone()))
+        self.seal_for(&context(user), secret)
     }
 
     pub(crate) fn open(
         &self,
         user: &UserId,
+        sealed: &str,
+        key_id: &str,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        self.open_for(&context(user), sealed, key_id)
+    }
+
+    /// Seals `secret` bound to `context` (another kind of secret at rest, such as a provider
+    /// token): the sealed text and the id of the key used.
+    pub(crate) fn seal_for(&self, context: &str, secret: &[u8]) -> Result<(String, String)> {
+        let (id, sealer) = self
+            .keys
+            .first()
+            .ok_or_else(|| Error::Internal("no MFA encryption key is configured".into()))?;
+        Ok((sealer.seal(context, secret), id.clone()))
+    }
+
+    /// Opens what [`Keyring::seal_for`] sealed for the same context.
+    pub(crate) fn open_for(
+        &self,
+        context: &str,
         sealed: &str,
         key_id: &str,
     ) -> Result<Zeroizing<Vec<u8>>> {
@@ -54,11 +70,11 @@ impl Keyring {
                 )
             })?;
         sealer
-            .open(&context(user), sealed)
-            .ok_or_else(|| Error::Internal("a TOTP secret did not open with its key".into()))
+            .open(context, sealed)
+            .ok_or_else(|| Error::Internal("a sealed secret did not open with its key".into()))
     }
 
-    fn newest_id(&self) -> Option<&str> {
+    pub(crate) fn newest_id(&self) -> Option<&str> {
         self.keys.first().map(|(id, _)| id.as_str())
     }
 }
@@ -92,6 +108,8 @@ impl Mfa<'_> {
             store::reseal(&mut change, user.as_str(), &resealed, &id).await?;
             moved += 1;
         }
+        // Provider tokens are sealed with the same keys.
+        moved += crate::oauth::reseal_tokens(&mut change, keyring, newest).await?;
         change
             .audit(
                 AuditEvent::new(Action::MfaKeysRotate)

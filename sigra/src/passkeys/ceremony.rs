@@ -21,6 +21,7 @@ crate::db::stored_enum! {
         Register = "register",
         LogIn = "log_in",
         SecondFactor = "second_factor",
+        Sudo = "sudo",
     }
 }
 

@@ -28,7 +28,7 @@ use crate::mail::Message;
 use crate::mfa::TrustedBrowsers;
 use crate::plumbing::Core;
 use crate::request::RequestContext;
-use crate::sessions::{Authenticated, NewSession, PendingMfa, SessionKind, Sudo};
+use crate::sessions::{Authenticated, NewSession, PendingMfa, RenewedToken, SessionKind, Sudo};
 use crate::users::UserId;
 
 use ceremony::Kind;
@@ -360,7 +360,8 @@ impl Passkeys<'_> {
     /// # Errors
     /// `PasskeyRejected` when the user has none; the database failed.
     pub async fn start_passkey_confirmation(&self, sudo: &Sudo) -> Result<PasskeyChallenge> {
-        self.start_assertion(&sudo.user().id).await
+        self.start_assertion(&sudo.user().id, Kind::SecondFactor)
+            .await
     }
 
     /// Starts a passwordless log-in: any discoverable passkey for this site may answer (the
@@ -464,11 +465,50 @@ impl Passkeys<'_> {
         &self,
         pending: &PendingMfa,
     ) -> Result<PasskeyChallenge> {
-        self.start_assertion(&pending.user().id).await
+        self.start_assertion(&pending.user().id, Kind::SecondFactor)
+            .await
     }
 
-    /// A ceremony any of `user`'s passkeys may answer, bound to `user`.
-    async fn start_assertion(&self, user: &UserId) -> Result<PasskeyChallenge> {
+    /// Starts re-authenticating the signed-in user with one of their passkeys, for sudo (the
+    /// way in for an account without a password, and for anyone who prefers it).
+    ///
+    /// # Errors
+    /// `PasskeyRejected` when the user has none; the database failed.
+    pub async fn start_passkey_sudo(&self, current: &Authenticated) -> Result<PasskeyChallenge> {
+        self.start_assertion(&current.user().id, Kind::Sudo).await
+    }
+
+    /// Opens sudo on this session with a passkey's answer to [`Passkeys::start_passkey_sudo`].
+    ///
+    /// # Errors
+    /// `PasskeyRejected` for a bad, replayed, expired or foreign answer; the database failed.
+    pub async fn enter_sudo_with_passkey(
+        &self,
+        current: &Authenticated,
+        ceremony_id: &str,
+        response: &str,
+        request: &RequestContext,
+    ) -> Result<RenewedToken> {
+        let user = &current.user().id;
+        let mut change = self.core.begin_change(request).await?;
+        if !self
+            .own_passkey_matches(&mut change, user, ceremony_id, response, Kind::Sudo)
+            .await?
+        {
+            // The ceremony is spent either way.
+            change.commit().await?;
+            return Err(Error::PasskeyRejected);
+        }
+        let renewed = self
+            .core
+            .grant_sudo(&mut change, current, "passkey", None)
+            .await?;
+        change.commit().await?;
+        Ok(renewed)
+    }
+
+    /// A ceremony of `kind` any of `user`'s passkeys may answer, bound to `user`.
+    async fn start_assertion(&self, user: &UserId, kind: Kind) -> Result<PasskeyChallenge> {
         let mut conn = self.core.db().acquire().await?;
         let passkeys: Vec<Passkey> = store::for_user(&mut conn, user)
             .await?
@@ -482,14 +522,8 @@ impl Passkeys<'_> {
             .relying_party
             .start_passkey_authentication(&passkeys)
             .map_err(|e| Error::Internal(Box::new(e)))?;
-        let ceremony = ceremony::begin(
-            &mut conn,
-            Kind::SecondFactor,
-            Some(user),
-            &state,
-            self.core.now(),
-        )
-        .await?;
+        let ceremony =
+            ceremony::begin(&mut conn, kind, Some(user), &state, self.core.now()).await?;
         Ok(PasskeyChallenge {
             ceremony,
             options: to_json(&options.public_key)?,
@@ -504,15 +538,23 @@ impl Passkeys<'_> {
         ceremony_id: &str,
         response: &str,
     ) -> Result<bool> {
+        self.own_passkey_matches(change, user, ceremony_id, response, Kind::SecondFactor)
+            .await
+    }
+
+    /// Checks an answer to a ceremony of `kind` started for one of `user`'s passkeys.
+    async fn own_passkey_matches(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        ceremony_id: &str,
+        response: &str,
+        kind: Kind,
+    ) -> Result<bool> {
         let now = change.now();
-        let state = ceremony::take::<PasskeyAuthentication>(
-            change,
-            ceremony_id,
-            Kind::SecondFactor,
-            Some(user),
-            now,
-        )
-        .await?;
+        let state =
+            ceremony::take::<PasskeyAuthentication>(change, ceremony_id, kind, Some(user), now)
+                .await?;
         let Some(credential) = serde_json::from_str::<PublicKeyCredential>(response).ok() else {
             return Ok(false);
         };

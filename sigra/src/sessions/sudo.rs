@@ -6,8 +6,10 @@
 
 use crate::audit::{Action, AuditEvent};
 use crate::auth::ReauthPurpose;
+use crate::change::Change;
 use crate::error::{Error, Result};
 use crate::password::Password;
+use crate::plumbing::Core;
 use crate::request::RequestContext;
 
 use super::{store, Authenticated, RenewedToken, SessionInfo, Sessions};
@@ -76,18 +78,39 @@ impl Sessions<'_> {
             .reauthenticate(current, &password, ReauthPurpose::Sudo, request)
             .await?;
         let mut change = self.core.begin_change(request).await?;
-        let now = change.now();
-        store::set_sudo(&mut change, &current.session().id, now).await?;
         let renewed = self
             .core
-            .renew_token(&mut change, current.session())
+            .grant_sudo(&mut change, current, "password", None)
             .await?;
-        let event = AuditEvent::new(Action::SudoEnter)
+        change.commit().await?;
+        Ok(renewed)
+    }
+}
+
+/// Opening sudo: the one step every way of re-authenticating (password, passkey, provider)
+/// ends in, owned here.
+impl Core {
+    /// Opens sudo on `current`'s session as part of `change`, with its audit row naming how
+    /// the user re-authenticated (and with which provider). The session gets a new token
+    /// (returned for the cookie), as on every privilege change.
+    pub(crate) async fn grant_sudo(
+        &self,
+        change: &mut Change<'_>,
+        current: &Authenticated,
+        method: &'static str,
+        provider: Option<&str>,
+    ) -> Result<RenewedToken> {
+        let now = change.now();
+        store::set_sudo(change, &current.session().id, now).await?;
+        let renewed = self.renew_token(change, current.session()).await?;
+        let mut event = AuditEvent::new(Action::SudoEnter)
             .actor(&current.user().id)
             .session(current.session().id.as_str())
-            .meta("method", "password");
+            .meta("method", method);
+        if let Some(provider) = provider {
+            event = event.meta("provider", provider.to_owned());
+        }
         change.audit(event).await?;
-        change.commit().await?;
         Ok(renewed)
     }
 }

@@ -31,6 +31,29 @@ pub(crate) async fn insert_if_new(
     Ok(done.rows_affected() == 1)
 }
 
+/// Inserts an account without a password (created by a sign-in provider) unless the email is
+/// taken; confirmed when the provider vouched for the address. Returns whether a row was
+/// written.
+pub(crate) async fn insert_without_password(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    email: &EmailAddress,
+    confirmed: bool,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO users (id, email, password_hash, confirmed_at, created_at, updated_at) \
+         VALUES ($1, $2, NULL, $3, $4, $4) ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(id.as_str())
+    .bind(email.as_str())
+    .bind(confirmed.then_some(now.as_millis()))
+    .bind(now.as_millis())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The id of the account with this email, if any.
 pub(crate) async fn find_id_by_email(
     conn: &mut AnyConnection,
@@ -152,6 +175,25 @@ pub(crate) async fn set_password(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Sets the first password of an account that has none; false when it has one.
+pub(crate) async fn set_first_password(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    hash: &PasswordHash,
+    now: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 \
+         WHERE id = $3 AND password_hash IS NULL",
+    )
+    .bind(hash.as_str())
+    .bind(now.as_millis())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Requires a password change at the next page; returns the account, if it exists.
