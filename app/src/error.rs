@@ -8,7 +8,7 @@ use std::fmt;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
-pub use sigra_errors::{EmailProblem, ErrorKind, PasswordProblem};
+pub use sigra_errors::{ApiTokenProblem, EmailProblem, ErrorKind, PasswordProblem};
 
 /// What the user is told when a server function fails.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -76,6 +76,30 @@ pub enum UiError {
     /// The server is shedding load; try again.
     #[error("{}", ErrorKind::Busy)]
     Busy,
+    /// A token was refused.
+    #[error("{}", ErrorKind::TokenRejected)]
+    TokenRejected,
+    /// A token lacks a scope.
+    #[error("{}", ErrorKind::InsufficientScope)]
+    InsufficientScope,
+    /// Only a browser session may do this.
+    #[error("{}", ErrorKind::SessionRequired)]
+    SessionRequired,
+    /// A new API token was refused.
+    #[error("{0}")]
+    InvalidApiToken(ApiTokenProblem),
+    /// A new API token asked for unknown scopes.
+    #[error("{}", ErrorKind::UnregisteredScopes)]
+    UnregisteredScopes,
+    /// Not found (or not the user's).
+    #[error("{}", ErrorKind::NotFound)]
+    NotFound,
+    /// A new password must be chosen first.
+    #[error("{}", ErrorKind::PasswordChangeRequired)]
+    PasswordChangeRequired,
+    /// A second factor must be set up first.
+    #[error("{}", ErrorKind::MfaEnrolmentRequired)]
+    MfaEnrolmentRequired,
     /// Our fault; the request id finds the details in the log.
     #[error("{}{}", ErrorKind::Internal, quote(.request_id))]
     Server {

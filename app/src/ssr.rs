@@ -202,6 +202,14 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::Unauthenticated => ErrorKind::Unauthenticated.status(),
         UiError::Busy => ErrorKind::Busy.status(),
         UiError::Server { .. } => ErrorKind::Internal.status(),
+        UiError::TokenRejected => ErrorKind::TokenRejected.status(),
+        UiError::InsufficientScope => ErrorKind::InsufficientScope.status(),
+        UiError::SessionRequired => ErrorKind::SessionRequired.status(),
+        UiError::InvalidApiToken(problem) => ErrorKind::InvalidApiToken(*problem).status(),
+        UiError::UnregisteredScopes => ErrorKind::UnregisteredScopes.status(),
+        UiError::NotFound => ErrorKind::NotFound.status(),
+        UiError::PasswordChangeRequired => ErrorKind::PasswordChangeRequired.status(),
+        UiError::MfaEnrolmentRequired => ErrorKind::MfaEnrolmentRequired.status(),
         // The browser-side failures never come from the server; they get what fits.
         UiError::IncompleteForm => 422,
         UiError::PasskeysUnsupported | UiError::PasskeyCancelled => 400,
@@ -235,6 +243,14 @@ impl From<sigra::Error> for UiError {
                 retry_after_seconds,
             },
             ErrorKind::Busy => UiError::Busy,
+            ErrorKind::TokenRejected => UiError::TokenRejected,
+            ErrorKind::InsufficientScope => UiError::InsufficientScope,
+            ErrorKind::SessionRequired => UiError::SessionRequired,
+            ErrorKind::InvalidApiToken(problem) => UiError::InvalidApiToken(problem),
+            ErrorKind::UnregisteredScopes => UiError::UnregisteredScopes,
+            ErrorKind::NotFound => UiError::NotFound,
+            ErrorKind::PasswordChangeRequired => UiError::PasswordChangeRequired,
+            ErrorKind::MfaEnrolmentRequired => UiError::MfaEnrolmentRequired,
             ErrorKind::Internal => {
                 tracing::error!(error = %sigra::error::report(&error), "server function failed");
                 UiError::Server {

@@ -6,6 +6,7 @@
 //! host behaviour it defines a trait. Nothing here knows about Leptos.
 
 pub mod account;
+pub mod api_tokens;
 pub mod audit;
 pub mod auth;
 mod change;
@@ -19,6 +20,7 @@ pub mod geo;
 pub mod hooks;
 pub mod http;
 pub mod jobs;
+pub mod jwt;
 pub mod lockout;
 pub mod mail;
 pub mod mfa;
@@ -39,6 +41,7 @@ use std::sync::Arc;
 pub use error::{Error, Result};
 
 use account::Account;
+use api_tokens::{ApiTokens, ScopeRegistry};
 use auth::Auth;
 use clock::{Clock, SystemClock, Timestamp};
 use config::{Config, MailTransport, SessionCacheMode};
@@ -48,6 +51,7 @@ use geo::{GeoIp, MaxMindGeoIp};
 use hooks::{LifecycleHooks, NoHooks};
 use http::HostCookies;
 use jobs::Jobs;
+use jwt::{CustomClaims, Jwt, JwtKeys, NoCustomClaims};
 use mail::{DevMailbox, EmailTemplates, Mailer, SmtpMailer};
 use mfa::{Keyring, Mfa, MfaSecrets, TrustedBrowsers};
 use passkeys::Passkeys;
@@ -71,6 +75,9 @@ struct Inner {
     relying_party: webauthn_rs::Webauthn,
     confirmation_codes: ConfirmationCodes,
     cookies: HostCookies,
+    scopes: ScopeRegistry,
+    jwt_keys: JwtKeys,
+    custom_claims: Arc<dyn CustomClaims>,
 }
 
 /// Assembles [`Sigra`]: the configuration, plus the parts a host or a test swaps in.
@@ -81,9 +88,25 @@ pub struct SigraBuilder {
     hooks: Arc<dyn LifecycleHooks>,
     mailer: Option<Arc<dyn Mailer>>,
     geoip: Option<Arc<dyn GeoIp>>,
+    host_scopes: Vec<&'static str>,
+    custom_claims: Arc<dyn CustomClaims>,
 }
 
 impl SigraBuilder {
+    /// Scopes the host's own API routes check (`resource:action`), besides the built-ins.
+    #[must_use]
+    pub fn scopes(mut self, scopes: &[&'static str]) -> Self {
+        self.host_scopes.extend_from_slice(scopes);
+        self
+    }
+
+    /// Claims the host adds to every JWT access token.
+    #[must_use]
+    pub fn jwt_claims(mut self, claims: Arc<dyn CustomClaims>) -> Self {
+        self.custom_claims = claims;
+        self
+    }
+
     /// The validated settings the core will start with (for checks a host makes first).
     pub fn config(&self) -> &Config {
         &self.config
@@ -163,6 +186,8 @@ impl SigraBuilder {
             TrustedBrowsers::new(secret.derive("trusted-browser"), config.mfa.trust_duration);
         let cookies = HostCookies::new(secret.clone());
         let relying_party = passkeys::relying_party(&config.passkeys, &config.app_name)?;
+        let scopes = ScopeRegistry::new(&self.host_scopes)?;
+        let jwt_keys = JwtKeys::new(secret.derive_sealer("jwt-signing-keys"), config.jwt.algorithm);
         let core = Core {
             config,
             db,
@@ -186,6 +211,9 @@ impl SigraBuilder {
                 relying_party,
                 confirmation_codes,
                 cookies,
+                scopes,
+                jwt_keys,
+                custom_claims: self.custom_claims,
             }),
         })
     }
@@ -201,6 +229,8 @@ impl Sigra {
             hooks: Arc::new(NoHooks),
             mailer: None,
             geoip: None,
+            host_scopes: Vec::new(),
+            custom_claims: Arc::new(NoCustomClaims),
         }
     }
 
@@ -286,6 +316,26 @@ impl Sigra {
             core: &self.inner.core,
             relying_party: &self.inner.relying_party,
             trusted: &self.inner.trusted_browsers,
+        }
+    }
+
+    /// Personal API tokens and the scope registry.
+    pub fn api_tokens(&self) -> ApiTokens<'_> {
+        ApiTokens {
+            core: &self.inner.core,
+            registry: &self.inner.scopes,
+        }
+    }
+
+    /// JWT access and refresh tokens, and the API log-in.
+    pub fn jwt(&self) -> Jwt<'_> {
+        Jwt {
+            core: &self.inner.core,
+            keys: &self.inner.jwt_keys,
+            registry: &self.inner.scopes,
+            custom: &self.inner.custom_claims,
+            mfa: self.mfa(),
+            passkeys: self.passkeys(),
         }
     }
 

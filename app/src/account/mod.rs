@@ -318,6 +318,14 @@ fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'stati
         A::PasskeyRename => "Passkey renamed",
         A::PasskeyDelete => "Passkey removed",
         A::PasskeySignCountRegression => "Passkey counter went backwards (possible copy)",
+        A::ApiTokenCreate => "API token created",
+        A::ApiTokenRevoke => "API token revoked",
+        A::ApiTokenRevokeAll => "Every API token revoked",
+        A::ApiTokenVerifyFailure => "Refused API token used",
+        A::JwtRefresh => "API session refreshed",
+        A::JwtRefreshReuse => "Reused API refresh token: that API session was ended",
+        A::JwtRevoke => "API session ended",
+        A::JwtKeysRotate => "API signing keys rotated",
     }
 }
 

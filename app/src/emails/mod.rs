@@ -257,6 +257,14 @@ fn describe(app: &str, message: Message) -> Email {
                 format!("” was added to your {app} account. It can now log in without a password.").into(),
             ])
             .small("If this was not you, remove it in your security settings and reset your password."),
+        Message::ApiTokenCreated { name, scopes, tokens_url } => {
+            Email::new("A new API token was created")
+                .parts(["A personal API token named ".into(), strong(name), " was created for your account.".into()])
+                .facts([("Scopes", scopes)])
+                .para("Anyone holding it can use your account within those scopes until it expires or is revoked.")
+                .button("Review your API tokens", tokens_url)
+                .small("If you did not create it, revoke it there and change your password.")
+        }
         Message::MfaLocked { minutes, reset_url } => {
             let lock = duration(minutes);
             Email::new("Two-factor log-in locked for a while")
@@ -442,6 +450,7 @@ mod tests {
             | Message::MfaDisabled { reset_url }
             | Message::BackupCodesRegenerated { reset_url }
             | Message::MfaLocked { reset_url, .. } => vec![reset_url.as_str()],
+            Message::ApiTokenCreated { tokens_url, .. } => vec![tokens_url.as_str()],
             Message::EmailChangeRequested { .. }
             | Message::EmailChanged { .. }
             | Message::MfaEnabled

@@ -4,6 +4,7 @@
 // A failed expectation is how a test fails.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod api_tokens;
 mod audit;
 mod auth;
 mod breach;
@@ -12,6 +13,7 @@ mod confirmation;
 mod helpers;
 mod hooks;
 mod jobs;
+mod jwt;
 mod lockout;
 mod metrics;
 mod mfa;

@@ -19,7 +19,7 @@ const STEP: Duration = Duration::from_secs(30);
 const SECURITY: &str = "/users/settings/security";
 
 /// The code pyotp computes for `secret` (base32) at the app's current time.
-fn pyotp_code(app: &TestApp, secret: &str) -> String {
+pub(crate) fn pyotp_code(app: &TestApp, secret: &str) -> String {
     pyotp_code_at(app, secret, 0)
 }
 
@@ -58,7 +58,7 @@ fn pyotp_parse(uri: &str) -> (String, String, usize) {
 }
 
 /// A code for the next step (each step is accepted once).
-fn next_code(app: &TestApp, secret: &str) -> String {
+pub(crate) fn next_code(app: &TestApp, secret: &str) -> String {
     app.advance(STEP);
     pyotp_code(app, secret)
 }
@@ -80,7 +80,7 @@ async fn security_view(app: &TestApp, cookie: &str) -> Value {
 }
 
 /// Sets up TOTP for the signed-in `cookie`: the secret and the first backup codes.
-async fn enrol(app: &TestApp, cookie: &str) -> (String, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, cookie: &str) -> (String, Vec<String>) {
     app.enter_sudo(cookie, SECURITY).await;
     let started = app
         .post_form(

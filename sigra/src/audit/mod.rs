@@ -98,6 +98,26 @@ crate::db::stored_enum! {
         /// A passkey's signature counter did not move forward (a possible clone). Target: the
         /// user. `credential`, `stored`, `presented`, `policy`.
         PasskeySignCountRegression = "passkey.sign_count_regression",
+        /// A personal API token was created. Actor: the user. `token`, `name`, `scopes`,
+        /// `expires_at`.
+        ApiTokenCreate = "api.token_create",
+        /// An API token was revoked. Actor: the user. `token`, `by` (`session` or `itself`).
+        ApiTokenRevoke = "api.token_revoke",
+        /// Every API token of the user was revoked. Actor: the user. `count`.
+        ApiTokenRevokeAll = "api.token_revoke_all",
+        /// A presented API token was refused. Target: its owner when known. `reason` (`invalid`,
+        /// `revoked`, `expired`).
+        ApiTokenVerifyFailure = "api.token_verify.failure",
+        /// A refresh token was exchanged for a new pair. Actor: the user. `family`.
+        JwtRefresh = "api.jwt_refresh",
+        /// A superseded refresh token was presented again: its family was revoked. Target: the
+        /// user. `family`.
+        JwtRefreshReuse = "api.jwt_refresh_reuse",
+        /// An API client gave up its refresh family (log-out). Actor: the user. `family`.
+        JwtRevoke = "api.jwt_revoke",
+        /// A new JWT signing key was made and the current one set to retire. Actor: system.
+        /// `kid`, `retiring`.
+        JwtKeysRotate = "api.jwt_keys_rotate",
     }
 }
 
@@ -109,7 +129,9 @@ impl Action {
             | Self::InvalidCredentials
             | Self::MfaVerify
             | Self::SuspiciousLogin
-            | Self::PasskeySignCountRegression => "failure",
+            | Self::PasskeySignCountRegression
+            | Self::ApiTokenVerifyFailure
+            | Self::JwtRefreshReuse => "failure",
             _ => "success",
         }
     }

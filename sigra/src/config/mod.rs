@@ -5,6 +5,7 @@
 //! Each section's type, settings and checks live in the module of its capability (`site` holds
 //! those of the whole site); this module reads them in order into one `Config`.
 
+mod api;
 mod database;
 mod error;
 mod jobs;
@@ -29,6 +30,7 @@ use url::Url;
 use crate::crypto::SecretKey;
 use sources::{Reader, Setting};
 
+pub use api::{ApiTokenConfig, JwtAlgorithm, JwtConfig};
 pub use database::DatabaseConfig;
 pub use error::{ConfigError, Expected};
 pub use jobs::JobsConfig;
@@ -90,6 +92,10 @@ pub struct Config {
     pub mfa: MfaConfig,
     /// Passkeys (WebAuthn).
     pub passkeys: PasskeyConfig,
+    /// Personal API tokens.
+    pub api_tokens: ApiTokenConfig,
+    /// JWT access and refresh tokens.
+    pub jwt: JwtConfig,
     /// Log line format.
     pub log_format: LogFormat,
     /// Things the operator should hear about once logging is up (such as generated secrets).
@@ -111,6 +117,7 @@ const SECTIONS: &[&[Setting]] = &[
     rate_limit::SETTINGS,
     mfa::SETTINGS,
     passkeys::SETTINGS,
+    api::SETTINGS,
 ];
 
 impl Config {
@@ -165,6 +172,8 @@ impl Config {
         let metrics_token = site::read_metrics_token(&mut r);
         let mfa = MfaConfig::read(&mut r, secret_key.as_ref());
         let passkeys = PasskeyConfig::read(&mut r, &base_url);
+        let api_tokens = ApiTokenConfig::read(&mut r);
+        let jwt = JwtConfig::read(&mut r, &base_url);
         let default_log_format = if production {
             LogFormat::Json
         } else {
@@ -194,6 +203,8 @@ impl Config {
                 metrics_token,
                 mfa,
                 passkeys,
+                api_tokens,
+                jwt,
                 log_format,
                 notices,
             }),

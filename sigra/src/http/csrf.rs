@@ -1,7 +1,10 @@
 //! Cross-site request refusal for every state-changing request. Browsers say where a request
 //! comes from in `Sec-Fetch-Site`; older ones send `Origin`, compared with the configured base
 //! URL (never with `Host`). A request that says neither is refused too: a cookie alone never
-//! authorises a change.
+//! authorises a change. A request with no cookie and a bearer token or a JSON body is exempt:
+//! no page on another site can send either without a CORS preflight (which this server never
+//! approves), and without a cookie it carries no ambient credential; a bearer request is
+//! authenticated by its token alone (see `bearer`).
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -16,7 +19,10 @@ pub async fn reject_cross_site(
     request: Request,
     next: Next,
 ) -> Response {
-    if is_safe(request.method()) || is_same_origin(&request, &sigra.config().origin()) {
+    if is_safe(request.method())
+        || super::bearer::is_cookieless_api_request(request.headers())
+        || is_same_origin(&request, &sigra.config().origin())
+    {
         return next.run(request).await;
     }
     tracing::warn!(

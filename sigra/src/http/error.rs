@@ -30,11 +30,44 @@ impl AppError {
     }
 }
 
+/// RFC 9457 problem details: `type`, `title` and `status`, plus the stable `error` code and its
+/// `message` (the fixed wording of the kind), and the scopes a scope refusal is about.
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let kind = self.0.kind();
-        let body = serde_json::json!({ "error": kind.code(), "message": kind.to_string() });
+        let mut body = serde_json::json!({
+            "type": "about:blank",
+            "title": kind.to_string(),
+            "status": self.status().as_u16(),
+            "error": kind.code(),
+            "message": kind.to_string(),
+        });
+        let challenge = match &self.0 {
+            Error::InsufficientScope(missing) => {
+                body["missing_scopes"] = serde_json::json!(missing);
+                Some(format!(
+                    "Bearer error=\"insufficient_scope\", scope=\"{}\"",
+                    missing.join(" ")
+                ))
+            }
+            Error::UnregisteredScopes(unknown) => {
+                body["scopes"] = serde_json::json!(unknown);
+                None
+            }
+            Error::TokenRejected => Some("Bearer error=\"invalid_token\"".to_owned()),
+            Error::Unauthenticated => Some("Bearer".to_owned()),
+            _ => None,
+        };
         let mut response = (self.status(), Json(body)).into_response();
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(value) = challenge.and_then(|c| http::HeaderValue::from_str(&c).ok()) {
+            response
+                .headers_mut()
+                .insert(http::header::WWW_AUTHENTICATE, value);
+        }
         if !self.0.is_client_error() {
             response
                 .extensions_mut()

@@ -31,6 +31,8 @@ pub mod pages {
     pub const SECURITY_SETTINGS: &str = "/users/settings/security";
     /// Where sudo is entered.
     pub const SUDO: &str = "/users/sudo";
+    /// The user's API tokens.
+    pub const API_TOKENS: &str = "/users/settings/api-tokens";
 }
 
 /// Each kind of link mailed with a token: where the mail points, and the token-free page the

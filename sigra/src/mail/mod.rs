@@ -145,6 +145,15 @@ pub enum Message {
         /// Its name.
         name: String,
     },
+    /// A personal API token was created.
+    ApiTokenCreated {
+        /// The token's name.
+        name: String,
+        /// Its scopes, space-separated.
+        scopes: String,
+        /// Where the user's tokens are listed (and revoked).
+        tokens_url: Link,
+    },
     /// Too many wrong second factors locked the second-factor step for a while.
     MfaLocked {
         /// How long the lock lasts.
@@ -174,6 +183,7 @@ impl Message {
             Self::BackupCodesRegenerated { .. } => "backup_codes_regenerated",
             Self::MfaLocked { .. } => "mfa_locked",
             Self::PasskeyAdded { .. } => "passkey_added",
+            Self::ApiTokenCreated { .. } => "api_token_created",
         }
     }
 
@@ -237,6 +247,11 @@ impl Message {
             Self::MfaLocked {
                 minutes: 15,
                 reset_url: link("/users/reset-password"),
+            },
+            Self::ApiTokenCreated {
+                name: "Deploy bot".to_owned(),
+                scopes: "profile:read sessions:read".to_owned(),
+                tokens_url: link("/users/settings/api-tokens"),
             },
         ]
     }
