@@ -51,11 +51,17 @@ pub enum Flash {
     BackupCodesRegenerated,
     /// Every trusted browser was forgotten.
     TrustedBrowsersForgotten,
+    /// An API token was made (and is shown once).
+    ApiTokenCreated,
+    /// An API token was revoked.
+    ApiTokenRevoked,
+    /// Every API token was revoked.
+    ApiTokensRevoked,
 }
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 21] = [
+    const ALL: [Flash; 24] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -77,6 +83,9 @@ impl Flash {
         Self::MfaDisabled,
         Self::BackupCodesRegenerated,
         Self::TrustedBrowsersForgotten,
+        Self::ApiTokenCreated,
+        Self::ApiTokenRevoked,
+        Self::ApiTokensRevoked,
     ];
 
     /// The text shown.
@@ -115,6 +124,9 @@ impl Flash {
             Self::MfaDisabled => "Two-factor authentication is off.",
             Self::BackupCodesRegenerated => "New backup codes are ready; the old ones no longer work.",
             Self::TrustedBrowsersForgotten => "Every trusted browser will be asked for a code at its next log-in.",
+            Self::ApiTokenCreated => "Your new API token is below. Copy it now: it is not shown again.",
+            Self::ApiTokenRevoked => "The API token was revoked; it no longer works.",
+            Self::ApiTokensRevoked => "Every API token was revoked.",
         }
     }
 
@@ -141,7 +153,10 @@ impl Flash {
             | Self::MfaEnabled
             | Self::MfaDisabled
             | Self::BackupCodesRegenerated
-            | Self::TrustedBrowsersForgotten => Tone::Success,
+            | Self::TrustedBrowsersForgotten
+            | Self::ApiTokenCreated
+            | Self::ApiTokenRevoked
+            | Self::ApiTokensRevoked => Tone::Success,
         }
     }
 
@@ -169,6 +184,9 @@ impl Flash {
             Self::MfaDisabled => "mfa_disabled",
             Self::BackupCodesRegenerated => "backup_codes_regenerated",
             Self::TrustedBrowsersForgotten => "trusted_browsers_forgotten",
+            Self::ApiTokenCreated => "api_token_created",
+            Self::ApiTokenRevoked => "api_token_revoked",
+            Self::ApiTokensRevoked => "api_tokens_revoked",
         }
     }
 

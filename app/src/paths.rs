@@ -29,6 +29,8 @@ pub const EMAIL_SETTINGS: &str = "/users/settings/email";
 pub const PASSWORD_SETTINGS: &str = "/users/settings/password";
 /// Second factors and passkeys.
 pub const SECURITY_SETTINGS: &str = "/users/settings/security";
+/// Personal API tokens.
+pub const API_TOKENS: &str = "/users/settings/api-tokens";
 /// Where a mailed link confirming a new address lands.
 pub const CONFIRM_EMAIL_CHANGE_LINK: &str = "/users/settings/confirm-email/link";
 /// The user's sessions and security feed.
@@ -103,6 +105,7 @@ mod tests {
             EMAIL_SETTINGS,
             PASSWORD_SETTINGS,
             SECURITY_SETTINGS,
+            API_TOKENS,
             CONFIRM_EMAIL_CHANGE_LINK,
             SESSIONS,
             SUDO,
@@ -115,6 +118,7 @@ mod tests {
             pages::PASSWORD_CHANGE,
             pages::SECURITY_SETTINGS,
             pages::SUDO,
+            pages::API_TOKENS,
         ]
         .into_iter()
         .chain(MailedLink::ALL.map(MailedLink::page));

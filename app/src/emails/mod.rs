@@ -259,7 +259,7 @@ fn describe(app: &str, message: Message) -> Email {
             .small("If this was not you, remove it in your security settings and reset your password."),
         Message::ApiTokenCreated { name, scopes, tokens_url } => {
             Email::new("A new API token was created")
-                .parts(["A personal API token named ".into(), strong(name), " was created for your account.".into()])
+                .parts(["A personal API token named ".into(), strong(name), format!(" was created for your {app} account.").into()])
                 .facts([("Scopes", scopes)])
                 .para("Anyone holding it can use your account within those scopes until it expires or is revoked.")
                 .button("Review your API tokens", tokens_url)

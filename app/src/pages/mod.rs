@@ -1,5 +1,6 @@
 //! One file per page.
 
+mod api_tokens;
 mod check_email;
 mod confirm;
 mod home;
@@ -14,6 +15,7 @@ mod sessions;
 mod settings;
 mod sudo;
 
+pub use api_tokens::ApiTokensPage;
 pub use check_email::CheckEmailPage;
 pub use confirm::ConfirmPage;
 pub use home::HomePage;

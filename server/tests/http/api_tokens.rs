@@ -402,3 +402,43 @@ async fn revoke_all_ends_every_token_of_the_user_only() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_tokens_page_creates_under_sudo_shows_the_token_once_and_revokes_without_javascript() {
+    on_each_engine(|app: TestApp| async move {
+        const PAGE: &str = "/users/settings/api-tokens";
+        let cookie = app.signed_in("page@example.com").await;
+        let form = [("name", "from the page"), ("scopes[]", "profile:read"), ("scopes[]", "mfa:read"), ("expires_in_days", "30")];
+        let refused = app.post_form("/users/settings/api-tokens/create", PAGE, &form, Some(&cookie)).await;
+        assert!(crate::helpers::location(&refused).starts_with("/users/sudo"), "sudo first");
+        assert_eq!(app.count("SELECT COUNT(*) FROM api_tokens").await, 0);
+        app.enter_sudo(&cookie, PAGE).await;
+        let created = app.post_form("/users/settings/api-tokens/create", PAGE, &form, Some(&cookie)).await;
+        assert_eq!(crate::helpers::location(&created), PAGE);
+        let sealed = crate::helpers::set_cookies(created.headers())
+            .into_iter()
+            .find(|c| c.starts_with("__Host-sigra_new_api_token="))
+            .expect("the token rides to the page sealed")
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!sealed.trim_start_matches("__Host-sigra_new_api_token=").contains("sigra_"), "sealed, not readable");
+        let with_token = format!("{cookie}; {sealed}");
+        let html = app.get(PAGE, Some(&with_token)).await.text().await.expect("html");
+        let start = html.find("value=\"sigra_").expect("the token is shown") + "value=\"".len();
+        let token = &html[start..start + "sigra_".len() + 49];
+        assert_eq!(app.api(Method::GET, "/api/v1/me", Some(token), None).await.status(), StatusCode::OK);
+        assert_eq!(app.api(Method::GET, "/api/v1/mfa", Some(token), None).await.status(), StatusCode::OK);
+        let again = app.get(PAGE, Some(&cookie)).await.text().await.expect("html");
+        assert!(!again.contains(token), "shown once");
+        let id: String = sqlx::query_scalar("SELECT id FROM api_tokens")
+            .fetch_one(app.sigra.db().pool())
+            .await
+            .expect("id");
+        let revoked = app.post_form("/users/settings/api-tokens/revoke", PAGE, &[("id", &id)], Some(&cookie)).await;
+        assert_eq!(crate::helpers::location(&revoked), PAGE);
+        assert_eq!(app.api(Method::GET, "/api/v1/me", Some(token), None).await.status(), StatusCode::UNAUTHORIZED);
+    })
+    .await;
+}
