@@ -187,7 +187,11 @@ impl SigraBuilder {
         let cookies = HostCookies::new(secret.clone());
         let relying_party = passkeys::relying_party(&config.passkeys, &config.app_name)?;
         let scopes = ScopeRegistry::new(&self.host_scopes)?;
-        let jwt_keys = JwtKeys::new(secret.derive_sealer("jwt-signing-keys"), config.jwt.algorithm);
+        let jwt_keys = JwtKeys::new(
+            secret.derive_sealer("jwt-signing-keys"),
+            config.jwt.algorithm,
+            config.jwt.private_key.as_ref(),
+        )?;
         let core = Core {
             config,
             db,

@@ -14,6 +14,7 @@ mod helpers;
 mod hooks;
 mod jobs;
 mod jwt;
+mod jwt_interop;
 mod lockout;
 mod metrics;
 mod mfa;

@@ -22,6 +22,7 @@ pub(super) const SETTINGS: &[Setting] = &[
     Setting { key: "jwt.family_lifetime", aliases: &[] },
     Setting { key: "jwt.leeway", aliases: &[] },
     Setting { key: "jwt.refresh_reuse_grace", aliases: &[] },
+    Setting { key: "jwt.private_key_file", aliases: &[] },
 ];
 
 /// Most clock skew a JWT check forgives (RFC 8725 asks for little).
@@ -71,6 +72,43 @@ impl FromStr for JwtAlgorithm {
     }
 }
 
+/// A signing key from the operator (a PKCS#8 PEM file): its 32 secret bytes (an Ed25519 seed
+/// or a P-256 scalar, for the configured algorithm). `Debug` never shows them.
+#[derive(Clone)]
+pub struct JwtPrivateKey(zeroize::Zeroizing<Vec<u8>>);
+
+impl JwtPrivateKey {
+    /// The secret bytes.
+    pub(crate) fn secret(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Reads a PKCS#8 PEM private key for `algorithm`.
+    fn parse(pem: &str, algorithm: JwtAlgorithm) -> Option<Self> {
+        let pem = pem.trim();
+        let bytes = match algorithm {
+            JwtAlgorithm::EdDsa => {
+                use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+                ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
+                    .ok()?
+                    .to_bytes()
+                    .to_vec()
+            }
+            JwtAlgorithm::Es256 => {
+                use p256::pkcs8::DecodePrivateKey as _;
+                p256::SecretKey::from_pkcs8_pem(pem).ok()?.to_bytes().to_vec()
+            }
+        };
+        Some(Self(zeroize::Zeroizing::new(bytes)))
+    }
+}
+
+impl std::fmt::Debug for JwtPrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtPrivateKey([redacted])")
+    }
+}
+
 /// JWT access and refresh token settings.
 #[derive(Clone, Debug)]
 pub struct JwtConfig {
@@ -91,6 +129,9 @@ pub struct JwtConfig {
     /// How long after its rotation a refresh token may be presented again (a client racing
     /// itself) without revoking its family; zero (the default) treats any reuse as theft.
     pub refresh_reuse_grace: Duration,
+    /// The operator's signing key (`jwt.private_key_file`); without it, keys are made and
+    /// sealed in the database and rotated by `server rotate-jwt-keys`.
+    pub private_key: Option<JwtPrivateKey>,
 }
 
 impl ApiTokenConfig {
@@ -132,7 +173,24 @@ impl JwtConfig {
             family_lifetime: r.duration("jwt.family_lifetime", "90d"),
             leeway: r.duration("jwt.leeway", "30s"),
             refresh_reuse_grace: r.duration("jwt.refresh_reuse_grace", "0s"),
+            private_key: None,
         };
+        let mut config = config;
+        if let Some(path) = r.given("jwt.private_key_file").filter(|p| !p.trim().is_empty()) {
+            match std::fs::read_to_string(path.trim()) {
+                Ok(pem) => match JwtPrivateKey::parse(&pem, config.algorithm) {
+                    Some(key) => config.private_key = Some(key),
+                    None => r.invalid(
+                        "jwt.private_key_file",
+                        format!(
+                            "must name a PKCS#8 PEM private key for {}",
+                            config.algorithm.as_str()
+                        ),
+                    ),
+                },
+                Err(error) => r.invalid("jwt.private_key_file", format!("cannot be read: {error}")),
+            }
+        }
         if config.leeway > MAX_LEEWAY {
             r.invalid("jwt.leeway", "must be at most 30s (RFC 8725)");
         }

@@ -30,7 +30,7 @@ use url::Url;
 use crate::crypto::SecretKey;
 use sources::{Reader, Setting};
 
-pub use api::{ApiTokenConfig, JwtAlgorithm, JwtConfig};
+pub use api::{ApiTokenConfig, JwtAlgorithm, JwtConfig, JwtPrivateKey};
 pub use database::DatabaseConfig;
 pub use error::{ConfigError, Expected};
 pub use jobs::JobsConfig;

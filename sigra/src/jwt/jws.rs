@@ -43,7 +43,10 @@ pub(crate) fn split(token: &str) -> Option<Unverified<'_>> {
     let header: Header = serde_json::from_slice(&from_b64url(header)?).ok()?;
     let well_formed_kid = !header.kid.is_empty()
         && header.kid.len() <= 64
-        && header.kid.bytes().all(|b| b.is_ascii_alphanumeric());
+        && header
+            .kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !well_formed_kid {
         return None;
     }

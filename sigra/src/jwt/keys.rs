@@ -17,7 +17,7 @@ use sqlx::AnyConnection;
 use zeroize::Zeroizing;
 
 use crate::clock::Timestamp;
-use crate::config::JwtAlgorithm;
+use crate::config::{JwtAlgorithm, JwtPrivateKey};
 use crate::crypto::{b64url, random_bytes, Sealer};
 use crate::error::{Error, Result};
 
@@ -173,11 +173,28 @@ struct KeyRow {
     retires_at: Option<Timestamp>,
 }
 
-/// The keys of this process, and the sealer of their private halves.
+/// The keys of this process, and the sealer of their private halves; or the one key the
+/// operator configured, which is then the only key (no database keys, no rotation here).
 pub(crate) struct JwtKeys {
     sealer: Sealer,
     algorithm: JwtAlgorithm,
     cache: RwLock<Option<Arc<KeySet>>>,
+    configured: Option<Arc<KeySet>>,
+}
+
+/// The RFC 7638 thumbprint of a public JWK: the id of a configured key.
+fn thumbprint(jwk: &Value) -> String {
+    use sha2::{Digest as _, Sha256};
+    let members: &[&str] = match jwk["kty"].as_str() {
+        Some("EC") => &["crv", "kty", "x", "y"],
+        _ => &["crv", "kty", "x"],
+    };
+    let canonical = members
+        .iter()
+        .map(|m| format!("\"{m}\":{}", jwk[*m]))
+        .collect::<Vec<_>>()
+        .join(",");
+    b64url(&Sha256::digest(format!("{{{canonical}}}").as_bytes()))
 }
 
 fn context(id: &str) -> String {
@@ -185,17 +202,43 @@ fn context(id: &str) -> String {
 }
 
 impl JwtKeys {
-    pub(crate) fn new(sealer: Sealer, algorithm: JwtAlgorithm) -> Self {
-        Self {
+    pub(crate) fn new(
+        sealer: Sealer,
+        algorithm: JwtAlgorithm,
+        configured: Option<&JwtPrivateKey>,
+    ) -> Result<Self> {
+        let configured = match configured {
+            Some(key) => {
+                let mut key = Key::open(
+                    String::new(),
+                    algorithm,
+                    key.secret(),
+                    Timestamp::from_millis(0),
+                    None,
+                )?;
+                key.id = thumbprint(&key.jwk);
+                key.jwk["kid"] = Value::String(key.id.clone());
+                Some(Arc::new(KeySet {
+                    keys: vec![key],
+                    loaded_at: Timestamp::from_millis(0),
+                }))
+            }
+            None => None,
+        };
+        Ok(Self {
             sealer,
             algorithm,
             cache: RwLock::new(None),
-        }
+            configured,
+        })
     }
 
     /// The current keys: the cached set while it is fresh, else read again (making the first
     /// key when there is none that signs).
     pub(crate) async fn current(&self, db: &crate::db::Db, now: Timestamp) -> Result<Arc<KeySet>> {
+        if let Some(configured) = &self.configured {
+            return Ok(Arc::clone(configured));
+        }
         let cached = self
             .cache
             .read()
@@ -288,6 +331,11 @@ impl JwtKeys {
         access_ttl: Duration,
         leeway: Duration,
     ) -> Result<(String, u64)> {
+        if self.configured.is_some() {
+            return Err(Error::Internal(
+                "the JWT key comes from jwt.private_key_file: rotate by replacing the file".into(),
+            ));
+        }
         let activates_at = now.plus(PROPAGATION);
         let retires_at = activates_at.plus(access_ttl).plus(leeway);
         sqlx::query("DELETE FROM jwt_signing_keys WHERE retires_at IS NOT NULL AND retires_at <= $1")
@@ -323,5 +371,12 @@ mod tests {
             assert_eq!(key.jwk["kid"], key.id.as_str());
             assert_eq!(key.jwk["alg"], algorithm.as_str());
         }
+    }
+
+    #[test]
+    fn the_thumbprint_is_rfc_7638s() {
+        // RFC 8037 appendix A.3: the thumbprint of its Ed25519 example key.
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+        assert_eq!(thumbprint(&jwk), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
     }
 }
