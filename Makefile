@@ -36,10 +36,14 @@ dev: setup-dev
 test: setup test-rust e2e
 
 test-rust: test-tools
+	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: TEST_POSTGRES_URL is unset, so the HTTP tests run on SQLite only (CI runs them on PostgreSQL too)."
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p sigra-errors -p sigra -p app -p server --features sigra/testing,app/ssr
+	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: the PostgreSQL pass was skipped (TEST_POSTGRES_URL is unset)."
 
 e2e: setup build-site
 	scripts/e2e.sh
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then E2E_DATABASE=postgres scripts/e2e.sh; \
+	else echo "NOTE: the browser suite ran on SQLite only (TEST_POSTGRES_URL is unset)."; fi
 
 build-site: rust-target node_modules/.package-lock.json wasm-bindgen
 	scripts/build-site.sh

@@ -19,14 +19,29 @@ fi
 
 workdir=$(mktemp -d)
 log="$workdir/server.log"
+# E2E_DATABASE=postgres runs the suite on a fresh schema of the server TEST_POSTGRES_URL names.
+schema=""
+case "${E2E_DATABASE:-sqlite}" in
+  sqlite) database_url="sqlite://$workdir/e2e.db" ;;
+  postgres)
+    : "${TEST_POSTGRES_URL:?E2E_DATABASE=postgres needs TEST_POSTGRES_URL}"
+    schema="e2e_$(date +%s)_$$"
+    psql -q "$TEST_POSTGRES_URL" -c "CREATE SCHEMA $schema"
+    sep='?'; case "$TEST_POSTGRES_URL" in *\?*) sep='&' ;; esac
+    database_url="$TEST_POSTGRES_URL${sep}options[search_path]=$schema"
+    ;;
+  *) echo "E2E_DATABASE must be sqlite or postgres" >&2; exit 2 ;;
+esac
+echo "==> browser suite on ${E2E_DATABASE:-sqlite}"
 cleanup() {
   [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  [ -n "$schema" ] && psql -q "$TEST_POSTGRES_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
   rm -rf "$workdir"
 }
 trap cleanup EXIT
 
 LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-  DATABASE_URL="sqlite://$workdir/e2e.db" SIGRA_BASE_URL="http://localhost:$port" \
+  DATABASE_URL="$database_url" SIGRA_BASE_URL="http://localhost:$port" \
   SIGRA_SECRET_KEY="$("$binary" generate-secret)" RUST_LOG="${RUST_LOG:-info}" \
   SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_PASSKEYS_SIGN_COUNT_POLICY=warn \
   "$binary" serve >"$log" 2>&1 &

@@ -73,6 +73,15 @@ pub enum UiError {
     /// The action needs a signed-in user.
     #[error("{}", ErrorKind::Unauthenticated)]
     Unauthenticated,
+    /// A new password must be chosen before anything else.
+    #[error("{}", ErrorKind::PasswordChangeRequired)]
+    PasswordChangeRequired,
+    /// A second factor must be set up before anything else.
+    #[error("{}", ErrorKind::MfaEnrolmentRequired)]
+    MfaEnrolmentRequired,
+    /// Removing the last second factor needs a current one.
+    #[error("{}", ErrorKind::SecondFactorRequired)]
+    SecondFactorRequired,
     /// The server is shedding load; try again.
     #[error("{}", ErrorKind::Busy)]
     Busy,
@@ -94,12 +103,6 @@ pub enum UiError {
     /// Not found (or not the user's).
     #[error("{}", ErrorKind::NotFound)]
     NotFound,
-    /// A new password must be chosen first.
-    #[error("{}", ErrorKind::PasswordChangeRequired)]
-    PasswordChangeRequired,
-    /// A second factor must be set up first.
-    #[error("{}", ErrorKind::MfaEnrolmentRequired)]
-    MfaEnrolmentRequired,
     /// Our fault; the request id finds the details in the log.
     #[error("{}{}", ErrorKind::Internal, quote(.request_id))]
     Server {
@@ -119,12 +122,53 @@ fn quote(request_id: &Option<RequestId>) -> String {
 }
 
 impl UiError {
+    /// The wording of a core error kind; a fault on our side shows only the request id.
+    pub fn from_kind(kind: ErrorKind, request_id: Option<RequestId>) -> Self {
+        match kind {
+            ErrorKind::InvalidCredentials => Self::InvalidCredentials,
+            ErrorKind::Unauthenticated => Self::Unauthenticated,
+            ErrorKind::PasswordChangeRequired => Self::PasswordChangeRequired,
+            ErrorKind::MfaEnrolmentRequired => Self::MfaEnrolmentRequired,
+            ErrorKind::SecondFactorRequired => Self::SecondFactorRequired,
+            ErrorKind::TokenRejected => Self::TokenRejected,
+            ErrorKind::InsufficientScope => Self::InsufficientScope,
+            ErrorKind::SessionRequired => Self::SessionRequired,
+            ErrorKind::InvalidApiToken(problem) => Self::InvalidApiToken(problem),
+            ErrorKind::UnregisteredScopes => Self::UnregisteredScopes,
+            ErrorKind::NotFound => Self::NotFound,
+            ErrorKind::InvalidEmail(problem) => Self::InvalidEmail(problem),
+            ErrorKind::WeakPassword(problem) => Self::WeakPassword(problem),
+            ErrorKind::InvalidToken => Self::InvalidToken,
+            ErrorKind::InvalidCode => Self::InvalidCode,
+            ErrorKind::Unconfirmed => Self::Unconfirmed,
+            ErrorKind::WrongPassword => Self::WrongPassword,
+            ErrorKind::SameEmail => Self::SameEmail,
+            ErrorKind::SudoRequired => Self::SudoRequired,
+            ErrorKind::MfaLocked => Self::MfaLocked,
+            ErrorKind::AlreadyEnrolled => Self::AlreadyEnrolled,
+            ErrorKind::PasskeyRejected => Self::PasskeyRejected,
+            ErrorKind::TooManyPasskeys { max } => Self::TooManyPasskeys { max },
+            ErrorKind::RateLimited {
+                retry_after_seconds,
+            } => Self::RateLimited {
+                retry_after_seconds,
+            },
+            ErrorKind::Busy => Self::Busy,
+            ErrorKind::Internal => Self::Server { request_id },
+        }
+    }
+
+    /// A refusal by one of the core's layers, in this type's own encoding, for the hydrated
+    /// page (the required-step layer).
+    pub fn refusal_json(kind: ErrorKind) -> String {
+        serde_json::to_string(&Self::from_kind(kind, None)).unwrap_or_default()
+    }
+
     /// The JSON the rate-limit layer sends to the hydrated page, in this type's own encoding.
     pub fn rate_limited_json(retry_after_seconds: u64) -> String {
-        serde_json::to_string(&Self::RateLimited {
+        Self::refusal_json(ErrorKind::RateLimited {
             retry_after_seconds,
         })
-        .unwrap_or_default()
     }
 }
 

@@ -200,6 +200,9 @@ fn status_of(error: &UiError) -> StatusCode {
         .status(),
         UiError::InvalidCredentials => ErrorKind::InvalidCredentials.status(),
         UiError::Unauthenticated => ErrorKind::Unauthenticated.status(),
+        UiError::PasswordChangeRequired => ErrorKind::PasswordChangeRequired.status(),
+        UiError::MfaEnrolmentRequired => ErrorKind::MfaEnrolmentRequired.status(),
+        UiError::SecondFactorRequired => ErrorKind::SecondFactorRequired.status(),
         UiError::Busy => ErrorKind::Busy.status(),
         UiError::Server { .. } => ErrorKind::Internal.status(),
         UiError::TokenRejected => ErrorKind::TokenRejected.status(),
@@ -208,8 +211,6 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::InvalidApiToken(problem) => ErrorKind::InvalidApiToken(*problem).status(),
         UiError::UnregisteredScopes => ErrorKind::UnregisteredScopes.status(),
         UiError::NotFound => ErrorKind::NotFound.status(),
-        UiError::PasswordChangeRequired => ErrorKind::PasswordChangeRequired.status(),
-        UiError::MfaEnrolmentRequired => ErrorKind::MfaEnrolmentRequired.status(),
         // The browser-side failures never come from the server; they get what fits.
         UiError::IncompleteForm => 422,
         UiError::PasskeysUnsupported | UiError::PasskeyCancelled => 400,
@@ -222,42 +223,10 @@ fn status_of(error: &UiError) -> StatusCode {
 /// (the request span carries the request id) and shown only as a request id.
 impl From<sigra::Error> for UiError {
     fn from(error: sigra::Error) -> Self {
-        let ui = match error.kind() {
-            ErrorKind::InvalidCredentials => UiError::InvalidCredentials,
-            ErrorKind::Unauthenticated => UiError::Unauthenticated,
-            ErrorKind::InvalidEmail(problem) => UiError::InvalidEmail(problem),
-            ErrorKind::WeakPassword(problem) => UiError::WeakPassword(problem),
-            ErrorKind::InvalidToken => UiError::InvalidToken,
-            ErrorKind::InvalidCode => UiError::InvalidCode,
-            ErrorKind::Unconfirmed => UiError::Unconfirmed,
-            ErrorKind::WrongPassword => UiError::WrongPassword,
-            ErrorKind::SameEmail => UiError::SameEmail,
-            ErrorKind::SudoRequired => UiError::SudoRequired,
-            ErrorKind::MfaLocked => UiError::MfaLocked,
-            ErrorKind::AlreadyEnrolled => UiError::AlreadyEnrolled,
-            ErrorKind::PasskeyRejected => UiError::PasskeyRejected,
-            ErrorKind::TooManyPasskeys { max } => UiError::TooManyPasskeys { max },
-            ErrorKind::RateLimited {
-                retry_after_seconds,
-            } => UiError::RateLimited {
-                retry_after_seconds,
-            },
-            ErrorKind::Busy => UiError::Busy,
-            ErrorKind::TokenRejected => UiError::TokenRejected,
-            ErrorKind::InsufficientScope => UiError::InsufficientScope,
-            ErrorKind::SessionRequired => UiError::SessionRequired,
-            ErrorKind::InvalidApiToken(problem) => UiError::InvalidApiToken(problem),
-            ErrorKind::UnregisteredScopes => UiError::UnregisteredScopes,
-            ErrorKind::NotFound => UiError::NotFound,
-            ErrorKind::PasswordChangeRequired => UiError::PasswordChangeRequired,
-            ErrorKind::MfaEnrolmentRequired => UiError::MfaEnrolmentRequired,
-            ErrorKind::Internal => {
-                tracing::error!(error = %sigra::error::report(&error), "server function failed");
-                UiError::Server {
-                    request_id: request_id(),
-                }
-            }
-        };
-        fail(ui)
+        let kind = error.kind();
+        if kind == ErrorKind::Internal {
+            tracing::error!(error = %sigra::error::report(&error), "server function failed");
+        }
+        fail(UiError::from_kind(kind, request_id()))
     }
 }

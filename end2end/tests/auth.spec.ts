@@ -137,7 +137,8 @@ test("pages hydrate under the CSP without violations", async ({ page }) => {
     document.body.appendChild(s);
   });
   expect(await page.evaluate(() => (window as any).__injected)).toBeUndefined();
-  expect(violations.some((v) => v.startsWith("script-src"))).toBe(true);
+  // The violation is reported asynchronously.
+  await expect.poll(() => violations.some((v) => v.startsWith("script-src"))).toBe(true);
   expect(violations.filter((v) => !v.startsWith("script-src"))).toEqual([]);
   expect(errors.filter((e) => !e.includes("Content Security Policy"))).toEqual([]);
 });

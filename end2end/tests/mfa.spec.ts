@@ -22,7 +22,8 @@ function totp(base32Secret: string, offsetSeconds = 0): string {
 
 test("set up an authenticator app, log in with a code, trust the browser, use a backup code without JavaScript", async ({ browser }) => {
   const email = uniqueEmail("totp");
-  const page = await (await browser.newContext()).newPage();
+  const context = await browser.newContext();
+  const page = await context.newPage();
   await registerAndLogIn(page, email);
 
   await expect(page.getByTestId("mfa-status")).toHaveText("Off");
@@ -30,6 +31,7 @@ test("set up an authenticator app, log in with a code, trust the browser, use a 
   await expect(page).toHaveURL(/\/users\/settings\/security$/);
   await expect(page.getByTestId("totp-status")).toHaveText("Off");
   await page.getByRole("link", { name: "confirm your password" }).first().click();
+  await expect(page).toHaveURL(/\/users\/sudo\?return_to=/);
   await hydrated(page);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Confirm" }).click();
@@ -70,7 +72,8 @@ test("set up an authenticator app, log in with a code, trust the browser, use a 
   await expect(page).toHaveURL(/\/users\/settings$/);
 
   // Another browser, without JavaScript, uses a backup code.
-  const plain = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+  const plainContext = await browser.newContext({ javaScriptEnabled: false });
+  const plain = await plainContext.newPage();
   await plain.goto("/users/log-in");
   await plain.getByLabel("Email", { exact: true }).fill(email);
   await plain.getByLabel("Password").fill(PASSWORD);
@@ -85,17 +88,22 @@ test("set up an authenticator app, log in with a code, trust the browser, use a 
   await expect(plain.getByTestId("flash")).toContainText("backup code");
   await plain.goto("/users/settings/security");
   await expect(plain.getByTestId("backup-codes-left")).toHaveText("7");
+  await plainContext.close();
+  await context.close();
 });
 
 test("a pending log-in cannot open account pages", async ({ browser }) => {
   const email = uniqueEmail("pending");
-  const page = await (await browser.newContext()).newPage();
+  const context = await browser.newContext();
+  const page = await context.newPage();
   await registerAndLogIn(page, email);
   await page.goto("/users/settings/security");
   await page.getByRole("link", { name: "confirm your password" }).first().click();
+  await expect(page).toHaveURL(/\/users\/sudo\?return_to=/);
   await hydrated(page);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(page).toHaveURL(/\/users\/settings\/security$/);
   await hydrated(page);
   await page.getByRole("button", { name: "Set up an authenticator app" }).click();
   const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
@@ -114,4 +122,5 @@ test("a pending log-in cannot open account pages", async ({ browser }) => {
   await expect(page).toHaveURL(/\/users\/log-in$/);
   await page.goto("/users/mfa");
   await expect(page.getByTestId("mfa-expired")).toBeVisible();
+  await context.close();
 });

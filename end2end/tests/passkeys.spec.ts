@@ -23,6 +23,7 @@ async function addPasskey(page: Page, name: string) {
   await page.goto("/users/settings/security");
   await hydrated(page);
   await page.getByTestId("passkey-list").locator("..").getByRole("link", { name: "confirm your password" }).click();
+  await expect(page).toHaveURL(/\/users\/sudo\?return_to=/);
   await hydrated(page);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Confirm" }).click();
@@ -79,6 +80,7 @@ test("register a passkey, log out, and log in with it", async ({ browser }) => {
   await logOut(page);
   await logInWithPasskey(page, authenticator, "autofill");
   await expect(page.getByTestId("account-email")).toHaveText(email);
+  await context.close();
 });
 
 test("a passkey is the second factor after the password", async ({ browser }) => {
@@ -104,6 +106,7 @@ test("a passkey is the second factor after the password", async ({ browser }) =>
   await page.getByRole("button", { name: "Use a passkey" }).click();
   await expect(page).toHaveURL(/\/users\/settings$/);
   await expect(page.getByTestId("account-email")).toHaveText(email);
+  await context.close();
 });
 
 test("a cloned passkey with a stale counter is let in and recorded (warn policy)", async ({ browser }) => {
@@ -129,11 +132,30 @@ test("a cloned passkey with a stale counter is let in and recorded (warn policy)
   await page.goto("/users/sessions");
   await hydrated(page);
   await expect(page.getByTestId("security-events")).toContainText("Passkey counter went backwards");
+  await context.close();
 });
 
 test("without JavaScript the passkey button explains itself", async ({ browser }) => {
-  const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
   await page.goto("/users/log-in");
   await expect(page.getByRole("button", { name: "Sign in with a passkey" })).toBeDisabled();
   await expect(page.getByTestId("passkey-support")).toContainText("Passkeys need JavaScript");
+  await context.close();
+});
+
+test("removing the only passkey asks the passkey to confirm, and two-factor is off after", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await virtualAuthenticator(context, page);
+  await registerAndLogIn(page, uniqueEmail("lastkey"));
+  await addPasskey(page, "Only key");
+  const item = page.getByTestId("passkey");
+  await expect(item.getByRole("button", { name: "Remove" })).toHaveCount(0);
+  await expect(item.getByTestId("remove-last-passkey")).toContainText("only second factor");
+  await item.getByRole("button", { name: "Confirm with a passkey and remove" }).click();
+  await expect(page.getByTestId("passkey")).toHaveCount(0);
+  await page.goto("/users/settings");
+  await expect(page.getByTestId("mfa-status")).toHaveText("Off");
+  await context.close();
 });

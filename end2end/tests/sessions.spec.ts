@@ -21,7 +21,8 @@ async function logIn(page: Page, email: string) {
 
 test("the sessions page signs out another browser", async ({ browser }) => {
   const email = uniqueEmail("sessions");
-  const laptop = await (await browser.newContext()).newPage();
+  const laptopContext = await browser.newContext();
+  const laptop = await laptopContext.newPage();
   await laptop.goto("/users/register");
   await hydrated(laptop);
   await laptop.getByLabel("Email").fill(email);
@@ -30,7 +31,8 @@ test("the sessions page signs out another browser", async ({ browser }) => {
   await expect(laptop).toHaveURL(/\/users\/log-in$/);
   await logIn(laptop, email);
 
-  const phone = await (await browser.newContext()).newPage();
+  const phoneContext = await browser.newContext();
+  const phone = await phoneContext.newPage();
   await logIn(phone, email);
   await phone.getByRole("link", { name: "Sessions" }).click();
   await expect(phone).toHaveURL(/\/users\/sessions$/);
@@ -55,4 +57,6 @@ test("the sessions page signs out another browser", async ({ browser }) => {
   await laptop.goto("/users/settings");
   await expect(laptop).toHaveURL(/\/users\/log-in\?return_to=\/users\/settings$/);
   await expect(laptop.getByRole("navigation").getByRole("link", { name: "Log in" })).toBeVisible();
+  await phoneContext.close();
+  await laptopContext.close();
 });

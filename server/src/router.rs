@@ -11,9 +11,9 @@ use std::sync::LazyLock;
 
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes as _};
 use sigra::http::{
-    limit_guest_auth, link_landing_routes, log_errors, reject_cross_site, require_mfa_enrolment,
-    require_password_change, resolve_client_ip, resolve_session, security_headers, GuestAuthLimit,
-    HeaderPolicy,
+    enforce_required_steps, limit_guest_auth, link_landing_routes, log_errors, reject_cross_site,
+    resolve_client_ip, resolve_session, security_headers, GuestAuthLimit, HeaderPolicy,
+    RequiredSteps,
 };
 use sigra::Sigra;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -53,8 +53,15 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,
         ))
-        .layer(from_fn_with_state(sigra.clone(), require_mfa_enrolment))
-        .layer(from_fn(require_password_change))
+        .layer(from_fn_with_state(
+            RequiredSteps {
+                sigra: sigra.clone(),
+                password_change_calls: app::account::password_change_paths().into(),
+                mfa_enrolment_calls: app::account::mfa_enrolment_paths().into(),
+                refusal_json: app::error::UiError::refusal_json,
+            },
+            enforce_required_steps,
+        ))
         .layer(from_fn_with_state(sigra.clone(), resolve_session))
         .layer(from_fn_with_state(
             GuestAuthLimit {

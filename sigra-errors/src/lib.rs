@@ -61,6 +61,15 @@ pub enum ErrorKind {
     /// The request needs a signed-in user.
     #[error("You need to log in first.")]
     Unauthenticated,
+    /// The account must choose a new password before anything else.
+    #[error("Choose a new password before you continue.")]
+    PasswordChangeRequired,
+    /// The site requires a second factor and the account has none yet.
+    #[error("Set up two-factor authentication before you continue.")]
+    MfaEnrolmentRequired,
+    /// The change would remove the account's last second factor: a current one must confirm it.
+    #[error("Confirm with your passkey to remove your last second factor.")]
+    SecondFactorRequired,
     /// Too much work is queued (password hashing); the client should retry shortly.
     #[error("The server is busy. Please try again in a moment.")]
     Busy,
@@ -80,12 +89,6 @@ pub enum ErrorKind {
     /// A new API token asked for scopes that are not registered (the response names them).
     #[error("Some of the requested scopes do not exist.")]
     UnregisteredScopes,
-    /// The account must choose a new password (on the web) before anything else.
-    #[error("Choose a new password first.")]
-    PasswordChangeRequired,
-    /// This site requires a second factor, and the account must set one up (on the web) first.
-    #[error("Set up two-factor authentication first.")]
-    MfaEnrolmentRequired,
     /// The thing asked for does not exist (or is not the caller's).
     #[error("That was not found.")]
     NotFound,
@@ -99,10 +102,7 @@ impl ErrorKind {
     pub fn status(self) -> u16 {
         match self {
             Self::InvalidCredentials | Self::Unauthenticated | Self::TokenRejected => 401,
-            Self::InsufficientScope
-            | Self::SessionRequired
-            | Self::PasswordChangeRequired
-            | Self::MfaEnrolmentRequired => 403,
+            Self::InsufficientScope | Self::SessionRequired => 403,
             Self::InvalidApiToken(_) | Self::UnregisteredScopes => 422,
             Self::NotFound => 404,
             Self::InvalidEmail(_)
@@ -111,7 +111,12 @@ impl ErrorKind {
             | Self::TooManyPasskeys { .. } => 422,
             Self::AlreadyEnrolled => 409,
             Self::InvalidToken | Self::InvalidCode | Self::PasskeyRejected => 400,
-            Self::Unconfirmed | Self::WrongPassword | Self::SudoRequired => 403,
+            Self::Unconfirmed
+            | Self::WrongPassword
+            | Self::SudoRequired
+            | Self::PasswordChangeRequired
+            | Self::MfaEnrolmentRequired
+            | Self::SecondFactorRequired => 403,
             Self::MfaLocked | Self::RateLimited { .. } => 429,
             Self::Busy => 503,
             Self::Internal => 500,
@@ -136,6 +141,9 @@ impl ErrorKind {
             Self::TooManyPasskeys { .. } => "too_many_passkeys",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unauthenticated => "unauthenticated",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::MfaEnrolmentRequired => "mfa_enrolment_required",
+            Self::SecondFactorRequired => "second_factor_required",
             Self::Busy => "busy",
             Self::TokenRejected => "token_rejected",
             Self::InsufficientScope => "insufficient_scope",
@@ -143,8 +151,6 @@ impl ErrorKind {
             Self::InvalidApiToken(_) => "invalid_api_token",
             Self::UnregisteredScopes => "unregistered_scopes",
             Self::NotFound => "not_found",
-            Self::PasswordChangeRequired => "password_change_required",
-            Self::MfaEnrolmentRequired => "mfa_enrolment_required",
             Self::Internal => "internal",
         }
     }

@@ -65,8 +65,10 @@ pub enum Error {
     NotFound,
     /// The account must choose a new password before anything else.
     PasswordChangeRequired,
-    /// The site requires a second factor the account has not set up.
+    /// The site requires a second factor and the account has none yet.
     MfaEnrolmentRequired,
+    /// Removing the account's last second factor needs a current one.
+    SecondFactorRequired,
     /// Too much work is queued (password hashing); the client should retry shortly.
     Busy,
     /// The database failed.
@@ -134,6 +136,7 @@ impl Error {
             Self::NotFound => ErrorKind::NotFound,
             Self::PasswordChangeRequired => ErrorKind::PasswordChangeRequired,
             Self::MfaEnrolmentRequired => ErrorKind::MfaEnrolmentRequired,
+            Self::SecondFactorRequired => ErrorKind::SecondFactorRequired,
             Self::Busy => ErrorKind::Busy,
             Self::Database(_) | Self::Internal(_) | Self::Hook(_) => ErrorKind::Internal,
         }

@@ -90,6 +90,8 @@ pub struct SigraBuilder {
     geoip: Option<Arc<dyn GeoIp>>,
     host_scopes: Vec<&'static str>,
     custom_claims: Arc<dyn CustomClaims>,
+    #[cfg(feature = "testing")]
+    test_hooks: testing::Hooks,
 }
 
 impl SigraBuilder {
@@ -130,6 +132,14 @@ impl SigraBuilder {
     #[must_use]
     pub fn hooks(mut self, hooks: Arc<dyn LifecycleHooks>) -> Self {
         self.hooks = hooks;
+        self
+    }
+
+    /// Points where a test holds requests to force an interleaving (feature `testing`).
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn test_hooks(mut self, hooks: testing::Hooks) -> Self {
+        self.test_hooks = hooks;
         self
     }
 
@@ -206,6 +216,8 @@ impl SigraBuilder {
             job_sealer,
             rate_limiter,
             geoip,
+            #[cfg(feature = "testing")]
+            test_hooks: self.test_hooks,
         };
         Ok(Sigra {
             inner: Arc::new(Inner {
@@ -235,6 +247,8 @@ impl Sigra {
             geoip: None,
             host_scopes: Vec::new(),
             custom_claims: Arc::new(NoCustomClaims),
+            #[cfg(feature = "testing")]
+            test_hooks: testing::Hooks::default(),
         }
     }
 

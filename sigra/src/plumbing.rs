@@ -30,6 +30,9 @@ pub(crate) struct Core {
     pub(crate) job_sealer: Sealer,
     pub(crate) rate_limiter: RateLimiter,
     pub(crate) geoip: Option<Arc<dyn GeoIp>>,
+    /// Where tests hold requests to force an interleaving.
+    #[cfg(feature = "testing")]
+    pub(crate) test_hooks: crate::testing::Hooks,
 }
 
 impl Core {

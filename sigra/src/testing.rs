@@ -2,10 +2,33 @@
 //! on PostgreSQL in a fresh schema when `TEST_POSTGRES_URL` is set, and a fast configuration.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::crypto::SecretKey;
+
+/// Code a test runs inside the core at a chosen point, to force an interleaving of requests
+/// (for example, to hold a session lookup until another request has revoked that session).
+pub type Hook = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// Where a test can hold a request (see [`crate::SigraBuilder::test_hooks`]).
+#[derive(Clone, Default)]
+pub struct Hooks {
+    /// Runs after a session row has been read from the database, before the lookup caches,
+    /// touches or rolls it.
+    pub after_session_read: Option<Hook>,
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("after_session_read", &self.after_session_read.is_some())
+            .finish()
+    }
+}
 
 /// Which engine a test database runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

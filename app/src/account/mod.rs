@@ -32,8 +32,8 @@ pub use mfa::{
 };
 pub use passkeys::{
     delete_passkey, finish_passkey_registration, list_passkeys, log_in_with_passkey,
-    rename_passkey, start_passkey_log_in, start_passkey_registration, start_passkey_second_factor,
-    verify_passkey_second_factor, DeletePasskey, RenamePasskey,
+    rename_passkey, start_passkey_confirmation, start_passkey_log_in, start_passkey_registration,
+    start_passkey_second_factor, verify_passkey_second_factor, DeletePasskey, RenamePasskey,
 };
 pub use recovery::{
     request_password_reset, reset_link_status, reset_password, RequestPasswordReset, ResetPassword,
@@ -74,6 +74,39 @@ pub fn guest_auth_paths() -> Vec<&'static str> {
         <passkeys::StartPasskeyLogIn as ServerFn>::PATH,
         <passkeys::LogInWithPasskey as ServerFn>::PATH,
     ]
+}
+
+/// The server functions a required password change needs: its page's data and form, the
+/// meter, the header's session state and log-out. Every other call is refused until it is done.
+#[cfg(feature = "ssr")]
+pub fn password_change_paths() -> Vec<&'static str> {
+    use leptos::server_fn::ServerFn;
+    vec![
+        <ChangePassword as ServerFn>::PATH,
+        <settings::AccountOverview as ServerFn>::PATH,
+        <settings::PasswordRules as ServerFn>::PATH,
+        <settings::AssessPassword as ServerFn>::PATH,
+        <session::SessionState as ServerFn>::PATH,
+        <LogOut as ServerFn>::PATH,
+    ]
+}
+
+/// The server functions setting up a required second factor needs: the security page (an app
+/// or a passkey), sudo, and what a required password change needs (it comes first).
+#[cfg(feature = "ssr")]
+pub fn mfa_enrolment_paths() -> Vec<&'static str> {
+    use leptos::server_fn::ServerFn;
+    let mut paths = password_change_paths();
+    paths.extend([
+        <mfa::SecurityOverview as ServerFn>::PATH,
+        <StartTotpSetup as ServerFn>::PATH,
+        <ConfirmTotpSetup as ServerFn>::PATH,
+        <passkeys::ListPasskeys as ServerFn>::PATH,
+        <passkeys::StartPasskeyRegistration as ServerFn>::PATH,
+        <passkeys::FinishPasskeyRegistration as ServerFn>::PATH,
+        <EnterSudo as ServerFn>::PATH,
+    ]);
+    paths
 }
 
 /// Who the browser is signed in as, plus any message waiting for it.
@@ -118,6 +151,8 @@ pub struct PasskeyRow {
     pub created_at: String,
     /// When it was last used (RFC 3339, UTC).
     pub last_used_at: Option<String>,
+    /// Whether it is the account's last second factor (removing it needs a passkey's answer).
+    pub last_second_factor: bool,
 }
 
 /// The security settings page's view of the account's second factors.

@@ -27,6 +27,7 @@ pub async fn list_passkeys() -> Result<Vec<PasskeyRow>, UiError> {
             name: passkey.name,
             created_at: passkey.created_at.to_string(),
             last_used_at: passkey.last_used_at.map(|at| at.to_string()),
+            last_second_factor: passkey.last_second_factor,
         })
         .collect())
 }
@@ -73,17 +74,47 @@ pub async fn rename_passkey(id: String, name: String) -> Result<(), UiError> {
     Ok(())
 }
 
-/// Deletes a passkey (needs sudo).
+/// Deletes a passkey (needs sudo). The account's last second factor needs a passkey's answer
+/// to [`start_passkey_confirmation`] too; that comes only from the page's script, which then
+/// reloads the list itself, while a plain form post goes back to the page.
 #[server(prefix = "/users/settings/security", endpoint = "passkey-delete")]
-pub async fn delete_passkey(id: String) -> Result<(), UiError> {
+pub async fn delete_passkey(
+    id: String,
+    ceremony: Option<String>,
+    response: Option<String>,
+) -> Result<(), UiError> {
+    use sigra::passkeys::PasskeyAnswer;
+
     let cx = crate::ssr::context().await?;
     let sudo = crate::ssr::require_sudo(&cx, crate::paths::SECURITY_SETTINGS)?;
+    let answer = ceremony
+        .as_deref()
+        .zip(response.as_deref())
+        .map(|(ceremony, response)| PasskeyAnswer { ceremony, response });
     cx.sigra
         .passkeys()
-        .delete_passkey(&sudo, &id, &cx.request)
+        .delete_passkey(&sudo, &id, answer, &cx.request)
         .await?;
-    leptos_axum::redirect(crate::paths::SECURITY_SETTINGS);
+    if answer.is_none() {
+        leptos_axum::redirect(crate::paths::SECURITY_SETTINGS);
+    }
     Ok(())
+}
+
+/// Starts a ceremony in which a passkey confirms removing the last second factor (needs sudo).
+#[server(
+    prefix = "/users/settings/security",
+    endpoint = "passkey-confirm-start"
+)]
+pub async fn start_passkey_confirmation() -> Result<PasskeyChallengeView, UiError> {
+    let cx = crate::ssr::context().await?;
+    let sudo = crate::ssr::require_sudo(&cx, crate::paths::SECURITY_SETTINGS)?;
+    Ok(challenge_view(
+        cx.sigra
+            .passkeys()
+            .start_passkey_confirmation(&sudo)
+            .await?,
+    ))
 }
 
 /// Starts a passwordless log-in.

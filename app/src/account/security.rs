@@ -52,10 +52,12 @@ pub async fn enter_sudo(password: String, return_to: Option<String>) -> Result<(
 
     let cx = crate::ssr::context().await?;
     let current = cx.require_user()?;
-    cx.sigra
+    let renewed = cx
+        .sigra
         .sessions()
         .enter_sudo(current, Password::new(password), &cx.request)
         .await?;
+    crate::ssr::set_cookie(sigra::http::renewed_session_cookie(&renewed));
     crate::flash::ssr::set(crate::flash::Flash::SudoGranted);
     leptos_axum::redirect(&sigra::http::sanitize_return_to(
         return_to.as_deref().unwrap_or(crate::paths::SETTINGS),

@@ -40,7 +40,8 @@ pub async fn change_password(
 
     let cx = crate::ssr::context().await?;
     let current = cx.require_user()?;
-    cx.sigra
+    let renewed = cx
+        .sigra
         .account()
         .change_password(
             current,
@@ -49,6 +50,7 @@ pub async fn change_password(
             &cx.request,
         )
         .await?;
+    crate::ssr::set_cookie(sigra::http::renewed_session_cookie(&renewed));
     crate::flash::ssr::set(crate::flash::Flash::PasswordChanged);
     leptos_axum::redirect(crate::paths::SETTINGS);
     Ok(())

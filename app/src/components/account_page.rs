@@ -15,7 +15,8 @@ use crate::paths;
 
 /// Loads the page's data and shows `page` with it. A visitor who is not signed in is sent to
 /// log in, and a change refused for want of sudo to re-enter the password; both come back
-/// here afterwards.
+/// here afterwards. An account with a required step (a new password, a second factor) is sent
+/// to that step.
 #[component]
 pub fn AccountPage<T, V, F>(
     /// The page's data.
@@ -53,6 +54,14 @@ where
                     Err(UiError::Unauthenticated) => {
                         let log_in = paths::with_return_to(paths::LOG_IN, &here.get_value());
                         view! { <Redirect path=log_in /> }.into_any()
+                    }
+                    // A step the account must take first (the server refuses everything else
+                    // until it is done; a page navigated to in the browser learns it here).
+                    Err(UiError::PasswordChangeRequired) => {
+                        view! { <Redirect path=paths::PASSWORD_SETTINGS /> }.into_any()
+                    }
+                    Err(UiError::MfaEnrolmentRequired) => {
+                        view! { <Redirect path=paths::SECURITY_SETTINGS /> }.into_any()
                     }
                     Err(error) => view! {
                         <Banner tone=Tone::Danger attr:role="alert">{error.to_string()}</Banner>

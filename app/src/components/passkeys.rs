@@ -11,8 +11,9 @@
 use leptos::prelude::*;
 
 use crate::account::{
-    finish_passkey_registration, log_in_with_passkey, start_passkey_log_in,
-    start_passkey_registration, start_passkey_second_factor, verify_passkey_second_factor,
+    delete_passkey, finish_passkey_registration, log_in_with_passkey, start_passkey_confirmation,
+    start_passkey_log_in, start_passkey_registration, start_passkey_second_factor,
+    verify_passkey_second_factor,
 };
 use crate::components::forms::{ActionError, FormError};
 use crate::error::UiError;
@@ -50,7 +51,7 @@ fn SupportNote(support: RwSignal<Option<bool>>) -> impl IntoView {
 /// A passkey button: disabled (with the reason) where passkeys cannot work, and while its
 /// ceremony runs.
 #[component]
-fn PasskeyButton(label: &'static str, ceremony: Ceremony) -> impl IntoView {
+pub fn PasskeyButton(label: &'static str, ceremony: Ceremony) -> impl IntoView {
     let support = support_signal();
     let pending = ceremony.pending();
     view! {
@@ -158,6 +159,21 @@ pub fn add_passkey_action(name: RwSignal<String>) -> Ceremony {
         finish_passkey_registration(challenge.ceremony, response, chosen).await?;
         name.set(String::new());
         Ok(())
+    })
+}
+
+/// Removes the account's last second factor, passkey `id`, once a passkey confirms it; then
+/// bumps `done` so the page reloads its data.
+pub fn remove_last_passkey_action(id: String, done: RwSignal<u32>) -> Ceremony {
+    Action::new_unsync(move |()| {
+        let id = id.clone();
+        async move {
+            let challenge = start_passkey_confirmation().await?;
+            let response = webauthn::get(&challenge.options, Mediation::Modal).await?;
+            delete_passkey(id, Some(challenge.ceremony), Some(response)).await?;
+            done.update(|n| *n += 1);
+            Ok(())
+        }
     })
 }
 

@@ -7,8 +7,11 @@ use crate::account::{
     StartTotpSetup, TotpSetupView,
 };
 use crate::components::account_page::AccountPage;
+use crate::components::forms::FormError;
 use crate::components::forms::{ActionError, Field, Submit};
-use crate::components::passkeys::{add_passkey_action, AddPasskey, Ceremony};
+use crate::components::passkeys::{
+    add_passkey_action, remove_last_passkey_action, AddPasskey, Ceremony, PasskeyButton,
+};
 use crate::components::ui::{Banner, Card, RemoveButton, SecondaryButton, TextLink, Tone};
 use crate::error::UiError;
 use crate::paths;
@@ -27,6 +30,8 @@ struct Actions {
     add_passkey: Ceremony,
     /// The name typed for the next passkey, kept across reloads of the page's data.
     passkey_name: RwSignal<String>,
+    /// Bumped when a passkey confirmed the removal of the last second factor.
+    last_removed: RwSignal<u32>,
 }
 
 impl Actions {
@@ -43,8 +48,9 @@ impl Actions {
         ])
     }
 
-    fn versions(self) -> [usize; 8] {
+    fn versions(self) -> [usize; 9] {
         [
+            self.last_removed.get() as usize,
             self.start.version().get(),
             self.confirm.version().get(),
             self.regenerate.version().get(),
@@ -72,6 +78,7 @@ pub fn SecuritySettingsPage() -> impl IntoView {
         delete: ServerAction::new(),
         add_passkey: add_passkey_action(passkey_name),
         passkey_name,
+        last_removed: RwSignal::new(0),
     };
     let view_data = Resource::new(
         move || actions.versions(),
@@ -218,6 +225,7 @@ fn PasskeyItem(passkey: PasskeyRow, sudo: bool, actions: Actions) -> impl IntoVi
         .unwrap_or_else(|| "never".to_owned());
     let (rename_id, delete_id, name) =
         (passkey.id.clone(), passkey.id.clone(), passkey.name.clone());
+    let last = passkey.last_second_factor;
     view! {
         <li class="space-y-2 py-3" data-testid="passkey">
             <p class="font-medium" data-testid="passkey-name">{passkey.name.clone()}</p>
@@ -234,13 +242,36 @@ fn PasskeyItem(passkey: PasskeyRow, sudo: bool, actions: Actions) -> impl IntoVi
                         </label>
                         <SecondaryButton label="Rename" />
                     </ActionForm>
-                    <ActionForm action=actions.delete>
-                        <input type="hidden" name="id" value=delete_id />
-                        <RemoveButton label="Remove" />
-                    </ActionForm>
+                    {if last {
+                        view! { <RemoveLast id=delete_id done=actions.last_removed /> }.into_any()
+                    } else {
+                        view! {
+                            <ActionForm action=actions.delete>
+                                <input type="hidden" name="id" value=delete_id />
+                                <RemoveButton label="Remove" />
+                            </ActionForm>
+                        }
+                        .into_any()
+                    }}
                 </div>
             })}
         </li>
+    }
+}
+
+/// Removing the account's last second factor: a passkey must confirm it, as an app code must
+/// confirm turning the app off.
+#[component]
+fn RemoveLast(id: String, done: RwSignal<u32>) -> impl IntoView {
+    let confirm = remove_last_passkey_action(id, done);
+    view! {
+        <div class="w-full space-y-2" data-testid="remove-last-passkey">
+            <p class="text-sm text-slate-600 dark:text-slate-300">
+                "This passkey is your only second factor: removing it turns two-factor authentication off. Confirm with a passkey to remove it."
+            </p>
+            <FormError action=confirm />
+            <PasskeyButton label="Confirm with a passkey and remove" ceremony=confirm />
+        </div>
     }
 }
 

@@ -19,7 +19,7 @@ async fn json(response: reqwest::Response) -> Value {
 #[tokio::test]
 async fn a_token_is_made_under_sudo_shown_once_stored_hashed_audited_and_mailed() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("maker@example.com").await;
+        let mut cookie = app.signed_in("maker@example.com").await;
         let body = Some(json!({ "name": "CI", "scopes": ["profile:read"] }));
         let refused = app
             .api_with_session(Method::POST, "/api/v1/api-tokens", &cookie, body.clone())
@@ -27,7 +27,7 @@ async fn a_token_is_made_under_sudo_shown_once_stored_hashed_audited_and_mailed(
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         assert_eq!(json(refused).await["error"], "sudo_required");
 
-        let token = app.create_api_token(&cookie, "CI", &["profile:read"]).await;
+        let token = app.create_api_token(&mut cookie, "CI", &["profile:read"]).await;
         assert!(token.starts_with("sigra_"), "{token}");
         let digest = hex::encode(Sha256::digest(token.as_bytes()));
         assert_eq!(
@@ -71,8 +71,8 @@ async fn a_token_is_made_under_sudo_shown_once_stored_hashed_audited_and_mailed(
 #[tokio::test]
 async fn a_token_without_the_scope_gets_403_naming_it_and_no_credential_gets_401() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("scoped@example.com").await;
-        let token = app.create_api_token(&cookie, "reader", &["sessions:read"]).await;
+        let mut cookie = app.signed_in("scoped@example.com").await;
+        let token = app.create_api_token(&mut cookie, "reader", &["sessions:read"]).await;
         let refused = app.api(Method::GET, "/api/v1/me", Some(&token), None).await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         let challenge = refused
@@ -96,7 +96,7 @@ async fn a_token_without_the_scope_gets_403_naming_it_and_no_credential_gets_401
             anonymous.headers().get("www-authenticate").and_then(|v| v.to_str().ok()),
             Some("Bearer")
         );
-        let wildcard = app.create_api_token(&cookie, "all", &["*"]).await;
+        let wildcard = app.create_api_token(&mut cookie, "all", &["*"]).await;
         assert_eq!(app.api(Method::GET, "/api/v1/me", Some(&wildcard), None).await.status(), StatusCode::OK);
     })
     .await;
@@ -115,17 +115,17 @@ const SCOPED_ROUTES: &[(&str, &str, &str)] = &[
 #[tokio::test]
 async fn the_scope_table_every_route_with_and_without_its_scope() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("table@example.com").await;
+        let mut cookie = app.signed_in("table@example.com").await;
         let registry = app.sigra.api_tokens().registry().clone();
         let registered: Vec<&str> = registry.all().collect();
         for (method, path, scope) in SCOPED_ROUTES {
             let method: Method = method.parse().expect("method");
             let others: Vec<&str> = registered.iter().copied().filter(|s| s != scope).collect();
-            let without = app.create_api_token(&cookie, "without", &others).await;
+            let without = app.create_api_token(&mut cookie, "without", &others).await;
             let response = app.api(method.clone(), path, Some(&without), None).await;
             assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path} without {scope}");
             assert_eq!(json(response).await["missing_scopes"], json!([scope]), "{path}");
-            let with = app.create_api_token(&cookie, "with", &[scope]).await;
+            let with = app.create_api_token(&mut cookie, "with", &[scope]).await;
             let response = app.api(method.clone(), path, Some(&with), None).await;
             assert!(
                 ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN].contains(&response.status()),
@@ -140,8 +140,8 @@ async fn the_scope_table_every_route_with_and_without_its_scope() {
 #[tokio::test]
 async fn no_token_reaches_what_needs_a_session_whatever_its_scopes() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("nosession@example.com").await;
-        let token = app.create_api_token(&cookie, "everything", &["*"]).await;
+        let mut cookie = app.signed_in("nosession@example.com").await;
+        let token = app.create_api_token(&mut cookie, "everything", &["*"]).await;
         for (method, path, body) in [
             (Method::GET, "/api/v1/api-tokens", None),
             (Method::POST, "/api/v1/api-tokens", Some(json!({"name": "x", "scopes": ["*"]}))),
@@ -186,8 +186,8 @@ async fn no_token_reaches_what_needs_a_session_whatever_its_scopes() {
 #[tokio::test]
 async fn revoked_and_expired_tokens_get_401_and_each_refusal_is_audited_with_its_reason() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("lifecycle@example.com").await;
-        let revoked = app.create_api_token(&cookie, "old", &["profile:read"]).await;
+        let mut cookie = app.signed_in("lifecycle@example.com").await;
+        let revoked = app.create_api_token(&mut cookie, "old", &["profile:read"]).await;
         let list = json(app.api_with_session(Method::GET, "/api/v1/api-tokens", &cookie, None).await).await;
         let id = list["items"][0]["id"].as_str().expect("id").to_owned();
         let response = app
@@ -196,7 +196,7 @@ async fn revoked_and_expired_tokens_get_401_and_each_refusal_is_audited_with_its
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         assert_eq!(app.api(Method::GET, "/api/v1/me", Some(&revoked), None).await.status(), StatusCode::UNAUTHORIZED);
 
-        app.enter_sudo(&cookie, "/users/settings").await;
+        app.enter_sudo(&mut cookie, "/users/settings").await;
         let expiring = app
             .api_with_session(
                 Method::POST,
@@ -246,8 +246,8 @@ fn sigra_token_like(_shape: &str) -> String {
 #[tokio::test]
 async fn a_token_only_counts_in_the_authorization_header() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("header@example.com").await;
-        let token = app.create_api_token(&cookie, "h", &["profile:read"]).await;
+        let mut cookie = app.signed_in("header@example.com").await;
+        let token = app.create_api_token(&mut cookie, "h", &["profile:read"]).await;
         let in_query = app
             .api(Method::GET, &format!("/api/v1/me?access_token={token}"), None, None)
             .await;
@@ -266,8 +266,8 @@ async fn a_token_only_counts_in_the_authorization_header() {
 #[tokio::test]
 async fn a_bearer_without_a_cookie_skips_the_cross_site_check_and_one_with_a_cookie_does_not() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("csrf@example.com").await;
-        let token = app.create_api_token(&cookie, "self", &["api_tokens:write"]).await;
+        let mut cookie = app.signed_in("csrf@example.com").await;
+        let token = app.create_api_token(&mut cookie, "self", &["api_tokens:write"]).await;
         let with_cookie = reqwest::Client::new()
             .delete(format!("{}/api/v1/api-tokens/current", app.address))
             .header("authorization", format!("Bearer {token}"))
@@ -287,9 +287,9 @@ async fn a_bearer_without_a_cookie_skips_the_cross_site_check_and_one_with_a_coo
 #[tokio::test]
 async fn tokens_are_listed_newest_first_a_page_at_a_time() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("pages@example.com").await;
+        let mut cookie = app.signed_in("pages@example.com").await;
         for name in ["one", "two", "three"] {
-            app.create_api_token(&cookie, name, &["profile:read"]).await;
+            app.create_api_token(&mut cookie, name, &["profile:read"]).await;
             app.advance(Duration::from_secs(1));
         }
         let first = json(app.api_with_session(Method::GET, "/api/v1/api-tokens?limit=2", &cookie, None).await).await;
@@ -319,8 +319,8 @@ async fn creation_refuses_bad_names_unregistered_scopes_and_expiry_past_the_maxi
             ..Setup::default()
         },
         |app: TestApp| async move {
-            let cookie = app.signed_in("rules@example.com").await;
-            app.enter_sudo(&cookie, "/users/settings").await;
+            let mut cookie = app.signed_in("rules@example.com").await;
+            app.enter_sudo(&mut cookie, "/users/settings").await;
             for (body, code) in [
                 (json!({"name": "", "scopes": ["profile:read"], "expires_in_days": 1}), "invalid_api_token"),
                 (json!({"name": "x".repeat(256), "scopes": ["profile:read"], "expires_in_days": 1}), "invalid_api_token"),
@@ -347,8 +347,8 @@ async fn creation_refuses_bad_names_unregistered_scopes_and_expiry_past_the_maxi
 #[tokio::test]
 async fn last_use_is_written_at_most_every_five_minutes() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("touch@example.com").await;
-        let token = app.create_api_token(&cookie, "busy", &["profile:read"]).await;
+        let mut cookie = app.signed_in("touch@example.com").await;
+        let token = app.create_api_token(&mut cookie, "busy", &["profile:read"]).await;
         let last_used = || app.count("SELECT COALESCE(MAX(last_used_at), 0) FROM api_tokens");
         app.api(Method::GET, "/api/v1/me", Some(&token), None).await;
         let first = last_used().await;
@@ -366,8 +366,8 @@ async fn last_use_is_written_at_most_every_five_minutes() {
 #[tokio::test]
 async fn a_required_password_change_refuses_the_users_tokens_until_done() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("forced@example.com").await;
-        let token = app.create_api_token(&cookie, "f", &["profile:read"]).await;
+        let mut cookie = app.signed_in("forced@example.com").await;
+        let token = app.create_api_token(&mut cookie, "f", &["profile:read"]).await;
         app.sigra
             .account()
             .require_password_change("forced@example.com", &sigra::request::RequestContext::command("test"))
@@ -383,11 +383,11 @@ async fn a_required_password_change_refuses_the_users_tokens_until_done() {
 #[tokio::test]
 async fn revoke_all_ends_every_token_of_the_user_only() {
     on_each_engine(|app: TestApp| async move {
-        let alice = app.signed_in("alice-all@example.com").await;
-        let bob = app.signed_in("bob-all@example.com").await;
-        let a1 = app.create_api_token(&alice, "a1", &["profile:read"]).await;
-        let a2 = app.create_api_token(&alice, "a2", &["profile:read"]).await;
-        let b1 = app.create_api_token(&bob, "b1", &["profile:read"]).await;
+        let mut alice = app.signed_in("alice-all@example.com").await;
+        let mut bob = app.signed_in("bob-all@example.com").await;
+        let a1 = app.create_api_token(&mut alice, "a1", &["profile:read"]).await;
+        let a2 = app.create_api_token(&mut alice, "a2", &["profile:read"]).await;
+        let b1 = app.create_api_token(&mut bob, "b1", &["profile:read"]).await;
         let list = json(app.api_with_session(Method::GET, "/api/v1/api-tokens", &bob, None).await).await;
         let bobs = list["items"][0]["id"].as_str().expect("id").to_owned();
         let response = app.api_with_session(Method::DELETE, &format!("/api/v1/api-tokens/{bobs}"), &alice, None).await;
@@ -407,12 +407,12 @@ async fn revoke_all_ends_every_token_of_the_user_only() {
 async fn the_tokens_page_creates_under_sudo_shows_the_token_once_and_revokes_without_javascript() {
     on_each_engine(|app: TestApp| async move {
         const PAGE: &str = "/users/settings/api-tokens";
-        let cookie = app.signed_in("page@example.com").await;
+        let mut cookie = app.signed_in("page@example.com").await;
         let form = [("name", "from the page"), ("scopes[]", "profile:read"), ("scopes[]", "mfa:read"), ("expires_in_days", "30")];
         let refused = app.post_form("/users/settings/api-tokens/create", PAGE, &form, Some(&cookie)).await;
         assert!(crate::helpers::location(&refused).starts_with("/users/sudo"), "sudo first");
         assert_eq!(app.count("SELECT COUNT(*) FROM api_tokens").await, 0);
-        app.enter_sudo(&cookie, PAGE).await;
+        app.enter_sudo(&mut cookie, PAGE).await;
         let created = app.post_form("/users/settings/api-tokens/create", PAGE, &form, Some(&cookie)).await;
         assert_eq!(crate::helpers::location(&created), PAGE);
         let sealed = crate::helpers::set_cookies(created.headers())
@@ -440,5 +440,31 @@ async fn the_tokens_page_creates_under_sudo_shows_the_token_once_and_revokes_wit
         assert_eq!(crate::helpers::location(&revoked), PAGE);
         assert_eq!(app.api(Method::GET, "/api/v1/me", Some(token), None).await.status(), StatusCode::UNAUTHORIZED);
     })
+    .await;
+}
+
+#[tokio::test]
+async fn a_required_second_factor_refuses_tokens_of_accounts_without_one() {
+    on_each_engine_with(
+        || Setup {
+            env: vec![("SIGRA_MFA_REQUIRED", "true".to_owned())],
+            ..Setup::default()
+        },
+        |app: TestApp| async move {
+            app.register("nofactor@example.com", CANARY_PASSWORD).await;
+            let (_, tokens) = app.api_log_in("nofactor@example.com", CANARY_PASSWORD).await;
+            let access = tokens["access_token"].as_str().expect("access").to_owned();
+            let response = app.api(Method::GET, "/api/v1/me", Some(&access), None).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            assert_eq!(json(response).await["error"], "mfa_enrolment_required");
+            let server_fn = reqwest::Client::new()
+                .post(format!("{}/api/account/overview", app.address))
+                .header("authorization", format!("Bearer {access}"))
+                .send()
+                .await
+                .expect("sent");
+            assert_eq!(server_fn.status(), StatusCode::FORBIDDEN, "a token is refused everywhere, never redirected");
+        },
+    )
     .await;
 }

@@ -35,27 +35,38 @@ pub struct TestApp {
     database: TestDatabase,
 }
 
-/// Runs `test` once per available database engine, on an app changed by `setup`.
+/// Runs `test` once per available database engine, on an app changed by `setup`. Every engine
+/// runs even when one fails; the failure names the engines it failed on.
 pub async fn on_each_engine_with<S, F, Fut>(setup: S, test: F)
 where
     S: Fn() -> Setup,
     F: Fn(TestApp) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    use futures::FutureExt as _;
+
+    let mut failures = Vec::new();
     for engine in Engine::available() {
-        test(TestApp::spawn_with(engine, setup()).await).await;
+        let app = TestApp::spawn_with(engine, setup()).await;
+        if let Err(panic) = std::panic::AssertUnwindSafe(test(app)).catch_unwind().await {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "(no message)".to_owned());
+            failures.push(format!("on {engine:?}: {message}"));
+        }
     }
+    assert!(failures.is_empty(), "failed {}", failures.join("\n       "));
 }
 
-/// Runs `test` once per available database engine.
+/// Runs `test` once per available database engine (see [`on_each_engine_with`]).
 pub async fn on_each_engine<F, Fut>(test: F)
 where
     F: Fn(TestApp) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    for engine in Engine::available() {
-        test(TestApp::spawn(engine).await).await;
-    }
+    on_each_engine_with(Setup::default, test).await;
 }
 
 /// What a test changes about the app it spawns.
@@ -71,6 +82,8 @@ pub struct Setup {
     pub geoip: Option<Arc<dyn GeoIp>>,
     /// Where to listen instead of `127.0.0.1:0` (the tests still connect to 127.0.0.1).
     pub listen: Option<&'static str>,
+    /// Points where the test holds requests inside the core to force an interleaving.
+    pub test_hooks: sigra::testing::Hooks,
 }
 
 impl TestApp {
@@ -109,6 +122,7 @@ impl TestApp {
         if let Some(geoip) = setup.geoip {
             core = core.geoip(geoip);
         }
+        core = core.test_hooks(setup.test_hooks);
         let listen = setup.listen.unwrap_or("127.0.0.1:0").parse().expect("addr");
         let app = Application::build(core, options, listen).await?;
         let port = app.port().expect("bound");
@@ -255,8 +269,9 @@ impl TestApp {
         session_cookie(&response).expect("log-in sets a session cookie")
     }
 
-    /// Re-enters the password on `cookie`'s session (sudo), coming back to `return_to`.
-    pub async fn enter_sudo(&self, cookie: &str, return_to: &str) {
+    /// Re-enters the password on `cookie`'s session (sudo), coming back to `return_to`. The
+    /// session gets a new token; `cookie` is replaced with it, as a browser's jar would be.
+    pub async fn enter_sudo(&self, cookie: &mut String, return_to: &str) {
         let response = self
             .post_form(
                 "/users/sudo",
@@ -266,6 +281,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(location(&response), return_to);
+        *cookie = session_cookie(&response).expect("sudo hands the session a new token");
     }
 
     /// `GET /api/v1/me` with a cookie: the quickest "is this session alive?".
@@ -387,7 +403,7 @@ impl TestApp {
     }
 
     /// Makes an API token with `scopes` for the signed-in `cookie` (entering sudo first).
-    pub async fn create_api_token(&self, cookie: &str, name: &str, scopes: &[&str]) -> String {
+    pub async fn create_api_token(&self, cookie: &mut String, name: &str, scopes: &[&str]) -> String {
         self.enter_sudo(cookie, "/users/settings").await;
         let response = self
             .api_with_session(
@@ -416,6 +432,38 @@ impl TestApp {
             .await;
         let status = response.status();
         (status, response.json().await.unwrap_or_default())
+    }
+
+    /// Every row that says who an account is and how it signs in (password hash, email and
+    /// pending email, one-time tokens, sessions and their sudo, second factors, passkeys,
+    /// queued mail), as text: equal snapshots mean no such state changed.
+    pub async fn account_snapshot(&self) -> String {
+        const QUERIES: &[&str] = &[
+            "SELECT id || '|' || email || '|' || COALESCE(password_hash, '-') || '|' \
+                || COALESCE(pending_email, '-') || '|' || COALESCE(CAST(confirmed_at AS TEXT), '-') \
+                || '|' || CAST(must_change_password AS TEXT) || '|' || CAST(mfa_trust_epoch AS TEXT) \
+             FROM users ORDER BY id",
+            "SELECT id || '|' || purpose || '|' || COALESCE(CAST(used_at AS TEXT), '-') \
+             FROM user_tokens ORDER BY id",
+            "SELECT id || '|' || kind || '|' || token_hash || '|' || COALESCE(CAST(sudo_at AS TEXT), '-') \
+             FROM user_sessions ORDER BY id",
+            "SELECT user_id || '|' || secret_sealed || '|' || COALESCE(CAST(confirmed_at AS TEXT), '-') \
+                || '|' || COALESCE(CAST(last_used_step AS TEXT), '-') FROM user_totp ORDER BY user_id",
+            "SELECT id || '|' || code_hash || '|' || COALESCE(CAST(used_at AS TEXT), '-') \
+             FROM user_backup_codes ORDER BY id",
+            "SELECT id || '|' || name || '|' || CAST(sign_count AS TEXT) FROM user_passkeys ORDER BY id",
+            "SELECT id || '|' || kind FROM jobs ORDER BY id",
+        ];
+        let mut snapshot = String::new();
+        for query in QUERIES {
+            let rows: Vec<String> = sqlx::query_scalar(query)
+                .fetch_all(self.sigra.db().pool())
+                .await
+                .expect("snapshot query");
+            snapshot.push_str(&rows.join("\n"));
+            snapshot.push_str("\n--\n");
+        }
+        snapshot
     }
 
     pub async fn session_rows(&self) -> i64 {

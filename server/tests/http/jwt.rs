@@ -304,10 +304,10 @@ async fn a_family_dies_at_its_absolute_lifetime_however_often_it_rotates() {
 #[tokio::test]
 async fn a_password_change_or_signing_out_everywhere_ends_every_jwt_and_refresh_family() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("epoch@example.com").await;
+        let mut cookie = app.signed_in("epoch@example.com").await;
         let (_, tokens) = app.api_log_in("epoch@example.com", CANARY_PASSWORD).await;
         let access = tokens["access_token"].as_str().expect("access").to_owned();
-        let api_token = app.create_api_token(&cookie, "survivor", &["profile:read"]).await;
+        let api_token = app.create_api_token(&mut cookie, "survivor", &["profile:read"]).await;
         assert_eq!(me_status(&app, &access).await, StatusCode::OK);
         let changed = app
             .post_form(
@@ -375,8 +375,8 @@ async fn a_rotated_key_keeps_verifying_its_tokens_until_they_expire_then_leaves_
 #[tokio::test]
 async fn an_account_with_a_second_factor_gets_an_mfa_token_and_no_tokens_until_the_code() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("apimfa@example.com").await;
-        let (secret, backup_codes) = enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("apimfa@example.com").await;
+        let (secret, backup_codes) = enrol(&app, &mut cookie).await;
         let (status, step) = app.api_log_in("apimfa@example.com", CANARY_PASSWORD).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(step["mfa_required"], true);
@@ -406,8 +406,8 @@ async fn an_account_with_a_second_factor_gets_an_mfa_token_and_no_tokens_until_t
 #[tokio::test]
 async fn wrong_codes_on_the_api_lock_the_same_second_factor_step_as_the_browser() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("apilock@example.com").await;
-        let (secret, _) = enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("apilock@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
         let (_, step) = app.api_log_in("apilock@example.com", CANARY_PASSWORD).await;
         let mfa_token = step["mfa_token"].as_str().expect("mfa token").to_owned();
         let mut last = StatusCode::OK;

@@ -22,6 +22,7 @@ mod passkeys;
 mod rate_limit;
 mod reauth;
 mod recovery;
+mod required_steps;
 mod security;
 mod security_page;
 mod sessions;

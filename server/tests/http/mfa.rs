@@ -80,7 +80,7 @@ async fn security_view(app: &TestApp, cookie: &str) -> Value {
 }
 
 /// Sets up TOTP for the signed-in `cookie`: the secret and the first backup codes.
-pub(crate) async fn enrol(app: &TestApp, cookie: &str) -> (String, Vec<String>) {
+pub(crate) async fn enrol(app: &TestApp, cookie: &mut String) -> (String, Vec<String>) {
     app.enter_sudo(cookie, SECURITY).await;
     let started = app
         .post_form(
@@ -155,8 +155,8 @@ async fn verify(app: &TestApp, pending: &str, code: &str, trust: bool) -> Respon
 #[tokio::test]
 async fn totp_set_up_and_log_in_with_codes_from_an_independent_implementation() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("totp@example.com").await;
-        let (secret, _) = enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("totp@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
         assert_eq!(
             security_view(&app, &cookie).await["new_backup_codes"],
             Value::Null,
@@ -205,20 +205,39 @@ async fn totp_set_up_and_log_in_with_codes_from_an_independent_implementation() 
 }
 
 #[tokio::test]
-async fn codes_one_step_either_side_are_accepted() {
+async fn codes_one_step_either_side_are_accepted_and_two_steps_away_refused() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("drift@example.com").await;
-        let (secret, _) = enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("drift@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
+        // Each code below is for a step no earlier code used, so only the window decides.
         app.advance(10 * STEP);
-        // The phone runs a step ahead: its code is for the next step.
+        let behind = pyotp_code_at(&app, &secret, -30);
+        let pending = log_in_pending(&app, "drift@example.com").await;
+        assert!(
+            session_cookie(&verify(&app, &pending, &behind, false).await).is_some(),
+            "a phone a step behind"
+        );
+        app.advance(10 * STEP);
         let ahead = pyotp_code_at(&app, &secret, 30);
         let pending = log_in_pending(&app, "drift@example.com").await;
-        assert!(session_cookie(&verify(&app, &pending, &ahead, false).await).is_some());
-        // Two steps behind is too far.
-        let stale = pyotp_code(&app, &secret);
-        app.advance(3 * STEP);
+        assert!(
+            session_cookie(&verify(&app, &pending, &ahead, false).await).is_some(),
+            "a phone a step ahead"
+        );
+        app.advance(10 * STEP);
         let pending = log_in_pending(&app, "drift@example.com").await;
-        assert!(session_cookie(&verify(&app, &pending, &stale, false).await).is_none());
+        for offset in [-60, 60] {
+            let far = pyotp_code_at(&app, &secret, offset);
+            let refused = verify(&app, &pending, &far, false).await;
+            assert!(session_cookie(&refused).is_none(), "{offset} s away");
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'mfa.verify' AND outcome = 'failure'")
+                .await,
+            2
+        );
+        let now = pyotp_code(&app, &secret);
+        assert!(session_cookie(&verify(&app, &pending, &now, false).await).is_some());
     })
     .await;
 }
@@ -226,8 +245,8 @@ async fn codes_one_step_either_side_are_accepted() {
 #[tokio::test]
 async fn a_pending_session_opens_nothing_but_the_second_factor_step() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("bypass@example.com").await;
-        enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("bypass@example.com").await;
+        enrol(&app, &mut cookie).await;
         let pending = log_in_pending(&app, "bypass@example.com").await;
 
         for page in [
@@ -303,10 +322,17 @@ async fn a_pending_session_opens_nothing_but_the_second_factor_step() {
                 &[("id", "x"), ("name", "y")],
             ),
             ("/users/settings/security/passkey-delete", &[("id", "x")]),
+            ("/users/settings/security/passkey-confirm-start", &[]),
         ];
+        let before = app.account_snapshot().await;
         for (path, form) in calls {
             let response = app.call_json(path, form, Some(&pending)).await;
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+            assert_eq!(
+                app.account_snapshot().await,
+                before,
+                "{path} changed the account's state"
+            );
         }
         assert_eq!(
             app.count("SELECT COUNT(*) FROM user_totp WHERE confirmed_at IS NOT NULL")
@@ -332,10 +358,10 @@ async fn a_pending_session_opens_nothing_but_the_second_factor_step() {
 #[tokio::test]
 async fn a_pending_log_in_takes_only_its_own_accounts_codes() {
     on_each_engine(|app: TestApp| async move {
-        let alice = app.signed_in("alice@example.com").await;
-        enrol(&app, &alice).await;
-        let bob = app.signed_in("bob@example.com").await;
-        let (bob_secret, bob_codes) = enrol(&app, &bob).await;
+        let mut alice = app.signed_in("alice@example.com").await;
+        enrol(&app, &mut alice).await;
+        let mut bob = app.signed_in("bob@example.com").await;
+        let (bob_secret, bob_codes) = enrol(&app, &mut bob).await;
         let pending = log_in_pending(&app, "alice@example.com").await;
         let code = next_code(&app, &bob_secret);
         assert!(session_cookie(&verify(&app, &pending, &code, false).await).is_none());
@@ -352,8 +378,8 @@ async fn a_pending_log_in_takes_only_its_own_accounts_codes() {
 #[tokio::test]
 async fn a_pending_session_expires_after_five_minutes() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("slow@example.com").await;
-        let (secret, _) = enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("slow@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
         let pending = log_in_pending(&app, "slow@example.com").await;
         app.advance(Duration::from_secs(5 * 60));
         let code = pyotp_code(&app, &secret);
@@ -371,8 +397,8 @@ async fn twenty_concurrent_uses_of_one_backup_code_exactly_one_wins() {
         ..Setup::default()
     };
     on_each_engine_with(setup, |app: TestApp| async move {
-        let cookie = app.signed_in("race@example.com").await;
-        let (_, codes) = enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("race@example.com").await;
+        let (_, codes) = enrol(&app, &mut cookie).await;
         let mut pendings = Vec::new();
         for _ in 0..20 {
             pendings.push(log_in_pending(&app, "race@example.com").await);
@@ -411,8 +437,8 @@ async fn twenty_concurrent_uses_of_one_backup_code_exactly_one_wins() {
 #[tokio::test]
 async fn five_wrong_codes_lock_the_second_factor_step_across_log_ins() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("guess@example.com").await;
-        let (secret, codes) = enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("guess@example.com").await;
+        let (secret, codes) = enrol(&app, &mut cookie).await;
         let pending = log_in_pending(&app, "guess@example.com").await;
         for _ in 0..4 {
             let response = verify(&app, &pending, "999999", false).await;
@@ -468,8 +494,8 @@ async fn five_wrong_codes_lock_the_second_factor_step_across_log_ins() {
 #[tokio::test]
 async fn each_second_factor_lock_in_a_row_lasts_twice_the_last() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("again@example.com").await;
-        let (secret, _) = enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("again@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
         let lock_out = || async {
             let pending = log_in_pending(&app, "again@example.com").await;
             for _ in 0..5 {
@@ -520,8 +546,8 @@ async fn each_second_factor_lock_in_a_row_lasts_twice_the_last() {
 #[tokio::test]
 async fn a_trusted_browser_skips_the_code_but_never_the_password() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("trust@example.com").await;
-        let (secret, _) = enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("trust@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
         app.signed_in("other@example.com").await;
 
         let pending = log_in_pending(&app, "trust@example.com").await;
@@ -578,8 +604,8 @@ async fn a_trusted_browser_skips_the_code_but_never_the_password() {
         let other = app
             .log_in("other@example.com", CANARY_PASSWORD, false)
             .await;
-        let other_cookie = session_cookie(&other).expect("session");
-        enrol(&app, &other_cookie).await;
+        let mut other_cookie = session_cookie(&other).expect("session");
+        enrol(&app, &mut other_cookie).await;
         assert!(asks_for_code(&app, "other@example.com", &trusted).await);
         assert!(!asks_for_code(&app, "trust@example.com", &trusted).await);
 
@@ -618,11 +644,11 @@ async fn asks_for_code(app: &TestApp, email: &str, trusted: &str) -> bool {
 async fn trusted_browsers_are_forgotten_all_at_once_on_sign_out_everywhere_and_on_a_password_change(
 ) {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("forget@example.com").await;
-        let (secret, _) = enrol(&app, &cookie).await;
-        let (session, trusted) = trust(&app, "forget@example.com", &secret).await;
+        let mut cookie = app.signed_in("forget@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
+        let (mut session, trusted) = trust(&app, "forget@example.com", &secret).await;
         assert!(!asks_for_code(&app, "forget@example.com", &trusted).await);
-        app.enter_sudo(&session, SECURITY).await;
+        app.enter_sudo(&mut session, SECURITY).await;
         let forgot = app
             .post_form(
                 "/users/settings/security/forget-browsers",
@@ -637,8 +663,8 @@ async fn trusted_browsers_are_forgotten_all_at_once_on_sign_out_everywhere_and_o
             "forgotten"
         );
 
-        let (session, trusted) = trust(&app, "forget@example.com", &secret).await;
-        app.enter_sudo(&session, "/users/sessions").await;
+        let (mut session, trusted) = trust(&app, "forget@example.com", &secret).await;
+        app.enter_sudo(&mut session, "/users/sessions").await;
         app.post_form(
             "/users/sessions/revoke-others",
             "/users/sessions",
@@ -686,13 +712,13 @@ async fn trusted_browsers_are_forgotten_all_at_once_on_sign_out_everywhere_and_o
 #[tokio::test]
 async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code_and_a_mail() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("codes@example.com").await;
-        let (secret, codes) = enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("codes@example.com").await;
+        let (secret, codes) = enrol(&app, &mut cookie).await;
 
         let pending = log_in_pending(&app, "codes@example.com").await;
         let typed = codes[2].to_uppercase().replace('-', " ");
         let done = verify(&app, &pending, &typed, false).await;
-        let session = session_cookie(&done).expect("logged in with a backup code");
+        let mut session = session_cookie(&done).expect("logged in with a backup code");
         assert_eq!(security_view(&app, &session).await["backup_codes_left"], 7);
         let pending = log_in_pending(&app, "codes@example.com").await;
         assert!(
@@ -701,7 +727,7 @@ async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code_and_a_mai
         );
         assert!(session_cookie(&verify(&app, &pending, &codes[3], false).await).is_some());
 
-        app.enter_sudo(&session, SECURITY).await;
+        app.enter_sudo(&mut session, SECURITY).await;
         let refused = app
             .call_json(
                 "/users/settings/security/backup-codes",
@@ -775,8 +801,8 @@ async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code_and_a_mai
 #[tokio::test]
 async fn turning_it_off_needs_sudo_and_a_code_and_tells_the_owner() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("off@example.com").await;
-        let (secret, codes) = enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("off@example.com").await;
+        let (secret, codes) = enrol(&app, &mut cookie).await;
         app.advance(Duration::from_secs(6 * 60));
         let no_sudo = app
             .call_json(
@@ -786,7 +812,7 @@ async fn turning_it_off_needs_sudo_and_a_code_and_tells_the_owner() {
             )
             .await;
         assert_eq!(no_sudo.status(), StatusCode::FORBIDDEN, "sudo has expired");
-        app.enter_sudo(&cookie, SECURITY).await;
+        app.enter_sudo(&mut cookie, SECURITY).await;
         let wrong = app
             .call_json(
                 "/users/settings/security/totp-disable",
@@ -827,12 +853,12 @@ async fn turning_it_off_needs_sudo_and_a_code_and_tells_the_owner() {
 #[tokio::test]
 async fn the_set_up_secret_is_shown_only_under_sudo_and_a_second_set_up_is_refused() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("setup@example.com").await;
+        let mut cookie = app.signed_in("setup@example.com").await;
         let refused = app
             .call_json("/users/settings/security/totp-start", &[], Some(&cookie))
             .await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN, "needs sudo");
-        app.enter_sudo(&cookie, SECURITY).await;
+        app.enter_sudo(&mut cookie, SECURITY).await;
         app.post_form(
             "/users/settings/security/totp-start",
             SECURITY,
@@ -849,7 +875,7 @@ async fn the_set_up_secret_is_shown_only_under_sudo_and_a_second_set_up_is_refus
             .fetch_one(app.sigra.db().pool())
             .await
             .expect("row");
-        app.enter_sudo(&cookie, SECURITY).await;
+        app.enter_sudo(&mut cookie, SECURITY).await;
         let secret = security_view(&app, &cookie).await["setup"]["secret"]
             .as_str()
             .expect("secret")
@@ -874,8 +900,8 @@ async fn the_set_up_secret_is_shown_only_under_sudo_and_a_second_set_up_is_refus
 #[tokio::test]
 async fn magic_links_ask_for_the_second_factor_too_and_the_log_in_row_names_both_factors() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("link@example.com").await;
-        let (secret, _) = enrol(&app, &cookie).await;
+        let mut cookie = app.signed_in("link@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
         app.post_form(
             "/users/log-in/email-link",
             "/users/log-in",
@@ -917,7 +943,7 @@ async fn required_mfa_sends_every_page_to_set_up_until_done() {
         ..Setup::default()
     };
     on_each_engine_with(setup, |app: TestApp| async move {
-        let cookie = app.signed_in("must@example.com").await;
+        let mut cookie = app.signed_in("must@example.com").await;
         for page in ["/users/settings", "/users/sessions", "/"] {
             let response = app.get(page, Some(&cookie)).await;
             assert_eq!(location(&response), SECURITY, "{page}");
@@ -930,7 +956,7 @@ async fn required_mfa_sends_every_page_to_set_up_until_done() {
             app.get("/users/sudo", Some(&cookie)).await.status(),
             StatusCode::OK
         );
-        enrol(&app, &cookie).await;
+        enrol(&app, &mut cookie).await;
         assert_eq!(
             app.get("/users/settings", Some(&cookie)).await.status(),
             StatusCode::OK
@@ -950,8 +976,8 @@ async fn rotating_the_encryption_key_re_seals_every_secret() {
     on_each_engine_with(setup, |app: TestApp| {
         let (old_key, new_key) = (old_key.clone(), new_key.clone());
         async move {
-            let cookie = app.signed_in("rotate@example.com").await;
-            let (secret, _) = enrol(&app, &cookie).await;
+            let mut cookie = app.signed_in("rotate@example.com").await;
+            let (secret, _) = enrol(&app, &mut cookie).await;
             let with_keys = |keys: String| {
                 let config = sigra::testing::config_with(
                     app.database_url(),

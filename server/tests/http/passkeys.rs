@@ -154,7 +154,7 @@ async fn start(app: &TestApp, path: &str, cookie: Option<&str>) -> (String, Valu
 }
 
 /// Registers a passkey for the signed-in `cookie` (entering sudo first).
-async fn register(app: &TestApp, cookie: &str, name: &str) -> SoftPasskey {
+async fn register(app: &TestApp, cookie: &mut String, name: &str) -> SoftPasskey {
     app.enter_sudo(cookie, SECURITY).await;
     let (ceremony, options) =
         start(app, "/users/settings/security/passkey-start", Some(cookie)).await;
@@ -207,8 +207,8 @@ async fn list(app: &TestApp, cookie: &str) -> Vec<Value> {
 #[tokio::test]
 async fn register_a_passkey_and_log_in_with_it_without_a_password() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("passkey@example.com").await;
-        let mut passkey = register(&app, &cookie, "").await;
+        let mut cookie = app.signed_in("passkey@example.com").await;
+        let mut passkey = register(&app, &mut cookie, "").await;
         let listed = list(&app, &cookie).await;
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0]["name"], "Bitwarden", "named after its AAGUID");
@@ -239,8 +239,8 @@ async fn register_a_passkey_and_log_in_with_it_without_a_password() {
 #[tokio::test]
 async fn replayed_foreign_and_stale_answers_are_refused() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("replay@example.com").await;
-        let mut passkey = register(&app, &cookie, "Laptop").await;
+        let mut cookie = app.signed_in("replay@example.com").await;
+        let mut passkey = register(&app, &mut cookie, "Laptop").await;
 
         let (ceremony, options) = start(&app, "/users/log-in/passkey-start", None).await;
         let answer = passkey.get(&options);
@@ -298,8 +298,8 @@ fn policy(name: &'static str) -> impl Fn() -> Setup {
 /// Logs in with `original` twice, then with a clone made before those uses (its counter is
 /// behind): the answer to the clone's log-in.
 async fn clone_behind(app: &TestApp, email: &str) -> (StatusCode, Option<String>) {
-    let cookie = app.signed_in(email).await;
-    let mut original = register(app, &cookie, "Phone").await;
+    let mut cookie = app.signed_in(email).await;
+    let mut original = register(app, &mut cookie, "Phone").await;
     let mut clone = original.clone();
     assert_eq!(log_in(app, &mut original).await.0, StatusCode::OK);
     assert_eq!(log_in(app, &mut original).await.0, StatusCode::OK);
@@ -374,8 +374,8 @@ async fn a_cloned_passkey_is_deleted_under_the_revoke_policy() {
 #[tokio::test]
 async fn a_passkey_is_a_second_factor_after_the_password() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("second@example.com").await;
-        let mut passkey = register(&app, &cookie, "Key").await;
+        let mut cookie = app.signed_in("second@example.com").await;
+        let mut passkey = register(&app, &mut cookie, "Key").await;
         let response = app
             .log_in("second@example.com", CANARY_PASSWORD, false)
             .await;
@@ -426,7 +426,7 @@ async fn registration_needs_sudo_and_stops_at_the_limit() {
                 .status(),
             StatusCode::UNAUTHORIZED
         );
-        let cookie = app.signed_in("limit@example.com").await;
+        let mut cookie = app.signed_in("limit@example.com").await;
         assert_eq!(
             app.call_json("/users/settings/security/passkey-start", &[], Some(&cookie))
                 .await
@@ -434,8 +434,8 @@ async fn registration_needs_sudo_and_stops_at_the_limit() {
             StatusCode::FORBIDDEN,
             "sudo first"
         );
-        register(&app, &cookie, "One").await;
-        register(&app, &cookie, "Two").await;
+        register(&app, &mut cookie, "One").await;
+        register(&app, &mut cookie, "Two").await;
         let third = app
             .call_json("/users/settings/security/passkey-start", &[], Some(&cookie))
             .await;
@@ -447,14 +447,17 @@ async fn registration_needs_sudo_and_stops_at_the_limit() {
 #[tokio::test]
 async fn renaming_and_deleting_touch_only_your_own_passkeys() {
     on_each_engine(|app: TestApp| async move {
-        let owner = app.signed_in("owner@example.com").await;
-        register(&app, &owner, "Mine").await;
+        let mut owner = app.signed_in("owner@example.com").await;
+        register(&app, &mut owner, "Mine").await;
+        // A second one, so removing the first leaves a second factor (the last one needs a
+        // passkey's answer: see the next test).
+        register(&app, &mut owner, "Spare").await;
         let id = list(&app, &owner).await[0]["id"]
             .as_str()
             .expect("id")
             .to_owned();
-        let intruder = app.signed_in("intruder@example.com").await;
-        app.enter_sudo(&intruder, SECURITY).await;
+        let mut intruder = app.signed_in("intruder@example.com").await;
+        app.enter_sudo(&mut intruder, SECURITY).await;
         let renamed = app
             .call_json(
                 "/users/settings/security/passkey-rename",
@@ -492,11 +495,154 @@ async fn renaming_and_deleting_touch_only_your_own_passkeys() {
             )
             .await;
         assert_eq!(location(&deleted), SECURITY);
-        assert!(list(&app, &owner).await.is_empty());
+        let left = list(&app, &owner).await;
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0]["name"], "Spare");
         for action in ["passkey.rename", "passkey.delete"] {
             let sql = format!("SELECT COUNT(*) FROM audit_events WHERE action = '{action}'");
             assert_eq!(app.count(&sql).await, 1, "{action}");
         }
+    })
+    .await;
+}
+
+/// The row count of the user's passkeys, the `passkey.delete` audit rows and the trust epoch.
+async fn removal_state(app: &TestApp) -> (i64, i64, i64) {
+    (
+        app.count("SELECT COUNT(*) FROM user_passkeys").await,
+        app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'passkey.delete'")
+            .await,
+        app.count("SELECT mfa_trust_epoch FROM users WHERE email = 'last@example.com'")
+            .await,
+    )
+}
+
+#[tokio::test]
+async fn removing_the_last_second_factor_needs_a_passkey_answer() {
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("last@example.com").await;
+        let mut passkey = register(&app, &mut cookie, "Only").await;
+        let listed = list(&app, &cookie).await;
+        assert_eq!(listed[0]["last_second_factor"], true);
+        let id = listed[0]["id"].as_str().expect("id").to_owned();
+        let before = removal_state(&app).await;
+
+        let refused = app
+            .call_json(
+                "/users/settings/security/passkey-delete",
+                &[("id", &id)],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            refused.text().await.expect("body"),
+            r#""SecondFactorRequired""#
+        );
+        assert_eq!(removal_state(&app).await, before, "nothing changed");
+
+        // An answer that does not check out (a foreign origin) is refused and spends the
+        // ceremony.
+        let (ceremony, options) = start(
+            &app,
+            "/users/settings/security/passkey-confirm-start",
+            Some(&cookie),
+        )
+        .await;
+        let forged = passkey.get_from(&options, "https://evil.example");
+        let refused = app
+            .call_json(
+                "/users/settings/security/passkey-delete",
+                &[("id", &id), ("ceremony", &ceremony), ("response", &forged)],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(removal_state(&app).await, before);
+        let replayed = passkey.get(&options);
+        let refused = app
+            .call_json(
+                "/users/settings/security/passkey-delete",
+                &[
+                    ("id", &id),
+                    ("ceremony", &ceremony),
+                    ("response", &replayed),
+                ],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::BAD_REQUEST,
+            "a spent ceremony"
+        );
+        assert_eq!(removal_state(&app).await, before);
+
+        let (ceremony, options) = start(
+            &app,
+            "/users/settings/security/passkey-confirm-start",
+            Some(&cookie),
+        )
+        .await;
+        let answer = passkey.get(&options);
+        let removed = app
+            .call_json(
+                "/users/settings/security/passkey-delete",
+                &[("id", &id), ("ceremony", &ceremony), ("response", &answer)],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(removed.status(), StatusCode::OK);
+        let (passkeys, deletions, epoch) = removal_state(&app).await;
+        assert_eq!((passkeys, deletions), (0, 1));
+        assert_eq!(epoch, before.2 + 1, "trusted browsers are forgotten");
+        let (metadata,): (String,) =
+            sqlx::query_as("SELECT metadata FROM audit_events WHERE action = 'passkey.delete'")
+                .fetch_one(app.sigra.db().pool())
+                .await
+                .expect("the row");
+        let metadata: Value = serde_json::from_str(&metadata).expect("json");
+        assert_eq!(metadata["last_second_factor"], true);
+        assert_eq!(
+            app.mailbox("last@example.com").await[0].subject,
+            "Two-factor authentication was turned off"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn another_accounts_passkey_answer_removes_nothing() {
+    on_each_engine(|app: TestApp| async move {
+        let mut victim = app.signed_in("last@example.com").await;
+        register(&app, &mut victim, "Victim's").await;
+        let id = list(&app, &victim).await[0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let mut attacker = app.signed_in("attacker@example.com").await;
+        let mut own = register(&app, &mut attacker, "Attacker's").await;
+        let (ceremony, options) = start(
+            &app,
+            "/users/settings/security/passkey-confirm-start",
+            Some(&attacker),
+        )
+        .await;
+        let answer = own.get(&options);
+        let refused = app
+            .call_json(
+                "/users/settings/security/passkey-delete",
+                &[("id", &id), ("ceremony", &ceremony), ("response", &answer)],
+                Some(&attacker),
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(app.count("SELECT COUNT(*) FROM user_passkeys").await, 2);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'passkey.delete'")
+                .await,
+            0
+        );
     })
     .await;
 }

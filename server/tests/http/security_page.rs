@@ -106,18 +106,14 @@ async fn revoking_needs_sudo_and_takes_effect_on_the_next_request() {
             )
             .await;
         assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
-        let sudo = app
-            .post_form(
-                "/users/sudo",
-                "/users/sudo",
-                &[
-                    ("password", CANARY_PASSWORD),
-                    ("return_to", "/users/sessions"),
-                ],
-                Some(&here),
-            )
-            .await;
-        assert_eq!(location(&sudo), "/users/sessions");
+        let before_sudo = here.clone();
+        let mut here = here;
+        app.enter_sudo(&mut here, "/users/sessions").await;
+        assert_eq!(
+            app.me(&before_sudo).await,
+            StatusCode::UNAUTHORIZED,
+            "sudo gave the session a new token; the old cookie is dead"
+        );
 
         let response = app
             .post_form(
@@ -141,19 +137,13 @@ async fn revoking_needs_sudo_and_takes_effect_on_the_next_request() {
 #[tokio::test]
 async fn sudo_lasts_five_minutes_and_belongs_to_one_session() {
     on_each_engine(|app: TestApp| async move {
-        let here = app.signed_in("window@example.com").await;
+        let mut here = app.signed_in("window@example.com").await;
         let second = session_cookie(
             &app.log_in("window@example.com", CANARY_PASSWORD, false)
                 .await,
         )
         .expect("session");
-        app.post_form(
-            "/users/sudo",
-            "/users/sudo",
-            &[("password", CANARY_PASSWORD)],
-            Some(&here),
-        )
-        .await;
+        app.enter_sudo(&mut here, "/users/sessions").await;
         let others = |cookie: String| {
             let app = &app;
             async move {
@@ -177,13 +167,7 @@ async fn sudo_lasts_five_minutes_and_belongs_to_one_session() {
             others(here.clone()).await.starts_with("/users/sudo"),
             "expired after five minutes"
         );
-        app.post_form(
-            "/users/sudo",
-            "/users/sudo",
-            &[("password", CANARY_PASSWORD)],
-            Some(&here),
-        )
-        .await;
+        app.enter_sudo(&mut here, "/users/sessions").await;
         assert_eq!(others(here.clone()).await, "/users/sessions");
         assert_eq!(
             app.me(&second).await,
@@ -199,22 +183,35 @@ async fn another_users_session_cannot_be_revoked() {
     on_each_engine(|app: TestApp| async move {
         let victim = app.signed_in("victim@example.com").await;
         let victim_id = session_ids(&app).await.pop().expect("the victim's session");
-        let attacker = app.signed_in("attacker@example.com").await;
-        app.post_form(
-            "/users/sudo",
-            "/users/sudo",
-            &[("password", CANARY_PASSWORD)],
-            Some(&attacker),
-        )
-        .await;
-        app.post_form(
-            "/users/sessions/revoke",
+        let mut attacker = app.signed_in("attacker@example.com").await;
+        app.enter_sudo(&mut attacker, "/users/sessions").await;
+        let revoke = app
+            .post_form(
+                "/users/sessions/revoke",
+                "/users/sessions",
+                &[("id", &victim_id)],
+                Some(&attacker),
+            )
+            .await;
+        assert_eq!(
+            location(&revoke),
             "/users/sessions",
-            &[("id", &victim_id)],
-            Some(&attacker),
-        )
-        .await;
+            "the attacker's sudo held and the request reached the handler"
+        );
         assert_eq!(app.me(&victim).await, StatusCode::OK);
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM user_sessions WHERE id = '{victim_id}'"
+            ))
+            .await,
+            1,
+            "the victim's session row is untouched"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'session.revoke'")
+                .await,
+            0
+        );
     })
     .await;
 }
@@ -222,7 +219,7 @@ async fn another_users_session_cannot_be_revoked() {
 #[tokio::test]
 async fn return_to_never_leaves_the_site() {
     on_each_engine(|app: TestApp| async move {
-        let cookie = app.signed_in("bounce@example.com").await;
+        let mut cookie = app.signed_in("bounce@example.com").await;
         for attack in [
             "//evil.com",
             "https://evil.com",
@@ -235,6 +232,7 @@ async fn return_to_never_leaves_the_site() {
                 .post_form("/users/sudo", "/users/sudo", &form, Some(&cookie))
                 .await;
             assert_eq!(location(&response), "/", "{attack}");
+            cookie = session_cookie(&response).expect("a renewed session");
             let form = [
                 ("email", "bounce@example.com"),
                 ("password", CANARY_PASSWORD),

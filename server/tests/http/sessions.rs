@@ -1,11 +1,17 @@
 //! Session lifetimes, moved through by advancing the app's clock.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::join_all;
 use reqwest::StatusCode;
+use sigra::testing::{Hook, Hooks};
+use tokio::sync::Notify;
 
 use crate::helpers::{
-    clears_session, location, on_each_engine, session_cookie, TestApp, CANARY_PASSWORD,
+    clears_session, location, on_each_engine, on_each_engine_with, session_cookie, set_cookies,
+    Setup, TestApp, CANARY_PASSWORD,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -116,17 +122,20 @@ async fn remember_me_survives_idleness_until_thirty_days() {
         let cookie = session_cookie(&response).expect("a session");
 
         app.advance(3 * DAY);
+        let response = app.get("/api/v1/me", Some(&cookie)).await;
         assert_eq!(
-            app.me(&cookie).await,
+            response.status(),
             StatusCode::OK,
             "idle for days, still remembered"
         );
+        let cookie = session_cookie(&response).expect("its token rolled");
         app.advance(27 * DAY);
         assert_eq!(
             app.me(&cookie).await,
             StatusCode::UNAUTHORIZED,
             "ends at thirty days"
         );
+        assert_eq!(app.session_rows().await, 0);
 
         let standard = app
             .log_in("remember@example.com", CANARY_PASSWORD, false)
@@ -139,6 +148,244 @@ async fn remember_me_survives_idleness_until_thirty_days() {
             !set_cookie.contains("Max-Age"),
             "a standard session lives with the browser: {set_cookie}"
         );
+    })
+    .await;
+}
+
+/// A remember-me session's cookie, logged in for `email`.
+async fn remembered(app: &TestApp, email: &str) -> String {
+    app.register(email, CANARY_PASSWORD).await;
+    session_cookie(&app.log_in(email, CANARY_PASSWORD, true).await).expect("a session")
+}
+
+/// The SHA-256 (hex) of a cookie's token, as the database keeps it.
+fn digest(cookie: &str) -> String {
+    use sha2::Digest as _;
+    let token = cookie.trim_start_matches("__Host-sigra_session=");
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+#[tokio::test]
+async fn a_remember_me_token_rolls_daily_and_the_old_one_lives_only_for_its_grace() {
+    on_each_engine(|app: TestApp| async move {
+        let first = remembered(&app, "rolling@example.com").await;
+        app.advance(23 * HOUR);
+        let response = app.get("/api/v1/me", Some(&first)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(session_cookie(&response).is_none(), "not due before a day");
+
+        app.advance(HOUR);
+        let response = app.get("/api/v1/me", Some(&first)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let second = session_cookie(&response).expect("rolled once a day old");
+        assert_ne!(first, second);
+        let set_cookie = set_cookies(response.headers())
+            .into_iter()
+            .find(|c| c.starts_with("__Host-sigra_session="))
+            .expect("a cookie");
+        assert!(
+            set_cookie.contains(&format!("Max-Age={}", 29 * 24 * 3600)),
+            "the new cookie lasts only until the session's end: {set_cookie}"
+        );
+        let (current, previous): (String, Option<String>) =
+            sqlx::query_as("SELECT token_hash, previous_token_hash FROM user_sessions")
+                .fetch_one(app.sigra.db().pool())
+                .await
+                .expect("the one session");
+        assert_eq!(current, digest(&second));
+        assert_eq!(previous, Some(digest(&first)));
+
+        app.advance(Duration::from_secs(30));
+        let late = app.get("/api/v1/me", Some(&first)).await;
+        assert_eq!(late.status(), StatusCode::OK, "in flight during the grace");
+        assert!(
+            session_cookie(&late).is_none(),
+            "and it rolls nothing again"
+        );
+        assert_eq!(app.me(&second).await, StatusCode::OK);
+
+        app.advance(Duration::from_secs(31));
+        let stale = app.get("/api/v1/me", Some(&first)).await;
+        assert_eq!(stale.status(), StatusCode::UNAUTHORIZED, "after the grace");
+        assert!(
+            !clears_session(&stale),
+            "a late request with the old token must not clear the browser's new cookie"
+        );
+        assert_eq!(app.me(&second).await, StatusCode::OK);
+        assert_eq!(app.session_rows().await, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rolling_session_still_ends_thirty_days_after_log_in() {
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = remembered(&app, "daily@example.com").await;
+        for day in 1..30 {
+            app.advance(DAY);
+            let response = app.get("/api/v1/me", Some(&cookie)).await;
+            assert_eq!(response.status(), StatusCode::OK, "day {day}");
+            cookie = session_cookie(&response).expect("a new token each day");
+        }
+        app.advance(DAY);
+        let response = app.get("/api/v1/me", Some(&cookie)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "day 30");
+        assert!(clears_session(&response), "the ended session's cookie goes");
+        assert_eq!(app.session_rows().await, 0);
+    })
+    .await;
+}
+
+/// A hook that holds the first `n` session lookups after they read their row, until all `n`
+/// have read it: a race lined up so every one of them sees the same row.
+fn line_up(n: usize) -> Hook {
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let calls = Arc::new(AtomicUsize::new(0));
+    Arc::new(move || {
+        let (barrier, calls) = (Arc::clone(&barrier), Arc::clone(&calls));
+        Box::pin(async move {
+            if calls.fetch_add(1, Ordering::SeqCst) < n {
+                barrier.wait().await;
+            }
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_requests_with_a_due_token_all_pass_and_roll_it_once() {
+    const RACERS: usize = 12;
+    let setup = || Setup {
+        test_hooks: Hooks {
+            after_session_read: Some(line_up(RACERS)),
+        },
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, |app: TestApp| async move {
+        let first = remembered(&app, "parallel@example.com").await;
+        app.advance(DAY);
+        let responses = join_all((0..RACERS).map(|_| app.get("/api/v1/me", Some(&first)))).await;
+        let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
+        assert!(
+            statuses.iter().all(|s| *s == StatusCode::OK),
+            "every request of the page passes: {statuses:?}"
+        );
+        let issued: Vec<String> = responses.iter().filter_map(session_cookie).collect();
+        assert_eq!(
+            issued.len(),
+            1,
+            "all {RACERS} read the due token; one rolled it"
+        );
+        assert_eq!(app.me(&issued[0]).await, StatusCode::OK);
+        let (current, previous): (String, Option<String>) =
+            sqlx::query_as("SELECT token_hash, previous_token_hash FROM user_sessions")
+                .fetch_one(app.sigra.db().pool())
+                .await
+                .expect("the one session");
+        assert_eq!(current, digest(&issued[0]));
+        assert_eq!(previous, Some(digest(&first)));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_ended_during_a_lookup_is_never_cached_as_live() {
+    // The lookup reads the row, then waits while another request logs the session out; the
+    // cache must not keep what it read.
+    let reached = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
+    let setup = || {
+        let (reached, release) = (Arc::clone(&reached), Arc::clone(&release));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let hold: Hook = Arc::new(move || {
+            let (reached, release, calls) = (
+                Arc::clone(&reached),
+                Arc::clone(&release),
+                Arc::clone(&calls),
+            );
+            Box::pin(async move {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    reached.notify_one();
+                    release.notified().await;
+                }
+            })
+        });
+        Setup {
+            env: vec![("SIGRA_SESSION_CACHE", "on".to_owned())],
+            test_hooks: Hooks {
+                after_session_read: Some(hold),
+            },
+            ..Setup::default()
+        }
+    };
+    on_each_engine_with(setup, |app: TestApp| {
+        let (reached, release) = (Arc::clone(&reached), Arc::clone(&release));
+        async move {
+            let cookie = app.signed_in("interleave@example.com").await;
+            // Due for a last-seen write, so the lookup takes the touch path too.
+            app.advance(6 * MINUTE);
+            let held = app.get("/api/v1/me", Some(&cookie));
+            let revoke = async {
+                reached.notified().await;
+                let out = app
+                    .post_form("/users/log-out", "/", &[], Some(&cookie))
+                    .await;
+                assert_eq!(location(&out), "/");
+                assert_eq!(app.session_rows().await, 0, "logged out meanwhile");
+                release.notify_one();
+            };
+            let (held, ()) = tokio::join!(held, revoke);
+            assert_eq!(
+                held.status(),
+                StatusCode::OK,
+                "the request in flight read the session before it ended"
+            );
+            assert_eq!(
+                app.me(&cookie).await,
+                StatusCode::UNAUTHORIZED,
+                "the next request is refused, not served from the cache"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sudo_and_a_password_change_give_the_session_a_new_token() {
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("rotate@example.com").await;
+        let id: (String,) = sqlx::query_as("SELECT id FROM user_sessions")
+            .fetch_one(app.sigra.db().pool())
+            .await
+            .expect("row");
+        let before = cookie.clone();
+        app.enter_sudo(&mut cookie, "/users/settings").await;
+        assert_ne!(before, cookie);
+        assert_eq!(app.me(&before).await, StatusCode::UNAUTHORIZED, "no grace");
+        assert_eq!(app.me(&cookie).await, StatusCode::OK);
+
+        let before = cookie.clone();
+        let changed = app
+            .post_form(
+                "/users/settings/password",
+                "/users/settings/password",
+                &[
+                    ("current_password", CANARY_PASSWORD),
+                    ("new_password", "a brand new passphrase for tests"),
+                ],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(location(&changed), "/users/settings");
+        let cookie = session_cookie(&changed).expect("a new token");
+        assert_eq!(app.me(&before).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(app.me(&cookie).await, StatusCode::OK);
+        let (same, previous): (String, Option<String>) =
+            sqlx::query_as("SELECT id, previous_token_hash FROM user_sessions")
+                .fetch_one(app.sigra.db().pool())
+                .await
+                .expect("one session");
+        assert_eq!(same, id.0, "the same session goes on");
+        assert_eq!(previous, None, "no earlier token is kept");
     })
     .await;
 }

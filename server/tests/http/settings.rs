@@ -42,7 +42,14 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
             )
             .await;
         assert_eq!(location(&response), "/users/settings");
-        assert_eq!(app.me(&here).await, StatusCode::OK, "this session stays");
+        let renewed = session_cookie(&response).expect("this session gets a new token");
+        assert_eq!(app.me(&renewed).await, StatusCode::OK, "this session stays");
+        assert_eq!(
+            app.me(&here).await,
+            StatusCode::UNAUTHORIZED,
+            "under a new token: the cookie from before the change is dead"
+        );
+        assert_eq!(app.session_rows().await, 1);
         assert_eq!(
             app.me(&elsewhere).await,
             StatusCode::UNAUTHORIZED,
@@ -100,15 +107,17 @@ async fn a_required_password_change_ends_every_session_and_sends_every_page_to_t
             ("current_password", CANARY_PASSWORD),
             ("new_password", NEW_PASSWORD),
         ];
-        app.post_form(
-            "/users/settings/password",
-            "/users/settings",
-            &form,
-            Some(&cookie),
-        )
-        .await;
+        let changed = app
+            .post_form(
+                "/users/settings/password",
+                "/users/settings",
+                &form,
+                Some(&cookie),
+            )
+            .await;
+        let cookie = session_cookie(&changed).expect("the session goes on under a new token");
         assert_eq!(
-            app.get("/", Some(&cookie)).await.status(),
+            app.get("/users/settings", Some(&cookie)).await.status(),
             StatusCode::OK,
             "free again"
         );

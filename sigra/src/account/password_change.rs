@@ -8,13 +8,14 @@ use crate::http::pages;
 use crate::mail::Message;
 use crate::password::Password;
 use crate::request::RequestContext;
-use crate::sessions::{self, Authenticated};
+use crate::sessions::{self, Authenticated, RenewedToken};
 use crate::tokens::{self, Purpose};
 use crate::users::{self, EmailAddress};
 
 impl Account<'_> {
     /// Changes the signed-in user's password: the current one must be given; every other
-    /// session ends, pending reset and log-in links die, and a notice is mailed.
+    /// session ends, this one gets a new token (returned for the browser; the old cookie stops
+    /// working), pending reset and log-in links die, and a notice is mailed.
     ///
     /// # Errors
     /// `WrongPassword`; `WeakPassword`; the database or a hook failed.
@@ -25,7 +26,7 @@ impl Account<'_> {
         current_password: Password,
         new_password: Password,
         request: &RequestContext,
-    ) -> Result<()> {
+    ) -> Result<RenewedToken> {
         let user = &current.user().id;
         self.core
             .reauthenticate(
@@ -47,6 +48,10 @@ impl Account<'_> {
         let ended =
             sessions::store::delete_all_for_user(&mut change, user, Some(&current.session().id))
                 .await?;
+        let renewed = self
+            .core
+            .renew_token(&mut change, current.session())
+            .await?;
         tokens::revoke(
             &mut change,
             user,
@@ -69,7 +74,8 @@ impl Account<'_> {
             reset_url: self.core.url(pages::RESET_PASSWORD),
         };
         change.mail(&email, notice).await?;
-        change.commit().await
+        change.commit().await?;
+        Ok(renewed)
     }
 
     /// Requires the owner of `email` to change their password before using any page (an

@@ -13,6 +13,8 @@ pub(super) const SETTINGS: &[Setting] = &[
     Setting { key: "session.remember_me", aliases: &[] },
     Setting { key: "session.touch_interval", aliases: &[] },
     Setting { key: "session.cache", aliases: &[] },
+    Setting { key: "session.remember_me_reissue_after", aliases: &[] },
+    Setting { key: "session.previous_token_grace", aliases: &[] },
 ];
 
 /// Session lifetimes (DESIGN §6).
@@ -28,6 +30,11 @@ pub struct SessionConfig {
     pub touch_interval: Duration,
     /// Whether session lookups are cached in memory (see `sessions::cache`).
     pub cache: SessionCacheMode,
+    /// A remember-me session's token is replaced once it is this old (rolling tokens), so a
+    /// copied cookie stops working soon after the owner's next visit.
+    pub remember_me_reissue_after: Duration,
+    /// How long a rolled token stays accepted, for requests already in flight with it.
+    pub previous_token_grace: Duration,
 }
 
 /// When to cache session lookups in memory.
@@ -62,6 +69,8 @@ impl SessionConfig {
             remember_me: r.duration("session.remember_me", "30d"),
             touch_interval: r.duration("session.touch_interval", "5m"),
             cache: r.parse("session.cache", SessionCacheMode::Auto),
+            remember_me_reissue_after: r.duration("session.remember_me_reissue_after", "1d"),
+            previous_token_grace: r.duration("session.previous_token_grace", "1m"),
         };
         for (key, timeout) in [
             ("session.idle_timeout", sessions.idle_timeout),
@@ -86,6 +95,25 @@ impl SessionConfig {
                 "session.cache",
                 "must not be on with PostgreSQL in production (other processes revoke sessions \
                  this one would keep serving from memory); use auto or off",
+            );
+        }
+        if sessions.remember_me_reissue_after.is_zero()
+            || sessions.remember_me_reissue_after >= sessions.remember_me
+        {
+            let limit = r.origin("session.remember_me");
+            r.invalid(
+                "session.remember_me_reissue_after",
+                format!("must be longer than zero and shorter than {limit}"),
+            );
+        }
+        // Long enough for a page's parallel requests, short enough that a copied cookie
+        // does not live on beside the new one.
+        if sessions.previous_token_grace.is_zero()
+            || sessions.previous_token_grace > Duration::from_secs(10 * 60)
+        {
+            r.invalid(
+                "session.previous_token_grace",
+                "must be between one second and 10 minutes",
             );
         }
         if sessions.touch_interval >= sessions.idle_timeout {
@@ -115,5 +143,32 @@ mod tests {
         );
         production(&[postgres, ("SIGRA_SESSION_CACHE", "auto")]).expect("auto is off there");
         production(&[("SIGRA_SESSION_CACHE", "on")]).expect("on is fine for SQLite");
+    }
+
+    #[test]
+    fn rolling_tokens_must_roll_within_the_session_and_keep_a_short_grace() {
+        let text = production(&[("SIGRA_SESSION_REMEMBER_ME_REISSUE_AFTER", "30d")])
+            .expect_err("rolling no sooner than the session ends")
+            .to_string();
+        assert!(
+            text.contains(
+                "SIGRA_SESSION_REMEMBER_ME_REISSUE_AFTER must be longer than zero and shorter than"
+            ),
+            "{text}"
+        );
+        let text = production(&[("SIGRA_SESSION_PREVIOUS_TOKEN_GRACE", "1h")])
+            .expect_err("an old token alive for an hour")
+            .to_string();
+        assert!(
+            text.contains(
+                "SIGRA_SESSION_PREVIOUS_TOKEN_GRACE must be between one second and 10 minutes"
+            ),
+            "{text}"
+        );
+        production(&[
+            ("SIGRA_SESSION_REMEMBER_ME_REISSUE_AFTER", "6h"),
+            ("SIGRA_SESSION_PREVIOUS_TOKEN_GRACE", "30s"),
+        ])
+        .expect("sensible values");
     }
 }

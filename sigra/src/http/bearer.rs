@@ -107,23 +107,7 @@ pub(super) async fn authenticate(
     } else {
         Scope::AccessToken(sigra.jwt().verify_access(token).await?)
     };
-    forced_steps(sigra, &scope).await?;
     Ok(scope)
-}
-
-/// A bearer request gets no page to do a forced step on: it is refused until the step is
-/// done on the web.
-async fn forced_steps(sigra: &Sigra, scope: &Scope) -> Result<()> {
-    let Some(user) = scope.user() else {
-        return Ok(());
-    };
-    if user.must_change_password {
-        return Err(Error::PasswordChangeRequired);
-    }
-    if sigra.config().mfa.required && !sigra.mfa().has_second_factor(&user.id).await? {
-        return Err(Error::MfaEnrolmentRequired);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

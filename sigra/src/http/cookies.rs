@@ -4,7 +4,7 @@ use cookie::{Cookie, SameSite};
 use http::header::{HeaderMap, HeaderValue, COOKIE};
 
 use crate::crypto::SecretKey;
-use crate::sessions::NewSession;
+use crate::sessions::{NewSession, RenewedToken};
 
 /// The session cookie. `__Host-` makes browsers insist on Secure, `Path=/` and no `Domain`,
 /// so no subdomain can plant or read it.
@@ -16,6 +16,15 @@ pub fn session_cookie(session: &NewSession) -> HeaderValue {
         SESSION_COOKIE,
         session.token.expose(),
         session.cookie_max_age,
+    )
+}
+
+/// The `Set-Cookie` value that replaces the session cookie with a session's new token.
+pub fn renewed_session_cookie(renewed: &RenewedToken) -> HeaderValue {
+    host_cookie(
+        SESSION_COOKIE,
+        renewed.token.expose(),
+        renewed.cookie_max_age,
     )
 }
 

@@ -1,60 +1,174 @@
-//! Forced steps: while an account must choose a new password, or (with `mfa.required`) has no
-//! second factor yet, every page it asks for is redirected to the page that does the step.
-//! Form posts and the JSON API still answer, so the step itself (and sudo, and log-out) works.
+//! Required steps: while an account must choose a new password, or (with `mfa.required`) has
+//! no second factor yet, it can do nothing but that step. Page loads are sent to the step's
+//! page; server functions and the JSON API answer 403 with the step's error code (a browser
+//! posting a form without JavaScript is sent to the step's page instead). The calls the step
+//! itself needs (its forms, log-out, the header's session state) are read from the host's
+//! server functions, like the guest limit's paths, so a renamed endpoint stays allowed.
+
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use http::Method;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Method, StatusCode};
 
+use crate::error::{Error, ErrorKind};
+use crate::users::User;
 use crate::Sigra;
 
 use super::error::AppError;
+use super::links::pages;
+use super::rate_limit::wants_html;
 use super::scope::Scope;
 
-use super::links::pages::{
-    PASSWORD_CHANGE as PASSWORD_CHANGE_PAGE, SECURITY_SETTINGS as SECURITY_SETTINGS_PAGE,
-    SUDO as SUDO_PAGE,
-};
-
-fn is_page(request: &Request, except: &[&str]) -> bool {
-    let path = request.uri().path();
-    request.method() == Method::GET && !path.starts_with("/api/") && !except.contains(&path)
+/// A step an account must take before anything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequiredStep {
+    /// An operator required a new password.
+    PasswordChange,
+    /// The site requires a second factor and the account has none.
+    MfaEnrolment,
 }
 
-/// Axum middleware, placed inside session resolution.
-pub async fn require_password_change(request: Request, next: Next) -> Response {
-    let must_change = request
-        .extensions()
-        .get::<Scope>()
-        .and_then(Scope::authenticated)
-        .is_some_and(|a| a.user().must_change_password);
-    if must_change && is_page(&request, &[PASSWORD_CHANGE_PAGE]) {
-        return Redirect::to(PASSWORD_CHANGE_PAGE).into_response();
+impl RequiredStep {
+    /// The page where the step is taken.
+    pub fn page(self) -> &'static str {
+        match self {
+            Self::PasswordChange => pages::PASSWORD_CHANGE,
+            Self::MfaEnrolment => pages::SECURITY_SETTINGS,
+        }
     }
-    next.run(request).await
+
+    fn error(self) -> Error {
+        match self {
+            Self::PasswordChange => Error::PasswordChangeRequired,
+            Self::MfaEnrolment => Error::MfaEnrolmentRequired,
+        }
+    }
+
+    /// Pages that stay open during the step besides its own.
+    fn other_pages(self) -> &'static [&'static str] {
+        match self {
+            Self::PasswordChange => &[],
+            // Changes to second factors need sudo, and a required new password comes first.
+            Self::MfaEnrolment => &[pages::SUDO, pages::PASSWORD_CHANGE],
+        }
+    }
 }
 
-/// Axum middleware, placed inside session resolution: with `mfa.required`, pages send an
-/// account without a second factor to set one up. The database is asked only for signed-in
-/// page loads while the option is on.
-pub async fn require_mfa_enrolment(
-    State(sigra): State<Sigra>,
+/// The state of [`enforce_required_steps`].
+#[derive(Clone)]
+pub struct RequiredSteps {
+    /// The core (its configuration, and the second-factor lookup).
+    pub sigra: Sigra,
+    /// The server-function paths the password change needs.
+    pub password_change_calls: Arc<[&'static str]>,
+    /// The server-function paths setting up a second factor needs.
+    pub mfa_enrolment_calls: Arc<[&'static str]>,
+    /// A refusal as the host's server functions encode errors (the hydrated page decodes it).
+    pub refusal_json: fn(ErrorKind) -> String,
+}
+
+/// What a request is, for the step rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Asked {
+    /// A page load.
+    Page,
+    /// The JSON API.
+    Api,
+    /// A server function (or any other non-page request).
+    Call,
+}
+
+impl Asked {
+    fn of(request: &Request) -> Self {
+        let path = request.uri().path();
+        if path.starts_with("/api/v1/") {
+            Self::Api
+        } else if request.method() == Method::GET && !path.starts_with("/api/") {
+            Self::Page
+        } else {
+            Self::Call
+        }
+    }
+}
+
+impl RequiredSteps {
+    fn allows(&self, step: RequiredStep, asked: Asked, path: &str) -> bool {
+        match asked {
+            Asked::Page => step.page() == path || step.other_pages().contains(&path),
+            Asked::Call => match step {
+                RequiredStep::PasswordChange => self.password_change_calls.contains(&path),
+                RequiredStep::MfaEnrolment => self.mfa_enrolment_calls.contains(&path),
+            },
+            Asked::Api => false,
+        }
+    }
+
+    /// The step that stands between `current` and this request, if any. The database is asked
+    /// (for second factors) only while `mfa.required` is on and the request is not the step's.
+    async fn step_before(
+        &self,
+        user: &User,
+        asked: Asked,
+        path: &str,
+    ) -> Result<Option<RequiredStep>, Error> {
+        if user.must_change_password {
+            let step = RequiredStep::PasswordChange;
+            return Ok((!self.allows(step, asked, path)).then_some(step));
+        }
+        let step = RequiredStep::MfaEnrolment;
+        if !self.sigra.config().mfa.required || self.allows(step, asked, path) {
+            return Ok(None);
+        }
+        let enrolled = self
+            .sigra
+            .mfa()
+            .has_second_factor(&user.id)
+            .await?;
+        Ok((!enrolled).then_some(step))
+    }
+}
+
+/// Axum middleware, placed inside session resolution. A bearer request (an API token or an
+/// access token) is refused like a JSON API call, whatever it asks for: a token has no page
+/// to take the step on.
+pub async fn enforce_required_steps(
+    State(steps): State<RequiredSteps>,
     request: Request,
     next: Next,
 ) -> Response {
-    let exempt = [SECURITY_SETTINGS_PAGE, SUDO_PAGE, PASSWORD_CHANGE_PAGE];
-    let user = request
-        .extensions()
-        .get::<Scope>()
-        .and_then(Scope::authenticated)
-        .map(|a| a.user().id.clone());
-    if let Some(user) = user.filter(|_| sigra.config().mfa.required && is_page(&request, &exempt)) {
-        match sigra.mfa().has_second_factor(&user).await {
-            Ok(true) => {}
-            Ok(false) => return Redirect::to(SECURITY_SETTINGS_PAGE).into_response(),
-            Err(error) => return AppError(error).into_response(),
+    let Some(scope) = request.extensions().get::<Scope>() else {
+        return next.run(request).await;
+    };
+    let (Some(user), bearer) = (scope.user().cloned(), scope.is_bearer()) else {
+        return next.run(request).await;
+    };
+    let asked = if bearer {
+        Asked::Api
+    } else {
+        Asked::of(&request)
+    };
+    let step = match steps
+        .step_before(&user, asked, request.uri().path())
+        .await
+    {
+        Ok(None) => return next.run(request).await,
+        Ok(Some(step)) => step,
+        Err(error) => return AppError(error).into_response(),
+    };
+    match asked {
+        Asked::Page => Redirect::to(step.page()).into_response(),
+        Asked::Api => AppError(step.error()).into_response(),
+        Asked::Call if wants_html(&request) => Redirect::to(step.page()).into_response(),
+        Asked::Call => {
+            let body = (steps.refusal_json)(step.error().kind());
+            let mut response = (StatusCode::FORBIDDEN, body).into_response();
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
         }
     }
-    next.run(request).await
 }

@@ -21,11 +21,12 @@ pub use bearer::{bearer_header, is_bearer_request, is_cookieless_api_request, Be
 pub use caller::{scopes, Caller, Granted, RequiredScopes};
 pub use client_ip::{client_ip, resolve_client_ip, ClientIp};
 pub use cookies::{
-    clear_session_cookie, find_cookie, host_cookie, session_cookie, HostCookies, SESSION_COOKIE,
+    clear_session_cookie, find_cookie, host_cookie, renewed_session_cookie, session_cookie,
+    HostCookies, SESSION_COOKIE,
 };
 pub use csrf::reject_cross_site;
 pub use error::{log_errors, AppError};
-pub use forced_change::{require_mfa_enrolment, require_password_change};
+pub use forced_change::{enforce_required_steps, RequiredStep, RequiredSteps};
 pub use headers::{security_headers, CspNonce, HeaderPolicy};
 pub use links::{
     clear_link_cookie, link_landing_routes, link_token, pages, MailedLink, LINK_COOKIE,

@@ -66,12 +66,7 @@ pub async fn limit_guest_auth(
 
 fn refusal(request: &Request, limit: &GuestAuthLimit, decision: &Decision) -> Response {
     let wait = decision.reset_after.as_secs().max(1);
-    let wants_html = request
-        .headers()
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"));
-    let (content_type, body) = if wants_html {
+    let (content_type, body) = if wants_html(request) {
         (
             "text/html; charset=utf-8",
             format!(
@@ -91,6 +86,16 @@ fn refusal(request: &Request, limit: &GuestAuthLimit, decision: &Decision) -> Re
         response.headers_mut().insert(RETRY_AFTER, value);
     }
     response
+}
+
+/// Whether the request comes from a browser that wants a page back (a form posted without
+/// JavaScript), rather than data.
+pub(super) fn wants_html(request: &Request) -> bool {
+    request
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
 }
 
 fn add_headers(response: &mut Response, decision: &Decision) {

@@ -13,7 +13,7 @@ use crate::sessions::{Authenticated, PendingMfa, SessionCheck};
 use crate::users::User;
 use crate::Sigra;
 
-use super::cookies::{clear_session_cookie, find_cookie, SESSION_COOKIE};
+use super::cookies::{clear_session_cookie, find_cookie, renewed_session_cookie, SESSION_COOKIE};
 use super::error::AppError;
 
 /// Who is making this request. Only [`resolve_session`] builds one, from the session check;
@@ -68,8 +68,11 @@ impl Scope {
     }
 }
 
-/// Axum middleware: checks the session cookie (timeouts included), stores the [`Scope`], and
-/// removes a cookie whose session is gone so the browser stops sending it.
+/// Axum middleware: checks the session cookie (timeouts included), stores the [`Scope`], hands
+/// the browser a rolled token, and removes a cookie whose session has ended so the browser
+/// stops sending it. A token that is merely unknown is left alone: it may be one just replaced
+/// by a newer cookie (sudo, a rolled token) that a request still in flight would otherwise
+/// clear.
 pub async fn resolve_session(
     State(sigra): State<Sigra>,
     mut request: Request,
@@ -87,22 +90,34 @@ pub async fn resolve_session(
         };
     }
     let presented = find_cookie(request.headers(), SESSION_COOKIE).map(PresentedToken::parse);
-    let (scope, stale_cookie) = match presented {
-        None => (Scope::Guest, false),
-        Some(None) => (Scope::Guest, true),
+    let (scope, renewed, stale_cookie) = match presented {
+        None => (Scope::Guest, None, false),
+        Some(None) => (Scope::Guest, None, true),
         Some(Some(token)) => match sigra.sessions().authenticate_session(&token).await {
-            Ok(SessionCheck::Active(authenticated)) => (Scope::SignedIn(authenticated), false),
-            Ok(SessionCheck::PendingMfa(pending)) => (Scope::PendingSecondFactor(pending), false),
-            Ok(SessionCheck::Expired(_) | SessionCheck::Unknown) => (Scope::Guest, true),
+            Ok(SessionCheck::Active(authenticated, renewed)) => {
+                (Scope::SignedIn(authenticated), renewed, false)
+            }
+            Ok(SessionCheck::PendingMfa(pending)) => {
+                (Scope::PendingSecondFactor(pending), None, false)
+            }
+            Ok(SessionCheck::Expired(_)) => (Scope::Guest, None, true),
+            Ok(SessionCheck::Unknown) => (Scope::Guest, None, false),
             Err(error) => return AppError(error).into_response(),
         },
     };
     request.extensions_mut().insert(scope);
     let mut response = next.run(request).await;
-    if stale_cookie && !sets_session_cookie(&response) {
-        response
-            .headers_mut()
-            .append(SET_COOKIE, clear_session_cookie());
+    // The handler's own cookie (a log-in, a log-out, sudo) wins over both.
+    if !sets_session_cookie(&response) {
+        if let Some(renewed) = &renewed {
+            response
+                .headers_mut()
+                .append(SET_COOKIE, renewed_session_cookie(renewed));
+        } else if stale_cookie {
+            response
+                .headers_mut()
+                .append(SET_COOKIE, clear_session_cookie());
+        }
     }
     response
 }

@@ -171,6 +171,11 @@ pub(crate) async fn has_second_factor_on(conn: &mut AnyConnection, user: &UserId
     store::has_second_factor(conn, user).await
 }
 
+/// How many second factors `user` has (an app counts once, each passkey once), on `conn`.
+pub(crate) async fn second_factor_count_on(conn: &mut AnyConnection, user: &UserId) -> Result<i64> {
+    store::second_factor_count(conn, user).await
+}
+
 /// Forgets every trusted browser of `user` as part of another change (a new password).
 pub(crate) async fn forget_trusted_browsers_on(
     conn: &mut AnyConnection,

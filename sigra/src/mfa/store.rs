@@ -260,12 +260,16 @@ pub(super) async fn bump_trust_epoch(conn: &mut AnyConnection, user: &UserId) ->
 
 /// Whether the user has a second factor: a confirmed TOTP or a passkey.
 pub(crate) async fn has_second_factor(conn: &mut AnyConnection, user: &UserId) -> Result<bool> {
-    let factors: i64 = sqlx::query_scalar(
+    Ok(second_factor_count(conn, user).await? > 0)
+}
+
+/// How many second factors `user` has: an authenticator app counts once, each passkey once.
+pub(crate) async fn second_factor_count(conn: &mut AnyConnection, user: &UserId) -> Result<i64> {
+    Ok(sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL) \
               + (SELECT COUNT(*) FROM user_passkeys WHERE user_id = $1)",
     )
     .bind(user.as_str())
     .fetch_one(conn)
-    .await?;
-    Ok(factors > 0)
+    .await?)
 }

@@ -47,6 +47,25 @@ pub struct PasskeySummary {
     pub created_at: Timestamp,
     /// When it was last used to log in.
     pub last_used_at: Option<Timestamp>,
+    /// Whether it is the account's last second factor: removing it needs a passkey answer
+    /// (see [`Passkeys::delete_passkey`]).
+    pub last_second_factor: bool,
+}
+
+/// The browser's answer to a ceremony started by [`Passkeys::start_passkey_confirmation`]
+/// (or the second-factor step): the ceremony id and the `PublicKeyCredential` as JSON.
+#[derive(Clone, Copy)]
+pub struct PasskeyAnswer<'a> {
+    /// The ceremony id.
+    pub ceremony: &'a str,
+    /// The credential, as JSON.
+    pub response: &'a str,
+}
+
+impl std::fmt::Debug for PasskeyAnswer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasskeyAnswer([redacted])")
+    }
 }
 
 /// A started ceremony: its id, to send back with the browser's answer, and the options for
@@ -122,8 +141,10 @@ impl Passkeys<'_> {
     /// # Errors
     /// The database failed.
     pub async fn list(&self, current: &Authenticated) -> Result<Vec<PasskeySummary>> {
+        let user = &current.user().id;
         let mut conn = self.core.db().acquire().await?;
-        let rows = store::for_user(&mut conn, &current.user().id).await?;
+        let rows = store::for_user(&mut conn, user).await?;
+        let last_second_factor = crate::mfa::second_factor_count_on(&mut conn, user).await? == 1;
         Ok(rows
             .into_iter()
             .map(|row| PasskeySummary {
@@ -131,6 +152,7 @@ impl Passkeys<'_> {
                 name: row.name,
                 created_at: row.created_at,
                 last_used_at: row.last_used_at,
+                last_second_factor,
             })
             .collect())
     }
@@ -254,12 +276,14 @@ impl Passkeys<'_> {
                 Message::PasskeyAdded { name: name.clone() },
             )
             .await?;
+        let last_second_factor = crate::mfa::second_factor_count_on(&mut change, user).await? == 1;
         change.commit().await?;
         Ok(PasskeySummary {
             id,
             name,
             created_at: now,
             last_used_at: None,
+            last_second_factor,
         })
     }
 
@@ -288,27 +312,68 @@ impl Passkeys<'_> {
         change.commit().await
     }
 
-    /// Deletes one of the user's passkeys.
+    /// Deletes one of the user's passkeys. Removing the account's last second factor (its
+    /// only passkey, with no authenticator app) needs a current factor, as turning the app off
+    /// does: a passkey's `answer` to [`Passkeys::start_passkey_confirmation`]. Then trusted
+    /// browsers are forgotten and the owner is told by mail that two-factor authentication is
+    /// off.
     ///
     /// # Errors
-    /// `PasskeyRejected` when the user has no such passkey.
+    /// `PasskeyRejected` when the user has no such passkey or the answer is refused;
+    /// `SecondFactorRequired` for the last second factor without an answer.
     pub async fn delete_passkey(
         &self,
         sudo: &Sudo,
         id: &str,
+        answer: Option<PasskeyAnswer<'_>>,
         request: &RequestContext,
     ) -> Result<()> {
         let current = sudo.authenticated();
         let user = &current.user().id;
         let mut change = self.core.begin_change(request).await?;
+        let confirmed = match answer {
+            Some(answer) => {
+                if !self
+                    .second_factor_matches(&mut change, user, answer.ceremony, answer.response)
+                    .await?
+                {
+                    // The ceremony is spent either way.
+                    change.commit().await?;
+                    return Err(Error::PasskeyRejected);
+                }
+                true
+            }
+            None => false,
+        };
         if !store::delete(&mut change, id, user).await? {
             return Err(Error::PasskeyRejected);
         }
+        let last = !crate::mfa::has_second_factor_on(&mut change, user).await?;
+        if last && !confirmed {
+            return Err(Error::SecondFactorRequired);
+        }
         let event = AuditEvent::new(Action::PasskeyDelete)
             .actor(user)
-            .meta("credential", id.to_owned());
+            .meta("credential", id.to_owned())
+            .meta("last_second_factor", last);
         change.audit(event).await?;
+        if last {
+            crate::mfa::forget_trusted_browsers_on(&mut change, user).await?;
+            let message = Message::MfaDisabled {
+                reset_url: self.core.url(crate::http::pages::RESET_PASSWORD),
+            };
+            change.mail(&current.user().email, message).await?;
+        }
         change.commit().await
+    }
+
+    /// Starts a ceremony in which one of the signed-in user's passkeys confirms a change (the
+    /// removal of the last second factor).
+    ///
+    /// # Errors
+    /// `PasskeyRejected` when the user has none; the database failed.
+    pub async fn start_passkey_confirmation(&self, sudo: &Sudo) -> Result<PasskeyChallenge> {
+        self.start_assertion(&sudo.user().id).await
     }
 
     /// Starts a passwordless log-in: any discoverable passkey for this site may answer (the
@@ -432,7 +497,11 @@ impl Passkeys<'_> {
         &self,
         pending: &PendingMfa,
     ) -> Result<PasskeyChallenge> {
-        let user = &pending.user().id;
+        self.start_assertion(&pending.user().id).await
+    }
+
+    /// A ceremony any of `user`'s passkeys may answer, bound to `user`.
+    async fn start_assertion(&self, user: &UserId) -> Result<PasskeyChallenge> {
         let mut conn = self.core.db().acquire().await?;
         let passkeys: Vec<Passkey> = store::for_user(&mut conn, user)
             .await?

@@ -85,6 +85,9 @@ mod tests {
                 expires_at: Timestamp::from_millis(1),
                 sudo_at: None,
             },
+            token: crate::sessions::store::TokenMatch::Current {
+                issued_at: Timestamp::from_millis(0),
+            },
             last_seen_at: Timestamp::from_millis(0),
             user: User {
                 id: UserId::from_stored("u".to_owned()),

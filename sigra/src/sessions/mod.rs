@@ -154,6 +154,16 @@ impl NewSession {
     }
 }
 
+/// A new token for a session that goes on: rolled (remember-me), or replaced on sudo or a
+/// password change. The browser's cookie must be replaced with it.
+#[derive(Debug)]
+pub struct RenewedToken {
+    /// The bearer token for the cookie.
+    pub token: IssuedToken,
+    /// How long the browser should keep the cookie (`None`: until it closes).
+    pub cookie_max_age: Option<Duration>,
+}
+
 #[cfg(test)]
 impl NewSession {
     pub(crate) fn for_tests(
@@ -173,8 +183,9 @@ impl NewSession {
 /// The outcome of checking a presented session token.
 #[derive(Debug)]
 pub enum SessionCheck {
-    /// A live session.
-    Active(Authenticated),
+    /// A live session, and the token that now replaces the presented one when it was due to
+    /// roll (hand it to the browser).
+    Active(Authenticated, Option<RenewedToken>),
     /// A session waiting for its second factor.
     PendingMfa(PendingMfa),
     /// The token matched a session that has now ended (and was deleted).
@@ -226,6 +237,7 @@ impl Core {
         let policy = self.session_policy();
         let id = SessionId::generate();
         let token = IssuedToken::generate();
+        let expires_at = policy.expires_at(kind, now);
         let row = store::NewRow {
             id: &id,
             user_id: user,
@@ -234,7 +246,7 @@ impl Core {
             upgrade_to: pending.map(|(upgrade_to, _)| upgrade_to),
             first_factor: pending.map(|(_, first_factor)| first_factor),
             now,
-            expires_at: policy.expires_at(kind, now),
+            expires_at,
         };
         let request = change.request().clone();
         let location = request
@@ -250,7 +262,27 @@ impl Core {
             id,
             token,
             kind,
-            cookie_max_age: policy.cookie_max_age(kind),
+            cookie_max_age: policy.cookie_max_age(kind, expires_at, now),
+        })
+    }
+
+    /// Gives a live session a new token as part of `change` (sudo, a password change): the
+    /// old token stops working at once, as every earlier one, and the session goes on.
+    pub(crate) async fn renew_token(
+        &self,
+        change: &mut Change<'_>,
+        session: &SessionInfo,
+    ) -> Result<RenewedToken> {
+        let now = change.now();
+        let token = IssuedToken::generate();
+        store::replace_token(change, &session.id, &token.hash(), now).await?;
+        Ok(RenewedToken {
+            token,
+            cookie_max_age: self.session_policy().cookie_max_age(
+                session.kind,
+                session.expires_at,
+                now,
+            ),
         })
     }
 }
@@ -262,7 +294,9 @@ impl Sessions<'_> {
     }
 
     /// Checks a session token from a cookie: finds the session, applies the timeouts, deletes
-    /// it when it has ended, and records activity at most once per touch interval.
+    /// it when it has ended, records activity at most once per touch interval, and rolls a
+    /// remember-me token that is due (the new one comes back with the answer). A token that a
+    /// rolled one replaced is accepted only for its short grace.
     ///
     /// # Errors
     /// The database failed.
@@ -275,12 +309,16 @@ impl Sessions<'_> {
         };
         tracing::Span::current().record("session_id", found.session.id.as_str());
         let now = self.core.now();
+        if matches!(found.token, store::TokenMatch::Previous { until } if until <= now) {
+            return Ok(SessionCheck::Unknown);
+        }
+        let policy = self.core.session_policy();
         let times = SessionTimes {
             kind: found.session.kind,
             last_seen_at: found.last_seen_at,
             expires_at: found.session.expires_at,
         };
-        match self.core.session_policy().evaluate(times, now) {
+        match policy.evaluate(times, now) {
             Verdict::Expired(by) => {
                 let mut tx = self.core.db().begin_write().await?;
                 store::delete(&mut tx, &found.session.id).await?;
@@ -297,7 +335,15 @@ impl Sessions<'_> {
                 }))
             }
             Verdict::Active { touch } => {
-                if touch {
+                let renewed = match found.token {
+                    store::TokenMatch::Current { issued_at }
+                        if policy.token_due(found.session.kind, issued_at, now) =>
+                    {
+                        self.roll_token(&found.session, &hash, now).await?
+                    }
+                    _ => None,
+                };
+                if touch && renewed.is_none() {
                     let mut conn = self.core.db().acquire().await?;
                     store::touch(&mut conn, &found.session.id, now).await?;
                     found.last_seen_at = now;
@@ -308,17 +354,47 @@ impl Sessions<'_> {
                         cache.put(&hash, found.clone(), read_at, generation);
                     }
                 }
-                Ok(SessionCheck::Active(Authenticated {
-                    user: found.user,
-                    session: found.session,
-                }))
+                Ok(SessionCheck::Active(
+                    Authenticated {
+                        user: found.user,
+                        session: found.session,
+                    },
+                    renewed,
+                ))
             }
         }
     }
 
-    /// The session row for a token digest: from the cache when it is on and current.
-    /// The session row, from the cache or the database, with the write generation taken
-    /// before it was read.
+    /// Rolls a session's token: the presented one stays accepted for the grace window (requests
+    /// of the same page already in flight carry it). `None` when another request rolled it
+    /// first; its answer hands the browser the new token.
+    async fn roll_token(
+        &self,
+        session: &SessionInfo,
+        presented: &crate::crypto::TokenHash,
+        now: Timestamp,
+    ) -> Result<Option<RenewedToken>> {
+        let policy = self.core.session_policy();
+        let token = IssuedToken::generate();
+        let mut tx = self.core.db().begin_write().await?;
+        let rolled = store::roll_token(
+            &mut tx,
+            &session.id,
+            presented,
+            &token.hash(),
+            now,
+            policy.previous_token_until(now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(rolled.then(|| RenewedToken {
+            token,
+            cookie_max_age: policy.cookie_max_age(session.kind, session.expires_at, now),
+        }))
+    }
+
+    /// The session row for a token digest, from the cache (when it is on and current) or the
+    /// database, with the write generation taken before it was read.
     async fn find_session(
         &self,
         hash: &crate::crypto::TokenHash,
@@ -335,6 +411,10 @@ impl Sessions<'_> {
             let mut conn = self.core.db().acquire().await?;
             store::find_by_token_hash(&mut conn, hash).await?
         };
+        #[cfg(feature = "testing")]
+        if let Some(hold) = &self.core.test_hooks.after_session_read {
+            hold().await;
+        }
         if let (Some(cache), Some(found)) = (cache, &found) {
             cache.put(
                 hash,

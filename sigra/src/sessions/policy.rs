@@ -59,13 +59,31 @@ impl SessionPolicy {
         now.plus(self.lifetime(kind))
     }
 
-    /// How long the browser should keep the cookie: until the session's absolute end for
-    /// remember-me, and for the browser session otherwise.
-    pub fn cookie_max_age(&self, kind: SessionKind) -> Option<Duration> {
+    /// How long the browser should keep a cookie issued `now`: until the session's absolute
+    /// end for remember-me, and for the browser session otherwise.
+    pub fn cookie_max_age(
+        &self,
+        kind: SessionKind,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Option<Duration> {
         match kind {
             SessionKind::Standard | SessionKind::MfaPending => None,
-            SessionKind::RememberMe => Some(self.config.remember_me),
+            SessionKind::RememberMe => Some(expires_at.since(now)),
         }
+    }
+
+    /// Whether a live session's token is due to be replaced (rolling tokens): remember-me
+    /// tokens are reissued once they are `remember_me_reissue_after` old, so a copied cookie
+    /// stops working soon after the owner's next visit. The session's end does not move.
+    pub fn token_due(&self, kind: SessionKind, token_issued_at: Timestamp, now: Timestamp) -> bool {
+        kind == SessionKind::RememberMe
+            && now.since(token_issued_at) >= self.config.remember_me_reissue_after
+    }
+
+    /// Until when a token replaced `now` by a rolled one is still accepted.
+    pub fn previous_token_until(&self, now: Timestamp) -> Timestamp {
+        now.plus(self.config.previous_token_grace)
     }
 
     fn lifetime(&self, kind: SessionKind) -> Duration {
@@ -105,6 +123,8 @@ mod tests {
             remember_me: 30 * 24 * 60 * MIN,
             touch_interval: 5 * MIN,
             cache: crate::config::SessionCacheMode::Auto,
+            remember_me_reissue_after: 24 * 60 * MIN,
+            previous_token_grace: MIN,
         })
     }
 
@@ -174,9 +194,29 @@ mod tests {
             Verdict::Expired(ExpiredBy::Absolute)
         );
         assert_eq!(
-            p.cookie_max_age(SessionKind::RememberMe),
+            p.cookie_max_age(SessionKind::RememberMe, times.expires_at, start),
             Some(30 * 24 * 60 * MIN)
         );
-        assert_eq!(p.cookie_max_age(SessionKind::Standard), None);
+        assert_eq!(
+            p.cookie_max_age(SessionKind::RememberMe, times.expires_at, start.plus(MIN)),
+            Some(30 * 24 * 60 * MIN - MIN),
+            "a cookie issued later lasts only until the session's end"
+        );
+        assert_eq!(
+            p.cookie_max_age(SessionKind::Standard, times.expires_at, start),
+            None
+        );
+    }
+
+    #[test]
+    fn remember_me_tokens_roll_daily_and_standard_ones_never() {
+        let start = Timestamp::from_millis(0);
+        let p = policy();
+        let day = 24 * 60 * MIN;
+        assert!(!p.token_due(SessionKind::RememberMe, start, start.plus(day - MIN)));
+        assert!(p.token_due(SessionKind::RememberMe, start, start.plus(day)));
+        assert!(!p.token_due(SessionKind::Standard, start, start.plus(2 * day)));
+        assert!(!p.token_due(SessionKind::MfaPending, start, start.plus(2 * day)));
+        assert_eq!(p.previous_token_until(start), start.plus(MIN));
     }
 }

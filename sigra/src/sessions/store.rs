@@ -33,8 +33,8 @@ pub(crate) async fn insert(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO user_sessions (id, user_id, token_hash, kind, ip, user_agent, created_at, last_seen_at, expires_at, \
-                                    geo_city, geo_country, upgrade_to, first_factor) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12)",
+                                    geo_city, geo_country, upgrade_to, first_factor, token_issued_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $7)",
     )
     .bind(row.id.as_str())
     .bind(row.user_id.as_str())
@@ -53,10 +53,26 @@ pub(crate) async fn insert(
     Ok(())
 }
 
+/// Which of a session's tokens a request presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenMatch {
+    /// The current token, issued at that time.
+    Current {
+        /// When it was issued (the session's start, or its last replacement).
+        issued_at: Timestamp,
+    },
+    /// The token a rolled one replaced, accepted until then.
+    Previous {
+        /// The end of its grace.
+        until: Timestamp,
+    },
+}
+
 /// A session found by its token, with its user and last activity.
 #[derive(Clone, Debug)]
 pub(crate) struct Found {
     pub session: SessionInfo,
+    pub token: TokenMatch,
     pub last_seen_at: Timestamp,
     pub user: User,
     pub upgrade_to: Option<SessionKind>,
@@ -66,6 +82,9 @@ pub(crate) struct Found {
 #[derive(sqlx::FromRow)]
 struct FoundRow {
     session_id: String,
+    token_hash: String,
+    token_issued_at: Timestamp,
+    previous_token_expires_at: Option<Timestamp>,
     kind: Known<SessionKind>,
     session_created_at: Timestamp,
     last_seen_at: Timestamp,
@@ -86,11 +105,12 @@ pub(crate) async fn find_by_token_hash(
     hash: &TokenHash,
 ) -> Result<Option<Found>> {
     let row = sqlx::query_as::<_, FoundRow>(
-        "SELECT s.id AS session_id, s.kind, s.created_at AS session_created_at, s.last_seen_at, \
+        "SELECT s.id AS session_id, s.token_hash, s.token_issued_at, s.previous_token_expires_at, \
+                s.kind, s.created_at AS session_created_at, s.last_seen_at, \
                 s.expires_at, s.sudo_at, s.upgrade_to, s.first_factor, u.id AS user_id, u.email, u.confirmed_at, \
                 u.created_at AS user_created_at, u.pending_email, u.must_change_password \
          FROM user_sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1",
+         WHERE s.token_hash = $1 OR s.previous_token_hash = $1",
     )
     .bind(hash.as_str())
     .fetch_optional(conn)
@@ -101,7 +121,19 @@ pub(crate) async fn find_by_token_hash(
     let (Known(Some(kind)), Ok(email)) = (row.kind, EmailAddress::parse(&row.email)) else {
         return Ok(None);
     };
+    let token = if row.token_hash == hash.as_str() {
+        TokenMatch::Current {
+            issued_at: row.token_issued_at,
+        }
+    } else {
+        TokenMatch::Previous {
+            until: row
+                .previous_token_expires_at
+                .unwrap_or(Timestamp::from_millis(0)),
+        }
+    };
     Ok(Some(Found {
+        token,
         session: SessionInfo {
             id: SessionId(row.session_id),
             kind,
@@ -129,6 +161,52 @@ pub(crate) async fn touch(conn: &mut AnyConnection, id: &SessionId, now: Timesta
         .bind(id.as_str())
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Replaces a session's token with a rolled one, keeping the one presented (`presented`)
+/// accepted until `previous_until`. Only one of several requests racing with the same token
+/// rolls it; the others find it replaced and get `false`.
+pub(crate) async fn roll_token(
+    conn: &mut AnyConnection,
+    id: &SessionId,
+    presented: &TokenHash,
+    new: &TokenHash,
+    now: Timestamp,
+    previous_until: Timestamp,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE user_sessions SET previous_token_hash = token_hash, previous_token_expires_at = $1, \
+                token_hash = $2, token_issued_at = $3, last_seen_at = $3 \
+         WHERE id = $4 AND token_hash = $5",
+    )
+    .bind(previous_until.as_millis())
+    .bind(new.as_str())
+    .bind(now.as_millis())
+    .bind(id.as_str())
+    .bind(presented.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces a session's token outright: every earlier token of it stops working.
+pub(crate) async fn replace_token(
+    conn: &mut AnyConnection,
+    id: &SessionId,
+    new: &TokenHash,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE user_sessions SET token_hash = $1, token_issued_at = $2, \
+                previous_token_hash = NULL, previous_token_expires_at = NULL \
+         WHERE id = $3",
+    )
+    .bind(new.as_str())
+    .bind(now.as_millis())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

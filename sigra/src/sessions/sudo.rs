@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::password::Password;
 use crate::request::RequestContext;
 
-use super::{store, Authenticated, SessionInfo, Sessions};
+use super::{store, Authenticated, RenewedToken, SessionInfo, Sessions};
 use crate::users::User;
 
 /// Proof that the password was re-entered on this session within the sudo window. It carries
@@ -58,7 +58,9 @@ impl Sessions<'_> {
         }
     }
 
-    /// Re-enters the password to unlock sensitive actions on this session.
+    /// Re-enters the password to unlock sensitive actions on this session. The session gets a
+    /// new token (re-authentication is a privilege change): the browser must take the returned
+    /// one, and the old cookie stops working.
     ///
     /// # Errors
     /// `WrongPassword` (counted toward the account lockout); `RateLimited`; the database
@@ -69,18 +71,23 @@ impl Sessions<'_> {
         current: &Authenticated,
         password: Password,
         request: &RequestContext,
-    ) -> Result<()> {
+    ) -> Result<RenewedToken> {
         self.core
             .reauthenticate(current, &password, ReauthPurpose::Sudo, request)
             .await?;
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         store::set_sudo(&mut change, &current.session().id, now).await?;
+        let renewed = self
+            .core
+            .renew_token(&mut change, current.session())
+            .await?;
         let event = AuditEvent::new(Action::SudoEnter)
             .actor(&current.user().id)
             .session(current.session().id.as_str())
             .meta("method", "password");
         change.audit(event).await?;
-        change.commit().await
+        change.commit().await?;
+        Ok(renewed)
     }
 }
