@@ -318,6 +318,7 @@ async fn a_password_change_or_signing_out_everywhere_ends_every_jwt_and_refresh_
             )
             .await;
         assert!(changed.status().is_redirection(), "{}", changed.status());
+        let cookie = crate::helpers::session_cookie(&changed).expect("a password change moves the session token");
         assert_eq!(me_status(&app, &access).await, StatusCode::UNAUTHORIZED, "the epoch moved");
         let refreshed = refresh(&app, tokens["refresh_token"].as_str().expect("r")).await;
         assert_eq!(refreshed.status(), StatusCode::UNAUTHORIZED);
@@ -325,14 +326,17 @@ async fn a_password_change_or_signing_out_everywhere_ends_every_jwt_and_refresh_
 
         let (_, again) = app.api_log_in("epoch@example.com", "a different passphrase of length").await;
         let access = again["access_token"].as_str().expect("access").to_owned();
-        app.post_form(
-            "/users/sudo",
-            "/users/sudo",
-            &[("password", "a different passphrase of length"), ("return_to", "/users/sessions")],
-            Some(&cookie),
-        )
-        .await;
-        app.post_form("/users/sessions/revoke-others", "/users/sessions", &[], Some(&cookie)).await;
+        let sudo = app
+            .post_form(
+                "/users/sudo",
+                "/users/sudo",
+                &[("password", "a different passphrase of length"), ("return_to", "/users/sessions")],
+                Some(&cookie),
+            )
+            .await;
+        let cookie = crate::helpers::session_cookie(&sudo).expect("sudo moves the session token");
+        let ended = app.post_form("/users/sessions/revoke-others", "/users/sessions", &[], Some(&cookie)).await;
+        assert_eq!(crate::helpers::location(&ended), "/users/sessions");
         assert_eq!(me_status(&app, &access).await, StatusCode::UNAUTHORIZED, "sign out everywhere");
     })
     .await;
