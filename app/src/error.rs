@@ -103,6 +103,12 @@ pub enum UiError {
     /// Not found (or not the user's).
     #[error("{}", ErrorKind::NotFound)]
     NotFound,
+    /// A request body the endpoint could not read.
+    #[error("{}", ErrorKind::MalformedRequest)]
+    MalformedRequest,
+    /// A request that may come from another site.
+    #[error("{}", ErrorKind::CrossSiteRefused)]
+    CrossSiteRefused,
     /// Our fault; the request id finds the details in the log.
     #[error("{}{}", ErrorKind::Internal, quote(.request_id))]
     Server {
@@ -136,6 +142,8 @@ impl UiError {
             ErrorKind::InvalidApiToken(problem) => Self::InvalidApiToken(problem),
             ErrorKind::UnregisteredScopes => Self::UnregisteredScopes,
             ErrorKind::NotFound => Self::NotFound,
+            ErrorKind::MalformedRequest => Self::MalformedRequest,
+            ErrorKind::CrossSiteRefused => Self::CrossSiteRefused,
             ErrorKind::InvalidEmail(problem) => Self::InvalidEmail(problem),
             ErrorKind::WeakPassword(problem) => Self::WeakPassword(problem),
             ErrorKind::InvalidToken => Self::InvalidToken,

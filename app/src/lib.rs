@@ -24,9 +24,10 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    ApiTokensPage, CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, EmailSettingsPage,
-    HomePage, LogInLinkPage, LogInPage, MfaPage, NotFound, PasswordSettingsPage, RegisterPage,
-    ResetChoosePage, ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
+    ApiTokensPage, CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage,
+    EmailSettingsPage, HomePage, LogInLinkPage, LogInPage, MfaPage, NotFound, PasswordSettingsPage,
+    RegisterPage, ResetChoosePage, ResetRequestPage, SecuritySettingsPage, SessionsPage,
+    SettingsPage, SudoPage,
 };
 
 /// The HTML document around the app, rendered on the server.

@@ -211,6 +211,8 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::InvalidApiToken(problem) => ErrorKind::InvalidApiToken(*problem).status(),
         UiError::UnregisteredScopes => ErrorKind::UnregisteredScopes.status(),
         UiError::NotFound => ErrorKind::NotFound.status(),
+        UiError::MalformedRequest => ErrorKind::MalformedRequest.status(),
+        UiError::CrossSiteRefused => ErrorKind::CrossSiteRefused.status(),
         // The browser-side failures never come from the server; they get what fits.
         UiError::IncompleteForm => 422,
         UiError::PasskeysUnsupported | UiError::PasskeyCancelled => 400,

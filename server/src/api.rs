@@ -8,7 +8,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::CACHE_CONTROL;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sigra::api_tokens::{ApiTokenSummary, TokenRequest};
@@ -23,6 +22,10 @@ use sigra::password::Password;
 use sigra::request::RequestContext;
 use sigra::sessions::{Authenticated, SessionId};
 use sigra::{Error, Sigra};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The API paths a guest posts to prove who they are: the guest rate limit covers them.
 pub const GUEST_AUTH_PATHS: &[&str] = &[
@@ -35,8 +38,49 @@ pub const GUEST_AUTH_PATHS: &[&str] = &[
 
 type ApiResult<T> = Result<Json<T>, AppError>;
 
+/// Query parameters; ones that do not parse are refused as a problem (400
+/// `malformed_request`).
+pub struct Params<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Params<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, AppError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(Self(value)),
+            Err(_) => Err(AppError(Error::MalformedRequest)),
+        }
+    }
+}
+
+/// A JSON request body; one that does not parse (or is not JSON) is refused as a problem
+/// (400 `malformed_request`), like every other error of the API.
+pub struct Body<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Body<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(_) => Err(AppError(Error::MalformedRequest)),
+        }
+    }
+}
+
 /// The caller's account.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Me {
     /// The user id.
     pub id: String,
@@ -51,6 +95,8 @@ pub struct Me {
 }
 
 /// `GET /api/v1/me` (`profile:read`).
+#[utoipa::path(get, path = "/api/v1/me", tag = "account", security(("bearer" = ["profile:read"]), ("session" = [])),
+    responses((status = 200, body = Me), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Refused (scope, session-only, sudo, required step)", body = Problem, content_type = "application/problem+json")))]
 async fn me(granted: Granted<ProfileRead>) -> Json<Me> {
     let user = granted.user();
     Json(Me {
@@ -63,7 +109,7 @@ async fn me(granted: Granted<ProfileRead>) -> Json<Me> {
 }
 
 /// One browser session.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SessionItem {
     /// Its id (for revoking).
     pub id: String,
@@ -80,6 +126,8 @@ pub struct SessionItem {
 }
 
 /// `GET /api/v1/sessions` (`sessions:read`).
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = ["sessions:read"]), ("session" = [])),
+    responses((status = 200, body = Vec<SessionItem>), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Refused (scope, session-only, sudo, required step)", body = Problem, content_type = "application/problem+json")))]
 async fn sessions(
     State(sigra): State<Sigra>,
     granted: Granted<SessionsRead>,
@@ -100,6 +148,9 @@ async fn sessions(
 }
 
 /// `DELETE /api/v1/sessions/{id}` (`sessions:write`; a browser session needs sudo).
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "sessions", security(("bearer" = ["sessions:write"]), ("session" = [])),
+    params(("id" = String, Path, description = "The session id")),
+    responses((status = 204, description = "Ended"), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Refused (scope, session-only, sudo, required step)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
 async fn revoke_session(
     State(sigra): State<Sigra>,
     granted: Granted<SessionsWrite>,
@@ -110,7 +161,10 @@ async fn revoke_session(
     let revoked = match granted.caller().session() {
         Some(session) => {
             let sudo = sigra.sessions().sudo(session)?;
-            sigra.sessions().revoke_session(&sudo, &id, &context).await?
+            sigra
+                .sessions()
+                .revoke_session(&sudo, &id, &context)
+                .await?
         }
         None => {
             sigra
@@ -127,7 +181,7 @@ async fn revoke_session(
 }
 
 /// The caller's second factors.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MfaView {
     /// Whether an authenticator app is set up.
     pub totp_enabled: bool,
@@ -140,6 +194,8 @@ pub struct MfaView {
 }
 
 /// `GET /api/v1/mfa` (`mfa:read`).
+#[utoipa::path(get, path = "/api/v1/mfa", tag = "account", security(("bearer" = ["mfa:read"]), ("session" = [])),
+    responses((status = 200, body = MfaView), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Refused (scope, session-only, sudo, required step)", body = Problem, content_type = "application/problem+json")))]
 async fn mfa(State(sigra): State<Sigra>, granted: Granted<MfaRead>) -> ApiResult<MfaView> {
     let status = sigra.mfa().status_granted(&granted).await?;
     Ok(Json(MfaView {
@@ -151,7 +207,7 @@ async fn mfa(State(sigra): State<Sigra>, granted: Granted<MfaRead>) -> ApiResult
 }
 
 /// An API token as its owner sees it (never the secret).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ApiTokenView {
     /// Its id.
     pub id: String,
@@ -179,7 +235,7 @@ fn token_view(token: ApiTokenSummary) -> ApiTokenView {
 }
 
 /// A page of tokens.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ApiTokenPage {
     /// The tokens, newest first.
     pub items: Vec<ApiTokenView>,
@@ -188,7 +244,7 @@ pub struct ApiTokenPage {
 }
 
 /// Paging parameters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 pub struct PageQuery {
     /// Rows wanted (1–200, default 50).
     pub limit: Option<u32>,
@@ -197,10 +253,12 @@ pub struct PageQuery {
 }
 
 /// `GET /api/v1/api-tokens` (browser session only).
+#[utoipa::path(get, path = "/api/v1/api-tokens", tag = "api-tokens", security(("session" = [])), params(PageQuery),
+    responses((status = 200, body = ApiTokenPage), (status = 400, description = "Bad input", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Refused (scope, session-only, sudo, required step)", body = Problem, content_type = "application/problem+json")))]
 async fn list_tokens(
     State(sigra): State<Sigra>,
     current: Authenticated,
-    Query(page): Query<PageQuery>,
+    Params(page): Params<PageQuery>,
 ) -> ApiResult<ApiTokenPage> {
     let page = sigra
         .api_tokens()
@@ -219,7 +277,7 @@ async fn list_tokens(
 }
 
 /// What a new token should be.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct NewToken {
     /// Its name (up to 255 characters).
     pub name: String,
@@ -230,7 +288,7 @@ pub struct NewToken {
 }
 
 /// A token just made: the secret, shown this once.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreatedToken {
     /// The token. Store it now: it is never shown again.
     pub token: String,
@@ -244,11 +302,13 @@ fn days_from(now: Timestamp, days: Option<u32>) -> Option<Timestamp> {
 }
 
 /// `POST /api/v1/api-tokens` (browser session with sudo).
+#[utoipa::path(post, path = "/api/v1/api-tokens", tag = "api-tokens", security(("session" = [])), request_body = NewToken,
+    responses((status = 201, body = CreatedToken), (status = 400, description = "Bad input", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Refused (scope, session-only, sudo, required step)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json")))]
 async fn create_token(
     State(sigra): State<Sigra>,
     current: Authenticated,
     context: RequestContext,
-    Json(new): Json<NewToken>,
+    Body(new): Body<NewToken>,
 ) -> Result<Response, AppError> {
     let sudo = sigra.sessions().sudo(&current)?;
     let wanted = TokenRequest {
@@ -265,6 +325,9 @@ async fn create_token(
 }
 
 /// `DELETE /api/v1/api-tokens/{id}` (browser session with sudo).
+#[utoipa::path(delete, path = "/api/v1/api-tokens/{id}", tag = "api-tokens", security(("session" = [])),
+    params(("id" = String, Path, description = "The token id")),
+    responses((status = 204, description = "Revoked"), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Refused (scope, session-only, sudo, required step)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
 async fn revoke_token(
     State(sigra): State<Sigra>,
     current: Authenticated,
@@ -277,13 +340,15 @@ async fn revoke_token(
 }
 
 /// How many tokens were revoked.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Revoked {
     /// The count.
     pub revoked: u64,
 }
 
 /// `DELETE /api/v1/api-tokens` (browser session with sudo): revokes them all.
+#[utoipa::path(delete, path = "/api/v1/api-tokens", tag = "api-tokens", security(("session" = [])),
+    responses((status = 200, body = Revoked), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Refused (scope, session-only, sudo, required step)", body = Problem, content_type = "application/problem+json")))]
 async fn revoke_all_tokens(
     State(sigra): State<Sigra>,
     current: Authenticated,
@@ -295,6 +360,8 @@ async fn revoke_all_tokens(
 }
 
 /// `GET /api/v1/api-tokens/current` (`api_tokens:read`): the calling API token itself.
+#[utoipa::path(get, path = "/api/v1/api-tokens/current", tag = "api-tokens", security(("bearer" = ["api_tokens:read"])),
+    responses((status = 200, body = ApiTokenView), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Refused (scope, session-only, sudo, required step)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
 async fn current_token(
     State(sigra): State<Sigra>,
     granted: Granted<ApiTokensRead>,
@@ -302,10 +369,14 @@ async fn current_token(
     let Caller::ApiToken(token) = granted.caller() else {
         return Err(AppError(Error::NotFound));
     };
-    Ok(Json(token_view(sigra.api_tokens().describe_itself(token).await?)))
+    Ok(Json(token_view(
+        sigra.api_tokens().describe_itself(token).await?,
+    )))
 }
 
 /// `DELETE /api/v1/api-tokens/current` (`api_tokens:write`): the calling token revokes itself.
+#[utoipa::path(delete, path = "/api/v1/api-tokens/current", tag = "api-tokens", security(("bearer" = ["api_tokens:write"])),
+    responses((status = 204, description = "Revoked"), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Refused (scope, session-only, sudo, required step)", body = Problem, content_type = "application/problem+json"), (status = 404, description = "Not found", body = Problem, content_type = "application/problem+json")))]
 async fn revoke_current_token(
     State(sigra): State<Sigra>,
     granted: Granted<ApiTokensWrite>,
@@ -319,7 +390,7 @@ async fn revoke_current_token(
 }
 
 /// A token log-in.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "grant_type", rename_all = "snake_case")]
 pub enum TokenGrant {
     /// Email and password.
@@ -343,7 +414,7 @@ pub enum TokenGrant {
 }
 
 /// Tokens for an API client (RFC 6749 §5.1 shape).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
     /// The JWT access token.
     pub access_token: String,
@@ -358,7 +429,7 @@ pub struct TokenResponse {
 }
 
 /// The second factor is due.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MfaRequired {
     /// Always true.
     pub mfa_required: bool,
@@ -366,6 +437,36 @@ pub struct MfaRequired {
     pub mfa_token: String,
     /// Seconds it lives.
     pub expires_in: u64,
+}
+
+/// What a token log-in answers: tokens, or the second-factor step.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TokenAnswer {
+    /// Logged in.
+    Tokens(TokenResponse),
+    /// Send a code to `/api/v1/auth/mfa` first.
+    SecondFactor(MfaRequired),
+}
+
+/// An error (RFC 9457 problem details, with the stable `error` code).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// Always `about:blank`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The message.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The stable code (`token_rejected`, `insufficient_scope`, …).
+    pub error: String,
+    /// The message again, for older clients.
+    pub message: String,
+    /// The scopes a 403 `insufficient_scope` misses.
+    pub missing_scopes: Option<Vec<String>>,
+    /// The unknown scopes of a 422 `unregistered_scopes`.
+    pub scopes: Option<Vec<String>>,
 }
 
 fn tokens(pair: TokenPair) -> TokenResponse {
@@ -383,10 +484,12 @@ fn scope_list(scope: Option<&str>) -> Option<Vec<String>> {
 }
 
 /// `POST /api/v1/auth/token`: tokens, or `mfa_required` with an MFA token.
+#[utoipa::path(post, path = "/api/v1/auth/token", tag = "auth", security(()), request_body = TokenGrant,
+    responses((status = 200, description = "Tokens, or the second-factor step", body = TokenAnswer), (status = 400, description = "Bad input", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 403, description = "Refused (scope, session-only, sudo, required step)", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json")))]
 async fn token(
     State(sigra): State<Sigra>,
     context: RequestContext,
-    Json(grant): Json<TokenGrant>,
+    Body(grant): Body<TokenGrant>,
 ) -> Result<Response, AppError> {
     let (credentials, scope) = match grant {
         TokenGrant::Password {
@@ -411,27 +514,30 @@ async fn token(
         .jwt()
         .log_in(credentials, scopes.as_deref(), &context)
         .await?;
-    Ok(match answer {
-        ApiLogIn::Tokens(pair) => Json(tokens(pair)).into_response(),
-        ApiLogIn::SecondFactor(challenge) => Json(MfaRequired {
+    Ok(Json(match answer {
+        ApiLogIn::Tokens(pair) => TokenAnswer::Tokens(tokens(pair)),
+        ApiLogIn::SecondFactor(challenge) => TokenAnswer::SecondFactor(MfaRequired {
             mfa_required: true,
             mfa_token: challenge.mfa_token.expose().to_owned(),
             expires_in: challenge.expires_in,
-        })
-        .into_response(),
+        }),
     })
+    .into_response())
 }
 
 /// A passkey ceremony for `/api/v1/auth/token`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PasskeyOptions {
     /// Send it back with the answer.
     pub ceremony: String,
     /// The `publicKey` options for `navigator.credentials.get()`.
+    #[schema(value_type = Object)]
     pub options: serde_json::Value,
 }
 
 /// `POST /api/v1/auth/passkey/options`.
+#[utoipa::path(post, path = "/api/v1/auth/passkey/options", tag = "auth", security(()),
+    responses((status = 200, body = PasskeyOptions), (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json")))]
 async fn passkey_options(State(sigra): State<Sigra>) -> ApiResult<PasskeyOptions> {
     let challenge = sigra.passkeys().start_passkey_log_in().await?;
     Ok(Json(PasskeyOptions {
@@ -442,7 +548,7 @@ async fn passkey_options(State(sigra): State<Sigra>) -> ApiResult<PasskeyOptions
 }
 
 /// The second factor of a token log-in.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct MfaExchange {
     /// From `mfa_required`.
     pub mfa_token: String,
@@ -451,10 +557,12 @@ pub struct MfaExchange {
 }
 
 /// `POST /api/v1/auth/mfa`.
+#[utoipa::path(post, path = "/api/v1/auth/mfa", tag = "auth", security(()), request_body = MfaExchange,
+    responses((status = 200, body = TokenResponse), (status = 400, description = "Bad input", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json")))]
 async fn exchange_mfa(
     State(sigra): State<Sigra>,
     context: RequestContext,
-    Json(exchange): Json<MfaExchange>,
+    Body(exchange): Body<MfaExchange>,
 ) -> ApiResult<TokenResponse> {
     let pair = sigra
         .jwt()
@@ -464,17 +572,19 @@ async fn exchange_mfa(
 }
 
 /// A refresh token.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     /// The refresh token.
     pub refresh_token: String,
 }
 
 /// `POST /api/v1/auth/refresh`.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", security(()), request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 400, description = "Bad input", body = Problem, content_type = "application/problem+json"), (status = 401, description = "No valid credential", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json")))]
 async fn refresh(
     State(sigra): State<Sigra>,
     context: RequestContext,
-    Json(request): Json<RefreshRequest>,
+    Body(request): Body<RefreshRequest>,
 ) -> ApiResult<TokenResponse> {
     let pair = sigra
         .jwt()
@@ -484,10 +594,12 @@ async fn refresh(
 }
 
 /// `POST /api/v1/auth/revoke`: ends the refresh token's family (always 204, RFC 7009).
+#[utoipa::path(post, path = "/api/v1/auth/revoke", tag = "auth", security(()), request_body = RefreshRequest,
+    responses((status = 204, description = "The family is ended (also for unknown tokens)"), (status = 400, description = "Bad input", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Invalid input", body = Problem, content_type = "application/problem+json"), (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json")))]
 async fn revoke(
     State(sigra): State<Sigra>,
     context: RequestContext,
-    Json(request): Json<RefreshRequest>,
+    Body(request): Body<RefreshRequest>,
 ) -> Result<Response, AppError> {
     sigra
         .jwt()
@@ -498,6 +610,8 @@ async fn revoke(
 
 /// `GET /.well-known/jwks.json`, cacheable for five minutes (keys are published a minute
 /// before they sign, so a cached set is never behind a token it must verify for long).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", security(()),
+    responses((status = 200, description = "The public signing keys (JWK set)", body = Object)))]
 async fn jwks(State(sigra): State<Sigra>) -> Result<Response, AppError> {
     let keys = sigra.jwt().jwks().await?;
     let mut response = Json(keys).into_response();
@@ -508,33 +622,68 @@ async fn jwks(State(sigra): State<Sigra>) -> Result<Response, AppError> {
     Ok(response)
 }
 
-/// The API routes (behind the cross-site check and credential resolution).
-pub fn routes<S: Clone + Send + Sync + 'static>(sigra: Sigra) -> Router<S> {
-    Router::new()
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/sessions", get(sessions))
-        .route("/api/v1/sessions/{id}", delete(revoke_session))
-        .route("/api/v1/mfa", get(mfa))
-        .route(
-            "/api/v1/api-tokens",
-            get(list_tokens).post(create_token).delete(revoke_all_tokens),
-        )
-        .route(
-            "/api/v1/api-tokens/current",
-            get(current_token).delete(revoke_current_token),
-        )
-        .route("/api/v1/api-tokens/{id}", delete(revoke_token))
-        .route("/api/v1/auth/token", post(token))
-        .route("/api/v1/auth/passkey/options", post(passkey_options))
-        .route("/api/v1/auth/mfa", post(exchange_mfa))
-        .route("/api/v1/auth/refresh", post(refresh))
-        .route("/api/v1/auth/revoke", post(revoke))
-        .with_state(sigra)
+/// The document's frame: its title and the two ways to authenticate.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Sigra API", version = "1", description = "The JSON API: bearer tokens (personal API tokens or JWT access tokens, scoped) or the browser session."),
+    modifiers(&Credentials),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+struct Credentials;
+
+impl Modify for Credentials {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                sigra::http::SESSION_COOKIE,
+            ))),
+        );
+    }
 }
 
-/// Routes that need no credential and no cross-site check (public, read-only).
-pub fn public_routes<S: Clone + Send + Sync + 'static>(sigra: Sigra) -> Router<S> {
-    Router::new()
-        .route("/.well-known/jwks.json", get(jwks))
+/// The API routes and their document, from one list: a route exists exactly when it is
+/// documented.
+fn documented() -> (Router<Sigra>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(me))
+        .routes(routes!(sessions))
+        .routes(routes!(revoke_session))
+        .routes(routes!(mfa))
+        .routes(routes!(list_tokens, create_token, revoke_all_tokens))
+        .routes(routes!(current_token, revoke_current_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(token))
+        .routes(routes!(passkey_options))
+        .routes(routes!(exchange_mfa))
+        .routes(routes!(refresh))
+        .routes(routes!(revoke))
+        .routes(routes!(jwks))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented().1
+}
+
+/// `GET /api/v1/openapi.json`.
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi())
+}
+
+/// The API routes (behind the cross-site check and credential resolution; the JWKS is
+/// public anyway).
+pub fn routes<S: Clone + Send + Sync + 'static>(sigra: Sigra) -> Router<S> {
+    documented()
+        .0
+        .route("/api/v1/openapi.json", axum::routing::get(openapi_json))
         .with_state(sigra)
 }

@@ -66,9 +66,12 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         .layer(from_fn_with_state(
             GuestAuthLimit {
                 sigra: sigra.clone(),
-                paths: [app::account::guest_auth_paths(), crate::api::GUEST_AUTH_PATHS.to_vec()]
-                    .concat()
-                    .into(),
+                paths: [
+                    app::account::guest_auth_paths(),
+                    crate::api::GUEST_AUTH_PATHS.to_vec(),
+                ]
+                .concat()
+                .into(),
                 refusal_json: app::error::UiError::rate_limited_json,
             },
             limit_guest_auth,
@@ -76,9 +79,7 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         .layer(from_fn_with_state(sigra.clone(), reject_cross_site))
         .with_state(leptos_options);
 
-    let mut router = Router::new()
-        .merge(crate::ops::routes(sigra.clone()))
-        .merge(crate::api::public_routes(sigra.clone()));
+    let mut router = Router::new().merge(crate::ops::routes(sigra.clone()));
     if let Some(mailbox) = sigra.dev_mailbox() {
         router = router.merge(sigra::mail::dev_mailbox_routes(mailbox));
     }

@@ -89,6 +89,12 @@ pub enum ErrorKind {
     /// A new API token asked for scopes that are not registered (the response names them).
     #[error("Some of the requested scopes do not exist.")]
     UnregisteredScopes,
+    /// The request body is not the JSON this endpoint takes.
+    #[error("The request body must be JSON in the form this endpoint takes.")]
+    MalformedRequest,
+    /// A state-changing request that may come from another site (a cross-site form or script).
+    #[error("Cross-site request refused.")]
+    CrossSiteRefused,
     /// The thing asked for does not exist (or is not the caller's).
     #[error("That was not found.")]
     NotFound,
@@ -102,7 +108,8 @@ impl ErrorKind {
     pub fn status(self) -> u16 {
         match self {
             Self::InvalidCredentials | Self::Unauthenticated | Self::TokenRejected => 401,
-            Self::InsufficientScope | Self::SessionRequired => 403,
+            Self::InsufficientScope | Self::SessionRequired | Self::CrossSiteRefused => 403,
+            Self::MalformedRequest => 400,
             Self::InvalidApiToken(_) | Self::UnregisteredScopes => 422,
             Self::NotFound => 404,
             Self::InvalidEmail(_)
@@ -151,6 +158,8 @@ impl ErrorKind {
             Self::InvalidApiToken(_) => "invalid_api_token",
             Self::UnregisteredScopes => "unregistered_scopes",
             Self::NotFound => "not_found",
+            Self::MalformedRequest => "malformed_request",
+            Self::CrossSiteRefused => "cross_site_refused",
             Self::Internal => "internal",
         }
     }

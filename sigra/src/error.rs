@@ -63,6 +63,10 @@ pub enum Error {
     UnregisteredScopes(Vec<String>),
     /// The thing asked for does not exist, or belongs to someone else.
     NotFound,
+    /// The request body is not the JSON the endpoint takes.
+    MalformedRequest,
+    /// A state-changing request that may come from another site.
+    CrossSiteRefused,
     /// The account must choose a new password before anything else.
     PasswordChangeRequired,
     /// The site requires a second factor and the account has none yet.
@@ -134,6 +138,8 @@ impl Error {
             Self::InvalidApiToken(problem) => ErrorKind::InvalidApiToken(*problem),
             Self::UnregisteredScopes(_) => ErrorKind::UnregisteredScopes,
             Self::NotFound => ErrorKind::NotFound,
+            Self::MalformedRequest => ErrorKind::MalformedRequest,
+            Self::CrossSiteRefused => ErrorKind::CrossSiteRefused,
             Self::PasswordChangeRequired => ErrorKind::PasswordChangeRequired,
             Self::MfaEnrolmentRequired => ErrorKind::MfaEnrolmentRequired,
             Self::SecondFactorRequired => ErrorKind::SecondFactorRequired,

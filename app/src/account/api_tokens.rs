@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::{ApiTokenRow, ApiTokensView};
+use super::ApiTokensView;
 use crate::error::UiError;
 
 /// The page's view: the user's tokens, the scopes on offer, the rules, and a token just made.
@@ -17,14 +17,20 @@ pub async fn list_api_tokens(cursor: Option<String>) -> Result<ApiTokensView, Ui
     let current = cx.require_user()?;
     let tokens = cx.sigra.api_tokens();
     let page = tokens
-        .list(current, &PageRequest { limit: None, cursor })
+        .list(
+            current,
+            &PageRequest {
+                limit: None,
+                cursor,
+            },
+        )
         .await?;
     let config = &cx.sigra.config().api_tokens;
     Ok(ApiTokensView {
         tokens: page
             .items
             .into_iter()
-            .map(|token| ApiTokenRow {
+            .map(|token| super::ApiTokenRow {
                 id: token.id,
                 name: token.name,
                 scopes: token.scopes.to_string(),
@@ -64,7 +70,11 @@ pub async fn create_api_token(
     let wanted = TokenRequest {
         name,
         scopes: scopes.unwrap_or_default(),
-        expires_at: days.map(|d| cx.sigra.now().plus(std::time::Duration::from_secs(d * 86_400))),
+        expires_at: days.map(|d| {
+            cx.sigra
+                .now()
+                .plus(std::time::Duration::from_secs(d * 86_400))
+        }),
     };
     let created = cx
         .sigra
@@ -96,10 +106,7 @@ pub async fn revoke_api_token(id: String) -> Result<(), UiError> {
 pub async fn revoke_all_api_tokens() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let sudo = crate::ssr::require_sudo(&cx, crate::paths::API_TOKENS)?;
-    cx.sigra
-        .api_tokens()
-        .revoke_all(&sudo, &cx.request)
-        .await?;
+    cx.sigra.api_tokens().revoke_all(&sudo, &cx.request).await?;
     crate::flash::ssr::set(crate::flash::Flash::ApiTokensRevoked);
     leptos_axum::redirect(crate::paths::API_TOKENS);
     Ok(())

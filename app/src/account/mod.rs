@@ -17,7 +17,7 @@ use crate::error::PasswordProblem;
 use crate::flash::Flash;
 
 pub use api_tokens::{
-    list_api_tokens, create_api_token, revoke_all_api_tokens, revoke_api_token, CreateApiToken,
+    create_api_token, list_api_tokens, revoke_all_api_tokens, revoke_api_token, CreateApiToken,
     RevokeAllApiTokens, RevokeApiToken,
 };
 pub use confirmation::{

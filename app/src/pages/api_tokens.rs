@@ -3,8 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::account::{
-    list_api_tokens, ApiTokenRow, ApiTokensView, CreateApiToken, RevokeAllApiTokens,
-    RevokeApiToken,
+    list_api_tokens, ApiTokenRow, ApiTokensView, CreateApiToken, RevokeAllApiTokens, RevokeApiToken,
 };
 use crate::components::account_page::AccountPage;
 use crate::components::forms::{ActionError, Field, Submit};
@@ -157,7 +156,11 @@ fn NewToken(token: String) -> impl IntoView {
 }
 
 #[component]
-fn TokenItem(token: ApiTokenRow, sudo: bool, revoke: ServerAction<RevokeApiToken>) -> impl IntoView {
+fn TokenItem(
+    token: ApiTokenRow,
+    sudo: bool,
+    revoke: ServerAction<RevokeApiToken>,
+) -> impl IntoView {
     let expires = match (&token.expires_at, token.expired) {
         (Some(at), true) => format!("expired {at}"),
         (Some(at), false) => format!("expires {at}"),

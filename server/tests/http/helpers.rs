@@ -403,7 +403,12 @@ impl TestApp {
     }
 
     /// Makes an API token with `scopes` for the signed-in `cookie` (entering sudo first).
-    pub async fn create_api_token(&self, cookie: &mut String, name: &str, scopes: &[&str]) -> String {
+    pub async fn create_api_token(
+        &self,
+        cookie: &mut String,
+        name: &str,
+        scopes: &[&str],
+    ) -> String {
         self.enter_sudo(cookie, "/users/settings").await;
         let response = self
             .api_with_session(

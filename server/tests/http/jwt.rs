@@ -37,7 +37,9 @@ async fn api_client(app: &TestApp, email: &str) -> Value {
 }
 
 async fn me_status(app: &TestApp, token: &str) -> StatusCode {
-    app.api(Method::GET, "/api/v1/me", Some(token), None).await.status()
+    app.api(Method::GET, "/api/v1/me", Some(token), None)
+        .await
+        .status()
 }
 
 async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Response {
@@ -107,21 +109,45 @@ async fn the_hostile_token_corpus_is_refused_with_401() {
     on_each_engine(|app: TestApp| async move {
         let tokens = api_client(&app, "corpus@example.com").await;
         let access = tokens["access_token"].as_str().expect("access").to_owned();
-        assert_eq!(me_status(&app, &access).await, StatusCode::OK, "the control passes");
-        let sub = body(app.api(Method::GET, "/api/v1/me", Some(&access), None).await).await["id"]
+        assert_eq!(
+            me_status(&app, &access).await,
+            StatusCode::OK,
+            "the control passes"
+        );
+        let sub = body(
+            app.api(Method::GET, "/api/v1/me", Some(&access), None)
+                .await,
+        )
+        .await["id"]
             .as_str()
             .expect("id")
             .to_owned();
         let kid = app.sigra.jwt().signing_key_id().await.expect("kid");
-        let jwks = body(app.api(Method::GET, "/.well-known/jwks.json", None, None).await).await;
-        let public_x = URL_SAFE_NO_PAD.decode(jwks["keys"][0]["x"].as_str().expect("x")).expect("x");
+        let jwks = body(
+            app.api(Method::GET, "/.well-known/jwks.json", None, None)
+                .await,
+        )
+        .await;
+        let public_x = URL_SAFE_NO_PAD
+            .decode(jwks["keys"][0]["x"].as_str().expect("x"))
+            .expect("x");
         let claims = claims_for(&app, &sub);
         let signed = |header: Value, claims: Value| {
             let sigra = app.sigra.clone();
-            async move { sigra.jwt().sign_as_given(&header, &claims).await.expect("signed") }
+            async move {
+                sigra
+                    .jwt()
+                    .sign_as_given(&header, &claims)
+                    .await
+                    .expect("signed")
+            }
         };
         let real = json!({"alg": "EdDSA", "typ": "at+jwt", "kid": kid});
-        assert_eq!(me_status(&app, &signed(real.clone(), claims.clone()).await).await, StatusCode::OK, "forgery control");
+        assert_eq!(
+            me_status(&app, &signed(real.clone(), claims.clone()).await).await,
+            StatusCode::OK,
+            "forgery control"
+        );
 
         // A listener for `jku`/`x5u`: any fetch would show up as a connection.
         let trap = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -131,22 +157,47 @@ async fn the_hostile_token_corpus_is_refused_with_401() {
         let mut corpus: Vec<(String, String)> = Vec::new();
         for alg in ["none", "None", "NONE", "nOnE"] {
             let header = json!({"alg": alg, "typ": "at+jwt", "kid": kid});
-            corpus.push((format!("alg {alg}, no signature"), format!("{}.{}.", part(&header), part(&claims))));
-            corpus.push((format!("alg {alg}, junk signature"), format!("{}.{}.{}", part(&header), part(&claims), b64(b"x"))));
+            corpus.push((
+                format!("alg {alg}, no signature"),
+                format!("{}.{}.", part(&header), part(&claims)),
+            ));
+            corpus.push((
+                format!("alg {alg}, junk signature"),
+                format!("{}.{}.{}", part(&header), part(&claims), b64(b"x")),
+            ));
         }
-        for (label, secret) in [("raw public key", public_x.clone()), ("public JWK", jwks["keys"][0].to_string().into_bytes())] {
+        for (label, secret) in [
+            ("raw public key", public_x.clone()),
+            ("public JWK", jwks["keys"][0].to_string().into_bytes()),
+        ] {
             let header = json!({"alg": "HS256", "typ": "at+jwt", "kid": kid});
             let input = format!("{}.{}", part(&header), part(&claims));
             let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&secret).expect("hmac");
             mac.update(input.as_bytes());
-            corpus.push((format!("HS256 with the {label}"), format!("{input}.{}", b64(&mac.finalize().into_bytes()))));
+            corpus.push((
+                format!("HS256 with the {label}"),
+                format!("{input}.{}", b64(&mac.finalize().into_bytes())),
+            ));
         }
         for alg in ["ES256", "RS256", "PS256"] {
-            let token = signed(json!({"alg": alg, "typ": "at+jwt", "kid": kid}), claims.clone()).await;
+            let token = signed(
+                json!({"alg": alg, "typ": "at+jwt", "kid": kid}),
+                claims.clone(),
+            )
+            .await;
             corpus.push((format!("{alg} header on the EdDSA key"), token));
         }
-        for bad_kid in ["../../../../dev/null".to_owned(), "1' OR '1'='1".to_owned(), "0192f3a47b1c7d2e8f90a1b2c3d4e5f6".to_owned(), "k".repeat(10 * 1024)] {
-            let token = signed(json!({"alg": "EdDSA", "typ": "at+jwt", "kid": bad_kid}), claims.clone()).await;
+        for bad_kid in [
+            "../../../../dev/null".to_owned(),
+            "1' OR '1'='1".to_owned(),
+            "0192f3a47b1c7d2e8f90a1b2c3d4e5f6".to_owned(),
+            "k".repeat(10 * 1024),
+        ] {
+            let token = signed(
+                json!({"alg": "EdDSA", "typ": "at+jwt", "kid": bad_kid}),
+                claims.clone(),
+            )
+            .await;
             corpus.push((format!("kid {}", &bad_kid[..bad_kid.len().min(24)]), token));
         }
         for (member, value) in [
@@ -158,7 +209,10 @@ async fn the_hostile_token_corpus_is_refused_with_401() {
         ] {
             let mut header = real.clone();
             header[member] = value;
-            corpus.push((format!("{member} header"), signed(header, claims.clone()).await));
+            corpus.push((
+                format!("{member} header"),
+                signed(header, claims.clone()).await,
+            ));
         }
         let now = app.sigra.now().as_millis() / 1000;
         let mut claim_cases: Vec<(&str, Value)> = Vec::new();
@@ -194,33 +248,56 @@ async fn the_hostile_token_corpus_is_refused_with_401() {
             corpus.push((label.to_owned(), signed(real.clone(), case).await));
         }
         for typ in ["JWT", "at+JWT", "id_token", "refresh+jwt"] {
-            corpus.push((format!("typ {typ}"), signed(json!({"alg": "EdDSA", "typ": typ, "kid": kid}), claims.clone()).await));
+            corpus.push((
+                format!("typ {typ}"),
+                signed(
+                    json!({"alg": "EdDSA", "typ": typ, "kid": kid}),
+                    claims.clone(),
+                )
+                .await,
+            ));
         }
-        corpus.push(("no typ".to_owned(), signed(json!({"alg": "EdDSA", "kid": kid}), claims.clone()).await));
+        corpus.push((
+            "no typ".to_owned(),
+            signed(json!({"alg": "EdDSA", "kid": kid}), claims.clone()).await,
+        ));
         let good = signed(real.clone(), claims.clone()).await;
-        corpus.push(("truncated signature".to_owned(), good[..good.len() - 4].to_owned()));
+        corpus.push((
+            "truncated signature".to_owned(),
+            good[..good.len() - 4].to_owned(),
+        ));
         corpus.push(("signature of another token".to_owned(), {
             let (input, _) = good.rsplit_once('.').expect("dot");
             let (_, other_signature) = access.rsplit_once('.').expect("dot");
             format!("{input}.{other_signature}")
         }));
         corpus.push(("four parts".to_owned(), format!("{good}.x")));
-        corpus.push(("refresh token as access token".to_owned(), tokens["refresh_token"].as_str().expect("r").to_owned()));
+        corpus.push((
+            "refresh token as access token".to_owned(),
+            tokens["refresh_token"].as_str().expect("r").to_owned(),
+        ));
 
         for (label, token) in &corpus {
             let response = app.api(Method::GET, "/api/v1/me", Some(token), None).await;
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{label}");
         }
-        assert!(trap.accept().is_err(), "no key was fetched from a token's URL");
+        assert!(
+            trap.accept().is_err(),
+            "no key was fetched from a token's URL"
+        );
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_concurrent_refreshes_of_one_token_have_one_winner_and_the_reuse_revokes_the_family() {
+async fn twenty_concurrent_refreshes_of_one_token_have_one_winner_and_the_reuse_revokes_the_family()
+{
     on_each_engine(|app: TestApp| async move {
         let tokens = api_client(&app, "race@example.com").await;
-        let original = tokens["refresh_token"].as_str().expect("refresh").to_owned();
+        let original = tokens["refresh_token"]
+            .as_str()
+            .expect("refresh")
+            .to_owned();
         let attempts = (0..20).map(|_| refresh(&app, &original));
         let responses = futures::future::join_all(attempts).await;
         let mut winners = Vec::new();
@@ -232,21 +309,34 @@ async fn twenty_concurrent_refreshes_of_one_token_have_one_winner_and_the_reuse_
             }
         }
         assert_eq!(winners.len(), 1, "exactly one refresh wins");
-        let next = winners[0]["refresh_token"].as_str().expect("next").to_owned();
+        let next = winners[0]["refresh_token"]
+            .as_str()
+            .expect("next")
+            .to_owned();
         // The losers presented a superseded token: with no grace, that is reuse.
-        assert_eq!(refresh(&app, &next).await.status(), StatusCode::UNAUTHORIZED, "the family is revoked");
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'api.jwt_refresh_reuse'").await,
+            refresh(&app, &next).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "the family is revoked"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'api.jwt_refresh_reuse'")
+                .await,
             1,
             "one reuse row, however many losers"
         );
-        assert_eq!(app.count("SELECT COUNT(*) FROM jwt_refresh_families WHERE revoked_at IS NOT NULL").await, 1);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM jwt_refresh_families WHERE revoked_at IS NOT NULL")
+                .await,
+            1
+        );
     })
     .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn within_the_reuse_grace_racing_refreshes_lose_quietly_and_a_later_replay_revokes_the_family() {
+async fn within_the_reuse_grace_racing_refreshes_lose_quietly_and_a_later_replay_revokes_the_family(
+) {
     on_each_engine_with(
         || Setup {
             env: vec![("SIGRA_JWT_REFRESH_REUSE_GRACE", "10s".to_owned())],
@@ -254,22 +344,51 @@ async fn within_the_reuse_grace_racing_refreshes_lose_quietly_and_a_later_replay
         },
         |app: TestApp| async move {
             let tokens = api_client(&app, "grace@example.com").await;
-            let original = tokens["refresh_token"].as_str().expect("refresh").to_owned();
-            let responses = futures::future::join_all((0..20).map(|_| refresh(&app, &original))).await;
-            let ok: Vec<_> = responses.into_iter().filter(|r| r.status() == StatusCode::OK).collect();
+            let original = tokens["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_owned();
+            let responses =
+                futures::future::join_all((0..20).map(|_| refresh(&app, &original))).await;
+            let ok: Vec<_> = responses
+                .into_iter()
+                .filter(|r| r.status() == StatusCode::OK)
+                .collect();
             assert_eq!(ok.len(), 1);
             let next = body(ok.into_iter().next().expect("winner")).await["refresh_token"]
                 .as_str()
                 .expect("next")
                 .to_owned();
-            assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'api.jwt_refresh_reuse'").await, 0);
+            assert_eq!(
+                app.count(
+                    "SELECT COUNT(*) FROM audit_events WHERE action = 'api.jwt_refresh_reuse'"
+                )
+                .await,
+                0
+            );
             let after = refresh(&app, &next).await;
             assert_eq!(after.status(), StatusCode::OK, "the winner's family lives");
-            let latest = body(after).await["refresh_token"].as_str().expect("latest").to_owned();
+            let latest = body(after).await["refresh_token"]
+                .as_str()
+                .expect("latest")
+                .to_owned();
             app.advance(Duration::from_secs(11));
-            assert_eq!(refresh(&app, &original).await.status(), StatusCode::UNAUTHORIZED);
-            assert_eq!(refresh(&app, &latest).await.status(), StatusCode::UNAUTHORIZED, "reuse revoked every descendant");
-            assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'api.jwt_refresh_reuse'").await, 1);
+            assert_eq!(
+                refresh(&app, &original).await.status(),
+                StatusCode::UNAUTHORIZED
+            );
+            assert_eq!(
+                refresh(&app, &latest).await.status(),
+                StatusCode::UNAUTHORIZED,
+                "reuse revoked every descendant"
+            );
+            assert_eq!(
+                app.count(
+                    "SELECT COUNT(*) FROM audit_events WHERE action = 'api.jwt_refresh_reuse'"
+                )
+                .await,
+                1
+            );
         },
     )
     .await;
@@ -287,15 +406,25 @@ async fn a_family_dies_at_its_absolute_lifetime_however_often_it_rotates() {
         },
         |app: TestApp| async move {
             let tokens = api_client(&app, "family@example.com").await;
-            let mut current = tokens["refresh_token"].as_str().expect("refresh").to_owned();
+            let mut current = tokens["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_owned();
             for _ in 0..2 {
                 app.advance(50 * MINUTE);
                 let response = refresh(&app, &current).await;
                 assert_eq!(response.status(), StatusCode::OK);
-                current = body(response).await["refresh_token"].as_str().expect("next").to_owned();
+                current = body(response).await["refresh_token"]
+                    .as_str()
+                    .expect("next")
+                    .to_owned();
             }
             app.advance(21 * MINUTE);
-            assert_eq!(refresh(&app, &current).await.status(), StatusCode::UNAUTHORIZED, "past two hours");
+            assert_eq!(
+                refresh(&app, &current).await.status(),
+                StatusCode::UNAUTHORIZED,
+                "past two hours"
+            );
         },
     )
     .await;
@@ -307,37 +436,67 @@ async fn a_password_change_or_signing_out_everywhere_ends_every_jwt_and_refresh_
         let mut cookie = app.signed_in("epoch@example.com").await;
         let (_, tokens) = app.api_log_in("epoch@example.com", CANARY_PASSWORD).await;
         let access = tokens["access_token"].as_str().expect("access").to_owned();
-        let api_token = app.create_api_token(&mut cookie, "survivor", &["profile:read"]).await;
+        let api_token = app
+            .create_api_token(&mut cookie, "survivor", &["profile:read"])
+            .await;
         assert_eq!(me_status(&app, &access).await, StatusCode::OK);
         let changed = app
             .post_form(
                 "/users/settings/password",
                 "/users/settings/password",
-                &[("current_password", CANARY_PASSWORD), ("new_password", "a different passphrase of length")],
+                &[
+                    ("current_password", CANARY_PASSWORD),
+                    ("new_password", "a different passphrase of length"),
+                ],
                 Some(&cookie),
             )
             .await;
         assert!(changed.status().is_redirection(), "{}", changed.status());
-        let cookie = crate::helpers::session_cookie(&changed).expect("a password change moves the session token");
-        assert_eq!(me_status(&app, &access).await, StatusCode::UNAUTHORIZED, "the epoch moved");
+        let cookie = crate::helpers::session_cookie(&changed)
+            .expect("a password change moves the session token");
+        assert_eq!(
+            me_status(&app, &access).await,
+            StatusCode::UNAUTHORIZED,
+            "the epoch moved"
+        );
         let refreshed = refresh(&app, tokens["refresh_token"].as_str().expect("r")).await;
         assert_eq!(refreshed.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(me_status(&app, &api_token).await, StatusCode::OK, "personal tokens are revoked by hand");
+        assert_eq!(
+            me_status(&app, &api_token).await,
+            StatusCode::OK,
+            "personal tokens are revoked by hand"
+        );
 
-        let (_, again) = app.api_log_in("epoch@example.com", "a different passphrase of length").await;
+        let (_, again) = app
+            .api_log_in("epoch@example.com", "a different passphrase of length")
+            .await;
         let access = again["access_token"].as_str().expect("access").to_owned();
         let sudo = app
             .post_form(
                 "/users/sudo",
                 "/users/sudo",
-                &[("password", "a different passphrase of length"), ("return_to", "/users/sessions")],
+                &[
+                    ("password", "a different passphrase of length"),
+                    ("return_to", "/users/sessions"),
+                ],
                 Some(&cookie),
             )
             .await;
         let cookie = crate::helpers::session_cookie(&sudo).expect("sudo moves the session token");
-        let ended = app.post_form("/users/sessions/revoke-others", "/users/sessions", &[], Some(&cookie)).await;
+        let ended = app
+            .post_form(
+                "/users/sessions/revoke-others",
+                "/users/sessions",
+                &[],
+                Some(&cookie),
+            )
+            .await;
         assert_eq!(crate::helpers::location(&ended), "/users/sessions");
-        assert_eq!(me_status(&app, &access).await, StatusCode::UNAUTHORIZED, "sign out everywhere");
+        assert_eq!(
+            me_status(&app, &access).await,
+            StatusCode::UNAUTHORIZED,
+            "sign out everywhere"
+        );
     })
     .await;
 }
@@ -354,24 +513,63 @@ async fn a_rotated_key_keeps_verifying_its_tokens_until_they_expire_then_leaves_
             .rotate_keys(&sigra::request::RequestContext::command("test"))
             .await
             .expect("rotated");
-        let jwks = body(app.api(Method::GET, "/.well-known/jwks.json", None, None).await).await;
-        let kids: Vec<&str> = jwks["keys"].as_array().expect("keys").iter().filter_map(|k| k["kid"].as_str()).collect();
-        assert!(kids.contains(&new_kid.as_str()) && kids.contains(&old_kid.as_str()), "published before it signs");
+        let jwks = body(
+            app.api(Method::GET, "/.well-known/jwks.json", None, None)
+                .await,
+        )
+        .await;
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .filter_map(|k| k["kid"].as_str())
+            .collect();
+        assert!(
+            kids.contains(&new_kid.as_str()) && kids.contains(&old_kid.as_str()),
+            "published before it signs"
+        );
         app.advance(MINUTE + Duration::from_secs(1));
-        let refreshed = body(refresh(&app, tokens["refresh_token"].as_str().expect("r")).await).await;
-        let new_access = refreshed["access_token"].as_str().expect("access").to_owned();
+        let refreshed =
+            body(refresh(&app, tokens["refresh_token"].as_str().expect("r")).await).await;
+        let new_access = refreshed["access_token"]
+            .as_str()
+            .expect("access")
+            .to_owned();
         let header: Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD.decode(new_access.split('.').next().expect("header")).expect("b64"),
+            &URL_SAFE_NO_PAD
+                .decode(new_access.split('.').next().expect("header"))
+                .expect("b64"),
         )
         .expect("json");
-        assert_eq!(header["kid"], new_kid.as_str(), "the new key signs once it is active");
-        assert_eq!(me_status(&app, &old_access).await, StatusCode::OK, "the overlap");
+        assert_eq!(
+            header["kid"],
+            new_kid.as_str(),
+            "the new key signs once it is active"
+        );
+        assert_eq!(
+            me_status(&app, &old_access).await,
+            StatusCode::OK,
+            "the overlap"
+        );
         app.advance(15 * MINUTE + Duration::from_secs(31));
         assert_eq!(me_status(&app, &old_access).await, StatusCode::UNAUTHORIZED);
-        let jwks = body(app.api(Method::GET, "/.well-known/jwks.json", None, None).await).await;
-        let kids: Vec<&str> = jwks["keys"].as_array().expect("keys").iter().filter_map(|k| k["kid"].as_str()).collect();
+        let jwks = body(
+            app.api(Method::GET, "/.well-known/jwks.json", None, None)
+                .await,
+        )
+        .await;
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .filter_map(|k| k["kid"].as_str())
+            .collect();
         assert_eq!(kids, [new_kid.as_str()], "the rotated-out key is gone");
-        assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'api.jwt_keys_rotate'").await, 1);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'api.jwt_keys_rotate'")
+                .await,
+            1
+        );
     })
     .await;
 }
@@ -385,14 +583,28 @@ async fn an_account_with_a_second_factor_gets_an_mfa_token_and_no_tokens_until_t
         assert_eq!(status, StatusCode::OK);
         assert_eq!(step["mfa_required"], true);
         assert!(step.get("access_token").is_none() && step.get("refresh_token").is_none());
-        assert_eq!(app.count("SELECT COUNT(*) FROM jwt_refresh_families").await, 0, "no tokens before the code");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM jwt_refresh_families").await,
+            0,
+            "no tokens before the code"
+        );
         let mfa_token = step["mfa_token"].as_str().expect("mfa token").to_owned();
-        assert_eq!(me_status(&app, &mfa_token).await, StatusCode::UNAUTHORIZED, "an MFA token is no bearer");
+        assert_eq!(
+            me_status(&app, &mfa_token).await,
+            StatusCode::UNAUTHORIZED,
+            "an MFA token is no bearer"
+        );
         let app = &app;
         let exchange = |code: String| {
             let token = mfa_token.clone();
             async move {
-                app.api(Method::POST, "/api/v1/auth/mfa", None, Some(json!({"mfa_token": token, "code": code}))).await
+                app.api(
+                    Method::POST,
+                    "/api/v1/auth/mfa",
+                    None,
+                    Some(json!({"mfa_token": token, "code": code})),
+                )
+                .await
             }
         };
         let wrong = exchange("000000".to_owned()).await;
@@ -400,9 +612,16 @@ async fn an_account_with_a_second_factor_gets_an_mfa_token_and_no_tokens_until_t
         let done = exchange(next_code(app, &secret)).await;
         assert_eq!(done.status(), StatusCode::OK);
         let tokens = body(done).await;
-        assert_eq!(me_status(app, tokens["access_token"].as_str().expect("access")).await, StatusCode::OK);
+        assert_eq!(
+            me_status(app, tokens["access_token"].as_str().expect("access")).await,
+            StatusCode::OK
+        );
         let again = exchange(backup_codes[0].clone()).await;
-        assert_eq!(again.status(), StatusCode::UNAUTHORIZED, "an MFA token is single use");
+        assert_eq!(
+            again.status(),
+            StatusCode::UNAUTHORIZED,
+            "an MFA token is single use"
+        );
     })
     .await;
 }
@@ -417,17 +636,42 @@ async fn wrong_codes_on_the_api_lock_the_same_second_factor_step_as_the_browser(
         let mut last = StatusCode::OK;
         for _ in 0..5 {
             last = app
-                .api(Method::POST, "/api/v1/auth/mfa", None, Some(json!({"mfa_token": mfa_token, "code": "000000"})))
+                .api(
+                    Method::POST,
+                    "/api/v1/auth/mfa",
+                    None,
+                    Some(json!({"mfa_token": mfa_token, "code": "000000"})),
+                )
                 .await
                 .status();
         }
-        assert_eq!(last, StatusCode::TOO_MANY_REQUESTS, "the fifth wrong code locks");
-        assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'mfa.lockout'").await, 1);
+        assert_eq!(
+            last,
+            StatusCode::TOO_MANY_REQUESTS,
+            "the fifth wrong code locks"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'mfa.lockout'")
+                .await,
+            1
+        );
         let right = app
-            .api(Method::POST, "/api/v1/auth/mfa", None, Some(json!({"mfa_token": mfa_token, "code": next_code(&app, &secret)})))
+            .api(
+                Method::POST,
+                "/api/v1/auth/mfa",
+                None,
+                Some(json!({"mfa_token": mfa_token, "code": next_code(&app, &secret)})),
+            )
             .await;
-        assert_eq!(right.status(), StatusCode::UNAUTHORIZED, "the lock ended the MFA token");
-        assert_eq!(app.count("SELECT COUNT(*) FROM jwt_refresh_families").await, 0);
+        assert_eq!(
+            right.status(),
+            StatusCode::UNAUTHORIZED,
+            "the lock ended the MFA token"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM jwt_refresh_families").await,
+            0
+        );
     })
     .await;
 }
@@ -435,18 +679,44 @@ async fn wrong_codes_on_the_api_lock_the_same_second_factor_step_as_the_browser(
 #[tokio::test]
 async fn api_log_in_counts_toward_the_lockout_and_tells_nothing_about_accounts() {
     on_each_engine(|app: TestApp| async move {
-        app.register("apilockout@example.com", CANARY_PASSWORD).await;
-        let (unknown_status, unknown) = app.api_log_in("nobody@example.com", "whatever it is here").await;
-        let (wrong_status, wrong) = app.api_log_in("apilockout@example.com", "whatever it is here").await;
-        assert_eq!((unknown_status, wrong_status), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
-        assert_eq!(unknown, wrong, "one answer for an unknown email and a wrong password");
+        app.register("apilockout@example.com", CANARY_PASSWORD)
+            .await;
+        let (unknown_status, unknown) = app
+            .api_log_in("nobody@example.com", "whatever it is here")
+            .await;
+        let (wrong_status, wrong) = app
+            .api_log_in("apilockout@example.com", "whatever it is here")
+            .await;
+        assert_eq!(
+            (unknown_status, wrong_status),
+            (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(
+            unknown, wrong,
+            "one answer for an unknown email and a wrong password"
+        );
         for _ in 0..4 {
-            app.api_log_in("apilockout@example.com", "whatever it is here").await;
+            app.api_log_in("apilockout@example.com", "whatever it is here")
+                .await;
         }
-        let (status, _) = app.api_log_in("apilockout@example.com", CANARY_PASSWORD).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "locked: even the right password is refused");
-        assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'security.lockout'").await, 1);
-        assert!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.failure'").await >= 6);
+        let (status, _) = app
+            .api_log_in("apilockout@example.com", CANARY_PASSWORD)
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "locked: even the right password is refused"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'security.lockout'")
+                .await,
+            1
+        );
+        assert!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.failure'")
+                .await
+                >= 6
+        );
     })
     .await;
 }
@@ -459,15 +729,20 @@ async fn guest_api_posts_share_the_per_address_limit() {
             ..Setup::default()
         },
         |app: TestApp| async move {
-        let mut statuses = Vec::new();
-        for _ in 0..11 {
-            let response = app
-                .api(Method::POST, "/api/v1/auth/refresh", None, Some(json!({"refresh_token": "x"})))
-                .await;
-            statuses.push(response.status());
-        }
-        assert_eq!(statuses[9], StatusCode::UNAUTHORIZED);
-        assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS);
+            let mut statuses = Vec::new();
+            for _ in 0..11 {
+                let response = app
+                    .api(
+                        Method::POST,
+                        "/api/v1/auth/refresh",
+                        None,
+                        Some(json!({"refresh_token": "x"})),
+                    )
+                    .await;
+                statuses.push(response.status());
+            }
+            assert_eq!(statuses[9], StatusCode::UNAUTHORIZED);
+            assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS);
         },
     )
     .await;
@@ -502,11 +777,23 @@ async fn a_client_logging_out_ends_its_family() {
         let tokens = api_client(&app, "logout@example.com").await;
         let refresh_token = tokens["refresh_token"].as_str().expect("r");
         let response = app
-            .api(Method::POST, "/api/v1/auth/revoke", None, Some(json!({"refresh_token": refresh_token})))
+            .api(
+                Method::POST,
+                "/api/v1/auth/revoke",
+                None,
+                Some(json!({"refresh_token": refresh_token})),
+            )
             .await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
-        assert_eq!(refresh(&app, refresh_token).await.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'api.jwt_revoke'").await, 1);
+        assert_eq!(
+            refresh(&app, refresh_token).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'api.jwt_revoke'")
+                .await,
+            1
+        );
     })
     .await;
 }

@@ -54,9 +54,13 @@ async fn pyjwt_verifies_the_apps_access_tokens_against_its_jwks() {
         let read: Value = serde_json::from_str(&python(VERIFY, &[access, &jwks])).expect("json");
         assert_eq!(read["header"]["alg"], "EdDSA");
         assert_eq!(read["header"]["typ"], "at+jwt");
-        assert!(read["header"]["kid"].as_str().is_some_and(|k| !k.is_empty()));
+        assert!(read["header"]["kid"]
+            .as_str()
+            .is_some_and(|k| !k.is_empty()));
         assert_eq!(read["claims"]["iss"], "http://localhost:3000");
-        assert!(read["claims"]["scope"].as_str().is_some_and(|s| s.contains("profile:read")));
+        assert!(read["claims"]["scope"]
+            .as_str()
+            .is_some_and(|s| s.contains("profile:read")));
         assert_eq!(read["claims"]["epoch"], 0);
     })
     .await;

@@ -18,6 +18,7 @@ mod jwt_interop;
 mod lockout;
 mod metrics;
 mod mfa;
+mod openapi;
 mod passkeys;
 mod rate_limit;
 mod reauth;

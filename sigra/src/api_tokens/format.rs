@@ -109,7 +109,10 @@ mod tests {
         let i = "sigra_".len() + 3;
         flipped[i] = if flipped[i] == b'A' { b'B' } else { b'A' };
         let flipped = String::from_utf8(flipped).expect("ascii");
-        assert!(PresentedApiToken::parse("sigra", &flipped).is_none(), "the checksum catches a typo");
+        assert!(
+            PresentedApiToken::parse("sigra", &flipped).is_none(),
+            "the checksum catches a typo"
+        );
         assert!(PresentedApiToken::parse("sigra", &text[..text.len() - 1]).is_none());
         assert!(PresentedApiToken::parse("sigra", &format!("{text}x")).is_none());
     }

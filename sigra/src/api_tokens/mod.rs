@@ -127,7 +127,12 @@ impl ApiTokens<'_> {
         request: &RequestContext,
     ) -> Result<CreatedApiToken> {
         let user = sudo.user();
-        let name: String = wanted.name.trim().chars().filter(|c| !c.is_control()).collect();
+        let name: String = wanted
+            .name
+            .trim()
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
         if name.is_empty() {
             return Err(Error::InvalidApiToken(ApiTokenProblem::NameRequired));
         }
@@ -343,7 +348,11 @@ impl ApiTokens<'_> {
     ///
     /// # Errors
     /// `TokenRejected` if it was revoked meanwhile; the database failed.
-    pub async fn revoke_itself(&self, caller: &ApiTokenAuth, request: &RequestContext) -> Result<()> {
+    pub async fn revoke_itself(
+        &self,
+        caller: &ApiTokenAuth,
+        request: &RequestContext,
+    ) -> Result<()> {
         let user = &caller.user.id;
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();

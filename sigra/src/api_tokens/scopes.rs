@@ -26,7 +26,9 @@ pub fn valid_format(scope: &str) -> bool {
     if scope == WILDCARD {
         return true;
     }
-    let part = |p: &str| !p.is_empty() && p.len() <= 64 && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    let part = |p: &str| {
+        !p.is_empty() && p.len() <= 64 && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    };
     scope
         .split_once(':')
         .is_some_and(|(resource, action)| part(resource) && part(action))
@@ -107,7 +109,11 @@ impl Scopes {
 
     /// The scopes of `required` that these do not grant.
     pub fn missing<'r>(&self, required: &[&'r str]) -> Vec<&'r str> {
-        required.iter().copied().filter(|r| !self.grants(r)).collect()
+        required
+            .iter()
+            .copied()
+            .filter(|r| !self.grants(r))
+            .collect()
     }
 
     /// The scopes, sorted.
@@ -157,8 +163,17 @@ mod tests {
             assert!(valid_format(good), "{good}");
         }
         for bad in [
-            "", "profile", "Profile:read", "profile:", ":read", "a:b:c", "profile:read ",
-            "pro file:read", "profile:read\n", "prof1le:read", "**",
+            "",
+            "profile",
+            "Profile:read",
+            "profile:",
+            ":read",
+            "a:b:c",
+            "profile:read ",
+            "pro file:read",
+            "profile:read\n",
+            "prof1le:read",
+            "**",
         ] {
             assert!(!valid_format(bad), "{bad:?}");
         }
@@ -193,7 +208,10 @@ mod tests {
         assert!(all.grants("sessions:write") && all.grants("anything:else"));
         let write = registry.validate(&["profile:write"]).expect("valid");
         assert!(!write.grants("profile:read"));
-        assert_eq!(write.missing(&["profile:read", "profile:write"]), ["profile:read"]);
+        assert_eq!(
+            write.missing(&["profile:read", "profile:write"]),
+            ["profile:read"]
+        );
         assert_eq!(Scopes::from_stored(&write.to_string()), write);
     }
 

@@ -48,8 +48,7 @@ pub(crate) struct TokenRow {
     pub revoked_at: Option<Timestamp>,
 }
 
-const COLUMNS: &str =
-    "id, user_id, name, scopes, created_at, expires_at, last_used_at, revoked_at";
+const COLUMNS: &str = "id, user_id, name, scopes, created_at, expires_at, last_used_at, revoked_at";
 
 pub(crate) async fn find_by_hash(
     conn: &mut AnyConnection,

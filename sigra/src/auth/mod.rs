@@ -9,8 +9,8 @@ mod mailed_link;
 mod reauth;
 mod reset;
 
-pub(crate) use complete::{ApiNextStep, FirstFactor};
 pub use complete::LoginMethod;
+pub(crate) use complete::{ApiNextStep, FirstFactor};
 pub use reauth::ReauthPurpose;
 
 use crate::audit::{Action, AuditEvent};
@@ -155,18 +155,18 @@ impl Core {
             // passwords; the dummy verify keeps the answer and its timing the same.
             Some(account) if LockoutPolicy::is_locked(account.locked_until, self.now()) => {
                 self.hasher().verify_dummy(password).await?;
-                return self.refuse(LoginMethod::Password, Some(&account.id), "locked", request)
+                return self
+                    .refuse(LoginMethod::Password, Some(&account.id), "locked", request)
                     .await;
             }
             Some(users::store::Credentials {
                 id,
                 password_hash: Some(_),
                 ..
-            }) if !self.reserve_password_attempt(&id, &email, request)
-                .await? =>
-            {
+            }) if !self.reserve_password_attempt(&id, &email, request).await? => {
                 self.hasher().verify_dummy(password).await?;
-                return self.refuse(LoginMethod::Password, Some(&id), "locked", request)
+                return self
+                    .refuse(LoginMethod::Password, Some(&id), "locked", request)
                     .await;
             }
             Some(users::store::Credentials {
@@ -179,7 +179,8 @@ impl Core {
                 Verification::Mismatch => {
                     self.count_failure(&id, &email, ReauthPurpose::LogIn, request)
                         .await?;
-                    return self.refuse(
+                    return self
+                        .refuse(
                             LoginMethod::Password,
                             Some(&id),
                             "invalid_password",
@@ -194,28 +195,29 @@ impl Core {
                 ..
             }) => {
                 self.hasher().verify_dummy(password).await?;
-                return self.refuse(LoginMethod::Password, Some(&id), "no_password", request)
+                return self
+                    .refuse(LoginMethod::Password, Some(&id), "no_password", request)
                     .await;
             }
             None => {
                 self.hasher().verify_dummy(password).await?;
-                return self.refuse(LoginMethod::Password, None, "unknown_email", request)
+                return self
+                    .refuse(LoginMethod::Password, None, "unknown_email", request)
                     .await;
             }
         };
         tracing::Span::current().record("user_id", user_id.as_str());
         if !confirmed && self.config().confirmation == ConfirmationMode::Block {
             // Told only after the right password: it reveals nothing to someone guessing.
-            self.release_password_attempt(&user_id, request)
-                .await?;
+            self.release_password_attempt(&user_id, request).await?;
             self.refuse::<()>(
-                    LoginMethod::Password,
-                    Some(&user_id),
-                    "unconfirmed",
-                    request,
-                )
-                .await
-                .ok();
+                LoginMethod::Password,
+                Some(&user_id),
+                "unconfirmed",
+                request,
+            )
+            .await
+            .ok();
             return Err(Error::Unconfirmed);
         }
 

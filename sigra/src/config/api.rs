@@ -96,7 +96,10 @@ impl JwtPrivateKey {
             }
             JwtAlgorithm::Es256 => {
                 use p256::pkcs8::DecodePrivateKey as _;
-                p256::SecretKey::from_pkcs8_pem(pem).ok()?.to_bytes().to_vec()
+                p256::SecretKey::from_pkcs8_pem(pem)
+                    .ok()?
+                    .to_bytes()
+                    .to_vec()
             }
         };
         Some(Self(zeroize::Zeroizing::new(bytes)))
@@ -176,7 +179,10 @@ impl JwtConfig {
             private_key: None,
         };
         let mut config = config;
-        if let Some(path) = r.given("jwt.private_key_file").filter(|p| !p.trim().is_empty()) {
+        if let Some(path) = r
+            .given("jwt.private_key_file")
+            .filter(|p| !p.trim().is_empty())
+        {
             match std::fs::read_to_string(path.trim()) {
                 Ok(pem) => match JwtPrivateKey::parse(&pem, config.algorithm) {
                     Some(key) => config.private_key = Some(key),
@@ -197,7 +203,8 @@ impl JwtConfig {
         if config.refresh_reuse_grace > MAX_REUSE_GRACE {
             r.invalid("jwt.refresh_reuse_grace", "must be at most 60s");
         }
-        if config.access_ttl < Duration::from_secs(60) || config.access_ttl > Duration::from_secs(3600)
+        if config.access_ttl < Duration::from_secs(60)
+            || config.access_ttl > Duration::from_secs(3600)
         {
             r.invalid("jwt.access_ttl", "must be between 1m and 1h");
         }

@@ -74,11 +74,7 @@ impl PageRequest {
 }
 
 /// Cuts `rows` (fetched with one row more than the page size) into a page.
-pub(crate) fn page_of<T>(
-    mut rows: Vec<T>,
-    size: u32,
-    cursor_of: impl Fn(&T) -> Cursor,
-) -> Page<T> {
+pub(crate) fn page_of<T>(mut rows: Vec<T>, size: u32, cursor_of: impl Fn(&T) -> Cursor) -> Page<T> {
     let size = usize::try_from(size).unwrap_or(usize::MAX);
     let more = rows.len() > size;
     rows.truncate(size);
@@ -100,7 +96,13 @@ mod tests {
 
     #[test]
     fn sizes_are_clamped() {
-        let size = |limit| PageRequest { limit, cursor: None }.size();
+        let size = |limit| {
+            PageRequest {
+                limit,
+                cursor: None,
+            }
+            .size()
+        };
         assert_eq!(size(None), 50);
         assert_eq!(size(Some(0)), 1);
         assert_eq!(size(Some(1000)), 200);

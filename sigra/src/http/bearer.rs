@@ -98,7 +98,9 @@ pub(super) async fn authenticate(
         let presented = PresentedApiToken::parse(prefix, token);
         let context = super::extract::context_of(extensions, headers);
         match presented {
-            Some(presented) => Scope::ApiToken(sigra.api_tokens().verify(&presented, &context).await?),
+            Some(presented) => {
+                Scope::ApiToken(sigra.api_tokens().verify(&presented, &context).await?)
+            }
             None => {
                 sigra.api_tokens().refuse_malformed(&context).await?;
                 return Err(Error::TokenRejected);
@@ -126,35 +128,83 @@ mod tests {
 
     #[test]
     fn only_one_well_formed_bearer_header_counts() {
-        assert_eq!(bearer_header(&headers(&[("authorization", "Bearer abc.def-_~+/==")])), BearerHeader::Token("abc.def-_~+/=="));
-        assert_eq!(bearer_header(&headers(&[("authorization", "bearer abc")])), BearerHeader::Token("abc"));
+        assert_eq!(
+            bearer_header(&headers(&[("authorization", "Bearer abc.def-_~+/==")])),
+            BearerHeader::Token("abc.def-_~+/==")
+        );
+        assert_eq!(
+            bearer_header(&headers(&[("authorization", "bearer abc")])),
+            BearerHeader::Token("abc")
+        );
         assert_eq!(bearer_header(&headers(&[])), BearerHeader::Absent);
-        assert_eq!(bearer_header(&headers(&[("authorization", "Basic dXNlcjpwYXNz")])), BearerHeader::Absent);
-        for bad in ["Bearer", "Bearer ", "Bearer a b", "Bearer a\"b", "Bearer =abc", "Bearer a,b"] {
-            assert_eq!(bearer_header(&headers(&[("authorization", bad)])), BearerHeader::Malformed, "{bad}");
+        assert_eq!(
+            bearer_header(&headers(&[("authorization", "Basic dXNlcjpwYXNz")])),
+            BearerHeader::Absent
+        );
+        for bad in [
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "Bearer a\"b",
+            "Bearer =abc",
+            "Bearer a,b",
+        ] {
+            assert_eq!(
+                bearer_header(&headers(&[("authorization", bad)])),
+                BearerHeader::Malformed,
+                "{bad}"
+            );
         }
         assert_eq!(
-            bearer_header(&headers(&[("authorization", "Bearer a"), ("authorization", "Bearer b")])),
+            bearer_header(&headers(&[
+                ("authorization", "Bearer a"),
+                ("authorization", "Bearer b")
+            ])),
             BearerHeader::Malformed
         );
     }
 
     #[test]
     fn a_cookie_makes_it_a_cookie_request() {
-        assert!(is_bearer_request(&headers(&[("authorization", "Bearer abc")])));
-        assert!(!is_bearer_request(&headers(&[("authorization", "Bearer abc"), ("cookie", "a=b")])));
+        assert!(is_bearer_request(&headers(&[(
+            "authorization",
+            "Bearer abc"
+        )])));
+        assert!(!is_bearer_request(&headers(&[
+            ("authorization", "Bearer abc"),
+            ("cookie", "a=b")
+        ])));
         assert!(!is_bearer_request(&headers(&[("cookie", "a=b")])));
-        assert!(is_bearer_request(&headers(&[("authorization", "Bearer a b")])), "a malformed bearer is refused, not waved through as a guest");
+        assert!(
+            is_bearer_request(&headers(&[("authorization", "Bearer a b")])),
+            "a malformed bearer is refused, not waved through as a guest"
+        );
     }
 
     #[test]
     fn only_what_a_cross_site_page_cannot_send_is_exempt() {
-        assert!(is_cookieless_api_request(&headers(&[("content-type", "application/json; charset=utf-8")])));
-        assert!(is_cookieless_api_request(&headers(&[("authorization", "Bearer x")])));
-        for simple in ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x"] {
-            assert!(!is_cookieless_api_request(&headers(&[("content-type", simple)])), "{simple}");
+        assert!(is_cookieless_api_request(&headers(&[(
+            "content-type",
+            "application/json; charset=utf-8"
+        )])));
+        assert!(is_cookieless_api_request(&headers(&[(
+            "authorization",
+            "Bearer x"
+        )])));
+        for simple in [
+            "application/x-www-form-urlencoded",
+            "text/plain",
+            "multipart/form-data; boundary=x",
+        ] {
+            assert!(
+                !is_cookieless_api_request(&headers(&[("content-type", simple)])),
+                "{simple}"
+            );
         }
-        assert!(!is_cookieless_api_request(&headers(&[("content-type", "application/json"), ("cookie", "a=b")])));
+        assert!(!is_cookieless_api_request(&headers(&[
+            ("content-type", "application/json"),
+            ("cookie", "a=b")
+        ])));
     }
 
     proptest! {

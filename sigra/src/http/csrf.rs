@@ -8,8 +8,11 @@
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use http::{header, Method, StatusCode};
+use axum::response::{IntoResponse as _, Response};
+use http::{header, Method};
+
+use super::error::AppError;
+use crate::error::Error;
 
 use crate::Sigra;
 
@@ -32,7 +35,7 @@ pub async fn reject_cross_site(
         origin = header_text(&request, "origin"),
         "refused a cross-site request"
     );
-    (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response()
+    AppError(Error::CrossSiteRefused).into_response()
 }
 
 fn is_safe(method: &Method) -> bool {

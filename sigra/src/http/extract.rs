@@ -30,7 +30,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         from_scope(parts).ok_or_else(|| {
-            let bearer = parts.extensions.get::<Scope>().is_some_and(Scope::is_bearer);
+            let bearer = parts
+                .extensions
+                .get::<Scope>()
+                .is_some_and(Scope::is_bearer);
             AppError(if bearer {
                 Error::SessionRequired
             } else {
@@ -93,7 +96,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
 }
 
 /// The request context from a request's extensions and headers.
-pub(crate) fn context_of(extensions: &http::Extensions, headers: &http::HeaderMap) -> RequestContext {
+pub(crate) fn context_of(
+    extensions: &http::Extensions,
+    headers: &http::HeaderMap,
+) -> RequestContext {
     // The resolved client (trusted proxies applied), else the socket peer.
     let ip = extensions
         .get::<super::ClientIp>()

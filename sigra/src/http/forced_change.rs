@@ -122,11 +122,7 @@ impl RequiredSteps {
         if !self.sigra.config().mfa.required || self.allows(step, asked, path) {
             return Ok(None);
         }
-        let enrolled = self
-            .sigra
-            .mfa()
-            .has_second_factor(&user.id)
-            .await?;
+        let enrolled = self.sigra.mfa().has_second_factor(&user.id).await?;
         Ok((!enrolled).then_some(step))
     }
 }
@@ -150,10 +146,7 @@ pub async fn enforce_required_steps(
     } else {
         Asked::of(&request)
     };
-    let step = match steps
-        .step_before(&user, asked, request.uri().path())
-        .await
-    {
+    let step = match steps.step_before(&user, asked, request.uri().path()).await {
         Ok(None) => return next.run(request).await,
         Ok(Some(step)) => step,
         Err(error) => return AppError(error).into_response(),

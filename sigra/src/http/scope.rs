@@ -38,9 +38,10 @@ impl Scope {
     pub fn authenticated(&self) -> Option<&Authenticated> {
         match self {
             Self::SignedIn(authenticated) => Some(authenticated),
-            Self::Guest | Self::PendingSecondFactor(_) | Self::ApiToken(_) | Self::AccessToken(_) => {
-                None
-            }
+            Self::Guest
+            | Self::PendingSecondFactor(_)
+            | Self::ApiToken(_)
+            | Self::AccessToken(_) => None,
         }
     }
 

@@ -7,7 +7,18 @@ use serde_json::{Map, Value};
 
 /// Claim names the core sets; a host's custom claims may not use them.
 pub(crate) const REGISTERED: &[&str] = &[
-    "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "scope", "epoch", "client_id", "act", "cnf",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "scope",
+    "epoch",
+    "client_id",
+    "act",
+    "cnf",
 ];
 
 /// An access token's claims (RFC 9068), plus the token epoch and the host's claims.
@@ -69,7 +80,9 @@ impl AccessClaims {
             return Err(Refusal::Lifetime);
         }
         let plain = |text: &str| {
-            !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            !text.is_empty()
+                && text.len() <= 64
+                && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         };
         if !plain(&self.sub) || !plain(&self.jti) {
             return Err(Refusal::Identifiers);
@@ -135,12 +148,20 @@ mod tests {
     #[test]
     fn a_missing_registered_claim_does_not_parse() {
         let mut json = serde_json::to_value(claims(1)).expect("json");
-        for claim in ["exp", "iss", "aud", "sub", "nbf", "iat", "jti", "epoch", "scope"] {
+        for claim in [
+            "exp", "iss", "aud", "sub", "nbf", "iat", "jti", "epoch", "scope",
+        ] {
             let mut without = json.clone();
             without.as_object_mut().expect("object").remove(claim);
-            assert!(serde_json::from_value::<AccessClaims>(without).is_err(), "{claim}");
+            assert!(
+                serde_json::from_value::<AccessClaims>(without).is_err(),
+                "{claim}"
+            );
         }
         json["aud"] = serde_json::json!(["a", "b"]);
-        assert!(serde_json::from_value::<AccessClaims>(json).is_err(), "aud must be one string");
+        assert!(
+            serde_json::from_value::<AccessClaims>(json).is_err(),
+            "aud must be one string"
+        );
     }
 }

@@ -75,7 +75,12 @@ mod tests {
 
     #[test]
     fn only_the_three_header_members_are_accepted() {
-        let ok = format!("{}.{}.{}", b64(r#"{"alg":"EdDSA","typ":"at+jwt","kid":"abc123"}"#), b64("{}"), b64("sig"));
+        let ok = format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"EdDSA","typ":"at+jwt","kid":"abc123"}"#),
+            b64("{}"),
+            b64("sig")
+        );
         assert!(split(&ok).is_some());
         for header in [
             r#"{"alg":"EdDSA","typ":"at+jwt","kid":"abc","jku":"http://127.0.0.1:9/keys"}"#,
@@ -90,7 +95,12 @@ mod tests {
             let token = format!("{}.{}.{}", b64(header), b64("{}"), b64("sig"));
             assert!(split(&token).is_none(), "{header}");
         }
-        assert!(split(&format!("{}.{}.", b64(r#"{"alg":"none","typ":"at+jwt","kid":"a"}"#), b64("{}"))).is_none());
+        assert!(split(&format!(
+            "{}.{}.",
+            b64(r#"{"alg":"none","typ":"at+jwt","kid":"a"}"#),
+            b64("{}")
+        ))
+        .is_none());
         assert!(split(&"a.".repeat(5000)).is_none());
     }
 

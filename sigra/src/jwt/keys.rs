@@ -280,17 +280,24 @@ impl JwtKeys {
         .await?;
         let mut keys = Vec::with_capacity(rows.len());
         for row in rows {
-            let algorithm: JwtAlgorithm = row
-                .algorithm
-                .parse()
-                .map_err(|_| Error::Internal(format!("unknown JWT key algorithm {}", row.algorithm).into()))?;
+            let algorithm: JwtAlgorithm = row.algorithm.parse().map_err(|_| {
+                Error::Internal(format!("unknown JWT key algorithm {}", row.algorithm).into())
+            })?;
             let secret = self
                 .sealer
                 .open(&context(&row.id), &row.private_key_sealed)
                 .ok_or_else(|| {
-                    Error::Internal(format!("the JWT signing key `{}` does not open", row.id).into())
+                    Error::Internal(
+                        format!("the JWT signing key `{}` does not open", row.id).into(),
+                    )
                 })?;
-            keys.push(Key::open(row.id, algorithm, &secret, row.activates_at, row.retires_at)?);
+            keys.push(Key::open(
+                row.id,
+                algorithm,
+                &secret,
+                row.activates_at,
+                row.retires_at,
+            )?);
         }
         Ok(KeySet {
             keys,
@@ -338,17 +345,18 @@ impl JwtKeys {
         }
         let activates_at = now.plus(PROPAGATION);
         let retires_at = activates_at.plus(access_ttl).plus(leeway);
-        sqlx::query("DELETE FROM jwt_signing_keys WHERE retires_at IS NOT NULL AND retires_at <= $1")
-            .bind(now.as_millis())
-            .execute(&mut *conn)
-            .await?;
-        let retired = sqlx::query(
-            "UPDATE jwt_signing_keys SET retires_at = $1 WHERE retires_at IS NULL",
+        sqlx::query(
+            "DELETE FROM jwt_signing_keys WHERE retires_at IS NOT NULL AND retires_at <= $1",
         )
-        .bind(retires_at.as_millis())
+        .bind(now.as_millis())
         .execute(&mut *conn)
-        .await?
-        .rows_affected();
+        .await?;
+        let retired =
+            sqlx::query("UPDATE jwt_signing_keys SET retires_at = $1 WHERE retires_at IS NULL")
+                .bind(retires_at.as_millis())
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
         let id = self.insert_new(conn, now, activates_at).await?;
         Ok((id, retired))
     }
@@ -377,6 +385,9 @@ mod tests {
     fn the_thumbprint_is_rfc_7638s() {
         // RFC 8037 appendix A.3: the thumbprint of its Ed25519 example key.
         let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
-        assert_eq!(thumbprint(&jwk), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+        assert_eq!(
+            thumbprint(&jwk),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
     }
 }

@@ -351,7 +351,8 @@ impl Jwt<'_> {
         let refresh_token = IssuedToken::generate();
         let token_expires = now.plus(config.refresh_ttl).min(family_expires);
         store::insert_token(change, &family, &refresh_token.hash(), now, token_expires).await?;
-        let access_token = self.sign_access(keys, &account.user, &scopes, account.token_epoch, now)?;
+        let access_token =
+            self.sign_access(keys, &account.user, &scopes, account.token_epoch, now)?;
         Ok(TokenPair {
             access_token,
             refresh_token,
@@ -399,7 +400,13 @@ impl Jwt<'_> {
                 }
                 let detail = AuditEvent::new(Action::LoginSuccess)
                     .meta("algorithm_upgraded", proved.upgraded.is_some());
-                (change, proved.user, proved.email, LoginMethod::Password, detail)
+                (
+                    change,
+                    proved.user,
+                    proved.email,
+                    LoginMethod::Password,
+                    detail,
+                )
             }
             ApiCredentials::Passkey { ceremony, response } => {
                 let change = self.core.begin_change(request).await?;
@@ -407,8 +414,15 @@ impl Jwt<'_> {
                     .passkeys
                     .check_passkey_log_in(change, &ceremony, &response, request)
                     .await?;
-                let detail = AuditEvent::new(Action::LoginSuccess).meta("credential", proved.credential);
-                (change, proved.user, proved.email, LoginMethod::Passkey, detail)
+                let detail =
+                    AuditEvent::new(Action::LoginSuccess).meta("credential", proved.credential);
+                (
+                    change,
+                    proved.user,
+                    proved.email,
+                    LoginMethod::Passkey,
+                    detail,
+                )
             }
         };
         let next = self
@@ -487,9 +501,12 @@ impl Jwt<'_> {
             return Err(Error::TokenRejected);
         }
         if let SecondFactor::BackupCode(_) = factor {
-            self.mfa.record_backup_code_use(&mut change, &user, &email).await?;
+            self.mfa
+                .record_backup_code_use(&mut change, &user, &email)
+                .await?;
         }
-        let mut success = AuditEvent::new(Action::LoginSuccess).meta("second_factor", factor.method());
+        let mut success =
+            AuditEvent::new(Action::LoginSuccess).meta("second_factor", factor.method());
         if let Some(first) = challenge.first_factor.0 {
             success = success.meta("method", first.as_str());
         }
@@ -497,7 +514,12 @@ impl Jwt<'_> {
             .finish_api_log_in(&mut change, &user, &email, success)
             .await?;
         let pair = self
-            .issue(&mut change, &keys, &user, Scopes::from_stored(&challenge.scopes))
+            .issue(
+                &mut change,
+                &keys,
+                &user,
+                Scopes::from_stored(&challenge.scopes),
+            )
             .await?;
         change.commit().await?;
         Ok(pair)
@@ -508,7 +530,11 @@ impl Jwt<'_> {
     ///
     /// # Errors
     /// `TokenRejected` for any refusal (reuse included); the database failed.
-    pub async fn refresh(&self, refresh_token: &str, request: &RequestContext) -> Result<TokenPair> {
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        request: &RequestContext,
+    ) -> Result<TokenPair> {
         let config = &self.core.config().jwt;
         let presented = PresentedToken::parse(refresh_token).ok_or(Error::TokenRejected)?;
         let hash = presented.hash();
@@ -537,19 +563,29 @@ impl Jwt<'_> {
         let alive = row.revoked_at.is_none()
             && row.expires_at > now
             && row.family_expires_at > now
-            && account.as_ref().is_some_and(|a| a.token_epoch == row.token_epoch);
+            && account
+                .as_ref()
+                .is_some_and(|a| a.token_epoch == row.token_epoch);
         let Some(account) = account.filter(|_| alive) else {
             return Err(Error::TokenRejected);
         };
         let next = IssuedToken::generate();
         let token_expires = now.plus(config.refresh_ttl).min(row.family_expires_at);
-        store::insert_token(&mut change, &row.family_id, &next.hash(), now, token_expires).await?;
+        store::insert_token(
+            &mut change,
+            &row.family_id,
+            &next.hash(),
+            now,
+            token_expires,
+        )
+        .await?;
         let event = AuditEvent::new(Action::JwtRefresh)
             .actor(&row.user_id)
             .meta("family", row.family_id.clone());
         change.audit(event).await?;
         let scopes = Scopes::from_stored(&row.scopes);
-        let access_token = self.sign_access(&keys, &account.user, &scopes, account.token_epoch, now)?;
+        let access_token =
+            self.sign_access(&keys, &account.user, &scopes, account.token_epoch, now)?;
         change.commit().await?;
         Ok(TokenPair {
             access_token,
@@ -564,7 +600,11 @@ impl Jwt<'_> {
     ///
     /// # Errors
     /// The database failed.
-    pub async fn revoke_refresh(&self, refresh_token: &str, request: &RequestContext) -> Result<()> {
+    pub async fn revoke_refresh(
+        &self,
+        refresh_token: &str,
+        request: &RequestContext,
+    ) -> Result<()> {
         let Some(presented) = PresentedToken::parse(refresh_token) else {
             return Ok(());
         };

@@ -56,7 +56,11 @@ pub(crate) async fn insert_token(
 }
 
 /// Supersedes the token with this digest if nobody has: the one winner of racing refreshes.
-pub(crate) async fn supersede(conn: &mut AnyConnection, hash: &TokenHash, now: Timestamp) -> Result<bool> {
+pub(crate) async fn supersede(
+    conn: &mut AnyConnection,
+    hash: &TokenHash,
+    now: Timestamp,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE jwt_refresh_tokens SET superseded_at = $2 WHERE token_hash = $1 AND superseded_at IS NULL",
     )
@@ -93,7 +97,11 @@ pub(crate) async fn find(conn: &mut AnyConnection, hash: &TokenHash) -> Result<O
 }
 
 /// Revokes a family; whether this call did it (so its audit row is written once).
-pub(crate) async fn revoke_family(conn: &mut AnyConnection, family: &str, now: Timestamp) -> Result<bool> {
+pub(crate) async fn revoke_family(
+    conn: &mut AnyConnection,
+    family: &str,
+    now: Timestamp,
+) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE jwt_refresh_families SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
     )
@@ -113,7 +121,10 @@ pub(crate) struct NewChallenge<'a> {
     pub expires_at: Timestamp,
 }
 
-pub(crate) async fn insert_challenge(conn: &mut AnyConnection, challenge: NewChallenge<'_>) -> Result<()> {
+pub(crate) async fn insert_challenge(
+    conn: &mut AnyConnection,
+    challenge: NewChallenge<'_>,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO api_mfa_challenges (id, user_id, token_hash, first_factor, scopes, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -224,9 +224,10 @@ impl<'a> Mfa<'a> {
             return Err(Error::Unauthenticated);
         }
         let backup_codes_left = match factor {
-            SecondFactor::BackupCode(_) => {
-                Some(self.record_backup_code_use(&mut change, user, email).await?)
-            }
+            SecondFactor::BackupCode(_) => Some(
+                self.record_backup_code_use(&mut change, user, email)
+                    .await?,
+            ),
             SecondFactor::Totp(_) | SecondFactor::Passkey { .. } => None,
         };
         let kind = pending.upgrade_to();
