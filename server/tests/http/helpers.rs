@@ -80,6 +80,8 @@ pub struct Setup {
     pub mailer: Option<Arc<dyn Mailer>>,
     /// A GeoIP lookup instead of none.
     pub geoip: Option<Arc<dyn GeoIp>>,
+    /// Claims added to every JWT access token.
+    pub claims: Option<Arc<dyn sigra::jwt::CustomClaims>>,
     /// Where to listen instead of `127.0.0.1:0` (the tests still connect to 127.0.0.1).
     pub listen: Option<&'static str>,
     /// Points where the test holds requests inside the core to force an interleaving.
@@ -121,6 +123,9 @@ impl TestApp {
         }
         if let Some(geoip) = setup.geoip {
             core = core.geoip(geoip);
+        }
+        if let Some(claims) = setup.claims {
+            core = core.jwt_claims(claims);
         }
         core = core.test_hooks(setup.test_hooks);
         let listen = setup.listen.unwrap_or("127.0.0.1:0").parse().expect("addr");

@@ -13,6 +13,7 @@ use sha2::Sha256;
 
 use crate::helpers::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
 use crate::mfa::{enrol, next_code};
+use crate::passkeys::register;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -795,5 +796,92 @@ async fn a_client_logging_out_ends_its_family() {
             1
         );
     })
+    .await;
+}
+
+#[tokio::test]
+async fn a_passkey_logs_an_api_client_in_as_both_factors_and_its_answer_works_once() {
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("apipasskey@example.com").await;
+        let mut passkey = register(&app, &mut cookie, "Key").await;
+        enrol(&app, &mut cookie).await;
+        let options = body(app.api(Method::POST, "/api/v1/auth/passkey/options", None, Some(json!({}))).await).await;
+        let answer = passkey.get(&options["options"]);
+        let grant = json!({"grant_type": "passkey", "ceremony": options["ceremony"], "response": answer});
+        let response = app.api(Method::POST, "/api/v1/auth/token", None, Some(grant.clone())).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let tokens = body(response).await;
+        assert!(tokens.get("mfa_required").is_none(), "a user-verified passkey is both factors");
+        assert_eq!(me_status(&app, tokens["access_token"].as_str().expect("access")).await, StatusCode::OK);
+        let replay = app.api(Method::POST, "/api/v1/auth/token", None, Some(grant)).await;
+        assert!(replay.status().is_client_error(), "{}", replay.status());
+        assert_eq!(app.count("SELECT COUNT(*) FROM jwt_refresh_families").await, 1);
+        let rows = app
+            .count("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.success' AND metadata LIKE '%\"method\":\"passkey\"%'")
+            .await;
+        assert_eq!(rows, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn es256_signs_when_configured_and_the_jwks_publishes_a_p256_key() {
+    on_each_engine_with(
+        || Setup {
+            env: vec![("SIGRA_JWT_ALGORITHM", "ES256".to_owned())],
+            ..Setup::default()
+        },
+        |app: TestApp| async move {
+            let tokens = api_client(&app, "es256@example.com").await;
+            let access = tokens["access_token"].as_str().expect("access");
+            let header: Value = serde_json::from_slice(
+                &URL_SAFE_NO_PAD.decode(access.split('.').next().expect("header")).expect("b64"),
+            )
+            .expect("json");
+            assert_eq!(header["alg"], "ES256");
+            let jwks = body(app.api(Method::GET, "/.well-known/jwks.json", None, None).await).await;
+            assert_eq!(jwks["keys"][0]["crv"], "P-256");
+            assert_eq!(me_status(&app, access).await, StatusCode::OK);
+        },
+    )
+    .await;
+}
+
+/// A host's claims: a plan, and an attempt to overwrite a registered claim.
+struct Plan;
+
+impl sigra::jwt::CustomClaims for Plan {
+    fn claims(&self, user: &sigra::users::User, _scopes: &sigra::api_tokens::Scopes) -> serde_json::Map<String, Value> {
+        let mut claims = serde_json::Map::new();
+        claims.insert("plan".to_owned(), json!("gold"));
+        claims.insert("email".to_owned(), json!(user.email.to_string()));
+        claims.insert("sub".to_owned(), json!("someone-else"));
+        claims.insert("exp".to_owned(), json!(i64::MAX));
+        claims
+    }
+}
+
+#[tokio::test]
+async fn a_hosts_custom_claims_ride_in_the_token_but_never_replace_the_cores() {
+    on_each_engine_with(
+        || Setup {
+            claims: Some(std::sync::Arc::new(Plan)),
+            ..Setup::default()
+        },
+        |app: TestApp| async move {
+            let tokens = api_client(&app, "claims@example.com").await;
+            let access = tokens["access_token"].as_str().expect("access");
+            let claims: Value = serde_json::from_slice(
+                &URL_SAFE_NO_PAD.decode(access.split('.').nth(1).expect("claims")).expect("b64"),
+            )
+            .expect("json");
+            assert_eq!(claims["plan"], "gold");
+            assert_eq!(claims["email"], "claims@example.com");
+            assert_ne!(claims["sub"], "someone-else");
+            assert!(claims["exp"].as_i64().is_some_and(|exp| exp < i64::MAX));
+            let verified = app.sigra.jwt().verify_access(access).await.expect("verifies");
+            assert_eq!(verified.claim("plan"), Some(&json!("gold")));
+        },
+    )
     .await;
 }
