@@ -835,11 +835,17 @@ async fn es256_signs_when_configured_and_the_jwks_publishes_a_p256_key() {
             let tokens = api_client(&app, "es256@example.com").await;
             let access = tokens["access_token"].as_str().expect("access");
             let header: Value = serde_json::from_slice(
-                &URL_SAFE_NO_PAD.decode(access.split('.').next().expect("header")).expect("b64"),
+                &URL_SAFE_NO_PAD
+                    .decode(access.split('.').next().expect("header"))
+                    .expect("b64"),
             )
             .expect("json");
             assert_eq!(header["alg"], "ES256");
-            let jwks = body(app.api(Method::GET, "/.well-known/jwks.json", None, None).await).await;
+            let jwks = body(
+                app.api(Method::GET, "/.well-known/jwks.json", None, None)
+                    .await,
+            )
+            .await;
             assert_eq!(jwks["keys"][0]["crv"], "P-256");
             assert_eq!(me_status(&app, access).await, StatusCode::OK);
         },
@@ -851,7 +857,11 @@ async fn es256_signs_when_configured_and_the_jwks_publishes_a_p256_key() {
 struct Plan;
 
 impl sigra::jwt::CustomClaims for Plan {
-    fn claims(&self, user: &sigra::users::User, _scopes: &sigra::api_tokens::Scopes) -> serde_json::Map<String, Value> {
+    fn claims(
+        &self,
+        user: &sigra::users::User,
+        _scopes: &sigra::api_tokens::Scopes,
+    ) -> serde_json::Map<String, Value> {
         let mut claims = serde_json::Map::new();
         claims.insert("plan".to_owned(), json!("gold"));
         claims.insert("email".to_owned(), json!(user.email.to_string()));
@@ -872,14 +882,21 @@ async fn a_hosts_custom_claims_ride_in_the_token_but_never_replace_the_cores() {
             let tokens = api_client(&app, "claims@example.com").await;
             let access = tokens["access_token"].as_str().expect("access");
             let claims: Value = serde_json::from_slice(
-                &URL_SAFE_NO_PAD.decode(access.split('.').nth(1).expect("claims")).expect("b64"),
+                &URL_SAFE_NO_PAD
+                    .decode(access.split('.').nth(1).expect("claims"))
+                    .expect("b64"),
             )
             .expect("json");
             assert_eq!(claims["plan"], "gold");
             assert_eq!(claims["email"], "claims@example.com");
             assert_ne!(claims["sub"], "someone-else");
             assert!(claims["exp"].as_i64().is_some_and(|exp| exp < i64::MAX));
-            let verified = app.sigra.jwt().verify_access(access).await.expect("verifies");
+            let verified = app
+                .sigra
+                .jwt()
+                .verify_access(access)
+                .await
+                .expect("verifies");
             assert_eq!(verified.claim("plan"), Some(&json!("gold")));
         },
     )

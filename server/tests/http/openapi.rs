@@ -169,6 +169,8 @@ fn schemathesis(args: &[&str]) -> (bool, String) {
         .arg("run")
         .args(args)
         .env("NO_COLOR", "1")
+        // Its cache and reports go to a temporary directory, not the source tree.
+        .current_dir(std::env::temp_dir())
         .output()
         .expect("run schemathesis");
     let text = format!(
