@@ -267,6 +267,19 @@ impl Sigra {
         self.inner.core.now()
     }
 
+    /// How many password hashes and verifications have run (feature `testing`): a test's proof
+    /// that a path never reached the hash.
+    #[cfg(feature = "testing")]
+    pub fn password_hash_runs(&self) -> u64 {
+        self.inner.core.hasher().runs()
+    }
+
+    /// Whether session lookups are cached in this process (feature `testing`).
+    #[cfg(feature = "testing")]
+    pub fn caches_sessions(&self) -> bool {
+        self.inner.core.session_cache().is_some()
+    }
+
     /// The rate limiter, for the HTTP layers.
     pub fn rate_limiter(&self) -> &RateLimiter {
         self.inner.core.rate_limiter()

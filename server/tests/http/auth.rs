@@ -108,6 +108,48 @@ async fn wrong_password_and_unknown_email_get_byte_identical_answers() {
     .await;
 }
 
+#[tokio::test]
+async fn the_hydrated_log_in_gets_one_answer_for_locked_wrong_and_unknown() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("known@example.com", CANARY_PASSWORD).await;
+        app.register("locked@example.com", CANARY_PASSWORD).await;
+        let json_log_in = |email: &'static str, password: &'static str| {
+            let app = &app;
+            async move {
+                app.call_json(
+                    "/users/log-in",
+                    &[("email", email), ("password", password)],
+                    None,
+                )
+                .await
+            }
+        };
+        for _ in 0..5 {
+            json_log_in("locked@example.com", "not the right password at all").await;
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE locked_until IS NOT NULL")
+                .await,
+            1,
+            "the account is locked"
+        );
+        let wrong =
+            snapshot(json_log_in("known@example.com", "not the right password at all").await).await;
+        let unknown =
+            snapshot(json_log_in("nobody@example.com", "not the right password at all").await)
+                .await;
+        let locked = snapshot(json_log_in("locked@example.com", CANARY_PASSWORD).await).await;
+        assert_eq!(wrong, unknown, "wrong password vs unknown email");
+        assert_eq!(
+            wrong, locked,
+            "wrong password vs the right one while locked"
+        );
+        assert_eq!(wrong.0, StatusCode::UNAUTHORIZED.as_u16());
+        assert_eq!(wrong.2, br#""InvalidCredentials""#.to_vec());
+    })
+    .await;
+}
+
 /// Status, headers and body, minus the headers that differ on every request by design.
 async fn snapshot(response: reqwest::Response) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let status = response.status().as_u16();
@@ -268,6 +310,7 @@ async fn log_in_refuses_oversized_passwords_without_hashing() {
     on_each_engine(|app: TestApp| async move {
         app.register("big@example.com", CANARY_PASSWORD).await;
         let huge = "x".repeat(5_000);
+        let runs = app.sigra.password_hash_runs();
         let response = app
             .call_json(
                 "/users/log-in",
@@ -276,6 +319,27 @@ async fn log_in_refuses_oversized_passwords_without_hashing() {
             )
             .await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.sigra.password_hash_runs(),
+            runs,
+            "refused before any hashing"
+        );
+        let control = app
+            .call_json(
+                "/users/log-in",
+                &[
+                    ("email", "big@example.com"),
+                    ("password", "x".repeat(200).as_str()),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(control.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.sigra.password_hash_runs(),
+            runs + 1,
+            "a wrong password of allowed length is hashed"
+        );
         let too_big = "x".repeat(70_000);
         let response = app
             .call_json(

@@ -507,6 +507,24 @@ pub fn clears_session(response: &Response) -> bool {
         .any(|c| c.starts_with("__Host-sigra_session=;") && c.contains("Max-Age=0"))
 }
 
+/// Where a refused form post without JavaScript is sent back to (the path), and the error
+/// carried with it (Leptos puts the server function's error, as JSON in base64, in `__err`).
+pub fn form_refusal(response: &Response) -> (String, Option<String>) {
+    use base64::Engine as _;
+    let base = reqwest::Url::parse("http://localhost/").expect("base");
+    let target = base.join(&location(response)).expect("a location");
+    let error = target
+        .query_pairs()
+        .find(|(key, _)| key == "__err")
+        .and_then(|(_, value)| {
+            base64::engine::general_purpose::STANDARD
+                .decode(value.as_bytes())
+                .ok()
+        })
+        .and_then(|json| String::from_utf8(json).ok());
+    (target.path().to_owned(), error)
+}
+
 pub fn location(response: &Response) -> String {
     response
         .headers()

@@ -16,7 +16,6 @@ mod jobs;
 mod jwt;
 mod jwt_interop;
 mod lockout;
-mod metrics;
 mod mfa;
 mod openapi;
 mod passkeys;

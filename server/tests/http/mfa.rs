@@ -11,8 +11,8 @@ use serde_json::Value;
 use sigra::request::RequestContext;
 
 use crate::helpers::{
-    location, on_each_engine, on_each_engine_with, session_cookie, set_cookies, Setup, TestApp,
-    CANARY_PASSWORD,
+    clears_session, form_refusal, location, on_each_engine, on_each_engine_with, session_cookie,
+    set_cookies, Setup, TestApp, CANARY_PASSWORD,
 };
 
 const STEP: Duration = Duration::from_secs(30);
@@ -186,9 +186,13 @@ async fn totp_set_up_and_log_in_with_codes_from_an_independent_implementation() 
         let code = pyotp_code(&app, &secret);
         assert!(session_cookie(&verify(&app, &again, &code, false).await).is_some());
 
-        for action in ["auth.mfa_challenge", "mfa.enroll.success", "mfa.enroll.start"] {
+        for (action, times) in [
+            ("auth.mfa_challenge", 2),
+            ("mfa.enroll.success", 1),
+            ("mfa.enroll.start", 1),
+        ] {
             let sql = format!("SELECT COUNT(*) FROM audit_events WHERE action = '{action}'");
-            assert!(app.count(&sql).await >= 1, "{action}");
+            assert_eq!(app.count(&sql).await, times, "{action}");
         }
         assert_eq!(
             app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'mfa.verify' AND outcome = 'failure'")
@@ -380,16 +384,38 @@ async fn a_pending_session_expires_after_five_minutes() {
     on_each_engine(|app: TestApp| async move {
         let mut cookie = app.signed_in("slow@example.com").await;
         let (secret, _) = enrol(&app, &mut cookie).await;
-        let pending = log_in_pending(&app, "slow@example.com").await;
+        // Just inside the five minutes, the code finishes the log-in.
+        let in_time = log_in_pending(&app, "slow@example.com").await;
+        app.advance(Duration::from_secs(5 * 60 - 1));
+        let code = pyotp_code(&app, &secret);
+        let done = verify(&app, &in_time, &code, false).await;
+        assert!(session_cookie(&done).is_some(), "in time");
+
+        let late = log_in_pending(&app, "slow@example.com").await;
         app.advance(Duration::from_secs(5 * 60));
         let code = pyotp_code(&app, &secret);
-        let response = verify(&app, &pending, &code, false).await;
+        let response = verify(&app, &late, &code, false).await;
         assert!(session_cookie(&response).is_none());
+        assert_eq!(
+            form_refusal(&response),
+            (
+                "/users/mfa".to_owned(),
+                Some(r#""Unauthenticated""#.to_owned())
+            ),
+            "back to the step, which says the log-in has to start again"
+        );
+        assert!(clears_session(&response), "the dead pending cookie goes");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'mfa_pending'")
+                .await,
+            0,
+            "the expired pending session is deleted"
+        );
     })
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_uses_of_one_backup_code_exactly_one_wins() {
     // The 19 losers are wrong codes; a lock after five would hide which one won.
     let setup = || Setup {
@@ -704,6 +730,76 @@ async fn trusted_browsers_are_forgotten_all_at_once_on_sign_out_everywhere_and_o
         assert!(
             location(&response).starts_with("/users/mfa"),
             "a new password forgets trusted browsers"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn trusted_browsers_are_forgotten_by_a_password_reset_and_by_turning_two_factor_off() {
+    on_each_engine(|app: TestApp| async move {
+        // A reset: the new password alone no longer skips the code in the trusted browser.
+        let mut cookie = app.signed_in("reset-trust@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
+        let (_, trusted) = trust(&app, "reset-trust@example.com", &secret).await;
+        assert!(!asks_for_code(&app, "reset-trust@example.com", &trusted).await);
+        app.post_form(
+            "/users/reset-password",
+            "/users/reset-password",
+            &[("email", "reset-trust@example.com")],
+            None,
+        )
+        .await;
+        let link = app
+            .link_in_mail("reset-trust@example.com", "/users/reset-password/")
+            .await;
+        let (link_cookie, page) = app.open_link(&link).await;
+        let new_password = "Another-Canary-pw-2c9d-horse";
+        let reset = app
+            .post_link_form(&page, &link_cookie, &[("password", new_password)], None)
+            .await;
+        assert_eq!(location(&reset), "/users/log-in");
+        let response = app
+            .post_form(
+                "/users/log-in",
+                "/users/log-in",
+                &[
+                    ("email", "reset-trust@example.com"),
+                    ("password", new_password),
+                ],
+                Some(&trusted),
+            )
+            .await;
+        assert!(
+            location(&response).starts_with("/users/mfa"),
+            "a reset forgets trusted browsers"
+        );
+
+        // Turning two-factor off, then on again: the browser trusted before is not trusted now.
+        let mut cookie = app.signed_in("off-trust@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
+        let (mut session, trusted) = trust(&app, "off-trust@example.com", &secret).await;
+        app.enter_sudo(&mut session, SECURITY).await;
+        let code = next_code(&app, &secret);
+        let off = app
+            .post_form(
+                "/users/settings/security/totp-disable",
+                SECURITY,
+                &[("code", &code)],
+                Some(&session),
+            )
+            .await;
+        assert_eq!(location(&off), SECURITY);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_totp WHERE confirmed_at IS NOT NULL")
+                .await,
+            1,
+            "only the first account still has an app"
+        );
+        enrol(&app, &mut session).await;
+        assert!(
+            asks_for_code(&app, "off-trust@example.com", &trusted).await,
+            "turning two-factor off forgets trusted browsers"
         );
     })
     .await;

@@ -279,10 +279,11 @@ async fn replayed_foreign_and_stale_answers_are_refused() {
         let (ceremony, options) = start(&app, "/users/log-in/passkey-start", None).await;
         let forged = stranger.get(&options);
         assert_eq!(answer_log_in(&app, &ceremony, &forged).await.0, StatusCode::BAD_REQUEST, "a wrong key");
-        assert!(
+        assert_eq!(
             app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.failure' AND metadata LIKE '%passkey_rejected%'")
-                .await
-                >= 6
+                .await,
+            7,
+            "one row for each of the seven refusals above"
         );
     })
     .await;
@@ -641,6 +642,108 @@ async fn another_accounts_passkey_answer_removes_nothing() {
         assert_eq!(
             app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'passkey.delete'")
                 .await,
+            0
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_new_registration_excludes_the_accounts_passkeys() {
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("exclude@example.com").await;
+        let first = register(&app, &mut cookie, "First").await;
+        let (_, options) = start(
+            &app,
+            "/users/settings/security/passkey-start",
+            Some(&cookie),
+        )
+        .await;
+        let excluded: Vec<&str> = options["excludeCredentials"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|c| c["id"].as_str().expect("an id"))
+            .collect();
+        assert_eq!(excluded, [b64(&first.credential_id)]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_ceremony_is_finished_only_by_the_user_who_started_it() {
+    on_each_engine(|app: TestApp| async move {
+        let mut alice = app.signed_in("alice@example.com").await;
+        app.enter_sudo(&mut alice, SECURITY).await;
+        let (ceremony, options) =
+            start(&app, "/users/settings/security/passkey-start", Some(&alice)).await;
+        let (_, response) = SoftPasskey::create(&options);
+        let mut mallory = app.signed_in("mallory@example.com").await;
+        app.enter_sudo(&mut mallory, SECURITY).await;
+        let stolen = app
+            .call_json(
+                "/users/settings/security/passkey-finish",
+                &[("ceremony", &ceremony), ("response", &response)],
+                Some(&mallory),
+            )
+            .await;
+        assert_eq!(stolen.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(app.count("SELECT COUNT(*) FROM user_passkeys").await, 0);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM webauthn_ceremonies").await,
+            1,
+            "Alice's ceremony is still hers to finish"
+        );
+        let finished = app
+            .call_json(
+                "/users/settings/security/passkey-finish",
+                &[("ceremony", &ceremony), ("response", &response)],
+                Some(&alice),
+            )
+            .await;
+        assert_eq!(finished.status(), StatusCode::OK);
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM user_passkeys p JOIN users u ON u.id = p.user_id \
+                 WHERE u.email = 'alice@example.com'"
+            )
+            .await,
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_ceremony_started_in_one_process_is_finished_in_another() {
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("across@example.com").await;
+        let mut passkey = register(&app, &mut cookie, "Phone").await;
+        // A second server process: its own pool and core over the same database.
+        let config = sigra::testing::config(app.database_url());
+        let db = sigra::db::Db::connect(&config.database)
+            .await
+            .expect("connect");
+        let other = sigra::Sigra::builder(config, std::sync::Arc::new(app::emails::Templates))
+            .clock(std::sync::Arc::new(app.clock.clone()))
+            .with_db(db)
+            .expect("core");
+        let (ceremony, options) = start(&app, "/users/log-in/passkey-start", None).await;
+        let answer = passkey.get(&options);
+        let request = sigra::request::RequestContext::default();
+        let session = other
+            .passkeys()
+            .log_in_with_passkey(&ceremony, &answer, None, &request)
+            .await
+            .expect("the other process finishes the ceremony");
+        let cookie = format!("__Host-sigra_session={}", session.token.expose());
+        assert_eq!(
+            app.me(&cookie).await,
+            StatusCode::OK,
+            "and the first serves the session"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM webauthn_ceremonies").await,
             0
         );
     })

@@ -60,6 +60,68 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
 }
 
 #[tokio::test]
+async fn server_function_calls_and_the_api_are_refused_cross_site_too() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("victim@example.com").await;
+        let before = app.account_snapshot().await;
+        let client = reqwest::Client::new();
+        // The hydrated page's own kind of call (JSON back), and the JSON API.
+        for (path, form) in [
+            ("/users/sessions/revoke-others", vec![]),
+            ("/users/log-out", vec![]),
+            (
+                "/users/settings/email",
+                vec![
+                    ("new_email", "attacker@example.com"),
+                    ("current_password", CANARY_PASSWORD),
+                ],
+            ),
+            ("/api/account/sessions", vec![]),
+            ("/api/v1/me", vec![]),
+        ] {
+            for site in ["cross-site", "same-site"] {
+                let response = client
+                    .post(format!("{}{path}", app.address))
+                    .header("accept", "application/json")
+                    .header("sec-fetch-site", site)
+                    .header("cookie", &cookie)
+                    .form(&form)
+                    .send()
+                    .await
+                    .expect("sent");
+                assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path} {site}");
+            }
+        }
+        assert_eq!(app.account_snapshot().await, before, "nothing changed");
+        assert_eq!(app.me(&cookie).await, StatusCode::OK);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_request_the_user_started_themselves_is_same_site() {
+    on_each_engine(|app: TestApp| async move {
+        // `Sec-Fetch-Site: none`: typed in the address bar, a bookmark.
+        let form = [
+            ("email", "typed@example.com"),
+            ("password", CANARY_PASSWORD),
+        ];
+        let response = app
+            .post_form_with(
+                "/users/register",
+                "/users/register",
+                &form,
+                None,
+                &[("sec-fetch-site", "none")],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn every_response_carries_the_security_headers() {
     on_each_engine(|app: TestApp| async move {
         let cookie = app.signed_in("headers@example.com").await;

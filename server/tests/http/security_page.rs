@@ -220,18 +220,17 @@ async fn another_users_session_cannot_be_revoked() {
 async fn return_to_never_leaves_the_site() {
     on_each_engine(|app: TestApp| async move {
         let mut cookie = app.signed_in("bounce@example.com").await;
-        for attack in [
-            "//evil.com",
-            "https://evil.com",
-            "/\\evil.com",
-            "/%2F%2Fevil.com",
-            "javascript:alert(1)",
-        ] {
+        // An empty target means "no target" to the forms (log-in then goes to settings); every
+        // other entry must land exactly where the sanitiser sends it.
+        for (attack, safe) in sigra::http::OPEN_REDIRECT_CORPUS
+            .iter()
+            .filter(|(attack, _)| !attack.is_empty())
+        {
             let form = [("password", CANARY_PASSWORD), ("return_to", attack)];
             let response = app
                 .post_form("/users/sudo", "/users/sudo", &form, Some(&cookie))
                 .await;
-            assert_eq!(location(&response), "/", "{attack}");
+            assert_eq!(location(&response), *safe, "sudo {attack:?}");
             cookie = session_cookie(&response).expect("a renewed session");
             let form = [
                 ("email", "bounce@example.com"),
@@ -241,7 +240,7 @@ async fn return_to_never_leaves_the_site() {
             let response = app
                 .post_form("/users/log-in", "/users/log-in", &form, None)
                 .await;
-            assert_eq!(location(&response), "/", "{attack}");
+            assert_eq!(location(&response), *safe, "log-in {attack:?}");
         }
         let form = [
             ("email", "bounce@example.com"),

@@ -463,3 +463,42 @@ async fn a_session_ended_by_another_process_is_not_served_from_the_cache() {
         location(&response)
     );
 }
+
+#[tokio::test]
+async fn sessions_end_at_once_with_the_cache_on_or_off_on_every_engine() {
+    for mode in ["on", "off"] {
+        let setup = || Setup {
+            env: vec![("SIGRA_SESSION_CACHE", mode.to_owned())],
+            ..Setup::default()
+        };
+        on_each_engine_with(setup, |app: TestApp| async move {
+            assert_eq!(app.sigra.caches_sessions(), mode == "on", "{mode}");
+            let cookie = app.signed_in("cached@example.com").await;
+            let other = session_cookie(
+                &app.log_in("cached@example.com", CANARY_PASSWORD, false)
+                    .await,
+            )
+            .expect("a second session");
+            for _ in 0..2 {
+                assert_eq!(app.me(&cookie).await, StatusCode::OK, "{mode}");
+                assert_eq!(app.me(&other).await, StatusCode::OK, "{mode}");
+            }
+            app.post_form("/users/log-out", "/", &[], Some(&other))
+                .await;
+            assert_eq!(
+                app.me(&other).await,
+                StatusCode::UNAUTHORIZED,
+                "{mode}: logged out"
+            );
+            assert_eq!(app.me(&cookie).await, StatusCode::OK, "{mode}");
+            app.advance(30 * MINUTE);
+            assert_eq!(
+                app.me(&cookie).await,
+                StatusCode::UNAUTHORIZED,
+                "{mode}: idle"
+            );
+            assert_eq!(app.session_rows().await, 0, "{mode}");
+        })
+        .await;
+    }
+}

@@ -34,4 +34,6 @@ pub use links::{
 pub use rate_limit::{limit_guest_auth, GuestAuthLimit};
 pub use request_id::{drop_unplain_request_id, is_plain_request_id};
 pub use return_to::sanitize_return_to;
+#[cfg(any(test, feature = "testing"))]
+pub use return_to::OPEN_REDIRECT_CORPUS;
 pub use scope::{resolve_session, Scope};

@@ -1,10 +1,9 @@
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use argon2::password_hash::{
-    PasswordHash as Phc, PasswordHasher as _, PasswordVerifier as _, SaltString,
-};
+use argon2::password_hash::{Output, ParamsString, PasswordHash as Phc, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::rngs::OsRng;
 use tokio::sync::Semaphore;
@@ -13,6 +12,7 @@ use zeroize::Zeroizing;
 use crate::config::PasswordConfig;
 use crate::error::{Error, Result};
 
+use super::hash_workers::{Job, Memory, Workers};
 use super::{NewPassword, Password};
 
 /// A stored password hash: an Argon2id PHC string, or a bcrypt hash imported from elsewhere.
@@ -56,17 +56,21 @@ pub enum Verification {
     Mismatch,
 }
 
-/// Argon2id hashing on a bounded pool: at most `hashing_concurrency` hashes run at once on
-/// blocking threads, and a request that cannot get a slot in time is told the server is busy,
-/// so a flood of log-ins cannot starve everything else.
+/// Argon2id hashing on a bounded pool: at most `hashing_concurrency` hashes run at once, on as
+/// many threads of their own that reuse their Argon2 memory, and a request that cannot get a
+/// slot in time is told the server is busy, so a flood of log-ins cannot starve everything
+/// else or leave the process holding its memory.
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
     slots: Arc<Semaphore>,
+    workers: Arc<Workers>,
     queue_timeout: Duration,
     /// A hash of a random password with the current parameters. Unknown emails are verified
     /// against it so they cost the same time as a wrong password.
     dummy: Arc<PasswordHash>,
+    /// Hashes and verifications started, dummy ones included.
+    runs: Arc<AtomicU64>,
 }
 
 impl PasswordHasher {
@@ -77,13 +81,23 @@ impl PasswordHasher {
     pub fn new(config: &PasswordConfig) -> Result<Self> {
         let params = config.argon2.clone();
         let random = Zeroizing::new(crate::crypto::b64url(&crate::crypto::random_bytes::<24>()));
-        let dummy = hash_blocking(&params, &random)?;
+        let dummy = hash_into(&mut Memory::unkept(), &params, &random)?;
+        let workers = Workers::start(config.hashing_concurrency, params.block_count())
+            .map_err(|e| Error::Internal(Box::new(e)))?;
         Ok(Self {
             params,
             slots: Arc::new(Semaphore::new(config.hashing_concurrency)),
+            workers: Arc::new(workers),
             queue_timeout: config.hashing_queue_timeout,
             dummy: Arc::new(dummy),
+            runs: Arc::new(AtomicU64::new(0)),
         })
+    }
+
+    /// How many hashes and verifications (dummy ones included) this hasher has run: what a
+    /// test counts to prove a path never reached the hash.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::SeqCst)
     }
 
     /// Hashes a password that passed the policy.
@@ -94,7 +108,8 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &NewPassword) -> Result<PasswordHash> {
         let params = self.params.clone();
         let input = password.0.normalized();
-        self.run(move || hash_blocking(&params, &input)).await?
+        self.run(move |memory| hash_into(memory, &params, &input))
+            .await?
     }
 
     /// Hashes a password that just verified against an outdated hash, whatever the current
@@ -102,7 +117,8 @@ impl PasswordHasher {
     pub(crate) async fn rehash_verified(&self, password: &Password) -> Result<PasswordHash> {
         let params = self.params.clone();
         let input = password.normalized();
-        self.run(move || hash_blocking(&params, &input)).await?
+        self.run(move |memory| hash_into(memory, &params, &input))
+            .await?
     }
 
     /// Checks `password` against `stored`.
@@ -118,7 +134,7 @@ impl PasswordHasher {
             let typed = Zeroizing::new(password.as_typed().to_owned());
             return self
                 .run(
-                    move || match bcrypt::verify(typed.as_bytes(), stored.as_str()) {
+                    move |_| match bcrypt::verify(typed.as_bytes(), stored.as_str()) {
                         Ok(true) => Verification::Match { rehash: true },
                         _ => Verification::Mismatch,
                     },
@@ -126,7 +142,7 @@ impl PasswordHasher {
                 .await;
         }
         let input = password.normalized();
-        self.run(move || verify_argon2(&params, &input, &stored))
+        self.run(move |memory| verify_argon2(memory, &params, &input, &stored))
             .await
     }
 
@@ -139,29 +155,37 @@ impl PasswordHasher {
         let params = self.params.clone();
         let dummy = Arc::clone(&self.dummy);
         let input = password.normalized();
-        self.run(move || {
-            verify_argon2(&params, &input, &dummy);
+        self.run(move |memory| {
+            verify_argon2(memory, &params, &input, &dummy);
         })
         .await
     }
 
-    /// Runs CPU-heavy work on a blocking thread once a slot is free, keeping the caller's span.
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    /// Runs hashing work on a hashing thread once a slot is free, keeping the caller's span.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Memory) -> T + Send + 'static,
+    ) -> Result<T> {
         let permit =
             tokio::time::timeout(self.queue_timeout, Arc::clone(&self.slots).acquire_owned())
                 .await
                 .map_err(|_| Error::Busy)?
                 .map_err(|e| Error::Internal(Box::new(e)))?;
+        self.runs.fetch_add(1, Ordering::SeqCst);
         let span = tracing::Span::current();
-        let result = tokio::task::spawn_blocking(move || {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |memory| {
             let _entered = span.enter();
-            let output = work();
+            let output = work(memory);
             drop(permit);
-            output
-        })
-        .await
-        .map_err(|e| Error::Internal(Box::new(e)))?;
-        Ok(result)
+            let _ = answer.send(output);
+        });
+        if !self.workers.submit(job) {
+            return Err(Error::Internal("the hashing threads have stopped".into()));
+        }
+        answered
+            .await
+            .map_err(|_| Error::Internal("a hashing job ended without an answer".into()))
     }
 }
 
@@ -169,32 +193,71 @@ fn argon2(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }
 
-fn hash_blocking(params: &Params, input: &str) -> Result<PasswordHash> {
+/// A new Argon2id PHC string for `input` with `params`, computed in `memory`.
+fn hash_into(memory: &mut Memory, params: &Params, input: &str) -> Result<PasswordHash> {
+    let failed = |e: &dyn fmt::Display| Error::Internal(e.to_string().into());
     let salt = SaltString::generate(&mut OsRng);
-    argon2(params)
-        .hash_password(input.as_bytes(), &salt)
-        .map(|phc| PasswordHash(phc.to_string()))
-        .map_err(|e| Error::Internal(e.to_string().into()))
+    let mut salt_bytes = [0_u8; 64];
+    let salt_raw = salt.decode_b64(&mut salt_bytes).map_err(|e| failed(&e))?;
+    let mut out = [0_u8; Params::DEFAULT_OUTPUT_LEN];
+    let argon = argon2(params);
+    memory
+        .with_blocks(params.block_count(), |blocks| {
+            argon.hash_password_into_with_memory(input.as_bytes(), salt_raw, &mut out, blocks)
+        })
+        .map_err(|e| failed(&e))?;
+    let phc = Phc {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(PasswordHash(phc.to_string()))
 }
 
-fn verify_argon2(params: &Params, input: &str, stored: &PasswordHash) -> Verification {
+/// Checks `input` against an Argon2 PHC string, with the parameters recorded in it, then
+/// compares them with ours (a match on older parameters asks for a rehash).
+fn verify_argon2(
+    memory: &mut Memory,
+    params: &Params,
+    input: &str,
+    stored: &PasswordHash,
+) -> Verification {
     let Ok(phc) = Phc::new(stored.as_str()) else {
         return Verification::Mismatch;
     };
-    // Verify with the parameters recorded in the hash itself, then compare them with ours.
-    if Argon2::default()
-        .verify_password(input.as_bytes(), &phc)
-        .is_err()
-    {
+    let (Some(salt), Some(expected)) = (phc.salt, phc.hash) else {
+        return Verification::Mismatch;
+    };
+    let (Ok(algorithm), Ok(stored_params)) =
+        (Algorithm::try_from(phc.algorithm), Params::try_from(&phc))
+    else {
+        return Verification::Mismatch;
+    };
+    let version = match phc.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(version)) => version,
+        Some(Err(_)) => return Verification::Mismatch,
+    };
+    let mut salt_bytes = [0_u8; 64];
+    let Ok(salt_raw) = salt.decode_b64(&mut salt_bytes) else {
+        return Verification::Mismatch;
+    };
+    let mut out = Zeroizing::new(vec![0_u8; expected.len()]);
+    let argon = Argon2::new(algorithm, version, stored_params.clone());
+    let computed = memory.with_blocks(stored_params.block_count(), |blocks| {
+        argon.hash_password_into_with_memory(input.as_bytes(), salt_raw, &mut out, blocks)
+    });
+    // `Output` compares in constant time.
+    if computed.is_err() || Output::new(&out).ok() != Some(expected) {
         return Verification::Mismatch;
     }
-    let current = phc.algorithm.as_str() == "argon2id"
-        && phc.version == Some(Version::V0x13.into())
-        && Params::try_from(&phc).is_ok_and(|p| {
-            p.m_cost() == params.m_cost()
-                && p.t_cost() == params.t_cost()
-                && p.p_cost() == params.p_cost()
-        });
+    let current = algorithm == Algorithm::Argon2id
+        && version == Version::V0x13
+        && stored_params.m_cost() == params.m_cost()
+        && stored_params.t_cost() == params.t_cost()
+        && stored_params.p_cost() == params.p_cost();
     Verification::Match { rehash: !current }
 }
 
@@ -244,6 +307,36 @@ mod tests {
         assert_eq!(
             hasher.verify(&bad, &hash).await.expect("ok"),
             Verification::Mismatch
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_interoperate_with_the_reference_implementation() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+
+        let hasher = PasswordHasher::new(&config(1024, 1)).expect("hasher");
+        let ours = hasher
+            .hash(&new_password("correct horse battery staple"))
+            .await
+            .expect("hash");
+        let parsed = Phc::new(ours.as_str()).expect("a PHC string");
+        assert!(Argon2::default()
+            .verify_password(b"correct horse battery staple", &parsed)
+            .is_ok());
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = argon2(&Params::new(1024, 1, 1, None).expect("params"))
+            .hash_password(b"correct horse battery staple", &salt)
+            .expect("hash")
+            .to_string();
+        assert_eq!(
+            hasher
+                .verify(
+                    &Password::new("correct horse battery staple".to_owned()),
+                    &PasswordHash::from_stored(theirs)
+                )
+                .await
+                .expect("ok"),
+            Verification::Match { rehash: false }
         );
     }
 

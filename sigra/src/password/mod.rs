@@ -5,6 +5,7 @@
 
 mod breach;
 mod common;
+mod hash_workers;
 mod hasher;
 mod policy;
 mod service;
