@@ -23,7 +23,7 @@ for (const js of [true, false]) {
     test("create an API token under sudo, see it once, use it, revoke it", async ({ page, request }) => {
       const email = uniqueEmail(js ? "token-js" : "token-nojs");
       await registerAndLogIn(page, email, js);
-      await page.getByRole("link", { name: "Manage API tokens" }).click();
+      await page.getByRole("link", { name: "Create and revoke tokens" }).click();
       await expect(page).toHaveURL(/\/users\/settings\/api-tokens$/);
       await expect(page.getByTestId("no-api-tokens")).toBeVisible();
       await page.getByRole("link", { name: "confirm your password" }).click();

@@ -60,7 +60,7 @@ fn overview(account: AccountDetails) -> impl IntoView {
                         " " <TextLink href=paths::SECURITY_SETTINGS>"Manage"</TextLink>
                     </dd>
                     <dt class="text-slate-500 dark:text-slate-400">"API tokens"</dt>
-                    <dd><TextLink href=paths::API_TOKENS>"Manage API tokens"</TextLink></dd>
+                    <dd><TextLink href=paths::API_TOKENS>"Create and revoke tokens"</TextLink></dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Member since"</dt>
                     <dd><time datetime=account.member_since.clone()>{account.member_since.clone()}</time></dd>
                 </dl>
