@@ -90,8 +90,10 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
 # Python tools the Rust tests drive, from PyPI: a real SMTP server for the mail tests to deliver
-# to (aiosmtpd), a MaxMind database writer for the GeoIP test (mmdb-writer), and an independent
-# TOTP implementation whose codes the MFA tests enter (pyotp).
+# to (aiosmtpd), a MaxMind database writer for the GeoIP test (mmdb-writer), an independent
+# TOTP implementation whose codes the MFA tests enter (pyotp), an independent JWT library that
+# verifies the app's tokens and mints tokens the app must accept (PyJWT), and an OpenAPI fuzzer
+# run against the JSON API (schemathesis).
 test-tools:
-	@[ -x .tools/venv/bin/python ] && .tools/venv/bin/python -c 'import aiosmtpd, mmdb_writer, pyotp' 2>/dev/null || \
-		{ python3 -m venv .tools/venv && .tools/venv/bin/pip install -q aiosmtpd==1.4.6 mmdb-writer==0.2.7 pyotp==2.9.0; }
+	@[ -x .tools/venv/bin/python ] && .tools/venv/bin/python -c 'import aiosmtpd, mmdb_writer, pyotp, jwt, schemathesis' 2>/dev/null || \
+		{ python3 -m venv .tools/venv && .tools/venv/bin/pip install -q aiosmtpd==1.4.6 mmdb-writer==0.2.7 pyotp==2.9.0 'PyJWT[crypto]==2.15.1' schemathesis==4.32.5; }

@@ -8,7 +8,7 @@ use std::fmt;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
-pub use sigra_errors::{EmailProblem, ErrorKind, PasswordProblem};
+pub use sigra_errors::{ApiTokenProblem, EmailProblem, ErrorKind, PasswordProblem};
 
 /// What the user is told when a server function fails.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -103,6 +103,30 @@ pub enum UiError {
     /// The database cannot be reached; try again shortly.
     #[error("{}", ErrorKind::Unavailable)]
     Unavailable,
+    /// A token was refused.
+    #[error("{}", ErrorKind::TokenRejected)]
+    TokenRejected,
+    /// A token lacks a scope.
+    #[error("{}", ErrorKind::InsufficientScope)]
+    InsufficientScope,
+    /// Only a browser session may do this.
+    #[error("{}", ErrorKind::SessionRequired)]
+    SessionRequired,
+    /// A new API token was refused.
+    #[error("{0}")]
+    InvalidApiToken(ApiTokenProblem),
+    /// A new API token asked for unknown scopes.
+    #[error("{}", ErrorKind::UnregisteredScopes)]
+    UnregisteredScopes,
+    /// Not found (or not the user's).
+    #[error("{}", ErrorKind::NotFound)]
+    NotFound,
+    /// A request body the endpoint could not read.
+    #[error("{}", ErrorKind::MalformedRequest)]
+    MalformedRequest,
+    /// A request that may come from another site.
+    #[error("{}", ErrorKind::CrossSiteRefused)]
+    CrossSiteRefused,
     /// Our fault; the request id finds the details in the log.
     #[error("{}{}", ErrorKind::Internal, quote(.request_id))]
     Server {
@@ -130,6 +154,14 @@ impl UiError {
             ErrorKind::PasswordChangeRequired => Self::PasswordChangeRequired,
             ErrorKind::MfaEnrolmentRequired => Self::MfaEnrolmentRequired,
             ErrorKind::SecondFactorRequired => Self::SecondFactorRequired,
+            ErrorKind::TokenRejected => Self::TokenRejected,
+            ErrorKind::InsufficientScope => Self::InsufficientScope,
+            ErrorKind::SessionRequired => Self::SessionRequired,
+            ErrorKind::InvalidApiToken(problem) => Self::InvalidApiToken(problem),
+            ErrorKind::UnregisteredScopes => Self::UnregisteredScopes,
+            ErrorKind::NotFound => Self::NotFound,
+            ErrorKind::MalformedRequest => Self::MalformedRequest,
+            ErrorKind::CrossSiteRefused => Self::CrossSiteRefused,
             ErrorKind::InvalidEmail(problem) => Self::InvalidEmail(problem),
             ErrorKind::WeakPassword(problem) => Self::WeakPassword(problem),
             ErrorKind::InvalidToken => Self::InvalidToken,

@@ -59,11 +59,17 @@ pub enum Flash {
     PasswordSet,
     /// The address given for a provider sign-in waits for confirmation.
     ProviderAddressSent,
+    /// An API token was made (and is shown once).
+    ApiTokenCreated,
+    /// An API token was revoked.
+    ApiTokenRevoked,
+    /// Every API token was revoked.
+    ApiTokensRevoked,
 }
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 25] = [
+    const ALL: [Flash; 28] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -89,6 +95,9 @@ impl Flash {
         Self::ProviderUnlinked,
         Self::PasswordSet,
         Self::ProviderAddressSent,
+        Self::ApiTokenCreated,
+        Self::ApiTokenRevoked,
+        Self::ApiTokensRevoked,
     ];
 
     /// The text shown.
@@ -134,6 +143,9 @@ impl Flash {
                 "If that address can be used, we sent it a confirmation link. Your account works once it is confirmed; \
                  then sign in with the same provider."
             }
+            Self::ApiTokenCreated => "Your new API token is below. Copy it now: it is not shown again.",
+            Self::ApiTokenRevoked => "The API token was revoked; it no longer works.",
+            Self::ApiTokensRevoked => "Every API token was revoked.",
         }
     }
 
@@ -164,7 +176,10 @@ impl Flash {
             | Self::TrustedBrowsersForgotten
             | Self::ProviderLinked
             | Self::ProviderUnlinked
-            | Self::PasswordSet => Tone::Success,
+            | Self::PasswordSet
+            | Self::ApiTokenCreated
+            | Self::ApiTokenRevoked
+            | Self::ApiTokensRevoked => Tone::Success,
         }
     }
 
@@ -196,6 +211,9 @@ impl Flash {
             Self::ProviderUnlinked => "provider_unlinked",
             Self::PasswordSet => "password_set",
             Self::ProviderAddressSent => "provider_address_sent",
+            Self::ApiTokenCreated => "api_token_created",
+            Self::ApiTokenRevoked => "api_token_revoked",
+            Self::ApiTokensRevoked => "api_tokens_revoked",
         }
     }
 

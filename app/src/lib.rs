@@ -5,6 +5,7 @@
 //! hydrate in the browser under `hydrate`.
 
 pub mod account;
+pub mod clipboard;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod emails;
@@ -23,10 +24,10 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    AccountsSettingsPage, CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage,
-    EmailSettingsPage, HomePage, LogInLinkPage, LogInPage, MfaPage, NotFound, OAuthEmailPage,
-    OAuthErrorPage, OAuthLinkPage, PasswordSettingsPage, RegisterPage, ResetChoosePage,
-    ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
+    AccountsSettingsPage, ApiTokensPage, CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage,
+    ConfirmPage, EmailSettingsPage, HomePage, LogInLinkPage, LogInPage, MfaPage, NotFound,
+    OAuthEmailPage, OAuthErrorPage, OAuthLinkPage, PasswordSettingsPage, RegisterPage,
+    ResetChoosePage, ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -78,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/sudo") view=SudoPage ssr=SsrMode::Async />
                     <Route path=path!("/users/mfa") view=MfaPage ssr=SsrMode::Async />
                     <Route path=path!("/users/settings/security") view=SecuritySettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/api-tokens") view=ApiTokensPage ssr=SsrMode::Async />
                     <Route path=path!("/users/confirm") view=ConfirmPage ssr=SsrMode::Async />
                     <Route path=path!("/users/confirm/link") view=ConfirmLinkPage ssr=SsrMode::Async />
                     <Route path=path!("/users/log-in/link") view=LogInLinkPage ssr=SsrMode::Async />

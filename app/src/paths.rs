@@ -29,6 +29,8 @@ pub const EMAIL_SETTINGS: &str = "/users/settings/email";
 pub const PASSWORD_SETTINGS: &str = "/users/settings/password";
 /// Second factors and passkeys.
 pub const SECURITY_SETTINGS: &str = "/users/settings/security";
+/// Personal API tokens.
+pub const API_TOKENS: &str = "/users/settings/api-tokens";
 /// Where a mailed link confirming a new address lands.
 pub const CONFIRM_EMAIL_CHANGE_LINK: &str = "/users/settings/confirm-email/link";
 /// The user's sessions and security feed.
@@ -111,6 +113,7 @@ mod tests {
             EMAIL_SETTINGS,
             PASSWORD_SETTINGS,
             SECURITY_SETTINGS,
+            API_TOKENS,
             CONFIRM_EMAIL_CHANGE_LINK,
             SESSIONS,
             SUDO,
@@ -131,6 +134,7 @@ mod tests {
             pages::OAUTH_LINK,
             pages::OAUTH_EMAIL,
             pages::OAUTH_ERROR,
+            pages::API_TOKENS,
         ]
         .into_iter()
         .chain(MailedLink::ALL.map(MailedLink::page));

@@ -1,4 +1,4 @@
-//! `server [serve|migrate|work|generate-secret|render-emails|require-password-change|rotate-mfa-keys]`.
+//! `server [serve|migrate|work|generate-secret|render-emails|require-password-change|rotate-mfa-keys|rotate-jwt-keys]`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,6 +45,9 @@ enum Command {
     },
     /// Re-seal every TOTP secret under the first key of SIGRA_MFA_ENCRYPTION_KEYS.
     RotateMfaKeys,
+    /// Make a new JWT signing key (it signs a minute later); the current one keeps verifying
+    /// until the tokens it signed have expired.
+    RotateJwtKeys,
 }
 
 #[tokio::main]
@@ -71,6 +74,7 @@ async fn main() -> ExitCode {
         Command::RenderEmails { dir } => render_emails(&config, &dir),
         Command::RequirePasswordChange { email } => require_password_change(config, &email).await,
         Command::RotateMfaKeys => rotate_mfa_keys(config).await,
+        Command::RotateJwtKeys => rotate_jwt_keys(config).await,
         Command::Serve | Command::GenerateSecret => serve(config).await,
     };
     match outcome {
@@ -145,6 +149,19 @@ async fn rotate_mfa_keys(config: Config) -> anyhow::Result<()> {
     tracing::info!(
         moved,
         "every TOTP secret is sealed with the newest key; older keys can be removed"
+    );
+    Ok(())
+}
+
+async fn rotate_jwt_keys(config: Config) -> anyhow::Result<()> {
+    let sigra = core(config).start().await?;
+    let key = sigra
+        .jwt()
+        .rotate_keys(&RequestContext::command("server rotate-jwt-keys"))
+        .await?;
+    tracing::info!(
+        key,
+        "a new JWT signing key is published and signs in a minute; the previous one verifies until its tokens expire"
     );
     Ok(())
 }

@@ -48,7 +48,7 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .merge(crate::api::routes())
+        .merge(crate::api::routes(sigra.clone()))
         .merge(crate::oauth::routes(sigra.clone()))
         .merge(link_landing_routes())
         .fallback(leptos_axum::file_and_error_handler_with_context(
@@ -66,7 +66,12 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         .layer(from_fn_with_state(
             GuestAuthLimit {
                 sigra: sigra.clone(),
-                paths: app::account::guest_auth_paths().into(),
+                paths: [
+                    app::account::guest_auth_paths(),
+                    crate::api::GUEST_AUTH_PATHS.to_vec(),
+                ]
+                .concat()
+                .into(),
             },
             limit_guest_auth,
         ))

@@ -96,6 +96,31 @@ pub enum ErrorKind {
     /// A service the server needs (the database) cannot be reached; retry shortly.
     #[error("The service is temporarily unavailable. Please try again in a moment.")]
     Unavailable,
+    /// A bearer token (API token, access token, refresh token, MFA token) is missing,
+    /// malformed, unknown, expired or revoked. One answer for all, so nothing is learnt.
+    #[error("The token is missing, invalid, expired or revoked.")]
+    TokenRejected,
+    /// The token is valid but lacks a scope the request needs (the response names them).
+    #[error("The token does not carry a scope this request needs.")]
+    InsufficientScope,
+    /// The request needs a signed-in browser session: no token may do it, whatever its scopes.
+    #[error("This needs a signed-in session; a token cannot do it.")]
+    SessionRequired,
+    /// A new API token was refused.
+    #[error("{0}")]
+    InvalidApiToken(ApiTokenProblem),
+    /// A new API token asked for scopes that are not registered (the response names them).
+    #[error("Some of the requested scopes do not exist.")]
+    UnregisteredScopes,
+    /// The request body is not the JSON this endpoint takes.
+    #[error("The request body must be JSON in the form this endpoint takes.")]
+    MalformedRequest,
+    /// A state-changing request that may come from another site (a cross-site form or script).
+    #[error("Cross-site request refused.")]
+    CrossSiteRefused,
+    /// The thing asked for does not exist (or is not the caller's).
+    #[error("That was not found.")]
+    NotFound,
     /// Our fault; the detail is in the log under the request id.
     #[error("Something went wrong on our side.")]
     Internal,
@@ -105,7 +130,11 @@ impl ErrorKind {
     /// The HTTP status code.
     pub fn status(self) -> u16 {
         match self {
-            Self::InvalidCredentials | Self::Unauthenticated => 401,
+            Self::InvalidCredentials | Self::Unauthenticated | Self::TokenRejected => 401,
+            Self::InsufficientScope | Self::SessionRequired | Self::CrossSiteRefused => 403,
+            Self::MalformedRequest => 400,
+            Self::InvalidApiToken(_) | Self::UnregisteredScopes => 422,
+            Self::NotFound => 404,
             Self::InvalidEmail(_)
             | Self::WeakPassword(_)
             | Self::SameEmail
@@ -158,6 +187,14 @@ impl ErrorKind {
             Self::SecondFactorRequired => "second_factor_required",
             Self::Busy => "busy",
             Self::Unavailable => "unavailable",
+            Self::TokenRejected => "token_rejected",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::SessionRequired => "session_required",
+            Self::InvalidApiToken(_) => "invalid_api_token",
+            Self::UnregisteredScopes => "unregistered_scopes",
+            Self::NotFound => "not_found",
+            Self::MalformedRequest => "malformed_request",
+            Self::CrossSiteRefused => "cross_site_refused",
             Self::Internal => "internal",
         }
     }
@@ -217,6 +254,35 @@ pub enum PasswordProblem {
     /// Known from a data breach (the optional breached-password check).
     #[error("This password has appeared in a data breach. Choose a different one.")]
     Breached,
+}
+
+/// Why a new API token was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApiTokenProblem {
+    /// No name was given.
+    #[error("Give the token a name.")]
+    NameRequired,
+    /// The name is longer than 255 characters.
+    #[error("The name must be at most 255 characters long.")]
+    NameTooLong,
+    /// No scope was chosen.
+    #[error("Choose at least one scope.")]
+    ScopesRequired,
+    /// A scope is not of the form `resource:action` (or `*`).
+    #[error("Scopes look like resource:action, in lowercase letters and underscores.")]
+    InvalidScopeFormat,
+    /// This site requires every token to expire.
+    #[error("Choose when the token expires.")]
+    ExpiryRequired,
+    /// The expiry is further away than this site allows.
+    #[error("Tokens may last at most {max_days} days here.")]
+    ExpiryTooLong {
+        /// The longest lifetime, in days.
+        max_days: u64,
+    },
+    /// The expiry is not in the future.
+    #[error("The expiry must be in the future.")]
+    ExpiryInPast,
 }
 
 #[cfg(test)]

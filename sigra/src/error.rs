@@ -2,7 +2,7 @@
 //! error's [`ErrorKind`] (one table, shared with the browser), never says whether an account
 //! exists and never carries internals; the `source` keeps the detail for the log.
 
-pub use sigra_errors::ErrorKind;
+pub use sigra_errors::{ApiTokenProblem, ErrorKind};
 
 use crate::password::PolicyViolation;
 use crate::users::EmailError;
@@ -60,6 +60,23 @@ pub enum Error {
     },
     /// The request needs a signed-in user.
     Unauthenticated,
+    /// A bearer, refresh or MFA token is missing, malformed, unknown, expired or revoked.
+    TokenRejected,
+    /// The token lacks these scopes (registered names, safe to show).
+    InsufficientScope(Vec<String>),
+    /// Only a signed-in browser session may do this; a token never can.
+    SessionRequired,
+    /// A new API token was refused.
+    InvalidApiToken(ApiTokenProblem),
+    /// A new API token asked for scopes that are not registered; they are well-formed names,
+    /// so safe to show.
+    UnregisteredScopes(Vec<String>),
+    /// The thing asked for does not exist, or belongs to someone else.
+    NotFound,
+    /// The request body is not the JSON the endpoint takes.
+    MalformedRequest,
+    /// A state-changing request that may come from another site.
+    CrossSiteRefused,
     /// The account must choose a new password before anything else.
     PasswordChangeRequired,
     /// The site requires a second factor and the account has none yet.
@@ -139,6 +156,14 @@ impl Error {
                 retry_after_seconds: *retry_after_seconds,
             },
             Self::Unauthenticated => ErrorKind::Unauthenticated,
+            Self::TokenRejected => ErrorKind::TokenRejected,
+            Self::InsufficientScope(_) => ErrorKind::InsufficientScope,
+            Self::SessionRequired => ErrorKind::SessionRequired,
+            Self::InvalidApiToken(problem) => ErrorKind::InvalidApiToken(*problem),
+            Self::UnregisteredScopes(_) => ErrorKind::UnregisteredScopes,
+            Self::NotFound => ErrorKind::NotFound,
+            Self::MalformedRequest => ErrorKind::MalformedRequest,
+            Self::CrossSiteRefused => ErrorKind::CrossSiteRefused,
             Self::PasswordChangeRequired => ErrorKind::PasswordChangeRequired,
             Self::MfaEnrolmentRequired => ErrorKind::MfaEnrolmentRequired,
             Self::SecondFactorRequired => ErrorKind::SecondFactorRequired,

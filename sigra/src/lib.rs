@@ -6,6 +6,7 @@
 //! host behaviour it defines a trait. Nothing here knows about Leptos.
 
 pub mod account;
+pub mod api_tokens;
 pub mod audit;
 pub mod auth;
 mod change;
@@ -19,6 +20,7 @@ pub mod geo;
 pub mod hooks;
 pub mod http;
 pub mod jobs;
+pub mod jwt;
 pub mod lockout;
 pub mod mail;
 pub mod mfa;
@@ -40,6 +42,7 @@ use std::sync::Arc;
 pub use error::{Error, Result};
 
 use account::Account;
+use api_tokens::{ApiTokens, ScopeRegistry};
 use auth::Auth;
 use clock::{Clock, SystemClock, Timestamp};
 use config::{Config, MailTransport, SessionCacheMode};
@@ -49,6 +52,7 @@ use geo::{GeoIp, MaxMindGeoIp};
 use hooks::{LifecycleHooks, NoHooks};
 use http::HostCookies;
 use jobs::Jobs;
+use jwt::{CustomClaims, Jwt, JwtKeys, NoCustomClaims};
 use mail::{DevMailbox, EmailTemplates, Mailer, SmtpMailer};
 use mfa::{Keyring, Mfa, MfaSecrets, TrustedBrowsers};
 use oauth::{OAuth, OAuthSecrets, ProviderClient};
@@ -75,6 +79,9 @@ struct Inner {
     cookies: HostCookies,
     oauth_secrets: OAuthSecrets,
     providers: ProviderClient,
+    scopes: ScopeRegistry,
+    jwt_keys: JwtKeys,
+    custom_claims: Arc<dyn CustomClaims>,
 }
 
 /// Assembles [`Sigra`]: the configuration, plus the parts a host or a test swaps in.
@@ -85,11 +92,27 @@ pub struct SigraBuilder {
     hooks: Arc<dyn LifecycleHooks>,
     mailer: Option<Arc<dyn Mailer>>,
     geoip: Option<Arc<dyn GeoIp>>,
+    host_scopes: Vec<&'static str>,
+    custom_claims: Arc<dyn CustomClaims>,
     #[cfg(feature = "testing")]
     test_hooks: testing::Hooks,
 }
 
 impl SigraBuilder {
+    /// Scopes the host's own API routes check (`resource:action`), besides the built-ins.
+    #[must_use]
+    pub fn scopes(mut self, scopes: &[&'static str]) -> Self {
+        self.host_scopes.extend_from_slice(scopes);
+        self
+    }
+
+    /// Claims the host adds to every JWT access token.
+    #[must_use]
+    pub fn jwt_claims(mut self, claims: Arc<dyn CustomClaims>) -> Self {
+        self.custom_claims = claims;
+        self
+    }
+
     /// The validated settings the core will start with (for checks a host makes first).
     pub fn config(&self) -> &Config {
         &self.config
@@ -183,6 +206,12 @@ impl SigraBuilder {
         );
         let providers = ProviderClient::new(&config.oauth)?;
         let relying_party = passkeys::relying_party(&config.passkeys, &config.app_name)?;
+        let scopes = ScopeRegistry::new(&self.host_scopes)?;
+        let jwt_keys = JwtKeys::new(
+            secret.derive_sealer("jwt-signing-keys"),
+            config.jwt.algorithm,
+            config.jwt.private_key.as_ref(),
+        )?;
         let core = Core {
             config,
             db,
@@ -210,6 +239,9 @@ impl SigraBuilder {
                 cookies,
                 oauth_secrets,
                 providers,
+                scopes,
+                jwt_keys,
+                custom_claims: self.custom_claims,
             }),
         })
     }
@@ -225,6 +257,8 @@ impl Sigra {
             hooks: Arc::new(NoHooks),
             mailer: None,
             geoip: None,
+            host_scopes: Vec::new(),
+            custom_claims: Arc::new(NoCustomClaims),
             #[cfg(feature = "testing")]
             test_hooks: testing::Hooks::default(),
         }
@@ -336,6 +370,26 @@ impl Sigra {
             codes: &self.inner.confirmation_codes,
             secrets: &self.inner.oauth_secrets,
             client: &self.inner.providers,
+        }
+    }
+
+    /// Personal API tokens and the scope registry.
+    pub fn api_tokens(&self) -> ApiTokens<'_> {
+        ApiTokens {
+            core: &self.inner.core,
+            registry: &self.inner.scopes,
+        }
+    }
+
+    /// JWT access and refresh tokens, and the API log-in.
+    pub fn jwt(&self) -> Jwt<'_> {
+        Jwt {
+            core: &self.inner.core,
+            keys: &self.inner.jwt_keys,
+            registry: &self.inner.scopes,
+            custom: &self.inner.custom_claims,
+            mfa: self.mfa(),
+            passkeys: self.passkeys(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! they send to the browser. Pages create their actions themselves, inside the router, so that
 //! without JavaScript an error carried back in the URL reaches the form that caused it.
 
+mod api_tokens;
 mod confirmation;
 mod mfa;
 mod oauth;
@@ -16,6 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::PasswordProblem;
 use crate::flash::Flash;
 
+pub use api_tokens::{
+    create_api_token, list_api_tokens, revoke_all_api_tokens, revoke_api_token, CreateApiToken,
+    RevokeAllApiTokens, RevokeApiToken,
+};
 pub use confirmation::{
     confirm_with_code, confirm_with_link, resend_confirmation, ConfirmWithCode, ConfirmWithLink,
     ResendConfirmation,
@@ -318,6 +323,44 @@ pub enum StrengthWord {
     Strong,
 }
 
+/// The API tokens page's data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiTokensView {
+    /// The user's tokens, newest first (one page).
+    pub tokens: Vec<ApiTokenRow>,
+    /// Where the next page starts, if there is one.
+    pub next_cursor: Option<String>,
+    /// Every scope a token may carry.
+    pub scopes: Vec<String>,
+    /// The longest lifetime allowed, in days, if limited.
+    pub max_days: Option<u64>,
+    /// Whether a token must expire.
+    pub expiry_required: bool,
+    /// A token just made, shown this once.
+    pub new_token: Option<String>,
+    /// Whether the password was re-entered recently (changes are open).
+    pub sudo: bool,
+}
+
+/// One API token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiTokenRow {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its scopes, space-separated.
+    pub scopes: String,
+    /// When it was made (RFC 3339, UTC).
+    pub created_at: String,
+    /// When it expires (RFC 3339, UTC), if ever.
+    pub expires_at: Option<String>,
+    /// When it was last used (RFC 3339, UTC).
+    pub last_used_at: Option<String>,
+    /// Whether it has expired.
+    pub expired: bool,
+}
+
 /// The sessions page's data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionsView {
@@ -446,6 +489,14 @@ fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'stati
         A::OAuthLink => "Provider account linked",
         A::OAuthUnlink => "Provider account unlinked",
         A::PasswordSet => "Password set",
+        A::ApiTokenCreate => "API token created",
+        A::ApiTokenRevoke => "API token revoked",
+        A::ApiTokenRevokeAll => "Every API token revoked",
+        A::ApiTokenVerifyFailure => "Refused API token used",
+        A::JwtRefresh => "API session refreshed",
+        A::JwtRefreshReuse => "Reused API refresh token: that API session was ended",
+        A::JwtRevoke => "API session ended",
+        A::JwtKeysRotate => "API signing keys rotated",
     }
 }
 

@@ -273,6 +273,14 @@ fn describe(app: &str, message: Message) -> Email {
         Message::ProviderUnlinked { provider } => Email::new(format!("{provider} was unlinked from your account"))
             .para(format!("{provider} can no longer be used to sign in to your {app} account."))
             .small("If this was not you, reset your password now."),
+        Message::ApiTokenCreated { name, scopes, tokens_url } => {
+            Email::new("A new API token was created")
+                .parts(["A personal API token named ".into(), strong(name), format!(" was created for your {app} account.").into()])
+                .facts([("Scopes", scopes)])
+                .para("Anyone holding it can use your account within those scopes until it expires or is revoked.")
+                .button("Review your API tokens", tokens_url)
+                .small("If you did not create it, revoke it there and change your password.")
+        }
         Message::MfaLocked { minutes, reset_url } => {
             let lock = duration(minutes);
             Email::new("Two-factor log-in locked for a while")
@@ -458,6 +466,7 @@ mod tests {
             | Message::MfaDisabled { reset_url }
             | Message::BackupCodesRegenerated { reset_url }
             | Message::MfaLocked { reset_url, .. } => vec![reset_url.as_str()],
+            Message::ApiTokenCreated { tokens_url, .. } => vec![tokens_url.as_str()],
             Message::EmailChangeRequested { .. }
             | Message::EmailChanged { .. }
             | Message::MfaEnabled

@@ -1,6 +1,7 @@
 //! One file per page.
 
 mod accounts;
+mod api_tokens;
 mod check_email;
 mod confirm;
 mod home;
@@ -17,6 +18,7 @@ mod settings;
 mod sudo;
 
 pub use accounts::AccountsSettingsPage;
+pub use api_tokens::ApiTokensPage;
 pub use check_email::CheckEmailPage;
 pub use confirm::ConfirmPage;
 pub use home::HomePage;

@@ -61,6 +61,8 @@ fn overview(account: AccountDetails) -> impl IntoView {
                         <span data-testid="mfa-status">{if account.mfa_enabled { "On" } else { "Off" }}</span>
                         " " <TextLink href=paths::SECURITY_SETTINGS>"Manage"</TextLink>
                     </dd>
+                    <dt class="text-slate-500 dark:text-slate-400">"API tokens"</dt>
+                    <dd><TextLink href=paths::API_TOKENS>"Create and revoke tokens"</TextLink></dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Member since"</dt>
                     <dd><time datetime=account.member_since.clone()>{account.member_since.clone()}</time></dd>
                 </dl>

@@ -80,6 +80,8 @@ pub struct Setup {
     pub mailer: Option<Arc<dyn Mailer>>,
     /// A GeoIP lookup instead of none.
     pub geoip: Option<Arc<dyn GeoIp>>,
+    /// Claims added to every JWT access token.
+    pub claims: Option<Arc<dyn sigra::jwt::CustomClaims>>,
     /// Where to listen instead of `127.0.0.1:0` (the tests still connect to 127.0.0.1).
     pub listen: Option<&'static str>,
     /// Points where the test holds requests inside the core to force an interleaving.
@@ -131,6 +133,9 @@ impl TestApp {
         }
         if let Some(geoip) = setup.geoip {
             core = core.geoip(geoip);
+        }
+        if let Some(claims) = setup.claims {
+            core = core.jwt_claims(claims);
         }
         core = core.test_hooks(setup.test_hooks);
         let listen = setup.listen.unwrap_or("127.0.0.1:0").parse().expect("addr");
@@ -370,6 +375,83 @@ impl TestApp {
             .await
             .expect("query");
         row.get::<i64, _>(0)
+    }
+
+    /// A JSON API request as a non-browser client makes it: no cookie, no fetch metadata,
+    /// the token (if any) in `Authorization: Bearer`.
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = bearer {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// A JSON API request with a session cookie, as the app's own page would make it.
+    pub async fn api_with_session(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: &str,
+        body: Option<serde_json::Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .header(COOKIE, cookie)
+            .header("sec-fetch-site", "same-origin");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// Makes an API token with `scopes` for the signed-in `cookie` (entering sudo first).
+    pub async fn create_api_token(
+        &self,
+        cookie: &mut String,
+        name: &str,
+        scopes: &[&str],
+    ) -> String {
+        self.enter_sudo(cookie, "/users/settings").await;
+        let response = self
+            .api_with_session(
+                reqwest::Method::POST,
+                "/api/v1/api-tokens",
+                cookie,
+                Some(serde_json::json!({ "name": name, "scopes": scopes })),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: serde_json::Value = response.json().await.expect("json");
+        body["token"].as_str().expect("the token").to_owned()
+    }
+
+    /// Logs an API client in with a password: the token response (or the MFA step) as JSON.
+    pub async fn api_log_in(&self, email: &str, password: &str) -> (StatusCode, serde_json::Value) {
+        let response = self
+            .api(
+                reqwest::Method::POST,
+                "/api/v1/auth/token",
+                None,
+                Some(serde_json::json!({
+                    "grant_type": "password", "email": email, "password": password,
+                })),
+            )
+            .await;
+        let status = response.status();
+        (status, response.json().await.unwrap_or_default())
     }
 
     /// Every row that says who an account is and how it signs in (password hash, email and

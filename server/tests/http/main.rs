@@ -4,6 +4,7 @@
 // A failed expectation is how a test fails.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod api_tokens;
 mod audit;
 mod auth;
 mod breach;
@@ -13,9 +14,12 @@ mod faults;
 mod helpers;
 mod hooks;
 mod jobs;
+mod jwt;
+mod jwt_interop;
 mod lockout;
 mod mfa;
 mod oauth;
+mod openapi;
 mod passkeys;
 mod providers;
 mod rate_limit;

@@ -58,7 +58,7 @@ fn pyotp_parse(uri: &str) -> (String, String, usize) {
 }
 
 /// A code for the next step (each step is accepted once).
-fn next_code(app: &TestApp, secret: &str) -> String {
+pub(crate) fn next_code(app: &TestApp, secret: &str) -> String {
     app.advance(STEP);
     pyotp_code(app, secret)
 }

@@ -30,7 +30,7 @@ fn b64(bytes: &[u8]) -> String {
 /// One credential on a software authenticator. Cloning it is cloning the credential, counter
 /// included: what a copied private key looks like to the server.
 #[derive(Clone)]
-struct SoftPasskey {
+pub(crate) struct SoftPasskey {
     key: SigningKey,
     credential_id: Vec<u8>,
     user_handle: String,
@@ -135,7 +135,7 @@ impl SoftPasskey {
         .to_string()
     }
 
-    fn get(&mut self, options: &Value) -> String {
+    pub(crate) fn get(&mut self, options: &Value) -> String {
         self.get_from(options, ORIGIN)
     }
 }
@@ -154,7 +154,7 @@ async fn start(app: &TestApp, path: &str, cookie: Option<&str>) -> (String, Valu
 }
 
 /// Registers a passkey for the signed-in `cookie` (entering sudo first).
-async fn register(app: &TestApp, cookie: &mut String, name: &str) -> SoftPasskey {
+pub(crate) async fn register(app: &TestApp, cookie: &mut String, name: &str) -> SoftPasskey {
     app.enter_sudo(cookie, SECURITY).await;
     let (ceremony, options) =
         start(app, "/users/settings/security/passkey-start", Some(cookie)).await;

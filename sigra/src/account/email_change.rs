@@ -135,6 +135,7 @@ impl Account<'_> {
             .filter(|c| c.user().id == user)
             .map(|c| c.session().id.clone());
         let ended = sessions::store::delete_all_for_user(&mut change, &user, keep.as_ref()).await?;
+        users::store::bump_token_epoch(&mut change, &user).await?;
         // Links mailed to the old address must not outlive it.
         tokens::revoke(&mut change, &user, tokens::ALL, now).await?;
         self.core

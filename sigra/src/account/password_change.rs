@@ -44,6 +44,7 @@ impl Account<'_> {
         let now = change.now();
         users::store::set_password(&mut change, user, &hash, now).await?;
         crate::mfa::forget_trusted_browsers_on(&mut change, user).await?;
+        users::store::bump_token_epoch(&mut change, user).await?;
         let ended =
             sessions::store::delete_all_for_user(&mut change, user, Some(&current.session().id))
                 .await?;
@@ -147,6 +148,7 @@ impl Account<'_> {
         // A password the operator no longer trusts must not keep any session alive: every
         // session ends, and the next log-in lands on the change form.
         let ended = sessions::store::delete_all_for_user(&mut change, &user, None).await?;
+        users::store::bump_token_epoch(&mut change, &user).await?;
         let event = AuditEvent::new(Action::PasswordChangeRequired)
             .by_system()
             .target_user(&user)

@@ -116,6 +116,26 @@ crate::db::stored_enum! {
         OAuthUnlink = "oauth.unlink",
         /// A password was set on an account that had none. Actor: the user.
         PasswordSet = "account.password_set",
+        /// A personal API token was created. Actor: the user. `token`, `name`, `scopes`,
+        /// `expires_at`.
+        ApiTokenCreate = "api.token_create",
+        /// An API token was revoked. Actor: the user. `token`, `by` (`session` or `itself`).
+        ApiTokenRevoke = "api.token_revoke",
+        /// Every API token of the user was revoked. Actor: the user. `count`.
+        ApiTokenRevokeAll = "api.token_revoke_all",
+        /// A presented API token was refused. Target: its owner when known. `reason` (`invalid`,
+        /// `revoked`, `expired`).
+        ApiTokenVerifyFailure = "api.token_verify.failure",
+        /// A refresh token was exchanged for a new pair. Actor: the user. `family`.
+        JwtRefresh = "api.jwt_refresh",
+        /// A superseded refresh token was presented again: its family was revoked. Target: the
+        /// user. `family`.
+        JwtRefreshReuse = "api.jwt_refresh_reuse",
+        /// An API client gave up its refresh family (log-out). Actor: the user. `family`.
+        JwtRevoke = "api.jwt_revoke",
+        /// A new JWT signing key was made and the current one set to retire. Actor: system.
+        /// `kid`, `retiring`.
+        JwtKeysRotate = "api.jwt_keys_rotate",
     }
 }
 
@@ -128,7 +148,9 @@ impl Action {
             | Self::MfaVerify
             | Self::SuspiciousLogin
             | Self::PasskeySignCountRegression
-            | Self::OAuthCallbackFailure => "failure",
+            | Self::OAuthCallbackFailure
+            | Self::ApiTokenVerifyFailure
+            | Self::JwtRefreshReuse => "failure",
             _ => "success",
         }
     }

@@ -37,6 +37,14 @@ impl LoginMethod {
     }
 }
 
+/// What an API client's proved first factor leads to.
+pub(crate) enum ApiNextStep {
+    /// The account has a second factor: a challenge must be answered first.
+    SecondFactor,
+    /// The log-in is recorded; tokens may be issued.
+    Done,
+}
+
 /// A proved first factor, ready to become a session.
 pub(crate) struct FirstFactor<'a> {
     /// Whose account.
@@ -106,6 +114,49 @@ impl Core {
         change.audit(success.actor(user)).await?;
         metrics::counter!("sigra_logins_total", "outcome" => "success").increment(1);
         Ok(session)
+    }
+
+    /// An API client's proved first factor: the same rules as [`Core::complete_log_in`]
+    /// without a browser (no session to replace, no trusted browser). Says whether the second
+    /// factor is due; when it is not, the log-in is recorded here and the caller issues the
+    /// client's tokens on the same change.
+    pub(crate) async fn complete_api_log_in(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        email: &EmailAddress,
+        method: LoginMethod,
+        detail: AuditEvent,
+    ) -> Result<ApiNextStep> {
+        users::store::clear_failed_logins(change, user).await?;
+        if !method.is_multi_factor() && mfa::has_second_factor_on(change, user).await? {
+            let event = AuditEvent::new(Action::MfaChallenge)
+                .actor(user)
+                .meta("method", method.as_str())
+                .meta("client", "api");
+            change.audit(event).await?;
+            return Ok(ApiNextStep::SecondFactor);
+        }
+        self.finish_api_log_in(change, user, email, detail.meta("method", method.as_str()))
+            .await?;
+        Ok(ApiNextStep::Done)
+    }
+
+    /// Records a finished API log-in: the new-address notice, `auth.login.success` (marked
+    /// `client: api`) and the log-in metric.
+    pub(crate) async fn finish_api_log_in(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        email: &EmailAddress,
+        success: AuditEvent,
+    ) -> Result<()> {
+        self.notice_new_ip(change, user, email).await?;
+        change
+            .audit(success.meta("client", "api").actor(user))
+            .await?;
+        metrics::counter!("sigra_logins_total", "outcome" => "success").increment(1);
+        Ok(())
     }
 
     /// On a log-in from an address none of the user's sessions came from, writes an audit row

@@ -9,8 +9,8 @@ mod mailed_link;
 mod reauth;
 mod reset;
 
-pub(crate) use complete::FirstFactor;
 pub use complete::LoginMethod;
+pub(crate) use complete::{ApiNextStep, FirstFactor};
 pub use reauth::ReauthPurpose;
 
 use crate::audit::{Action, AuditEvent};
@@ -79,107 +79,14 @@ impl Auth<'_> {
         replacing: Option<&Authenticated>,
         request: &RequestContext,
     ) -> Result<NewSession> {
-        // Oversized input is refused before any hashing work (an Argon2 DoS guard). No stored
-        // password can be this long, so the answer is the truthful one.
-        let max_bytes = self.core.password_policy().max_length().saturating_mul(4);
-        let email = match EmailAddress::parse(&log_in.email) {
-            Ok(email) if log_in.password.byte_len() <= max_bytes => email,
-            _ => return Err(Error::InvalidCredentials),
-        };
-
-        let found = {
-            let mut conn = self.core.db().acquire().await?;
-            users::store::credentials(&mut conn, users::store::Lookup::Email(&email)).await?
-        };
-        let (user_id, rehash, confirmed) = match found {
-            // Checked before the real hash, so a locked account cannot be used to test
-            // passwords; the dummy verify keeps the answer and its timing the same.
-            Some(account) if LockoutPolicy::is_locked(account.locked_until, self.core.now()) => {
-                self.core.hasher().verify_dummy(&log_in.password).await?;
-                return self
-                    .core
-                    .refuse(LoginMethod::Password, Some(&account.id), "locked", request)
-                    .await;
-            }
-            Some(users::store::Credentials {
-                id,
-                password_hash: Some(_),
-                ..
-            }) if !self
-                .core
-                .reserve_password_attempt(&id, &email, request)
-                .await? =>
-            {
-                self.core.hasher().verify_dummy(&log_in.password).await?;
-                return self
-                    .core
-                    .refuse(LoginMethod::Password, Some(&id), "locked", request)
-                    .await;
-            }
-            Some(users::store::Credentials {
-                id,
-                password_hash: Some(hash),
-                confirmed_at,
-                ..
-            }) => match self.core.hasher().verify(&log_in.password, &hash).await? {
-                Verification::Match { rehash } => (id, rehash, confirmed_at.is_some()),
-                Verification::Mismatch => {
-                    self.core
-                        .count_failure(&id, &email, ReauthPurpose::LogIn, request)
-                        .await?;
-                    return self
-                        .core
-                        .refuse(
-                            LoginMethod::Password,
-                            Some(&id),
-                            "invalid_password",
-                            request,
-                        )
-                        .await;
-                }
-            },
-            Some(users::store::Credentials {
-                id,
-                password_hash: None,
-                ..
-            }) => {
-                self.core.hasher().verify_dummy(&log_in.password).await?;
-                return self
-                    .core
-                    .refuse(LoginMethod::Password, Some(&id), "no_password", request)
-                    .await;
-            }
-            None => {
-                self.core.hasher().verify_dummy(&log_in.password).await?;
-                return self
-                    .core
-                    .refuse(LoginMethod::Password, None, "unknown_email", request)
-                    .await;
-            }
-        };
-        tracing::Span::current().record("user_id", user_id.as_str());
-        if !confirmed && self.core.config().confirmation == ConfirmationMode::Block {
-            // Told only after the right password: it reveals nothing to someone guessing.
-            self.core
-                .release_password_attempt(&user_id, request)
-                .await?;
-            self.core
-                .refuse::<()>(
-                    LoginMethod::Password,
-                    Some(&user_id),
-                    "unconfirmed",
-                    request,
-                )
-                .await
-                .ok();
-            return Err(Error::Unconfirmed);
-        }
-
-        let upgraded = if rehash {
-            Some(self.core.hasher().rehash_verified(&log_in.password).await?)
-        } else {
-            None
-        };
+        let ProvedPassword {
+            user: user_id,
+            email,
+            upgraded,
+        } = self
+            .core
+            .check_password_log_in(&log_in.email, &log_in.password, request)
+            .await?;
         let mut change = self.core.begin_change(request).await?;
         if let Some(hash) = &upgraded {
             let now = change.now();
@@ -205,6 +112,125 @@ impl Auth<'_> {
             .await?;
         change.commit().await?;
         Ok(session)
+    }
+}
+
+/// A password log-in's checked first factor: whose account, and its hash upgraded to the
+/// current parameters when they changed (to store with the log-in).
+pub(crate) struct ProvedPassword {
+    pub user: UserId,
+    pub email: EmailAddress,
+    pub upgraded: Option<crate::password::PasswordHash>,
+}
+
+impl Core {
+    /// Checks an email and password as the log-in form does, for every way a password logs
+    /// in (the browser form, the API's token log-in): oversized input refused before hashing,
+    /// the lock checked and an attempt reserved before the real hash, a dummy hash for unknown
+    /// emails, failures counted and audited as `auth.login.failure`, one error for all.
+    ///
+    /// # Errors
+    /// `InvalidCredentials` for every failure; `Unconfirmed` (only after the right password)
+    /// when confirmation blocks log-in; `Busy`; the database failed.
+    pub(crate) async fn check_password_log_in(
+        &self,
+        email_text: &str,
+        password: &Password,
+        request: &RequestContext,
+    ) -> Result<ProvedPassword> {
+        // Oversized input is refused before any hashing work (an Argon2 DoS guard). No stored
+        // password can be this long, so the answer is the truthful one.
+        let max_bytes = self.password_policy().max_length().saturating_mul(4);
+        let email = match EmailAddress::parse(email_text) {
+            Ok(email) if password.byte_len() <= max_bytes => email,
+            _ => return Err(Error::InvalidCredentials),
+        };
+
+        let found = {
+            let mut conn = self.db().acquire().await?;
+            users::store::credentials(&mut conn, users::store::Lookup::Email(&email)).await?
+        };
+        let (user_id, rehash, confirmed) = match found {
+            // Checked before the real hash, so a locked account cannot be used to test
+            // passwords; the dummy verify keeps the answer and its timing the same.
+            Some(account) if LockoutPolicy::is_locked(account.locked_until, self.now()) => {
+                self.hasher().verify_dummy(password).await?;
+                return self
+                    .refuse(LoginMethod::Password, Some(&account.id), "locked", request)
+                    .await;
+            }
+            Some(users::store::Credentials {
+                id,
+                password_hash: Some(_),
+                ..
+            }) if !self.reserve_password_attempt(&id, &email, request).await? => {
+                self.hasher().verify_dummy(password).await?;
+                return self
+                    .refuse(LoginMethod::Password, Some(&id), "locked", request)
+                    .await;
+            }
+            Some(users::store::Credentials {
+                id,
+                password_hash: Some(hash),
+                confirmed_at,
+                ..
+            }) => match self.hasher().verify(password, &hash).await? {
+                Verification::Match { rehash } => (id, rehash, confirmed_at.is_some()),
+                Verification::Mismatch => {
+                    self.count_failure(&id, &email, ReauthPurpose::LogIn, request)
+                        .await?;
+                    return self
+                        .refuse(
+                            LoginMethod::Password,
+                            Some(&id),
+                            "invalid_password",
+                            request,
+                        )
+                        .await;
+                }
+            },
+            Some(users::store::Credentials {
+                id,
+                password_hash: None,
+                ..
+            }) => {
+                self.hasher().verify_dummy(password).await?;
+                return self
+                    .refuse(LoginMethod::Password, Some(&id), "no_password", request)
+                    .await;
+            }
+            None => {
+                self.hasher().verify_dummy(password).await?;
+                return self
+                    .refuse(LoginMethod::Password, None, "unknown_email", request)
+                    .await;
+            }
+        };
+        tracing::Span::current().record("user_id", user_id.as_str());
+        if !confirmed && self.config().confirmation == ConfirmationMode::Block {
+            // Told only after the right password: it reveals nothing to someone guessing.
+            self.release_password_attempt(&user_id, request).await?;
+            self.refuse::<()>(
+                LoginMethod::Password,
+                Some(&user_id),
+                "unconfirmed",
+                request,
+            )
+            .await
+            .ok();
+            return Err(Error::Unconfirmed);
+        }
+
+        let upgraded = if rehash {
+            Some(self.hasher().rehash_verified(password).await?)
+        } else {
+            None
+        };
+        Ok(ProvedPassword {
+            user: user_id,
+            email,
+            upgraded,
+        })
     }
 }
 

@@ -93,6 +93,7 @@ impl Auth<'_> {
         users::store::clear_failed_logins(&mut change, &user).await?;
         let ended = sessions::store::delete_all_for_user(&mut change, &user, None).await?;
         crate::mfa::forget_trusted_browsers_on(&mut change, &user).await?;
+        users::store::bump_token_epoch(&mut change, &user).await?;
         tokens::revoke(&mut change, &user, tokens::ALL, now).await?;
         self.core
             .hooks()

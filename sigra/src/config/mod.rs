@@ -5,6 +5,7 @@
 //! Each section's type, settings and checks live in the module of its capability (`site` holds
 //! those of the whole site); this module reads them in order into one `Config`.
 
+mod api;
 mod database;
 mod error;
 mod jobs;
@@ -30,6 +31,7 @@ use url::Url;
 use crate::crypto::SecretKey;
 use sources::{Reader, Setting};
 
+pub use api::{ApiTokenConfig, JwtAlgorithm, JwtConfig, JwtPrivateKey};
 pub use database::DatabaseConfig;
 pub use error::{ConfigError, Expected};
 pub use jobs::JobsConfig;
@@ -94,6 +96,10 @@ pub struct Config {
     pub passkeys: PasskeyConfig,
     /// Sign-in providers (OAuth 2 / OpenID Connect).
     pub oauth: OAuthConfig,
+    /// Personal API tokens.
+    pub api_tokens: ApiTokenConfig,
+    /// JWT access and refresh tokens.
+    pub jwt: JwtConfig,
     /// Log line format.
     pub log_format: LogFormat,
     /// Things the operator should hear about once logging is up (such as generated secrets).
@@ -116,6 +122,7 @@ const SECTIONS: &[&[Setting]] = &[
     mfa::SETTINGS,
     passkeys::SETTINGS,
     oauth::SETTINGS,
+    api::SETTINGS,
 ];
 
 impl Config {
@@ -171,6 +178,8 @@ impl Config {
         let mfa = MfaConfig::read(&mut r, secret_key.as_ref());
         let passkeys = PasskeyConfig::read(&mut r, &base_url);
         let oauth = OAuthConfig::read(&mut r, production);
+        let api_tokens = ApiTokenConfig::read(&mut r);
+        let jwt = JwtConfig::read(&mut r, &base_url);
         let default_log_format = if production {
             LogFormat::Json
         } else {
@@ -201,6 +210,8 @@ impl Config {
                 mfa,
                 passkeys,
                 oauth,
+                api_tokens,
+                jwt,
                 log_format,
                 notices,
             }),

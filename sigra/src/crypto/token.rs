@@ -69,7 +69,7 @@ impl fmt::Debug for PresentedToken {
 pub struct TokenHash(String);
 
 impl TokenHash {
-    fn of(token: &str) -> Self {
+    pub(crate) fn of(token: &str) -> Self {
         Self(hex::encode(Sha256::digest(token.as_bytes())))
     }
 

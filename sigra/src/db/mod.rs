@@ -1,6 +1,7 @@
 //! Storage: one sqlx `Any` pool chosen at run time from the URL (SQLite by default, PostgreSQL
 //! when several processes share state), and one set of migrations embedded in the binary.
 
+pub mod paging;
 mod stored;
 
 use std::ops::{Deref, DerefMut};

@@ -1,12 +1,18 @@
 //! Cross-site request refusal for every state-changing request. Browsers say where a request
 //! comes from in `Sec-Fetch-Site`; older ones send `Origin`, compared with the configured base
 //! URL (never with `Host`). A request that says neither is refused too: a cookie alone never
-//! authorises a change.
+//! authorises a change. A request with no cookie and a bearer token or a JSON body is exempt:
+//! no page on another site can send either without a CORS preflight (which this server never
+//! approves), and without a cookie it carries no ambient credential; a bearer request is
+//! authenticated by its token alone (see `bearer`).
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use http::{header, Method, StatusCode};
+use axum::response::{IntoResponse as _, Response};
+use http::{header, Method};
+
+use super::error::AppError;
+use crate::error::Error;
 
 use crate::Sigra;
 
@@ -17,6 +23,7 @@ pub async fn reject_cross_site(
     next: Next,
 ) -> Response {
     if is_safe(request.method())
+        || super::bearer::is_cookieless_api_request(request.headers())
         || is_same_origin(&request, &sigra.config().origin())
         || is_provider_post_back(request.uri().path())
     {
@@ -29,7 +36,7 @@ pub async fn reject_cross_site(
         origin = header_text(&request, "origin"),
         "refused a cross-site request"
     );
-    (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response()
+    AppError(Error::CrossSiteRefused).into_response()
 }
 
 /// A provider's `response_mode=form_post` answer (Apple) is a cross-site POST by design. It

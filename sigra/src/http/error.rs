@@ -35,12 +35,45 @@ impl AppError {
     }
 }
 
+/// RFC 9457 problem details: `type`, `title` and `status`, plus the stable `error` code and its
+/// `message` (the fixed wording of the kind), and the scopes a scope refusal is about.
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let kind = self.0.kind();
-        let body = serde_json::json!({ "error": kind.code(), "message": kind.to_string() });
+        let mut body = serde_json::json!({
+            "type": "about:blank",
+            "title": kind.to_string(),
+            "status": self.status().as_u16(),
+            "error": kind.code(),
+            "message": kind.to_string(),
+        });
+        let challenge = match &self.0 {
+            Error::InsufficientScope(missing) => {
+                body["missing_scopes"] = serde_json::json!(missing);
+                Some(format!(
+                    "Bearer error=\"insufficient_scope\", scope=\"{}\"",
+                    missing.join(" ")
+                ))
+            }
+            Error::UnregisteredScopes(unknown) => {
+                body["scopes"] = serde_json::json!(unknown);
+                None
+            }
+            Error::TokenRejected => Some("Bearer error=\"invalid_token\"".to_owned()),
+            Error::Unauthenticated => Some("Bearer".to_owned()),
+            _ => None,
+        };
         let mut response = (self.status(), Json(body)).into_response();
         response.extensions_mut().insert(Refused(kind));
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(value) = challenge.and_then(|c| http::HeaderValue::from_str(&c).ok()) {
+            response
+                .headers_mut()
+                .insert(http::header::WWW_AUTHENTICATE, value);
+        }
         if !self.0.is_client_error() {
             response
                 .extensions_mut()
@@ -82,19 +115,25 @@ pub struct HostErrors {
 /// Axum middleware for the host's routes: a refusal by one of the core's layers (a rate limit,
 /// a required step, a database that cannot be reached while the session is read) reaches a
 /// server-function caller in the host's own error encoding, so the hydrated page can read
-/// it. The JSON API (`/api/v1/`) keeps the core's `{"error", "message"}`.
+/// it. The JSON API (`/api/v1/`, `/.well-known/`) keeps the core's problem details.
 pub async fn encode_refusals(
     State(host): State<HostErrors>,
     request: Request,
     next: Next,
 ) -> Response {
-    let to_host =
-        !super::rate_limit::wants_html(&request) && !request.uri().path().starts_with("/api/v1/");
+    let path = request.uri().path();
+    let to_host = !super::rate_limit::wants_html(&request)
+        && !path.starts_with("/api/v1/")
+        && !path.starts_with("/.well-known/");
     let response = next.run(request).await;
     match response.extensions().get::<Refused>().copied() {
         Some(Refused(kind)) if to_host => {
             let (mut parts, _) = response.into_parts();
             parts.headers.remove(http::header::CONTENT_LENGTH);
+            parts.headers.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
             Response::from_parts(parts, axum::body::Body::from((host.encode)(kind)))
         }
         _ => response,

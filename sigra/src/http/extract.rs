@@ -22,13 +22,24 @@ fn from_scope(parts: &Parts) -> Option<Authenticated> {
         .cloned()
 }
 
-/// Requires a signed-in user: 401 otherwise. A route outside the session layer has no scope
-/// and so refuses everyone.
+/// Requires a signed-in browser session: 401 otherwise, and 403 `session_required` for a
+/// bearer request (no token may do what needs a session, whatever its scopes). A route outside
+/// the session layer has no scope and so refuses everyone.
 impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        from_scope(parts).ok_or(AppError(Error::Unauthenticated))
+        from_scope(parts).ok_or_else(|| {
+            let bearer = parts
+                .extensions
+                .get::<Scope>()
+                .is_some_and(Scope::is_bearer);
+            AppError(if bearer {
+                Error::SessionRequired
+            } else {
+                Error::Unauthenticated
+            })
+        })
     }
 }
 
@@ -80,22 +91,24 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        // The resolved client (trusted proxies applied), else the socket peer.
-        let ip = parts
-            .extensions
-            .get::<super::ClientIp>()
-            .map(|c| c.0)
-            .or_else(|| {
-                parts
-                    .extensions
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|c| c.0.ip().to_canonical())
-            });
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        Ok(RequestContext::new(
-            ip,
-            header(USER_AGENT.as_str()),
-            header("x-request-id"),
-        ))
+        Ok(context_of(&parts.extensions, &parts.headers))
     }
+}
+
+/// The request context from a request's extensions and headers.
+pub(crate) fn context_of(
+    extensions: &http::Extensions,
+    headers: &http::HeaderMap,
+) -> RequestContext {
+    // The resolved client (trusted proxies applied), else the socket peer.
+    let ip = extensions
+        .get::<super::ClientIp>()
+        .map(|c| c.0)
+        .or_else(|| {
+            extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_canonical())
+        });
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    RequestContext::new(ip, header(USER_AGENT.as_str()), header("x-request-id"))
 }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use http::Method;
 
 use crate::error::Error;
-use crate::sessions::Authenticated;
+use crate::users::User;
 use crate::Sigra;
 
 use super::error::AppError;
@@ -122,11 +122,11 @@ impl RequiredSteps {
     /// (for second factors) only while `mfa.required` is on and the request is not the step's.
     async fn step_before(
         &self,
-        current: &Authenticated,
+        user: &User,
         asked: Asked,
         path: &str,
     ) -> Result<Option<RequiredStep>, Error> {
-        if current.user().must_change_password {
+        if user.must_change_password {
             let step = RequiredStep::PasswordChange;
             return Ok((!self.allows(step, asked, path)).then_some(step));
         }
@@ -134,34 +134,31 @@ impl RequiredSteps {
         if !self.sigra.config().mfa.required || self.allows(step, asked, path) {
             return Ok(None);
         }
-        let enrolled = self
-            .sigra
-            .mfa()
-            .has_second_factor(&current.user().id)
-            .await?;
+        let enrolled = self.sigra.mfa().has_second_factor(&user.id).await?;
         Ok((!enrolled).then_some(step))
     }
 }
 
-/// Axum middleware, placed inside session resolution.
+/// Axum middleware, placed inside session resolution. A bearer request (an API token or an
+/// access token) is refused like a JSON API call, whatever it asks for: a token has no page
+/// to take the step on.
 pub async fn enforce_required_steps(
     State(steps): State<RequiredSteps>,
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(current) = request
-        .extensions()
-        .get::<Scope>()
-        .and_then(Scope::authenticated)
-        .cloned()
-    else {
+    let Some(scope) = request.extensions().get::<Scope>() else {
         return next.run(request).await;
     };
-    let asked = Asked::of(&request);
-    let step = match steps
-        .step_before(&current, asked, request.uri().path())
-        .await
-    {
+    let (Some(user), bearer) = (scope.user().cloned(), scope.is_bearer()) else {
+        return next.run(request).await;
+    };
+    let asked = if bearer {
+        Asked::Api
+    } else {
+        Asked::of(&request)
+    };
+    let step = match steps.step_before(&user, asked, request.uri().path()).await {
         Ok(None) => return next.run(request).await,
         Ok(Some(step)) => step,
         Err(error) => return AppError(error).into_response(),

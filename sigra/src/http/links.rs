@@ -39,6 +39,8 @@ pub mod pages {
     pub const OAUTH_EMAIL: &str = "/users/oauth/email";
     /// A provider sign-in that failed, with its reason's code.
     pub const OAUTH_ERROR: &str = "/users/oauth/error";
+    /// The user's API tokens.
+    pub const API_TOKENS: &str = "/users/settings/api-tokens";
 }
 
 /// Each kind of link mailed with a token: where the mail points, and the token-free page the

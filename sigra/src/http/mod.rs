@@ -2,6 +2,8 @@
 //! cross-site check, session resolution), the extractors that hand handlers their proofs, the
 //! session cookie, and the one error response.
 
+mod bearer;
+mod caller;
 mod client_ip;
 mod cookies;
 mod csrf;
@@ -15,6 +17,8 @@ mod request_id;
 mod return_to;
 mod scope;
 
+pub use bearer::{bearer_header, is_bearer_request, is_cookieless_api_request, BearerHeader};
+pub use caller::{scopes, Caller, Granted, RequiredScopes};
 pub use client_ip::{client_ip, resolve_client_ip, ClientIp};
 pub use cookies::{
     clear_session_cookie, find_cookie, host_cookie, renewed_session_cookie, session_cookie,

@@ -6,16 +6,18 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::SET_COOKIE;
 
+use crate::api_tokens::ApiTokenAuth;
 use crate::crypto::PresentedToken;
+use crate::jwt::AccessTokenAuth;
 use crate::sessions::{Authenticated, PendingMfa, SessionCheck};
+use crate::users::User;
 use crate::Sigra;
 
 use super::cookies::{clear_session_cookie, find_cookie, renewed_session_cookie, SESSION_COOKIE};
 use super::error::AppError;
 
 /// Who is making this request. Only [`resolve_session`] builds one, from the session check;
-/// the extractors read the proofs out of it. Impersonation and bearer tokens will be further
-/// variants.
+/// the extractors read the proofs out of it. Impersonation will be a further variant.
 #[derive(Clone, Debug, Default)]
 pub enum Scope {
     /// Nobody is signed in.
@@ -25,6 +27,10 @@ pub enum Scope {
     PendingSecondFactor(PendingMfa),
     /// A live session.
     SignedIn(Authenticated),
+    /// A bearer request with a live personal API token.
+    ApiToken(ApiTokenAuth),
+    /// A bearer request with a valid JWT access token.
+    AccessToken(AccessTokenAuth),
 }
 
 impl Scope {
@@ -32,15 +38,33 @@ impl Scope {
     pub fn authenticated(&self) -> Option<&Authenticated> {
         match self {
             Self::SignedIn(authenticated) => Some(authenticated),
+            Self::Guest
+            | Self::PendingSecondFactor(_)
+            | Self::ApiToken(_)
+            | Self::AccessToken(_) => None,
+        }
+    }
+
+    /// The user a live credential (session or bearer) speaks for.
+    pub fn user(&self) -> Option<&User> {
+        match self {
+            Self::SignedIn(authenticated) => Some(authenticated.user()),
+            Self::ApiToken(token) => Some(token.user()),
+            Self::AccessToken(token) => Some(token.user()),
             Self::Guest | Self::PendingSecondFactor(_) => None,
         }
+    }
+
+    /// Whether a bearer token authenticated the request.
+    pub fn is_bearer(&self) -> bool {
+        matches!(self, Self::ApiToken(_) | Self::AccessToken(_))
     }
 
     /// The log-in waiting for its second factor, if that is what the request carries.
     pub fn pending_mfa(&self) -> Option<&PendingMfa> {
         match self {
             Self::PendingSecondFactor(pending) => Some(pending),
-            Self::Guest | Self::SignedIn(_) => None,
+            Self::Guest | Self::SignedIn(_) | Self::ApiToken(_) | Self::AccessToken(_) => None,
         }
     }
 }
@@ -55,6 +79,17 @@ pub async fn resolve_session(
     mut request: Request,
     next: Next,
 ) -> Response {
+    if super::bearer::is_bearer_request(request.headers()) {
+        let authenticated =
+            super::bearer::authenticate(&sigra, request.headers(), request.extensions()).await;
+        return match authenticated {
+            Ok(scope) => {
+                request.extensions_mut().insert(scope);
+                next.run(request).await
+            }
+            Err(error) => AppError(error).into_response(),
+        };
+    }
     let presented = find_cookie(request.headers(), SESSION_COOKIE).map(PresentedToken::parse);
     let (scope, renewed, stale_cookie) = match presented {
         None => (Scope::Guest, None, false),

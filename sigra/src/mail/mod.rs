@@ -159,6 +159,15 @@ pub enum Message {
         /// The provider's name.
         provider: String,
     },
+    /// A personal API token was created.
+    ApiTokenCreated {
+        /// The token's name.
+        name: String,
+        /// Its scopes, space-separated.
+        scopes: String,
+        /// Where the user's tokens are listed (and revoked).
+        tokens_url: Link,
+    },
     /// Too many wrong second factors locked the second-factor step for a while.
     MfaLocked {
         /// How long the lock lasts.
@@ -190,6 +199,7 @@ impl Message {
             Self::PasskeyAdded { .. } => "passkey_added",
             Self::ProviderLinked { .. } => "provider_linked",
             Self::ProviderUnlinked { .. } => "provider_unlinked",
+            Self::ApiTokenCreated { .. } => "api_token_created",
         }
     }
 
@@ -260,6 +270,11 @@ impl Message {
             },
             Self::ProviderUnlinked {
                 provider: "GitHub".to_owned(),
+    },
+            Self::ApiTokenCreated {
+                name: "Deploy bot".to_owned(),
+                scopes: "profile:read sessions:read".to_owned(),
+                tokens_url: link("/users/settings/api-tokens"),
             },
         ]
     }

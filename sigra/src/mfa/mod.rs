@@ -63,7 +63,7 @@ impl SecondFactor {
         }
     }
 
-    fn method(&self) -> &'static str {
+    pub(crate) fn method(&self) -> &'static str {
         match self {
             Self::Totp(_) => "totp",
             Self::BackupCode(_) => "backup_code",
@@ -105,6 +105,19 @@ pub struct MfaOverview {
     /// A set-up in progress (only revealed under sudo: it shows the secret).
     pub pending_setup: Option<TotpSetup>,
     /// Whether the configuration requires a second factor.
+    pub required: bool,
+}
+
+/// An account's second factors, as the JSON API reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MfaStatus {
+    /// Whether an authenticator app is set up.
+    pub totp_enabled: bool,
+    /// Unused backup codes.
+    pub backup_codes_left: u32,
+    /// Passkeys registered.
+    pub passkeys: u32,
+    /// Whether this site requires a second factor.
     pub required: bool,
 }
 
@@ -211,17 +224,10 @@ impl<'a> Mfa<'a> {
             return Err(Error::Unauthenticated);
         }
         let backup_codes_left = match factor {
-            SecondFactor::BackupCode(_) => {
-                let left = store::backup_codes_left(&mut change, user).await?;
-                let event = AuditEvent::new(Action::BackupCodeUsed)
-                    .actor(user)
-                    .meta("remaining", left);
-                change.audit(event).await?;
-                change
-                    .mail(email, Message::BackupCodeUsed { remaining: left })
-                    .await?;
-                Some(left)
-            }
+            SecondFactor::BackupCode(_) => Some(
+                self.record_backup_code_use(&mut change, user, email)
+                    .await?,
+            ),
             SecondFactor::Totp(_) | SecondFactor::Passkey { .. } => None,
         };
         let kind = pending.upgrade_to();
@@ -250,6 +256,25 @@ impl<'a> Mfa<'a> {
         })
     }
 
+    /// After a log-in used a backup code: its audit row and the owner's notice. Returns how
+    /// many are left.
+    pub(crate) async fn record_backup_code_use(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        email: &EmailAddress,
+    ) -> Result<u32> {
+        let left = store::backup_codes_left(change, user).await?;
+        let event = AuditEvent::new(Action::BackupCodeUsed)
+            .actor(user)
+            .meta("remaining", left);
+        change.audit(event).await?;
+        change
+            .mail(email, Message::BackupCodeUsed { remaining: left })
+            .await?;
+        Ok(left)
+    }
+
     /// Whether the user has a second factor (an authenticator app or a passkey). Asked only
     /// where it matters (settings, and pages under `mfa.required`), not on every session check.
     ///
@@ -258,6 +283,27 @@ impl<'a> Mfa<'a> {
     pub async fn has_second_factor(&self, user: &UserId) -> Result<bool> {
         let mut conn = self.core.db().acquire().await?;
         store::has_second_factor(&mut conn, user).await
+    }
+
+    /// The second factors of a caller allowed `mfa:read` (never their secrets).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn status_granted(
+        &self,
+        granted: &crate::http::Granted<crate::http::scopes::MfaRead>,
+    ) -> Result<MfaStatus> {
+        let user = &granted.user().id;
+        let mut conn = self.core.db().acquire().await?;
+        let totp_enabled = store::totp(&mut conn, user)
+            .await?
+            .is_some_and(|row| row.confirmed());
+        Ok(MfaStatus {
+            totp_enabled,
+            backup_codes_left: store::backup_codes_left(&mut conn, user).await?,
+            passkeys: crate::passkeys::count(&mut conn, user).await?,
+            required: self.core.config().mfa.required,
+        })
     }
 
     /// Which second factors the pending log-in's account has.
@@ -499,8 +545,9 @@ impl<'a> Mfa<'a> {
 
     /// Checks a second factor as part of `change` and uses it up (a TOTP step, a backup
     /// code). On a wrong one the failure is counted, and at the threshold the step locks (audit
-    /// row and mail included); the caller commits either way.
-    async fn check_factor(
+    /// row and mail included); the caller commits either way. The browser's second-factor step,
+    /// the settings changes and the API's MFA exchange all check here.
+    pub(crate) async fn check_factor(
         &self,
         change: &mut Change<'_>,
         user: &UserId,

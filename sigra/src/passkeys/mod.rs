@@ -78,6 +78,14 @@ pub struct PasskeyChallenge {
     pub options: String,
 }
 
+/// A passwordless log-in's checked answer: whose passkey it was.
+pub(crate) struct ProvedPasskey {
+    pub user: UserId,
+    pub email: crate::users::EmailAddress,
+    /// The passkey's id, for the audit row.
+    pub credential: String,
+}
+
 /// The relying party, built from the configuration.
 pub(crate) fn relying_party(config: &PasskeyConfig, app_name: &str) -> Result<Webauthn> {
     WebauthnBuilder::new(&config.rp_id, &config.origin)
@@ -115,6 +123,11 @@ pub struct Passkeys<'a> {
     pub(crate) core: &'a Core,
     pub(crate) relying_party: &'a Webauthn,
     pub(crate) trusted: &'a TrustedBrowsers,
+}
+
+/// How many passkeys the user has.
+pub(crate) async fn count(conn: &mut AnyConnection, user: &UserId) -> Result<u32> {
+    store::count_for_user(conn, user).await
 }
 
 /// Whether the user has a passkey (a second factor).
@@ -397,7 +410,37 @@ impl Passkeys<'_> {
         replacing: Option<&Authenticated>,
         request: &RequestContext,
     ) -> Result<NewSession> {
-        let mut change = self.core.begin_change(request).await?;
+        let change = self.core.begin_change(request).await?;
+        let (mut change, proved) = self
+            .check_passkey_log_in(change, ceremony_id, response, request)
+            .await?;
+        let factor = FirstFactor {
+            user: &proved.user,
+            email: &proved.email,
+            method: LoginMethod::Passkey,
+            kind: SessionKind::Standard,
+            replacing,
+            trusted_browser: None,
+            detail: AuditEvent::new(Action::LoginSuccess).meta("credential", proved.credential),
+        };
+        let session = self
+            .core
+            .complete_log_in(self.trusted, &mut change, factor)
+            .await?;
+        change.commit().await?;
+        Ok(session)
+    }
+
+    /// Checks a passwordless log-in's answer on `change` (the ceremony is spent either way; a
+    /// refusal commits that and is audited). On success the change goes back to the caller,
+    /// which completes the log-in its own way (a browser session, or API tokens).
+    pub(crate) async fn check_passkey_log_in<'c>(
+        &self,
+        mut change: Change<'c>,
+        ceremony_id: &str,
+        response: &str,
+        request: &RequestContext,
+    ) -> Result<(Change<'c>, ProvedPasskey)> {
         let now = change.now();
         let state = ceremony::take::<DiscoverableAuthentication>(
             &mut change,
@@ -436,25 +479,15 @@ impl Passkeys<'_> {
                 )
                 .await;
         }
-        let user = &row.user_id;
-        let email = crate::users::store::email_of(&mut change, user)
+        let email = crate::users::store::email_of(&mut change, &row.user_id)
             .await?
             .ok_or(Error::PasskeyRejected)?;
-        let factor = FirstFactor {
-            user,
-            email: &email,
-            method: LoginMethod::Passkey,
-            kind: SessionKind::Standard,
-            replacing,
-            trusted_browser: None,
-            detail: AuditEvent::new(Action::LoginSuccess).meta("credential", row.id.clone()),
+        let proved = ProvedPasskey {
+            user: row.user_id,
+            email,
+            credential: row.id,
         };
-        let session = self
-            .core
-            .complete_log_in(self.trusted, &mut change, factor)
-            .await?;
-        change.commit().await?;
-        Ok(session)
+        Ok((change, proved))
     }
 
     /// Starts the second factor with one of the user's passkeys.

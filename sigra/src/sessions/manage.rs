@@ -6,6 +6,8 @@ use crate::clock::Timestamp;
 use crate::db::Known;
 use crate::error::Result;
 use crate::geo::Location;
+use crate::http::scopes::{SessionsRead, SessionsWrite};
+use crate::http::Granted;
 use crate::request::RequestContext;
 
 use super::{device, store, Authenticated, SessionId, SessionKind, Sessions, Sudo};
@@ -52,12 +54,63 @@ impl Sessions<'_> {
     /// # Errors
     /// The database failed.
     pub async fn list_sessions(&self, current: &Authenticated) -> Result<Vec<SessionSummary>> {
+        self.sessions_of(&current.user().id, Some(&current.session().id))
+            .await
+    }
+
+    /// The sessions of a caller allowed `sessions:read` (a session, or a token with the scope).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn list_sessions_granted(
+        &self,
+        granted: &Granted<SessionsRead>,
+    ) -> Result<Vec<SessionSummary>> {
+        let current = granted.caller().session().map(|s| &s.session().id);
+        self.sessions_of(&granted.user().id, current).await
+    }
+
+    /// A token allowed `sessions:write` ends one of its user's browser sessions. A browser
+    /// session calling this is refused with `SudoRequired`: it must use
+    /// [`Sessions::revoke_session`], which takes the sudo proof. Returns whether such a
+    /// session of theirs existed.
+    ///
+    /// # Errors
+    /// `SudoRequired` for a session caller; the database failed.
+    pub async fn revoke_session_granted(
+        &self,
+        granted: &Granted<SessionsWrite>,
+        id: &SessionId,
+        request: &RequestContext,
+    ) -> Result<bool> {
+        if granted.caller().session().is_some() {
+            return Err(crate::error::Error::SudoRequired);
+        }
+        let user = &granted.user().id;
+        let mut change = self.core.begin_change(request).await?;
+        let revoked = store::delete_owned(&mut change, user, id).await?;
+        if revoked {
+            let event = AuditEvent::new(Action::SessionRevoke)
+                .actor(user)
+                .meta("revoked_session", id.as_str().to_owned())
+                .meta("by", granted.caller().kind());
+            change.audit(event).await?;
+        }
+        change.commit().await?;
+        Ok(revoked)
+    }
+
+    async fn sessions_of(
+        &self,
+        user: &crate::users::UserId,
+        current: Option<&SessionId>,
+    ) -> Result<Vec<SessionSummary>> {
         let mut conn = self.core.db().acquire().await?;
-        let rows = store::list_for_user(&mut conn, &current.user().id).await?;
+        let rows = store::list_for_user(&mut conn, user).await?;
         Ok(rows
             .into_iter()
             .map(|row| SessionSummary {
-                current: row.id == current.session().id.as_str(),
+                current: current.is_some_and(|c| row.id == c.as_str()),
                 id: SessionId(row.id),
                 device: device::describe(row.user_agent.as_deref()),
                 ip: row.ip,
@@ -113,6 +166,8 @@ impl Sessions<'_> {
         let ended = store::delete_all_for_user(&mut change, user, Some(&sudo.session().id)).await?;
         // Signing out everywhere else also takes back every "trust this browser".
         crate::mfa::forget_trusted_browsers_on(&mut change, user).await?;
+        // ... and every API client's JWTs and refresh families.
+        crate::users::store::bump_token_epoch(&mut change, user).await?;
         let event = AuditEvent::new(Action::SessionRevokeOthers)
             .actor(user)
             .meta("ended", ended);

@@ -340,3 +340,54 @@ pub(crate) async fn clear_failed_logins(conn: &mut AnyConnection, id: &UserId) -
         .await?;
     Ok(())
 }
+
+/// An account as a bearer check needs it: the user, and the epoch its JWTs must carry.
+pub(crate) struct Account {
+    pub user: super::User,
+    pub token_epoch: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: UserId,
+    email: String,
+    confirmed_at: Option<Timestamp>,
+    created_at: Timestamp,
+    pending_email: Option<String>,
+    must_change_password: i64,
+    token_epoch: i64,
+}
+
+/// The account with this id, if it exists (and its stored email still parses).
+pub(crate) async fn account(conn: &mut AnyConnection, id: &UserId) -> Result<Option<Account>> {
+    let row = sqlx::query_as::<_, AccountRow>(
+        "SELECT id, email, confirmed_at, created_at, pending_email, must_change_password, token_epoch \
+         FROM users WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(|row| {
+        Some(Account {
+            user: super::User {
+                id: row.id,
+                email: EmailAddress::parse(&row.email).ok()?,
+                confirmed_at: row.confirmed_at,
+                created_at: row.created_at,
+                pending_email: row.pending_email.and_then(|e| EmailAddress::parse(&e).ok()),
+                must_change_password: row.must_change_password != 0,
+            },
+            token_epoch: row.token_epoch,
+        })
+    }))
+}
+
+/// Moves the user's token epoch on: every JWT issued before stops verifying, and every refresh
+/// family issued before stops refreshing.
+pub(crate) async fn bump_token_epoch(conn: &mut AnyConnection, id: &UserId) -> Result<()> {
+    sqlx::query("UPDATE users SET token_epoch = token_epoch + 1 WHERE id = $1")
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
