@@ -34,11 +34,18 @@ case "${E2E_DATABASE:-sqlite}" in
   *) echo "E2E_DATABASE must be sqlite or postgres" >&2; exit 2 ;;
 esac
 echo "==> browser suite on ${E2E_DATABASE:-sqlite}"
+# The suite's status is the script's: a stopped process answering 143 to `wait` must not
+# replace it (under `set -e` it would).
 cleanup() {
-  [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-  [ -n "${op_pid:-}" ] && kill "$op_pid" 2>/dev/null && wait "$op_pid" 2>/dev/null
-  [ -n "$schema" ] && psql -q "$TEST_POSTGRES_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
+  local status=$?
+  set +e
+  if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  if [ -n "${op_pid:-}" ]; then kill "$op_pid" 2>/dev/null; wait "$op_pid" 2>/dev/null; fi
+  if [ -n "$schema" ]; then
+    psql -q "$TEST_POSTGRES_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
+  fi
   rm -rf "$workdir"
+  exit "$status"
 }
 trap cleanup EXIT
 
