@@ -7,6 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# cargo-deny reads the dependency graph offline; a fresh machine has not downloaded it yet.
+cargo fetch --locked --quiet
+
 snapshot=${SIGRA_ADVISORY_DB:-../shared/advisory-db}
 db=target/advisory-dbs/advisory-db-3157b0e258782691
 
