@@ -1,13 +1,13 @@
-//! Loopback load test of the release server (`make bench`). Starts `target/release/server` on a
-//! fresh SQLite database with the production password parameters, then measures:
-//! start-to-ready, `/health` against a session-authenticated `/api/v1/me`, log-in latency, and
-//! `/health` while a flood of log-ins runs. Prints a Markdown table for the README.
+//! Loopback load test of the release server (`make bench`). Starts `target/release/server` with
+//! the production password parameters and measures: start-to-ready on a new SQLite file,
+//! `/health` against a session-authenticated `/api/v1/me` (SQLite with the session cache on and
+//! off, and PostgreSQL when `BENCH_POSTGRES_URL` or `TEST_POSTGRES_URL` names a server), log-in
+//! latency, `/health` while a flood of log-ins runs, and the server's resident memory idle and
+//! after the flood. Prints a Markdown table for the README.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, COOKIE, SET_COOKIE};
@@ -15,6 +15,8 @@ use reqwest::header::{ACCEPT, COOKIE, SET_COOKIE};
 const PASSWORD: &str = "a benchmark passphrase that is long";
 const CONCURRENCY: usize = 32;
 const PHASE: Duration = Duration::from_secs(5);
+/// How long the log-in flood lasts (the resident-memory row is read after it).
+const FLOOD: Duration = Duration::from_secs(10);
 
 struct Server {
     child: Child,
@@ -36,7 +38,13 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-async fn start_server(client: &reqwest::Client) -> (Server, Duration) {
+/// Starts the release server on `database` (a fresh SQLite file when `None`) with `env` on top
+/// of the bench settings, and waits until it is ready.
+async fn start_server(
+    client: &reqwest::Client,
+    database: Option<&str>,
+    env: &[(&str, &str)],
+) -> (Server, Duration) {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let binary = format!("{root}/target/release/server");
     let secret = Command::new(&binary)
@@ -44,15 +52,20 @@ async fn start_server(client: &reqwest::Client) -> (Server, Duration) {
         .output()
         .expect("run the server binary");
     let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = database.map_or_else(
+        || format!("sqlite://{}/bench.db", dir.path().display()),
+        str::to_owned,
+    );
     let port = free_port();
     let started = Instant::now();
-    let child = Command::new(&binary)
+    let mut command = Command::new(&binary);
+    command
         .arg("serve")
         .current_dir(root)
         .env("LEPTOS_OUTPUT_NAME", "sigra")
         .env("LEPTOS_SITE_ROOT", "target/site")
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("DATABASE_URL", database_url(&dir))
+        .env("DATABASE_URL", database_url)
         .env(
             "SIGRA_SECRET_KEY",
             String::from_utf8_lossy(&secret.stdout).trim(),
@@ -62,9 +75,11 @@ async fn start_server(client: &reqwest::Client) -> (Server, Duration) {
         // The load comes from one address; the per-address auth limit would turn the log-in
         // flood into 429s.
         .env("SIGRA_RATE_LIMIT_AUTH_LIMIT", "1000000")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the server");
+        .stdout(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let child = command.spawn().expect("start the server");
     let base = format!("http://127.0.0.1:{port}");
     loop {
         if client
@@ -91,10 +106,63 @@ async fn start_server(client: &reqwest::Client) -> (Server, Duration) {
     )
 }
 
-/// A fresh SQLite file, or the database named by `BENCH_DATABASE_URL` (such as PostgreSQL).
-fn database_url(dir: &tempfile::TempDir) -> String {
-    std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.path().display()))
+impl Server {
+    /// Resident memory of the server process, from `/proc` (Linux).
+    fn rss_mib(&self) -> f64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|kib| kib.parse::<f64>().ok())
+            })
+            .map_or(f64::NAN, |kib| kib / 1024.0)
+    }
+}
+
+/// A fresh PostgreSQL schema for one bench run, dropped after it.
+struct PostgresSchema {
+    server: String,
+    schema: String,
+}
+
+impl PostgresSchema {
+    /// A schema on the server named by `BENCH_POSTGRES_URL` or `TEST_POSTGRES_URL`, if either is set.
+    fn create() -> Option<Self> {
+        let server = std::env::var("BENCH_POSTGRES_URL")
+            .or_else(|_| std::env::var("TEST_POSTGRES_URL"))
+            .ok()
+            .filter(|u| !u.is_empty())?;
+        let schema = format!("bench_{}", std::process::id());
+        let created = Command::new("psql")
+            .args(["-q", &server, "-c", &format!("CREATE SCHEMA {schema}")])
+            .status()
+            .is_ok_and(|s| s.success());
+        created.then_some(Self { server, schema })
+    }
+
+    fn url(&self) -> String {
+        let separator = if self.server.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{separator}options[search_path]={}",
+            self.server, self.schema
+        )
+    }
+}
+
+impl Drop for PostgresSchema {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                "-q",
+                &self.server,
+                "-c",
+                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema),
+            ])
+            .status();
+    }
 }
 
 /// Latencies in microseconds, sorted.
@@ -117,13 +185,8 @@ impl Sample {
     }
 }
 
-/// Runs `workers` loops of `request` until `stop` or `duration`, collecting latencies.
-async fn hammer<F, Fut>(
-    workers: usize,
-    duration: Duration,
-    stop: Arc<AtomicBool>,
-    request: F,
-) -> Sample
+/// Runs `workers` loops of `request` for `duration`, collecting latencies.
+async fn hammer<F, Fut>(workers: usize, duration: Duration, request: F) -> Sample
 where
     F: Fn() -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -131,10 +194,10 @@ where
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..workers {
-        let (request, stop) = (request.clone(), stop.clone());
+        let request = request.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            while started.elapsed() < duration && !stop.load(Ordering::Relaxed) {
+            while started.elapsed() < duration {
                 let t = Instant::now();
                 assert!(request().await, "a benchmark request failed");
                 latencies.push(t.elapsed().as_micros() as u64);
@@ -180,15 +243,8 @@ fn kib(bytes: u64) -> String {
     format!("{:.0} KiB", bytes as f64 / 1024.0)
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()
-        .expect("client");
-    let (server, ready_in) = start_server(&client).await;
-    let base = server.base.clone();
-
+/// Registers the bench account on `base` and logs it in; returns the session cookie.
+async fn signed_in(client: &reqwest::Client, base: &str) -> String {
     let email = "bench@example.com";
     client
         .post(format!("{base}/users/register"))
@@ -198,29 +254,72 @@ async fn main() {
         .send()
         .await
         .expect("register");
-    let cookie = log_in(&client, &base, email).await.expect("log in");
+    log_in(client, base, email).await.expect("log in")
+}
 
-    let never = Arc::new(AtomicBool::new(false));
-    let get = |path: &'static str, cookie: Option<String>| {
-        let (client, base) = (client.clone(), base.clone());
-        move || {
-            let (client, url, cookie) = (client.clone(), format!("{base}{path}"), cookie.clone());
-            async move {
-                let mut request = client.get(url);
-                if let Some(cookie) = cookie {
-                    request = request.header(COOKIE, cookie);
-                }
-                request.send().await.is_ok_and(|r| r.status().is_success())
+/// A GET of `path` on `base`, with an optional cookie, as a request for [`hammer`].
+fn get(
+    client: &reqwest::Client,
+    base: &str,
+    path: &'static str,
+    cookie: Option<String>,
+) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = bool> + Send>> + Clone {
+    let (client, base) = (client.clone(), base.to_owned());
+    move || {
+        let (client, url, cookie) = (client.clone(), format!("{base}{path}"), cookie.clone());
+        Box::pin(async move {
+            let mut request = client.get(url);
+            if let Some(cookie) = cookie {
+                request = request.header(COOKIE, cookie);
             }
-        }
-    };
+            request.send().await.is_ok_and(|r| r.status().is_success())
+        })
+    }
+}
 
-    let health = hammer(CONCURRENCY, PHASE, never.clone(), get("/health", None)).await;
+/// `GET /api/v1/me` with a fresh session on a server started with `database` and `env`.
+async fn session_checks(
+    client: &reqwest::Client,
+    database: Option<&str>,
+    env: &[(&str, &str)],
+) -> Sample {
+    let (server, _) = start_server(client, database, env).await;
+    let cookie = signed_in(client, &server.base).await;
+    hammer(
+        CONCURRENCY,
+        PHASE,
+        get(client, &server.base, "/api/v1/me", Some(cookie)),
+    )
+    .await
+}
+
+fn share(part: &Sample, whole: &Sample) -> String {
+    format!(
+        "{:.0} req/s ({:.0}% of `/health`), p50 {:.2} ms, p99 {:.2} ms",
+        part.rps(),
+        100.0 * part.rps() / whole.rps(),
+        part.percentile_ms(0.50),
+        part.percentile_ms(0.99)
+    )
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("client");
+    let (server, ready_in) = start_server(&client, None, &[]).await;
+    let base = server.base.clone();
+    let email = "bench@example.com";
+    let cookie = signed_in(&client, &base).await;
+    let rss_idle = server.rss_mib();
+
+    let health = hammer(CONCURRENCY, PHASE, get(&client, &base, "/health", None)).await;
     let me = hammer(
         CONCURRENCY,
         PHASE,
-        never.clone(),
-        get("/api/v1/me", Some(cookie.clone())),
+        get(&client, &base, "/api/v1/me", Some(cookie.clone())),
     )
     .await;
 
@@ -236,11 +335,10 @@ async fn main() {
         elapsed: Duration::from_secs(1),
     };
 
-    let stop = Arc::new(AtomicBool::new(false));
     let flood = {
-        let (client, base, stop) = (client.clone(), base.clone(), stop.clone());
+        let (client, base) = (client.clone(), base.clone());
         tokio::spawn(async move {
-            hammer(16, PHASE * 2, stop, move || {
+            hammer(16, FLOOD, move || {
                 let (client, base) = (client.clone(), base.clone());
                 async move { log_in(&client, &base, email).await.is_some() }
             })
@@ -248,9 +346,19 @@ async fn main() {
         })
     };
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let health_under_flood = hammer(4, PHASE, never.clone(), get("/health", None)).await;
-    stop.store(true, Ordering::Relaxed);
+    let health_under_flood = hammer(4, PHASE, get(&client, &base, "/health", None)).await;
     let flood = flood.await.expect("flood");
+    let rss_flooded = server.rss_mib();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_settled = server.rss_mib();
+    drop(server);
+
+    let me_uncached = session_checks(&client, None, &[("SIGRA_SESSION_CACHE", "off")]).await;
+    let postgres = PostgresSchema::create();
+    let me_postgres = match &postgres {
+        Some(schema) => Some(session_checks(&client, Some(&schema.url()), &[]).await),
+        None => None,
+    };
 
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let wasm = file_size(&format!("{root}/target/site/pkg/sigra.wasm"));
@@ -271,12 +379,20 @@ async fn main() {
         health.percentile_ms(0.99)
     );
     println!(
-        "| `GET /api/v1/me` with a session, {CONCURRENCY} connections | {:.0} req/s ({:.0}% of `/health`), p50 {:.2} ms, p99 {:.2} ms |",
-        me.rps(),
-        100.0 * me.rps() / health.rps(),
-        me.percentile_ms(0.50),
-        me.percentile_ms(0.99)
+        "| `GET /api/v1/me` with a session, SQLite, session cache on (the default; each check asks the file's data version) | {} |",
+        share(&me, &health)
     );
+    println!(
+        "| `GET /api/v1/me` with a session, SQLite, cache off | {} |",
+        share(&me_uncached, &health)
+    );
+    match &me_postgres {
+        Some(sample) => println!(
+            "| `GET /api/v1/me` with a session, PostgreSQL on the same machine (cache off, the default there) | {} |",
+            share(sample, &health)
+        ),
+        None => println!("| `GET /api/v1/me`, PostgreSQL | not measured (set BENCH_POSTGRES_URL or TEST_POSTGRES_URL) |"),
+    }
     println!(
         "| log-in (Argon2id m=19456 t=2 p=1), one at a time | p50 {:.1} ms, p99 {:.1} ms |",
         logins.percentile_ms(0.50),
@@ -287,6 +403,10 @@ async fn main() {
         health_under_flood.percentile_ms(0.50),
         health_under_flood.percentile_ms(0.99),
         flood.rps()
+    );
+    println!(
+        "| server resident memory: idle / after a {}-second flood of 16 parallel log-ins / 3 s later | {rss_idle:.0} MiB / {rss_flooded:.0} MiB / {rss_settled:.0} MiB |",
+        FLOOD.as_secs()
     );
     println!(
         "| release wasm | {} raw, {} gzip, {} brotli |",
@@ -302,5 +422,4 @@ async fn main() {
         "| start to ready (migrations on a new SQLite file) | {} ms |",
         ready_in.as_millis()
     );
-    drop(server);
 }

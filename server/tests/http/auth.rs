@@ -382,3 +382,51 @@ async fn outdated_hashes_are_upgraded_at_log_in() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn every_log_in_and_registration_answer_costs_one_hash_whoever_asks() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("known@example.com", CANARY_PASSWORD).await;
+        let costs = |form: [(&'static str, &'static str); 2], path: &'static str| {
+            let app = &app;
+            async move {
+                let before = app.sigra.password_hash_runs();
+                app.call_json(path, &form, None).await;
+                app.sigra.password_hash_runs() - before
+            }
+        };
+        let wrong = [
+            ("email", "known@example.com"),
+            ("password", "not the password at all"),
+        ];
+        let unknown = [
+            ("email", "nobody@example.com"),
+            ("password", "not the password at all"),
+        ];
+        assert_eq!(costs(wrong, "/users/log-in").await, 1, "a wrong password");
+        assert_eq!(
+            costs(unknown, "/users/log-in").await,
+            1,
+            "an unknown email: the dummy hash"
+        );
+        for _ in 0..5 {
+            costs(wrong, "/users/log-in").await;
+        }
+        let locked = [
+            ("email", "known@example.com"),
+            ("password", CANARY_PASSWORD),
+        ];
+        assert_eq!(costs(locked, "/users/log-in").await, 1, "a locked account");
+        let taken = [
+            ("email", "known@example.com"),
+            ("password", "a fresh passphrase here"),
+        ];
+        let new = [
+            ("email", "new@example.com"),
+            ("password", "a fresh passphrase here"),
+        ];
+        assert_eq!(costs(taken, "/users/register").await, 1, "a taken address");
+        assert_eq!(costs(new, "/users/register").await, 1, "a new address");
+    })
+    .await;
+}

@@ -26,13 +26,28 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
     }
 });
 
-/// A running app and what a test needs to drive it.
+/// A running app and what a test needs to drive it. It speaks HTTP as a [`Browser`] (through
+/// `Deref`) and also reaches into the core: clock, mail, database.
 pub struct TestApp {
-    pub address: String,
     pub clock: ManualClock,
     pub sigra: Sigra,
-    client: reqwest::Client,
+    browser: Browser,
     database: TestDatabase,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Browser;
+
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+/// Speaks to one server over HTTP as a browser or an API client would, with cookies passed by
+/// hand. A [`TestApp`] is one; so is each process of a multi-process cluster.
+pub struct Browser {
+    pub address: String,
+    client: reqwest::Client,
 }
 
 /// Runs `test` once per available database engine, on an app changed by `setup`. Every engine
@@ -143,18 +158,111 @@ impl TestApp {
         let port = app.port().expect("bound");
         let sigra = app.sigra().clone();
         tokio::spawn(app.run_until_stopped());
+        Ok(Self {
+            clock,
+            sigra,
+            browser: Browser::new(format!("http://127.0.0.1:{port}")),
+            database,
+        })
+    }
+
+    /// Runs every due job (mail delivery), as the background runner would.
+    pub async fn deliver_mail(&self) {
+        self.sigra
+            .jobs()
+            .run_due_jobs("test-runner")
+            .await
+            .expect("jobs run");
+    }
+
+    /// Mail delivered to `to`, newest first (after running due jobs).
+    pub async fn mailbox(&self, to: &str) -> Vec<StoredEmail> {
+        self.deliver_mail().await;
+        self.sigra
+            .dev_mailbox()
+            .expect("the development mailbox")
+            .list(Some(to))
+            .await
+            .expect("mailbox")
+    }
+
+    /// The first link under the app in the newest mail to `to` whose path starts with `path`.
+    pub async fn link_in_mail(&self, to: &str, path: &str) -> String {
+        let prefix = format!("http://localhost:3000{path}");
+        let mail = self.mailbox(to).await;
+        let newest = mail.first().unwrap_or_else(|| panic!("no mail to {to}"));
+        newest
+            .text
+            .split_whitespace()
+            .find(|word| word.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {path} link in {:?}", newest.text))
+            .trim_start_matches("http://localhost:3000")
+            .to_owned()
+    }
+
+    /// The test database's URL (for a second core over the same data).
+    pub fn database_url(&self) -> &str {
+        self.database.url()
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let row = sqlx::query(sql)
+            .fetch_one(self.sigra.db().pool())
+            .await
+            .expect("query");
+        row.get::<i64, _>(0)
+    }
+
+    /// Every row that says who an account is and how it signs in (password hash, email and
+    /// pending email, one-time tokens, sessions and their sudo, second factors, passkeys,
+    /// queued mail), as text: equal snapshots mean no such state changed.
+    pub async fn account_snapshot(&self) -> String {
+        const QUERIES: &[&str] = &[
+            "SELECT id || '|' || email || '|' || COALESCE(password_hash, '-') || '|' \
+                || COALESCE(pending_email, '-') || '|' || COALESCE(CAST(confirmed_at AS TEXT), '-') \
+                || '|' || CAST(must_change_password AS TEXT) || '|' || CAST(mfa_trust_epoch AS TEXT) \
+             FROM users ORDER BY id",
+            "SELECT id || '|' || purpose || '|' || COALESCE(CAST(used_at AS TEXT), '-') \
+             FROM user_tokens ORDER BY id",
+            "SELECT id || '|' || kind || '|' || token_hash || '|' || COALESCE(CAST(sudo_at AS TEXT), '-') \
+             FROM user_sessions ORDER BY id",
+            "SELECT user_id || '|' || secret_sealed || '|' || COALESCE(CAST(confirmed_at AS TEXT), '-') \
+                || '|' || COALESCE(CAST(last_used_step AS TEXT), '-') FROM user_totp ORDER BY user_id",
+            "SELECT id || '|' || code_hash || '|' || COALESCE(CAST(used_at AS TEXT), '-') \
+             FROM user_backup_codes ORDER BY id",
+            "SELECT id || '|' || name || '|' || CAST(sign_count AS TEXT) FROM user_passkeys ORDER BY id",
+            "SELECT id || '|' || kind FROM jobs ORDER BY id",
+        ];
+        let mut snapshot = String::new();
+        for query in QUERIES {
+            let rows: Vec<String> = sqlx::query_scalar(query)
+                .fetch_all(self.sigra.db().pool())
+                .await
+                .expect("snapshot query");
+            snapshot.push_str(&rows.join("\n"));
+            snapshot.push_str("\n--\n");
+        }
+        snapshot
+    }
+
+    pub async fn session_rows(&self) -> i64 {
+        self.count("SELECT COUNT(*) FROM user_sessions").await
+    }
+}
+
+impl Browser {
+    /// A client of the server at `address` (`http://127.0.0.1:PORT`).
+    pub fn new(address: String) -> Self {
         let client = reqwest::Client::builder()
             .redirect(redirect::Policy::none())
             .timeout(Duration::from_secs(15))
             .build()
             .expect("client");
-        Ok(Self {
-            address: format!("http://127.0.0.1:{port}"),
-            clock,
-            sigra,
-            client,
-            database,
-        })
+        Self { address, client }
     }
 
     /// A GET as a browser navigation, with an optional session cookie.
@@ -310,40 +418,6 @@ impl TestApp {
             .status()
     }
 
-    /// Runs every due job (mail delivery), as the background runner would.
-    pub async fn deliver_mail(&self) {
-        self.sigra
-            .jobs()
-            .run_due_jobs("test-runner")
-            .await
-            .expect("jobs run");
-    }
-
-    /// Mail delivered to `to`, newest first (after running due jobs).
-    pub async fn mailbox(&self, to: &str) -> Vec<StoredEmail> {
-        self.deliver_mail().await;
-        self.sigra
-            .dev_mailbox()
-            .expect("the development mailbox")
-            .list(Some(to))
-            .await
-            .expect("mailbox")
-    }
-
-    /// The first link under the app in the newest mail to `to` whose path starts with `path`.
-    pub async fn link_in_mail(&self, to: &str, path: &str) -> String {
-        let prefix = format!("http://localhost:3000{path}");
-        let mail = self.mailbox(to).await;
-        let newest = mail.first().unwrap_or_else(|| panic!("no mail to {to}"));
-        newest
-            .text
-            .split_whitespace()
-            .find(|word| word.starts_with(&prefix))
-            .unwrap_or_else(|| panic!("no {path} link in {:?}", newest.text))
-            .trim_start_matches("http://localhost:3000")
-            .to_owned()
-    }
-
     /// Follows a mailed link as a browser does: the landing moves the token into a cookie.
     /// Returns that cookie for the next request, and the page it sends to.
     pub async fn open_link(&self, link: &str) -> (String, String) {
@@ -358,23 +432,6 @@ impl TestApp {
             .unwrap_or_default()
             .to_owned();
         (cookie, location(&response))
-    }
-
-    /// The test database's URL (for a second core over the same data).
-    pub fn database_url(&self) -> &str {
-        self.database.url()
-    }
-
-    pub fn advance(&self, by: Duration) {
-        self.clock.advance(by);
-    }
-
-    pub async fn count(&self, sql: &str) -> i64 {
-        let row = sqlx::query(sql)
-            .fetch_one(self.sigra.db().pool())
-            .await
-            .expect("query");
-        row.get::<i64, _>(0)
     }
 
     /// A JSON API request as a non-browser client makes it: no cookie, no fetch metadata,
@@ -452,42 +509,6 @@ impl TestApp {
             .await;
         let status = response.status();
         (status, response.json().await.unwrap_or_default())
-    }
-
-    /// Every row that says who an account is and how it signs in (password hash, email and
-    /// pending email, one-time tokens, sessions and their sudo, second factors, passkeys,
-    /// queued mail), as text: equal snapshots mean no such state changed.
-    pub async fn account_snapshot(&self) -> String {
-        const QUERIES: &[&str] = &[
-            "SELECT id || '|' || email || '|' || COALESCE(password_hash, '-') || '|' \
-                || COALESCE(pending_email, '-') || '|' || COALESCE(CAST(confirmed_at AS TEXT), '-') \
-                || '|' || CAST(must_change_password AS TEXT) || '|' || CAST(mfa_trust_epoch AS TEXT) \
-             FROM users ORDER BY id",
-            "SELECT id || '|' || purpose || '|' || COALESCE(CAST(used_at AS TEXT), '-') \
-             FROM user_tokens ORDER BY id",
-            "SELECT id || '|' || kind || '|' || token_hash || '|' || COALESCE(CAST(sudo_at AS TEXT), '-') \
-             FROM user_sessions ORDER BY id",
-            "SELECT user_id || '|' || secret_sealed || '|' || COALESCE(CAST(confirmed_at AS TEXT), '-') \
-                || '|' || COALESCE(CAST(last_used_step AS TEXT), '-') FROM user_totp ORDER BY user_id",
-            "SELECT id || '|' || code_hash || '|' || COALESCE(CAST(used_at AS TEXT), '-') \
-             FROM user_backup_codes ORDER BY id",
-            "SELECT id || '|' || name || '|' || CAST(sign_count AS TEXT) FROM user_passkeys ORDER BY id",
-            "SELECT id || '|' || kind FROM jobs ORDER BY id",
-        ];
-        let mut snapshot = String::new();
-        for query in QUERIES {
-            let rows: Vec<String> = sqlx::query_scalar(query)
-                .fetch_all(self.sigra.db().pool())
-                .await
-                .expect("snapshot query");
-            snapshot.push_str(&rows.join("\n"));
-            snapshot.push_str("\n--\n");
-        }
-        snapshot
-    }
-
-    pub async fn session_rows(&self) -> i64 {
-        self.count("SELECT COUNT(*) FROM user_sessions").await
     }
 }
 

@@ -21,6 +21,7 @@ mod mfa;
 mod oauth;
 mod openapi;
 mod passkeys;
+mod processes;
 mod providers;
 mod rate_limit;
 mod reauth;

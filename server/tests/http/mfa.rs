@@ -12,7 +12,7 @@ use sigra::request::RequestContext;
 
 use crate::helpers::{
     clears_session, form_refusal, location, on_each_engine, on_each_engine_with, session_cookie,
-    set_cookies, Setup, TestApp, CANARY_PASSWORD,
+    set_cookies, Browser, Setup, TestApp, CANARY_PASSWORD,
 };
 
 const STEP: Duration = Duration::from_secs(30);
@@ -42,9 +42,15 @@ fn pyotp(script: &str, args: &[&str]) -> String {
 
 /// The code pyotp computes for `secret` `offset` seconds from the app's current time.
 fn pyotp_code_at(app: &TestApp, secret: &str, offset: i64) -> String {
-    let at = (app.sigra.now().as_millis() / 1000 + offset).to_string();
+    pyotp_code_at_unix(secret, app.sigra.now().as_millis() / 1000 + offset)
+}
+
+/// The code pyotp computes for `secret` at `unix` seconds.
+pub(crate) fn pyotp_code_at_unix(secret: &str, unix: i64) -> String {
     let script = "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))";
-    pyotp(script, &[secret, &at]).trim().to_owned()
+    pyotp(script, &[secret, &unix.to_string()])
+        .trim()
+        .to_owned()
 }
 
 /// The issuer, account name and secret length (bits) pyotp reads from an `otpauth://` URI.
@@ -71,7 +77,7 @@ fn cookie_pair(response: &Response, name: &str) -> Option<String> {
         .map(|c| c.split(';').next().unwrap_or_default().to_owned())
 }
 
-async fn security_view(app: &TestApp, cookie: &str) -> Value {
+pub(crate) async fn security_view(app: &Browser, cookie: &str) -> Value {
     let response = app
         .call_json("/api/account/security", &[], Some(cookie))
         .await;
@@ -133,7 +139,7 @@ pub(crate) async fn enrol(app: &TestApp, cookie: &mut String) -> (String, Vec<St
 
 /// Logs in with the password; the answer must ask for the second factor. Returns the pending
 /// session's cookie.
-async fn log_in_pending(app: &TestApp, email: &str) -> String {
+pub(crate) async fn log_in_pending(app: &Browser, email: &str) -> String {
     let response = app.log_in(email, CANARY_PASSWORD, false).await;
     assert!(
         location(&response).starts_with("/users/mfa?return_to="),
@@ -143,7 +149,7 @@ async fn log_in_pending(app: &TestApp, email: &str) -> String {
     session_cookie(&response).expect("a pending session")
 }
 
-async fn verify(app: &TestApp, pending: &str, code: &str, trust: bool) -> Response {
+pub(crate) async fn verify(app: &Browser, pending: &str, code: &str, trust: bool) -> Response {
     let mut form = vec![("code", code), ("return_to", "/users/sessions")];
     if trust {
         form.push(("trust_browser", "on"));

@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
 use crate::helpers::{
-    location, on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
+    location, on_each_engine, on_each_engine_with, session_cookie, Browser, Setup, TestApp,
+    CANARY_PASSWORD,
 };
 
 const ORIGIN: &str = "http://localhost:3000";
@@ -51,7 +52,7 @@ fn rp_id_hash() -> Vec<u8> {
 
 impl SoftPasskey {
     /// Answers `navigator.credentials.create()` options: a new credential and its response.
-    fn create(options: &Value) -> (Self, String) {
+    pub(crate) fn create(options: &Value) -> (Self, String) {
         let key = SigningKey::from_bytes(&sigra::crypto::random_bytes::<32>().into()).expect("key");
         let credential_id = sigra::crypto::random_bytes::<16>().to_vec();
         let point = key.verifying_key().to_encoded_point(false);
@@ -141,7 +142,7 @@ impl SoftPasskey {
 }
 
 /// A started ceremony: its id and its options.
-async fn start(app: &TestApp, path: &str, cookie: Option<&str>) -> (String, Value) {
+pub(crate) async fn start(app: &Browser, path: &str, cookie: Option<&str>) -> (String, Value) {
     let response = app.call_json(path, &[], cookie).await;
     assert_eq!(response.status(), StatusCode::OK, "{path}");
     let body: Value = response.json().await.expect("json");
@@ -182,8 +183,8 @@ async fn log_in(app: &TestApp, passkey: &mut SoftPasskey) -> (StatusCode, Option
     answer_log_in(app, &ceremony, &response).await
 }
 
-async fn answer_log_in(
-    app: &TestApp,
+pub(crate) async fn answer_log_in(
+    app: &Browser,
     ceremony: &str,
     response: &str,
 ) -> (StatusCode, Option<String>) {

@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 
 use sigra::testing::Engine;
 
-use crate::helpers::{on_each_engine, Setup, TestApp, CANARY_PASSWORD};
+use crate::helpers::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
 
 #[tokio::test]
 async fn cross_site_posts_are_refused_and_change_nothing() {
@@ -343,4 +343,48 @@ async fn development_mode_refuses_the_network_unless_the_risk_is_named() {
         .await
         .expect("starts once the operator names the risk");
     assert_eq!(app.get("/", None).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn production_sends_hsts_and_keeps_every_response_to_the_site() {
+    let setup = || Setup {
+        env: vec![
+            ("SIGRA_ENV", "production".to_owned()),
+            ("SIGRA_BASE_URL", "https://auth.example.com".to_owned()),
+            ("SIGRA_MAIL_FROM", "Acme <no-reply@acme.example>".to_owned()),
+            ("SIGRA_SMTP_HOST", "127.0.0.1".to_owned()),
+            // Production refuses the tests' cheap hashing.
+            ("SIGRA_PASSWORD_ARGON2_MEMORY_KIB", "19456".to_owned()),
+            ("SIGRA_PASSWORD_ARGON2_ITERATIONS", "2".to_owned()),
+        ],
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, |app: TestApp| async move {
+        for path in ["/users/log-in", "/no/such/page", "/api/v1/me", "/health"] {
+            let response = app.get(path, None).await;
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_else(|| panic!("{name} missing on {path}"))
+                    .to_owned()
+            };
+            assert_eq!(
+                header("strict-transport-security"),
+                "max-age=63072000; includeSubDomains",
+                "{path}"
+            );
+            assert_eq!(
+                header("cross-origin-resource-policy"),
+                "same-origin",
+                "{path}"
+            );
+            assert_eq!(header("cache-control"), "no-store", "{path}");
+        }
+        // Static assets are the one thing a cache may keep (revalidating first).
+        let asset = app.get("/pkg/sigra.css", None).await;
+        assert_eq!(asset.headers()["cache-control"], "no-cache");
+    })
+    .await;
 }

@@ -207,11 +207,32 @@ async fn another_users_session_cannot_be_revoked() {
             1,
             "the victim's session row is untouched"
         );
-        assert_eq!(
-            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'session.revoke'")
+        let revocations = "SELECT COUNT(*) FROM audit_events WHERE action = 'session.delete'";
+        assert_eq!(app.count(revocations).await, 0, "nothing was revoked");
+
+        // Control: revoking one of the attacker's own sessions is recorded under that action.
+        let before = session_ids(&app).await;
+        let own = session_cookie(
+            &app.log_in("attacker@example.com", CANARY_PASSWORD, false)
                 .await,
-            0
-        );
+        )
+        .expect("a second session");
+        let own_id = session_ids(&app)
+            .await
+            .into_iter()
+            .find(|id| !before.contains(id))
+            .expect("the attacker's new session");
+        let revoke_own = app
+            .post_form(
+                "/users/sessions/revoke",
+                "/users/sessions",
+                &[("id", &own_id)],
+                Some(&attacker),
+            )
+            .await;
+        assert_eq!(location(&revoke_own), "/users/sessions");
+        assert_eq!(app.me(&own).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(app.count(revocations).await, 1);
     })
     .await;
 }

@@ -12,9 +12,9 @@ use crate::helpers::{
 };
 
 /// A running aiosmtpd writing to a Maildir.
-struct SmtpSink {
+pub(crate) struct SmtpSink {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     maildir: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -38,7 +38,7 @@ fn sink_python() -> PathBuf {
     venv
 }
 
-async fn start_sink() -> SmtpSink {
+pub(crate) async fn start_sink() -> SmtpSink {
     let dir = tempfile::tempdir().expect("temp dir");
     // aiosmtpd creates the Maildir itself and fails if the folder already exists.
     let maildir = dir.path().join("maildir");
@@ -80,6 +80,19 @@ async fn start_sink() -> SmtpSink {
 }
 
 impl SmtpSink {
+    /// How many messages to `to` arrived.
+    pub(crate) fn count_to(&self, to: &str) -> usize {
+        std::fs::read_dir(self.maildir.join("new"))
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .filter(|text| text.contains(&format!("To: {to}")))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
     /// The newest message to `to` whose subject is `subject`, as raw text.
     fn message(&self, to: &str, subject: &str) -> String {
         let mut found: Vec<(std::time::SystemTime, String)> =

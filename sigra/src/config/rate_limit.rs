@@ -120,9 +120,8 @@ impl RateLimitConfig {
             let setting = r.origin("rate_limit.backend");
             r.invalid("redis.url", format!("is required when {setting} is redis"));
         }
-        if !redis_url.is_empty()
-            && !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://"))
-        {
+        let is_redis_url = redis_url.starts_with("redis://") || redis_url.starts_with("rediss://");
+        if !redis_url.is_empty() && !is_redis_url {
             r.invalid("redis.url", "should be a redis:// or rediss:// URL");
         }
         Self {

@@ -270,7 +270,7 @@ impl Message {
             },
             Self::ProviderUnlinked {
                 provider: "GitHub".to_owned(),
-    },
+            },
             Self::ApiTokenCreated {
                 name: "Deploy bot".to_owned(),
                 scopes: "profile:read sessions:read".to_owned(),
