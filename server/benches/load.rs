@@ -355,10 +355,14 @@ async fn main() {
 
     let me_uncached = session_checks(&client, None, &[("SIGRA_SESSION_CACHE", "off")]).await;
     let postgres = PostgresSchema::create();
-    let me_postgres = match &postgres {
-        Some(schema) => Some(session_checks(&client, Some(&schema.url()), &[]).await),
-        None => None,
-    };
+    let mut me_postgres = Vec::new();
+    if let Some(schema) = &postgres {
+        for cache in ["on", "off"] {
+            let env = [("SIGRA_SESSION_CACHE", cache)];
+            let sample = session_checks(&client, Some(&schema.url()), &env).await;
+            me_postgres.push((cache, sample));
+        }
+    }
 
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let wasm = file_size(&format!("{root}/target/site/pkg/sigra.wasm"));
@@ -386,12 +390,14 @@ async fn main() {
         "| `GET /api/v1/me` with a session, SQLite, cache off | {} |",
         share(&me_uncached, &health)
     );
-    match &me_postgres {
-        Some(sample) => println!(
-            "| `GET /api/v1/me` with a session, PostgreSQL on the same machine (cache off, the default there) | {} |",
+    for (cache, sample) in &me_postgres {
+        println!(
+            "| `GET /api/v1/me` with a session, PostgreSQL on the same machine, session cache {cache} | {} |",
             share(sample, &health)
-        ),
-        None => println!("| `GET /api/v1/me`, PostgreSQL | not measured (set BENCH_POSTGRES_URL or TEST_POSTGRES_URL) |"),
+        );
+    }
+    if me_postgres.is_empty() {
+        println!("| `GET /api/v1/me`, PostgreSQL | not measured (set BENCH_POSTGRES_URL or TEST_POSTGRES_URL) |");
     }
     println!(
         "| log-in (Argon2id m=19456 t=2 p=1), one at a time | p50 {:.1} ms, p99 {:.1} ms |",

@@ -47,7 +47,7 @@ use auth::Auth;
 use clock::{Clock, SystemClock, Timestamp};
 use config::{Config, MailTransport, SessionCacheMode};
 use confirmation::{Confirmation, ConfirmationCodes};
-use db::{Backend, Db};
+use db::Db;
 use geo::{GeoIp, MaxMindGeoIp};
 use hooks::{LifecycleHooks, NoHooks};
 use http::HostCookies;
@@ -173,10 +173,12 @@ impl SigraBuilder {
         let hasher = PasswordHasher::new(&config.passwords)?;
         let password_policy = PasswordPolicy::new(&config.passwords, &config.app_name);
         let breach_check = BreachCheck::from_config(&config.passwords)?;
-        let cache_sessions = match config.sessions.cache {
-            SessionCacheMode::On => true,
-            SessionCacheMode::Off => false,
-            SessionCacheMode::Auto => db.backend() == Backend::Sqlite,
+        let cache_sessions = config.sessions.cache != SessionCacheMode::Off;
+        // The cache is exact only while it hears of every other process's commits.
+        let db = if cache_sessions {
+            db.watching_other_writers()
+        } else {
+            db
         };
         let mailer: Arc<dyn Mailer> = match (self.mailer, config.mail.transport, &config.mail.smtp)
         {

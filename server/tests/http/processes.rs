@@ -180,9 +180,33 @@ fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
+/// The `sigra_session_cache_total{outcome="hit"}` counter of one process.
+async fn cache_hits(process: &Process) -> u64 {
+    let text = process
+        .get("/metrics", None)
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    text.lines()
+        .find(|l| l.starts_with(r#"sigra_session_cache_total{outcome="hit"}"#))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn a_session_made_on_one_process_lives_and_ends_on_every_process() {
-    let Some(cluster) = Cluster::start(&[]).await else {
+async fn a_session_made_on_one_process_lives_and_ends_on_every_process_with_the_cache() {
+    session_lives_and_ends_everywhere("on").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_made_on_one_process_lives_and_ends_on_every_process_without_the_cache() {
+    session_lives_and_ends_everywhere("off").await;
+}
+
+async fn session_lives_and_ends_everywhere(cache: &str) {
+    let Some(cluster) = Cluster::start(&[("SIGRA_SESSION_CACHE", cache.to_owned())]).await else {
         return;
     };
     let [a, b, c] = &cluster.processes[..] else {
@@ -195,16 +219,25 @@ async fn a_session_made_on_one_process_lives_and_ends_on_every_process() {
     )
     .expect("a second session");
     for (i, p) in cluster.processes.iter().enumerate() {
-        assert_eq!(
-            p.me(&first).await,
-            StatusCode::OK,
-            "made on a, served by {i}"
-        );
-        assert_eq!(
-            p.me(&second).await,
-            StatusCode::OK,
-            "made on b, served by {i}"
-        );
+        for _ in 0..3 {
+            assert_eq!(
+                p.me(&first).await,
+                StatusCode::OK,
+                "made on a, served by {i}"
+            );
+            assert_eq!(
+                p.me(&second).await,
+                StatusCode::OK,
+                "made on b, served by {i}"
+            );
+        }
+        // Each process now serves the sessions from its cache (or, without one, reads each time).
+        let hits = cache_hits(p).await;
+        if cache == "on" {
+            assert!(hits >= 2, "process {i} served from its cache: {hits}");
+        } else {
+            assert_eq!(hits, 0, "process {i}");
+        }
     }
 
     let listed: Vec<Value> = a

@@ -162,7 +162,7 @@ impl Config {
         let base_url = site::read_base_url(&mut r, production);
         let database = DatabaseConfig::read(&mut r);
         let secret_key = secret::read_secret_key(&mut r, production, dev_secret_file, &mut notices);
-        let sessions = SessionConfig::read(&mut r, production, &database.url);
+        let sessions = SessionConfig::read(&mut r);
         let passwords = PasswordConfig::read(&mut r, production);
         let mail = MailConfig::read(&mut r, production, &app_name);
         let tokens = TokenConfig::read(&mut r);

@@ -37,14 +37,13 @@ pub struct SessionConfig {
     pub previous_token_grace: Duration,
 }
 
-/// When to cache session lookups in memory.
+/// Whether to cache session lookups in memory. The cache hears of every other process's
+/// commits on both engines (see `sessions::cache`), so it is on by default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionCacheMode {
-    /// On for SQLite (one process), off for PostgreSQL (several processes may write).
-    Auto,
-    /// Always: only correct when this is the only process writing to the database.
+    /// Cache (`on`, or `auto` as earlier versions called the default).
     On,
-    /// Never: every request reads its session from the database.
+    /// Every request reads its session from the database.
     Off,
 }
 
@@ -53,8 +52,7 @@ impl FromStr for SessionCacheMode {
 
     fn from_str(text: &str) -> Result<Self, Expected> {
         match text {
-            "auto" => Ok(Self::Auto),
-            "on" => Ok(Self::On),
+            "auto" | "on" => Ok(Self::On),
             "off" => Ok(Self::Off),
             _ => Err(Expected("auto, on or off")),
         }
@@ -62,13 +60,13 @@ impl FromStr for SessionCacheMode {
 }
 
 impl SessionConfig {
-    pub(super) fn read(r: &mut Reader, production: bool, database_url: &str) -> Self {
+    pub(super) fn read(r: &mut Reader) -> Self {
         let sessions = Self {
             idle_timeout: r.duration("session.idle_timeout", "30m"),
             absolute_timeout: r.duration("session.absolute_timeout", "24h"),
             remember_me: r.duration("session.remember_me", "30d"),
             touch_interval: r.duration("session.touch_interval", "5m"),
-            cache: r.parse("session.cache", SessionCacheMode::Auto),
+            cache: r.parse("session.cache", SessionCacheMode::On),
             remember_me_reissue_after: r.duration("session.remember_me_reissue_after", "1d"),
             previous_token_grace: r.duration("session.previous_token_grace", "1m"),
         };
@@ -84,18 +82,6 @@ impl SessionConfig {
         if sessions.idle_timeout > sessions.absolute_timeout {
             let limit = r.origin("session.absolute_timeout");
             r.invalid("session.idle_timeout", format!("must not exceed {limit}"));
-        }
-        // Other processes write to a shared PostgreSQL database behind this one's back, so a
-        // cached session could outlive its revocation there.
-        if production
-            && sessions.cache == SessionCacheMode::On
-            && !database_url.starts_with("sqlite:")
-        {
-            r.invalid(
-                "session.cache",
-                "must not be on with PostgreSQL in production (other processes revoke sessions \
-                 this one would keep serving from memory); use auto or off",
-            );
         }
         if sessions.remember_me_reissue_after.is_zero()
             || sessions.remember_me_reissue_after >= sessions.remember_me
@@ -132,17 +118,19 @@ mod tests {
     use crate::config::tests::production;
 
     #[test]
-    fn production_refuses_the_session_cache_on_postgres() {
+    fn the_session_cache_is_on_by_default_on_every_engine_and_auto_means_on() {
+        use super::SessionCacheMode;
         let postgres = ("DATABASE_URL", "postgres://db.internal/auth");
-        let text = production(&[postgres, ("SIGRA_SESSION_CACHE", "on")])
-            .expect_err("a forced cache on a shared database")
-            .to_string();
-        assert!(
-            text.contains("SIGRA_SESSION_CACHE must not be on with PostgreSQL"),
-            "{text}"
-        );
-        production(&[postgres, ("SIGRA_SESSION_CACHE", "auto")]).expect("auto is off there");
-        production(&[("SIGRA_SESSION_CACHE", "on")]).expect("on is fine for SQLite");
+        for settings in [
+            &[postgres][..],
+            &[][..],
+            &[("SIGRA_SESSION_CACHE", "auto")][..],
+        ] {
+            let config = production(settings).expect("valid");
+            assert_eq!(config.sessions.cache, SessionCacheMode::On, "{settings:?}");
+        }
+        let config = production(&[postgres, ("SIGRA_SESSION_CACHE", "off")]).expect("valid");
+        assert_eq!(config.sessions.cache, SessionCacheMode::Off);
     }
 
     #[test]

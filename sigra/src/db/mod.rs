@@ -3,6 +3,7 @@
 
 pub mod paging;
 mod stored;
+mod write_watch;
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr as _;
@@ -14,6 +15,8 @@ use sqlx::{AnyConnection, AnyPool, Connection as _, Executor as _, Transaction};
 
 use crate::config::DatabaseConfig;
 use crate::error::{Error, Result};
+
+use write_watch::WriteWatch;
 
 pub(crate) use stored::stored_enum;
 
@@ -40,22 +43,32 @@ pub struct Db {
     /// SQLite only: one connection kept aside to ask `PRAGMA data_version`, which moves when
     /// any other connection (another process, an operator command) commits to the file.
     file_watch: Option<Arc<tokio::sync::Mutex<AnyConnection>>>,
+    /// PostgreSQL only: the channel every write transaction notifies as it commits, so other
+    /// processes learn of the write (see `write_watch`).
+    notify: Option<Arc<str>>,
+    /// PostgreSQL, when this process caches: the task that counts other processes' commits.
+    write_watch: Option<WriteWatch>,
+    /// Where the write watch connects (its `Debug` hides the password).
+    config: DatabaseConfig,
 }
 
-/// Where the data stands: this process's committed writes, and (SQLite) the file's data
-/// version. Equal generations mean nothing was written in between, by anyone.
+/// Where the data stands: this process's committed writes, and the commits of every other
+/// process (SQLite: the file's data version; PostgreSQL: the notifications seen). Equal
+/// generations mean nothing was written in between, by anyone.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Generation {
     pub ours: u64,
-    pub file: i64,
+    pub others: i64,
 }
 
 /// A write transaction: commit it, or it rolls back when dropped. Every change to users or
-/// sessions goes through one, so its commit can tell in-process caches that data changed.
+/// sessions goes through one, so its commit can tell caches, in this process and in others,
+/// that data changed.
 #[derive(Debug)]
 pub struct WriteTx {
     tx: Transaction<'static, sqlx::Any>,
     writes: Arc<AtomicU64>,
+    notify: Option<Arc<str>>,
 }
 
 impl WriteTx {
@@ -63,7 +76,15 @@ impl WriteTx {
     ///
     /// # Errors
     /// The commit failed (nothing was written).
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        if let Some(channel) = &self.notify {
+            // Delivered to the listeners only if, and when, the transaction commits.
+            let notify = format!("NOTIFY {}", quote_identifier(channel));
+            sqlx::query(&notify)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(Error::database)?;
+        }
         self.tx.commit().await.map_err(Error::database)?;
         self.writes.fetch_add(1, Ordering::SeqCst);
         Ok(())
@@ -129,20 +150,48 @@ impl Db {
                 .await
                 .map_err(Error::database)?;
         }
-        let file_watch = match backend {
-            Backend::Sqlite => Some(Arc::new(tokio::sync::Mutex::new(
-                AnyConnection::connect_with(&options)
+        let (file_watch, notify) = match backend {
+            Backend::Sqlite => (
+                Some(Arc::new(tokio::sync::Mutex::new(
+                    AnyConnection::connect_with(&options)
+                        .await
+                        .map_err(Error::database)?,
+                ))),
+                None,
+            ),
+            Backend::Postgres => {
+                // One channel per schema, so deployments sharing a database stay apart.
+                let schema: String = sqlx::query_scalar("SELECT CAST(current_schema() AS TEXT)")
+                    .fetch_one(&pool)
                     .await
-                    .map_err(Error::database)?,
-            ))),
-            Backend::Postgres => None,
+                    .map_err(Error::database)?;
+                (None, Some(Arc::from(format!("sigra_writes.{schema}"))))
+            }
         };
         Ok(Self {
             pool,
             backend,
             writes: Arc::new(AtomicU64::new(0)),
             file_watch,
+            notify,
+            write_watch: None,
+            config: config.clone(),
         })
+    }
+
+    /// PostgreSQL: starts counting other processes' commits, so that [`Db::generation`]
+    /// covers them and a cache keyed on it stays exact. Without it, a PostgreSQL generation
+    /// sees only this process's writes. Does nothing on SQLite, where the file says it.
+    #[must_use]
+    pub(crate) fn watching_other_writers(mut self) -> Self {
+        if let Some(channel) = &self.notify {
+            self.write_watch = Some(WriteWatch::start(
+                self.config.url.clone(),
+                Arc::clone(channel),
+                self.config.acquire_timeout,
+            ));
+        }
+        self
     }
 
     /// Applies every pending migration.
@@ -175,17 +224,18 @@ impl Db {
     /// The database failed.
     pub(crate) async fn generation(&self) -> Result<Generation> {
         let ours = self.write_generation();
-        let file = match &self.file_watch {
-            Some(watch) => {
-                let mut conn = watch.lock().await;
+        let others = match (&self.file_watch, &self.write_watch) {
+            (Some(file), _) => {
+                let mut conn = file.lock().await;
                 sqlx::query_scalar("PRAGMA data_version")
                     .fetch_one(&mut *conn)
                     .await
                     .map_err(Error::database)?
             }
-            None => 0,
+            (None, Some(watch)) => i64::try_from(watch.seen().await).unwrap_or(i64::MAX),
+            (None, None) => 0,
         };
-        Ok(Generation { ours, file })
+        Ok(Generation { ours, others })
     }
 
     /// The engine behind the pool.
@@ -206,6 +256,7 @@ impl Db {
         Ok(WriteTx {
             tx: tx.map_err(Error::database)?,
             writes: Arc::clone(&self.writes),
+            notify: self.notify.clone(),
         })
     }
 
@@ -230,6 +281,11 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// `name` as a quoted SQL identifier.
+fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// Makes sure the SQLite file can be created: its folder exists and `mode=rwc` is set.

@@ -1,11 +1,12 @@
 //! An in-process cache of session lookups, so a signed-in request usually skips the session
-//! query. An entry is valid for one generation: this process's committed writes and, for
-//! SQLite, the file's `PRAGMA data_version` (which moves when another process, such as a
-//! second `serve` or an operator command, commits to the file). Asking the data version is a
-//! query on a connection kept for it, far cheaper than the session join. The cache is on by
-//! default for SQLite and off for PostgreSQL, where other processes write without a signal;
-//! production refuses to force it on there. Timeouts are still judged on every request
-//! against the clock; only the row lookup is saved.
+//! query. An entry is valid for one generation: this process's committed writes and every
+//! other process's. On SQLite the others are the file's `PRAGMA data_version` (which moves when
+//! another process, such as a second `serve` or an operator command, commits to the file),
+//! asked on a connection kept for it, far cheaper than the session join. On PostgreSQL they
+//! are the commit notifications this process has seen, counted by `db::write_watch` after a
+//! round trip that concurrent checks share. Either way a change committed anywhere before a
+//! check began is seen by it. Timeouts are still judged on every request against the clock;
+//! only the row lookup is saved.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -102,8 +103,8 @@ mod tests {
         }
     }
 
-    fn at(ours: u64, file: i64) -> Generation {
-        Generation { ours, file }
+    fn at(ours: u64, others: i64) -> Generation {
+        Generation { ours, others }
     }
 
     fn token() -> TokenHash {

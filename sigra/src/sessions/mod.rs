@@ -344,8 +344,11 @@ impl Sessions<'_> {
                     _ => None,
                 };
                 if touch && renewed.is_none() {
-                    let mut conn = self.core.db().acquire().await?;
-                    store::touch(&mut conn, &found.session.id, now).await?;
+                    // A write like any other, so other processes' caches hear of the new
+                    // last-seen time and judge idleness on it.
+                    let mut tx = self.core.db().begin_write().await?;
+                    store::touch(&mut tx, &found.session.id, now).await?;
+                    tx.commit().await?;
                     found.last_seen_at = now;
                     // Stored under the generation taken before the row was read, so a
                     // revocation that committed since is never cached as a live session.
@@ -405,7 +408,11 @@ impl Sessions<'_> {
             None => Generation::default(),
         };
         if let Some(found) = cache.and_then(|c| c.get(hash, read_at)) {
+            metrics::counter!("sigra_session_cache_total", "outcome" => "hit").increment(1);
             return Ok((Some(found), read_at));
+        }
+        if cache.is_some() {
+            metrics::counter!("sigra_session_cache_total", "outcome" => "miss").increment(1);
         }
         let found = {
             let mut conn = self.core.db().acquire().await?;

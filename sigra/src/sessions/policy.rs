@@ -122,7 +122,7 @@ mod tests {
             absolute_timeout: 24 * 60 * MIN,
             remember_me: 30 * 24 * 60 * MIN,
             touch_interval: 5 * MIN,
-            cache: crate::config::SessionCacheMode::Auto,
+            cache: crate::config::SessionCacheMode::On,
             remember_me_reissue_after: 24 * 60 * MIN,
             previous_token_grace: MIN,
         })
