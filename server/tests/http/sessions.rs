@@ -502,3 +502,12 @@ async fn sessions_end_at_once_with_the_cache_on_or_off_on_every_engine() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn the_session_cache_is_on_by_default_for_sqlite_and_off_for_postgres() {
+    on_each_engine(|app: TestApp| async move {
+        let on_sqlite = app.database_url().starts_with("sqlite:");
+        assert_eq!(app.sigra.caches_sessions(), on_sqlite);
+    })
+    .await;
+}
