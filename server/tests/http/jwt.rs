@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::helpers::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
-use crate::mfa::{enrol, next_code};
+use crate::mfa::{enrol, next_code, pyotp_code};
 use crate::passkeys::register;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -1000,6 +1000,49 @@ async fn signing_keys_are_stored_with_the_private_half_sealed() {
             }
         }
         assert!(!sealed.contains("PRIVATE KEY"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_mfa_step_answer_says_it_lives_five_minutes_and_it_does() {
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("mfattl@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
+        let exchange = |step: Value, code: String| {
+            let app = &app;
+            async move {
+                app.api(
+                    Method::POST,
+                    "/api/v1/auth/mfa",
+                    None,
+                    Some(json!({ "mfa_token": step["mfa_token"], "code": code })),
+                )
+                .await
+                .status()
+            }
+        };
+        let (_, in_time) = app.api_log_in("mfattl@example.com", CANARY_PASSWORD).await;
+        let (_, late) = app.api_log_in("mfattl@example.com", CANARY_PASSWORD).await;
+        for step in [&in_time, &late] {
+            assert_eq!(step["mfa_required"], true);
+            assert_eq!(step["expires_in"], 300, "{step}");
+        }
+        app.advance(5 * MINUTE - Duration::from_secs(30));
+        let code = pyotp_code(&app, &secret);
+        assert_eq!(exchange(in_time, code).await, StatusCode::OK, "in time");
+        app.advance(Duration::from_secs(31));
+        let code = pyotp_code(&app, &secret);
+        assert_eq!(
+            exchange(late, code).await,
+            StatusCode::UNAUTHORIZED,
+            "five minutes and a second later"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM jwt_refresh_families").await,
+            1,
+            "only the exchange in time made tokens"
+        );
     })
     .await;
 }
