@@ -149,3 +149,25 @@ async fn a_production_server_without_a_token_hides_its_metrics() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_development_server_without_a_token_serves_its_metrics_openly() {
+    on_each_engine_with(Setup::default, |app: TestApp| async move {
+        assert!(!app.sigra.config().is_production());
+        app.get("/health", None).await;
+        let response = reqwest::Client::new()
+            .get(format!("{}/metrics", app.address))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), StatusCode::OK, "no token asked");
+        let samples = parse(&response.text().await.expect("body"));
+        assert!(
+            samples
+                .keys()
+                .any(|k| k.starts_with("sigra_http_requests_total")),
+            "{samples:?}"
+        );
+    })
+    .await;
+}

@@ -57,7 +57,9 @@ impl Change<'_> {
 
     /// Queues `message` for `to`, sent only if the change commits.
     pub(crate) async fn mail(&mut self, to: &EmailAddress, message: Message) -> Result<()> {
-        self.core.queue_email(&mut self.tx, to, message).await
+        self.core
+            .queue_email(&mut self.tx, self.now, to, message)
+            .await
     }
 
     /// Makes the change permanent.

@@ -46,3 +46,41 @@ async fn migrations_apply_once_and_rerun_harmlessly() {
         db.close().await;
     }
 }
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_with_foreign_keys_on_every_pooled_connection() {
+    let database = TestDatabase::create(Engine::Sqlite).await;
+    let config = DatabaseConfig {
+        url: database.url().to_owned(),
+        max_connections: 3,
+        acquire_timeout: std::time::Duration::from_secs(2),
+    };
+    let db = Db::connect(&config).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    // Every connection the pool hands out, held at once so none is reused.
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(db.pool().acquire().await.expect("a pooled connection"));
+    }
+    for conn in &mut held {
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut **conn)
+            .await
+            .expect("journal mode");
+        assert_eq!(mode.to_lowercase(), "wal");
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut **conn)
+            .await
+            .expect("foreign keys");
+        assert_eq!(foreign_keys, 1, "foreign keys are enforced");
+        let dangling = sqlx::query(
+            "INSERT INTO user_sessions (id, user_id, token_hash, kind, created_at, last_seen_at, \
+             expires_at) VALUES ('s', 'no such user', 'h', 'standard', 0, 0, 0)",
+        )
+        .execute(&mut **conn)
+        .await;
+        assert!(dangling.is_err(), "a row naming no user is refused");
+    }
+    drop(held);
+    db.close().await;
+}

@@ -630,3 +630,50 @@ async fn a_required_second_factor_refuses_tokens_of_accounts_without_one() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn api_errors_are_problem_details_with_type_title_and_status() {
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("problems@example.com").await;
+        let token = app
+            .create_api_token(&mut cookie, "reader", &["sessions:read"])
+            .await;
+        let refusals = [
+            (app.api(Method::GET, "/api/v1/me", None, None).await, 401),
+            (
+                app.api(Method::GET, "/api/v1/me", Some(&token), None).await,
+                403,
+            ),
+            (
+                app.api(Method::GET, "/api/v1/me", Some("sigra_not-a-token"), None)
+                    .await,
+                401,
+            ),
+        ];
+        for (response, status) in refusals {
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(
+                response
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok()),
+                Some("application/problem+json")
+            );
+            let body = json(response).await;
+            assert_eq!(body["status"], status, "{body}");
+            assert!(
+                body["type"].as_str().is_some_and(|t| !t.is_empty()),
+                "{body}"
+            );
+            assert!(
+                body["title"].as_str().is_some_and(|t| !t.is_empty()),
+                "{body}"
+            );
+            assert!(
+                body["error"].is_string() && body["message"].is_string(),
+                "{body}"
+            );
+        }
+    })
+    .await;
+}

@@ -297,3 +297,60 @@ async fn registering_a_taken_address_mails_its_owner() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_link_and_the_code_live_forty_eight_hours() {
+    on_each_engine(|app: TestApp| async move {
+        let emails = [
+            "link-in-time@example.com",
+            "code-in-time@example.com",
+            "link-late@example.com",
+            "code-late@example.com",
+        ];
+        let mut links = Vec::new();
+        let mut codes = Vec::new();
+        for email in emails {
+            app.register(email, CANARY_PASSWORD).await;
+            links.push(app.link_in_mail(email, "/users/confirm/").await);
+            codes.push(code_in(&app.mailbox(email).await[0].text));
+        }
+        let by_link = |link: String| {
+            let app = &app;
+            async move {
+                let (cookie, page) = app.open_link(&link).await;
+                let response = app.post_link_form(&page, &cookie, &[], None).await;
+                location(&response) == "/users/log-in"
+            }
+        };
+        let by_code = |email: &'static str, code: String| {
+            let app = &app;
+            async move {
+                app.call_json(
+                    "/users/confirm/code",
+                    &[("email", email), ("code", &code)],
+                    None,
+                )
+                .await
+                .status()
+                    == StatusCode::OK
+            }
+        };
+
+        app.advance(std::time::Duration::from_secs(48 * 3600 - 1));
+        assert!(by_link(links[0].clone()).await, "the link, a second before");
+        assert!(
+            by_code(emails[1], codes[1].clone()).await,
+            "the code, a second before"
+        );
+        assert!(confirmed(&app, emails[0]).await && confirmed(&app, emails[1]).await);
+
+        app.advance(std::time::Duration::from_secs(2));
+        assert!(!by_link(links[2].clone()).await, "the link, a second after");
+        assert!(
+            !by_code(emails[3], codes[3].clone()).await,
+            "the code, a second after"
+        );
+        assert!(!confirmed(&app, emails[2]).await && !confirmed(&app, emails[3]).await);
+    })
+    .await;
+}

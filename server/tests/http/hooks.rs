@@ -136,3 +136,125 @@ async fn hooks_write_in_the_same_transaction_and_can_veto() {
     );
     assert!(calls.iter().any(|c| c == "password"), "{calls:?}");
 }
+
+/// Moves the clock in the middle of a registration, and for addresses containing "+veto" makes
+/// the change fail at its commit (a write the database accepts at once and refuses at commit),
+/// after every row and the mail have been written.
+#[derive(Default)]
+struct MidChangeHooks {
+    clock: Mutex<Option<sigra::clock::ManualClock>>,
+}
+
+impl LifecycleHooks for MidChangeHooks {
+    fn on_register<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        _: &'a UserId,
+        email: &'a EmailAddress,
+    ) -> BoxFuture<'a, Result<(), HookError>> {
+        Box::pin(async move {
+            if let Some(clock) = self.clock.lock().expect("lock").as_ref() {
+                clock.advance(std::time::Duration::from_secs(7));
+            }
+            if !email.as_str().contains("+veto") {
+                return Ok(());
+            }
+            let deferred: &[&str] = if conn.backend_name() == "PostgreSQL" {
+                &[
+                    "CREATE TEMPORARY TABLE veto (x INT UNIQUE DEFERRABLE INITIALLY DEFERRED) \
+                     ON COMMIT DROP",
+                    "INSERT INTO veto VALUES (1), (1)",
+                ]
+            } else {
+                &[
+                    "PRAGMA defer_foreign_keys = ON",
+                    "INSERT INTO user_tokens (id, user_id, purpose, token_hash, sent_to, \
+                     created_at, expires_at) VALUES ('veto', 'no such user', 'veto', 'veto', '', 0, 0)",
+                ]
+            };
+            for sql in deferred {
+                sqlx::query(sql)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(|e| HookError(e.to_string()))?;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn every_row_of_a_change_carries_its_one_clock_reading_and_a_failed_change_queues_no_mail() {
+    let hooks = Arc::new(MidChangeHooks::default());
+    let setup = {
+        let hooks = hooks.clone();
+        move || Setup {
+            hooks: Some(hooks.clone()),
+            ..Setup::default()
+        }
+    };
+    on_each_engine_with(setup, |app: TestApp| {
+        let hooks = hooks.clone();
+        async move {
+            hooks.clock.lock().expect("lock").replace(app.clock.clone());
+            let began = app.sigra.now().as_millis();
+            app.register("one-moment@example.com", CANARY_PASSWORD)
+                .await;
+            let mut times: Vec<(String, i64)> = Vec::new();
+            for (what, sql) in [
+                ("the account", "SELECT created_at FROM users"),
+                ("audit rows", "SELECT occurred_at FROM audit_events"),
+                ("the link and code", "SELECT created_at FROM user_tokens"),
+                (
+                    "the mail job",
+                    "SELECT created_at FROM jobs WHERE kind = 'send_email'",
+                ),
+                (
+                    "its run time",
+                    "SELECT run_at FROM jobs WHERE kind = 'send_email'",
+                ),
+            ] {
+                let rows: Vec<i64> = sqlx::query_scalar(sql)
+                    .fetch_all(app.sigra.db().pool())
+                    .await
+                    .expect("times");
+                assert!(!rows.is_empty(), "{what} written");
+                times.extend(rows.into_iter().map(|t| (what.to_owned(), t)));
+            }
+            assert!(
+                times.iter().all(|(_, t)| *t == began),
+                "every row carries the reading taken when the change began ({began}), though \
+                 the clock moved during it: {times:?}"
+            );
+
+            // The change fails at its commit, after its rows and mail were written: none stay.
+            let snapshot = app.account_snapshot().await;
+            let audit = app.count("SELECT COUNT(*) FROM audit_events").await;
+            let refused = app
+                .call_json(
+                    "/users/register",
+                    &[
+                        ("email", "someone+veto@example.com"),
+                        ("password", CANARY_PASSWORD),
+                    ],
+                    None,
+                )
+                .await;
+            assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(
+                app.account_snapshot().await,
+                snapshot,
+                "no account, token or job"
+            );
+            assert_eq!(
+                app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'send_email'")
+                    .await,
+                1,
+                "only the first registration's mail is queued"
+            );
+            assert_eq!(app.count("SELECT COUNT(*) FROM audit_events").await, audit);
+            assert!(app.mailbox("someone+veto@example.com").await.is_empty());
+        }
+    })
+    .await;
+}

@@ -194,3 +194,56 @@ async fn two_runners_on_one_database_never_run_the_same_job() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_queued_mail_is_sealed_holding_neither_its_link_nor_its_address() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("sealed@example.com", CANARY_PASSWORD).await;
+        app.post_form(
+            "/users/reset-password",
+            "/users/reset-password",
+            &[("email", "sealed@example.com")],
+            None,
+        )
+        .await;
+        let payloads: Vec<String> =
+            sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'send_email'")
+                .fetch_all(app.sigra.db().pool())
+                .await
+                .expect("payloads");
+        assert_eq!(payloads.len(), 2, "the confirmation and the reset link");
+        for payload in &payloads {
+            for shown in ["sealed@example.com", "reset-password", "http://"] {
+                assert!(
+                    !payload.contains(shown),
+                    "the stored payload shows {shown:?}: {payload}"
+                );
+            }
+        }
+        let link = app
+            .link_in_mail("sealed@example.com", "/users/reset-password/")
+            .await;
+        let token = link.trim_start_matches("/users/reset-password/");
+        let confirmation = app
+            .mailbox("sealed@example.com")
+            .await
+            .into_iter()
+            .find(|m| m.subject == "Confirm your email address")
+            .expect("the confirmation mail");
+        let code_at = confirmation
+            .text
+            .find("Or enter this code: ")
+            .expect("a code")
+            + 20;
+        let code = confirmation.text[code_at..code_at + 7].replace(' ', "");
+        for payload in &payloads {
+            for secret in [token, &code] {
+                assert!(
+                    !payload.contains(secret),
+                    "the stored payload shows {secret:?}: {payload}"
+                );
+            }
+        }
+    })
+    .await;
+}

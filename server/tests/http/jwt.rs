@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use crate::helpers::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
-use crate::mfa::{enrol, next_code};
+use crate::mfa::{enrol, next_code, pyotp_code};
 use crate::passkeys::register;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -900,5 +900,149 @@ async fn a_hosts_custom_claims_ride_in_the_token_but_never_replace_the_cores() {
             assert_eq!(verified.claim("plan"), Some(&json!("gold")));
         },
     )
+    .await;
+}
+
+#[tokio::test]
+async fn a_retired_key_stays_until_the_next_rotation_deletes_it() {
+    on_each_engine(|app: TestApp| async move {
+        api_client(&app, "retire@example.com").await;
+        let first = app.sigra.jwt().signing_key_id().await.expect("kid");
+        let command = sigra::request::RequestContext::command("test");
+        let second = app
+            .sigra
+            .jwt()
+            .rotate_keys(&command)
+            .await
+            .expect("rotated");
+        let stored = |kid: String| {
+            let app = &app;
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM jwt_signing_keys WHERE id = $1")
+                    .bind(kid)
+                    .fetch_one(app.sigra.db().pool())
+                    .await
+                    .expect("count")
+                    == 1
+            }
+        };
+        // Past the overlap: the first key has retired (it left the JWKS) but is still stored.
+        app.advance(MINUTE + 15 * MINUTE + Duration::from_secs(31));
+        let jwks = body(
+            app.api(Method::GET, "/.well-known/jwks.json", None, None)
+                .await,
+        )
+        .await;
+        assert!(!jwks.to_string().contains(&first), "retired: {jwks}");
+        assert!(stored(first.clone()).await, "kept until the next rotation");
+
+        let third = app
+            .sigra
+            .jwt()
+            .rotate_keys(&command)
+            .await
+            .expect("rotated");
+        assert!(!stored(first.clone()).await, "deleted by the next rotation");
+        assert!(
+            stored(second).await && stored(third).await,
+            "the key retiring now and the new one stay"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn signing_keys_are_stored_with_the_private_half_sealed() {
+    use p256::elliptic_curve::sec1::ToEncodedPoint as _;
+    // ES256, so the test can tell a P-256 private scalar from its public point.
+    let setup = || Setup {
+        env: vec![("SIGRA_JWT_ALGORITHM", "ES256".to_owned())],
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, |app: TestApp| async move {
+        let command = sigra::request::RequestContext::command("test");
+        assert_eq!(
+            app.get("/health", None).await.status(),
+            StatusCode::OK,
+            "the app is up"
+        );
+        app.sigra.jwt().rotate_keys(&command).await.expect("a key");
+        let (sealed, jwk): (String, String) =
+            sqlx::query_as("SELECT private_key_sealed, public_jwk FROM jwt_signing_keys")
+                .fetch_one(app.sigra.db().pool())
+                .await
+                .expect("the key row");
+        let jwk: Value = serde_json::from_str(&jwk).expect("jwk");
+        assert!(jwk.get("d").is_none(), "the public JWK has no private part");
+        let public = (
+            jwk["x"].as_str().expect("x").to_owned(),
+            jwk["y"].as_str().expect("y").to_owned(),
+        );
+        // Every way the column could hold the scalar in the clear: its bytes, base64 of either
+        // alphabet, hex; any 32-byte run of them that is the scalar of the published key.
+        let mut readings = vec![sealed.as_bytes().to_vec()];
+        readings.extend(URL_SAFE_NO_PAD.decode(sealed.trim_end_matches('=')).ok());
+        readings.extend(
+            base64::engine::general_purpose::STANDARD
+                .decode(&sealed)
+                .ok(),
+        );
+        readings.extend(hex::decode(&sealed).ok());
+        assert!(readings.len() > 1, "the column is some encoding: {sealed}");
+        for bytes in &readings {
+            for window in bytes.windows(32) {
+                let Ok(secret) = p256::SecretKey::from_slice(window) else {
+                    continue;
+                };
+                let point = secret.public_key().to_encoded_point(false);
+                let shown = (b64(point.x().expect("x")), b64(point.y().expect("y")));
+                assert_ne!(shown, public, "the private key is stored in the clear");
+            }
+        }
+        assert!(!sealed.contains("PRIVATE KEY"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_mfa_step_answer_says_it_lives_five_minutes_and_it_does() {
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("mfattl@example.com").await;
+        let (secret, _) = enrol(&app, &mut cookie).await;
+        let exchange = |step: Value, code: String| {
+            let app = &app;
+            async move {
+                app.api(
+                    Method::POST,
+                    "/api/v1/auth/mfa",
+                    None,
+                    Some(json!({ "mfa_token": step["mfa_token"], "code": code })),
+                )
+                .await
+                .status()
+            }
+        };
+        let (_, in_time) = app.api_log_in("mfattl@example.com", CANARY_PASSWORD).await;
+        let (_, late) = app.api_log_in("mfattl@example.com", CANARY_PASSWORD).await;
+        for step in [&in_time, &late] {
+            assert_eq!(step["mfa_required"], true);
+            assert_eq!(step["expires_in"], 300, "{step}");
+        }
+        app.advance(5 * MINUTE - Duration::from_secs(30));
+        let code = pyotp_code(&app, &secret);
+        assert_eq!(exchange(in_time, code).await, StatusCode::OK, "in time");
+        app.advance(Duration::from_secs(31));
+        let code = pyotp_code(&app, &secret);
+        assert_eq!(
+            exchange(late, code).await,
+            StatusCode::UNAUTHORIZED,
+            "five minutes and a second later"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM jwt_refresh_families").await,
+            1,
+            "only the exchange in time made tokens"
+        );
+    })
     .await;
 }

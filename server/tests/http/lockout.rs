@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{on_each_engine, session_cookie, TestApp, CANARY_PASSWORD};
+use crate::helpers::{
+    on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
+};
 
 const WRONG: &str = "definitely not the right password";
 const MINUTE: Duration = Duration::from_secs(60);
@@ -165,6 +167,81 @@ async fn a_burst_of_parallel_guesses_evaluates_no_more_than_the_threshold() {
         assert!(
             !can_log_in(&app, "burst@example.com").await,
             "the right password after the burst is refused while locked"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_right_password_arriving_while_the_threshold_is_reserved_is_refused() {
+    // One hash at a time, each slow enough that the burst is still being hashed when the right
+    // password arrives.
+    let setup = || Setup {
+        env: vec![
+            ("SIGRA_PASSWORD_HASHING_CONCURRENCY", "1".to_owned()),
+            ("SIGRA_PASSWORD_ARGON2_MEMORY_KIB", "32768".to_owned()),
+            ("SIGRA_PASSWORD_ARGON2_ITERATIONS", "3".to_owned()),
+        ],
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, |app: TestApp| async move {
+        app.register("meanwhile@example.com", CANARY_PASSWORD).await;
+        let app = std::sync::Arc::new(app);
+        let guesses: Vec<_> = (0..5)
+            .map(|_| {
+                let app = std::sync::Arc::clone(&app);
+                tokio::spawn(async move {
+                    app.log_in("meanwhile@example.com", WRONG, false)
+                        .await
+                        .status()
+                })
+            })
+            .collect();
+        // Every wrong guess has reserved its attempt; not all of them have been hashed yet.
+        let reserved = "SELECT failed_login_attempts FROM users";
+        let judged =
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'security.invalid_credentials'";
+        while app.count(reserved).await < 5 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        assert!(
+            app.count(judged).await < 5,
+            "the burst is still being hashed (make each hash slower if this fails)"
+        );
+
+        let right = app
+            .log_in("meanwhile@example.com", CANARY_PASSWORD, false)
+            .await;
+        assert!(
+            session_cookie(&right).is_none(),
+            "the right password is refused while the wrong ones hold every attempt"
+        );
+        for guess in guesses {
+            assert_ne!(
+                guess.await.expect("joined"),
+                StatusCode::INTERNAL_SERVER_ERROR
+            );
+        }
+        assert_eq!(app.session_rows().await, 0, "no session was started");
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.failure' \
+                 AND metadata LIKE '%\"reason\":\"locked\"%'"
+            )
+            .await,
+            1,
+            "the right password was refused as locked"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.success'")
+                .await,
+            0
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE locked_until IS NOT NULL")
+                .await,
+            1,
+            "the burst locked the account"
         );
     })
     .await;

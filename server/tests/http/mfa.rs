@@ -1150,3 +1150,53 @@ async fn rotating_the_encryption_key_re_seals_every_secret() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn regenerating_backup_codes_without_sudo_is_refused_and_changes_nothing() {
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("nosudo@example.com").await;
+        let (secret, codes) = enrol(&app, &mut cookie).await;
+        // A fresh log-in with an app code: a full session that never re-entered its password.
+        let pending = log_in_pending(&app, "nosudo@example.com").await;
+        let session =
+            session_cookie(&verify(&app, &pending, &next_code(&app, &secret), false).await)
+                .expect("a full session");
+        let before = app.account_snapshot().await;
+        let audit = app.count("SELECT COUNT(*) FROM audit_events").await;
+
+        let refused = app
+            .call_json(
+                "/users/settings/security/backup-codes",
+                &[("code", &next_code(&app, &secret))],
+                Some(&session),
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "sudo first");
+        let form = app
+            .post_form(
+                "/users/settings/security/backup-codes",
+                SECURITY,
+                &[("code", &next_code(&app, &secret))],
+                Some(&session),
+            )
+            .await;
+        assert!(
+            location(&form).starts_with("/users/sudo"),
+            "the form goes to sudo: {}",
+            location(&form)
+        );
+        assert_eq!(
+            app.account_snapshot().await,
+            before,
+            "the same codes, no mail queued"
+        );
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_events").await, audit);
+        assert_eq!(security_view(&app, &session).await["backup_codes_left"], 8);
+        let pending = log_in_pending(&app, "nosudo@example.com").await;
+        assert!(
+            session_cookie(&verify(&app, &pending, &codes[0], false).await).is_some(),
+            "the old codes still work"
+        );
+    })
+    .await;
+}

@@ -1468,3 +1468,107 @@ async fn apple_post(app: &TestApp, authorize: &str) -> reqwest::Response {
 fn uuid() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
+
+#[tokio::test]
+async fn the_authorization_transaction_lives_fifteen_minutes() {
+    each_engine(op_settings(), |app| async move {
+        // Both browsers go through the provider now; they come back to the app later.
+        let mut in_time = Browser::new(&app);
+        let url = in_time.start("oidc", None).await;
+        let in_time_callback = in_time
+            .through_provider(&with_query(&url, "login_hint", "in-time"))
+            .await;
+        let mut late = Browser::new(&app);
+        let url = late.start("oidc", None).await;
+        let late_callback = late
+            .through_provider(&with_query(&url, "login_hint", "late"))
+            .await;
+
+        app.advance(Duration::from_secs(15 * 60 - 1));
+        assert_signed_in(
+            &in_time.callback(&in_time_callback).await,
+            "/users/settings",
+        );
+        app.advance(Duration::from_secs(2));
+        assert_refused(&late.callback(&late_callback).await, "oauth_failed");
+        assert_eq!(failure_reasons(&app).await, ["expired"]);
+        assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM user_sessions").await, 1);
+    })
+    .await;
+}
+
+/// Logs in as `owner` in `browser`, then confirms the waiting link: whether it was linked.
+async fn prove_and_link(owner: &str, mut browser: Browser<'_>) -> bool {
+    let form = [
+        ("email", owner),
+        ("password", CANARY_PASSWORD),
+        ("return_to", "/users/oauth/link"),
+    ];
+    let logged_in = browser.post("/users/log-in", "/users/log-in", &form).await;
+    assert!(session_cookie(&logged_in).is_some(), "{owner} logs in");
+    let linked = browser
+        .post("/users/oauth/link/confirm", "/users/oauth/link", &[])
+        .await;
+    location(&linked) == "/users/settings/accounts"
+}
+
+#[tokio::test]
+async fn a_pending_link_waits_fifteen_minutes() {
+    each_engine(op_settings(), |app| async move {
+        let mut browsers = Vec::new();
+        for owner in ["prompt@example.test", "slow@example.test"] {
+            app.register(owner, CANARY_PASSWORD).await;
+            execute(
+                &app,
+                &format!("UPDATE users SET confirmed_at = 1 WHERE email = '{owner}'"),
+            )
+            .await;
+            let mut browser = Browser::new(&app);
+            let answer = browser.sign_in_with_op(owner).await;
+            assert_eq!(location(&answer), "/users/oauth/link", "{owner} waits");
+            browsers.push((owner, browser));
+        }
+        assert_eq!(app.count("SELECT COUNT(*) FROM oauth_pending").await, 2);
+        // The owner logs in here and links: a second before the end, and a second after.
+        let (late_owner, late_browser) = browsers.pop().expect("two");
+        let (owner, browser) = browsers.pop().expect("two");
+        app.advance(Duration::from_secs(15 * 60 - 1));
+        assert!(prove_and_link(owner, browser).await, "linked in time");
+        app.advance(Duration::from_secs(2));
+        assert!(
+            !prove_and_link(late_owner, late_browser).await,
+            "too late to link"
+        );
+        assert_eq!(
+            texts(
+                &app,
+                "SELECT u.email FROM user_identities i JOIN users u ON u.id = i.user_id"
+            )
+            .await,
+            ["prompt@example.test"]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn starts_are_limited_per_client_address() {
+    let mut env = op_settings();
+    env.push(("SIGRA_RATE_LIMIT_AUTH_LIMIT", "3".to_owned()));
+    each_engine(env, |app| async move {
+        for _ in 0..3 {
+            let response = app.get("/auth/oidc", None).await;
+            assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        }
+        let limited = app.get("/auth/oidc", None).await;
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(limited.headers().contains_key("retry-after"));
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM oauth_transactions").await,
+            3,
+            "the refused start stored nothing"
+        );
+    })
+    .await;
+}

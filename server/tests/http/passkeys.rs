@@ -38,6 +38,8 @@ pub(crate) struct SoftPasskey {
     counter: u32,
     /// Whether the authenticator says it verified the user (PIN, biometrics).
     verifies_user: bool,
+    /// A synced passkey (iCloud Keychain, Google Password Manager): its counter stays 0.
+    synced: bool,
 }
 
 fn client_data(kind: &str, challenge: &str, origin: &str) -> Vec<u8> {
@@ -102,13 +104,16 @@ impl SoftPasskey {
             user_handle: options["user"]["id"].as_str().expect("user id").to_owned(),
             counter: 0,
             verifies_user: true,
+            synced: false,
         };
         (passkey, response.to_string())
     }
 
     /// Answers `navigator.credentials.get()` options from `origin`, counting the use.
     fn get_from(&mut self, options: &Value, origin: &str) -> String {
-        self.counter += 1;
+        if !self.synced {
+            self.counter += 1;
+        }
         let mut auth_data = rp_id_hash();
         auth_data.push(if self.verifies_user {
             0x01 | 0x04
@@ -325,6 +330,47 @@ async fn a_cloned_passkey_is_let_in_and_recorded_under_the_warn_policy() {
             )
             .await,
             1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_synced_passkey_reporting_a_counter_of_zero_logs_in_every_time_under_the_default_policy()
+{
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("synced@example.com").await;
+        let mut passkey = register(&app, &mut cookie, "Phone").await;
+        passkey.synced = true;
+        for use_ in 1..=3 {
+            let (status, session) = log_in(&app, &mut passkey).await;
+            assert_eq!(status, StatusCode::OK, "use {use_}");
+            assert_eq!(
+                app.me(&session.expect("a session")).await,
+                StatusCode::OK,
+                "use {use_}"
+            );
+        }
+        assert_eq!(
+            app.count("SELECT sign_count FROM user_passkeys").await,
+            0,
+            "the counter stays 0"
+        );
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'passkey.sign_count_regression'"
+            )
+            .await,
+            0,
+            "never a regression"
+        );
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.success' \
+                 AND metadata LIKE '%passkey%'"
+            )
+            .await,
+            3
         );
     })
     .await;

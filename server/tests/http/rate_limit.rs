@@ -174,3 +174,23 @@ async fn an_ipv4_client_of_a_dual_stack_server_is_recorded_and_limited_as_ipv4()
     })
     .await;
 }
+
+#[tokio::test]
+async fn auto_counts_in_memory_on_sqlite_and_in_the_database_on_postgres() {
+    on_each_engine_with(Setup::default, |app: TestApp| async move {
+        let on_sqlite = app.database_url().starts_with("sqlite:");
+        attempt(&app, None).await;
+        let (expected, rows) = if on_sqlite {
+            (sigra::config::RateLimitBackend::Memory, 0)
+        } else {
+            (sigra::config::RateLimitBackend::Database, 1)
+        };
+        assert_eq!(app.sigra.config().rate_limit.backend, expected);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM rate_limits").await,
+            rows,
+            "the database holds the count only when it counts"
+        );
+    })
+    .await;
+}

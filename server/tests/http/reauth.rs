@@ -114,6 +114,62 @@ async fn password_checks_are_limited_per_user_before_any_hashing() {
 }
 
 #[tokio::test]
+async fn password_checks_are_limited_per_address_across_accounts() {
+    // Behind a trusted proxy, so each account registers and logs in from its own address (the
+    // guest limit is per address too) while both check passwords from 127.0.0.1.
+    let setup = || Setup {
+        env: vec![
+            ("SIGRA_RATE_LIMIT_AUTH_LIMIT", "3".to_owned()),
+            ("SIGRA_HTTP_TRUSTED_PROXIES", "127.0.0.1".to_owned()),
+        ],
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, |app: TestApp| async move {
+        let mut cookies = Vec::new();
+        for (email, ip) in [
+            ("first@example.com", "198.51.100.1"),
+            ("second@example.com", "198.51.100.2"),
+        ] {
+            let headers = [("sec-fetch-site", "same-origin"), ("x-forwarded-for", ip)];
+            let form = [("email", email), ("password", CANARY_PASSWORD)];
+            app.post_form_with("/users/register", "/users/register", &form, None, &headers)
+                .await;
+            let response = app
+                .post_form_with("/users/log-in", "/users/log-in", &form, None, &headers)
+                .await;
+            cookies.push(session_cookie(&response).expect("a session"));
+        }
+        // The email form: the sudo form is a guest form too, limited per address by the guest
+        // limit before it reaches the core.
+        let (path, wrong) = forms(WRONG).into_iter().nth(2).expect("email form");
+        for cookie in [&cookies[0], &cookies[0], &cookies[1]] {
+            let response = app.call_json(path, &wrong, Some(cookie)).await;
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        }
+        for cookie in [&cookies[1], &cookies[0]] {
+            let refused = app.call_json(path, &wrong, Some(cookie)).await;
+            assert_eq!(
+                refused.status(),
+                StatusCode::TOO_MANY_REQUESTS,
+                "the address has used its three checks, whichever account asks"
+            );
+            assert!(refused.headers().contains_key("retry-after"));
+        }
+        assert_eq!(
+            invalid_credentials(&app, "email_change").await,
+            3,
+            "the refused attempts were never checked"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE failed_login_attempts > 0")
+                .await,
+            2
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_magic_link_log_in_clears_the_password_lock() {
     on_each_engine(|app: TestApp| async move {
         app.register("unlock@example.com", CANARY_PASSWORD).await;

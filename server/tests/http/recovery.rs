@@ -358,3 +358,154 @@ async fn mailed_links_use_the_configured_origin_not_the_host_header() {
     })
     .await;
 }
+
+/// Whether a mailed log-in link still logs in.
+pub(crate) async fn magic_link_works(app: &TestApp, link: &str) -> bool {
+    let (cookie, page) = app.open_link(link).await;
+    let response = app.post_link_form(&page, &cookie, &[], None).await;
+    session_cookie(&response).is_some()
+}
+
+/// Whether a mailed reset link still sets a password.
+pub(crate) async fn reset_link_works(app: &TestApp, link: &str) -> bool {
+    let (cookie, page) = app.open_link(link).await;
+    let response = app
+        .post_link_form(
+            &page,
+            &cookie,
+            &[("password", "yet another passphrase here")],
+            None,
+        )
+        .await;
+    location(&response) == "/users/log-in"
+}
+
+/// The `/api/v1/me` status for a JWT access token, and the refresh status for its refresh token.
+pub(crate) async fn api_client_status(
+    app: &TestApp,
+    tokens: &serde_json::Value,
+) -> (StatusCode, StatusCode) {
+    let me = app
+        .api(
+            reqwest::Method::GET,
+            "/api/v1/me",
+            tokens["access_token"].as_str(),
+            None,
+        )
+        .await
+        .status();
+    let refresh = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(serde_json::json!({ "refresh_token": tokens["refresh_token"] })),
+        )
+        .await
+        .status();
+    (me, refresh)
+}
+
+#[tokio::test]
+async fn a_reset_ends_every_mailed_link_and_every_access_token_of_the_account() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("ends@example.com", CANARY_PASSWORD).await;
+        let ask = |path: &'static str, from: &'static str| {
+            let app = &app;
+            async move {
+                app.post_form(path, from, &[("email", "ends@example.com")], None)
+                    .await;
+            }
+        };
+        ask("/users/log-in/email-link", "/users/log-in").await;
+        let magic = app.link_in_mail("ends@example.com", "/users/log-in/").await;
+        ask("/users/reset-password", "/users/reset-password").await;
+        let other_reset = app
+            .link_in_mail("ends@example.com", "/users/reset-password/")
+            .await;
+        ask("/users/reset-password", "/users/reset-password").await;
+        let reset = app
+            .link_in_mail("ends@example.com", "/users/reset-password/")
+            .await;
+        assert_ne!(reset, other_reset);
+        let (status, tokens) = app.api_log_in("ends@example.com", CANARY_PASSWORD).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            api_client_status(&app, &tokens).await.0,
+            StatusCode::OK,
+            "alive before"
+        );
+        let (status, tokens) = app.api_log_in("ends@example.com", CANARY_PASSWORD).await;
+        assert_eq!(status, StatusCode::OK);
+
+        let (cookie, page) = app.open_link(&reset).await;
+        let response = app
+            .post_link_form(&page, &cookie, &[("password", NEW_PASSWORD)], None)
+            .await;
+        assert_eq!(location(&response), "/users/log-in");
+
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_tokens WHERE used_at IS NULL")
+                .await,
+            0,
+            "no live token row is left"
+        );
+        assert!(
+            !magic_link_works(&app, &magic).await,
+            "the log-in link is dead"
+        );
+        assert!(
+            !reset_link_works(&app, &other_reset).await,
+            "the other reset link is dead"
+        );
+        assert_eq!(
+            api_client_status(&app, &tokens).await,
+            (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED),
+            "the access token and its refresh family end with the epoch"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn magic_links_are_mailed_three_times_per_address_per_fifteen_minutes() {
+    on_each_engine(|app: TestApp| async move {
+        app.register("thrice@example.com", CANARY_PASSWORD).await;
+        let ask = || async {
+            snapshot(
+                app.post_form(
+                    "/users/log-in/email-link",
+                    "/users/log-in",
+                    &[("email", "thrice@example.com")],
+                    None,
+                )
+                .await,
+            )
+            .await
+        };
+        let links = || async {
+            app.mailbox("thrice@example.com")
+                .await
+                .iter()
+                .filter(|mail| mail.text.contains("/users/log-in/"))
+                .count()
+        };
+        let first = ask().await;
+        for _ in 0..2 {
+            assert_eq!(ask().await, first);
+        }
+        assert_eq!(links().await, 3);
+        assert_eq!(ask().await, first, "the fourth answer is the same");
+        assert_eq!(links().await, 3, "and sends nothing");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_tokens WHERE purpose = 'magic_link'")
+                .await,
+            3,
+            "nor makes a token"
+        );
+        app.advance(Duration::from_secs(15 * 60));
+        ask().await;
+        assert_eq!(links().await, 4, "the window has passed");
+    })
+    .await;
+}

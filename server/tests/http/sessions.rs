@@ -502,3 +502,11 @@ async fn sessions_end_at_once_with_the_cache_on_or_off_on_every_engine() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn the_session_cache_is_on_by_default_on_every_engine() {
+    on_each_engine(|app: TestApp| async move {
+        assert!(app.sigra.caches_sessions());
+    })
+    .await;
+}

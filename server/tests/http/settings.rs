@@ -397,3 +397,75 @@ async fn email_change_requests_are_limited_per_account_and_per_address_mailed() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_confirmed_email_change_ends_links_mailed_to_the_old_address_and_every_access_token() {
+    use crate::recovery::{api_client_status, magic_link_works, reset_link_works};
+    on_each_engine(|app: TestApp| async move {
+        let here = app.signed_in("before@example.com").await;
+        let mut links = Vec::new();
+        for (path, from, mailed) in [
+            (
+                "/users/log-in/email-link",
+                "/users/log-in",
+                "/users/log-in/",
+            ),
+            (
+                "/users/reset-password",
+                "/users/reset-password",
+                "/users/reset-password/",
+            ),
+        ] {
+            app.post_form(path, from, &[("email", "before@example.com")], None)
+                .await;
+            links.push(app.link_in_mail("before@example.com", mailed).await);
+        }
+        let (magic, reset) = (&links[0], &links[1]);
+        let (status, tokens) = app.api_log_in("before@example.com", CANARY_PASSWORD).await;
+        assert_eq!(status, StatusCode::OK);
+
+        let form = [
+            ("new_email", "after@example.com"),
+            ("current_password", CANARY_PASSWORD),
+        ];
+        app.post_form(
+            "/users/settings/email",
+            "/users/settings",
+            &form,
+            Some(&here),
+        )
+        .await;
+        let link = app
+            .link_in_mail("after@example.com", "/users/settings/confirm-email/")
+            .await;
+        let (cookie, page) = app.open_link(&link).await;
+        let response = app.post_link_form(&page, &cookie, &[], Some(&here)).await;
+        assert_eq!(location(&response), "/users/settings");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE email = 'after@example.com'")
+                .await,
+            1
+        );
+
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_tokens WHERE used_at IS NULL")
+                .await,
+            0,
+            "no live token row is left"
+        );
+        assert!(
+            !magic_link_works(&app, magic).await,
+            "the log-in link is dead"
+        );
+        assert!(
+            !reset_link_works(&app, reset).await,
+            "the reset link is dead"
+        );
+        assert_eq!(
+            api_client_status(&app, &tokens).await,
+            (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED),
+            "the access token and its refresh family end with the epoch"
+        );
+    })
+    .await;
+}

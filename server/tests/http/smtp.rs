@@ -239,3 +239,34 @@ async fn every_flow_works_through_real_smtp() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn starttls_is_required_so_a_server_without_it_gets_nothing_in_clear() {
+    // The sink offers no STARTTLS; the default security is `starttls`.
+    let sink = start_sink().await;
+    let port = sink.port;
+    let setup = move || Setup {
+        env: vec![
+            ("SIGRA_MAIL_TRANSPORT", "smtp".to_owned()),
+            ("SIGRA_MAIL_FROM", "Sigra <no-reply@example.com>".to_owned()),
+            ("SIGRA_SMTP_HOST", "127.0.0.1".to_owned()),
+            ("SIGRA_SMTP_PORT", port.to_string()),
+        ],
+        ..Setup::default()
+    };
+    let sink = &sink;
+    on_each_engine_with(setup, |app: TestApp| async move {
+        let email = format!("clear-{}@example.com", uuid::Uuid::new_v4().simple());
+        app.register(&email, CANARY_PASSWORD).await;
+        app.deliver_mail().await;
+        assert_eq!(sink.count_to(&email), 0, "nothing was sent in clear");
+        let (attempts, error): (i64, Option<String>) =
+            sqlx::query_as("SELECT attempts, last_error FROM jobs WHERE kind = 'send_email'")
+                .fetch_one(app.sigra.db().pool())
+                .await
+                .expect("the mail job");
+        assert_eq!(attempts, 1);
+        assert!(error.is_some(), "the delivery failed and says why");
+    })
+    .await;
+}

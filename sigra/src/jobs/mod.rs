@@ -85,13 +85,15 @@ pub struct Jobs<'a> {
 
 /// Queueing mail: the step every change that mails shares.
 impl Core {
-    /// Queues `message` for `to` on `conn`, normally the transaction of the change it reports.
+    /// Queues `message` for `to` on `conn`, normally the transaction of the change it reports,
+    /// due and dated `at`: the change's one clock reading.
     ///
     /// # Errors
     /// The database failed.
     pub(crate) async fn queue_email(
         &self,
         conn: &mut AnyConnection,
+        at: Timestamp,
         to: &EmailAddress,
         message: Message,
     ) -> Result<()> {
@@ -108,7 +110,7 @@ impl Core {
             &uuid::Uuid::now_v7().to_string(),
             JobKind::SendEmail,
             &sealed,
-            self.now(),
+            at,
             i64::from(self.config().jobs.max_attempts),
         )
         .await
