@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Release build of the site without cargo-leptos (the same steps it runs): the hydrate bundle
-# (wasm-bindgen + wasm-opt), the Tailwind stylesheet, static assets, precompressed copies, and
-# the server binary. `cargo leptos watch` stays the development loop.
+# (wasm-bindgen + wasm-opt), the Tailwind stylesheet, static assets, copies of the bundle and
+# stylesheet named by their content's hash (listed in hash.txt beside the server binary, which
+# then links them and lets browsers keep them for good), precompressed copies, and the server
+# binary. `cargo leptos watch` stays the development loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -25,6 +27,18 @@ tailwindcss --input style/tailwind.css --output "$pkg/sigra.css" --minify
 echo "==> static assets"
 cp -R public/. "$site/"
 
+echo "==> content-hashed names"
+# The plain names stay too, for a server started without hash.txt and for the dev mailbox.
+find "$pkg" -regextype posix-extended -regex '.*/sigra\.[0-9a-f]{20}\.(js|wasm|css)(\.gz|\.br)?' -delete
+mkdir -p target/release
+hashes=target/release/hash.txt
+: > "$hashes"
+for ext in js wasm css; do
+  hash=$(sha256sum "$pkg/sigra.$ext" | cut -c1-20)
+  cp "$pkg/sigra.$ext" "$pkg/sigra.$hash.$ext"
+  echo "$ext: $hash" >> "$hashes"
+done
+
 echo "==> precompressed copies"
 node -e '
   const fs = require("fs"), zlib = require("zlib"), path = require("path");
@@ -38,4 +52,4 @@ node -e '
 
 echo "==> server"
 cargo build -p server --release
-echo "built: target/release/server and $site"
+echo "built: target/release/server (with target/release/hash.txt) and $site"

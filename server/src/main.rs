@@ -92,11 +92,20 @@ fn core(config: Config) -> SigraBuilder {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let leptos_options = get_configuration(None)
+    let mut leptos_options = get_configuration(None)
         .map_err(|e| {
             anyhow::anyhow!("{e} (run through cargo-leptos, or set LEPTOS_OUTPUT_NAME=sigra)")
         })?
         .leptos_options;
+    // `scripts/build-site.sh` writes the assets' content hashes beside the binary: link the
+    // hashed names, which browsers may keep for good.
+    let hashes_beside_binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(&*leptos_options.hash_file)))
+        .is_some_and(|file| file.is_file());
+    if hashes_beside_binary {
+        leptos_options.hash_files = true;
+    }
     let address: SocketAddr = leptos_options.site_addr;
     let app = Application::build(core(config), leptos_options, address).await?;
     tracing::info!(address = %address, port = app.port()?, "ready");

@@ -45,8 +45,28 @@ impl HeaderPolicy {
     }
 }
 
-/// Axum middleware: adds the headers unless a handler set its own, and `Cache-Control:
-/// no-store` on everything but static assets, so no authenticated page lingers in a cache.
+/// How long a response may be cached. Pages and API answers: never stored, so no authenticated
+/// page lingers in a cache. Static assets: revalidated, except those whose name carries their
+/// content's hash (`sigra.<hash>.wasm`, written by `scripts/build-site.sh`), which cannot
+/// change and are kept a year without asking again.
+fn cache_control(path: &str, found: bool) -> &'static str {
+    let Some(file) = path.strip_prefix("/pkg/") else {
+        return "no-store";
+    };
+    let mut parts = file.rsplit('.');
+    let (_extension, hash) = (parts.next(), parts.next().unwrap_or_default());
+    let fingerprinted = parts.next().is_some()
+        && (16..=64).contains(&hash.len())
+        && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if found && fingerprinted {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    }
+}
+
+/// Axum middleware: adds the headers unless a handler set its own, and the cache rule of
+/// [`cache_control`].
 pub async fn security_headers(
     State(policy): State<HeaderPolicy>,
     mut request: Request,
@@ -54,16 +74,16 @@ pub async fn security_headers(
 ) -> Response {
     let nonce = b64url(&random_bytes::<16>());
     request.extensions_mut().insert(CspNonce(nonce.clone()));
-    let path = request.uri().path();
-    let is_asset = path.starts_with("/pkg/");
+    let path = request.uri().path().to_owned();
     // Pages reached from a mailed link send no Referer at all.
-    let referrer = if super::MailedLink::is_landing_page(path) {
+    let referrer = if super::MailedLink::is_landing_page(&path) {
         "no-referrer"
     } else {
         "strict-origin-when-cross-origin"
     };
 
     let mut response = next.run(request).await;
+    let status = response.status();
     let headers = response.headers_mut();
     let mut set = |name: HeaderName, value: HeaderValue| {
         headers.entry(name).or_insert(value);
@@ -95,7 +115,7 @@ pub async fn security_headers(
             HeaderValue::from_static("max-age=63072000; includeSubDomains"),
         );
     }
-    let cache = if is_asset { "no-cache" } else { "no-store" };
+    let cache = cache_control(&path, status.is_success());
     set(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
@@ -121,5 +141,26 @@ mod tests {
             assert!(csp.contains(part), "{part} missing: {csp}");
         }
         assert!(!csp.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn only_found_assets_named_by_their_hash_are_cached_for_good() {
+        let forever = "public, max-age=31536000, immutable";
+        assert_eq!(cache_control("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.wasm", true), forever);
+        assert_eq!(cache_control("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.css", true), forever);
+        for (path, found) in [
+            ("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.wasm", false),
+            ("/pkg/sigra.wasm", true),
+            ("/pkg/sigra.css", true),
+            ("/pkg/3f9a0c1b2d4e5f60a7b8.js", true),
+            ("/pkg/sigra.3F9A0C1B2D4E5F60A7B8.js", true),
+            ("/pkg/sigra.not-a-hash-at-all.js", true),
+            ("/pkg/sigra.abc.js", true),
+        ] {
+            assert_eq!(cache_control(path, found), "no-cache", "{path} {found}");
+        }
+        for path in ["/users/log-in", "/api/v1/me", "/sigra.3f9a0c1b2d4e5f60a7b8.js"] {
+            assert_eq!(cache_control(path, true), "no-store", "{path}");
+        }
     }
 }
