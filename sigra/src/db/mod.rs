@@ -40,13 +40,11 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     writes: Arc<AtomicU64>,
-    /// SQLite only: one connection kept aside to ask `PRAGMA data_version`, which moves when
-    /// any other connection (another process, an operator command) commits to the file.
-    file_watch: Option<Arc<tokio::sync::Mutex<AnyConnection>>>,
     /// PostgreSQL only: the channel every write transaction notifies as it commits, so other
     /// processes learn of the write (see `write_watch`).
     notify: Option<Arc<str>>,
-    /// PostgreSQL, when this process caches: the task that counts other processes' commits.
+    /// How this process learns of other processes' commits: on SQLite always (the file's data
+    /// version), on PostgreSQL when it caches (see `write_watch`).
     write_watch: Option<WriteWatch>,
     /// Where the write watch connects (its `Debug` hides the password).
     config: DatabaseConfig,
@@ -58,7 +56,7 @@ pub struct Db {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Generation {
     pub ours: u64,
-    pub others: i64,
+    pub others: u64,
 }
 
 /// A write transaction: commit it, or it rolls back when dropped. Every change to users or
@@ -150,13 +148,13 @@ impl Db {
                 .await
                 .map_err(Error::database)?;
         }
-        let (file_watch, notify) = match backend {
+        let (write_watch, notify) = match backend {
             Backend::Sqlite => (
-                Some(Arc::new(tokio::sync::Mutex::new(
+                Some(WriteWatch::file(
                     AnyConnection::connect_with(&options)
                         .await
                         .map_err(Error::database)?,
-                ))),
+                )),
                 None,
             ),
             Backend::Postgres => {
@@ -172,9 +170,8 @@ impl Db {
             pool,
             backend,
             writes: Arc::new(AtomicU64::new(0)),
-            file_watch,
             notify,
-            write_watch: None,
+            write_watch,
             config: config.clone(),
         })
     }
@@ -185,7 +182,7 @@ impl Db {
     #[must_use]
     pub(crate) fn watching_other_writers(mut self) -> Self {
         if let Some(channel) = &self.notify {
-            self.write_watch = Some(WriteWatch::start(
+            self.write_watch = Some(WriteWatch::notifications(
                 self.config.url.clone(),
                 Arc::clone(channel),
                 self.config.acquire_timeout,
@@ -217,25 +214,15 @@ impl Db {
         self.writes.load(Ordering::SeqCst)
     }
 
-    /// The write generation together with, for SQLite, the file's data version, so writes by
-    /// other processes on the same file count too.
-    ///
-    /// # Errors
-    /// The database failed.
-    pub(crate) async fn generation(&self) -> Result<Generation> {
+    /// This process's write generation together with where the other processes stand (see
+    /// `write_watch`), so their commits count too.
+    pub(crate) async fn generation(&self) -> Generation {
         let ours = self.write_generation();
-        let others = match (&self.file_watch, &self.write_watch) {
-            (Some(file), _) => {
-                let mut conn = file.lock().await;
-                sqlx::query_scalar("PRAGMA data_version")
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(Error::database)?
-            }
-            (None, Some(watch)) => i64::try_from(watch.seen().await).unwrap_or(i64::MAX),
-            (None, None) => 0,
+        let others = match &self.write_watch {
+            Some(watch) => watch.others().await,
+            None => 0,
         };
-        Ok(Generation { ours, others })
+        Generation { ours, others }
     }
 
     /// The engine behind the pool.

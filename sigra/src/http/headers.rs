@@ -57,7 +57,9 @@ fn cache_control(path: &str, found: bool) -> &'static str {
     let (_extension, hash) = (parts.next(), parts.next().unwrap_or_default());
     let fingerprinted = parts.next().is_some()
         && (16..=64).contains(&hash.len())
-        && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if found && fingerprinted {
         "public, max-age=31536000, immutable"
     } else {
@@ -146,8 +148,14 @@ mod tests {
     #[test]
     fn only_found_assets_named_by_their_hash_are_cached_for_good() {
         let forever = "public, max-age=31536000, immutable";
-        assert_eq!(cache_control("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.wasm", true), forever);
-        assert_eq!(cache_control("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.css", true), forever);
+        assert_eq!(
+            cache_control("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.wasm", true),
+            forever
+        );
+        assert_eq!(
+            cache_control("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.css", true),
+            forever
+        );
         for (path, found) in [
             ("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.wasm", false),
             ("/pkg/sigra.wasm", true),
@@ -159,7 +167,11 @@ mod tests {
         ] {
             assert_eq!(cache_control(path, found), "no-cache", "{path} {found}");
         }
-        for path in ["/users/log-in", "/api/v1/me", "/sigra.3f9a0c1b2d4e5f60a7b8.js"] {
+        for path in [
+            "/users/log-in",
+            "/api/v1/me",
+            "/sigra.3f9a0c1b2d4e5f60a7b8.js",
+        ] {
             assert_eq!(cache_control(path, true), "no-store", "{path}");
         }
     }

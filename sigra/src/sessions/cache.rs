@@ -103,7 +103,7 @@ mod tests {
         }
     }
 
-    fn at(ours: u64, others: i64) -> Generation {
+    fn at(ours: u64, others: u64) -> Generation {
         Generation { ours, others }
     }
 

@@ -353,7 +353,7 @@ impl Sessions<'_> {
                     // Stored under the generation taken before the row was read, so a
                     // revocation that committed since is never cached as a live session.
                     if let Some(cache) = self.core.session_cache() {
-                        let generation = self.core.db().generation().await?;
+                        let generation = self.core.db().generation().await;
                         cache.put(&hash, found.clone(), read_at, generation);
                     }
                 }
@@ -404,7 +404,7 @@ impl Sessions<'_> {
     ) -> Result<(Option<store::Found>, Generation)> {
         let cache = self.core.session_cache();
         let read_at = match cache {
-            Some(_) => self.core.db().generation().await?,
+            Some(_) => self.core.db().generation().await,
             None => Generation::default(),
         };
         if let Some(found) = cache.and_then(|c| c.get(hash, read_at)) {
@@ -427,7 +427,7 @@ impl Sessions<'_> {
                 hash,
                 found.clone(),
                 read_at,
-                self.core.db().generation().await?,
+                self.core.db().generation().await,
             );
         }
         Ok((found, read_at))

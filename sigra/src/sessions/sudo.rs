@@ -3,6 +3,35 @@
 //! [`Sessions::sudo`] builds, so forgetting the check does not compile. Sudo belongs to one
 //! session, is never carried by "remember me" (only a password entered on the session grants
 //! it), and a new session starts without it.
+//!
+//! With the proof, revoking another session compiles:
+//!
+//! ```no_run
+//! # use sigra::{request::RequestContext, sessions::{Authenticated, SessionId}, Sigra};
+//! # async fn revoke(sigra: &Sigra, session: &Authenticated, id: &SessionId, request: &RequestContext) -> sigra::error::Result<bool> {
+//! let sudo = sigra.sessions().sudo(session)?;
+//! sigra.sessions().revoke_session(&sudo, id, request).await
+//! # }
+//! ```
+//!
+//! Passing the session instead does not:
+//!
+//! ```compile_fail
+//! # use sigra::{request::RequestContext, sessions::{Authenticated, SessionId}, Sigra};
+//! # async fn revoke(sigra: &Sigra, session: &Authenticated, id: &SessionId, request: &RequestContext) -> sigra::error::Result<bool> {
+//! sigra.sessions().revoke_session(session, id, request).await
+//! # }
+//! ```
+//!
+//! Nor does making the proof by hand:
+//!
+//! ```compile_fail
+//! # use sigra::{request::RequestContext, sessions::{Authenticated, SessionId, Sudo}, Sigra};
+//! # async fn revoke(sigra: &Sigra, session: &Authenticated, id: &SessionId, request: &RequestContext) -> sigra::error::Result<bool> {
+//! let sudo = Sudo { current: session.clone() };
+//! sigra.sessions().revoke_session(&sudo, id, request).await
+//! # }
+//! ```
 
 use crate::audit::{Action, AuditEvent};
 use crate::auth::ReauthPurpose;
