@@ -1200,3 +1200,28 @@ async fn regenerating_backup_codes_without_sudo_is_refused_and_changes_nothing()
     })
     .await;
 }
+
+#[tokio::test]
+async fn backup_codes_are_stored_only_as_keyed_digests() {
+    use sha2::{Digest as _, Sha256};
+    on_each_engine(|app: TestApp| async move {
+        let mut cookie = app.signed_in("digests@example.com").await;
+        let (_, codes) = enrol(&app, &mut cookie).await;
+        let stored: Vec<String> = sqlx::query_scalar("SELECT code_hash FROM user_backup_codes")
+            .fetch_all(app.sigra.db().pool())
+            .await
+            .expect("rows");
+        assert_eq!(stored.len(), codes.len());
+        for code in &codes {
+            let plain = code.replace('-', "");
+            for form in [code.as_str(), plain.as_str()] {
+                let unkeyed = hex::encode(Sha256::digest(form.as_bytes()));
+                for row in &stored {
+                    assert!(!row.contains(form), "a code in the clear");
+                    assert!(!row.eq_ignore_ascii_case(&unkeyed), "an unkeyed digest");
+                }
+            }
+        }
+    })
+    .await;
+}

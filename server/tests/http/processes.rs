@@ -5,7 +5,7 @@
 //! The cluster tests run on PostgreSQL, the engine for several processes; without
 //! `TEST_POSTGRES_URL` they say so and pass. The stop tests run on a SQLite file.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -45,6 +45,15 @@ impl std::ops::Deref for Process {
     }
 }
 
+/// Another handle on `log` that only appends, so the process's two streams never overwrite
+/// each other.
+fn appending(log: &tempfile::NamedTempFile) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(log.path())
+        .expect("the log file")
+}
+
 impl Process {
     /// Starts `server serve` on `database_url` with the shared `secret` (as every process of
     /// one deployment has), changed by `env`, and waits until it answers `/ready`.
@@ -69,8 +78,8 @@ impl Process {
             // Every request comes from 127.0.0.1; the rate-limit test sets its own limit.
             .env("SIGRA_RATE_LIMIT_AUTH_LIMIT", "1000")
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(log.reopen().expect("the log file"));
+            .stdout(appending(&log))
+            .stderr(appending(&log));
         for (name, value) in env {
             command.env(name, value);
         }
@@ -655,4 +664,73 @@ async fn mail_a_killed_process_was_sending_is_sent_once_by_another_after_the_lea
         "the second never used the first's server"
     );
     held.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passwords_tokens_links_and_unknown_addresses_never_reach_the_log() {
+    let database = TestDatabase::create(Engine::Sqlite).await;
+    let secret = sigra::crypto::SecretKey::generate_text();
+    let process =
+        Process::start(database.url(), &secret, &[("RUST_LOG", "debug".to_owned())]).await;
+    let wrong = "Wrong-Canary-9c1e-not-the-password";
+    let stranger = "stranger-canary-41d7@example.com";
+    let cookie = process.signed_in("logged@example.com").await;
+    assert_eq!(process.me(&cookie).await, StatusCode::OK);
+    let refused = process.log_in("logged@example.com", wrong, false).await;
+    assert!(session_cookie(&refused).is_none());
+    let unknown = process.log_in(stranger, wrong, false).await;
+    assert!(session_cookie(&unknown).is_none());
+    let asked = process
+        .post_form(
+            "/users/reset-password",
+            "/users/reset-password",
+            &[("email", "logged@example.com")],
+            None,
+        )
+        .await;
+    assert!(asked.status().is_redirection());
+
+    let config = sigra::testing::config(database.url());
+    let db = sigra::db::Db::connect(&config.database)
+        .await
+        .expect("connect");
+    let started = Instant::now();
+    let reset_mail = loop {
+        let texts: Vec<String> = sqlx::query_scalar(
+            "SELECT text FROM dev_mailbox WHERE subject LIKE '%password%' AND recipient = 'logged@example.com'",
+        )
+        .fetch_all(db.pool())
+        .await
+        .expect("mailbox");
+        if let Some(text) = texts.into_iter().next() {
+            break text;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "no reset mail");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let reset_token = reset_mail
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("http://localhost:3000/users/reset-password/"))
+        .expect("a reset link")
+        .to_owned();
+    let session_token = cookie
+        .split_once('=')
+        .map(|(_, token)| token.to_owned())
+        .expect("a token");
+
+    let log = process.log_text();
+    assert!(
+        log.contains("/users/log-in"),
+        "control: requests are logged at debug: {}",
+        &log[..log.len().min(3000)]
+    );
+    for (secret, what) in [
+        (CANARY_PASSWORD, "the password"),
+        (wrong, "a wrong password"),
+        (stranger, "an unknown account's address"),
+        (session_token.as_str(), "the session token"),
+        (reset_token.as_str(), "the reset link's token"),
+    ] {
+        assert!(!log.contains(secret), "{what} is in the log");
+    }
 }

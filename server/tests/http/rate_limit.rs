@@ -59,6 +59,12 @@ async fn guest_auth_posts_are_limited_per_address_on_every_backend() {
                     response.headers()["x-ratelimit-remaining"],
                     (9 - i).to_string().as_str()
                 );
+                let reset: u64 = response.headers()["x-ratelimit-reset"]
+                    .to_str()
+                    .expect("ascii")
+                    .parse()
+                    .expect("seconds until the window ends");
+                assert!((1..=60).contains(&reset), "attempt {i}: {reset}");
             }
             let refused = attempt(&app, None).await;
             assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);

@@ -87,3 +87,30 @@ impl PasskeyConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::production;
+
+    #[test]
+    fn the_relying_party_must_be_the_origins_host_or_a_parent_of_it() {
+        let config = production(&[]).expect("valid");
+        assert_eq!(
+            config.passkeys.rp_id, "auth.example.com",
+            "from the base URL"
+        );
+        let parent = production(&[("SIGRA_PASSKEYS_RP_ID", "example.com")]).expect("a parent");
+        assert_eq!(parent.passkeys.rp_id, "example.com");
+        for rp_id in [
+            "other.example",
+            "xample.com",
+            "evil-example.com",
+            "auth.example.com.evil",
+        ] {
+            let text = production(&[("SIGRA_PASSKEYS_RP_ID", rp_id)])
+                .expect_err(rp_id)
+                .to_string();
+            assert!(text.contains("SIGRA_PASSKEYS_RP_ID"), "{rp_id}: {text}");
+        }
+    }
+}
