@@ -676,6 +676,19 @@ async fn a_provider_account_reauthenticates_with_the_provider_for_sudo_sets_a_pa
             .post("/users/settings/accounts/unlink", accounts, &[("id", &id)])
             .await;
         assert_ne!(location(&last), accounts);
+        let answer = app
+            .call_json(
+                "/users/settings/accounts/unlink",
+                &[("id", &id)],
+                Some(&browser.cookies()),
+            )
+            .await;
+        assert_eq!(answer.status(), StatusCode::CONFLICT);
+        assert_eq!(
+            answer.text().await.expect("body"),
+            r#""LastSignInMethod""#,
+            "the hydrated page is told why"
+        );
         assert_eq!(app.count("SELECT COUNT(*) FROM user_identities").await, 1);
 
         // A password, then the provider can go.
