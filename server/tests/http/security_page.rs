@@ -67,6 +67,33 @@ async fn the_sessions_page_lists_devices_and_marks_this_one() {
         assert!(page.contains("198.51.100.20"));
         assert_eq!(page.matches("data-testid=\"this-device\"").count(), 1);
         assert!(page.contains("Signed in"), "the security feed");
+
+        // Each session shows its own last activity: this one moves when it is used again
+        // after the touch interval, the other stays where it was.
+        let last_active = |page: &str| -> Vec<String> {
+            page.split(" · last active <time datetime=\"")
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next().map(str::to_owned))
+                .collect()
+        };
+        let before = last_active(&page);
+        assert_eq!(before.len(), 2, "a last activity per session: {before:?}");
+        app.advance(std::time::Duration::from_secs(10 * 60));
+        assert_eq!(app.me(&here).await, StatusCode::OK);
+        let page = app
+            .get("/users/sessions", Some(&here))
+            .await
+            .text()
+            .await
+            .expect("page");
+        let after = last_active(&page);
+        assert_eq!(after.len(), 2);
+        let moved: Vec<_> = after.iter().filter(|t| !before.contains(t)).collect();
+        assert_eq!(
+            moved.len(),
+            1,
+            "only this session's moved: {before:?} then {after:?}"
+        );
     })
     .await;
 }
