@@ -25,7 +25,7 @@ use sqlx::postgres::PgListener;
 use sqlx::AnyConnection;
 use tokio::sync::{mpsc, oneshot};
 
-/// How often the task drains notifications when no check asks, so they do not pile up.
+/// How often the PostgreSQL task drains notifications when no check asks, so they do not pile up.
 const IDLE_DRAIN: Duration = Duration::from_secs(1);
 /// The least time between two attempts to reconnect the listening connection.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
@@ -103,6 +103,8 @@ impl Source {
     async fn run(mut self, mut requests: mpsc::UnboundedReceiver<oneshot::Sender<Option<u64>>>) {
         let mut idle = tokio::time::interval(IDLE_DRAIN);
         idle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Only notifications pile up unread; a file's version is asked only when a check asks.
+        let drains = matches!(self, Source::Notifications(_));
         loop {
             let mut waiting = Vec::new();
             tokio::select! {
@@ -111,7 +113,7 @@ impl Source {
                     // Every handle is gone: the core was dropped.
                     None => return,
                 },
-                _ = idle.tick() => {}
+                _ = idle.tick(), if drains => {}
             }
             // Checks that arrived before this round trip starts share it; later ones wait for
             // the next, which starts after them.

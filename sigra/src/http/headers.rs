@@ -49,26 +49,45 @@ impl HeaderPolicy {
 /// page lingers in a cache. Static assets: revalidated, except those whose name carries their
 /// content's hash (`sigra.<hash>.wasm`, written by `scripts/build-site.sh`), which cannot
 /// change and are kept a year without asking again.
-fn cache_control(path: &str, found: bool) -> &'static str {
-    let Some(file) = path.strip_prefix("/pkg/") else {
-        return "no-store";
-    };
-    let mut parts = file.rsplit('.');
-    let (_extension, hash) = (parts.next(), parts.next().unwrap_or_default());
-    let fingerprinted = parts.next().is_some()
-        && (16..=64).contains(&hash.len())
-        && hash
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if found && fingerprinted {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
+#[derive(Clone, Copy)]
+enum Caching {
+    Never,
+    Revalidate,
+    Fingerprinted,
+}
+
+impl Caching {
+    /// Read from the path before the request moves on, so the path need not be kept.
+    fn of(path: &str) -> Self {
+        let Some(file) = path.strip_prefix("/pkg/") else {
+            return Self::Never;
+        };
+        let mut parts = file.rsplit('.');
+        let (_extension, hash) = (parts.next(), parts.next().unwrap_or_default());
+        let fingerprinted = parts.next().is_some()
+            && (16..=64).contains(&hash.len())
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if fingerprinted {
+            Self::Fingerprinted
+        } else {
+            Self::Revalidate
+        }
+    }
+
+    /// The header for an answer that `found` the file or not (a missing one is never kept).
+    fn header(self, found: bool) -> &'static str {
+        match self {
+            Self::Never => "no-store",
+            Self::Fingerprinted if found => "public, max-age=31536000, immutable",
+            Self::Fingerprinted | Self::Revalidate => "no-cache",
+        }
     }
 }
 
 /// Axum middleware: adds the headers unless a handler set its own, and the cache rule of
-/// [`cache_control`].
+/// [`Caching`].
 pub async fn security_headers(
     State(policy): State<HeaderPolicy>,
     mut request: Request,
@@ -76,9 +95,10 @@ pub async fn security_headers(
 ) -> Response {
     let nonce = b64url(&random_bytes::<16>());
     request.extensions_mut().insert(CspNonce(nonce.clone()));
-    let path = request.uri().path().to_owned();
+    let path = request.uri().path();
+    let caching = Caching::of(path);
     // Pages reached from a mailed link send no Referer at all.
-    let referrer = if super::MailedLink::is_landing_page(&path) {
+    let referrer = if super::MailedLink::is_landing_page(path) {
         "no-referrer"
     } else {
         "strict-origin-when-cross-origin"
@@ -117,7 +137,7 @@ pub async fn security_headers(
             HeaderValue::from_static("max-age=63072000; includeSubDomains"),
         );
     }
-    let cache = cache_control(&path, status.is_success());
+    let cache = caching.header(status.is_success());
     set(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
@@ -149,11 +169,11 @@ mod tests {
     fn only_found_assets_named_by_their_hash_are_cached_for_good() {
         let forever = "public, max-age=31536000, immutable";
         assert_eq!(
-            cache_control("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.wasm", true),
+            Caching::of("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.wasm").header(true),
             forever
         );
         assert_eq!(
-            cache_control("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.css", true),
+            Caching::of("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.css").header(true),
             forever
         );
         for (path, found) in [
@@ -165,14 +185,18 @@ mod tests {
             ("/pkg/sigra.not-a-hash-at-all.js", true),
             ("/pkg/sigra.abc.js", true),
         ] {
-            assert_eq!(cache_control(path, found), "no-cache", "{path} {found}");
+            assert_eq!(
+                Caching::of(path).header(found),
+                "no-cache",
+                "{path} {found}"
+            );
         }
         for path in [
             "/users/log-in",
             "/api/v1/me",
             "/sigra.3f9a0c1b2d4e5f60a7b8.js",
         ] {
-            assert_eq!(cache_control(path, true), "no-store", "{path}");
+            assert_eq!(Caching::of(path).header(true), "no-store", "{path}");
         }
     }
 }
