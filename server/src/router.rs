@@ -57,6 +57,7 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         .layer(from_fn_with_state(
             RequiredSteps {
                 sigra: sigra.clone(),
+                reactivation_calls: app::account::reactivation_paths().into(),
                 password_change_calls: app::account::password_change_paths().into(),
                 mfa_enrolment_calls: app::account::mfa_enrolment_paths().into(),
             },

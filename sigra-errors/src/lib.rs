@@ -87,6 +87,15 @@ pub enum ErrorKind {
     /// The site requires a second factor and the account has none yet.
     #[error("Set up two-factor authentication before you continue.")]
     MfaEnrolmentRequired,
+    /// The account is scheduled for deletion: keeping it is the only thing it can do.
+    #[error("Your account is scheduled for deletion. Keep it to continue.")]
+    DeletionPending,
+    /// The address typed to confirm a deletion is not the account's.
+    #[error("Type your email address exactly as shown to confirm.")]
+    ConfirmationMismatch,
+    /// A deletion was cancelled less than a day ago; a new request must wait.
+    #[error("You kept your account less than a day ago. You can ask to delete it again 24 hours after that.")]
+    DeletionCooldown,
     /// The change would remove the account's last second factor: a current one must confirm it.
     #[error("Confirm with your passkey to remove your last second factor.")]
     SecondFactorRequired,
@@ -146,12 +155,14 @@ impl ErrorKind {
             | Self::OAuthFailed
             | Self::OAuthCancelled => 400,
             Self::UnknownProvider => 404,
-            Self::LastSignInMethod | Self::PasswordAlreadySet => 409,
+            Self::LastSignInMethod | Self::PasswordAlreadySet | Self::DeletionCooldown => 409,
+            Self::ConfirmationMismatch => 422,
             Self::Unconfirmed
             | Self::WrongPassword
             | Self::SudoRequired
             | Self::PasswordChangeRequired
             | Self::MfaEnrolmentRequired
+            | Self::DeletionPending
             | Self::SecondFactorRequired => 403,
             Self::MfaLocked | Self::RateLimited { .. } => 429,
             Self::Busy | Self::Unavailable => 503,
@@ -184,6 +195,9 @@ impl ErrorKind {
             Self::Unauthenticated => "unauthenticated",
             Self::PasswordChangeRequired => "password_change_required",
             Self::MfaEnrolmentRequired => "mfa_enrolment_required",
+            Self::DeletionPending => "account_deletion_pending",
+            Self::ConfirmationMismatch => "confirmation_mismatch",
+            Self::DeletionCooldown => "deletion_cooldown",
             Self::SecondFactorRequired => "second_factor_required",
             Self::Busy => "busy",
             Self::Unavailable => "unavailable",

@@ -1,6 +1,6 @@
 //! Lifecycle hooks: host code that runs inside the core's own transaction on registration,
-//! email change and password change (Sigra's `on_register`, `on_email_change`,
-//! `on_password_change`). A hook that fails rolls the whole change back.
+//! email change, password change and a deletion request (Sigra's `on_register`,
+//! `on_email_change`, `on_password_change`, `on_delete`). A hook that fails rolls the whole change back.
 
 use sqlx::AnyConnection;
 
@@ -40,6 +40,18 @@ pub trait LifecycleHooks: Send + Sync + 'static {
 
     /// An account's password changed (in settings, by reset, or a forced change).
     fn on_password_change<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        user: &'a UserId,
+    ) -> BoxFuture<'a, Result<(), HookError>> {
+        let _ = (conn, user);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// An account asked to be deleted: it is scheduled, and its sessions and tokens have ended.
+    /// A hook that refuses (say, the host's own data must be handed over first) keeps the
+    /// account as it was.
+    fn on_delete<'a>(
         &'a self,
         conn: &'a mut AnyConnection,
         user: &'a UserId,

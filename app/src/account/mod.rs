@@ -4,6 +4,7 @@
 
 mod api_tokens;
 mod confirmation;
+mod deletion;
 mod mfa;
 mod oauth;
 mod passkeys;
@@ -24,6 +25,10 @@ pub use api_tokens::{
 pub use confirmation::{
     confirm_with_code, confirm_with_link, resend_confirmation, ConfirmWithCode, ConfirmWithLink,
     ResendConfirmation,
+};
+pub use deletion::{
+    delete_account, deletion_overview, keep_account, reactivation_overview, DeleteAccount,
+    DeletionView, KeepAccount, ReactivationView,
 };
 pub use mfa::{
     cancel_second_factor, confirm_totp_setup, disable_totp, forget_trusted_browsers, mfa_challenge,
@@ -169,6 +174,19 @@ pub fn password_change_paths() -> Vec<&'static str> {
         <settings::AccountOverview as ServerFn>::PATH,
         <settings::PasswordRules as ServerFn>::PATH,
         <settings::AssessPassword as ServerFn>::PATH,
+        <session::SessionState as ServerFn>::PATH,
+        <LogOut as ServerFn>::PATH,
+    ]
+}
+
+/// The server functions an account scheduled for deletion may call: its page's data, keeping
+/// the account, the header's session state and log-out. Every other call is refused.
+#[cfg(feature = "ssr")]
+pub fn reactivation_paths() -> Vec<&'static str> {
+    use leptos::server_fn::ServerFn;
+    vec![
+        <KeepAccount as ServerFn>::PATH,
+        <deletion::ReactivationOverview as ServerFn>::PATH,
         <session::SessionState as ServerFn>::PATH,
         <LogOut as ServerFn>::PATH,
     ]
@@ -497,6 +515,9 @@ fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'stati
         A::JwtRefreshReuse => "Reused API refresh token: that API session was ended",
         A::JwtRevoke => "API session ended",
         A::JwtKeysRotate => "API signing keys rotated",
+        A::AccountDeletionSchedule => "Account deletion asked for",
+        A::AccountDeletionCancel => "Account kept: deletion cancelled",
+        A::AccountDeletionExecute => "Account deleted",
     }
 }
 

@@ -291,6 +291,31 @@ fn describe(app: &str, message: Message) -> Email {
                 .para("If it was you, wait and try again. If not, your password is known to someone: reset it now:")
                 .button("Reset my password", reset_url)
         }
+        Message::DeletionScheduled { delete_at, keep_url } => {
+            // "2026-12-20T10:00:00.000Z" reads as "2026-12-20 at 10:00 UTC".
+            let when = match (delete_at.get(..10), delete_at.get(11..16)) {
+                (Some(day), Some(time)) => format!("{day} at {time} UTC"),
+                _ => delete_at,
+            };
+            Email::new(format!("Your {app} account will be deleted"))
+                .parts([
+                    format!("Your {app} account is scheduled for deletion on ").into(),
+                    strong(when),
+                    ". Every session and token was ended.".into(),
+                ])
+                .para("Changed your mind? Log in before then and choose to keep your account:")
+                .button("Keep my account", keep_url)
+                .small("If you did not ask for this, log in and keep your account, then change your password.")
+        }
+        Message::DeletionCancelled => Email::new(format!("Your {app} account will not be deleted"))
+            .para(format!("You kept your {app} account: the deletion you asked for is cancelled."))
+            .small("If this was not you, change your password now."),
+        Message::AccountDeleted => Email::new(format!("Your {app} account was deleted"))
+            .para(format!(
+                "Your {app} account was deleted as you asked. This address is no longer linked to it, and \
+                 you can register again with it at any time."
+            ))
+            .small("This is the last message about that account."),
     }
 }
 
@@ -467,7 +492,10 @@ mod tests {
             | Message::BackupCodesRegenerated { reset_url }
             | Message::MfaLocked { reset_url, .. } => vec![reset_url.as_str()],
             Message::ApiTokenCreated { tokens_url, .. } => vec![tokens_url.as_str()],
+            Message::DeletionScheduled { keep_url, .. } => vec![keep_url.as_str()],
             Message::EmailChangeRequested { .. }
+            | Message::DeletionCancelled
+            | Message::AccountDeleted
             | Message::EmailChanged { .. }
             | Message::MfaEnabled
             | Message::BackupCodeUsed { .. }

@@ -10,6 +10,7 @@ mod auth;
 mod breach;
 mod cli;
 mod confirmation;
+mod deletion;
 mod faults;
 mod helpers;
 mod hooks;

@@ -1,8 +1,11 @@
-//! Changes a signed-in user makes to their own account: password, email address, and the
-//! forced password change an operator can require.
+//! Changes a signed-in user makes to their own account: password, email address, deletion,
+//! and the forced password change an operator can require.
 
+mod deletion;
 mod email_change;
 mod password_change;
+
+pub use deletion::{DeletionConfirmation, DeletionScheduled};
 
 use crate::plumbing::Core;
 

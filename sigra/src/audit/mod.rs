@@ -136,6 +136,15 @@ crate::db::stored_enum! {
         /// A new JWT signing key was made and the current one set to retire. Actor: system.
         /// `kid`, `retiring`.
         JwtKeysRotate = "api.jwt_keys_rotate",
+        /// The account asked to be deleted: every session and token ended, and the deletion
+        /// waits for its grace period. Actor: the user. `execute_at`.
+        AccountDeletionSchedule = "account.deletion.schedule",
+        /// A scheduled deletion was cancelled by signing in and keeping the account. Actor: the
+        /// user.
+        AccountDeletionCancel = "account.deletion.cancel",
+        /// A deletion was carried out. Actor: system. Target: the user (the id stays in the
+        /// trail). `strategy`.
+        AccountDeletionExecute = "account.deletion.execute",
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod api;
 mod database;
+mod deletion;
 mod error;
 mod jobs;
 mod lockout;
@@ -33,6 +34,7 @@ use sources::{Reader, Setting};
 
 pub use api::{ApiTokenConfig, JwtAlgorithm, JwtConfig, JwtPrivateKey};
 pub use database::DatabaseConfig;
+pub use deletion::{DeletionConfig, DeletionStrategy};
 pub use error::{ConfigError, Expected};
 pub use jobs::JobsConfig;
 pub use mail::{MailConfig, MailTransport, SmtpConfig, SmtpSecurity};
@@ -100,6 +102,8 @@ pub struct Config {
     pub api_tokens: ApiTokenConfig,
     /// JWT access and refresh tokens.
     pub jwt: JwtConfig,
+    /// Account deletion.
+    pub deletion: DeletionConfig,
     /// Log line format.
     pub log_format: LogFormat,
     /// Things the operator should hear about once logging is up (such as generated secrets).
@@ -123,6 +127,7 @@ const SECTIONS: &[&[Setting]] = &[
     passkeys::SETTINGS,
     oauth::SETTINGS,
     api::SETTINGS,
+    deletion::SETTINGS,
 ];
 
 impl Config {
@@ -180,6 +185,7 @@ impl Config {
         let oauth = OAuthConfig::read(&mut r, production);
         let api_tokens = ApiTokenConfig::read(&mut r);
         let jwt = JwtConfig::read(&mut r, &base_url);
+        let deletion = DeletionConfig::read(&mut r);
         let default_log_format = if production {
             LogFormat::Json
         } else {
@@ -212,6 +218,7 @@ impl Config {
                 oauth,
                 api_tokens,
                 jwt,
+                deletion,
                 log_format,
                 notices,
             }),

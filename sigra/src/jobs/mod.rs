@@ -29,7 +29,8 @@ crate::db::stored_enum! {
     pub enum JobKind {
         /// Render and deliver one email.
         SendEmail = "send_email",
-        /// Delete expired sessions, tokens and old failed jobs (periodic).
+        /// Delete expired sessions, tokens and old failed jobs, and carry out the account
+        /// deletions that are due (periodic).
         Cleanup = "cleanup",
     }
 }
@@ -299,10 +300,16 @@ impl Jobs<'_> {
             .await
             .map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;
+        let deleted = self
+            .core
+            .execute_due_deletions()
+            .await
+            .map_err(|e| e.to_string())?;
         tracing::info!(
             sessions = removed.0,
             tokens = removed.1,
             jobs = removed.2,
+            accounts_deleted = deleted,
             "cleanup done"
         );
         Ok(())

@@ -168,6 +168,17 @@ pub enum Message {
         /// Where the user's tokens are listed (and revoked).
         tokens_url: Link,
     },
+    /// The account is scheduled for deletion (every session and token has ended).
+    DeletionScheduled {
+        /// When it will be deleted (RFC 3339, UTC).
+        delete_at: String,
+        /// Where signing in keeps the account.
+        keep_url: Link,
+    },
+    /// A scheduled deletion was cancelled: the account stays.
+    DeletionCancelled,
+    /// The account was deleted (sent to the address it had).
+    AccountDeleted,
     /// Too many wrong second factors locked the second-factor step for a while.
     MfaLocked {
         /// How long the lock lasts.
@@ -200,6 +211,9 @@ impl Message {
             Self::ProviderLinked { .. } => "provider_linked",
             Self::ProviderUnlinked { .. } => "provider_unlinked",
             Self::ApiTokenCreated { .. } => "api_token_created",
+            Self::DeletionScheduled { .. } => "deletion_scheduled",
+            Self::DeletionCancelled => "deletion_cancelled",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 
@@ -276,6 +290,12 @@ impl Message {
                 scopes: "profile:read sessions:read".to_owned(),
                 tokens_url: link("/users/settings/api-tokens"),
             },
+            Self::DeletionScheduled {
+                delete_at: "2026-12-20T10:00:00.000Z".to_owned(),
+                keep_url: link("/users/log-in"),
+            },
+            Self::DeletionCancelled,
+            Self::AccountDeleted,
         ]
     }
 }
