@@ -103,6 +103,9 @@ pub enum UiError {
     /// A deletion was cancelled less than a day ago.
     #[error("{}", ErrorKind::DeletionCooldown)]
     DeletionCooldown,
+    /// An operator command's refusal; no page shows it.
+    #[error("{}", ErrorKind::AddressTaken)]
+    AddressTaken,
     /// Removing the last second factor needs a current one.
     #[error("{}", ErrorKind::SecondFactorRequired)]
     SecondFactorRequired,
@@ -165,6 +168,7 @@ impl UiError {
             ErrorKind::DeletionPending => Self::DeletionPending,
             ErrorKind::ConfirmationMismatch => Self::ConfirmationMismatch,
             ErrorKind::DeletionCooldown => Self::DeletionCooldown,
+            ErrorKind::AddressTaken => Self::AddressTaken,
             ErrorKind::SecondFactorRequired => Self::SecondFactorRequired,
             ErrorKind::TokenRejected => Self::TokenRejected,
             ErrorKind::InsufficientScope => Self::InsufficientScope,

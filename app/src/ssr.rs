@@ -216,6 +216,7 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::DeletionPending => ErrorKind::DeletionPending.status(),
         UiError::ConfirmationMismatch => ErrorKind::ConfirmationMismatch.status(),
         UiError::DeletionCooldown => ErrorKind::DeletionCooldown.status(),
+        UiError::AddressTaken => ErrorKind::AddressTaken.status(),
         UiError::SecondFactorRequired => ErrorKind::SecondFactorRequired.status(),
         UiError::Busy => ErrorKind::Busy.status(),
         UiError::Unavailable => ErrorKind::Unavailable.status(),

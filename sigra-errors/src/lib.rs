@@ -93,6 +93,10 @@ pub enum ErrorKind {
     /// The address typed to confirm a deletion is not the account's.
     #[error("Type your email address exactly as shown to confirm.")]
     ConfirmationMismatch,
+    /// An operator tried to create an account for an address that has one. Only operator
+    /// commands can see this: every guest-facing form answers the same for any address.
+    #[error("That address already has an account.")]
+    AddressTaken,
     /// A deletion was cancelled less than a day ago; a new request must wait.
     #[error("You kept your account less than a day ago. You can ask to delete it again 24 hours after that.")]
     DeletionCooldown,
@@ -155,7 +159,10 @@ impl ErrorKind {
             | Self::OAuthFailed
             | Self::OAuthCancelled => 400,
             Self::UnknownProvider => 404,
-            Self::LastSignInMethod | Self::PasswordAlreadySet | Self::DeletionCooldown => 409,
+            Self::LastSignInMethod
+            | Self::PasswordAlreadySet
+            | Self::DeletionCooldown
+            | Self::AddressTaken => 409,
             Self::ConfirmationMismatch => 422,
             Self::Unconfirmed
             | Self::WrongPassword
@@ -198,6 +205,7 @@ impl ErrorKind {
             Self::DeletionPending => "account_deletion_pending",
             Self::ConfirmationMismatch => "confirmation_mismatch",
             Self::DeletionCooldown => "deletion_cooldown",
+            Self::AddressTaken => "address_taken",
             Self::SecondFactorRequired => "second_factor_required",
             Self::Busy => "busy",
             Self::Unavailable => "unavailable",

@@ -87,6 +87,8 @@ pub enum Error {
     ConfirmationMismatch,
     /// A deletion was cancelled less than a day ago.
     DeletionCooldown,
+    /// An operator asked for an account at an address that has one (operator commands only).
+    AddressTaken,
     /// Removing the account's last second factor needs a current one.
     SecondFactorRequired,
     /// Too much work is queued (password hashing); the client should retry shortly.
@@ -175,6 +177,7 @@ impl Error {
             Self::DeletionPending => ErrorKind::DeletionPending,
             Self::ConfirmationMismatch => ErrorKind::ConfirmationMismatch,
             Self::DeletionCooldown => ErrorKind::DeletionCooldown,
+            Self::AddressTaken => ErrorKind::AddressTaken,
             Self::SecondFactorRequired => ErrorKind::SecondFactorRequired,
             Self::Busy => ErrorKind::Busy,
             Self::Unavailable(_) => ErrorKind::Unavailable,

@@ -1,7 +1,9 @@
 //! Lifecycle hooks: host code that runs inside the core's own transaction on registration,
 //! email change, password change and a deletion request (Sigra's `on_register`,
-//! `on_email_change`, `on_password_change`, `on_delete`). A hook that fails rolls the whole change back.
+//! `on_email_change`, `on_password_change`, `on_delete`), and the host's part of a personal
+//! data export. A hook that fails rolls the whole change back.
 
+use serde_json::{Map, Value};
 use sqlx::AnyConnection;
 
 use crate::mail::BoxFuture;
@@ -58,6 +60,17 @@ pub trait LifecycleHooks: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), HookError>> {
         let _ = (conn, user);
         Box::pin(async { Ok(()) })
+    }
+
+    /// What the host holds about `user`, for the personal data export (under `host`). Give
+    /// everything personal your own tables keep about them; never a secret.
+    fn export_personal_data<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        user: &'a UserId,
+    ) -> BoxFuture<'a, Result<Map<String, Value>, HookError>> {
+        let _ = (conn, user);
+        Box::pin(async { Ok(Map::new()) })
     }
 }
 

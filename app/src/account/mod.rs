@@ -5,6 +5,7 @@
 mod api_tokens;
 mod confirmation;
 mod deletion;
+mod export;
 mod mfa;
 mod oauth;
 mod passkeys;
@@ -30,6 +31,7 @@ pub use deletion::{
     delete_account, deletion_overview, keep_account, reactivation_overview, DeleteAccount,
     DeletionView, KeepAccount, ReactivationView,
 };
+pub use export::{export_overview, ExportView};
 pub use mfa::{
     cancel_second_factor, confirm_totp_setup, disable_totp, forget_trusted_browsers, mfa_challenge,
     regenerate_backup_codes, security_overview, start_totp_setup, verify_second_factor,
@@ -518,6 +520,10 @@ fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'stati
         A::AccountDeletionSchedule => "Account deletion asked for",
         A::AccountDeletionCancel => "Account kept: deletion cancelled",
         A::AccountDeletionExecute => "Account deleted",
+        A::AccountDataExport => "Personal data downloaded",
+        A::AccountCreate => "Account created by an administrator",
+        A::AccountUnlock => "Account unlocked by an administrator",
+        A::SessionRevokeAll => "Every session ended by an administrator",
     }
 }
 

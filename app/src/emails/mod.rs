@@ -307,6 +307,19 @@ fn describe(app: &str, message: Message) -> Email {
                 .button("Keep my account", keep_url)
                 .small("If you did not ask for this, log in and keep your account, then change your password.")
         }
+        Message::AccountCreated { url, valid_for_minutes } => {
+            let valid = duration(valid_for_minutes);
+            Email::new(format!("Your {app} account is ready"))
+                .para(format!("An administrator made a {app} account for this address. Choose your password to start:"))
+                .button("Choose my password", url)
+                .small(format!(
+                    "The link works once, for {valid}. If you did not expect this, ignore this message: nobody can \
+                     use the account without the link."
+                ))
+        }
+        Message::TestMail => Email::new(format!("A test message from {app}"))
+            .para(format!("The mail settings of {app} work: this message was sent by `server doctor`."))
+            .small("Nothing needs doing."),
         Message::DeletionCancelled => Email::new(format!("Your {app} account will not be deleted"))
             .para(format!("You kept your {app} account: the deletion you asked for is cancelled."))
             .small("If this was not you, change your password now."),
@@ -480,7 +493,8 @@ mod tests {
             Message::ConfirmEmail { url, .. }
             | Message::MagicLink { url, .. }
             | Message::ResetPassword { url, .. }
-            | Message::ConfirmEmailChange { url, .. } => vec![url.as_str()],
+            | Message::ConfirmEmailChange { url, .. }
+            | Message::AccountCreated { url, .. } => vec![url.as_str()],
             Message::RegistrationAttempt {
                 log_in_url,
                 reset_url,
@@ -496,6 +510,7 @@ mod tests {
             Message::EmailChangeRequested { .. }
             | Message::DeletionCancelled
             | Message::AccountDeleted
+            | Message::TestMail
             | Message::EmailChanged { .. }
             | Message::MfaEnabled
             | Message::BackupCodeUsed { .. }

@@ -175,6 +175,15 @@ pub enum Message {
         /// Where signing in keeps the account.
         keep_url: Link,
     },
+    /// An operator made an account for this address: choose a password.
+    AccountCreated {
+        /// Where to choose it (the reset landing, which also confirms the address).
+        url: Link,
+        /// How long the link works.
+        valid_for_minutes: u64,
+    },
+    /// `server doctor --send-test-mail`: the transport delivers.
+    TestMail,
     /// A scheduled deletion was cancelled: the account stays.
     DeletionCancelled,
     /// The account was deleted (sent to the address it had).
@@ -212,6 +221,8 @@ impl Message {
             Self::ProviderUnlinked { .. } => "provider_unlinked",
             Self::ApiTokenCreated { .. } => "api_token_created",
             Self::DeletionScheduled { .. } => "deletion_scheduled",
+            Self::AccountCreated { .. } => "account_created",
+            Self::TestMail => "test_mail",
             Self::DeletionCancelled => "deletion_cancelled",
             Self::AccountDeleted => "account_deleted",
         }
@@ -294,6 +305,11 @@ impl Message {
                 delete_at: "2026-12-20T10:00:00.000Z".to_owned(),
                 keep_url: link("/users/log-in"),
             },
+            Self::AccountCreated {
+                url: link("/users/reset-password/SAMPLE-TOKEN"),
+                valid_for_minutes: 48 * 60,
+            },
+            Self::TestMail,
             Self::DeletionCancelled,
             Self::AccountDeleted,
         ]
@@ -342,4 +358,9 @@ pub struct MailError(pub String);
 pub trait Mailer: Send + Sync + 'static {
     /// Delivers one message.
     fn send<'a>(&'a self, email: &'a OutgoingEmail) -> BoxFuture<'a, Result<(), MailError>>;
+
+    /// Whether the transport can be reached now (`server doctor`); sends nothing.
+    fn check(&self) -> BoxFuture<'_, Result<(), MailError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
