@@ -273,6 +273,10 @@ pub enum PasswordProblem {
     /// The name of this site, or built from it.
     #[error("Password must not be built from the name of this site.")]
     BasedOnAppName,
+    /// Easy to guess: a repeat, a sequence, a keyboard pattern or a dictionary word with simple
+    /// changes (the strength estimate counts fewer than 10^8 guesses).
+    #[error("This password is easy to guess (a repeat, a sequence, a keyboard pattern or a common word with small changes). Add a few unrelated words.")]
+    Guessable,
     /// Known from a data breach (the optional breached-password check).
     #[error("This password has appeared in a data breach. Choose a different one.")]
     Breached,
