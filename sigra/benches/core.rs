@@ -61,6 +61,11 @@ fn per_log_in(c: &mut Criterion) {
                 .is_ok()
         })
     });
+    // The estimate reads at most 32 characters: the most work one meter reading can ask for.
+    let longest = "Tangerine lighthouse, quiet Orbit; 7 velvet kettles hum 42 bright!".to_owned();
+    c.bench_function("password policy: check, the longest estimate", |b| {
+        b.iter(|| policy.check(Password::new(longest.clone()), &email).is_ok())
+    });
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let hasher = PasswordHasher::new(&config.passwords).expect("hasher");
     let new = policy

@@ -11,7 +11,7 @@ use crate::users::EmailAddress;
 
 /// Characters the estimator looks at: enough for any password it could call weak, and a bound
 /// on its work for the meter, which anyone can call.
-const ESTIMATED_CHARACTERS: usize = 64;
+const ESTIMATED_CHARACTERS: usize = 32;
 /// The lowest score the policy accepts (at least 10^8 guesses).
 pub(crate) const ACCEPTED_SCORE: u8 = 3;
 
