@@ -1,24 +1,6 @@
-import { createHmac } from "node:crypto";
-
 import { expect, test } from "@playwright/test";
 
-import { hydrated, logOut, PASSWORD, passwordStep, registerAndLogIn, uniqueEmail } from "./support";
-
-/** RFC 6238 (SHA-1, 6 digits, 30 s), written here independently of the server's totp-rs. */
-function totp(base32Secret: string, offsetSeconds = 0): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const char of base32Secret.replace(/=+$/, "").toUpperCase()) {
-    bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
-  }
-  const bytes = Buffer.from(bits.match(/.{8}/g)!.map((byte) => parseInt(byte, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor((Date.now() / 1000 + offsetSeconds) / 30)));
-  const mac = createHmac("sha1", bytes).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
-  return value.toString().padStart(6, "0");
-}
+import { hydrated, logOut, PASSWORD, passwordStep, registerAndLogIn, totp, uniqueEmail } from "./support";
 
 test("set up an authenticator app, log in with a code, trust the browser, use a backup code without JavaScript", async ({ browser }) => {
   const email = uniqueEmail("totp");

@@ -1,3 +1,5 @@
+import { createHmac } from "node:crypto";
+
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
 
 export const PASSWORD = "correct horse battery staple 42";
@@ -59,4 +61,20 @@ export function linkIn(text: string, path: string): string {
   const match = text.match(new RegExp(`https?://[^\\s"<]+${path.replace(/\//g, "\\/")}[A-Za-z0-9_-]+`));
   expect(match, `a ${path} link in the mail`).not.toBeNull();
   return new URL(match![0]).pathname;
+}
+
+/** RFC 6238 (SHA-1, 6 digits, 30 s), written here independently of the server's totp-rs. */
+export function totp(base32Secret: string, offsetSeconds = 0): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const char of base32Secret.replace(/=+$/, "").toUpperCase()) {
+    bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
+  }
+  const bytes = Buffer.from(bits.match(/.{8}/g)!.map((byte) => parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor((Date.now() / 1000 + offsetSeconds) / 30)));
+  const mac = createHmac("sha1", bytes).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return value.toString().padStart(6, "0");
 }

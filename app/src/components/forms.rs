@@ -22,8 +22,12 @@ pub fn Field(
     /// Help text under the input.
     #[prop(optional, into)]
     hint: Option<Signal<String>>,
+    /// The element id, when two forms on one page ask for the same field (ids are unique per
+    /// page, and each label must name its own input); `field-{name}` otherwise.
+    #[prop(optional)]
+    id: Option<&'static str>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = id.map_or_else(|| format!("field-{name}"), str::to_owned);
     let hint_id = format!("{id}-hint");
     let described_by = hint.map(|_| hint_id.clone());
     view! {

@@ -22,7 +22,7 @@ pub fn ConfirmPage() -> impl IntoView {
                 <h2 class="mb-3 text-sm font-semibold">"No mail? Get a new link and code."</h2>
                 <ActionForm action=resend attr:class="space-y-4">
                     <FormError action=resend />
-                    <Field label="Email to send to" name="email" kind="email" autocomplete="username" />
+                    <Field label="Email to send to" name="email" id="resend-email" kind="email" autocomplete="username" />
                     <Submit label="Send a new code" pending=resend.pending().into() />
                 </ActionForm>
             </div>

@@ -38,7 +38,7 @@ pub fn LogInPage() -> impl IntoView {
                 <summary class="cursor-pointer text-sm font-medium">"Email me a log-in link instead"</summary>
                 <ActionForm action=magic attr:class="mt-4 space-y-4">
                     <FormError action=magic />
-                    <Field label="Email for the link" name="email" kind="email" autocomplete="username" />
+                    <Field label="Email for the link" name="email" id="magic-link-email" kind="email" autocomplete="username" />
                     <Submit label="Send me a link" pending=magic.pending().into() />
                 </ActionForm>
             </details>

@@ -146,7 +146,7 @@ fn Setup(setup: TotpSetupView, actions: Actions) -> impl IntoView {
             <li>"Enter the 6-digit code the app shows."</li>
         </ol>
         // The SVG is drawn on the server from the otpauth URI; it carries no user text.
-        <div class="mb-4 w-52 rounded bg-white p-2" data-testid="totp-qr" aria-label="QR code for your authenticator app" inner_html=setup.qr_svg></div>
+        <div class="mb-4 w-52 rounded bg-white p-2" data-testid="totp-qr" role="img" aria-label="QR code for your authenticator app" inner_html=setup.qr_svg></div>
         <a href=setup.uri class="mb-4 block text-sm font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Open in an authenticator app on this device"</a>
         <ActionForm action=actions.confirm attr:class="space-y-4">
             <Field label="Code from the app" name="code" autocomplete="one-time-code" />
@@ -161,14 +161,14 @@ fn enabled(actions: Actions) -> impl IntoView {
             <details class="border-t border-slate-200 pt-4 dark:border-slate-800">
                 <summary class="cursor-pointer text-sm font-medium">"Make new backup codes"</summary>
                 <ActionForm action=actions.regenerate attr:class="mt-4 space-y-4">
-                    <Field label="Code from your app" name="code" autocomplete="one-time-code" />
+                    <Field label="Code from your app" name="code" id="regenerate-code" autocomplete="one-time-code" />
                     <Submit label="Make new backup codes" pending=actions.regenerate.pending().into() />
                 </ActionForm>
             </details>
             <details class="border-t border-slate-200 pt-4 dark:border-slate-800">
                 <summary class="cursor-pointer text-sm font-medium">"Turn off two-factor authentication"</summary>
                 <ActionForm action=actions.disable attr:class="mt-4 space-y-4">
-                    <Field label="Code from your app, or a backup code" name="code" autocomplete="one-time-code" />
+                    <Field label="Code from your app, or a backup code" name="code" id="disable-code" autocomplete="one-time-code" />
                     <Submit label="Turn off" pending=actions.disable.pending().into() />
                 </ActionForm>
             </details>

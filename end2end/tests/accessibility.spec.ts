@@ -1,0 +1,85 @@
+import { expect, test, type Page } from "@playwright/test";
+
+import { hydrated, PASSWORD, registerAndLogIn, totp, uniqueEmail } from "./support";
+
+/**
+ * What axe reports only as "needs review": every id on the page is unique, every form control
+ * has exactly one accessible name (one label, or one aria-label), and every button and link has
+ * a name.
+ */
+async function namesAndIds(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const problems: string[] = [];
+    const ids = new Map<string, number>();
+    document.querySelectorAll("[id]").forEach((el) => ids.set(el.id, (ids.get(el.id) ?? 0) + 1));
+    ids.forEach((count, id) => {
+      if (count > 1) problems.push(`id "${id}" is used ${count} times`);
+    });
+    document.querySelectorAll("input, select, textarea").forEach((el) => {
+      const control = el as HTMLInputElement;
+      if (control.type === "hidden") return;
+      const labels = control.labels?.length ?? 0;
+      const aria = control.hasAttribute("aria-label") || control.hasAttribute("aria-labelledby") ? 1 : 0;
+      if (labels + aria !== 1) {
+        problems.push(`${control.name || control.id || control.type} has ${labels + aria} names`);
+      }
+    });
+    document.querySelectorAll("button, a[href]").forEach((el) => {
+      const name = (el.getAttribute("aria-label") ?? el.textContent ?? "").trim();
+      if (!name) problems.push(`${el.outerHTML.slice(0, 80)} has no name`);
+    });
+    return problems;
+  });
+}
+
+async function visit(page: Page, path: string) {
+  await page.goto(path);
+  await hydrated(page);
+  expect(await namesAndIds(page), path).toEqual([]);
+}
+
+test("every id is unique and every control has one name, signed out", async ({ page }) => {
+  for (const path of [
+    "/",
+    "/users/register",
+    "/users/log-in",
+    "/users/confirm",
+    "/users/reset-password",
+    "/users/check-email",
+    "/no-such-page",
+  ]) {
+    await visit(page, path);
+  }
+});
+
+test("every id is unique and every control has one name, signed in, with two-factor on", async ({ page }) => {
+  await registerAndLogIn(page, uniqueEmail("a11y"));
+  await page.goto("/users/sudo?return_to=/users/settings/security");
+  await hydrated(page);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Confirm" }).click();
+  await expect(page).toHaveURL(/\/users\/settings\/security$/);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+  await expect(page.getByTestId("totp-qr").locator("svg")).toBeVisible();
+  expect(await namesAndIds(page), "the set-up").toEqual([]);
+  const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
+  await page.getByLabel("Code from the app").fill(totp(secret));
+  await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
+  await expect(page.getByTestId("totp-status")).toHaveText("On");
+  for (const path of [
+    "/users/settings",
+    "/users/settings/email",
+    "/users/settings/password",
+    "/users/settings/security",
+    "/users/settings/accounts",
+    "/users/settings/api-tokens",
+    "/users/settings/delete",
+    "/users/settings/export",
+    "/users/sessions",
+    "/users/sudo",
+    "/users/confirm",
+  ]) {
+    await visit(page, path);
+  }
+});
