@@ -25,6 +25,7 @@ pub mod lockout;
 pub mod mail;
 pub mod mfa;
 pub mod oauth;
+pub mod organizations;
 pub mod passkeys;
 pub mod password;
 mod plumbing;
@@ -56,6 +57,7 @@ use jwt::{CustomClaims, Jwt, JwtKeys, NoCustomClaims};
 use mail::{DevMailbox, EmailTemplates, Mailer, SmtpMailer};
 use mfa::{Keyring, Mfa, MfaSecrets, TrustedBrowsers};
 use oauth::{OAuth, OAuthSecrets, ProviderClient};
+use organizations::{Organizations, Role, RoleRegistry, SlugRules};
 use passkeys::Passkeys;
 use password::{BreachCheck, PasswordHasher, PasswordPolicy, Passwords};
 use plumbing::Core;
@@ -82,6 +84,8 @@ struct Inner {
     scopes: ScopeRegistry,
     jwt_keys: JwtKeys,
     custom_claims: Arc<dyn CustomClaims>,
+    roles: RoleRegistry,
+    slugs: SlugRules,
 }
 
 /// Assembles [`Sigra`]: the configuration, plus the parts a host or a test swaps in.
@@ -93,6 +97,7 @@ pub struct SigraBuilder {
     mailer: Option<Arc<dyn Mailer>>,
     geoip: Option<Arc<dyn GeoIp>>,
     host_scopes: Vec<&'static str>,
+    host_roles: Vec<Role>,
     custom_claims: Arc<dyn CustomClaims>,
     #[cfg(feature = "testing")]
     test_hooks: testing::Hooks,
@@ -103,6 +108,14 @@ impl SigraBuilder {
     #[must_use]
     pub fn scopes(mut self, scopes: &[&'static str]) -> Self {
         self.host_scopes.extend_from_slice(scopes);
+        self
+    }
+
+    /// Organization roles the host adds to owner, admin and member (see
+    /// [`organizations::roles`]).
+    #[must_use]
+    pub fn organization_roles(mut self, roles: &[Role]) -> Self {
+        self.host_roles.extend_from_slice(roles);
         self
     }
 
@@ -209,6 +222,8 @@ impl SigraBuilder {
         let providers = ProviderClient::new(&config.oauth)?;
         let relying_party = passkeys::relying_party(&config.passkeys, &config.app_name)?;
         let scopes = ScopeRegistry::new(&self.host_scopes)?;
+        let roles = RoleRegistry::new(&self.host_roles)?;
+        let slugs = SlugRules::new(&config.organizations.reserved_slugs);
         let jwt_keys = JwtKeys::new(
             secret.derive_sealer("jwt-signing-keys"),
             config.jwt.algorithm,
@@ -244,6 +259,8 @@ impl SigraBuilder {
                 scopes,
                 jwt_keys,
                 custom_claims: self.custom_claims,
+                roles,
+                slugs,
             }),
         })
     }
@@ -260,6 +277,7 @@ impl Sigra {
             mailer: None,
             geoip: None,
             host_scopes: Vec::new(),
+            host_roles: Vec::new(),
             custom_claims: Arc::new(NoCustomClaims),
             #[cfg(feature = "testing")]
             test_hooks: testing::Hooks::default(),
@@ -392,6 +410,15 @@ impl Sigra {
             custom: &self.inner.custom_claims,
             mfa: self.mfa(),
             passkeys: self.passkeys(),
+        }
+    }
+
+    /// Organizations, their members and invitations.
+    pub fn organizations(&self) -> Organizations<'_> {
+        Organizations {
+            core: &self.inner.core,
+            roles: &self.inner.roles,
+            slugs: &self.inner.slugs,
         }
     }
 

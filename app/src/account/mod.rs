@@ -497,6 +497,15 @@ fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'stati
         A::JwtRefreshReuse => "Reused API refresh token: that API session was ended",
         A::JwtRevoke => "API session ended",
         A::JwtKeysRotate => "API signing keys rotated",
+        A::OrgCreate => "Organization created",
+        A::OrgUpdate => "Organization settings changed",
+        A::OrgSlugChange => "Organization address changed",
+        A::OrgDelete => "Organization deleted",
+        A::OrgMemberAdd => "Organization member added",
+        A::OrgMemberRemove => "Organization member removed",
+        A::OrgMemberRoleChange => "Organization member role changed",
+        A::OrgInvite => "Invitation sent",
+        A::OrgInvitationRevoke => "Invitation revoked",
     }
 }
 

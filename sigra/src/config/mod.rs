@@ -13,6 +13,7 @@ mod lockout;
 mod mail;
 mod mfa;
 pub(crate) mod oauth;
+mod organizations;
 mod passkeys;
 mod passwords;
 mod rate_limit;
@@ -38,6 +39,7 @@ pub use jobs::JobsConfig;
 pub use mail::{MailConfig, MailTransport, SmtpConfig, SmtpSecurity};
 pub use mfa::MfaConfig;
 pub use oauth::{AppleSigning, Endpoints, OAuthConfig, ProviderConfig, ProviderKind, UserInfoMap};
+pub use organizations::OrganizationConfig;
 pub use passkeys::{PasskeyConfig, SignCountPolicy};
 pub use passwords::PasswordConfig;
 pub use rate_limit::{RateLimitBackend, RateLimitConfig, RedisConfig};
@@ -100,6 +102,8 @@ pub struct Config {
     pub api_tokens: ApiTokenConfig,
     /// JWT access and refresh tokens.
     pub jwt: JwtConfig,
+    /// Organizations: reserved slugs, slug redirects, invitations.
+    pub organizations: OrganizationConfig,
     /// Log line format.
     pub log_format: LogFormat,
     /// Things the operator should hear about once logging is up (such as generated secrets).
@@ -123,6 +127,7 @@ const SECTIONS: &[&[Setting]] = &[
     passkeys::SETTINGS,
     oauth::SETTINGS,
     api::SETTINGS,
+    organizations::SETTINGS,
 ];
 
 impl Config {
@@ -180,6 +185,7 @@ impl Config {
         let oauth = OAuthConfig::read(&mut r, production);
         let api_tokens = ApiTokenConfig::read(&mut r);
         let jwt = JwtConfig::read(&mut r, &base_url);
+        let organizations = OrganizationConfig::read(&mut r);
         let default_log_format = if production {
             LogFormat::Json
         } else {
@@ -212,6 +218,7 @@ impl Config {
                 oauth,
                 api_tokens,
                 jwt,
+                organizations,
                 log_format,
                 notices,
             }),

@@ -29,7 +29,8 @@ crate::db::stored_enum! {
     pub enum JobKind {
         /// Render and deliver one email.
         SendEmail = "send_email",
-        /// Delete expired sessions, tokens and old failed jobs (periodic).
+        /// Delete expired sessions, tokens, old failed jobs, invitations 30 days after they
+        /// expired and ended slug redirects (periodic).
         Cleanup = "cleanup",
     }
 }
@@ -298,11 +299,16 @@ impl Jobs<'_> {
         crate::oauth::delete_expired(&mut tx, now)
             .await
             .map_err(|e| e.to_string())?;
+        let (invitations, slug_redirects) = crate::organizations::delete_expired(&mut tx, now)
+            .await
+            .map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;
         tracing::info!(
             sessions = removed.0,
             tokens = removed.1,
             jobs = removed.2,
+            invitations,
+            slug_redirects,
             "cleanup done"
         );
         Ok(())

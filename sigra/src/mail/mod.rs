@@ -168,6 +168,19 @@ pub enum Message {
         /// Where the user's tokens are listed (and revoked).
         tokens_url: Link,
     },
+    /// An invitation to join an organization (sent to the invited address).
+    OrganizationInvitation {
+        /// The organization's name.
+        organization: String,
+        /// The inviter's address.
+        invited_by: String,
+        /// The role it gives.
+        role: String,
+        /// The link that accepts it.
+        url: Link,
+        /// How long it works.
+        valid_for_days: u64,
+    },
     /// Too many wrong second factors locked the second-factor step for a while.
     MfaLocked {
         /// How long the lock lasts.
@@ -200,6 +213,7 @@ impl Message {
             Self::ProviderLinked { .. } => "provider_linked",
             Self::ProviderUnlinked { .. } => "provider_unlinked",
             Self::ApiTokenCreated { .. } => "api_token_created",
+            Self::OrganizationInvitation { .. } => "organization_invitation",
         }
     }
 
@@ -275,6 +289,13 @@ impl Message {
                 name: "Deploy bot".to_owned(),
                 scopes: "profile:read sessions:read".to_owned(),
                 tokens_url: link("/users/settings/api-tokens"),
+            },
+            Self::OrganizationInvitation {
+                organization: "Acme Labs".to_owned(),
+                invited_by: "ada@example.com".to_owned(),
+                role: "admin".to_owned(),
+                url: link("/invitations/SAMPLE-TOKEN"),
+                valid_for_days: 7,
             },
         ]
     }
