@@ -13,7 +13,8 @@ use sigra::error::{Error, OrganizationProblem};
 use sigra::hooks::{HookError, LifecycleHooks};
 use sigra::mail::{BoxFuture, EmailTemplates, Message, RenderedEmail};
 use sigra::organizations::{
-    OrgAdmin, OrgMember, Organization, OrganizationChanges, OrganizationId, Role, SlugLookup,
+    ActiveChoice, OrgAdmin, OrgMember, Organization, OrganizationChanges, OrganizationId, Role,
+    SlugLookup,
 };
 use sigra::password::Password;
 use sigra::request::RequestContext;
@@ -90,6 +91,11 @@ impl Env {
             )
             .await
             .expect("registered");
+        self.log_in(email).await
+    }
+
+    /// A new session for `email`.
+    async fn log_in(&self, email: &str) -> Authenticated {
         let session = self
             .sigra
             .auth()
@@ -750,6 +756,98 @@ async fn a_proof_made_before_a_demotion_stops_working_after_it() {
                 .await,
             0
         );
+    })
+    .await;
+}
+
+// ---- the active organization ----
+
+#[tokio::test]
+async fn the_active_organization_is_a_membership_checked_on_every_read() {
+    on_each_engine(None, |env| async move {
+        let ada = env.sign_up("ada@example.com").await;
+        let bob = env.sign_up("bob@example.com").await;
+        let owner = env.create(&ada, "Acme").await.admin().expect("owner");
+        let org = owner.organization().clone();
+        env.add(&owner, &bob, Role::MEMBER).await;
+        let orgs = env.sigra.organizations();
+        assert!(orgs.active(&bob).await.expect("active").is_none());
+        let member = env.member(&bob, &org).await;
+        orgs.switch_to(&member, &env.request)
+            .await
+            .expect("switched");
+        let stored = format!(
+            "SELECT active_organization_id FROM user_sessions WHERE id = '{}'",
+            bob.session().id
+        );
+        assert_eq!(env.text(&stored).await.as_deref(), Some(org.id.as_str()));
+        let active = orgs.active(&bob).await.expect("active").expect("one");
+        assert_eq!(active.organization().id, org.id);
+        assert_eq!(active.role(), Role::MEMBER);
+
+        orgs.remove_member(&owner, &bob.user().id, &env.request)
+            .await
+            .expect("removed");
+        assert_eq!(env.text(&stored).await, None);
+        sqlx::query("UPDATE user_sessions SET active_organization_id = $1")
+            .bind(org.id.as_str())
+            .execute(env.sigra.db().pool())
+            .await
+            .expect("a row naming it anyway");
+        assert!(
+            orgs.active(&bob).await.expect("active").is_none(),
+            "a session naming an organization its user left gets nothing"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn at_log_in_the_active_organization_is_none_the_only_one_or_the_last_used_else_a_pick() {
+    on_each_engine(None, |env| async move {
+        let ada = env.sign_up("ada@example.com").await;
+        let orgs = env.sigra.organizations();
+        assert!(matches!(
+            orgs.choose_at_log_in(&ada, &env.request).await,
+            Ok(ActiveChoice::NoOrganization)
+        ));
+        let acme = env.create(&ada, "Acme").await.organization().clone();
+        assert!(matches!(
+            orgs.choose_at_log_in(&ada, &env.request).await,
+            Ok(ActiveChoice::Chosen(member)) if member.organization().id == acme.id
+        ));
+        env.create(&ada, "Beta").await;
+        let again = env.log_in("ada@example.com").await;
+        assert!(
+            matches!(
+                orgs.choose_at_log_in(&again, &env.request).await,
+                Ok(ActiveChoice::Chosen(member)) if member.organization().id == acme.id
+            ),
+            "the organization the other session worked in"
+        );
+        assert_eq!(
+            env.text(&format!(
+                "SELECT active_organization_id FROM user_sessions WHERE id = '{}'",
+                again.session().id
+            ))
+            .await
+            .as_deref(),
+            Some(acme.id.as_str())
+        );
+        sqlx::query("UPDATE user_sessions SET active_organization_id = NULL")
+            .execute(env.sigra.db().pool())
+            .await
+            .expect("no session remembers one");
+        match orgs.choose_at_log_in(&again, &env.request).await {
+            Ok(ActiveChoice::Pick(memberships)) => {
+                let names: Vec<&str> = memberships
+                    .iter()
+                    .map(|m| m.organization.name.as_str())
+                    .collect();
+                assert_eq!(names, ["Acme", "Beta"]);
+            }
+            other => panic!("expected a pick, got {other:?}"),
+        }
     })
     .await;
 }

@@ -295,7 +295,7 @@ impl Organizations<'_> {
             org,
             user: user.clone(),
             role,
-            session: Some(current.session().id.clone()),
+            session: current.session().id.clone(),
         })
     }
 }

@@ -42,9 +42,10 @@
 //! Nor does making a proof by hand:
 //!
 //! ```compile_fail
-//! # use sigra::organizations::{OrgMember, Role};
-//! # fn forge(organization: sigra::organizations::Organization, user: sigra::users::User) {
-//! let member = OrgMember { org: organization, user, role: Role::OWNER, session: None };
+//! # use sigra::organizations::{OrgMember, Organization, Role};
+//! # use sigra::{sessions::SessionId, users::User};
+//! # fn forge(organization: Organization, user: User, session: SessionId) {
+//! let member = OrgMember { org: organization, user, role: Role::OWNER, session };
 //! # }
 //! ```
 //!
@@ -53,6 +54,7 @@
 //! transaction, so a proof made just before a concurrent demotion cannot outlive it, and the
 //! last owner can never be removed or demoted, however the requests interleave.
 
+mod active;
 pub mod invitations;
 pub mod roles;
 pub mod slug;
@@ -60,6 +62,7 @@ mod store;
 
 use std::fmt;
 
+pub use active::ActiveChoice;
 pub use invitations::{InvitationPreview, PendingInvitation};
 pub use roles::{OrgAction, Role, RoleRegistry};
 pub use slug::{Slug, SlugRules};
@@ -132,7 +135,7 @@ pub struct OrgMember {
     org: Organization,
     user: User,
     role: Role,
-    session: Option<SessionId>,
+    session: SessionId,
 }
 
 impl OrgMember {
@@ -171,11 +174,9 @@ impl OrgMember {
     }
 
     fn actor_event(&self, action: Action) -> AuditEvent {
-        let event = AuditEvent::new(action).actor(&self.user.id);
-        match &self.session {
-            Some(session) => event.session(session.as_str()),
-            None => event,
-        }
+        AuditEvent::new(action)
+            .actor(&self.user.id)
+            .session(self.session.as_str())
     }
 }
 
@@ -355,7 +356,7 @@ impl Organizations<'_> {
             org,
             user: user.clone(),
             role: Role::OWNER,
-            session: Some(current.session().id.clone()),
+            session: current.session().id.clone(),
         })
     }
 
@@ -414,7 +415,7 @@ impl Organizations<'_> {
             org,
             user: user.clone(),
             role,
-            session: Some(current.session().id.clone()),
+            session: current.session().id.clone(),
         })
     }
 

@@ -7,6 +7,7 @@ use crate::clock::Timestamp;
 use crate::crypto::TokenHash;
 use crate::db::Backend;
 use crate::error::Result;
+use crate::sessions::SessionId;
 use crate::users::UserId;
 
 use super::{Organization, OrganizationId, Slug};
@@ -407,6 +408,62 @@ pub(crate) async fn members(
     .bind(org.as_str())
     .fetch_all(conn)
     .await?)
+}
+
+// ---- the active organization ----
+
+#[derive(sqlx::FromRow)]
+struct ActiveRow {
+    active_organization_id: Option<OrganizationId>,
+}
+
+/// Makes `org` the active organization of `user`'s session `session`.
+pub(crate) async fn set_active(
+    conn: &mut AnyConnection,
+    session: &SessionId,
+    user: &UserId,
+    org: &OrganizationId,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE user_sessions SET active_organization_id = $3 WHERE id = $1 AND user_id = $2",
+    )
+    .bind(session.as_str())
+    .bind(user.as_str())
+    .bind(org.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The active organization stored on a session.
+pub(crate) async fn active_of(
+    conn: &mut AnyConnection,
+    session: &SessionId,
+) -> Result<Option<OrganizationId>> {
+    let row: Option<ActiveRow> =
+        sqlx::query_as("SELECT active_organization_id FROM user_sessions WHERE id = $1")
+            .bind(session.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.and_then(|row| row.active_organization_id))
+}
+
+/// The active organization of the user's most recently used other session that has one.
+pub(crate) async fn last_active_elsewhere(
+    conn: &mut AnyConnection,
+    user: &UserId,
+    except: &SessionId,
+) -> Result<Option<OrganizationId>> {
+    let row: Option<ActiveRow> = sqlx::query_as(
+        "SELECT active_organization_id FROM user_sessions \
+         WHERE user_id = $1 AND id <> $2 AND active_organization_id IS NOT NULL \
+         ORDER BY last_seen_at DESC, id DESC LIMIT 1",
+    )
+    .bind(user.as_str())
+    .bind(except.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(|row| row.active_organization_id))
 }
 
 // ---- invitations ----
