@@ -195,6 +195,18 @@ impl Env {
         rest[..43].to_owned()
     }
 
+    /// An authenticator app for `current`'s user, arranged as a row.
+    async fn give_second_factor(&self, current: &Authenticated) {
+        sqlx::query(
+            "INSERT INTO user_totp (user_id, secret_sealed, key_id, confirmed_at, created_at) \
+             VALUES ($1, 'sealed', 'k1', 1, 1)",
+        )
+        .bind(current.user().id.as_str())
+        .execute(self.sigra.db().pool())
+        .await
+        .expect("an authenticator app");
+    }
+
     async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(self.sigra.db().pool())
@@ -367,6 +379,7 @@ async fn members_may_only_look_and_admins_may_not_change_slug_or_delete() {
             3
         );
         let admin = env.admin(&cid, &org).await;
+        env.give_second_factor(&cid).await;
         let sudo = env.sudo(&cid).await;
         let orgs = env.sigra.organizations();
         assert!(matches!(
@@ -852,6 +865,60 @@ async fn at_log_in_the_active_organization_is_none_the_only_one_or_the_last_used
     .await;
 }
 
+#[tokio::test]
+async fn an_organization_that_wants_a_second_factor_sends_members_without_one_to_set_it_up() {
+    on_each_engine(None, |env| async move {
+        let ada = env.sign_up("ada@example.com").await;
+        let bob = env.sign_up("bob@example.com").await;
+        let eve = env.sign_up("eve@example.com").await;
+        let owner = env.create(&ada, "Acme").await.admin().expect("owner");
+        let org = owner.organization().clone();
+        env.add(&owner, &bob, Role::MEMBER).await;
+        let orgs = env.sigra.organizations();
+        let require = OrganizationChanges {
+            members_need_second_factor: Some(true),
+            ..OrganizationChanges::default()
+        };
+        assert!(
+            matches!(
+                orgs.update(&owner, require.clone(), &env.request).await,
+                Err(Error::MfaEnrolmentRequired)
+            ),
+            "nobody requires a second factor they lack"
+        );
+        let flag = format!(
+            "SELECT members_need_second_factor FROM organizations WHERE id = '{}'",
+            org.id
+        );
+        assert_eq!(env.count(&flag).await, 0);
+        env.give_second_factor(&ada).await;
+        orgs.update(&owner, require, &env.request)
+            .await
+            .expect("required");
+        assert_eq!(env.count(&flag).await, 1);
+
+        assert!(matches!(
+            orgs.member_by_id(&bob, &org.id).await,
+            Err(Error::MfaEnrolmentRequired)
+        ));
+        assert!(matches!(
+            orgs.member_by_slug(&bob, "acme").await,
+            Err(Error::MfaEnrolmentRequired)
+        ));
+        not_found(orgs.member_by_slug(&eve, "acme").await);
+        assert!(
+            matches!(
+                orgs.choose_at_log_in(&bob, &env.request).await,
+                Ok(ActiveChoice::Pick(_))
+            ),
+            "the log-in goes on"
+        );
+        env.give_second_factor(&bob).await;
+        env.member(&bob, &org).await;
+    })
+    .await;
+}
+
 // ---- invitations ----
 
 #[tokio::test]
@@ -912,11 +979,11 @@ async fn an_invitation_is_accepted_only_by_the_invited_address() {
             "a refused acceptance leaves the invitation pending"
         );
         let bea = env.sign_up("bea@EXAMPLE.com").await;
-        let member = orgs
+        let membership = orgs
             .accept_invitation(&bea, &token, &env.request)
             .await
             .expect("accepted");
-        assert_eq!(member.role(), Role::ADMIN);
+        assert_eq!(membership.role, Role::ADMIN);
         assert_eq!(
             env.role_of(&org, &bea.user().id).await.as_deref(),
             Some("admin")
@@ -983,11 +1050,11 @@ async fn a_reinvite_replaces_the_pending_invitation() {
             problem(orgs.accept_invitation(&bea, &first, &env.request).await),
             OrganizationProblem::InvitationNotPending
         ));
-        let member = orgs
+        let membership = orgs
             .accept_invitation(&bea, &second, &env.request)
             .await
             .expect("the new one works");
-        assert_eq!(member.role(), Role::ADMIN);
+        assert_eq!(membership.role, Role::ADMIN);
         let audit = env.audit("organization.invite").await;
         assert_eq!(audit[1].2["replaced"], 1);
     })

@@ -44,7 +44,8 @@ impl Organizations<'_> {
     /// there is none, or when the user no longer belongs to it.
     ///
     /// # Errors
-    /// The database failed.
+    /// `MfaEnrolmentRequired` when the organization wants a second factor the user lacks; the
+    /// database failed.
     pub async fn active(&self, current: &Authenticated) -> Result<Option<OrgMember>> {
         let id = {
             let mut conn = self.core.db().acquire().await?;
@@ -92,7 +93,13 @@ impl Organizations<'_> {
                 }
             }
         };
-        let member = self.member_by_id(current, &chosen).await?;
+        let member = match self.member_by_id(current, &chosen).await {
+            Ok(member) => member,
+            // The organization wants a second factor first: the user picks, and is sent to
+            // set one up when they open it.
+            Err(Error::MfaEnrolmentRequired) => return Ok(ActiveChoice::Pick(memberships)),
+            Err(error) => return Err(error),
+        };
         self.switch_to(&member, request).await?;
         Ok(ActiveChoice::Chosen(Box::new(member)))
     }

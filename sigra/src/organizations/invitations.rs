@@ -18,7 +18,7 @@ use crate::sessions::Authenticated;
 use crate::users::{EmailAddress, UserId};
 
 use super::store::{self, Sender};
-use super::{is_addressed_to, OrgAction, OrgAdmin, OrgMember, Organizations, Role};
+use super::{is_addressed_to, Membership, OrgAction, OrgAdmin, Organizations, Role};
 
 /// How long invitations are kept after they expire (for the record, then deleted).
 pub(crate) const RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -237,7 +237,7 @@ impl Organizations<'_> {
     }
 
     /// Accepts an invitation for the signed-in user, whose address must be the invited one:
-    /// they join with its role, and the invitation is used up.
+    /// they join with its role, and the invitation is used up. Returns the new membership.
     ///
     /// # Errors
     /// `InvalidToken` for a link that was never an invitation;
@@ -250,7 +250,7 @@ impl Organizations<'_> {
         current: &Authenticated,
         token: &str,
         request: &RequestContext,
-    ) -> Result<OrgMember> {
+    ) -> Result<Membership> {
         let not_pending = || Error::Organization(OrganizationProblem::InvitationNotPending);
         let token = PresentedToken::parse(token).ok_or(Error::InvalidToken)?;
         let user = current.user();
@@ -291,11 +291,11 @@ impl Organizations<'_> {
         }
         self.join(&mut change, &org, &user.id, role, event).await?;
         change.commit().await?;
-        Ok(OrgMember {
-            org,
-            user: user.clone(),
+        // The membership, not a proof: the organization may want a second factor first, which
+        // the membership check asks for on the next request.
+        Ok(Membership {
+            organization: org,
             role,
-            session: current.session().id.clone(),
         })
     }
 }

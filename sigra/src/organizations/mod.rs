@@ -71,6 +71,7 @@ use crate::audit::{Action, AuditEvent};
 use crate::change::Change;
 use crate::clock::Timestamp;
 use crate::error::{Error, OrganizationProblem, Result};
+use crate::mfa;
 use crate::plumbing::Core;
 use crate::request::RequestContext;
 use crate::sessions::{Authenticated, SessionId, Sudo};
@@ -365,7 +366,9 @@ impl Organizations<'_> {
     ///
     /// # Errors
     /// `NotFound` when no live organization has (or lately had) the slug, and equally when
-    /// the user is not a member of it; the database failed.
+    /// the user is not a member of it; `MfaEnrolmentRequired` for a member without a second
+    /// factor of an organization that requires one (send them to set one up); the database
+    /// failed.
     pub async fn member_by_slug(&self, current: &Authenticated, slug: &str) -> Result<SlugLookup> {
         if !slug::is_well_formed(slug) {
             return Err(Error::NotFound);
@@ -388,7 +391,8 @@ impl Organizations<'_> {
     ///
     /// # Errors
     /// `NotFound` when no live organization has the id, and equally when the user is not a
-    /// member of it; the database failed.
+    /// member of it; `MfaEnrolmentRequired` as for [`Organizations::member_by_slug`]; the
+    /// database failed.
     pub async fn member_by_id(
         &self,
         current: &Authenticated,
@@ -411,6 +415,10 @@ impl Organizations<'_> {
             .await?
             .and_then(|name| self.roles.find(&name))
             .ok_or(Error::NotFound)?;
+        // Only a member learns that the organization wants a second factor.
+        if org.members_need_second_factor && !mfa::has_second_factor_on(conn, &user.id).await? {
+            return Err(Error::MfaEnrolmentRequired);
+        }
         Ok(OrgMember {
             org,
             user: user.clone(),
@@ -500,8 +508,9 @@ impl Organizations<'_> {
     /// Changes the name or the second-factor requirement.
     ///
     /// # Errors
-    /// `Organization(NotAllowed | NameRequired | NameTooLong)`; `NotFound` once the actor is
-    /// no longer a member; the database failed.
+    /// `Organization(NotAllowed | NameRequired | NameTooLong)`; `MfaEnrolmentRequired` when
+    /// requiring a second factor the actor has not set up; `NotFound` once the actor is no
+    /// longer a member; the database failed.
     pub async fn update(
         &self,
         admin: &OrgAdmin,
@@ -515,6 +524,13 @@ impl Organizations<'_> {
         let mut org = self
             .authorize(&mut change, actor, OrgAction::UpdateSettings)
             .await?;
+        // Nobody requires of others a second factor they lack themselves (and so shuts
+        // themselves out).
+        if changes.members_need_second_factor == Some(true)
+            && !mfa::has_second_factor_on(&mut change, &actor.user.id).await?
+        {
+            return Err(Error::MfaEnrolmentRequired);
+        }
         let mut event = actor
             .actor_event(Action::OrgUpdate)
             .target_organization(&org.id);
