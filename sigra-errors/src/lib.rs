@@ -333,6 +333,9 @@ pub enum OrganizationProblem {
     /// The invitation was accepted, revoked or has expired.
     #[error("This invitation is no longer valid. Ask for a new one.")]
     InvitationNotPending,
+    /// The invited address already has an account, which must log in to accept.
+    #[error("An account with this email address exists. Log in to accept the invitation.")]
+    AccountExists,
     /// The invitation was sent to another address than the signed-in account's.
     #[error(
         "This invitation was sent to another email address. Log in with that address to accept it."
@@ -350,7 +353,7 @@ impl OrganizationProblem {
             | Self::SlugReserved
             | Self::ConfirmationMismatch
             | Self::UnknownRole => 422,
-            Self::SlugTaken | Self::LastOwner | Self::AlreadyMember => 409,
+            Self::SlugTaken | Self::LastOwner | Self::AlreadyMember | Self::AccountExists => 409,
             Self::NotAllowed | Self::InvitationForAnotherAddress => 403,
             Self::InvitationNotPending => 410,
         }
@@ -370,6 +373,7 @@ impl OrganizationProblem {
             Self::LastOwner => "last_owner",
             Self::AlreadyMember => "already_member",
             Self::InvitationNotPending => "invitation_not_pending",
+            Self::AccountExists => "account_exists",
             Self::InvitationForAnotherAddress => "invitation_for_another_address",
         }
     }

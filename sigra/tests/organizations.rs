@@ -998,6 +998,58 @@ async fn an_invitation_is_accepted_only_by_the_invited_address() {
 }
 
 #[tokio::test]
+async fn someone_without_an_account_signs_up_confirmed_and_joins_in_one_step() {
+    on_each_engine(None, |env| async move {
+        let ada = env.sign_up("ada@example.com").await;
+        let owner = env.create(&ada, "Acme").await.admin().expect("owner");
+        let org = owner.organization().clone();
+        let token = env.invite(&owner, "cid@example.com", Role::ADMIN).await;
+        let taken = env.invite(&owner, "ada2@example.com", Role::MEMBER).await;
+        env.sign_up("ada2@example.com").await;
+        let orgs = env.sigra.organizations();
+        let password = || Password::new(PASSWORD.to_owned());
+        let users = "SELECT COUNT(*) FROM users";
+        assert_eq!(env.count(users).await, 2);
+        assert!(matches!(
+            orgs.accept_with_sign_up(&token, Password::new("short".to_owned()), &env.request)
+                .await,
+            Err(Error::WeakPassword(_))
+        ));
+        assert!(matches!(
+            problem(orgs.accept_with_sign_up(&taken, password(), &env.request).await),
+            OrganizationProblem::AccountExists
+        ));
+        assert_eq!(env.count(users).await, 2, "nothing was written");
+
+        let membership = orgs
+            .accept_with_sign_up(&token, password(), &env.request)
+            .await
+            .expect("signed up and joined");
+        assert_eq!(membership.organization.id, org.id);
+        assert_eq!(membership.role, Role::ADMIN);
+        assert_eq!(
+            env.count("SELECT COUNT(*) FROM users WHERE email = 'cid@example.com' AND confirmed_at IS NOT NULL")
+                .await,
+            1,
+            "the link proved the address"
+        );
+        let cid = env.log_in("cid@example.com").await;
+        assert_eq!(env.role_of(&org, &cid.user().id).await.as_deref(), Some("admin"));
+        let registered = env.audit("auth.register.success").await;
+        assert_eq!(registered.last().expect("a row").2["method"], "invitation");
+        let joined = env.audit("organization.member_add").await;
+        assert_eq!(joined.len(), 1);
+        assert_eq!(joined[0].0.as_deref(), Some(cid.user().id.as_str()));
+        assert_eq!(joined[0].2["via"], "invitation");
+        assert!(matches!(
+            problem(orgs.accept_with_sign_up(&token, password(), &env.request).await),
+            OrganizationProblem::InvitationNotPending
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_accepted_invitation_cannot_be_used_again() {
     on_each_engine(None, |env| async move {
         let ada = env.sign_up("ada@example.com").await;

@@ -1,6 +1,7 @@
 //! Invitations: an owner or admin invites an address with a role; the mail carries a link with
 //! 32 random bytes (only their SHA-256 is stored) that works for `organizations.invitation_ttl`
-//! (7 days). Only the signed-in account with the invited address can accept it, once. A new
+//! (7 days). Only the signed-in account with the invited address can accept it, once, or,
+//! when the address has no account, someone who signs up with it through the link. A new
 //! invitation of the same address replaces the pending one in the same change. An inviter may
 //! send 20 a day and an organization 50 (counted from the rows, revoked ones too, since each
 //! was a mail). Rows are deleted 30 days after they expire.
@@ -13,9 +14,10 @@ use crate::crypto::{IssuedToken, PresentedToken};
 use crate::error::{Error, OrganizationProblem, Result};
 use crate::http::pages;
 use crate::mail::Message;
+use crate::password::Password;
 use crate::request::RequestContext;
 use crate::sessions::Authenticated;
-use crate::users::{EmailAddress, UserId};
+use crate::users::{self, EmailAddress, UserId};
 
 use super::store::{self, Sender};
 use super::{is_addressed_to, Membership, OrgAction, OrgAdmin, Organizations, Role};
@@ -84,7 +86,7 @@ impl Organizations<'_> {
             self.authorize(&mut change, actor, OrgAction::ManageOwners)
                 .await?;
         }
-        if let Some(invitee) = crate::users::store::find_id_by_email(&mut change, &email).await? {
+        if let Some(invitee) = users::store::find_id_by_email(&mut change, &email).await? {
             if store::role_of(&mut change, &org.id, &invitee)
                 .await?
                 .is_some()
@@ -236,6 +238,73 @@ impl Organizations<'_> {
         }
     }
 
+    /// Creates the invited account and accepts the invitation in one change, for someone
+    /// without an account: the address counts as confirmed, since the mailed link proves it.
+    /// The caller logs the new account in with the same password next.
+    ///
+    /// # Errors
+    /// `InvalidToken` for a link that was never an invitation;
+    /// `Organization(InvitationNotPending)`; `Organization(AccountExists)` when the invited
+    /// address has an account (it logs in and accepts); `WeakPassword`; `Busy`; a hook or the
+    /// database failed.
+    pub async fn accept_with_sign_up(
+        &self,
+        token: &str,
+        password: Password,
+        request: &RequestContext,
+    ) -> Result<Membership> {
+        let not_pending = || Error::Organization(OrganizationProblem::InvitationNotPending);
+        let token = PresentedToken::parse(token).ok_or(Error::InvalidToken)?;
+        let invited = {
+            let mut conn = self.core.db().acquire().await?;
+            store::find_invitation(&mut conn, &token.hash())
+                .await?
+                .ok_or(Error::InvalidToken)?
+        };
+        if !invited.is_pending(self.core.now()) {
+            return Err(not_pending());
+        }
+        let email = EmailAddress::parse(&invited.email).map_err(Error::InvalidEmail)?;
+        let password = self.core.check_new_password(password, &email).await?;
+        let hash = self.core.hasher().hash(&password).await?;
+
+        let mut change = self.core.begin_change(request).await?;
+        let now = change.now();
+        let account_exists = || Error::Organization(OrganizationProblem::AccountExists);
+        if users::store::address_in_use(&mut change, &email, now).await? {
+            return Err(account_exists());
+        }
+        let user = UserId::generate();
+        if !users::store::insert_if_new(&mut change, &user, &email, &hash, now).await? {
+            return Err(account_exists());
+        }
+        users::store::confirm(&mut change, &user, now).await?;
+        self.core
+            .hooks()
+            .on_register(&mut change, &user, &email)
+            .await
+            .map_err(Error::Hook)?;
+        let registered = AuditEvent::new(Action::RegisterSuccess)
+            .actor(&user)
+            .meta("method", "invitation");
+        change.audit(registered).await?;
+        let backend = self.core.db().backend();
+        let org = store::lock(&mut change, backend, &invited.organization_id)
+            .await?
+            .ok_or_else(not_pending)?;
+        let role = self.role(&invited.role)?;
+        if !store::accept_invitation(&mut change, &invited.id, now).await? {
+            return Err(not_pending());
+        }
+        let event = joined_by_invitation(&user, &invited);
+        self.join(&mut change, &org, &user, role, event).await?;
+        change.commit().await?;
+        Ok(Membership {
+            organization: org,
+            role,
+        })
+    }
+
     /// Accepts an invitation for the signed-in user, whose address must be the invited one:
     /// they join with its role, and the invitation is used up. Returns the new membership.
     ///
@@ -281,14 +350,7 @@ impl Organizations<'_> {
         if !store::accept_invitation(&mut change, &row.id, now).await? {
             return Err(not_pending());
         }
-        let mut event = AuditEvent::new(Action::OrgMemberAdd)
-            .actor(&user.id)
-            .session(current.session().id.as_str())
-            .meta("via", "invitation")
-            .meta("invitation", row.id.clone());
-        if let Some(inviter) = &row.invited_by {
-            event = event.meta("invited_by", inviter.as_str().to_owned());
-        }
+        let event = joined_by_invitation(&user.id, &row).session(current.session().id.as_str());
         self.join(&mut change, &org, &user.id, role, event).await?;
         change.commit().await?;
         // The membership, not a proof: the organization may want a second factor first, which
@@ -297,5 +359,17 @@ impl Organizations<'_> {
             organization: org,
             role,
         })
+    }
+}
+
+/// The `organization.member_add` row of someone joining by `invitation` (completed by `join`).
+fn joined_by_invitation(user: &UserId, invitation: &store::InvitationRow) -> AuditEvent {
+    let event = AuditEvent::new(Action::OrgMemberAdd)
+        .actor(user)
+        .meta("via", "invitation")
+        .meta("invitation", invitation.id.clone());
+    match &invitation.invited_by {
+        Some(inviter) => event.meta("invited_by", inviter.as_str().to_owned()),
+        None => event,
     }
 }
