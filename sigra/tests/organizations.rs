@@ -1236,27 +1236,34 @@ async fn invitations_are_limited_to_20_a_day_per_inviter_and_50_per_organization
 }
 
 #[tokio::test]
-async fn expired_invitations_are_deleted_30_days_after_they_expire() {
+async fn the_cleanup_deletes_invitations_30_days_after_expiry_and_ended_slug_redirects() {
     on_each_engine(None, |env| async move {
         let ada = env.sign_up("ada@example.com").await;
         let owner = env.create(&ada, "Acme").await.admin().expect("owner");
         env.invite(&owner, "bea@example.com", Role::MEMBER).await;
+        let sudo = env.sudo(&ada).await;
+        env.sigra
+            .organizations()
+            .change_slug(&owner, &sudo, "acme-labs", "acme", &env.request)
+            .await
+            .expect("the slug changes");
+        let invitations = "SELECT COUNT(*) FROM organization_invitations";
+        let redirects = "SELECT COUNT(*) FROM organization_slug_aliases";
         let jobs = env.sigra.jobs();
         jobs.schedule_periodic_jobs().await.expect("scheduled");
+        jobs.run_due_jobs("test").await.expect("cleanup");
+        assert_eq!(env.count(redirects).await, 1, "the redirect is live");
         env.clock.advance(37 * DAY - Duration::from_secs(60));
         jobs.run_due_jobs("test").await.expect("cleanup");
+        assert_eq!(env.count(invitations).await, 1, "kept 30 days after expiry");
         assert_eq!(
-            env.count("SELECT COUNT(*) FROM organization_invitations")
-                .await,
-            1
+            env.count(redirects).await,
+            0,
+            "an ended redirect is deleted"
         );
         env.clock.advance(Duration::from_secs(2 * 3600));
         jobs.run_due_jobs("test").await.expect("cleanup");
-        assert_eq!(
-            env.count("SELECT COUNT(*) FROM organization_invitations")
-                .await,
-            0
-        );
+        assert_eq!(env.count(invitations).await, 0);
     })
     .await;
 }
