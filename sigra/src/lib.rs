@@ -85,7 +85,6 @@ struct Inner {
     jwt_keys: JwtKeys,
     custom_claims: Arc<dyn CustomClaims>,
     roles: RoleRegistry,
-    slugs: SlugRules,
 }
 
 /// Assembles [`Sigra`]: the configuration, plus the parts a host or a test swaps in.
@@ -243,6 +242,7 @@ impl SigraBuilder {
             job_sealer,
             rate_limiter,
             geoip,
+            slugs,
             #[cfg(feature = "testing")]
             test_hooks: self.test_hooks,
         };
@@ -260,7 +260,6 @@ impl SigraBuilder {
                 jwt_keys,
                 custom_claims: self.custom_claims,
                 roles,
-                slugs,
             }),
         })
     }
@@ -418,7 +417,6 @@ impl Sigra {
         Organizations {
             core: &self.inner.core,
             roles: &self.inner.roles,
-            slugs: &self.inner.slugs,
         }
     }
 

@@ -53,12 +53,25 @@ where
     F: Fn(Env) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    on_each_engine_with(&[], hooks, test).await;
+}
+
+/// [`on_each_engine`] with some settings changed, as `SIGRA_*` variables.
+async fn on_each_engine_with<F, Fut>(
+    settings: &[(&str, &str)],
+    hooks: Option<Arc<dyn LifecycleHooks>>,
+    test: F,
+) where
+    F: Fn(Env) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     for engine in Engine::available() {
         eprintln!("on {engine:?}");
         let database = TestDatabase::create(engine).await;
         let clock = ManualClock::starting_now();
-        let mut builder = Sigra::builder(testing::config(database.url()), Arc::new(JsonTemplates))
-            .clock(Arc::new(clock.clone()));
+        let config = testing::config_with(database.url(), settings);
+        let mut builder =
+            Sigra::builder(config, Arc::new(JsonTemplates)).clock(Arc::new(clock.clone()));
         if let Some(hooks) = &hooks {
             builder = builder.hooks(Arc::clone(hooks));
         }
@@ -533,6 +546,53 @@ async fn deleting_needs_the_name_typed_back_and_frees_the_slug() {
         assert_eq!(audit[0].2["invitations_revoked"], 1);
         let again = env.create(&bob, "Acme").await;
         assert_eq!(again.organization().slug.as_str(), "acme");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_personal_organizations_every_new_account_owns_one_and_the_backfill_covers_the_rest() {
+    on_each_engine_with(&[("SIGRA_ORGANIZATIONS_PERSONAL", "true")], None, |env| async move {
+        let ada = env.sign_up("ada@example.com").await;
+        let orgs = env.sigra.organizations();
+        let listed = orgs.list_for_user(&ada).await.expect("list");
+        assert_eq!(listed.len(), 1);
+        let personal = &listed[0].organization;
+        assert!(personal.personal);
+        assert_eq!(personal.name, "ada");
+        assert_eq!(personal.slug.as_str(), "ada");
+        assert_eq!(listed[0].role, Role::OWNER);
+        let created = env.audit("organization.create").await;
+        assert_eq!(created.len(), 1);
+        assert_eq!(created[0].0.as_deref(), Some(ada.user().id.as_str()));
+        assert_eq!(created[0].2["personal"], true);
+
+        let owner = env.member(&ada, personal).await.admin().expect("owner");
+        let token = env.invite(&owner, "bea@example.com", Role::MEMBER).await;
+        orgs.accept_with_sign_up(&token, Password::new(PASSWORD.to_owned()), &env.request)
+            .await
+            .expect("signed up through the invitation");
+        let personal_count = "SELECT COUNT(*) FROM organizations WHERE personal = 1";
+        assert_eq!(env.count(personal_count).await, 2, "bea got one too");
+
+        for n in 0..3 {
+            sqlx::query(
+                "INSERT INTO users (id, email, created_at, updated_at) VALUES ($1, $2, 0, 0)",
+            )
+            .bind(format!("00000000-0000-7000-8000-00000000000{n}"))
+            .bind(format!("old{n}@example.com"))
+            .execute(env.sigra.db().pool())
+            .await
+            .expect("an account from before the setting");
+        }
+        assert_eq!(orgs.backfill_personal(&env.request).await.expect("backfill"), 3);
+        assert_eq!(env.count(personal_count).await, 5);
+        assert_eq!(orgs.backfill_personal(&env.request).await.expect("again"), 0);
+        assert_eq!(
+            env.count("SELECT COUNT(*) FROM audit_events WHERE action = 'organization.create' AND actor_type = 'system'")
+                .await,
+            3
+        );
     })
     .await;
 }

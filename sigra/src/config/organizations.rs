@@ -1,5 +1,5 @@
-//! Organizations: the host's reserved slugs, how long an old slug redirects, and invitations
-//! (their lifetime and how many may be sent a day).
+//! Organizations: personal organizations, the host's reserved slugs, how long an old slug
+//! redirects, and invitations (their lifetime and how many may be sent a day).
 
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use crate::organizations::slug;
 
 #[rustfmt::skip]
 pub(super) const SETTINGS: &[Setting] = &[
+    Setting { key: "organizations.personal", aliases: &[] },
     Setting { key: "organizations.reserved_slugs", aliases: &[] },
     Setting { key: "organizations.slug_redirect", aliases: &[] },
     Setting { key: "organizations.invitation_ttl", aliases: &[] },
@@ -21,6 +22,9 @@ const MAX_INVITATION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Organization settings.
 #[derive(Clone, Debug)]
 pub struct OrganizationConfig {
+    /// Whether every new account gets a personal organization (`server` backfills existing
+    /// accounts through `Organizations::backfill_personal`).
+    pub personal: bool,
     /// Slugs kept for the host's own pages, besides the built-in ones.
     pub reserved_slugs: Vec<String>,
     /// How long a changed slug keeps redirecting to the organization.
@@ -49,6 +53,7 @@ impl OrganizationConfig {
             }
         });
         let config = Self {
+            personal: r.flag("organizations.personal", false),
             reserved_slugs,
             slug_redirect: r.duration("organizations.slug_redirect", "7d"),
             invitation_ttl: r.duration("organizations.invitation_ttl", "7d"),

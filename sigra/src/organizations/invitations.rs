@@ -284,6 +284,9 @@ impl Organizations<'_> {
             .on_register(&mut change, &user, &email)
             .await
             .map_err(Error::Hook)?;
+        self.core
+            .create_personal_organization(&mut change, &user, &email)
+            .await?;
         let registered = AuditEvent::new(Action::RegisterSuccess)
             .actor(&user)
             .meta("method", "invitation");

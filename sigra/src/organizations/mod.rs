@@ -245,7 +245,6 @@ pub struct OrganizationChanges {
 pub struct Organizations<'a> {
     pub(crate) core: &'a Core,
     pub(crate) roles: &'a RoleRegistry,
-    pub(crate) slugs: &'a SlugRules,
 }
 
 /// A name as stored: trimmed, without control characters, 1 to 255 characters.
@@ -311,47 +310,13 @@ impl Organizations<'_> {
         let name = checked_name(name)?;
         let user = current.user();
         let mut change = self.core.begin_change(request).await?;
-        let now = change.now();
-        let mut slug = None;
-        // A name whose first candidates are all in use gives up rather than loop for long.
-        for candidate in self.slugs.candidates(&name).take(100) {
-            if !store::slug_in_use(&mut change, candidate.as_str(), now, None).await? {
-                slug = Some(candidate);
-                break;
-            }
-        }
-        let Some(slug) = slug else {
-            return refuse(OrganizationProblem::SlugTaken);
-        };
-        let org = Organization {
-            id: OrganizationId::generate(),
-            name,
-            slug,
-            personal: false,
-            members_need_second_factor: false,
-            created_at: now,
-            updated_at: now,
-        };
-        let hooks = self.core.hooks();
-        hooks
-            .before_create_organization(&mut change, &org, &user.id)
-            .await
-            .map_err(Error::Hook)?;
-        if !store::insert(&mut change, &org).await? {
-            return refuse(OrganizationProblem::SlugTaken);
-        }
-        store::insert_membership(&mut change, &org.id, &user.id, Role::OWNER.name(), now).await?;
-        hooks
-            .after_create_organization(&mut change, &org, &user.id)
-            .await
-            .map_err(Error::Hook)?;
         let event = AuditEvent::new(Action::OrgCreate)
             .actor(&user.id)
-            .session(current.session().id.as_str())
-            .target_organization(&org.id)
-            .meta("name", org.name.clone())
-            .meta("slug", org.slug.as_str().to_owned());
-        change.audit(event).await?;
+            .session(current.session().id.as_str());
+        let org = self
+            .core
+            .create_organization(&mut change, &user.id, name, false, event)
+            .await?;
         change.commit().await?;
         Ok(OrgMember {
             org,
@@ -359,6 +324,34 @@ impl Organizations<'_> {
             role: Role::OWNER,
             session: current.session().id.clone(),
         })
+    }
+
+    /// Gives every account without a personal organization one (for a site that turns
+    /// `organizations.personal` on with accounts already made); how many were made. Safe to
+    /// run again: it makes none the second time.
+    ///
+    /// # Errors
+    /// A hook or the database failed (the organizations made until then stay).
+    pub async fn backfill_personal(&self, request: &RequestContext) -> Result<u64> {
+        let mut made = 0;
+        loop {
+            let batch = {
+                let mut conn = self.core.db().acquire().await?;
+                store::accounts_without_personal_organization(&mut conn, 100).await?
+            };
+            if batch.is_empty() {
+                return Ok(made);
+            }
+            for (user, email) in batch {
+                let mut change = self.core.begin_change(request).await?;
+                let event = AuditEvent::new(Action::OrgCreate).by_system();
+                self.core
+                    .create_organization(&mut change, &user, personal_name(&email), true, event)
+                    .await?;
+                change.commit().await?;
+                made += 1;
+            }
+        }
     }
 
     /// The membership check by slug: the signed-in user's membership of the organization with
@@ -583,7 +576,7 @@ impl Organizations<'_> {
     ) -> Result<Organization> {
         let actor = &admin.member;
         same_user(sudo, actor)?;
-        let slug = self.slugs.check(new_slug)?;
+        let slug = self.core.slugs().check(new_slug)?;
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let mut org = self
@@ -825,6 +818,87 @@ impl Organizations<'_> {
         }
         Ok(())
     }
+}
+
+/// Creating an organization: the one path for an organization made by a user, for a new
+/// account's personal organization, and by the backfill.
+impl Core {
+    /// Creates `name` inside `change` with `owner` as its owner: a free slug made from the
+    /// name, the host's create hooks, and the `organization.create` row (`event`, with its
+    /// actor, completed here).
+    pub(crate) async fn create_organization(
+        &self,
+        change: &mut Change<'_>,
+        owner: &UserId,
+        name: String,
+        personal: bool,
+        event: AuditEvent,
+    ) -> Result<Organization> {
+        let now = change.now();
+        let mut slug = None;
+        // A name whose first candidates are all in use gives up rather than loop for long.
+        for candidate in self.slugs().candidates(&name).take(100) {
+            if !store::slug_in_use(change, candidate.as_str(), now, None).await? {
+                slug = Some(candidate);
+                break;
+            }
+        }
+        let Some(slug) = slug else {
+            return refuse(OrganizationProblem::SlugTaken);
+        };
+        let org = Organization {
+            id: OrganizationId::generate(),
+            name,
+            slug,
+            personal,
+            members_need_second_factor: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let hooks = self.hooks();
+        hooks
+            .before_create_organization(change, &org, owner)
+            .await
+            .map_err(Error::Hook)?;
+        if !store::insert(change, &org).await? {
+            return refuse(OrganizationProblem::SlugTaken);
+        }
+        store::insert_membership(change, &org.id, owner, Role::OWNER.name(), now).await?;
+        hooks
+            .after_create_organization(change, &org, owner)
+            .await
+            .map_err(Error::Hook)?;
+        let event = event
+            .target_organization(&org.id)
+            .meta("name", org.name.clone())
+            .meta("slug", org.slug.as_str().to_owned())
+            .meta("personal", personal);
+        change.audit(event).await?;
+        Ok(org)
+    }
+
+    /// A new account's personal organization, in the change that creates the account, when
+    /// `organizations.personal` is on.
+    pub(crate) async fn create_personal_organization(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        email: &EmailAddress,
+    ) -> Result<()> {
+        if self.config().organizations.personal {
+            let event = AuditEvent::new(Action::OrgCreate).actor(user);
+            self.create_organization(change, user, personal_name(email.as_str()), true, event)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A personal organization is named after the address's local part ("ada" for
+/// ada@example.com); its owner may rename it.
+fn personal_name(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or_default();
+    checked_name(local).unwrap_or_else(|_| "Personal".to_owned())
 }
 
 /// Deletes invitations 30 days after they expired and slug redirects that have ended, for the

@@ -410,6 +410,30 @@ pub(crate) async fn members(
     .await?)
 }
 
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: UserId,
+    email: String,
+}
+
+/// Up to `limit` accounts that own no live personal organization, oldest first.
+pub(crate) async fn accounts_without_personal_organization(
+    conn: &mut AnyConnection,
+    limit: u32,
+) -> Result<Vec<(UserId, String)>> {
+    let rows: Vec<AccountRow> = sqlx::query_as(
+        "SELECT u.id, u.email FROM users u WHERE NOT EXISTS ( \
+             SELECT 1 FROM organization_memberships m \
+             JOIN organizations o ON o.id = m.organization_id \
+             WHERE m.user_id = u.id AND m.role = 'owner' AND o.personal = 1 AND o.deleted_at IS NULL) \
+         ORDER BY u.created_at, u.id LIMIT $1",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|row| (row.id, row.email)).collect())
+}
+
 // ---- the active organization ----
 
 #[derive(sqlx::FromRow)]
