@@ -137,8 +137,9 @@ crate::db::stored_enum! {
         /// A new JWT signing key was made and the current one set to retire. Actor: system.
         /// `kid`, `retiring`.
         JwtKeysRotate = "api.jwt_keys_rotate",
-        /// An organization was created; its creator is its owner. Actor: the creator. Target:
-        /// the organization. `name`, `slug`.
+        /// An organization was created; its creator is its owner. Actor: the creator (system
+        /// for the personal-organization backfill). Target: the organization. `name`, `slug`,
+        /// `personal`.
         OrgCreate = "organization.create",
         /// An organization's settings changed. Actor: an owner or admin. Target: the
         /// organization. `name` and `members_need_second_factor`, each when it changed.
