@@ -13,8 +13,8 @@ use sigra::error::{Error, OrganizationProblem};
 use sigra::hooks::{HookError, LifecycleHooks};
 use sigra::mail::{BoxFuture, EmailTemplates, Message, RenderedEmail};
 use sigra::organizations::{
-    ActiveChoice, OrgAdmin, OrgMember, Organization, OrganizationChanges, OrganizationId, Role,
-    SlugLookup,
+    ActiveChoice, OrgAction, OrgAdmin, OrgMember, Organization, OrganizationChanges,
+    OrganizationId, Role, SlugLookup,
 };
 use sigra::password::Password;
 use sigra::request::RequestContext;
@@ -53,12 +53,14 @@ where
     F: Fn(Env) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    on_each_engine_with(&[], hooks, test).await;
+    on_each_engine_with(&[], &[], hooks, test).await;
 }
 
-/// [`on_each_engine`] with some settings changed, as `SIGRA_*` variables.
+/// [`on_each_engine`] with some settings changed (as `SIGRA_*` variables) and the host's own
+/// roles.
 async fn on_each_engine_with<F, Fut>(
     settings: &[(&str, &str)],
+    roles: &[Role],
     hooks: Option<Arc<dyn LifecycleHooks>>,
     test: F,
 ) where
@@ -70,8 +72,9 @@ async fn on_each_engine_with<F, Fut>(
         let database = TestDatabase::create(engine).await;
         let clock = ManualClock::starting_now();
         let config = testing::config_with(database.url(), settings);
-        let mut builder =
-            Sigra::builder(config, Arc::new(JsonTemplates)).clock(Arc::new(clock.clone()));
+        let mut builder = Sigra::builder(config, Arc::new(JsonTemplates))
+            .clock(Arc::new(clock.clone()))
+            .organization_roles(roles);
         if let Some(hooks) = &hooks {
             builder = builder.hooks(Arc::clone(hooks));
         }
@@ -552,7 +555,7 @@ async fn deleting_needs_the_name_typed_back_and_frees_the_slug() {
 
 #[tokio::test]
 async fn with_personal_organizations_every_new_account_owns_one_and_the_backfill_covers_the_rest() {
-    on_each_engine_with(&[("SIGRA_ORGANIZATIONS_PERSONAL", "true")], None, |env| async move {
+    on_each_engine_with(&[("SIGRA_ORGANIZATIONS_PERSONAL", "true")], &[], None, |env| async move {
         let ada = env.sign_up("ada@example.com").await;
         let orgs = env.sigra.organizations();
         let listed = orgs.list_for_user(&ada).await.expect("list");
@@ -593,6 +596,73 @@ async fn with_personal_organizations_every_new_account_owns_one_and_the_backfill
                 .await,
             3
         );
+    })
+    .await;
+}
+
+/// A host's role: may rename the organization, nothing else that changes it.
+const BILLING: Role = Role::custom(
+    "billing",
+    &[
+        OrgAction::ViewOrganization,
+        OrgAction::ViewMembers,
+        OrgAction::UpdateSettings,
+    ],
+);
+
+#[tokio::test]
+async fn host_roles_grant_what_their_table_row_says_and_unknown_roles_grant_nothing() {
+    on_each_engine_with(&[], &[BILLING], None, |env| async move {
+        let ada = env.sign_up("ada@example.com").await;
+        let bob = env.sign_up("bob@example.com").await;
+        let cid = env.sign_up("cid@example.com").await;
+        let owner = env.create(&ada, "Acme").await.admin().expect("owner");
+        let org = owner.organization().clone();
+        let orgs = env.sigra.organizations();
+        assert_eq!(orgs.role("billing").expect("registered"), BILLING);
+        env.add(&owner, &bob, BILLING).await;
+        env.add(&owner, &cid, Role::MEMBER).await;
+        let billing = env.admin(&bob, &org).await;
+        orgs.update(
+            &billing,
+            OrganizationChanges {
+                name: Some("Acme Inc".to_owned()),
+                ..OrganizationChanges::default()
+            },
+            &env.request,
+        )
+        .await
+        .expect("billing renames");
+        assert!(matches!(
+            problem(
+                orgs.invite(&billing, "dan@example.com", Role::MEMBER, &env.request)
+                    .await
+            ),
+            OrganizationProblem::NotAllowed
+        ));
+        assert!(matches!(
+            problem(
+                orgs.remove_member(&billing, &cid.user().id, &env.request)
+                    .await
+            ),
+            OrganizationProblem::NotAllowed
+        ));
+        let unregistered = Role::custom("auditor", &[OrgAction::ViewOrganization]);
+        assert!(matches!(
+            problem(
+                orgs.change_role(&owner, &cid.user().id, unregistered, &env.request)
+                    .await
+            ),
+            OrganizationProblem::UnknownRole
+        ));
+
+        sqlx::query("UPDATE organization_memberships SET role = 'auditor' WHERE user_id = $1")
+            .bind(cid.user().id.as_str())
+            .execute(env.sigra.db().pool())
+            .await
+            .expect("a role this build does not know");
+        not_found(orgs.member_by_id(&cid, &org.id).await);
+        assert!(orgs.list_for_user(&cid).await.expect("list").is_empty());
     })
     .await;
 }
@@ -1010,6 +1080,15 @@ async fn an_invitation_is_mailed_with_a_token_of_which_only_the_hash_is_stored()
         assert_eq!(pending[0].email, "bea@example.com");
         assert_eq!(pending[0].role, Role::ADMIN);
         assert_eq!(pending[0].expires_at, pending[0].created_at.plus(7 * DAY));
+        let preview = env
+            .sigra
+            .organizations()
+            .preview_invitation(&token)
+            .await
+            .expect("a pending invitation");
+        assert_eq!(preview.organization, "Acme");
+        assert_eq!(preview.email, "bea@example.com");
+        assert_eq!(preview.role, Role::ADMIN);
         let audit = env.audit("organization.invite").await;
         assert_eq!(audit.len(), 1);
         assert_eq!(audit[0].2["email"], "bea@example.com");
