@@ -1,6 +1,8 @@
 //! Organizations: tenants that users belong to with a [`Role`], found by a [`Slug`] in their
 //! URLs. Create, rename, change the slug (the old one redirects for a while), soft delete;
-//! add, remove and change the role of members; invite by mail ([`invitations`]).
+//! add, remove and change the role of members; invite by mail ([`invitations`]); keep the
+//! organization a session works in ([`Organizations::switch_to`]); give every account a
+//! personal organization when `organizations.personal` is on.
 //!
 //! Tenant scoping is a type. [`OrgMember`] is the proof that the signed-in user belongs to an
 //! organization, and only the membership check ([`Organizations::member_by_slug`],
