@@ -715,6 +715,40 @@ async fn the_last_owner_can_never_be_removed_or_demoted() {
     .await;
 }
 
+#[tokio::test]
+async fn members_leave_by_themselves_but_the_last_owner_cannot() {
+    on_each_engine(None, |env| async move {
+        let ada = env.sign_up("ada@example.com").await;
+        let bob = env.sign_up("bob@example.com").await;
+        let owner = env.create(&ada, "Acme").await.admin().expect("owner");
+        let org = owner.organization().clone();
+        env.add(&owner, &bob, Role::MEMBER).await;
+        let orgs = env.sigra.organizations();
+        let ada_member = env.member(&ada, &org).await;
+        assert!(matches!(
+            problem(orgs.leave(&ada_member, &env.request).await),
+            OrganizationProblem::LastOwner
+        ));
+        let bob_member = env.member(&bob, &org).await;
+        orgs.switch_to(&bob_member, &env.request)
+            .await
+            .expect("switched");
+        orgs.leave(&bob_member, &env.request).await.expect("left");
+        assert_eq!(env.role_of(&org, &bob.user().id).await, None);
+        assert_eq!(
+            env.role_of(&org, &ada.user().id).await.as_deref(),
+            Some("owner")
+        );
+        not_found(orgs.leave(&bob_member, &env.request).await);
+        let removed = env.audit("organization.member_remove").await;
+        assert_eq!(removed.len(), 1);
+        assert_eq!(removed[0].0.as_deref(), Some(bob.user().id.as_str()));
+        assert_eq!(removed[0].1.as_deref(), Some(bob.user().id.as_str()));
+        assert_eq!(removed[0].2["sessions_cleared"], 1);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
     on_each_engine(None, |env| async move {

@@ -739,16 +739,49 @@ impl Organizations<'_> {
         if role.is_owner() {
             self.authorize(&mut change, actor, OrgAction::ManageOwners)
                 .await?;
-            self.keep_an_owner(&mut change, &org.id).await?;
+        }
+        self.remove(&mut change, actor, &org, user, role).await?;
+        change.commit().await
+    }
+
+    /// The member leaves the organization themselves; their sessions stop working in it. The
+    /// last owner cannot leave.
+    ///
+    /// # Errors
+    /// `NotFound` once they are no longer a member; `Organization(LastOwner)`; a hook or the
+    /// database failed.
+    pub async fn leave(&self, member: &OrgMember, request: &RequestContext) -> Result<()> {
+        let mut change = self.core.begin_change(request).await?;
+        let org = self
+            .authorize(&mut change, member, OrgAction::ViewOrganization)
+            .await?;
+        let role = self.role_in(&mut change, &org.id, &member.user.id).await?;
+        self.remove(&mut change, member, &org, &member.user.id, role)
+            .await?;
+        change.commit().await
+    }
+
+    /// Removes `user` (holding `role`) from `org` inside `change`, by `actor`: the last-owner
+    /// guard, the host's hooks, the sessions that worked in it, the audit row.
+    async fn remove(
+        &self,
+        change: &mut Change<'_>,
+        actor: &OrgMember,
+        org: &Organization,
+        user: &UserId,
+        role: Role,
+    ) -> Result<()> {
+        if role.is_owner() {
+            self.keep_an_owner(change, &org.id).await?;
         }
         let hooks = self.core.hooks();
         hooks
-            .before_member_remove(&mut change, &org, user, role)
+            .before_member_remove(change, org, user, role)
             .await
             .map_err(Error::Hook)?;
-        let cleared = store::delete_membership(&mut change, &org.id, user).await?;
+        let cleared = store::delete_membership(change, &org.id, user).await?;
         hooks
-            .after_member_remove(&mut change, &org, user, role)
+            .after_member_remove(change, org, user, role)
             .await
             .map_err(Error::Hook)?;
         let event = actor
@@ -757,8 +790,7 @@ impl Organizations<'_> {
             .meta("organization", org.id.as_str().to_owned())
             .meta("role", role.name())
             .meta("sessions_cleared", cleared);
-        change.audit(event).await?;
-        change.commit().await
+        change.audit(event).await
     }
 
     /// Gives a member another role. Making or unmaking an owner needs a role that manages
