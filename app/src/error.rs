@@ -96,6 +96,18 @@ pub enum UiError {
     /// A second factor must be set up before anything else.
     #[error("{}", ErrorKind::MfaEnrolmentRequired)]
     MfaEnrolmentRequired,
+    /// The account is scheduled for deletion; it can only be kept.
+    #[error("{}", ErrorKind::DeletionPending)]
+    DeletionPending,
+    /// The address typed to confirm a deletion is not the account's.
+    #[error("{}", ErrorKind::ConfirmationMismatch)]
+    ConfirmationMismatch,
+    /// A deletion was cancelled less than a day ago.
+    #[error("{}", ErrorKind::DeletionCooldown)]
+    DeletionCooldown,
+    /// An operator command's refusal; no page shows it.
+    #[error("{}", ErrorKind::AddressTaken)]
+    AddressTaken,
     /// Removing the last second factor needs a current one.
     #[error("{}", ErrorKind::SecondFactorRequired)]
     SecondFactorRequired,
@@ -158,6 +170,10 @@ impl UiError {
             ErrorKind::Unauthenticated => Self::Unauthenticated,
             ErrorKind::PasswordChangeRequired => Self::PasswordChangeRequired,
             ErrorKind::MfaEnrolmentRequired => Self::MfaEnrolmentRequired,
+            ErrorKind::DeletionPending => Self::DeletionPending,
+            ErrorKind::ConfirmationMismatch => Self::ConfirmationMismatch,
+            ErrorKind::DeletionCooldown => Self::DeletionCooldown,
+            ErrorKind::AddressTaken => Self::AddressTaken,
             ErrorKind::SecondFactorRequired => Self::SecondFactorRequired,
             ErrorKind::TokenRejected => Self::TokenRejected,
             ErrorKind::InsufficientScope => Self::InsufficientScope,

@@ -65,11 +65,17 @@ pub enum Flash {
     ApiTokenRevoked,
     /// Every API token was revoked.
     ApiTokensRevoked,
+    /// The account is scheduled for deletion and signed out everywhere.
+    DeletionScheduled,
+    /// The account was deleted at once (no grace period).
+    AccountDeleted,
+    /// A scheduled deletion was cancelled.
+    AccountKept,
 }
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 28] = [
+    const ALL: [Flash; 31] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -98,6 +104,9 @@ impl Flash {
         Self::ApiTokenCreated,
         Self::ApiTokenRevoked,
         Self::ApiTokensRevoked,
+        Self::DeletionScheduled,
+        Self::AccountDeleted,
+        Self::AccountKept,
     ];
 
     /// The text shown.
@@ -146,6 +155,12 @@ impl Flash {
             Self::ApiTokenCreated => "Your new API token is below. Copy it now: it is not shown again.",
             Self::ApiTokenRevoked => "The API token was revoked; it no longer works.",
             Self::ApiTokensRevoked => "Every API token was revoked.",
+            Self::DeletionScheduled => {
+                "Your account is scheduled for deletion and every session was logged out. We sent you a mail: \
+                 log in before the date it gives to keep your account."
+            }
+            Self::AccountDeleted => "Your account was deleted.",
+            Self::AccountKept => "Your account is kept: the deletion is cancelled.",
         }
     }
 
@@ -160,7 +175,8 @@ impl Flash {
             | Self::MustChangePassword
             | Self::SecondFactorNeeded
             | Self::LoggedInWithBackupCode
-            | Self::ProviderAddressSent => Tone::Info,
+            | Self::ProviderAddressSent
+            | Self::DeletionScheduled => Tone::Info,
             Self::AccountReady
             | Self::LoggedIn
             | Self::LoggedOut
@@ -179,7 +195,9 @@ impl Flash {
             | Self::PasswordSet
             | Self::ApiTokenCreated
             | Self::ApiTokenRevoked
-            | Self::ApiTokensRevoked => Tone::Success,
+            | Self::ApiTokensRevoked
+            | Self::AccountDeleted
+            | Self::AccountKept => Tone::Success,
         }
     }
 
@@ -214,6 +232,9 @@ impl Flash {
             Self::ApiTokenCreated => "api_token_created",
             Self::ApiTokenRevoked => "api_token_revoked",
             Self::ApiTokensRevoked => "api_tokens_revoked",
+            Self::DeletionScheduled => "deletion_scheduled",
+            Self::AccountDeleted => "account_deleted",
+            Self::AccountKept => "account_kept",
         }
     }
 

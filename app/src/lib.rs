@@ -25,9 +25,10 @@ use leptos_router::{path, SsrMode};
 use crate::components::layout::Layout;
 use crate::pages::{
     AccountsSettingsPage, ApiTokensPage, CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage,
-    ConfirmPage, EmailSettingsPage, HomePage, LogInLinkPage, LogInPage, MfaPage, NotFound,
-    OAuthEmailPage, OAuthErrorPage, OAuthLinkPage, PasswordSettingsPage, RegisterPage,
-    ResetChoosePage, ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
+    ConfirmPage, DeleteAccountPage, EmailSettingsPage, ExportDataPage, HomePage, LogInLinkPage,
+    LogInPage, MfaPage, NotFound, OAuthEmailPage, OAuthErrorPage, OAuthLinkPage,
+    PasswordSettingsPage, ReactivationPage, RegisterPage, ResetChoosePage, ResetRequestPage,
+    SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -81,6 +82,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/mfa") view=MfaPage ssr=SsrMode::Async />
                     <Route path=path!("/users/settings/security") view=SecuritySettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/users/settings/api-tokens") view=ApiTokensPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/delete") view=DeleteAccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/export") view=ExportDataPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/reactivation") view=ReactivationPage ssr=SsrMode::Async />
                     <Route path=path!("/users/confirm") view=ConfirmPage ssr=SsrMode::Async />
                     <Route path=path!("/users/confirm/link") view=ConfirmLinkPage ssr=SsrMode::Async />
                     <Route path=path!("/users/log-in/link") view=LogInLinkPage ssr=SsrMode::Async />

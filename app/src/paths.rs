@@ -31,6 +31,14 @@ pub const PASSWORD_SETTINGS: &str = "/users/settings/password";
 pub const SECURITY_SETTINGS: &str = "/users/settings/security";
 /// Personal API tokens.
 pub const API_TOKENS: &str = "/users/settings/api-tokens";
+/// Deleting the account.
+pub const DELETE_ACCOUNT: &str = "/users/settings/delete";
+/// Downloading everything the site holds about the account.
+pub const EXPORT_DATA: &str = "/users/settings/export";
+/// Where that page's form posts; the answer is the file (served by the server, not a page).
+pub const EXPORT_DOWNLOAD: &str = "/users/settings/export/download";
+/// Keeping an account that is scheduled for deletion (the only page it can use).
+pub const REACTIVATION: &str = "/users/reactivation";
 /// Where a mailed link confirming a new address lands.
 pub const CONFIRM_EMAIL_CHANGE_LINK: &str = "/users/settings/confirm-email/link";
 /// The user's sessions and security feed.

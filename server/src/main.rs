@@ -1,4 +1,4 @@
-//! `server [serve|migrate|work|generate-secret|render-emails|require-password-change|rotate-mfa-keys|rotate-jwt-keys]`.
+//! `server [serve|migrate|work|generate-secret|render-emails|require-password-change|rotate-mfa-keys|rotate-jwt-keys|user|sessions|doctor]`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,7 +12,10 @@ use server::{telemetry, Application};
 use sigra::config::Config;
 use sigra::crypto::SecretKey;
 use sigra::db::Db;
+use sigra::doctor::Verdict;
 use sigra::mail::{EmailTemplates, Message};
+use sigra::operator::FirstPassword;
+use sigra::password::Password;
 use sigra::request::RequestContext;
 use sigra::{Sigra, SigraBuilder};
 
@@ -48,6 +51,57 @@ enum Command {
     /// Make a new JWT signing key (it signs a minute later); the current one keeps verifying
     /// until the tokens it signed have expired.
     RotateJwtKeys,
+    /// Act on an account, found by its email address.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Act on an account's sessions.
+    Sessions {
+        #[command(subcommand)]
+        action: SessionsAction,
+    },
+    /// Check that this deployment can work (database, migrations, clock, mail, sign-in
+    /// providers) and print what is enabled; changes nothing. Exits 1 if a check fails.
+    Doctor {
+        /// Also send a test message to this address, at once.
+        #[arg(long, value_name = "EMAIL")]
+        send_test_mail: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create an account. Without --password-stdin it has no password and the address gets a
+    /// link to choose one (which also confirms it); with it, it is like a registered account
+    /// (a confirmation mail goes out).
+    Create {
+        /// The account's email address.
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Lift the password lock and the two-factor lock.
+    Unlock {
+        /// The account's email address.
+        email: String,
+    },
+    /// Turn off every second factor (authenticator app, backup codes, passkeys) of an owner
+    /// who lost them; they are told by mail.
+    DisableMfa {
+        /// The account's email address.
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SessionsAction {
+    /// End every session, access token and refresh family of an account.
+    Revoke {
+        /// The account's email address.
+        email: String,
+    },
 }
 
 #[tokio::main]
@@ -75,6 +129,11 @@ async fn main() -> ExitCode {
         Command::RequirePasswordChange { email } => require_password_change(config, &email).await,
         Command::RotateMfaKeys => rotate_mfa_keys(config).await,
         Command::RotateJwtKeys => rotate_jwt_keys(config).await,
+        Command::User { action } => user(config, action).await,
+        Command::Doctor { send_test_mail } => doctor(config, send_test_mail.as_deref()).await,
+        Command::Sessions {
+            action: SessionsAction::Revoke { email },
+        } => revoke_sessions(config, &email).await,
         Command::Serve | Command::GenerateSecret => serve(config).await,
     };
     match outcome {
@@ -172,5 +231,81 @@ async fn rotate_jwt_keys(config: Config) -> anyhow::Result<()> {
         key,
         "a new JWT signing key is published and signs in a minute; the previous one verifies until its tokens expire"
     );
+    Ok(())
+}
+
+async fn user(config: Config, action: UserAction) -> anyhow::Result<()> {
+    let sigra = core(config).start().await?;
+    let operator = sigra.operator();
+    match action {
+        UserAction::Create {
+            email,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("could not read the password from standard input")?;
+                FirstPassword::Given(Password::new(
+                    line.trim_end_matches(['\r', '\n']).to_owned(),
+                ))
+            } else {
+                FirstPassword::Mailed
+            };
+            let request = RequestContext::command("server user create");
+            let id = operator.create_user(&email, password, &request).await?;
+            tracing::info!(user_id = %id, "account created");
+        }
+        UserAction::Unlock { email } => {
+            let request = RequestContext::command("server user unlock");
+            if !operator.unlock(&email, &request).await? {
+                anyhow::bail!("no account has that email address");
+            }
+            tracing::info!("the account can log in again");
+        }
+        UserAction::DisableMfa { email } => {
+            let request = RequestContext::command("server user disable-mfa");
+            if !operator.disable_second_factors(&email, &request).await? {
+                anyhow::bail!("no account has that email address");
+            }
+            tracing::info!("every second factor is off and the owner was mailed");
+        }
+    }
+    Ok(())
+}
+
+async fn revoke_sessions(config: Config, email: &str) -> anyhow::Result<()> {
+    let sigra = core(config).start().await?;
+    let request = RequestContext::command("server sessions revoke");
+    let Some(ended) = sigra.operator().revoke_sessions(email, &request).await? else {
+        anyhow::bail!("no account has that email address");
+    };
+    tracing::info!(ended, "every session and token of the account has ended");
+    Ok(())
+}
+
+async fn doctor(config: Config, test_mail_to: Option<&str>) -> anyhow::Result<()> {
+    // Connect without migrating: pending migrations are something to report, not to apply.
+    let db = match Db::connect(&config.database).await {
+        Ok(db) => db,
+        Err(error) => {
+            println!("FAIL  database: cannot be reached: {error}");
+            anyhow::bail!("a check failed");
+        }
+    };
+    let sigra = core(config).with_db(db)?;
+    let checks = sigra.doctor(test_mail_to).await;
+    for check in &checks {
+        println!(
+            "{:<5} {}: {}",
+            check.verdict.as_str(),
+            check.name,
+            check.detail
+        );
+    }
+    if checks.iter().any(|c| c.verdict == Verdict::Fail) {
+        anyhow::bail!("a check failed");
+    }
     Ok(())
 }

@@ -50,6 +50,7 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         })
         .merge(crate::api::routes(sigra.clone()))
         .merge(crate::oauth::routes(sigra.clone()))
+        .merge(crate::export::routes(sigra.clone()))
         .merge(link_landing_routes())
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,
@@ -57,6 +58,7 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         .layer(from_fn_with_state(
             RequiredSteps {
                 sigra: sigra.clone(),
+                reactivation_calls: app::account::reactivation_paths().into(),
                 password_change_calls: app::account::password_change_paths().into(),
                 mfa_enrolment_calls: app::account::mfa_enrolment_paths().into(),
             },

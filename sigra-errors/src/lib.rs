@@ -87,6 +87,19 @@ pub enum ErrorKind {
     /// The site requires a second factor and the account has none yet.
     #[error("Set up two-factor authentication before you continue.")]
     MfaEnrolmentRequired,
+    /// The account is scheduled for deletion: keeping it is the only thing it can do.
+    #[error("Your account is scheduled for deletion. Keep it to continue.")]
+    DeletionPending,
+    /// The address typed to confirm a deletion is not the account's.
+    #[error("Type your email address exactly as shown to confirm.")]
+    ConfirmationMismatch,
+    /// An operator tried to create an account for an address that has one. Only operator
+    /// commands can see this: every guest-facing form answers the same for any address.
+    #[error("That address already has an account.")]
+    AddressTaken,
+    /// A deletion was cancelled less than a day ago; a new request must wait.
+    #[error("You kept your account less than a day ago. You can ask to delete it again 24 hours after that.")]
+    DeletionCooldown,
     /// The change would remove the account's last second factor: a current one must confirm it.
     #[error("Confirm with your passkey to remove your last second factor.")]
     SecondFactorRequired,
@@ -150,12 +163,17 @@ impl ErrorKind {
             | Self::OAuthFailed
             | Self::OAuthCancelled => 400,
             Self::UnknownProvider => 404,
-            Self::LastSignInMethod | Self::PasswordAlreadySet => 409,
+            Self::LastSignInMethod
+            | Self::PasswordAlreadySet
+            | Self::DeletionCooldown
+            | Self::AddressTaken => 409,
+            Self::ConfirmationMismatch => 422,
             Self::Unconfirmed
             | Self::WrongPassword
             | Self::SudoRequired
             | Self::PasswordChangeRequired
             | Self::MfaEnrolmentRequired
+            | Self::DeletionPending
             | Self::SecondFactorRequired => 403,
             Self::MfaLocked | Self::RateLimited { .. } => 429,
             Self::Busy | Self::Unavailable => 503,
@@ -188,6 +206,10 @@ impl ErrorKind {
             Self::Unauthenticated => "unauthenticated",
             Self::PasswordChangeRequired => "password_change_required",
             Self::MfaEnrolmentRequired => "mfa_enrolment_required",
+            Self::DeletionPending => "account_deletion_pending",
+            Self::ConfirmationMismatch => "confirmation_mismatch",
+            Self::DeletionCooldown => "deletion_cooldown",
+            Self::AddressTaken => "address_taken",
             Self::SecondFactorRequired => "second_factor_required",
             Self::Busy => "busy",
             Self::Unavailable => "unavailable",
@@ -256,6 +278,10 @@ pub enum PasswordProblem {
     /// The name of this site, or built from it.
     #[error("Password must not be built from the name of this site.")]
     BasedOnAppName,
+    /// Easy to guess: a repeat, a sequence, a keyboard pattern or a dictionary word with simple
+    /// changes (the strength estimate counts fewer than 10^8 guesses).
+    #[error("This password is easy to guess (a repeat, a sequence, a keyboard pattern or a common word with small changes). Add a few unrelated words.")]
+    Guessable,
     /// Known from a data breach (the optional breached-password check).
     #[error("This password has appeared in a data breach. Choose a different one.")]
     Breached,

@@ -40,6 +40,13 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// RFC 3339 in UTC, as shown: how a time leaves the system (exports, JSON views).
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// Milliseconds of a duration, saturating at `i64::MAX`.
 pub fn millis_of(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)

@@ -83,6 +83,14 @@ pub enum Error {
     PasswordChangeRequired,
     /// The site requires a second factor and the account has none yet.
     MfaEnrolmentRequired,
+    /// The account is scheduled for deletion: it can only be kept (or left to go).
+    DeletionPending,
+    /// The address typed to confirm a deletion is not the account's.
+    ConfirmationMismatch,
+    /// A deletion was cancelled less than a day ago.
+    DeletionCooldown,
+    /// An operator asked for an account at an address that has one (operator commands only).
+    AddressTaken,
     /// Removing the account's last second factor needs a current one.
     SecondFactorRequired,
     /// Too much work is queued (password hashing); the client should retry shortly.
@@ -169,6 +177,10 @@ impl Error {
             Self::CrossSiteRefused => ErrorKind::CrossSiteRefused,
             Self::PasswordChangeRequired => ErrorKind::PasswordChangeRequired,
             Self::MfaEnrolmentRequired => ErrorKind::MfaEnrolmentRequired,
+            Self::DeletionPending => ErrorKind::DeletionPending,
+            Self::ConfirmationMismatch => ErrorKind::ConfirmationMismatch,
+            Self::DeletionCooldown => ErrorKind::DeletionCooldown,
+            Self::AddressTaken => ErrorKind::AddressTaken,
             Self::SecondFactorRequired => ErrorKind::SecondFactorRequired,
             Self::Busy => ErrorKind::Busy,
             Self::Unavailable(_) => ErrorKind::Unavailable,

@@ -1,9 +1,11 @@
 //! Lifecycle hooks: host code that runs inside the core's own transaction on registration,
-//! email change and password change (Sigra's `on_register`, `on_email_change`,
-//! `on_password_change`), and before and after each organization and membership change
-//! (Sigra's organization callbacks). A hook that fails rolls the whole change back, so a
-//! `before_` hook can veto a change and an `after_` hook's own writes commit with it.
+//! email change, password change and a deletion request (Sigra's `on_register`,
+//! `on_email_change`, `on_password_change`, `on_delete`), before and after each organization
+//! and membership change (Sigra's organization callbacks), and the host's part of a personal
+//! data export. A hook that fails rolls the whole change back, so a `before_` hook can veto a
+//! change and an `after_` hook's own writes commit with it.
 
+use serde_json::{Map, Value};
 use sqlx::AnyConnection;
 
 use crate::mail::BoxFuture;
@@ -167,6 +169,29 @@ pub trait LifecycleHooks: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), HookError>> {
         let _ = (conn, org, user, role);
         Box::pin(async { Ok(()) })
+    }
+
+    /// An account asked to be deleted: it is scheduled, and its sessions and tokens have ended.
+    /// A hook that refuses (say, the host's own data must be handed over first) keeps the
+    /// account as it was.
+    fn on_delete<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        user: &'a UserId,
+    ) -> BoxFuture<'a, Result<(), HookError>> {
+        let _ = (conn, user);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// What the host holds about `user`, for the personal data export (under `host`). Give
+    /// everything personal your own tables keep about them; never a secret.
+    fn export_personal_data<'a>(
+        &'a self,
+        conn: &'a mut AnyConnection,
+        user: &'a UserId,
+    ) -> BoxFuture<'a, Result<Map<String, Value>, HookError>> {
+        let _ = (conn, user);
+        Box::pin(async { Ok(Map::new()) })
     }
 }
 

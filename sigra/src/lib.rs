@@ -15,6 +15,7 @@ pub mod config;
 pub mod confirmation;
 pub mod crypto;
 pub mod db;
+pub mod doctor;
 pub mod error;
 pub mod geo;
 pub mod hooks;
@@ -25,6 +26,7 @@ pub mod lockout;
 pub mod mail;
 pub mod mfa;
 pub mod oauth;
+pub mod operator;
 pub mod organizations;
 pub mod passkeys;
 pub mod password;
@@ -57,6 +59,7 @@ use jwt::{CustomClaims, Jwt, JwtKeys, NoCustomClaims};
 use mail::{DevMailbox, EmailTemplates, Mailer, SmtpMailer};
 use mfa::{Keyring, Mfa, MfaSecrets, TrustedBrowsers};
 use oauth::{OAuth, OAuthSecrets, ProviderClient};
+use operator::Operator;
 use organizations::{Organizations, Role, RoleRegistry, SlugRules};
 use passkeys::Passkeys;
 use password::{BreachCheck, PasswordHasher, PasswordPolicy, Passwords};
@@ -352,6 +355,14 @@ impl Sigra {
     pub fn account(&self) -> Account<'_> {
         Account {
             core: &self.inner.core,
+        }
+    }
+
+    /// Operator actions on accounts by address (the command line's `user` and `sessions`).
+    pub fn operator(&self) -> Operator<'_> {
+        Operator {
+            core: &self.inner.core,
+            codes: &self.inner.confirmation_codes,
         }
     }
 

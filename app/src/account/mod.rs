@@ -4,6 +4,8 @@
 
 mod api_tokens;
 mod confirmation;
+mod deletion;
+mod export;
 mod mfa;
 mod oauth;
 mod passkeys;
@@ -25,6 +27,11 @@ pub use confirmation::{
     confirm_with_code, confirm_with_link, resend_confirmation, ConfirmWithCode, ConfirmWithLink,
     ResendConfirmation,
 };
+pub use deletion::{
+    delete_account, deletion_overview, keep_account, reactivation_overview, DeleteAccount,
+    DeletionView, KeepAccount, ReactivationView,
+};
+pub use export::{export_overview, ExportView};
 pub use mfa::{
     cancel_second_factor, confirm_totp_setup, disable_totp, forget_trusted_browsers, mfa_challenge,
     regenerate_backup_codes, security_overview, start_totp_setup, verify_second_factor,
@@ -169,6 +176,19 @@ pub fn password_change_paths() -> Vec<&'static str> {
         <settings::AccountOverview as ServerFn>::PATH,
         <settings::PasswordRules as ServerFn>::PATH,
         <settings::AssessPassword as ServerFn>::PATH,
+        <session::SessionState as ServerFn>::PATH,
+        <LogOut as ServerFn>::PATH,
+    ]
+}
+
+/// The server functions an account scheduled for deletion may call: its page's data, keeping
+/// the account, the header's session state and log-out. Every other call is refused.
+#[cfg(feature = "ssr")]
+pub fn reactivation_paths() -> Vec<&'static str> {
+    use leptos::server_fn::ServerFn;
+    vec![
+        <KeepAccount as ServerFn>::PATH,
+        <deletion::ReactivationOverview as ServerFn>::PATH,
         <session::SessionState as ServerFn>::PATH,
         <LogOut as ServerFn>::PATH,
     ]
@@ -506,6 +526,13 @@ fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'stati
         A::OrgMemberRoleChange => "Organization member role changed",
         A::OrgInvite => "Invitation sent",
         A::OrgInvitationRevoke => "Invitation revoked",
+        A::AccountDeletionSchedule => "Account deletion asked for",
+        A::AccountDeletionCancel => "Account kept: deletion cancelled",
+        A::AccountDeletionExecute => "Account deleted",
+        A::AccountDataExport => "Personal data downloaded",
+        A::AccountCreate => "Account created by an administrator",
+        A::AccountUnlock => "Account unlocked by an administrator",
+        A::SessionRevokeAll => "Every session ended by an administrator",
     }
 }
 

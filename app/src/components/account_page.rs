@@ -63,6 +63,9 @@ where
                     Err(UiError::MfaEnrolmentRequired) => {
                         view! { <Redirect path=paths::SECURITY_SETTINGS /> }.into_any()
                     }
+                    Err(UiError::DeletionPending) => {
+                        view! { <Redirect path=paths::REACTIVATION /> }.into_any()
+                    }
                     Err(error) => view! {
                         <Banner tone=Tone::Danger attr:role="alert">{error.to_string()}</Banner>
                     }

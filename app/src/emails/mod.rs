@@ -305,6 +305,44 @@ fn describe(app: &str, message: Message) -> Email {
                 .para("If it was you, wait and try again. If not, your password is known to someone: reset it now:")
                 .button("Reset my password", reset_url)
         }
+        Message::DeletionScheduled { delete_at, keep_url } => {
+            // "2026-12-20T10:00:00.000Z" reads as "2026-12-20 at 10:00 UTC".
+            let when = match (delete_at.get(..10), delete_at.get(11..16)) {
+                (Some(day), Some(time)) => format!("{day} at {time} UTC"),
+                _ => delete_at,
+            };
+            Email::new(format!("Your {app} account will be deleted"))
+                .parts([
+                    format!("Your {app} account is scheduled for deletion on ").into(),
+                    strong(when),
+                    ". Every session and token was ended.".into(),
+                ])
+                .para("Changed your mind? Log in before then and choose to keep your account:")
+                .button("Keep my account", keep_url)
+                .small("If you did not ask for this, log in and keep your account, then change your password.")
+        }
+        Message::AccountCreated { url, valid_for_minutes } => {
+            let valid = duration(valid_for_minutes);
+            Email::new(format!("Your {app} account is ready"))
+                .para(format!("An administrator made a {app} account for this address. Choose your password to start:"))
+                .button("Choose my password", url)
+                .small(format!(
+                    "The link works once, for {valid}. If you did not expect this, ignore this message: nobody can \
+                     use the account without the link."
+                ))
+        }
+        Message::TestMail => Email::new(format!("A test message from {app}"))
+            .para(format!("The mail settings of {app} work: this message was sent by `server doctor`."))
+            .small("Nothing needs doing."),
+        Message::DeletionCancelled => Email::new(format!("Your {app} account will not be deleted"))
+            .para(format!("You kept your {app} account: the deletion you asked for is cancelled."))
+            .small("If this was not you, change your password now."),
+        Message::AccountDeleted => Email::new(format!("Your {app} account was deleted"))
+            .para(format!(
+                "Your {app} account was deleted as you asked. This address is no longer linked to it, and \
+                 you can register again with it at any time."
+            ))
+            .small("This is the last message about that account."),
     }
 }
 
@@ -469,7 +507,8 @@ mod tests {
             Message::ConfirmEmail { url, .. }
             | Message::MagicLink { url, .. }
             | Message::ResetPassword { url, .. }
-            | Message::ConfirmEmailChange { url, .. } => vec![url.as_str()],
+            | Message::ConfirmEmailChange { url, .. }
+            | Message::AccountCreated { url, .. } => vec![url.as_str()],
             Message::RegistrationAttempt {
                 log_in_url,
                 reset_url,
@@ -482,7 +521,11 @@ mod tests {
             | Message::MfaLocked { reset_url, .. } => vec![reset_url.as_str()],
             Message::ApiTokenCreated { tokens_url, .. } => vec![tokens_url.as_str()],
             Message::OrganizationInvitation { url, .. } => vec![url.as_str()],
+            Message::DeletionScheduled { keep_url, .. } => vec![keep_url.as_str()],
             Message::EmailChangeRequested { .. }
+            | Message::DeletionCancelled
+            | Message::AccountDeleted
+            | Message::TestMail
             | Message::EmailChanged { .. }
             | Message::MfaEnabled
             | Message::BackupCodeUsed { .. }

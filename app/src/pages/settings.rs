@@ -63,6 +63,10 @@ fn overview(account: AccountDetails) -> impl IntoView {
                     </dd>
                     <dt class="text-slate-500 dark:text-slate-400">"API tokens"</dt>
                     <dd><TextLink href=paths::API_TOKENS>"Create and revoke tokens"</TextLink></dd>
+                    <dt class="text-slate-500 dark:text-slate-400">"Your data"</dt>
+                    <dd><TextLink href=paths::EXPORT_DATA>"Download everything we hold about you"</TextLink></dd>
+                    <dt class="text-slate-500 dark:text-slate-400">"Delete account"</dt>
+                    <dd><TextLink href=paths::DELETE_ACCOUNT>"Delete your account"</TextLink></dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Member since"</dt>
                     <dd><time datetime=account.member_since.clone()>{account.member_since.clone()}</time></dd>
                 </dl>

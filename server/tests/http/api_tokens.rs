@@ -147,6 +147,7 @@ async fn no_token_reaches_what_needs_a_session_whatever_its_scopes() {
             ("/users/settings/email", vec![("new_email", "thief@example.com"), ("current_password", CANARY_PASSWORD)]),
             ("/users/settings/security/totp-start", vec![]),
             ("/users/sessions/revoke-others", vec![]),
+            ("/users/settings/delete", vec![("confirm_email", "nosession@example.com"), ("current_password", CANARY_PASSWORD)]),
         ] {
             let response = reqwest::Client::new()
                 .post(format!("{}{path}", app.address))
@@ -165,6 +166,7 @@ async fn no_token_reaches_what_needs_a_session_whatever_its_scopes() {
         assert_eq!(app.count("SELECT COUNT(*) FROM api_tokens").await, 1, "no token made a token");
         assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'thief@example.com' OR pending_email = 'thief@example.com'").await, 0);
         assert_eq!(app.count("SELECT COUNT(*) FROM user_totp").await, 0);
+        assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE deletion_scheduled_at IS NOT NULL").await, 0, "no deletion");
         assert!(
             crate::helpers::session_cookie(&app.log_in("nosession@example.com", CANARY_PASSWORD, false).await).is_some(),
             "the password is unchanged"

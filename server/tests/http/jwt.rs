@@ -575,6 +575,80 @@ async fn a_rotated_key_keeps_verifying_its_tokens_until_they_expire_then_leaves_
     .await;
 }
 
+/// The key ids a JWKS answer publishes.
+async fn published_kids(app: &TestApp) -> Vec<String> {
+    let jwks = body(
+        app.api(Method::GET, "/.well-known/jwks.json", None, None)
+            .await,
+    )
+    .await;
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn rotating_before_any_key_exists_makes_the_one_key_that_signs_at_once() {
+    on_each_engine(|app: TestApp| async move {
+        let kid = app
+            .sigra
+            .jwt()
+            .rotate_keys(&sigra::request::RequestContext::command("test"))
+            .await
+            .expect("rotated");
+        api_client(&app, "first-key@example.com").await;
+        assert_eq!(app.sigra.jwt().signing_key_id().await.expect("kid"), kid);
+        assert_eq!(published_kids(&app).await, [kid]);
+        assert_eq!(app.count("SELECT COUNT(*) FROM jwt_signing_keys").await, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_key_rotated_by_another_process_is_read_within_thirty_seconds() {
+    let secret = sigra::crypto::SecretKey::generate_text();
+    let setup = || Setup {
+        env: vec![("SIGRA_SECRET_KEY", secret.clone())],
+        ..Setup::default()
+    };
+    on_each_engine_with(setup, |app: TestApp| {
+        let secret = secret.clone();
+        async move {
+            let first = published_kids(&app).await;
+            assert_eq!(first.len(), 1, "the first key is made on first use");
+            // Another server process (its own pool and core on the same database and secret)
+            // rotates the keys, as `server rotate-jwt-keys` does.
+            let config =
+                sigra::testing::config_with(app.database_url(), &[("SIGRA_SECRET_KEY", &secret)]);
+            let db = sigra::db::Db::connect(&config.database)
+                .await
+                .expect("connect");
+            let other = sigra::Sigra::builder(config, std::sync::Arc::new(app::emails::Templates))
+                .clock(std::sync::Arc::new(app.clock.clone()))
+                .with_db(db)
+                .expect("core");
+            let new_kid = other
+                .jwt()
+                .rotate_keys(&sigra::request::RequestContext::command("test"))
+                .await
+                .expect("rotated");
+
+            app.advance(Duration::from_secs(29));
+            assert_eq!(published_kids(&app).await, first, "read at most every 30 s");
+            app.advance(Duration::from_secs(1));
+            let kids = published_kids(&app).await;
+            assert!(
+                kids.contains(&new_kid) && kids.contains(&first[0]),
+                "30 s after its last read the process publishes the new key: {kids:?}"
+            );
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn an_account_with_a_second_factor_gets_an_mfa_token_and_no_tokens_until_the_code() {
     on_each_engine(|app: TestApp| async move {

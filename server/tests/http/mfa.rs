@@ -333,6 +333,15 @@ async fn a_pending_session_opens_nothing_but_the_second_factor_step() {
             ),
             ("/users/settings/security/passkey-delete", &[("id", "x")]),
             ("/users/settings/security/passkey-confirm-start", &[]),
+            ("/api/account/deletion", &[]),
+            (
+                "/users/settings/delete",
+                &[
+                    ("confirm_email", "bypass@example.com"),
+                    ("current_password", CANARY_PASSWORD),
+                ],
+            ),
+            ("/users/reactivation/keep", &[]),
         ];
         let before = app.account_snapshot().await;
         for (path, form) in calls {

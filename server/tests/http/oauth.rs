@@ -501,18 +501,41 @@ async fn a_verified_address_of_an_account_links_only_after_its_owner_proves_it()
 #[tokio::test]
 async fn an_unconfirmed_account_preregistered_with_the_address_loses_its_credentials() {
     each_engine(op_settings(), |app| async move {
-        // The attacker registers the victim's address first, with a password, and keeps a
-        // session open (account pre-hijacking).
-        let attacker = app.signed_in("prey@example.test").await;
+        // The attacker registers the victim's address first, with a password, sets up a second
+        // factor and a passkey, asks for a reset link and keeps a session open (account
+        // pre-hijacking).
+        let mut attacker = app.signed_in("prey@example.com").await;
+        crate::mfa::enrol(&app, &mut attacker).await;
+        crate::passkeys::register(&app, &mut attacker, "attacker's key").await;
+        app.post_form(
+            "/users/reset-password",
+            "/users/reset-password",
+            &[("email", "prey@example.com")],
+            None,
+        )
+        .await;
+        let user = "(SELECT id FROM users WHERE email = 'prey@example.com')";
+        let left = |table: &str| format!("SELECT COUNT(*) FROM {table} WHERE user_id = {user}");
+        let pending_links = format!("{} AND used_at IS NULL", left("user_tokens"));
+        assert!(app.count(&pending_links).await > 0, "a link is pending");
+        let epoch = format!("SELECT mfa_trust_epoch FROM users WHERE id = {user}");
+        let epoch_before = app.count(&epoch).await;
+
         let mut victim = Browser::new(&app);
-        assert_signed_in(&victim.sign_in_with_op("prey@example.test").await, "/users/settings");
+        assert_signed_in(&victim.sign_in_with_op("prey@example.com").await, "/users/settings");
         assert_eq!(app.me(&attacker).await, StatusCode::UNAUTHORIZED, "the attacker's session ended");
-        let retry = app.log_in("prey@example.test", CANARY_PASSWORD, false).await;
+        let retry = app.log_in("prey@example.com", CANARY_PASSWORD, false).await;
         assert!(session_cookie(&retry).is_none(), "the attacker's password is gone");
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM users WHERE email = 'prey@example.test' AND password_hash IS NULL AND confirmed_at IS NOT NULL").await,
+            app.count("SELECT COUNT(*) FROM users WHERE email = 'prey@example.com' AND password_hash IS NULL AND confirmed_at IS NOT NULL").await,
             1
         );
+        for table in ["user_totp", "user_backup_codes", "user_passkeys"] {
+            assert_eq!(app.count(&left(table)).await, 0, "{table} is emptied");
+        }
+        assert_eq!(app.count(&pending_links).await, 0, "the mailed links are spent");
+        assert_eq!(app.count(&left("user_sessions")).await, 1, "only the victim's session");
+        assert!(app.count(&epoch).await > epoch_before, "trusted browsers are forgotten");
         let link = texts(&app, "SELECT metadata FROM audit_events WHERE action = 'oauth.link'").await;
         assert!(link[0].contains(r#""reset_unconfirmed":true"#), "{link:?}");
     })
@@ -564,7 +587,8 @@ async fn return_to_never_leaves_the_site() {
 }
 
 #[tokio::test]
-async fn a_user_with_totp_signs_in_with_a_provider_and_is_asked_for_the_code() {
+async fn a_user_with_totp_signs_in_with_a_provider_and_is_asked_for_the_code_unless_the_browser_is_trusted(
+) {
     each_engine(op_settings(), |app| async move {
         let mut cookie = app.signed_in("twofactor@example.com").await;
         execute(
@@ -572,7 +596,7 @@ async fn a_user_with_totp_signs_in_with_a_provider_and_is_asked_for_the_code() {
             "UPDATE users SET confirmed_at = 1 WHERE email = 'twofactor@example.com'",
         )
         .await;
-        crate::mfa::enrol(&app, &mut cookie).await;
+        let (secret, _) = crate::mfa::enrol(&app, &mut cookie).await;
         // Link the provider from settings (under sudo).
         let mut browser = Browser::new(&app);
         browser.jar.insert(
@@ -623,6 +647,39 @@ async fn a_user_with_totp_signs_in_with_a_provider_and_is_asked_for_the_code() {
             .last()
             .expect("a challenge")
             .contains(r#""method":"oauth""#));
+
+        // The code, with "trust this browser": the next provider log-in in this browser skips
+        // the code; another browser is still asked.
+        let code = crate::mfa::next_code(&app, &secret);
+        let verified = fresh
+            .post(
+                "/users/mfa",
+                "/users/mfa",
+                &[
+                    ("code", &code),
+                    ("trust_browser", "on"),
+                    ("return_to", "/users/settings"),
+                ],
+            )
+            .await;
+        assert_eq!(location(&verified), "/users/settings");
+        assert!(
+            session_cookie(&verified).is_some(),
+            "the code finishes the log-in"
+        );
+        assert!(fresh.cookie("__Host-sigra_trusted_browser").is_some());
+        fresh.jar.remove("__Host-sigra_session");
+        assert_signed_in(
+            &fresh.sign_in_with_op("twofactor@example.com").await,
+            "/users/settings",
+        );
+        let mut untrusted = Browser::new(&app);
+        let asked = untrusted.sign_in_with_op("twofactor@example.com").await;
+        assert!(
+            location(&asked).starts_with("/users/mfa?return_to="),
+            "{}",
+            location(&asked)
+        );
     })
     .await;
 }
@@ -836,24 +893,116 @@ async fn a_stale_provider_log_in_does_not_open_sudo() {
     .await;
 }
 
+/// A whole log-in with `provider` in a new browser: the app's answer to the callback.
+async fn sign_in_with(app: &TestApp, provider: &str) -> reqwest::Response {
+    let mut browser = Browser::new(app);
+    let url = browser.start(provider, None).await;
+    let callback = browser.through_provider(&url).await;
+    browser.callback(&callback).await
+}
+
+/// Moves the app's clock and the fake provider's along with it.
+fn advance(app: &TestApp, fake: &FakeProvider, seconds: u64) {
+    app.advance(Duration::from_secs(seconds));
+    fake.set(|b| b.clock_offset += i64::try_from(seconds).expect("seconds"));
+}
+
 #[tokio::test]
-async fn the_signing_keys_are_fetched_again_for_an_unknown_key_id() {
+async fn the_signing_keys_are_fetched_again_for_an_unknown_key_id_at_most_once_a_minute() {
     let fake = FakeProvider::start(Flavour::OpenId, "forge-rp").await;
     each_engine(fake.settings("forge"), |app| {
         let fake = &fake;
         async move {
-            fake.set(|b| b.subject = format!("rotate-{}", uuid()));
-            let mut browser = Browser::new(&app);
-            let url = browser.start("forge", None).await;
-            let callback = browser.through_provider(&url).await;
-            assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+            fake.set(|b| {
+                b.subject = format!("rotate-{}", uuid());
+                b.clock_offset = 0;
+            });
+            let fetched = fake.key_requests();
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            assert_eq!(
+                fake.key_requests(),
+                fetched + 1,
+                "discovery fetches the keys"
+            );
 
+            // The provider rotates: the new key id is unknown, so the keys are fetched again.
             fake.rotate_key();
-            app.advance(Duration::from_secs(61));
-            let mut again = Browser::new(&app);
-            let url = again.start("forge", None).await;
-            let callback = again.through_provider(&url).await;
-            assert_signed_in(&again.callback(&callback).await, "/users/settings");
+            advance(&app, fake, 61);
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            assert_eq!(fake.key_requests(), fetched + 2);
+
+            // Another unknown key id within the minute is refused without asking the provider
+            // (a stream of forged key ids cannot make the app hammer it).
+            fake.rotate_key();
+            advance(&app, fake, 30);
+            assert_refused(&sign_in_with(&app, "forge").await, "oauth_failed");
+            assert_eq!(fake.key_requests(), fetched + 2, "at most once a minute");
+            assert_eq!(
+                failure_reasons(&app).await.last().map(String::as_str),
+                Some("id_token_unknown_key")
+            );
+
+            advance(&app, fake, 31);
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            assert_eq!(fake.key_requests(), fetched + 3);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn discovery_and_keys_are_cached_for_the_discovery_cache_lifetime() {
+    let fake = FakeProvider::start(Flavour::OpenId, "forge-rp").await;
+    let mut settings = fake.settings("forge");
+    settings.push(("SIGRA_OAUTH_DISCOVERY_CACHE", "10m".to_owned()));
+    each_engine(settings, |app| {
+        let fake = &fake;
+        async move {
+            fake.set(|b| {
+                b.subject = format!("cached-{}", uuid());
+                b.clock_offset = 0;
+            });
+            let (discovered, fetched) = (fake.discovery_requests(), fake.key_requests());
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            advance(&app, fake, 10 * 60 - 1);
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            assert_eq!(
+                (fake.discovery_requests(), fake.key_requests()),
+                (discovered + 1, fetched + 1),
+                "within the lifetime nothing is fetched again"
+            );
+
+            advance(&app, fake, 1);
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            assert_eq!(
+                (fake.discovery_requests(), fake.key_requests()),
+                (discovered + 2, fetched + 2),
+                "at the end of the lifetime both are fetched again"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_provider_slower_than_the_http_timeout_is_given_up_on() {
+    let fake = FakeProvider::start(Flavour::OpenId, "forge-rp").await;
+    let mut settings = fake.settings("forge");
+    settings.push(("SIGRA_OAUTH_HTTP_TIMEOUT", "1s".to_owned()));
+    each_engine(settings, |app| {
+        let fake = &fake;
+        async move {
+            fake.set(|b| {
+                b.subject = format!("slow-{}", uuid());
+                b.token_delay = Duration::from_secs(4);
+            });
+            assert_refused(&sign_in_with(&app, "forge").await, "oauth_failed");
+            assert_eq!(failure_reasons(&app).await, ["token_exchange"]);
+            assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+
+            // The control: the same provider answering in time signs in.
+            fake.set(|b| b.token_delay = Duration::ZERO);
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
         }
     })
     .await;
@@ -958,6 +1107,61 @@ async fn apple_posts_its_answer_cross_site_and_the_browser_that_started_finishes
             assert_eq!(
                 texts(&app, "SELECT name FROM user_identities").await,
                 ["Ada Lovelace"]
+            );
+        }
+    })
+    .await;
+}
+
+/// A whole log-in with the fake Apple in a new browser: the app's answer to the callback.
+async fn sign_in_with_apple(app: &TestApp) -> reqwest::Response {
+    let mut browser = Browser::new(app);
+    let posted = apple_post(app, &browser.start("apple", None).await).await;
+    browser.callback(&location(&posted)).await
+}
+
+/// The claims of a JWT, read without verifying it (the fake provider verified it).
+fn jwt_claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
+#[tokio::test]
+async fn apples_client_secret_is_reused_for_its_hour_and_remade_five_minutes_before_it_expires() {
+    let apple = FakeProvider::start(Flavour::Apple, "com.example.web").await;
+    each_engine(apple.settings("apple"), |app| {
+        let apple = &apple;
+        async move {
+            apple.set(|b| {
+                b.subject = format!("001234.{}", uuid());
+                b.email = Some(format!("apple-{}@privaterelay.appleid.com", uuid()));
+                b.clock_offset = 0;
+            });
+            let before = apple.client_secrets().len();
+            assert_signed_in(&sign_in_with_apple(&app).await, "/users/settings");
+            advance(&app, apple, 54 * 60);
+            assert_signed_in(&sign_in_with_apple(&app).await, "/users/settings");
+            advance(&app, apple, 2 * 60);
+            assert_signed_in(&sign_in_with_apple(&app).await, "/users/settings");
+
+            let secrets = apple.client_secrets().split_off(before);
+            assert_eq!(secrets.len(), 3, "one per code exchange");
+            assert_eq!(secrets[0], secrets[1], "made once for its hour");
+            assert_ne!(secrets[1], secrets[2], "remade before it expires");
+            let (first, remade) = (jwt_claims(&secrets[0]), jwt_claims(&secrets[2]));
+            assert_eq!(
+                first["exp"].as_i64().expect("exp") - first["iat"].as_i64().expect("iat"),
+                3600,
+                "an hour"
+            );
+            assert_eq!(
+                remade["iat"].as_i64().expect("iat") - first["iat"].as_i64().expect("iat"),
+                56 * 60,
+                "made at the app's time"
             );
         }
     })
@@ -1074,6 +1278,41 @@ async fn facebook_addresses_are_never_treated_as_verified() {
             assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'fbnew@example.test' AND confirmed_at IS NULL").await, 1);
             let avatar = texts(&app, "SELECT avatar_url FROM user_identities WHERE subject = 'fb-2'").await;
             assert_eq!(avatar, ["https://graph.example/p.jpg"]);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_confirmation_mode_block_a_provider_account_with_an_unverified_address_waits_for_the_mail(
+) {
+    let facebook = FakeProvider::start(Flavour::Facebook, "fb-app").await;
+    let mut settings = facebook.settings("facebook");
+    settings.push(("SIGRA_CONFIRMATION_MODE", "block".to_owned()));
+    each_engine(settings, |app| {
+        let facebook = &facebook;
+        async move {
+            facebook.set(|b| {
+                b.subject = format!("fb-{}", uuid());
+                b.email = Some("blocked@example.test".to_owned());
+            });
+            assert_refused(&sign_in_with(&app, "facebook").await, "unconfirmed");
+            assert_eq!(
+                app.count("SELECT COUNT(*) FROM users WHERE email = 'blocked@example.test' AND confirmed_at IS NULL").await,
+                1,
+                "the account and its identity are made"
+            );
+            assert_eq!(app.count("SELECT COUNT(*) FROM user_identities").await, 1);
+            assert_eq!(app.count("SELECT COUNT(*) FROM user_sessions").await, 0);
+            // A second try is refused the same way and mails no second account.
+            assert_refused(&sign_in_with(&app, "facebook").await, "unconfirmed");
+            assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
+
+            let link = app.link_in_mail("blocked@example.test", "/users/confirm/").await;
+            let (cookie, page) = app.open_link(&link).await;
+            let confirmed = app.post_link_form(&page, &cookie, &[], None).await;
+            assert_eq!(confirmed.status(), StatusCode::FOUND);
+            assert_signed_in(&sign_in_with(&app, "facebook").await, "/users/settings");
         }
     })
     .await;

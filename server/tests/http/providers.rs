@@ -8,6 +8,7 @@ use std::io::BufRead as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use axum::extract::{Form, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -332,6 +333,11 @@ pub struct Behaviour {
     pub github_emails: Vec<Value>,
     pub expires_in: Option<u64>,
     pub refresh_token: Option<String>,
+    /// How long the token endpoint waits before it answers.
+    pub token_delay: Duration,
+    /// Seconds added to the real time in the ID token's times, to follow an app whose
+    /// clock a test moved forward.
+    pub clock_offset: i64,
 }
 
 impl Default for Behaviour {
@@ -347,6 +353,8 @@ impl Default for Behaviour {
             github_emails: Vec::new(),
             expires_in: None,
             refresh_token: None,
+            token_delay: Duration::ZERO,
+            clock_offset: 0,
         }
     }
 }
@@ -403,6 +411,10 @@ pub struct FakeState {
     pub token_requests: AtomicUsize,
     pub trap_hits: AtomicUsize,
     pub refreshes: AtomicUsize,
+    discovery_requests: AtomicUsize,
+    key_requests: AtomicUsize,
+    /// Every client secret the app authenticated with, in order (Apple's are JWTs).
+    client_secrets: Mutex<Vec<String>>,
     codes_issued: AtomicUsize,
 }
 
@@ -430,6 +442,9 @@ impl FakeProvider {
             token_requests: AtomicUsize::new(0),
             trap_hits: AtomicUsize::new(0),
             refreshes: AtomicUsize::new(0),
+            discovery_requests: AtomicUsize::new(0),
+            key_requests: AtomicUsize::new(0),
+            client_secrets: Mutex::new(Vec::new()),
             codes_issued: AtomicUsize::new(0),
         });
         let router = Router::new()
@@ -499,9 +514,25 @@ impl FakeProvider {
     pub fn token_requests(&self) -> usize {
         self.state.token_requests.load(Ordering::SeqCst)
     }
+
+    /// How many times the discovery document was fetched.
+    pub fn discovery_requests(&self) -> usize {
+        self.state.discovery_requests.load(Ordering::SeqCst)
+    }
+
+    /// How many times the signing keys (JWKS) were fetched.
+    pub fn key_requests(&self) -> usize {
+        self.state.key_requests.load(Ordering::SeqCst)
+    }
+
+    /// The client secrets the app authenticated with, oldest first.
+    pub fn client_secrets(&self) -> Vec<String> {
+        self.state.client_secrets.lock().expect("lock").clone()
+    }
 }
 
 async fn discovery(State(state): State<Arc<FakeState>>) -> Json<Value> {
+    state.discovery_requests.fetch_add(1, Ordering::SeqCst);
     let base = &state.base;
     Json(json!({
         "issuer": base,
@@ -516,6 +547,7 @@ async fn discovery(State(state): State<Arc<FakeState>>) -> Json<Value> {
 }
 
 async fn jwks(State(state): State<Arc<FakeState>>) -> Json<Value> {
+    state.key_requests.fetch_add(1, Ordering::SeqCst);
     let signing = state.signing.lock().expect("lock");
     Json(json!({ "keys": [signing.1.jwk] }))
 }
@@ -596,6 +628,7 @@ async fn token(
 ) -> Response {
     state.token_requests.fetch_add(1, Ordering::SeqCst);
     let behaviour = state.behaviour.lock().expect("lock").clone();
+    tokio::time::sleep(behaviour.token_delay).await;
     if behaviour.token_redirects {
         return (
             StatusCode::FOUND,
@@ -691,6 +724,11 @@ fn client_authenticated(
     if id != state.client_id {
         return false;
     }
+    state
+        .client_secrets
+        .lock()
+        .expect("lock")
+        .push(secret.clone());
     if state.flavour != Flavour::Apple {
         return secret == FAKE_SECRET;
     }
@@ -716,7 +754,8 @@ fn id_token(state: &FakeState, behaviour: &Behaviour, nonce: Option<String>) -> 
             .expect("time")
             .as_secs(),
     )
-    .expect("seconds");
+    .expect("seconds")
+        + behaviour.clock_offset;
     let mut claims = json!({
         "iss": state.base, "aud": state.client_id, "sub": behaviour.subject,
         "iat": now, "exp": now + 600, "auth_time": now - behaviour.auth_age,

@@ -289,6 +289,29 @@ async fn the_meter_reads_a_password_with_the_server_rules() {
         assert!(short.contains("TooShort"), "{short}");
         let own = reading("meter.person@example.com", Some("meter.person@example.com")).await;
         assert!(own.contains("BasedOnEmail"), "{own}");
+        // Long but guessable: weak on the meter, refused by the policy, bars and word agreeing.
+        for guessable in [
+            "passwordpassword",
+            "aaaaaaaaaaaaaaaa",
+            "123456789012345",
+            "qwertyuiopasdfgh",
+        ] {
+            let weak: serde_json::Value =
+                serde_json::from_str(&reading(guessable, None).await).expect("json");
+            assert_eq!(weak["label"], "Weak", "{guessable}: {weak}");
+            assert!(
+                weak["score"].as_u64().is_some_and(|s| s <= 2),
+                "{guessable}: {weak}"
+            );
+            assert_eq!(weak["problem"], "Guessable", "{guessable}: {weak}");
+        }
+        let refused = app
+            .register("guessable@example.com", "qwertyuiopasdfgh")
+            .await;
+        assert!(crate::helpers::form_refusal(&refused)
+            .1
+            .is_some_and(|e| e.contains("Guessable")));
+        assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
     })
     .await;
 }

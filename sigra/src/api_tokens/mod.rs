@@ -5,7 +5,7 @@
 
 mod format;
 pub mod scopes;
-mod store;
+pub(crate) mod store;
 
 use std::time::Duration;
 

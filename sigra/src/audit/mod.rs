@@ -166,6 +166,26 @@ crate::db::stored_enum! {
         /// A pending invitation was revoked. Actor: an owner or admin. Target: the
         /// organization. `invitation`.
         OrgInvitationRevoke = "organization.invitation_revoke",
+        /// The account asked to be deleted: every session and token ended, and the deletion
+        /// waits for its grace period. Actor: the user. `execute_at`.
+        AccountDeletionSchedule = "account.deletion.schedule",
+        /// A scheduled deletion was cancelled by signing in and keeping the account. Actor: the
+        /// user.
+        AccountDeletionCancel = "account.deletion.cancel",
+        /// A deletion was carried out. Actor: system. Target: the user (the id stays in the
+        /// trail). `strategy`.
+        AccountDeletionExecute = "account.deletion.execute",
+        /// The user downloaded everything the site holds about them. Actor: the user.
+        AccountDataExport = "account.data_export",
+        /// An operator created an account. Actor: system. Target: the user. `first_sign_in`
+        /// (`given`: the operator gave the password; `mailed_link`: the owner chooses it).
+        AccountCreate = "account.create",
+        /// An operator lifted the password and second-factor locks. Actor: system. Target: the
+        /// user.
+        AccountUnlock = "account.unlock",
+        /// An operator ended every session of the user. Actor: system. Target: the user.
+        /// `ended`.
+        SessionRevokeAll = "session.revoke_all",
     }
 }
 

@@ -1,5 +1,5 @@
 //! Re-authentication: every check of a signed-in user's password outside log-in (sudo, the
-//! password and email changes, and later account deletion, unlinking a provider or deleting an
+//! password and email changes, account deletion, and later unlinking a provider or deleting an
 //! organization) goes through `reauthenticate`. It obeys the log-in rules, so a stolen
 //! session cookie is no better a guessing oracle than the log-in form: it is rate limited per
 //! user and per client address, it refuses while the account is locked (with the answer a wrong
@@ -26,6 +26,8 @@ crate::db::stored_enum! {
         PasswordChange = "password_change",
         /// Authorising a new email address.
         EmailChange = "email_change",
+        /// Authorising the deletion of the account.
+        AccountDeletion = "account_deletion",
     }
 }
 

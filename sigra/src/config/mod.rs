@@ -7,6 +7,7 @@
 
 mod api;
 mod database;
+mod deletion;
 mod error;
 mod jobs;
 mod lockout;
@@ -34,6 +35,7 @@ use sources::{Reader, Setting};
 
 pub use api::{ApiTokenConfig, JwtAlgorithm, JwtConfig, JwtPrivateKey};
 pub use database::DatabaseConfig;
+pub use deletion::{DeletionConfig, DeletionStrategy};
 pub use error::{ConfigError, Expected};
 pub use jobs::JobsConfig;
 pub use mail::{MailConfig, MailTransport, SmtpConfig, SmtpSecurity};
@@ -104,6 +106,8 @@ pub struct Config {
     pub jwt: JwtConfig,
     /// Organizations: reserved slugs, slug redirects, invitations.
     pub organizations: OrganizationConfig,
+    /// Account deletion.
+    pub deletion: DeletionConfig,
     /// Log line format.
     pub log_format: LogFormat,
     /// Things the operator should hear about once logging is up (such as generated secrets).
@@ -128,6 +132,7 @@ const SECTIONS: &[&[Setting]] = &[
     oauth::SETTINGS,
     api::SETTINGS,
     organizations::SETTINGS,
+    deletion::SETTINGS,
 ];
 
 impl Config {
@@ -186,6 +191,7 @@ impl Config {
         let api_tokens = ApiTokenConfig::read(&mut r);
         let jwt = JwtConfig::read(&mut r, &base_url);
         let organizations = OrganizationConfig::read(&mut r);
+        let deletion = DeletionConfig::read(&mut r);
         let default_log_format = if production {
             LogFormat::Json
         } else {
@@ -219,6 +225,7 @@ impl Config {
                 api_tokens,
                 jwt,
                 organizations,
+                deletion,
                 log_format,
                 notices,
             }),

@@ -202,6 +202,48 @@ impl Db {
             .map_err(|e| Error::Internal(Box::new(e)))
     }
 
+    /// The migrations this binary knows that the database has not applied, as
+    /// `version_description`, in order. Applies nothing.
+    ///
+    /// # Errors
+    /// The database is unreachable.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>> {
+        // Before the first migration the bookkeeping table does not exist: nothing is applied.
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .or_else(|error| match &error {
+                    sqlx::Error::Database(_) => Ok(Vec::new()),
+                    _ => Err(Error::database(error)),
+                })?;
+        Ok(MIGRATOR
+            .iter()
+            .filter(|migration| !applied.contains(&migration.version))
+            .map(|migration| {
+                format!(
+                    "{:04}_{}",
+                    migration.version,
+                    migration.description.replace(' ', "_")
+                )
+            })
+            .collect())
+    }
+
+    /// The database server's clock, in unix milliseconds (the doctor compares it with ours).
+    ///
+    /// # Errors
+    /// The database is unreachable.
+    pub(crate) async fn clock_millis(&self) -> Result<i64> {
+        let sql = match self.backend {
+            Backend::Sqlite => "SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS BIGINT)",
+            Backend::Postgres => {
+                "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+            }
+        };
+        Ok(sqlx::query_scalar(sql).fetch_one(&self.pool).await?)
+    }
+
     /// The pool, for tests that inspect or arrange rows directly.
     #[cfg(feature = "testing")]
     pub fn pool(&self) -> &AnyPool {

@@ -1,5 +1,5 @@
-//! Required steps: while an account must choose a new password, or (with `mfa.required`) has
-//! no second factor yet, it can do nothing but that step. Page loads are sent to the step's
+//! Required steps: while an account is scheduled for deletion, must choose a new password, or
+//! (with `mfa.required`) has no second factor yet, it can do nothing but that step. Page loads are sent to the step's
 //! page; server functions and the JSON API answer 403 with the step's error code (in the
 //! host's encoding for server functions, see `encode_refusals`; a browser posting a form
 //! without JavaScript is sent to the step's page instead). The calls the step
@@ -25,6 +25,8 @@ use super::scope::Scope;
 /// A step an account must take before anything else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RequiredStep {
+    /// The account is scheduled for deletion: keeping it (or signing out) is all it can do.
+    Reactivation,
     /// An operator required a new password.
     PasswordChange,
     /// The site requires a second factor and the account has none.
@@ -35,6 +37,7 @@ impl RequiredStep {
     /// The page where the step is taken.
     pub fn page(self) -> &'static str {
         match self {
+            Self::Reactivation => pages::REACTIVATION,
             Self::PasswordChange => pages::PASSWORD_CHANGE,
             Self::MfaEnrolment => pages::SECURITY_SETTINGS,
         }
@@ -42,6 +45,7 @@ impl RequiredStep {
 
     fn error(self) -> Error {
         match self {
+            Self::Reactivation => Error::DeletionPending,
             Self::PasswordChange => Error::PasswordChangeRequired,
             Self::MfaEnrolment => Error::MfaEnrolmentRequired,
         }
@@ -50,7 +54,7 @@ impl RequiredStep {
     /// Pages that stay open during the step besides its own.
     fn other_pages(self) -> &'static [&'static str] {
         match self {
-            Self::PasswordChange => &[],
+            Self::Reactivation | Self::PasswordChange => &[],
             // Changes to second factors need sudo, and a required new password comes first.
             Self::MfaEnrolment => &[pages::SUDO, pages::PASSWORD_CHANGE],
         }
@@ -70,6 +74,8 @@ fn is_provider_route(path: &str) -> bool {
 pub struct RequiredSteps {
     /// The core (its configuration, and the second-factor lookup).
     pub sigra: Sigra,
+    /// The server-function paths keeping an account scheduled for deletion needs.
+    pub reactivation_calls: Arc<[&'static str]>,
     /// The server-function paths the password change needs.
     pub password_change_calls: Arc<[&'static str]>,
     /// The server-function paths setting up a second factor needs.
@@ -109,6 +115,7 @@ impl RequiredSteps {
                     || (step == RequiredStep::MfaEnrolment && is_provider_route(path))
             }
             Asked::Call => match step {
+                RequiredStep::Reactivation => self.reactivation_calls.contains(&path),
                 RequiredStep::PasswordChange => self.password_change_calls.contains(&path),
                 RequiredStep::MfaEnrolment => {
                     self.mfa_enrolment_calls.contains(&path) || is_provider_route(path)
@@ -126,6 +133,10 @@ impl RequiredSteps {
         asked: Asked,
         path: &str,
     ) -> Result<Option<RequiredStep>, Error> {
+        if user.deletion_scheduled_at.is_some() {
+            let step = RequiredStep::Reactivation;
+            return Ok((!self.allows(step, asked, path)).then_some(step));
+        }
         if user.must_change_password {
             let step = RequiredStep::PasswordChange;
             return Ok((!self.allows(step, asked, path)).then_some(step));

@@ -43,6 +43,8 @@ pub mod pages {
     pub const API_TOKENS: &str = "/users/settings/api-tokens";
     /// Where an invitation link leads (`/invitations/:token`).
     pub const INVITATIONS: &str = "/invitations";
+    /// Keeping an account that is scheduled for deletion.
+    pub const REACTIVATION: &str = "/users/reactivation";
 }
 
 /// Each kind of link mailed with a token: where the mail points, and the token-free page the

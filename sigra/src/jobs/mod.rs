@@ -29,8 +29,9 @@ crate::db::stored_enum! {
     pub enum JobKind {
         /// Render and deliver one email.
         SendEmail = "send_email",
-        /// Delete expired sessions, tokens, old failed jobs, invitations 30 days after they
-        /// expired and ended slug redirects (periodic).
+        /// Delete expired sessions, tokens and old failed jobs, invitations 30 days after they
+        /// expired and ended slug redirects, and carry out the account deletions that are due
+        /// (periodic).
         Cleanup = "cleanup",
     }
 }
@@ -303,12 +304,18 @@ impl Jobs<'_> {
             .await
             .map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;
+        let deleted = self
+            .core
+            .execute_due_deletions()
+            .await
+            .map_err(|e| e.to_string())?;
         tracing::info!(
             sessions = removed.0,
             tokens = removed.1,
             jobs = removed.2,
             invitations,
             slug_redirects,
+            accounts_deleted = deleted,
             "cleanup done"
         );
         Ok(())

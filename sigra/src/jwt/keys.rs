@@ -357,6 +357,9 @@ impl JwtKeys {
                 .execute(&mut *conn)
                 .await?
                 .rows_affected();
+        // With no key before it, nobody can hold an old JWKS to propagate against: the first
+        // key signs at once, so there is never a minute without a signing key.
+        let activates_at = if retired == 0 { now } else { activates_at };
         let id = self.insert_new(conn, now, activates_at).await?;
         Ok((id, retired))
     }

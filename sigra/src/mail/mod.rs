@@ -181,6 +181,26 @@ pub enum Message {
         /// How long it works.
         valid_for_days: u64,
     },
+    /// The account is scheduled for deletion (every session and token has ended).
+    DeletionScheduled {
+        /// When it will be deleted (RFC 3339, UTC).
+        delete_at: String,
+        /// Where signing in keeps the account.
+        keep_url: Link,
+    },
+    /// An operator made an account for this address: choose a password.
+    AccountCreated {
+        /// Where to choose it (the reset landing, which also confirms the address).
+        url: Link,
+        /// How long the link works.
+        valid_for_minutes: u64,
+    },
+    /// `server doctor --send-test-mail`: the transport delivers.
+    TestMail,
+    /// A scheduled deletion was cancelled: the account stays.
+    DeletionCancelled,
+    /// The account was deleted (sent to the address it had).
+    AccountDeleted,
     /// Too many wrong second factors locked the second-factor step for a while.
     MfaLocked {
         /// How long the lock lasts.
@@ -214,6 +234,11 @@ impl Message {
             Self::ProviderUnlinked { .. } => "provider_unlinked",
             Self::ApiTokenCreated { .. } => "api_token_created",
             Self::OrganizationInvitation { .. } => "organization_invitation",
+            Self::DeletionScheduled { .. } => "deletion_scheduled",
+            Self::AccountCreated { .. } => "account_created",
+            Self::TestMail => "test_mail",
+            Self::DeletionCancelled => "deletion_cancelled",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 
@@ -297,6 +322,17 @@ impl Message {
                 url: link("/invitations/SAMPLE-TOKEN"),
                 valid_for_days: 7,
             },
+            Self::DeletionScheduled {
+                delete_at: "2026-12-20T10:00:00.000Z".to_owned(),
+                keep_url: link("/users/log-in"),
+            },
+            Self::AccountCreated {
+                url: link("/users/reset-password/SAMPLE-TOKEN"),
+                valid_for_minutes: 48 * 60,
+            },
+            Self::TestMail,
+            Self::DeletionCancelled,
+            Self::AccountDeleted,
         ]
     }
 }
@@ -343,4 +379,9 @@ pub struct MailError(pub String);
 pub trait Mailer: Send + Sync + 'static {
     /// Delivers one message.
     fn send<'a>(&'a self, email: &'a OutgoingEmail) -> BoxFuture<'a, Result<(), MailError>>;
+
+    /// Whether the transport can be reached now (`server doctor`); sends nothing.
+    fn check(&self) -> BoxFuture<'_, Result<(), MailError>> {
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -49,6 +49,16 @@ impl Mailer for SmtpMailer {
                 .map_err(|e| MailError(e.to_string()))
         })
     }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), MailError>> {
+        Box::pin(async move {
+            match self.transport.test_connection().await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(MailError("the server did not answer NOOP".to_owned())),
+                Err(error) => Err(MailError(error.to_string())),
+            }
+        })
+    }
 }
 
 fn build(email: &OutgoingEmail) -> Result<lettre::Message, MailError> {

@@ -176,6 +176,26 @@ pub(crate) async fn second_factor_count_on(conn: &mut AnyConnection, user: &User
     store::second_factor_count(conn, user).await
 }
 
+/// Lifts the second-factor lock of `user` and its growth, as part of another change (an
+/// operator's unlock).
+pub(crate) async fn clear_lock_on(conn: &mut AnyConnection, user: &UserId) -> Result<()> {
+    store::clear_failures(conn, user).await
+}
+
+/// Removes every second factor of `user` (the authenticator app with its backup codes, and
+/// each passkey) and forgets trusted browsers, as part of another change (an operator helping
+/// an owner who lost them). How many second factors went.
+pub(crate) async fn remove_every_second_factor(
+    conn: &mut AnyConnection,
+    user: &UserId,
+) -> Result<i64> {
+    let removed = store::second_factor_count(conn, user).await?;
+    store::delete_totp(conn, user).await?;
+    crate::passkeys::delete_all_on(conn, user).await?;
+    store::bump_trust_epoch(conn, user).await?;
+    Ok(removed)
+}
+
 /// Forgets every trusted browser of `user` as part of another change (a new password).
 pub(crate) async fn forget_trusted_browsers_on(
     conn: &mut AnyConnection,

@@ -273,6 +273,29 @@ impl<'a> OAuth<'a> {
             .collect()
     }
 
+    /// Whether `provider` can be used now (`server doctor`): one found by discovery is
+    /// discovered and its keys fetched; explicit endpoints are taken as configured. What was
+    /// seen, or why it fails.
+    ///
+    /// # Errors
+    /// The failure's reason (`discovery`, `discovery_mismatch`, `jwks`).
+    pub async fn check_provider(
+        &self,
+        provider: &ProviderConfig,
+    ) -> std::result::Result<String, String> {
+        match &provider.endpoints {
+            crate::config::Endpoints::Explicit { .. } => {
+                Ok("explicit endpoints (used as configured)".to_owned())
+            }
+            crate::config::Endpoints::Discovery { issuer } => self
+                .client
+                .resolve(provider, self.core.now())
+                .await
+                .map(|_| format!("discovered at {issuer} with its signing keys"))
+                .map_err(|failure| format!("{} failed at {issuer}", failure.0)),
+        }
+    }
+
     fn provider(&self, name: &str) -> Result<&'a ProviderConfig> {
         self.core
             .config()

@@ -130,6 +130,16 @@ pub(crate) async fn count(conn: &mut AnyConnection, user: &UserId) -> Result<u32
     store::count_for_user(conn, user).await
 }
 
+/// Deletes every passkey of `user`, as part of another change (an operator turning off the
+/// second factors of an owner who lost them).
+pub(crate) async fn delete_all_on(conn: &mut AnyConnection, user: &UserId) -> Result<()> {
+    sqlx::query("DELETE FROM user_passkeys WHERE user_id = $1")
+        .bind(user.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Whether the user has a passkey (a second factor).
 pub(crate) async fn has_passkey(conn: &mut AnyConnection, user: &UserId) -> Result<bool> {
     Ok(store::count_for_user(conn, user).await? > 0)

@@ -1,14 +1,16 @@
 use crate::config::PasswordConfig;
 use crate::users::EmailAddress;
 
-use super::{common, NewPassword, Password};
+use super::{common, strength, NewPassword, Password};
 
 /// Why a new password was refused: the wire vocabulary's type, so the browser shows the same
 /// words.
 pub use sigra_errors::PasswordProblem as PolicyViolation;
 
-/// Policy v1: length bounds in characters, the common-password list, and context words.
-/// No composition rules (NIST SP 800-63B, ASVS 6.2.5).
+/// Policy v2: length bounds in characters, the common-password list, context words, and the
+/// guess count of the strength estimate (at least 10^8 guesses: no repeats, sequences, keyboard
+/// walks or dictionary words with simple changes). No composition rules (NIST SP 800-63B,
+/// ASVS 6.2.5).
 #[derive(Clone, Debug)]
 pub struct PasswordPolicy {
     min_length: usize,
@@ -39,7 +41,8 @@ impl PasswordPolicy {
     /// Checks a new password for the owner of `email`.
     ///
     /// # Errors
-    /// The first rule the password breaks, in the order: length, common list, context words.
+    /// The first rule the password breaks, in the order: length, common list, context words,
+    /// guessability.
     pub fn check(
         &self,
         password: Password,
@@ -69,6 +72,11 @@ impl PasswordPolicy {
         }
         if !self.app_name.is_empty() && is_repetition_of(&core, &self.app_name) {
             return Err(PolicyViolation::BasedOnAppName);
+        }
+        let context = strength::context_words(Some(email), &self.app_name);
+        let context: Vec<&str> = context.iter().map(String::as_str).collect();
+        if strength::strength(&password, &context).score < strength::ACCEPTED_SCORE {
+            return Err(PolicyViolation::Guessable);
         }
         Ok(NewPassword(password))
     }
@@ -129,18 +137,17 @@ mod tests {
 
     #[test]
     fn long_unicode_and_spaces_are_fine_and_no_composition_rules_apply() {
-        assert_eq!(check(&"x".repeat(64)), Ok(()));
-        assert_eq!(check(&"y".repeat(128)), Ok(()));
+        assert_eq!(check(&"tangerine lighthouse ".repeat(6)), Ok(()));
         assert_eq!(check("ünïcödé pässwörd ☃ ok"), Ok(()));
         assert_eq!(check("all lowercase words here"), Ok(()));
     }
 
     #[test]
     fn length_counts_characters_not_bytes() {
-        // 15 snowmen are 45 bytes but 15 characters.
-        assert_eq!(check(&"☃".repeat(15)), Ok(()));
+        // 15 symbols are 45 bytes but 15 characters.
+        assert_eq!(check("☃❄☂☀★♞♜♛♚♝⚑⚐☯☮✈"), Ok(()));
         assert_eq!(
-            check(&"☃".repeat(14)),
+            check("☃❄☂☀★♞♜♛♚♝⚑⚐☯☮"),
             Err(PolicyViolation::TooShort { min: 15 })
         );
         assert_eq!(
@@ -164,6 +171,23 @@ mod tests {
         assert_eq!(common("password123"), Err(PolicyViolation::Common));
         assert_eq!(common("PassWord123"), Err(PolicyViolation::Common));
         assert_eq!(common("iloveyou"), Err(PolicyViolation::Common));
+    }
+
+    #[test]
+    fn repeats_sequences_keyboard_walks_and_dressed_up_words_are_refused_as_guessable() {
+        for guessable in [
+            "passwordpassword",
+            "aaaaaaaaaaaaaaaa",
+            "123456789012345",
+            "qwertyuiopasdfgh",
+            "lovelacelovelace",
+        ] {
+            assert_eq!(
+                check(guessable),
+                Err(PolicyViolation::Guessable),
+                "{guessable}"
+            );
+        }
     }
 
     #[test]

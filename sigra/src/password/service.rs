@@ -53,7 +53,9 @@ impl<'a> Passwords<'a> {
 
     /// The meter's reading for a password being typed by the owner of `email` (if known).
     pub fn assess_password(&self, password: Password, email: Option<&EmailAddress>) -> Assessment {
-        let strength = strength(&password);
+        let context = super::strength::context_words(email, &self.core.config().app_name);
+        let context: Vec<&str> = context.iter().map(String::as_str).collect();
+        let strength = strength(&password, &context);
         let placeholder;
         let email = match email {
             Some(email) => email,
@@ -72,6 +74,11 @@ impl<'a> Passwords<'a> {
             }
         };
         let problem = self.core.password_policy().check(password, email).err();
+        // A refused password never reads as strong: the meter and the policy agree.
+        let strength = match problem {
+            Some(_) => strength.refused(),
+            None => strength,
+        };
         Assessment { strength, problem }
     }
 }

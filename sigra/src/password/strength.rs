@@ -1,19 +1,28 @@
-//! A strength estimate for the live meter: points for length and variety, penalties for
-//! common passwords, repeats and runs (Sigra's `check_strength`). Advice only; the policy
-//! decides what is accepted.
+//! The strength estimate: zxcvbn (Dropbox's estimator, as the `zxcvbn` crate) counts the
+//! guesses an attacker with dictionaries, keyboard layouts, repeats, sequences, dates and
+//! common substitutions needs, and scores 0 to 4. The policy refuses scores below 3 (fewer than
+//! 10^8 guesses), and the live meter shows the same score, so its bars, its word and the
+//! policy agree.
 
 use serde::Serialize;
 
-use super::{common, Password};
+use super::Password;
+use crate::users::EmailAddress;
+
+/// Characters the estimator looks at: enough for any password it could call weak, and a bound
+/// on its work for the meter, which anyone can call.
+const ESTIMATED_CHARACTERS: usize = 64;
+/// The lowest score the policy accepts (at least 10^8 guesses).
+pub(crate) const ACCEPTED_SCORE: u8 = 3;
 
 /// How strong a password looks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum StrengthLabel {
-    /// Easy to guess.
+    /// Easy to guess (refused).
     Weak,
-    /// Acceptable.
+    /// Hard to guess.
     Fair,
-    /// Good.
+    /// Very hard to guess.
     Strong,
 }
 
@@ -26,50 +35,50 @@ pub struct Strength {
     pub label: StrengthLabel,
 }
 
-/// Estimates the strength of `password`.
-pub fn strength(password: &Password) -> Strength {
+impl Strength {
+    fn of_score(score: u8) -> Self {
+        let label = match score {
+            s if s < ACCEPTED_SCORE => StrengthLabel::Weak,
+            ACCEPTED_SCORE => StrengthLabel::Fair,
+            _ => StrengthLabel::Strong,
+        };
+        Self { score, label }
+    }
+
+    /// The reading of a password the policy refuses: never above the refused scores.
+    pub(crate) fn refused(self) -> Self {
+        Self::of_score(self.score.min(ACCEPTED_SCORE - 1))
+    }
+}
+
+/// The words an attacker tries first against this user: the address's local part and each of
+/// its pieces ("ada.lovelace" gives "ada" and "lovelace"), and the site's name.
+pub(crate) fn context_words(email: Option<&EmailAddress>, app_name: &str) -> Vec<String> {
+    let mut words = vec![app_name.to_lowercase()];
+    if let Some(email) = email {
+        let local = email
+            .as_str()
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
+        words.extend(
+            local
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|piece| piece.chars().count() >= 3)
+                .map(str::to_owned),
+        );
+        words.push(local);
+    }
+    words
+}
+
+/// Estimates the strength of `password`; `context` are words an attacker would try first (the
+/// address, the site's name).
+pub fn strength(password: &Password, context: &[&str]) -> Strength {
     let text = password.normalized();
-    let chars: Vec<char> = text.chars().collect();
-    let mut points: i32 = match chars.len() {
-        0..=4 => 0,
-        5..=7 => 1,
-        8..=11 => 2,
-        12..=15 => 3,
-        _ => 4,
-    };
-    let has = |test: fn(char) -> bool| chars.iter().any(|c| test(*c));
-    if has(char::is_lowercase) && has(char::is_uppercase) {
-        points += 1;
-    }
-    if has(|c| c.is_ascii_digit()) {
-        points += 1;
-    }
-    if has(|c| !c.is_alphanumeric()) {
-        points += 1;
-    }
-    if common::is_common(&text.to_lowercase()) {
-        points -= 2;
-    }
-    if chars.windows(4).any(|w| w.iter().all(|c| *c == w[0])) {
-        points -= 1;
-    }
-    let step = |a: char, b: char| i64::from(u32::from(b)) - i64::from(u32::from(a));
-    if chars.windows(4).any(|w| {
-        [1, -1]
-            .iter()
-            .any(|d| w.windows(2).all(|p| step(p[0], p[1]) == *d))
-    }) {
-        points -= 1;
-    }
-    let label = match points {
-        p if p >= 5 => StrengthLabel::Strong,
-        3 | 4 => StrengthLabel::Fair,
-        _ => StrengthLabel::Weak,
-    };
-    Strength {
-        score: u8::try_from(points.clamp(0, 7) * 4 / 7).unwrap_or(0),
-        label,
-    }
+    let head: String = text.chars().take(ESTIMATED_CHARACTERS).collect();
+    Strength::of_score(u8::from(zxcvbn::zxcvbn(&head, context).score()))
 }
 
 #[cfg(test)]
@@ -77,27 +86,55 @@ mod tests {
     use super::*;
 
     fn of(text: &str) -> Strength {
-        strength(&Password::new(text.to_owned()))
+        strength(&Password::new(text.to_owned()), &["alice", "sigra"])
     }
 
     #[test]
-    fn long_varied_passwords_are_strong() {
-        assert_eq!(of("Correct-Horse-Battery-9").label, StrengthLabel::Strong);
-        assert_eq!(of("Correct-Horse-Battery-9").score, 4);
+    fn long_unrelated_words_are_strong() {
+        assert_eq!(
+            of("correct horse battery staple 42").label,
+            StrengthLabel::Strong
+        );
+        assert_eq!(of("correct horse battery staple 42").score, 4);
     }
 
     #[test]
-    fn short_or_predictable_passwords_are_weak() {
-        assert_eq!(of("abc").label, StrengthLabel::Weak);
-        assert_eq!(of("password123").label, StrengthLabel::Weak);
-        assert_eq!(of("aaaabbbbcccc").label, StrengthLabel::Weak);
+    fn repeats_sequences_keyboard_walks_and_dictionary_words_are_weak_whatever_their_length() {
+        for weak in [
+            "passwordpassword",
+            "aaaaaaaaaaaaaaaa",
+            "123456789012345",
+            "qwertyuiopasdfgh",
+            "P@ssw0rdP@ssw0rd",
+            "abcdefghijklmnopqrstuvwxyz",
+            "alice2026alice2026",
+            "sigrasigrasigra1",
+        ] {
+            let reading = of(weak);
+            assert_eq!(reading.label, StrengthLabel::Weak, "{weak}: {reading:?}");
+            assert!(reading.score < ACCEPTED_SCORE, "{weak}");
+        }
         assert_eq!(of("").score, 0);
     }
 
     #[test]
-    fn runs_and_repeats_cost_points() {
-        let plain = of("mellow yellow fellow");
-        let run = of("mellow yellow 1234");
-        assert!(run.score <= plain.score);
+    fn the_bars_and_the_word_agree() {
+        for score in 0..=4 {
+            let reading = Strength::of_score(score);
+            let expected = match score {
+                0..=2 => StrengthLabel::Weak,
+                3 => StrengthLabel::Fair,
+                _ => StrengthLabel::Strong,
+            };
+            assert_eq!(reading.label, expected);
+        }
+        assert_eq!(Strength::of_score(4).refused(), Strength::of_score(2));
+    }
+
+    #[test]
+    fn only_the_first_characters_are_estimated() {
+        // A long tail of repeats after a weak head is still judged by the head.
+        let long = format!("{}{}", "a".repeat(ESTIMATED_CHARACTERS), "Zq9!".repeat(200));
+        assert_eq!(of(&long).label, StrengthLabel::Weak);
     }
 }

@@ -97,6 +97,7 @@ mod tests {
                 created_at: Timestamp::from_millis(0),
                 pending_email: None,
                 must_change_password: false,
+                deletion_scheduled_at: None,
             },
             upgrade_to: None,
             first_factor: None,

@@ -98,6 +98,7 @@ struct FoundRow {
     user_created_at: Timestamp,
     pending_email: Option<String>,
     must_change_password: i64,
+    deletion_scheduled_at: Option<Timestamp>,
 }
 
 pub(crate) async fn find_by_token_hash(
@@ -108,9 +109,10 @@ pub(crate) async fn find_by_token_hash(
         "SELECT s.id AS session_id, s.token_hash, s.token_issued_at, s.previous_token_expires_at, \
                 s.kind, s.created_at AS session_created_at, s.last_seen_at, \
                 s.expires_at, s.sudo_at, s.upgrade_to, s.first_factor, u.id AS user_id, u.email, u.confirmed_at, \
-                u.created_at AS user_created_at, u.pending_email, u.must_change_password \
+                u.created_at AS user_created_at, u.pending_email, u.must_change_password, \
+                u.deletion_scheduled_at \
          FROM user_sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 OR s.previous_token_hash = $1",
+         WHERE (s.token_hash = $1 OR s.previous_token_hash = $1) AND u.deleted_at IS NULL",
     )
     .bind(hash.as_str())
     .fetch_optional(conn)
@@ -149,6 +151,7 @@ pub(crate) async fn find_by_token_hash(
             created_at: row.user_created_at,
             pending_email: row.pending_email.and_then(|e| EmailAddress::parse(&e).ok()),
             must_change_password: row.must_change_password != 0,
+            deletion_scheduled_at: row.deletion_scheduled_at,
         },
         upgrade_to: row.upgrade_to.and_then(|known| known.0),
         first_factor: row.first_factor.and_then(|known| known.0),

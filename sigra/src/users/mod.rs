@@ -51,4 +51,7 @@ pub struct User {
     pub pending_email: Option<EmailAddress>,
     /// Whether every page sends the user to the password change form until they change it.
     pub must_change_password: bool,
+    /// When a deletion the user asked for will be carried out; until then the account can
+    /// only be kept.
+    pub deletion_scheduled_at: Option<Timestamp>,
 }

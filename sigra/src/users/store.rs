@@ -355,14 +355,16 @@ struct AccountRow {
     created_at: Timestamp,
     pending_email: Option<String>,
     must_change_password: i64,
+    deletion_scheduled_at: Option<Timestamp>,
     token_epoch: i64,
 }
 
 /// The account with this id, if it exists (and its stored email still parses).
 pub(crate) async fn account(conn: &mut AnyConnection, id: &UserId) -> Result<Option<Account>> {
     let row = sqlx::query_as::<_, AccountRow>(
-        "SELECT id, email, confirmed_at, created_at, pending_email, must_change_password, token_epoch \
-         FROM users WHERE id = $1",
+        "SELECT id, email, confirmed_at, created_at, pending_email, must_change_password, \
+                deletion_scheduled_at, token_epoch \
+         FROM users WHERE id = $1 AND deleted_at IS NULL",
     )
     .bind(id.as_str())
     .fetch_optional(conn)
@@ -376,6 +378,7 @@ pub(crate) async fn account(conn: &mut AnyConnection, id: &UserId) -> Result<Opt
                 created_at: row.created_at,
                 pending_email: row.pending_email.and_then(|e| EmailAddress::parse(&e).ok()),
                 must_change_password: row.must_change_password != 0,
+                deletion_scheduled_at: row.deletion_scheduled_at,
             },
             token_epoch: row.token_epoch,
         })

@@ -1,0 +1,191 @@
+//! What an operator does to an account by its address (the `server user …` and
+//! `server sessions revoke` commands): create it, unlock it, turn off its second factors, end
+//! its sessions. Each is one unit of work with an audit row by the system, the account as
+//! target. None does anything to an address without an account; each says whether there was
+//! one.
+
+use crate::audit::{Action, AuditEvent};
+use crate::confirmation::{AskedBy, Confirmation, ConfirmationCodes};
+use crate::error::{Error, Result};
+use crate::http::{pages, MailedLink};
+use crate::mail::Message;
+use crate::password::Password;
+use crate::plumbing::Core;
+use crate::request::RequestContext;
+use crate::tokens::{self, Purpose};
+use crate::users::{self, EmailAddress, UserId};
+
+/// Operator actions on accounts: `sigra.operator()`.
+#[derive(Clone, Copy)]
+pub struct Operator<'a> {
+    pub(crate) core: &'a Core,
+    pub(crate) codes: &'a ConfirmationCodes,
+}
+
+/// How a new account gets its password.
+pub enum FirstPassword {
+    /// The operator gave one (checked against the policy like any other).
+    Given(Password),
+    /// The owner chooses it through a mailed link (valid as long as a confirmation link),
+    /// which also confirms the address.
+    Mailed,
+}
+
+impl Operator<'_> {
+    /// Creates an account for `email`. With a given password the account is like a registered
+    /// one (unconfirmed, a confirmation mail goes out); otherwise it has no password and a
+    /// link to choose one is mailed. Audited as `account.create`.
+    ///
+    /// # Errors
+    /// A malformed address; `AddressTaken` when an account has it; a weak password; the
+    /// database or a host hook failed.
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password: FirstPassword,
+        request: &RequestContext,
+    ) -> Result<UserId> {
+        let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
+        let hash = match password {
+            FirstPassword::Given(password) => {
+                let password = self.core.check_new_password(password, &email).await?;
+                Some(self.core.hasher().hash(&password).await?)
+            }
+            FirstPassword::Mailed => None,
+        };
+        let id = UserId::generate();
+        let mut change = self.core.begin_change(request).await?;
+        let now = change.now();
+        let inserted = !users::store::address_in_use(&mut change, &email, now).await?
+            && match &hash {
+                Some(hash) => {
+                    users::store::insert_if_new(&mut change, &id, &email, hash, now).await?
+                }
+                None => {
+                    users::store::insert_without_password(&mut change, &id, &email, false, now)
+                        .await?
+                }
+            };
+        if !inserted {
+            return Err(Error::AddressTaken);
+        }
+        self.core
+            .hooks()
+            .on_register(&mut change, &id, &email)
+            .await
+            .map_err(Error::Hook)?;
+        let event = AuditEvent::new(Action::AccountCreate)
+            .by_system()
+            .target_user(&id)
+            .meta(
+                "first_sign_in",
+                if hash.is_some() {
+                    "given"
+                } else {
+                    "mailed_link"
+                },
+            );
+        change.audit(event).await?;
+        if hash.is_some() {
+            let confirmation = Confirmation {
+                core: self.core,
+                codes: self.codes,
+            };
+            confirmation
+                .send_confirmation(&mut change, &id, &email, AskedBy::NewAccount)
+                .await?;
+        } else {
+            let ttl = self.core.config().tokens.confirm_ttl;
+            let token =
+                tokens::issue(&mut change, &id, Purpose::ResetPassword, &email, now, ttl).await?;
+            let message = Message::AccountCreated {
+                url: self
+                    .core
+                    .mailed_link_url(MailedLink::ResetPassword, token.expose()),
+                valid_for_minutes: crate::mail::minutes(ttl),
+            };
+            change.mail(&email, message).await?;
+        }
+        change.commit().await?;
+        Ok(id)
+    }
+
+    /// Lifts the password lock and the second-factor lock of `email`'s account (and their
+    /// growth). Audited as `account.unlock`. Whether the account exists.
+    ///
+    /// # Errors
+    /// A malformed address; the database failed.
+    pub async fn unlock(&self, email: &str, request: &RequestContext) -> Result<bool> {
+        let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
+        let mut change = self.core.begin_change(request).await?;
+        let Some(user) = users::store::find_id_by_email(&mut change, &email).await? else {
+            return Ok(false);
+        };
+        users::store::clear_failed_logins(&mut change, &user).await?;
+        crate::mfa::clear_lock_on(&mut change, &user).await?;
+        let event = AuditEvent::new(Action::AccountUnlock)
+            .by_system()
+            .target_user(&user);
+        change.audit(event).await?;
+        change.commit().await?;
+        Ok(true)
+    }
+
+    /// Turns off every second factor of `email`'s account, for an owner who lost them: the
+    /// authenticator app, backup codes and passkeys go, trusted browsers are forgotten, and the
+    /// owner is mailed. Audited as `mfa.disable` by the system. Whether the account exists.
+    ///
+    /// # Errors
+    /// A malformed address; the database failed.
+    pub async fn disable_second_factors(
+        &self,
+        email: &str,
+        request: &RequestContext,
+    ) -> Result<bool> {
+        let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
+        let mut change = self.core.begin_change(request).await?;
+        let Some(user) = users::store::find_id_by_email(&mut change, &email).await? else {
+            return Ok(false);
+        };
+        let removed = crate::mfa::remove_every_second_factor(&mut change, &user).await?;
+        let event = AuditEvent::new(Action::MfaDisable)
+            .by_system()
+            .target_user(&user)
+            .meta("authorised_by", "operator")
+            .meta("removed", removed);
+        change.audit(event).await?;
+        let message = Message::MfaDisabled {
+            reset_url: self.core.url(pages::RESET_PASSWORD),
+        };
+        change.mail(&email, message).await?;
+        change.commit().await?;
+        Ok(true)
+    }
+
+    /// Ends every session of `email`'s account and every access token and refresh family it
+    /// holds (its token epoch moves). Audited as `session.revoke_all`. How many sessions
+    /// ended, if the account exists.
+    ///
+    /// # Errors
+    /// A malformed address; the database failed.
+    pub async fn revoke_sessions(
+        &self,
+        email: &str,
+        request: &RequestContext,
+    ) -> Result<Option<u64>> {
+        let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
+        let mut change = self.core.begin_change(request).await?;
+        let Some(user) = users::store::find_id_by_email(&mut change, &email).await? else {
+            return Ok(None);
+        };
+        let ended = crate::sessions::store::delete_all_for_user(&mut change, &user, None).await?;
+        users::store::bump_token_epoch(&mut change, &user).await?;
+        let event = AuditEvent::new(Action::SessionRevokeAll)
+            .by_system()
+            .target_user(&user)
+            .meta("ended", ended);
+        change.audit(event).await?;
+        change.commit().await?;
+        Ok(Some(ended))
+    }
+}
