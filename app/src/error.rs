@@ -8,7 +8,9 @@ use std::fmt;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
-pub use sigra_errors::{ApiTokenProblem, EmailProblem, ErrorKind, PasswordProblem};
+pub use sigra_errors::{
+    ApiTokenProblem, EmailProblem, ErrorKind, OrganizationProblem, PasswordProblem,
+};
 
 /// What the user is told when a server function fails.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -133,6 +135,9 @@ pub enum UiError {
     /// Not found (or not the user's).
     #[error("{}", ErrorKind::NotFound)]
     NotFound,
+    /// An organization, membership or invitation change was refused.
+    #[error("{0}")]
+    Organization(OrganizationProblem),
     /// A request body the endpoint could not read.
     #[error("{}", ErrorKind::MalformedRequest)]
     MalformedRequest,
@@ -176,6 +181,7 @@ impl UiError {
             ErrorKind::InvalidApiToken(problem) => Self::InvalidApiToken(problem),
             ErrorKind::UnregisteredScopes => Self::UnregisteredScopes,
             ErrorKind::NotFound => Self::NotFound,
+            ErrorKind::Organization(problem) => Self::Organization(problem),
             ErrorKind::MalformedRequest => Self::MalformedRequest,
             ErrorKind::CrossSiteRefused => Self::CrossSiteRefused,
             ErrorKind::InvalidEmail(problem) => Self::InvalidEmail(problem),

@@ -227,6 +227,7 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::InvalidApiToken(problem) => ErrorKind::InvalidApiToken(*problem).status(),
         UiError::UnregisteredScopes => ErrorKind::UnregisteredScopes.status(),
         UiError::NotFound => ErrorKind::NotFound.status(),
+        UiError::Organization(problem) => ErrorKind::Organization(*problem).status(),
         UiError::MalformedRequest => ErrorKind::MalformedRequest.status(),
         UiError::CrossSiteRefused => ErrorKind::CrossSiteRefused.status(),
         // The browser-side failures never come from the server; they get what fits.

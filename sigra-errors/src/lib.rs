@@ -134,6 +134,9 @@ pub enum ErrorKind {
     /// The thing asked for does not exist (or is not the caller's).
     #[error("That was not found.")]
     NotFound,
+    /// An organization, membership or invitation change was refused.
+    #[error("{0}")]
+    Organization(OrganizationProblem),
     /// Our fault; the detail is in the log under the request id.
     #[error("Something went wrong on our side.")]
     Internal,
@@ -148,6 +151,7 @@ impl ErrorKind {
             Self::MalformedRequest => 400,
             Self::InvalidApiToken(_) | Self::UnregisteredScopes => 422,
             Self::NotFound => 404,
+            Self::Organization(problem) => problem.status(),
             Self::InvalidEmail(_)
             | Self::WeakPassword(_)
             | Self::SameEmail
@@ -215,6 +219,7 @@ impl ErrorKind {
             Self::InvalidApiToken(_) => "invalid_api_token",
             Self::UnregisteredScopes => "unregistered_scopes",
             Self::NotFound => "not_found",
+            Self::Organization(problem) => problem.code(),
             Self::MalformedRequest => "malformed_request",
             Self::CrossSiteRefused => "cross_site_refused",
             Self::Internal => "internal",
@@ -309,6 +314,95 @@ pub enum ApiTokenProblem {
     /// The expiry is not in the future.
     #[error("The expiry must be in the future.")]
     ExpiryInPast,
+}
+
+/// Why an organization, membership or invitation change was refused. None of these says
+/// anything about an organization the caller is not a member of: that is `NotFound`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum OrganizationProblem {
+    /// No name was given.
+    #[error("Give the organization a name.")]
+    NameRequired,
+    /// The name is longer than allowed.
+    #[error("The name must be at most {max} characters long.")]
+    NameTooLong {
+        /// The longest name, in characters.
+        max: usize,
+    },
+    /// The slug is not of the allowed form.
+    #[error(
+        "The address name must be 3 to 63 lowercase letters, digits and dashes, start with a \
+         letter and end with a letter or digit."
+    )]
+    SlugInvalid,
+    /// The slug is kept for the site's own pages.
+    #[error("That address name is reserved. Choose another.")]
+    SlugReserved,
+    /// Another organization uses the slug (or did until lately).
+    #[error("That address name is taken. Choose another.")]
+    SlugTaken,
+    /// The text typed to confirm a deletion or a slug change is not the organization's.
+    #[error("What you typed does not match. Type it exactly as shown to confirm.")]
+    ConfirmationMismatch,
+    /// The caller's role does not allow this.
+    #[error("Your role in this organization does not allow that.")]
+    NotAllowed,
+    /// No role of that name exists.
+    #[error("That role does not exist.")]
+    UnknownRole,
+    /// The change would leave the organization without an owner.
+    #[error("An organization needs an owner. Make another member owner first.")]
+    LastOwner,
+    /// The person is already a member.
+    #[error("That person is already a member of this organization.")]
+    AlreadyMember,
+    /// The invitation was accepted, revoked or has expired.
+    #[error("This invitation is no longer valid. Ask for a new one.")]
+    InvitationNotPending,
+    /// The invited address already has an account, which must log in to accept.
+    #[error("An account with this email address exists. Log in to accept the invitation.")]
+    AccountExists,
+    /// The invitation was sent to another address than the signed-in account's.
+    #[error(
+        "This invitation was sent to another email address. Log in with that address to accept it."
+    )]
+    InvitationForAnotherAddress,
+}
+
+impl OrganizationProblem {
+    /// The HTTP status code.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::NameRequired
+            | Self::NameTooLong { .. }
+            | Self::SlugInvalid
+            | Self::SlugReserved
+            | Self::ConfirmationMismatch
+            | Self::UnknownRole => 422,
+            Self::SlugTaken | Self::LastOwner | Self::AlreadyMember | Self::AccountExists => 409,
+            Self::NotAllowed | Self::InvitationForAnotherAddress => 403,
+            Self::InvitationNotPending => 410,
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NameRequired => "organization_name_required",
+            Self::NameTooLong { .. } => "organization_name_too_long",
+            Self::SlugInvalid => "slug_invalid",
+            Self::SlugReserved => "slug_reserved",
+            Self::SlugTaken => "slug_taken",
+            Self::ConfirmationMismatch => "confirmation_mismatch",
+            Self::NotAllowed => "role_not_allowed",
+            Self::UnknownRole => "unknown_role",
+            Self::LastOwner => "last_owner",
+            Self::AlreadyMember => "already_member",
+            Self::InvitationNotPending => "invitation_not_pending",
+            Self::AccountExists => "account_exists",
+            Self::InvitationForAnotherAddress => "invitation_for_another_address",
+        }
+    }
 }
 
 #[cfg(test)]

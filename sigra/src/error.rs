@@ -2,7 +2,7 @@
 //! error's [`ErrorKind`] (one table, shared with the browser), never says whether an account
 //! exists and never carries internals; the `source` keeps the detail for the log.
 
-pub use sigra_errors::{ApiTokenProblem, ErrorKind};
+pub use sigra_errors::{ApiTokenProblem, ErrorKind, OrganizationProblem};
 
 use crate::password::PolicyViolation;
 use crate::users::EmailError;
@@ -73,6 +73,8 @@ pub enum Error {
     UnregisteredScopes(Vec<String>),
     /// The thing asked for does not exist, or belongs to someone else.
     NotFound,
+    /// An organization, membership or invitation change was refused.
+    Organization(OrganizationProblem),
     /// The request body is not the JSON the endpoint takes.
     MalformedRequest,
     /// A state-changing request that may come from another site.
@@ -170,6 +172,7 @@ impl Error {
             Self::InvalidApiToken(problem) => ErrorKind::InvalidApiToken(*problem),
             Self::UnregisteredScopes(_) => ErrorKind::UnregisteredScopes,
             Self::NotFound => ErrorKind::NotFound,
+            Self::Organization(problem) => ErrorKind::Organization(*problem),
             Self::MalformedRequest => ErrorKind::MalformedRequest,
             Self::CrossSiteRefused => ErrorKind::CrossSiteRefused,
             Self::PasswordChangeRequired => ErrorKind::PasswordChangeRequired,

@@ -27,6 +27,7 @@ pub mod mail;
 pub mod mfa;
 pub mod oauth;
 pub mod operator;
+pub mod organizations;
 pub mod passkeys;
 pub mod password;
 mod plumbing;
@@ -59,6 +60,7 @@ use mail::{DevMailbox, EmailTemplates, Mailer, SmtpMailer};
 use mfa::{Keyring, Mfa, MfaSecrets, TrustedBrowsers};
 use oauth::{OAuth, OAuthSecrets, ProviderClient};
 use operator::Operator;
+use organizations::{Organizations, Role, RoleRegistry, SlugRules};
 use passkeys::Passkeys;
 use password::{BreachCheck, PasswordHasher, PasswordPolicy, Passwords};
 use plumbing::Core;
@@ -85,6 +87,7 @@ struct Inner {
     scopes: ScopeRegistry,
     jwt_keys: JwtKeys,
     custom_claims: Arc<dyn CustomClaims>,
+    roles: RoleRegistry,
 }
 
 /// Assembles [`Sigra`]: the configuration, plus the parts a host or a test swaps in.
@@ -96,6 +99,7 @@ pub struct SigraBuilder {
     mailer: Option<Arc<dyn Mailer>>,
     geoip: Option<Arc<dyn GeoIp>>,
     host_scopes: Vec<&'static str>,
+    host_roles: Vec<Role>,
     custom_claims: Arc<dyn CustomClaims>,
     #[cfg(feature = "testing")]
     test_hooks: testing::Hooks,
@@ -106,6 +110,14 @@ impl SigraBuilder {
     #[must_use]
     pub fn scopes(mut self, scopes: &[&'static str]) -> Self {
         self.host_scopes.extend_from_slice(scopes);
+        self
+    }
+
+    /// Organization roles the host adds to owner, admin and member (see
+    /// [`organizations::roles`]).
+    #[must_use]
+    pub fn organization_roles(mut self, roles: &[Role]) -> Self {
+        self.host_roles.extend_from_slice(roles);
         self
     }
 
@@ -212,6 +224,8 @@ impl SigraBuilder {
         let providers = ProviderClient::new(&config.oauth)?;
         let relying_party = passkeys::relying_party(&config.passkeys, &config.app_name)?;
         let scopes = ScopeRegistry::new(&self.host_scopes)?;
+        let roles = RoleRegistry::new(&self.host_roles)?;
+        let slugs = SlugRules::new(&config.organizations.reserved_slugs);
         let jwt_keys = JwtKeys::new(
             secret.derive_sealer("jwt-signing-keys"),
             config.jwt.algorithm,
@@ -231,6 +245,7 @@ impl SigraBuilder {
             job_sealer,
             rate_limiter,
             geoip,
+            slugs,
             #[cfg(feature = "testing")]
             test_hooks: self.test_hooks,
         };
@@ -247,6 +262,7 @@ impl SigraBuilder {
                 scopes,
                 jwt_keys,
                 custom_claims: self.custom_claims,
+                roles,
             }),
         })
     }
@@ -263,6 +279,7 @@ impl Sigra {
             mailer: None,
             geoip: None,
             host_scopes: Vec::new(),
+            host_roles: Vec::new(),
             custom_claims: Arc::new(NoCustomClaims),
             #[cfg(feature = "testing")]
             test_hooks: testing::Hooks::default(),
@@ -403,6 +420,14 @@ impl Sigra {
             custom: &self.inner.custom_claims,
             mfa: self.mfa(),
             passkeys: self.passkeys(),
+        }
+    }
+
+    /// Organizations, their members and invitations.
+    pub fn organizations(&self) -> Organizations<'_> {
+        Organizations {
+            core: &self.inner.core,
+            roles: &self.inner.roles,
         }
     }
 

@@ -1,5 +1,6 @@
 //! What every capability shares: the configuration, the database, the clock, password hashing,
-//! the mail queue and its templates, the host's hooks, the rate limiter and the geolocation.
+//! the mail queue and its templates, the host's hooks, the rate limiter, the geolocation, and
+//! the slug rules (registration makes personal organizations).
 //! No capability's keys live here: each handle adds its own (see `Sigra`'s handles).
 
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use crate::db::Db;
 use crate::geo::GeoIp;
 use crate::hooks::LifecycleHooks;
 use crate::mail::{EmailTemplates, Link, Mailer};
+use crate::organizations::SlugRules;
 use crate::password::{BreachCheck, PasswordHasher, PasswordPolicy};
 use crate::rate_limit::RateLimiter;
 use crate::sessions::{SessionCache, SessionPolicy};
@@ -30,6 +32,7 @@ pub(crate) struct Core {
     pub(crate) job_sealer: Sealer,
     pub(crate) rate_limiter: RateLimiter,
     pub(crate) geoip: Option<Arc<dyn GeoIp>>,
+    pub(crate) slugs: SlugRules,
     /// Where tests hold requests to force an interleaving.
     #[cfg(feature = "testing")]
     pub(crate) test_hooks: crate::testing::Hooks,
@@ -95,6 +98,10 @@ impl Core {
 
     pub(crate) fn geoip(&self) -> Option<&dyn GeoIp> {
         self.geoip.as_deref()
+    }
+
+    pub(crate) fn slugs(&self) -> &SlugRules {
+        &self.slugs
     }
 
     /// A link under the configured base URL (never the `Host` header).

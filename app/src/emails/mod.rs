@@ -281,6 +281,20 @@ fn describe(app: &str, message: Message) -> Email {
                 .button("Review your API tokens", tokens_url)
                 .small("If you did not create it, revoke it there and change your password.")
         }
+        Message::OrganizationInvitation { organization, invited_by, role, url, valid_for_days } => {
+            Email::new(format!("You are invited to join {organization}"))
+                .parts([
+                    Inline::Text(invited_by),
+                    " invited you to join ".into(),
+                    strong(organization),
+                    format!(" on {app} as {role}.").into(),
+                ])
+                .button("Accept the invitation", url)
+                .small(format!(
+                    "The invitation works for {valid_for_days} days, only for an account with this email address. \
+                     If you did not expect it, ignore this mail."
+                ))
+        }
         Message::MfaLocked { minutes, reset_url } => {
             let lock = duration(minutes);
             Email::new("Two-factor log-in locked for a while")
@@ -506,6 +520,7 @@ mod tests {
             | Message::BackupCodesRegenerated { reset_url }
             | Message::MfaLocked { reset_url, .. } => vec![reset_url.as_str()],
             Message::ApiTokenCreated { tokens_url, .. } => vec![tokens_url.as_str()],
+            Message::OrganizationInvitation { url, .. } => vec![url.as_str()],
             Message::DeletionScheduled { keep_url, .. } => vec![keep_url.as_str()],
             Message::EmailChangeRequested { .. }
             | Message::DeletionCancelled

@@ -7,6 +7,7 @@ use sqlx::AnyConnection;
 use crate::clock::Timestamp;
 use crate::db::Known;
 use crate::error::{Error, Result};
+use crate::organizations::OrganizationId;
 use crate::plumbing::Core;
 use crate::request::RequestContext;
 use crate::users::UserId;
@@ -136,6 +137,35 @@ crate::db::stored_enum! {
         /// A new JWT signing key was made and the current one set to retire. Actor: system.
         /// `kid`, `retiring`.
         JwtKeysRotate = "api.jwt_keys_rotate",
+        /// An organization was created; its creator is its owner. Actor: the creator (system
+        /// for the personal-organization backfill). Target: the organization. `name`, `slug`,
+        /// `personal`.
+        OrgCreate = "organization.create",
+        /// An organization's settings changed. Actor: an owner or admin. Target: the
+        /// organization. `name` and `members_need_second_factor`, each when it changed.
+        OrgUpdate = "organization.update",
+        /// An organization's slug changed; the old one redirects for a while. Actor: an owner.
+        /// Target: the organization. `from`, `to`, `redirect_until`.
+        OrgSlugChange = "organization.slug_change",
+        /// An organization was deleted (soft). Actor: an owner. Target: the organization.
+        /// `name`, `slug`, `invitations_revoked`.
+        OrgDelete = "organization.delete",
+        /// A user joined an organization. Actor: who added them (themselves, accepting an
+        /// invitation). Target: the user. `organization`, `role`, `via` (`direct`,
+        /// `invitation`, `creation`), `invitation` where there was one.
+        OrgMemberAdd = "organization.member_add",
+        /// A member was removed. Actor: an owner or admin. Target: the member. `organization`,
+        /// `role`, `sessions_cleared` (sessions that were working in the organization).
+        OrgMemberRemove = "organization.member_remove",
+        /// A member's role changed. Actor: an owner or admin. Target: the member.
+        /// `organization`, `from`, `to`.
+        OrgMemberRoleChange = "organization.member_role_change",
+        /// Someone was invited by mail. Actor: an owner or admin. Target: the organization.
+        /// `invitation`, `email`, `role`, `replaced` (a pending invitation it revoked).
+        OrgInvite = "organization.invite",
+        /// A pending invitation was revoked. Actor: an owner or admin. Target: the
+        /// organization. `invitation`.
+        OrgInvitationRevoke = "organization.invitation_revoke",
         /// The account asked to be deleted: every session and token ended, and the deletion
         /// waits for its grace period. Actor: the user. `execute_at`.
         AccountDeletionSchedule = "account.deletion.schedule",
@@ -256,6 +286,13 @@ impl AuditEvent {
     #[must_use]
     pub fn target_user(mut self, user: &UserId) -> Self {
         self.target = Some(("user", user.as_str().to_owned()));
+        self
+    }
+
+    /// The organization acted upon.
+    #[must_use]
+    pub fn target_organization(mut self, organization: &OrganizationId) -> Self {
+        self.target = Some(("organization", organization.as_str().to_owned()));
         self
     }
 

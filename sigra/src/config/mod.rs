@@ -14,6 +14,7 @@ mod lockout;
 mod mail;
 mod mfa;
 pub(crate) mod oauth;
+mod organizations;
 mod passkeys;
 mod passwords;
 mod rate_limit;
@@ -40,6 +41,7 @@ pub use jobs::JobsConfig;
 pub use mail::{MailConfig, MailTransport, SmtpConfig, SmtpSecurity};
 pub use mfa::MfaConfig;
 pub use oauth::{AppleSigning, Endpoints, OAuthConfig, ProviderConfig, ProviderKind, UserInfoMap};
+pub use organizations::OrganizationConfig;
 pub use passkeys::{PasskeyConfig, SignCountPolicy};
 pub use passwords::PasswordConfig;
 pub use rate_limit::{RateLimitBackend, RateLimitConfig, RedisConfig};
@@ -102,6 +104,8 @@ pub struct Config {
     pub api_tokens: ApiTokenConfig,
     /// JWT access and refresh tokens.
     pub jwt: JwtConfig,
+    /// Organizations: reserved slugs, slug redirects, invitations.
+    pub organizations: OrganizationConfig,
     /// Account deletion.
     pub deletion: DeletionConfig,
     /// Log line format.
@@ -127,6 +131,7 @@ const SECTIONS: &[&[Setting]] = &[
     passkeys::SETTINGS,
     oauth::SETTINGS,
     api::SETTINGS,
+    organizations::SETTINGS,
     deletion::SETTINGS,
 ];
 
@@ -185,6 +190,7 @@ impl Config {
         let oauth = OAuthConfig::read(&mut r, production);
         let api_tokens = ApiTokenConfig::read(&mut r);
         let jwt = JwtConfig::read(&mut r, &base_url);
+        let organizations = OrganizationConfig::read(&mut r);
         let deletion = DeletionConfig::read(&mut r);
         let default_log_format = if production {
             LogFormat::Json
@@ -218,6 +224,7 @@ impl Config {
                 oauth,
                 api_tokens,
                 jwt,
+                organizations,
                 deletion,
                 log_format,
                 notices,

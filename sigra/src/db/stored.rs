@@ -17,6 +17,7 @@ use sqlx::error::BoxDynError;
 use sqlx::{Decode, Type};
 
 use crate::clock::Timestamp;
+use crate::organizations::{OrganizationId, Slug};
 use crate::password::PasswordHash;
 use crate::users::UserId;
 
@@ -165,7 +166,7 @@ macro_rules! decode_stored_text {
     )+};
 }
 
-decode_stored_text!(UserId, PasswordHash);
+decode_stored_text!(UserId, PasswordHash, OrganizationId, Slug);
 
 #[cfg(test)]
 mod tests {

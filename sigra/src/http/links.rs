@@ -41,6 +41,8 @@ pub mod pages {
     pub const OAUTH_ERROR: &str = "/users/oauth/error";
     /// The user's API tokens.
     pub const API_TOKENS: &str = "/users/settings/api-tokens";
+    /// Where an invitation link leads (`/invitations/:token`).
+    pub const INVITATIONS: &str = "/invitations";
     /// Keeping an account that is scheduled for deletion.
     pub const REACTIVATION: &str = "/users/reactivation";
 }

@@ -29,8 +29,9 @@ crate::db::stored_enum! {
     pub enum JobKind {
         /// Render and deliver one email.
         SendEmail = "send_email",
-        /// Delete expired sessions, tokens and old failed jobs, and carry out the account
-        /// deletions that are due (periodic).
+        /// Delete expired sessions, tokens and old failed jobs, invitations 30 days after they
+        /// expired and ended slug redirects, and carry out the account deletions that are due
+        /// (periodic).
         Cleanup = "cleanup",
     }
 }
@@ -299,6 +300,9 @@ impl Jobs<'_> {
         crate::oauth::delete_expired(&mut tx, now)
             .await
             .map_err(|e| e.to_string())?;
+        let (invitations, slug_redirects) = crate::organizations::delete_expired(&mut tx, now)
+            .await
+            .map_err(|e| e.to_string())?;
         tx.commit().await.map_err(|e| e.to_string())?;
         let deleted = self
             .core
@@ -309,6 +313,8 @@ impl Jobs<'_> {
             sessions = removed.0,
             tokens = removed.1,
             jobs = removed.2,
+            invitations,
+            slug_redirects,
             accounts_deleted = deleted,
             "cleanup done"
         );

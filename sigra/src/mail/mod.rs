@@ -168,6 +168,19 @@ pub enum Message {
         /// Where the user's tokens are listed (and revoked).
         tokens_url: Link,
     },
+    /// An invitation to join an organization (sent to the invited address).
+    OrganizationInvitation {
+        /// The organization's name.
+        organization: String,
+        /// The inviter's address.
+        invited_by: String,
+        /// The role it gives.
+        role: String,
+        /// The link that accepts it.
+        url: Link,
+        /// How long it works.
+        valid_for_days: u64,
+    },
     /// The account is scheduled for deletion (every session and token has ended).
     DeletionScheduled {
         /// When it will be deleted (RFC 3339, UTC).
@@ -220,6 +233,7 @@ impl Message {
             Self::ProviderLinked { .. } => "provider_linked",
             Self::ProviderUnlinked { .. } => "provider_unlinked",
             Self::ApiTokenCreated { .. } => "api_token_created",
+            Self::OrganizationInvitation { .. } => "organization_invitation",
             Self::DeletionScheduled { .. } => "deletion_scheduled",
             Self::AccountCreated { .. } => "account_created",
             Self::TestMail => "test_mail",
@@ -300,6 +314,13 @@ impl Message {
                 name: "Deploy bot".to_owned(),
                 scopes: "profile:read sessions:read".to_owned(),
                 tokens_url: link("/users/settings/api-tokens"),
+            },
+            Self::OrganizationInvitation {
+                organization: "Acme Labs".to_owned(),
+                invited_by: "ada@example.com".to_owned(),
+                role: "admin".to_owned(),
+                url: link("/invitations/SAMPLE-TOKEN"),
+                valid_for_days: 7,
             },
             Self::DeletionScheduled {
                 delete_at: "2026-12-20T10:00:00.000Z".to_owned(),

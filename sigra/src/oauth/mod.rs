@@ -908,6 +908,9 @@ impl<'a> OAuth<'a> {
             .on_register(change, user, email)
             .await
             .map_err(Error::Hook)?;
+        self.core
+            .create_personal_organization(change, user, email)
+            .await?;
         let registered = AuditEvent::new(Action::RegisterSuccess)
             .actor(user)
             .meta("method", "oauth");

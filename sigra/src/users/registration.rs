@@ -55,6 +55,9 @@ impl Auth<'_> {
                 .on_register(&mut change, &id, &email)
                 .await
                 .map_err(Error::Hook)?;
+            self.core
+                .create_personal_organization(&mut change, &id, &email)
+                .await?;
             let event = AuditEvent::new(Action::RegisterSuccess)
                 .actor(&id)
                 .meta("method", "password");
