@@ -108,6 +108,9 @@ pub enum UiError {
     /// An operator command's refusal; no page shows it.
     #[error("{}", ErrorKind::AddressTaken)]
     AddressTaken,
+    /// The account is the only owner of an organization others belong to.
+    #[error("{}", ErrorKind::SoleOwner)]
+    SoleOwner,
     /// Removing the last second factor needs a current one.
     #[error("{}", ErrorKind::SecondFactorRequired)]
     SecondFactorRequired,
@@ -174,6 +177,7 @@ impl UiError {
             ErrorKind::ConfirmationMismatch => Self::ConfirmationMismatch,
             ErrorKind::DeletionCooldown => Self::DeletionCooldown,
             ErrorKind::AddressTaken => Self::AddressTaken,
+            ErrorKind::SoleOwner => Self::SoleOwner,
             ErrorKind::SecondFactorRequired => Self::SecondFactorRequired,
             ErrorKind::TokenRejected => Self::TokenRejected,
             ErrorKind::InsufficientScope => Self::InsufficientScope,

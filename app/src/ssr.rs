@@ -217,6 +217,7 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::ConfirmationMismatch => ErrorKind::ConfirmationMismatch.status(),
         UiError::DeletionCooldown => ErrorKind::DeletionCooldown.status(),
         UiError::AddressTaken => ErrorKind::AddressTaken.status(),
+        UiError::SoleOwner => ErrorKind::SoleOwner.status(),
         UiError::SecondFactorRequired => ErrorKind::SecondFactorRequired.status(),
         UiError::Busy => ErrorKind::Busy.status(),
         UiError::Unavailable => ErrorKind::Unavailable.status(),

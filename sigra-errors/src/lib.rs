@@ -93,6 +93,9 @@ pub enum ErrorKind {
     /// The address typed to confirm a deletion is not the account's.
     #[error("Type your email address exactly as shown to confirm.")]
     ConfirmationMismatch,
+    /// The account is the only owner of an organization others belong to.
+    #[error("You are the only owner of an organization others belong to. Make another member an owner, or delete the organization, first.")]
+    SoleOwner,
     /// An operator tried to create an account for an address that has one. Only operator
     /// commands can see this: every guest-facing form answers the same for any address.
     #[error("That address already has an account.")]
@@ -166,7 +169,8 @@ impl ErrorKind {
             Self::LastSignInMethod
             | Self::PasswordAlreadySet
             | Self::DeletionCooldown
-            | Self::AddressTaken => 409,
+            | Self::AddressTaken
+            | Self::SoleOwner => 409,
             Self::ConfirmationMismatch => 422,
             Self::Unconfirmed
             | Self::WrongPassword
@@ -210,6 +214,7 @@ impl ErrorKind {
             Self::ConfirmationMismatch => "confirmation_mismatch",
             Self::DeletionCooldown => "deletion_cooldown",
             Self::AddressTaken => "address_taken",
+            Self::SoleOwner => "sole_owner",
             Self::SecondFactorRequired => "second_factor_required",
             Self::Busy => "busy",
             Self::Unavailable => "unavailable",

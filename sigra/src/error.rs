@@ -91,6 +91,8 @@ pub enum Error {
     DeletionCooldown,
     /// An operator asked for an account at an address that has one (operator commands only).
     AddressTaken,
+    /// The account is the only owner of an organization others belong to.
+    SoleOwner,
     /// Removing the account's last second factor needs a current one.
     SecondFactorRequired,
     /// Too much work is queued (password hashing); the client should retry shortly.
@@ -181,6 +183,7 @@ impl Error {
             Self::ConfirmationMismatch => ErrorKind::ConfirmationMismatch,
             Self::DeletionCooldown => ErrorKind::DeletionCooldown,
             Self::AddressTaken => ErrorKind::AddressTaken,
+            Self::SoleOwner => ErrorKind::SoleOwner,
             Self::SecondFactorRequired => ErrorKind::SecondFactorRequired,
             Self::Busy => ErrorKind::Busy,
             Self::Unavailable(_) => ErrorKind::Unavailable,

@@ -20,6 +20,8 @@ pub struct DeletionView {
     pub sudo: bool,
     /// Days the account waits before it is deleted (0: at once).
     pub grace_days: u64,
+    /// Organizations that need another owner (or deleting) first.
+    pub sole_owner_of: Vec<String>,
 }
 
 /// What the reactivation page shows.
@@ -40,6 +42,11 @@ pub async fn deletion_overview() -> Result<DeletionView, UiError> {
         email: current.user().email.to_string(),
         has_password: cx.sigra.account().has_password(current).await?,
         sudo: cx.sigra.sessions().sudo(current).is_ok(),
+        sole_owner_of: cx
+            .sigra
+            .account()
+            .organizations_blocking_deletion(current)
+            .await?,
         grace_days: cx
             .sigra
             .config()

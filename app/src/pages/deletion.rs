@@ -40,6 +40,12 @@ fn delete_form(data: DeletionView) -> impl IntoView {
                 "and every API token and app log-in stops working." {keep}
                 " Your second factors, passkeys and linked providers are removed with it."
             </Banner>
+            {(!data.sole_owner_of.is_empty()).then(|| view! {
+                <Banner tone=Tone::Info class="mb-4" attr:data-testid="sole-owner">
+                    "You are the only owner of " {data.sole_owner_of.join(", ")}
+                    ". Make another member an owner, or delete the organization, before deleting your account."
+                </Banner>
+            })}
             {if data.sudo {
                 view! {
                     <ActionForm action=delete attr:class="space-y-4">

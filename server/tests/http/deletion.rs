@@ -527,3 +527,155 @@ async fn a_cross_site_deletion_form_is_refused_and_changes_nothing() {
     })
     .await;
 }
+
+/// The session behind a cookie, as the core sees it.
+async fn authenticated(app: &TestApp, cookie: &str) -> sigra::sessions::Authenticated {
+    let token = cookie.trim_start_matches("__Host-sigra_session=");
+    let token = sigra::crypto::PresentedToken::parse(token).expect("a token");
+    match app.sigra.sessions().authenticate_session(&token).await {
+        Ok(sigra::sessions::SessionCheck::Active(current, _)) => current,
+        other => panic!("not an active session: {other:?}"),
+    }
+}
+
+/// Signs `email` up and in; the account's id.
+async fn account(app: &TestApp, email: &str) -> UserId {
+    let cookie = app.signed_in(email).await;
+    authenticated(app, &cookie).await.user().id.clone()
+}
+
+#[tokio::test]
+async fn the_only_owner_of_an_organization_others_belong_to_deletes_the_account_only_after_naming_another_owner(
+) {
+    on_each_engine(|app: TestApp| async move {
+        let request = sigra::request::RequestContext::command("test");
+        let owner_email = "founder@example.com";
+        let mut cookie = app.signed_in(owner_email).await;
+        let colleague = account(&app, "colleague@example.com").await;
+        let orgs = app.sigra.organizations();
+        let founded = orgs
+            .create(&authenticated(&app, &cookie).await, "Acme Rockets", &request)
+            .await
+            .expect("created");
+        orgs.add_member(&founded.admin().expect("owner"), &colleague, sigra::organizations::Role::MEMBER, &request)
+            .await
+            .expect("added");
+        // An organization nobody else joined goes with the account.
+        orgs.create(&authenticated(&app, &cookie).await, "Solo Studio", &request)
+            .await
+            .expect("created");
+
+        app.enter_sudo(&mut cookie, DELETE).await;
+        let page = app.call_json("/api/account/deletion", &[], Some(&cookie)).await;
+        let view: Value = page.json().await.expect("json");
+        assert_eq!(view["sole_owner_of"], json!(["Acme Rockets"]), "the page says so");
+        let refused = ask_to_delete(&app, &cookie, owner_email, CANARY_PASSWORD).await;
+        assert!(form_refusal(&refused).1.is_some_and(|e| e.contains("SoleOwner")), "{:?}", form_refusal(&refused));
+        assert_eq!(scheduled_at(&app, owner_email).await, None);
+
+        let admin = orgs
+            .member_by_id(&authenticated(&app, &cookie).await, &founded.organization().id)
+            .await
+            .expect("member")
+            .admin()
+            .expect("owner");
+        orgs.change_role(&admin, &colleague, sigra::organizations::Role::OWNER, &request)
+            .await
+            .expect("a second owner");
+        let done = ask_to_delete(&app, &cookie, owner_email, CANARY_PASSWORD).await;
+        assert_eq!(location(&done), "/users/log-in", "{:?}", form_refusal(&done));
+
+        app.sigra.jobs().schedule_periodic_jobs().await.expect("schedule");
+        app.advance(14 * DAY + Duration::from_secs(3600));
+        app.deliver_mail().await;
+        assert_eq!(actions(&app, "account.deletion.execute").await, 1);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM organizations WHERE name = 'Solo Studio' AND deleted_at IS NOT NULL").await,
+            1,
+            "the organization only it belonged to went with it"
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM organizations WHERE name = 'Acme Rockets' AND deleted_at IS NULL").await,
+            1
+        );
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM organization_memberships WHERE user_id = '{}'",
+                colleague.as_str()
+            ))
+            .await,
+            1
+        );
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM organization_memberships m JOIN users u ON u.id = m.user_id WHERE u.deleted_at IS NOT NULL").await,
+            0,
+            "a deleted account belongs to nothing"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_organization_left_with_no_other_owner_during_the_grace_period_passes_to_its_longest_standing_admin(
+) {
+    on_each_engine(|app: TestApp| async move {
+        let request = sigra::request::RequestContext::command("test");
+        let leaving = "leaving-owner@example.com";
+        let cookie = app.signed_in(leaving).await;
+        let staying_owner = app.signed_in("staying-owner@example.com").await;
+        let staying = authenticated(&app, &staying_owner).await.user().id.clone();
+        let member = account(&app, "member@example.com").await;
+        let admin_id = account(&app, "admin@example.com").await;
+        let orgs = app.sigra.organizations();
+        let org = orgs
+            .create(&authenticated(&app, &cookie).await, "Shared Works", &request)
+            .await
+            .expect("created");
+        let admin = org.admin().expect("owner");
+        for (user, role) in [
+            (&staying, sigra::organizations::Role::OWNER),
+            (&member, sigra::organizations::Role::MEMBER),
+            (&admin_id, sigra::organizations::Role::ADMIN),
+        ] {
+            orgs.add_member(&admin, user, role, &request)
+                .await
+                .expect("added");
+        }
+        scheduled_with(&app, leaving, cookie).await;
+        // During the grace period the other owner leaves: the leaving account is the only owner.
+        let other = orgs
+            .member_by_id(&authenticated(&app, &staying_owner).await, &org.organization().id)
+            .await
+            .expect("member");
+        orgs.leave(&other, &request).await.expect("left");
+
+        app.sigra.jobs().schedule_periodic_jobs().await.expect("schedule");
+        app.advance(14 * DAY + Duration::from_secs(3600));
+        app.deliver_mail().await;
+        assert_eq!(actions(&app, "account.deletion.execute").await, 1);
+        let owners: Vec<String> = sqlx::query_scalar(
+            "SELECT u.email FROM organization_memberships m JOIN users u ON u.id = m.user_id WHERE m.role = 'owner'",
+        )
+        .fetch_all(app.sigra.db().pool())
+        .await
+        .expect("owners");
+        assert_eq!(owners, ["admin@example.com"], "an admin before an older member");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'organization.member_role_change' AND actor_type = 'system'").await,
+            1
+        );
+    })
+    .await;
+}
+
+/// Enters sudo on `cookie` and asks to delete `email`'s account.
+async fn scheduled_with(app: &TestApp, email: &str, mut cookie: String) {
+    app.enter_sudo(&mut cookie, DELETE).await;
+    let done = ask_to_delete(app, &cookie, email, CANARY_PASSWORD).await;
+    assert_eq!(
+        location(&done),
+        "/users/log-in",
+        "{:?}",
+        form_refusal(&done)
+    );
+}

@@ -60,7 +60,7 @@ mod active;
 pub mod invitations;
 pub mod roles;
 pub mod slug;
-mod store;
+pub(crate) mod store;
 
 use std::fmt;
 

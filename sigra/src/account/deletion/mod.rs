@@ -22,6 +22,7 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::http::pages;
 use crate::mail::Message;
+use crate::organizations::{OrganizationId, Role};
 use crate::password::Password;
 use crate::plumbing::Core;
 use crate::request::RequestContext;
@@ -77,6 +78,13 @@ impl Account<'_> {
         }
         self.confirm_with_password(current, confirmation.password, request)
             .await?;
+        if !self
+            .organizations_blocking_deletion(current)
+            .await?
+            .is_empty()
+        {
+            return Err(Error::SoleOwner);
+        }
 
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();
@@ -152,6 +160,25 @@ impl Account<'_> {
         Ok(true)
     }
 
+    /// The names of the organizations whose only owner is the signed-in user while others are
+    /// members: deleting the account waits until each has another owner or is deleted.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn organizations_blocking_deletion(
+        &self,
+        current: &Authenticated,
+    ) -> Result<Vec<String>> {
+        let mut conn = self.core.db().acquire().await?;
+        Ok(
+            store::organizations_only_owned_by(&mut conn, &current.user().id)
+                .await?
+                .into_iter()
+                .map(|org| org.name)
+                .collect(),
+        )
+    }
+
     /// Whether the signed-in account has a password (one a provider created may not).
     ///
     /// # Errors
@@ -205,6 +232,38 @@ impl Core {
         Ok(executed)
     }
 
+    /// The account's organizations as it goes: the ones only it belonged to are deleted with
+    /// it; one it became the only owner of during the grace period (the other owners left)
+    /// passes to its longest-standing admin, else member, so no organization is left without
+    /// an owner; then every membership ends. Each change is audited by the system.
+    async fn leave_organizations(&self, change: &mut Change<'_>, user: &UserId) -> Result<()> {
+        let now = change.now();
+        for org in store::organizations_alone_in(change, user).await? {
+            let id = OrganizationId::from_stored(org);
+            crate::organizations::store::soft_delete(change, &id, now).await?;
+            let event = AuditEvent::new(Action::OrgDelete)
+                .by_system()
+                .target_organization(&id)
+                .meta("reason", "owner_account_deleted");
+            change.audit(event).await?;
+        }
+        for org in store::organizations_only_owned_by(change, user).await? {
+            if let Some((successor, from)) =
+                store::promote_successor(change, &org.id, user, now).await?
+            {
+                let event = AuditEvent::new(Action::OrgMemberRoleChange)
+                    .by_system()
+                    .target_user(&successor)
+                    .meta("organization", org.id)
+                    .meta("from", from)
+                    .meta("to", Role::OWNER.name())
+                    .meta("reason", "owner_account_deleted");
+                change.audit(event).await?;
+            }
+        }
+        store::leave_every_organization(change, user).await
+    }
+
     /// Deletes `user` on `change` if its deletion is still scheduled and due (a cancellation
     /// that committed first wins): what the strategy says, the audit row, and the last mail to
     /// the address it had. Returns whether it did.
@@ -213,6 +272,7 @@ impl Core {
         let Some(address) = store::claim(change, user, now).await? else {
             return Ok(false);
         };
+        self.leave_organizations(change, user).await?;
         let strategy = self.config().deletion.strategy;
         // A stored address that no longer parses was edited by hand: the account still goes,
         // and nothing is kept of the address or sent to it.

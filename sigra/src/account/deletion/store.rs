@@ -5,6 +5,7 @@ use sqlx::AnyConnection;
 use crate::clock::Timestamp;
 use crate::config::DeletionStrategy;
 use crate::error::Result;
+use crate::organizations::Role;
 use crate::users::{EmailAddress, UserId};
 
 /// Why a deletion could not be scheduled.
@@ -174,4 +175,96 @@ pub(super) async fn revoke_refresh_families(
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// A live organization whose only owner is the user leaving, while others are members.
+#[derive(sqlx::FromRow)]
+pub(super) struct OnlyOwned {
+    pub id: String,
+    pub name: String,
+}
+
+/// The live organizations `user` is the only owner of while others belong to them: a deletion
+/// waits until another owner is named (or the organization is deleted).
+pub(super) async fn organizations_only_owned_by(
+    conn: &mut AnyConnection,
+    user: &UserId,
+) -> Result<Vec<OnlyOwned>> {
+    Ok(sqlx::query_as(
+        "SELECT o.id, o.name FROM organizations o \
+         JOIN organization_memberships m ON m.organization_id = o.id \
+         WHERE m.user_id = $1 AND m.role = $2 AND o.deleted_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM organization_memberships x \
+             WHERE x.organization_id = o.id AND x.role = $2 AND x.user_id <> $1) \
+         AND EXISTS (SELECT 1 FROM organization_memberships y \
+             WHERE y.organization_id = o.id AND y.user_id <> $1) \
+         ORDER BY o.name, o.id",
+    )
+    .bind(user.as_str())
+    .bind(Role::OWNER.name())
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The live organizations `user` is the only member of (a personal one, or one nobody else
+/// joined): they go with the account.
+pub(super) async fn organizations_alone_in(
+    conn: &mut AnyConnection,
+    user: &UserId,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT o.id FROM organizations o \
+         JOIN organization_memberships m ON m.organization_id = o.id \
+         WHERE m.user_id = $1 AND o.deleted_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM organization_memberships y \
+             WHERE y.organization_id = o.id AND y.user_id <> $1) \
+         ORDER BY o.id",
+    )
+    .bind(user.as_str())
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Makes the longest-standing other member of `org` (admins first) its owner; who, if anyone.
+pub(super) async fn promote_successor(
+    conn: &mut AnyConnection,
+    org: &str,
+    leaving: &UserId,
+    now: Timestamp,
+) -> Result<Option<(UserId, String)>> {
+    let successor: Option<(UserId, String)> = sqlx::query_as(
+        "SELECT user_id, role FROM organization_memberships \
+         WHERE organization_id = $1 AND user_id <> $2 \
+         ORDER BY CASE WHEN role = $3 THEN 0 ELSE 1 END, created_at, user_id LIMIT 1",
+    )
+    .bind(org)
+    .bind(leaving.as_str())
+    .bind(Role::ADMIN.name())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((user, _)) = &successor {
+        sqlx::query(
+            "UPDATE organization_memberships SET role = $3, updated_at = $4 \
+             WHERE organization_id = $1 AND user_id = $2",
+        )
+        .bind(org)
+        .bind(user.as_str())
+        .bind(Role::OWNER.name())
+        .bind(now.as_millis())
+        .execute(conn)
+        .await?;
+    }
+    Ok(successor)
+}
+
+/// Ends every membership of `user`.
+pub(super) async fn leave_every_organization(
+    conn: &mut AnyConnection,
+    user: &UserId,
+) -> Result<()> {
+    sqlx::query("DELETE FROM organization_memberships WHERE user_id = $1")
+        .bind(user.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
