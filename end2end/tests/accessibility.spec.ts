@@ -83,3 +83,24 @@ test("every id is unique and every control has one name, signed in, with two-fac
     await visit(page, path);
   }
 });
+
+test("the keyboard's first stop skips to the content, and focus is drawn as a solid ring", async ({ page }) => {
+  await page.goto("/users/log-in");
+  await hydrated(page);
+  await page.keyboard.press("Tab");
+  const skip = page.getByRole("link", { name: "Skip to main content" });
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeVisible();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/#main$/);
+  await page.keyboard.press("Tab");
+  const focused = page.locator(":focus");
+  expect(await focused.evaluate((el) => el.closest("main") !== null), "the next stop is in the content").toBe(true);
+  const outline = await focused.evaluate((el) => {
+    const style = getComputedStyle(el);
+    return { style: style.outlineStyle, width: parseFloat(style.outlineWidth), offset: parseFloat(style.outlineOffset) };
+  });
+  expect(outline.style).toBe("solid");
+  expect(outline.width).toBeGreaterThanOrEqual(2);
+  expect(outline.offset).toBeGreaterThanOrEqual(2);
+});

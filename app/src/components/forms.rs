@@ -40,7 +40,7 @@ pub fn Field(
                 autocomplete=autocomplete
                 required=true
                 aria-describedby=described_by
-                class="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-base shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/40 dark:border-slate-700 dark:bg-slate-900"
+                class="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-base shadow-sm focus:border-indigo-500 dark:border-slate-700 dark:bg-slate-900"
             />
             {hint.map(|hint| view! { <p id=hint_id class="text-xs text-slate-500 dark:text-slate-400">{hint}</p> })}
         </div>
@@ -59,7 +59,7 @@ pub fn Submit(
         <button
             type="submit"
             disabled=move || pending.get()
-            class="w-full rounded-md bg-indigo-600 px-4 py-2 font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/60 disabled:opacity-60"
+            class="w-full rounded-md bg-indigo-600 px-4 py-2 font-semibold text-white shadow-sm hover:bg-indigo-500 disabled:opacity-60"
         >
             {move || if pending.get() { "Please wait…" } else { label }}
         </button>

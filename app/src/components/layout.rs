@@ -22,6 +22,16 @@ pub fn Layout(children: Children) -> impl IntoView {
     let state = Resource::new(move || location.pathname.get(), |_| session_state());
     view! {
         <div class="flex min-h-screen flex-col">
+            // The first stop of the keyboard: past the header to the page's own content. The
+            // browser's own fragment navigation moves the focus there (the router leaves
+            // `rel="external"` links alone).
+            <a
+                href="#main"
+                rel="external"
+                class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded-md focus:bg-white focus:px-4 focus:py-2 focus:font-medium focus:text-indigo-700 dark:focus:bg-slate-900 dark:focus:text-indigo-300"
+            >
+                "Skip to main content"
+            </a>
             <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
                 <Transition fallback=|| view! { <Nav email=None /> }>
                     {move || Suspend::new(async move {
@@ -38,7 +48,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     })}
                 </Transition>
             </header>
-            <main class="mx-auto w-full max-w-3xl flex-1 px-4 py-8 sm:py-12">{children()}</main>
+            <main id="main" tabindex="-1" class="mx-auto w-full max-w-3xl flex-1 px-4 py-8 focus:outline-none sm:py-12">{children()}</main>
             <footer class="border-t border-slate-200 py-6 text-center text-sm text-slate-500 dark:border-slate-800 dark:text-slate-400">
                 "Sigra for Rust · Leptos + Axum"
             </footer>

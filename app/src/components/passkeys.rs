@@ -22,7 +22,7 @@ use crate::webauthn::{self, Mediation};
 /// A ceremony run from a button.
 pub type Ceremony = Action<(), Result<(), UiError>>;
 
-const BUTTON: &str = "w-full rounded-md border border-slate-300 bg-white px-4 py-2 font-semibold shadow-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500/60 disabled:opacity-60 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800";
+const BUTTON: &str = "w-full rounded-md border border-slate-300 bg-white px-4 py-2 font-semibold shadow-sm hover:bg-slate-50 disabled:opacity-60 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800";
 
 /// Whether passkeys work here: unknown until the page is interactive.
 fn support_signal() -> RwSignal<Option<bool>> {

@@ -92,7 +92,7 @@ pub fn NewPasswordField(
                 required=true
                 aria-describedby=format!("{hint_id} {meter_id}")
                 on:input=on_input
-                class="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-base shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/40 dark:border-slate-700 dark:bg-slate-900"
+                class="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-base shadow-sm focus:border-indigo-500 dark:border-slate-700 dark:bg-slate-900"
             />
             <div id=meter_id aria-live="polite" data-testid="password-meter">
                 {move || reading.get().map(|r| view! { <Meter reading=r /> })}

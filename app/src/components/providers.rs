@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::account::{sign_in_providers, ProviderView};
 use crate::paths;
 
-const BUTTON: &str = "flex w-full items-center justify-center gap-2 rounded-md border border-slate-300 bg-white px-4 py-2 font-semibold shadow-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500/60 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800";
+const BUTTON: &str = "flex w-full items-center justify-center gap-2 rounded-md border border-slate-300 bg-white px-4 py-2 font-semibold shadow-sm hover:bg-slate-50 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800";
 
 /// Where a provider's authorization starts.
 fn start_path(provider: &str) -> String {

@@ -71,14 +71,23 @@ pub fn TextLink(
     }
 }
 
+/// The accessible name of a button repeated down a list: its text, then what it acts on
+/// ("Sign out Firefox 120 on Windows"), so a screen reader's list of buttons tells them apart.
+fn named(label: &'static str, about: Option<String>) -> Option<String> {
+    about.map(|about| format!("{label} {about}"))
+}
+
 /// A small outlined submit button, for actions beside the main one.
 #[component]
 pub fn SecondaryButton(
     /// The button text.
     label: &'static str,
+    /// What it acts on, when the button repeats down a list.
+    #[prop(optional, into)]
+    about: Option<String>,
 ) -> impl IntoView {
     view! {
-        <button type="submit" class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800">
+        <button type="submit" aria-label=named(label, about) class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100 dark:border-slate-700 dark:hover:bg-slate-800">
             {label}
         </button>
     }
@@ -89,9 +98,12 @@ pub fn SecondaryButton(
 pub fn RemoveButton(
     /// The button text.
     label: &'static str,
+    /// What it acts on, when the button repeats down a list.
+    #[prop(optional, into)]
+    about: Option<String>,
 ) -> impl IntoView {
     view! {
-        <button type="submit" class="text-sm font-medium text-rose-700 hover:underline dark:text-rose-300">
+        <button type="submit" aria-label=named(label, about) class="text-sm font-medium text-rose-700 hover:underline dark:text-rose-300">
             {label}
         </button>
     }

@@ -127,6 +127,7 @@ fn Identity(identity: IdentityView, sudo: bool, actions: Actions) -> impl IntoVi
         .clone()
         .unwrap_or_else(|| "never".to_owned());
     let id = identity.id.clone();
+    let provider = identity.display_name.clone();
     view! {
         <li class="space-y-1 py-3" data-testid="identity" data-provider=identity.provider.clone()>
             <p class="font-medium">{identity.display_name.clone()}</p>
@@ -138,7 +139,7 @@ fn Identity(identity: IdentityView, sudo: bool, actions: Actions) -> impl IntoVi
             {sudo.then(move || view! {
                 <ActionForm action=actions.unlink>
                     <input type="hidden" name="id" value=id />
-                    <RemoveButton label="Unlink" />
+                    <RemoveButton label="Unlink" about=provider.clone() />
                 </ActionForm>
             })}
         </li>

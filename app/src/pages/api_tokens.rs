@@ -181,7 +181,7 @@ fn TokenItem(
             {sudo.then(|| view! {
                 <ActionForm action=revoke>
                     <input type="hidden" name="id" value=token.id.clone() />
-                    <RemoveButton label="Revoke" />
+                    <RemoveButton label="Revoke" about=token.name.clone() />
                 </ActionForm>
             })}
         </li>

@@ -60,7 +60,7 @@ fn delete_form(data: DeletionView) -> impl IntoView {
                         <button
                             type="submit"
                             disabled=move || delete.pending().get()
-                            class="w-full rounded-md bg-rose-700 px-4 py-2 font-semibold text-white shadow-sm hover:bg-rose-600 focus:outline-none focus:ring-2 focus:ring-rose-600/60 disabled:opacity-60"
+                            class="w-full rounded-md bg-rose-700 px-4 py-2 font-semibold text-white shadow-sm hover:bg-rose-600 disabled:opacity-60"
                         >
                             {move || if delete.pending().get() { "Please wait…" } else { "Delete my account" }}
                         </button>

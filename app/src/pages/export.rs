@@ -33,7 +33,7 @@ fn export_form(data: ExportView) -> impl IntoView {
                     <form method="post" action=paths::EXPORT_DOWNLOAD>
                         <button
                             type="submit"
-                            class="w-full rounded-md bg-indigo-600 px-4 py-2 font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/60"
+                            class="w-full rounded-md bg-indigo-600 px-4 py-2 font-semibold text-white shadow-sm hover:bg-indigo-500"
                         >
                             "Download my data"
                         </button>

@@ -225,6 +225,7 @@ fn PasskeyItem(passkey: PasskeyRow, sudo: bool, actions: Actions) -> impl IntoVi
         .unwrap_or_else(|| "never".to_owned());
     let (rename_id, delete_id, name) =
         (passkey.id.clone(), passkey.id.clone(), passkey.name.clone());
+    let (rename_about, remove_about) = (passkey.name.clone(), passkey.name.clone());
     let last = passkey.last_second_factor;
     view! {
         <li class="space-y-2 py-3" data-testid="passkey">
@@ -237,10 +238,10 @@ fn PasskeyItem(passkey: PasskeyRow, sudo: bool, actions: Actions) -> impl IntoVi
                     <ActionForm action=actions.rename attr:class="flex items-end gap-2">
                         <input type="hidden" name="id" value=rename_id />
                         <label class="text-sm">
-                            <span class="sr-only">"New name"</span>
+                            <span class="sr-only">"New name for " {name.clone()}</span>
                             <input name="name" type="text" required=true maxlength="60" value=name class="rounded-md border border-slate-300 px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900" />
                         </label>
-                        <SecondaryButton label="Rename" />
+                        <SecondaryButton label="Rename" about=rename_about.clone() />
                     </ActionForm>
                     {if last {
                         view! { <RemoveLast id=delete_id done=actions.last_removed /> }.into_any()
@@ -248,7 +249,7 @@ fn PasskeyItem(passkey: PasskeyRow, sudo: bool, actions: Actions) -> impl IntoVi
                         view! {
                             <ActionForm action=actions.delete>
                                 <input type="hidden" name="id" value=delete_id />
-                                <RemoveButton label="Remove" />
+                                <RemoveButton label="Remove" about=remove_about.clone() />
                             </ActionForm>
                         }
                         .into_any()

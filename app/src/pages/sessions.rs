@@ -50,6 +50,11 @@ fn SessionItem(session: SessionRow, revoke: ServerAction<RevokeSession>) -> impl
         .flatten()
         .collect::<Vec<_>>()
         .join(" · ");
+    let about = if details.is_empty() {
+        session.device.clone()
+    } else {
+        format!("{}, {}", session.device, details.replace(" · ", ", "))
+    };
     view! {
         <li class="flex flex-wrap items-center justify-between gap-3 py-3" data-testid="session">
             <div>
@@ -65,7 +70,7 @@ fn SessionItem(session: SessionRow, revoke: ServerAction<RevokeSession>) -> impl
             {(!session.current).then(|| view! {
                 <ActionForm action=revoke>
                     <input type="hidden" name="id" value=session.id.clone() />
-                    <RemoveButton label="Sign out" />
+                    <RemoveButton label="Sign out" about=about />
                 </ActionForm>
             })}
         </li>

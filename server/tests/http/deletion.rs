@@ -180,10 +180,11 @@ async fn signing_in_during_the_grace_period_leads_only_to_keeping_the_account() 
         assert_eq!(body["error"], "account_deletion_pending");
         // An API client signing in gets tokens that are refused the same way.
         let (_, tokens) = app.api_log_in(email, CANARY_PASSWORD).await;
-        if let Some(access) = tokens["access_token"].as_str() {
-            let answer = app.api(Method::GET, "/api/v1/me", Some(access), None).await;
-            assert_eq!(answer.status(), StatusCode::FORBIDDEN);
-        }
+        let access = tokens["access_token"].as_str().expect("an access token");
+        let answer = app.api(Method::GET, "/api/v1/me", Some(access), None).await;
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+        let body: Value = answer.json().await.expect("json");
+        assert_eq!(body["error"], "account_deletion_pending");
         let page = app.get(REACTIVATION, Some(&cookie)).await;
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await.expect("html");

@@ -310,11 +310,17 @@ impl Browser {
             .post(format!("{}{path}", self.address))
             .header(ACCEPT, "text/html,application/xhtml+xml")
             .header("referer", format!("{}{from}", self.address))
-            .header(
+            .form(form);
+        // A browser's user agent, unless the test plays a given one.
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("user-agent"))
+        {
+            request = request.header(
                 "user-agent",
                 "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36",
-            )
-            .form(form);
+            );
+        }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }

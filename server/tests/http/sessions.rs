@@ -510,3 +510,37 @@ async fn the_session_cache_is_on_by_default_on_every_engine() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn each_sign_out_button_names_the_session_it_ends() {
+    on_each_engine(|app: TestApp| async move {
+        let email = "many-devices@example.com";
+        let viewer = app.signed_in(email).await;
+        for agent in [
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0",
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+        ] {
+            let form = [("email", email), ("password", CANARY_PASSWORD)];
+            let answer = app
+                .post_form_with(
+                    "/users/log-in",
+                    "/users/log-in",
+                    &form,
+                    None,
+                    &[("sec-fetch-site", "same-origin"), ("user-agent", agent)],
+                )
+                .await;
+            assert!(session_cookie(&answer).is_some());
+        }
+        let html = app
+            .get("/users/sessions", Some(&viewer))
+            .await
+            .text()
+            .await
+            .expect("page");
+        for name in ["Sign out Firefox 120 on Windows", "Sign out Chrome 120 on macOS"] {
+            assert!(html.contains(&format!("aria-label=\"{name}, ")), "{name} in the page");
+        }
+    })
+    .await;
+}
