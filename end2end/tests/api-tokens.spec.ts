@@ -59,7 +59,7 @@ for (const js of [true, false]) {
       await expect(page.getByTestId("api-token-name")).toHaveText(["Deploy bot"]);
       await expect(page.getByTestId("new-api-token")).toHaveCount(0);
       if (js) await hydrated(page);
-      await page.getByRole("button", { name: "Revoke", exact: true }).click();
+      await page.getByRole("button", { name: "Revoke Deploy bot", exact: true }).click();
       await expect(page.getByTestId("no-api-tokens")).toBeVisible();
       const revoked = await request.get("/api/v1/me", { headers: { Authorization: `Bearer ${token}` } });
       expect(revoked.status()).toBe(401);

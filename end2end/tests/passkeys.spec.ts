@@ -151,7 +151,7 @@ test("removing the only passkey asks the passkey to confirm, and two-factor is o
   await registerAndLogIn(page, uniqueEmail("lastkey"));
   await addPasskey(page, "Only key");
   const item = page.getByTestId("passkey");
-  await expect(item.getByRole("button", { name: "Remove", exact: true })).toHaveCount(0);
+  await expect(item.getByRole("button", { name: "Remove Only key", exact: true })).toHaveCount(0);
   await expect(item.getByTestId("remove-last-passkey")).toContainText("only second factor");
   await item.getByRole("button", { name: "Confirm with a passkey and remove" }).click();
   await expect(page.getByTestId("passkey")).toHaveCount(0);
