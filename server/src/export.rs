@@ -4,8 +4,8 @@
 //! sudo: a token is refused whatever its scopes, and without sudo the browser is sent to
 //! re-enter the password and come back to the page.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
 use sigra::http::AppError;
@@ -28,11 +28,9 @@ async fn download(
     request: RequestContext,
 ) -> Response {
     let Ok(sudo) = sigra.sessions().sudo(&current) else {
-        let back = paths::with_return_to(paths::SUDO, paths::EXPORT_DATA);
-        return match HeaderValue::from_str(&back) {
-            Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
-            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        };
+        // Two constant paths: a valid header value, so `Redirect::to` cannot panic.
+        return Redirect::to(&paths::with_return_to(paths::SUDO, paths::EXPORT_DATA))
+            .into_response();
     };
     let data = match sigra.account().export_personal_data(&sudo, &request).await {
         Ok(data) => data,

@@ -214,7 +214,13 @@ impl Db {
                 .fetch_all(&self.pool)
                 .await
                 .or_else(|error| match &error {
-                    sqlx::Error::Database(_) => Ok(Vec::new()),
+                    // PostgreSQL's undefined_table, SQLite's "no such table".
+                    sqlx::Error::Database(db)
+                        if db.code().as_deref() == Some("42P01")
+                            || db.message().contains("no such table") =>
+                    {
+                        Ok(Vec::new())
+                    }
                     _ => Err(Error::database(error)),
                 })?;
         Ok(MIGRATOR

@@ -5,6 +5,7 @@
 //! one.
 
 use crate::audit::{Action, AuditEvent};
+use crate::change::Change;
 use crate::confirmation::{AskedBy, Confirmation, ConfirmationCodes};
 use crate::error::{Error, Result};
 use crate::http::{pages, MailedLink};
@@ -31,7 +32,20 @@ pub enum FirstPassword {
     Mailed,
 }
 
-impl Operator<'_> {
+impl<'a> Operator<'a> {
+    /// The change for an action on the account at `email`, that account, and its address;
+    /// `None` when no account has the address.
+    async fn account_at(
+        &self,
+        email: &str,
+        request: &'a RequestContext,
+    ) -> Result<Option<(Change<'a>, UserId, EmailAddress)>> {
+        let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
+        let mut change = self.core.begin_change(request).await?;
+        let user = users::store::find_id_by_email(&mut change, &email).await?;
+        Ok(user.map(|user| (change, user, email)))
+    }
+
     /// Creates an account for `email`. With a given password the account is like a registered
     /// one (unconfirmed, a confirmation mail goes out); otherwise it has no password and a
     /// link to choose one is mailed. Audited as `account.create`.
@@ -116,9 +130,7 @@ impl Operator<'_> {
     /// # Errors
     /// A malformed address; the database failed.
     pub async fn unlock(&self, email: &str, request: &RequestContext) -> Result<bool> {
-        let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
-        let mut change = self.core.begin_change(request).await?;
-        let Some(user) = users::store::find_id_by_email(&mut change, &email).await? else {
+        let Some((mut change, user, _)) = self.account_at(email, request).await? else {
             return Ok(false);
         };
         users::store::clear_failed_logins(&mut change, &user).await?;
@@ -142,9 +154,7 @@ impl Operator<'_> {
         email: &str,
         request: &RequestContext,
     ) -> Result<bool> {
-        let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
-        let mut change = self.core.begin_change(request).await?;
-        let Some(user) = users::store::find_id_by_email(&mut change, &email).await? else {
+        let Some((mut change, user, email)) = self.account_at(email, request).await? else {
             return Ok(false);
         };
         let removed = crate::mfa::remove_every_second_factor(&mut change, &user).await?;
@@ -173,9 +183,7 @@ impl Operator<'_> {
         email: &str,
         request: &RequestContext,
     ) -> Result<Option<u64>> {
-        let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
-        let mut change = self.core.begin_change(request).await?;
-        let Some(user) = users::store::find_id_by_email(&mut change, &email).await? else {
+        let Some((mut change, user, _)) = self.account_at(email, request).await? else {
             return Ok(None);
         };
         let ended = crate::sessions::store::delete_all_for_user(&mut change, &user, None).await?;

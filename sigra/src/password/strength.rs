@@ -133,8 +133,14 @@ mod tests {
 
     #[test]
     fn only_the_first_characters_are_estimated() {
-        // A long tail of repeats after a weak head is still judged by the head.
-        let long = format!("{}{}", "a".repeat(ESTIMATED_CHARACTERS), "Zq9!".repeat(200));
+        // A weak head followed by a strong tail: judged by the head alone, so weak.
+        let tail = "tangerine lighthouse velvet kettle orbit quietly 42";
+        assert_eq!(
+            of(tail).label,
+            StrengthLabel::Strong,
+            "the tail alone reads strong"
+        );
+        let long = format!("{}{tail}", "a".repeat(ESTIMATED_CHARACTERS));
         assert_eq!(of(&long).label, StrengthLabel::Weak);
     }
 }
