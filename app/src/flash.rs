@@ -71,11 +71,35 @@ pub enum Flash {
     AccountDeleted,
     /// A scheduled deletion was cancelled.
     AccountKept,
+    /// A new organization was made.
+    OrganizationCreated,
+    /// Its name or settings changed.
+    OrganizationUpdated,
+    /// Its slug changed.
+    SlugChanged,
+    /// It was deleted.
+    OrganizationDeleted,
+    /// An invitation was mailed.
+    InvitationSent,
+    /// An invitation was revoked.
+    InvitationRevoked,
+    /// A member's role changed.
+    RoleChanged,
+    /// A member was removed.
+    MemberRemoved,
+    /// The user left an organization.
+    LeftOrganization,
+    /// An invitation was accepted.
+    InvitationAccepted,
+    /// A project was added.
+    ProjectCreated,
+    /// A project was deleted.
+    ProjectDeleted,
 }
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 31] = [
+    const ALL: [Flash; 43] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -107,6 +131,18 @@ impl Flash {
         Self::DeletionScheduled,
         Self::AccountDeleted,
         Self::AccountKept,
+        Self::OrganizationCreated,
+        Self::OrganizationUpdated,
+        Self::SlugChanged,
+        Self::OrganizationDeleted,
+        Self::InvitationSent,
+        Self::InvitationRevoked,
+        Self::RoleChanged,
+        Self::MemberRemoved,
+        Self::LeftOrganization,
+        Self::InvitationAccepted,
+        Self::ProjectCreated,
+        Self::ProjectDeleted,
     ];
 
     /// The text shown.
@@ -161,6 +197,18 @@ impl Flash {
             }
             Self::AccountDeleted => "Your account was deleted.",
             Self::AccountKept => "Your account is kept: the deletion is cancelled.",
+            Self::OrganizationCreated => "The organization was created.",
+            Self::OrganizationUpdated => "The organization's settings were saved.",
+            Self::SlugChanged => "The address changed. The old one keeps leading here for a while.",
+            Self::OrganizationDeleted => "The organization was deleted.",
+            Self::InvitationSent => "The invitation is on its way.",
+            Self::InvitationRevoked => "The invitation was revoked; its link no longer works.",
+            Self::RoleChanged => "The member's role was changed.",
+            Self::MemberRemoved => "The member was removed from the organization.",
+            Self::LeftOrganization => "You left the organization.",
+            Self::InvitationAccepted => "Welcome: you joined the organization.",
+            Self::ProjectCreated => "The project was created.",
+            Self::ProjectDeleted => "The project was deleted.",
         }
     }
 
@@ -197,7 +245,19 @@ impl Flash {
             | Self::ApiTokenRevoked
             | Self::ApiTokensRevoked
             | Self::AccountDeleted
-            | Self::AccountKept => Tone::Success,
+            | Self::AccountKept
+            | Self::OrganizationCreated
+            | Self::OrganizationUpdated
+            | Self::SlugChanged
+            | Self::OrganizationDeleted
+            | Self::InvitationSent
+            | Self::InvitationRevoked
+            | Self::RoleChanged
+            | Self::MemberRemoved
+            | Self::LeftOrganization
+            | Self::InvitationAccepted
+            | Self::ProjectCreated
+            | Self::ProjectDeleted => Tone::Success,
         }
     }
 
@@ -235,6 +295,18 @@ impl Flash {
             Self::DeletionScheduled => "deletion_scheduled",
             Self::AccountDeleted => "account_deleted",
             Self::AccountKept => "account_kept",
+            Self::OrganizationCreated => "organization_created",
+            Self::OrganizationUpdated => "organization_updated",
+            Self::SlugChanged => "slug_changed",
+            Self::OrganizationDeleted => "organization_deleted",
+            Self::InvitationSent => "invitation_sent",
+            Self::InvitationRevoked => "invitation_revoked",
+            Self::RoleChanged => "role_changed",
+            Self::MemberRemoved => "member_removed",
+            Self::LeftOrganization => "left_organization",
+            Self::InvitationAccepted => "invitation_accepted",
+            Self::ProjectCreated => "project_created",
+            Self::ProjectDeleted => "project_deleted",
         }
     }
 

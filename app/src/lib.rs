@@ -11,6 +11,7 @@ pub mod components;
 pub mod emails;
 pub mod error;
 pub mod flash;
+pub mod organizations;
 pub mod pages;
 pub mod paths;
 #[cfg(feature = "ssr")]
@@ -25,10 +26,11 @@ use leptos_router::{path, SsrMode};
 use crate::components::layout::Layout;
 use crate::pages::{
     AccountsSettingsPage, ApiTokensPage, CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage,
-    ConfirmPage, DeleteAccountPage, EmailSettingsPage, ExportDataPage, HomePage, LogInLinkPage,
-    LogInPage, MfaPage, NotFound, OAuthEmailPage, OAuthErrorPage, OAuthLinkPage,
-    PasswordSettingsPage, ReactivationPage, RegisterPage, ResetChoosePage, ResetRequestPage,
-    SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
+    ConfirmPage, DeleteAccountPage, EmailSettingsPage, ExportDataPage, HomePage, InvitationPage,
+    LogInLinkPage, LogInPage, MembersPage, MfaPage, NewOrganizationPage, NotFound, OAuthEmailPage,
+    OAuthErrorPage, OAuthLinkPage, OrganizationPage, OrganizationSettingsPage, OrganizationsPage,
+    PasswordSettingsPage, ProjectsPage, ReactivationPage, RegisterPage, ResetChoosePage,
+    ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -95,6 +97,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/oauth/link") view=OAuthLinkPage ssr=SsrMode::Async />
                     <Route path=path!("/users/oauth/email") view=OAuthEmailPage ssr=SsrMode::Async />
                     <Route path=path!("/users/oauth/error") view=OAuthErrorPage ssr=SsrMode::Async />
+                    <Route path=path!("/organizations") view=OrganizationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/new") view=NewOrganizationPage ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/:slug") view=OrganizationPage ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/:slug/members") view=MembersPage ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/:slug/projects") view=ProjectsPage ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/:slug/settings") view=OrganizationSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/invitations/accept") view=InvitationPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

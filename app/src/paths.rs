@@ -54,6 +54,33 @@ pub const OAUTH_EMAIL: &str = "/users/oauth/email";
 /// A provider sign-in that did not work.
 pub const OAUTH_ERROR: &str = "/users/oauth/error";
 
+/// The user's organizations, and where one is created.
+pub const ORGANIZATIONS: &str = "/organizations";
+/// Creating an organization.
+pub const NEW_ORGANIZATION: &str = "/organizations/new";
+/// The page an invitation link leads to (the landing keeps the token in the link cookie).
+pub const INVITATION: &str = "/invitations/accept";
+
+/// An organization's overview.
+pub fn organization(slug: &str) -> String {
+    format!("{ORGANIZATIONS}/{slug}")
+}
+
+/// An organization's members and invitations.
+pub fn organization_members(slug: &str) -> String {
+    format!("{ORGANIZATIONS}/{slug}/members")
+}
+
+/// An organization's settings.
+pub fn organization_settings(slug: &str) -> String {
+    format!("{ORGANIZATIONS}/{slug}/settings")
+}
+
+/// An organization's projects (the example organization-owned table).
+pub fn organization_projects(slug: &str) -> String {
+    format!("{ORGANIZATIONS}/{slug}/projects")
+}
+
 /// The query parameter naming where a page sends the browser on to when it is done.
 const RETURN_TO: &str = "return_to";
 
@@ -129,7 +156,25 @@ mod tests {
             OAUTH_LINK,
             OAUTH_EMAIL,
             OAUTH_ERROR,
+            ORGANIZATIONS,
+            NEW_ORGANIZATION,
+            INVITATION,
+            DELETE_ACCOUNT,
+            EXPORT_DATA,
+            REACTIVATION,
         ];
+        let scoped = [
+            organization("{slug}"),
+            organization_members("{slug}"),
+            organization_settings("{slug}"),
+            organization_projects("{slug}"),
+        ];
+        for path in &scoped {
+            assert!(
+                served.iter().any(|route| route == path),
+                "{path} is not a route: {served:?}"
+            );
+        }
         // The core names pages too, in its mails and its HTTP layer's redirects.
         use sigra::http::{pages, MailedLink};
         let named_by_core = [

@@ -61,6 +61,11 @@ enum Command {
         #[command(subcommand)]
         action: SessionsAction,
     },
+    /// Act on organizations.
+    Organizations {
+        #[command(subcommand)]
+        action: OrganizationsAction,
+    },
     /// Check that this deployment can work (database, migrations, clock, mail, sign-in
     /// providers) and print what is enabled; changes nothing. Exits 1 if a check fails.
     Doctor {
@@ -104,6 +109,13 @@ enum SessionsAction {
     },
 }
 
+#[derive(Subcommand)]
+enum OrganizationsAction {
+    /// Give every account without a personal organization one (after turning
+    /// SIGRA_ORGANIZATIONS_PERSONAL on for a site with accounts). Safe to run again.
+    BackfillPersonal,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let command = Cli::parse().command.unwrap_or(Command::Serve);
@@ -130,6 +142,9 @@ async fn main() -> ExitCode {
         Command::RotateMfaKeys => rotate_mfa_keys(config).await,
         Command::RotateJwtKeys => rotate_jwt_keys(config).await,
         Command::User { action } => user(config, action).await,
+        Command::Organizations {
+            action: OrganizationsAction::BackfillPersonal,
+        } => backfill_personal_organizations(config).await,
         Command::Doctor { send_test_mail } => doctor(config, send_test_mail.as_deref()).await,
         Command::Sessions {
             action: SessionsAction::Revoke { email },
@@ -282,6 +297,14 @@ async fn revoke_sessions(config: Config, email: &str) -> anyhow::Result<()> {
         anyhow::bail!("no account has that email address");
     };
     tracing::info!(ended, "every session and token of the account has ended");
+    Ok(())
+}
+
+async fn backfill_personal_organizations(config: Config) -> anyhow::Result<()> {
+    let sigra = core(config).start().await?;
+    let request = RequestContext::command("server organizations backfill-personal");
+    let made = sigra.organizations().backfill_personal(&request).await?;
+    tracing::info!(made, "every account has a personal organization");
     Ok(())
 }
 

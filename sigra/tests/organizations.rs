@@ -572,7 +572,7 @@ async fn with_personal_organizations_every_new_account_owns_one_and_the_backfill
 
         let owner = env.member(&ada, personal).await.admin().expect("owner");
         let token = env.invite(&owner, "bea@example.com", Role::MEMBER).await;
-        orgs.accept_with_sign_up(&token, Password::new(PASSWORD.to_owned()), &env.request)
+        orgs.accept_with_sign_up(&presented(&token), Password::new(PASSWORD.to_owned()), &env.request)
             .await
             .expect("signed up through the invitation");
         let personal_count = "SELECT COUNT(*) FROM organizations WHERE personal = 1";
@@ -1117,7 +1117,7 @@ async fn an_invitation_is_mailed_with_a_token_of_which_only_the_hash_is_stored()
         let preview = env
             .sigra
             .organizations()
-            .preview_invitation(&token)
+            .preview_invitation(&presented(&token))
             .await
             .expect("a pending invitation");
         assert_eq!(preview.organization, "Acme");
@@ -1141,7 +1141,10 @@ async fn an_invitation_is_accepted_only_by_the_invited_address() {
         let token = env.invite(&owner, "BEA@example.com", Role::ADMIN).await;
         let orgs = env.sigra.organizations();
         assert!(matches!(
-            problem(orgs.accept_invitation(&eve, &token, &env.request).await),
+            problem(
+                orgs.accept_invitation(&eve, &presented(&token), &env.request)
+                    .await
+            ),
             OrganizationProblem::InvitationForAnotherAddress
         ));
         assert_eq!(env.role_of(&org, &eve.user().id).await, None);
@@ -1153,7 +1156,7 @@ async fn an_invitation_is_accepted_only_by_the_invited_address() {
         );
         let bea = env.sign_up("bea@EXAMPLE.com").await;
         let membership = orgs
-            .accept_invitation(&bea, &token, &env.request)
+            .accept_invitation(&bea, &presented(&token), &env.request)
             .await
             .expect("accepted");
         assert_eq!(membership.role, Role::ADMIN);
@@ -1184,18 +1187,18 @@ async fn someone_without_an_account_signs_up_confirmed_and_joins_in_one_step() {
         let users = "SELECT COUNT(*) FROM users";
         assert_eq!(env.count(users).await, 2);
         assert!(matches!(
-            orgs.accept_with_sign_up(&token, Password::new("short".to_owned()), &env.request)
+            orgs.accept_with_sign_up(&presented(&token), Password::new("short".to_owned()), &env.request)
                 .await,
             Err(Error::WeakPassword(_))
         ));
         assert!(matches!(
-            problem(orgs.accept_with_sign_up(&taken, password(), &env.request).await),
+            problem(orgs.accept_with_sign_up(&presented(&taken), password(), &env.request).await),
             OrganizationProblem::AccountExists
         ));
         assert_eq!(env.count(users).await, 2, "nothing was written");
 
         let membership = orgs
-            .accept_with_sign_up(&token, password(), &env.request)
+            .accept_with_sign_up(&presented(&token), password(), &env.request)
             .await
             .expect("signed up and joined");
         assert_eq!(membership.organization.id, org.id);
@@ -1215,7 +1218,7 @@ async fn someone_without_an_account_signs_up_confirmed_and_joins_in_one_step() {
         assert_eq!(joined[0].0.as_deref(), Some(cid.user().id.as_str()));
         assert_eq!(joined[0].2["via"], "invitation");
         assert!(matches!(
-            problem(orgs.accept_with_sign_up(&token, password(), &env.request).await),
+            problem(orgs.accept_with_sign_up(&presented(&token), password(), &env.request).await),
             OrganizationProblem::InvitationNotPending
         ));
     })
@@ -1231,14 +1234,17 @@ async fn an_accepted_invitation_cannot_be_used_again() {
         let org = owner.organization().clone();
         let token = env.invite(&owner, "bea@example.com", Role::MEMBER).await;
         let orgs = env.sigra.organizations();
-        orgs.accept_invitation(&bea, &token, &env.request)
+        orgs.accept_invitation(&bea, &presented(&token), &env.request)
             .await
             .expect("accepted");
         orgs.remove_member(&owner, &bea.user().id, &env.request)
             .await
             .expect("removed");
         assert!(matches!(
-            problem(orgs.accept_invitation(&bea, &token, &env.request).await),
+            problem(
+                orgs.accept_invitation(&bea, &presented(&token), &env.request)
+                    .await
+            ),
             OrganizationProblem::InvitationNotPending
         ));
         assert_eq!(
@@ -1247,7 +1253,7 @@ async fn an_accepted_invitation_cannot_be_used_again() {
             "no way back in"
         );
         assert!(matches!(
-            orgs.accept_invitation(&bea, "not-a-token", &env.request)
+            orgs.accept_invitation(&bea, &never_issued(), &env.request)
                 .await,
             Err(Error::InvalidToken)
         ));
@@ -1272,11 +1278,11 @@ async fn a_reinvite_replaces_the_pending_invitation() {
         let bea = env.sign_up("bea@example.com").await;
         let orgs = env.sigra.organizations();
         assert!(matches!(
-            problem(orgs.accept_invitation(&bea, &first, &env.request).await),
+            problem(orgs.accept_invitation(&bea, &presented(&first), &env.request).await),
             OrganizationProblem::InvitationNotPending
         ));
         let membership = orgs
-            .accept_invitation(&bea, &second, &env.request)
+            .accept_invitation(&bea, &presented(&second), &env.request)
             .await
             .expect("the new one works");
         assert_eq!(membership.role, Role::ADMIN);
@@ -1302,7 +1308,10 @@ async fn revoked_and_expired_invitations_are_not_pending() {
             .expect("revoked");
         not_found(orgs.revoke_invitation(&owner, &id, &env.request).await);
         assert!(matches!(
-            problem(orgs.accept_invitation(&bea, &revoked, &env.request).await),
+            problem(
+                orgs.accept_invitation(&bea, &presented(&revoked), &env.request)
+                    .await
+            ),
             OrganizationProblem::InvitationNotPending
         ));
         assert_eq!(env.audit("organization.invitation_revoke").await.len(), 1);
@@ -1315,11 +1324,14 @@ async fn revoked_and_expired_invitations_are_not_pending() {
             .expect("pending")
             .is_empty());
         assert!(matches!(
-            problem(orgs.preview_invitation(&expiring).await),
+            problem(orgs.preview_invitation(&presented(&expiring)).await),
             OrganizationProblem::InvitationNotPending
         ));
         assert!(matches!(
-            problem(orgs.accept_invitation(&bea, &expiring, &env.request).await),
+            problem(
+                orgs.accept_invitation(&bea, &presented(&expiring), &env.request)
+                    .await
+            ),
             OrganizationProblem::InvitationNotPending
         ));
         assert!(env.audit("organization.member_add").await.is_empty());
@@ -1344,7 +1356,10 @@ async fn members_are_not_invited_and_do_not_join_twice() {
             OrganizationProblem::AlreadyMember
         ));
         assert!(matches!(
-            problem(orgs.accept_invitation(&bea, &token, &env.request).await),
+            problem(
+                orgs.accept_invitation(&bea, &presented(&token), &env.request)
+                    .await
+            ),
             OrganizationProblem::AlreadyMember
         ));
         assert_eq!(env.audit("organization.member_add").await.len(), 1);
@@ -1658,4 +1673,14 @@ async fn a_failing_hook_rolls_the_whole_change_back() {
         })
         .await;
     }
+}
+
+/// A mailed token as the link presents it.
+fn presented(text: &str) -> PresentedToken {
+    PresentedToken::parse(text).expect("a well-formed token")
+}
+
+/// A well-formed token no invitation was ever made with.
+fn never_issued() -> PresentedToken {
+    PresentedToken::parse(sigra::crypto::IssuedToken::generate().expose()).expect("well-formed")
 }

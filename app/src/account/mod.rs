@@ -88,6 +88,7 @@ pub fn guest_auth_paths() -> Vec<&'static str> {
         <passkeys::LogInWithPasskey as ServerFn>::PATH,
         <oauth::EnterSudoWithPasskey as ServerFn>::PATH,
         <GiveProviderAddress as ServerFn>::PATH,
+        <crate::organizations::JoinWithNewAccount as ServerFn>::PATH,
     ]
 }
 
@@ -224,6 +225,8 @@ pub struct SessionSnapshot {
     pub unconfirmed: bool,
     /// A message carried across the last redirect.
     pub flash: Option<Flash>,
+    /// The signed-in user's organizations, for the switcher.
+    pub organizations: crate::organizations::OrganizationsView,
 }
 
 /// What the second-factor page shows.
@@ -545,6 +548,7 @@ mod tests {
         assert_eq!(
             paths,
             [
+                "/api/invitations/join",
                 "/users/confirm/code",
                 "/users/confirm/link",
                 "/users/confirm/resend",

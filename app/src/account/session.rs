@@ -123,9 +123,14 @@ pub async fn log_out() -> Result<(), UiError> {
 pub async fn session_state() -> Result<SessionSnapshot, UiError> {
     let cx = crate::ssr::context().await?;
     let user = cx.current.as_ref().map(|current| current.user());
+    let organizations = match &cx.current {
+        Some(current) => crate::organizations::ssr::organizations_of(&cx, current).await?,
+        None => crate::organizations::OrganizationsView::default(),
+    };
     Ok(SessionSnapshot {
         email: user.map(|u| u.email.to_string()),
         unconfirmed: user.is_some_and(|u| u.confirmed_at.is_none()),
         flash: crate::flash::ssr::take(),
+        organizations,
     })
 }

@@ -9,6 +9,7 @@ use leptos::server_fn::ServerFn;
 use crate::account::{session_state, LogOut, SessionSnapshot};
 use crate::components::ui::{Banner, SecondaryButton, TextLink, Tone};
 use crate::flash::Flash;
+use crate::organizations::{OrganizationsView, SwitchOrganization};
 use crate::paths;
 
 /// Header, flash and footer around the routed page.
@@ -33,15 +34,16 @@ pub fn Layout(children: Children) -> impl IntoView {
                 "Skip to main content"
             </a>
             <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-                <Transition fallback=|| view! { <Nav email=None /> }>
+                <Transition fallback=|| view! { <Nav email=None organizations=OrganizationsView::default() /> }>
                     {move || Suspend::new(async move {
-                        let SessionSnapshot { email, unconfirmed, flash } = state.await.unwrap_or(SessionSnapshot {
+                        let SessionSnapshot { email, unconfirmed, flash, organizations } = state.await.unwrap_or(SessionSnapshot {
                             email: None,
                             unconfirmed: false,
                             flash: None,
+                            organizations: OrganizationsView::default(),
                         });
                         view! {
-                            <Nav email />
+                            <Nav email organizations />
                             {flash.map(|flash| view! { <FlashBanner flash /> })}
                             {unconfirmed.then(|| view! { <ConfirmBanner /> })}
                         }
@@ -57,12 +59,14 @@ pub fn Layout(children: Children) -> impl IntoView {
 }
 
 #[component]
-fn Nav(email: Option<String>) -> impl IntoView {
+fn Nav(email: Option<String>, organizations: OrganizationsView) -> impl IntoView {
     let log_out_url = <LogOut as ServerFn>::PATH;
     let links = match email {
         Some(email) => view! {
             <div class="flex flex-wrap items-center gap-3 text-sm">
                 <span class="text-slate-600 dark:text-slate-300" data-testid="signed-in-email">{email}</span>
+                {(!organizations.organizations.is_empty()).then(|| view! { <OrganizationSwitcher organizations /> })}
+                <TextLink href=paths::ORGANIZATIONS>"Organizations"</TextLink>
                 <TextLink href=paths::SETTINGS>"Settings"</TextLink>
                 <TextLink href=paths::SESSIONS>"Sessions"</TextLink>
                 // A plain form: logging out reloads the page, so no state of the old session
@@ -88,6 +92,39 @@ fn Nav(email: Option<String>) -> impl IntoView {
             <A href=paths::HOME attr:class="text-lg font-semibold tracking-tight text-indigo-600 dark:text-indigo-400">"Sigra"</A>
             {links}
         </nav>
+    }
+}
+
+/// The organization the session works in, and a switch to another: a plain form without
+/// JavaScript (the server redirects to the organization), a server action once hydrated (the
+/// router follows the same redirect without a full reload).
+#[component]
+fn OrganizationSwitcher(organizations: OrganizationsView) -> impl IntoView {
+    let switch = ServerAction::<SwitchOrganization>::new();
+    let OrganizationsView {
+        organizations,
+        active,
+    } = organizations;
+    let choose = active.is_none().then(
+        || view! { <option value="" disabled=true selected=true>"Choose an organization"</option> },
+    );
+    view! {
+        <ActionForm action=switch attr:class="flex items-center gap-1" attr:data-testid="organization-switcher">
+            <label for="organization-switcher" class="sr-only">"Organization"</label>
+            <select
+                id="organization-switcher"
+                name="slug"
+                required=true
+                class="max-w-[12rem] rounded-md border border-slate-300 bg-white px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900"
+            >
+                {choose}
+                {organizations.into_iter().map(|org| {
+                    let selected = active.as_deref() == Some(org.slug.as_str());
+                    view! { <option value=org.slug selected=selected>{org.name}</option> }
+                }).collect_view()}
+            </select>
+            <SecondaryButton label="Switch" />
+        </ActionForm>
     }
 }
 

@@ -7,11 +7,13 @@ mod confirm;
 mod deletion;
 mod export;
 mod home;
+mod invitation;
 mod links;
 mod log_in;
 mod mfa;
 mod not_found;
 mod oauth;
+mod organizations;
 mod register;
 mod reset_password;
 mod security;
@@ -26,11 +28,16 @@ pub use confirm::ConfirmPage;
 pub use deletion::{DeleteAccountPage, ReactivationPage};
 pub use export::ExportDataPage;
 pub use home::HomePage;
+pub use invitation::InvitationPage;
 pub use links::{ConfirmEmailChangePage, ConfirmLinkPage, LogInLinkPage};
 pub use log_in::LogInPage;
 pub use mfa::MfaPage;
 pub use not_found::NotFound;
 pub use oauth::{OAuthEmailPage, OAuthErrorPage, OAuthLinkPage};
+pub use organizations::{
+    MembersPage, NewOrganizationPage, OrganizationPage, OrganizationSettingsPage,
+    OrganizationsPage, ProjectsPage,
+};
 pub use register::RegisterPage;
 pub use reset_password::{ResetChoosePage, ResetRequestPage};
 pub use security::SecuritySettingsPage;

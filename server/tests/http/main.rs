@@ -23,6 +23,7 @@ mod mfa;
 mod oauth;
 mod openapi;
 mod operator;
+mod organizations;
 mod passkeys;
 mod processes;
 mod providers;

@@ -291,6 +291,48 @@ async fn sessions_revoke_ends_every_session_and_access_token_of_the_account_only
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organizations_backfill_personal_gives_each_account_without_one_a_personal_organization_once(
+) {
+    let secret = sigra::crypto::SecretKey::generate_text();
+    on_each_engine_with(with_secret(&secret), |app: TestApp| {
+        let secret = secret.clone();
+        async move {
+            app.signed_in("ada@example.com").await;
+            app.signed_in("bob@example.com").await;
+            let personal = "SELECT COUNT(*) FROM organizations o \
+                            JOIN organization_memberships m ON m.organization_id = o.id \
+                            WHERE o.personal = 1 AND m.role = 'owner'";
+            assert_eq!(app.count(personal).await, 0);
+            let args = ["organizations", "backfill-personal"];
+            let output = server(&app, &secret, &args, None);
+            assert!(succeeded(&output), "{}", said(&output));
+            assert_eq!(
+                app.count(personal).await,
+                2,
+                "one each, owned by the account"
+            );
+            assert_eq!(
+                app.count(
+                    "SELECT COUNT(*) FROM audit_events WHERE action = 'organization.create' \
+                     AND actor_type = 'system'"
+                )
+                .await,
+                2
+            );
+            assert!(succeeded(&server(&app, &secret, &args, None)));
+            assert_eq!(app.count(personal).await, 2, "none the second time");
+            assert!(succeeded(&server(
+                &app,
+                &secret,
+                &["organizations", "--help"],
+                None
+            )));
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_on_a_working_deployment_says_ok_to_every_check_and_sends_a_test_mail() {
     let secret = sigra::crypto::SecretKey::generate_text();
     on_each_engine_with(with_secret(&secret), |app: TestApp| {

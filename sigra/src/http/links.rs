@@ -41,8 +41,6 @@ pub mod pages {
     pub const OAUTH_ERROR: &str = "/users/oauth/error";
     /// The user's API tokens.
     pub const API_TOKENS: &str = "/users/settings/api-tokens";
-    /// Where an invitation link leads (`/invitations/:token`).
-    pub const INVITATIONS: &str = "/invitations";
     /// Keeping an account that is scheduled for deletion.
     pub const REACTIVATION: &str = "/users/reactivation";
 }
@@ -60,15 +58,18 @@ pub enum MailedLink {
     ResetPassword,
     /// Confirming a new email address.
     ConfirmEmailChange,
+    /// Joining an organization.
+    Invitation,
 }
 
 impl MailedLink {
     /// Every kind.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Confirm,
         Self::MagicLink,
         Self::ResetPassword,
         Self::ConfirmEmailChange,
+        Self::Invitation,
     ];
 
     /// The path the mailed URL starts with; the token follows.
@@ -78,6 +79,7 @@ impl MailedLink {
             Self::MagicLink => "/users/log-in/",
             Self::ResetPassword => "/users/reset-password/",
             Self::ConfirmEmailChange => "/users/settings/confirm-email/",
+            Self::Invitation => "/invitations/",
         }
     }
 
@@ -88,6 +90,7 @@ impl MailedLink {
             Self::MagicLink => "/users/log-in/link",
             Self::ResetPassword => "/users/reset-password/choose",
             Self::ConfirmEmailChange => "/users/settings/confirm-email/link",
+            Self::Invitation => "/invitations/accept",
         }
     }
 

@@ -1,9 +1,10 @@
 //! The active organization: the one a session is working in, kept on the session row. Only
 //! [`Organizations::switch_to`] writes it, and it takes the membership proof, so a session can
 //! never point at an organization its user does not belong to; [`Organizations::active`]
-//! checks the membership again on every read and fails closed. At log-in,
-//! [`Organizations::choose_at_log_in`] picks one when the choice is obvious and never blocks
-//! the log-in.
+//! checks the membership again on every read and fails closed. For a session that has none (it
+//! was just made by a log-in, or its organization was left), [`Organizations::current`] answers
+//! with the log-in's choice without writing it, so every log-in method chooses the same way,
+//! nothing blocks the log-in, and reading the session's organization never writes.
 
 use crate::error::{Error, Result};
 use crate::request::RequestContext;
@@ -61,6 +62,22 @@ impl Organizations<'_> {
         }
     }
 
+    /// The organization the session works in: the active one, or for a session without one
+    /// the log-in's choice (as [`Organizations::choose_at_log_in`], not written). `None` when
+    /// the user belongs to none or must pick.
+    ///
+    /// # Errors
+    /// `MfaEnrolmentRequired` as for [`Organizations::active`]; the database failed.
+    pub async fn current(&self, current: &Authenticated) -> Result<Option<OrgMember>> {
+        if let Some(member) = self.active(current).await? {
+            return Ok(Some(member));
+        }
+        match self.log_in_choice(current).await? {
+            ActiveChoice::Chosen(member) => Ok(Some(*member)),
+            ActiveChoice::NoOrganization | ActiveChoice::Pick(_) => Ok(None),
+        }
+    }
+
     /// Chooses the active organization of a session that just logged in: none for a user
     /// without organizations, the only one for one, and for several the one the user's most
     /// recent other session was working in (if they still belong to it), else a list to pick
@@ -73,6 +90,15 @@ impl Organizations<'_> {
         current: &Authenticated,
         request: &RequestContext,
     ) -> Result<ActiveChoice> {
+        let choice = self.log_in_choice(current).await?;
+        if let ActiveChoice::Chosen(member) = &choice {
+            self.switch_to(member, request).await?;
+        }
+        Ok(choice)
+    }
+
+    /// The choice of [`Organizations::choose_at_log_in`], read only.
+    async fn log_in_choice(&self, current: &Authenticated) -> Result<ActiveChoice> {
         let memberships = self.list_for_user(current).await?;
         let chosen = match memberships.as_slice() {
             [] => return Ok(ActiveChoice::NoOrganization),
@@ -93,14 +119,12 @@ impl Organizations<'_> {
                 }
             }
         };
-        let member = match self.member_by_id(current, &chosen).await {
-            Ok(member) => member,
+        match self.member_by_id(current, &chosen).await {
+            Ok(member) => Ok(ActiveChoice::Chosen(Box::new(member))),
             // The organization wants a second factor first: the user picks, and is sent to
             // set one up when they open it.
-            Err(Error::MfaEnrolmentRequired) => return Ok(ActiveChoice::Pick(memberships)),
-            Err(error) => return Err(error),
-        };
-        self.switch_to(&member, request).await?;
-        Ok(ActiveChoice::Chosen(Box::new(member)))
+            Err(Error::MfaEnrolmentRequired) => Ok(ActiveChoice::Pick(memberships)),
+            Err(error) => Err(error),
+        }
     }
 }

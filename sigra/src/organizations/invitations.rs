@@ -12,7 +12,7 @@ use crate::audit::{Action, AuditEvent};
 use crate::clock::{millis_of, Timestamp};
 use crate::crypto::{IssuedToken, PresentedToken};
 use crate::error::{Error, OrganizationProblem, Result};
-use crate::http::pages;
+use crate::http::MailedLink;
 use crate::mail::Message;
 use crate::password::Password;
 use crate::request::RequestContext;
@@ -135,7 +135,7 @@ impl Organizations<'_> {
             role: role.name().to_owned(),
             url: self
                 .core
-                .url(&format!("{}/{}", pages::INVITATIONS, token.expose())),
+                .mailed_link_url(MailedLink::Invitation, token.expose()),
             valid_for_days: config.invitation_ttl.as_secs() / 86_400,
         };
         change.mail(&email, message).await?;
@@ -215,10 +215,9 @@ impl Organizations<'_> {
     /// What an invitation link is for, to show before it is accepted.
     ///
     /// # Errors
-    /// `InvalidToken` for a link that was never an invitation; `Organization(
+    /// `InvalidToken` for a token that was never an invitation's; `Organization(
     /// InvitationNotPending)` for one accepted, revoked or expired; the database failed.
-    pub async fn preview_invitation(&self, token: &str) -> Result<InvitationPreview> {
-        let token = PresentedToken::parse(token).ok_or(Error::InvalidToken)?;
+    pub async fn preview_invitation(&self, token: &PresentedToken) -> Result<InvitationPreview> {
         let mut conn = self.core.db().acquire().await?;
         let row = store::find_invitation(&mut conn, &token.hash())
             .await?
@@ -249,12 +248,11 @@ impl Organizations<'_> {
     /// database failed.
     pub async fn accept_with_sign_up(
         &self,
-        token: &str,
+        token: &PresentedToken,
         password: Password,
         request: &RequestContext,
     ) -> Result<Membership> {
         let not_pending = || Error::Organization(OrganizationProblem::InvitationNotPending);
-        let token = PresentedToken::parse(token).ok_or(Error::InvalidToken)?;
         let invited = {
             let mut conn = self.core.db().acquire().await?;
             store::find_invitation(&mut conn, &token.hash())
@@ -320,11 +318,10 @@ impl Organizations<'_> {
     pub async fn accept_invitation(
         &self,
         current: &Authenticated,
-        token: &str,
+        token: &PresentedToken,
         request: &RequestContext,
     ) -> Result<Membership> {
         let not_pending = || Error::Organization(OrganizationProblem::InvitationNotPending);
-        let token = PresentedToken::parse(token).ok_or(Error::InvalidToken)?;
         let user = current.user();
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();

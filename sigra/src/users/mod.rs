@@ -24,6 +24,12 @@ impl UserId {
         Self(text)
     }
 
+    /// An id as a client sent it back (a member to remove); every service that takes one
+    /// checks it against the rows the caller may touch.
+    pub fn from_client(text: &str) -> Self {
+        Self(text.chars().take(64).collect())
+    }
+
     /// The id as stored and shown.
     pub fn as_str(&self) -> &str {
         &self.0
