@@ -111,6 +111,9 @@ pub enum UiError {
     /// The account is the only owner of an organization others belong to.
     #[error("{}", ErrorKind::SoleOwner)]
     SoleOwner,
+    /// The page is for platform admins.
+    #[error("{}", ErrorKind::AdminOnly)]
+    AdminOnly,
     /// Removing the last second factor needs a current one.
     #[error("{}", ErrorKind::SecondFactorRequired)]
     SecondFactorRequired,
@@ -178,6 +181,7 @@ impl UiError {
             ErrorKind::DeletionCooldown => Self::DeletionCooldown,
             ErrorKind::AddressTaken => Self::AddressTaken,
             ErrorKind::SoleOwner => Self::SoleOwner,
+            ErrorKind::AdminOnly => Self::AdminOnly,
             ErrorKind::SecondFactorRequired => Self::SecondFactorRequired,
             ErrorKind::TokenRejected => Self::TokenRejected,
             ErrorKind::InsufficientScope => Self::InsufficientScope,

@@ -95,11 +95,17 @@ pub enum Flash {
     ProjectCreated,
     /// A project was deleted.
     ProjectDeleted,
+    /// An admin ended every session of an account.
+    AdminSessionsRevoked,
+    /// An admin lifted an account's locks.
+    AdminUnlocked,
+    /// An admin turned off an account's second factors.
+    AdminSecondFactorsOff,
 }
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 43] = [
+    const ALL: [Flash; 46] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -143,6 +149,9 @@ impl Flash {
         Self::InvitationAccepted,
         Self::ProjectCreated,
         Self::ProjectDeleted,
+        Self::AdminSessionsRevoked,
+        Self::AdminUnlocked,
+        Self::AdminSecondFactorsOff,
     ];
 
     /// The text shown.
@@ -209,6 +218,9 @@ impl Flash {
             Self::InvitationAccepted => "Welcome: you joined the organization.",
             Self::ProjectCreated => "The project was created.",
             Self::ProjectDeleted => "The project was deleted.",
+            Self::AdminSessionsRevoked => "Every session of the account was ended.",
+            Self::AdminUnlocked => "The account is unlocked.",
+            Self::AdminSecondFactorsOff => "The account's second factors are off; its owner was mailed.",
         }
     }
 
@@ -257,7 +269,10 @@ impl Flash {
             | Self::LeftOrganization
             | Self::InvitationAccepted
             | Self::ProjectCreated
-            | Self::ProjectDeleted => Tone::Success,
+            | Self::ProjectDeleted
+            | Self::AdminSessionsRevoked
+            | Self::AdminUnlocked
+            | Self::AdminSecondFactorsOff => Tone::Success,
         }
     }
 
@@ -307,6 +322,9 @@ impl Flash {
             Self::InvitationAccepted => "invitation_accepted",
             Self::ProjectCreated => "project_created",
             Self::ProjectDeleted => "project_deleted",
+            Self::AdminSessionsRevoked => "admin_sessions_revoked",
+            Self::AdminUnlocked => "admin_unlocked",
+            Self::AdminSecondFactorsOff => "admin_second_factors_off",
         }
     }
 

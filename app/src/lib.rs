@@ -5,6 +5,7 @@
 //! hydrate in the browser under `hydrate`.
 
 pub mod account;
+pub mod admin;
 pub mod clipboard;
 pub mod components;
 #[cfg(feature = "ssr")]
@@ -25,10 +26,11 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    AccountsSettingsPage, ApiTokensPage, CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage,
-    ConfirmPage, DeleteAccountPage, EmailSettingsPage, ExportDataPage, HomePage, InvitationPage,
-    LogInLinkPage, LogInPage, MembersPage, MfaPage, NewOrganizationPage, NotFound, OAuthEmailPage,
-    OAuthErrorPage, OAuthLinkPage, OrganizationPage, OrganizationSettingsPage, OrganizationsPage,
+    AccountsSettingsPage, AdminOverviewPage, AdminUserPage, AdminUsersPage, ApiTokensPage,
+    CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, DeleteAccountPage,
+    EmailSettingsPage, ExportDataPage, HomePage, InvitationPage, LogInLinkPage, LogInPage,
+    MembersPage, MfaPage, NewOrganizationPage, NotFound, OAuthEmailPage, OAuthErrorPage,
+    OAuthLinkPage, OrganizationPage, OrganizationSettingsPage, OrganizationsPage,
     PasswordSettingsPage, ProjectsPage, ReactivationPage, RegisterPage, ResetChoosePage,
     ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
 };
@@ -104,6 +106,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/organizations/:slug/projects") view=ProjectsPage ssr=SsrMode::Async />
                     <Route path=path!("/organizations/:slug/settings") view=OrganizationSettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/invitations/accept") view=InvitationPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=AdminOverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

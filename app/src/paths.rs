@@ -58,6 +58,15 @@ pub const OAUTH_ERROR: &str = "/users/oauth/error";
 pub const ORGANIZATIONS: &str = "/organizations";
 /// Creating an organization.
 pub const NEW_ORGANIZATION: &str = "/organizations/new";
+/// The admin area's overview.
+pub const ADMIN: &str = "/admin";
+/// The admin area's user list.
+pub const ADMIN_USERS: &str = "/admin/users";
+/// One account in the admin area.
+pub fn admin_user(id: &str) -> String {
+    format!("{ADMIN_USERS}/{id}")
+}
+
 /// The page an invitation link leads to (the landing keeps the token in the link cookie).
 pub const INVITATION: &str = "/invitations/accept";
 
@@ -98,7 +107,7 @@ pub fn requested_return() -> Option<String> {
 
 /// Percent-encodes all but the characters a path keeps as they are, so a `&` or `#` in
 /// `target` cannot end the value early.
-fn encode_query_value(value: &str) -> String {
+pub(crate) fn encode_query_value(value: &str) -> String {
     let mut encoded = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
@@ -158,6 +167,8 @@ mod tests {
             OAUTH_ERROR,
             ORGANIZATIONS,
             NEW_ORGANIZATION,
+            ADMIN,
+            ADMIN_USERS,
             INVITATION,
             DELETE_ACCOUNT,
             EXPORT_DATA,
@@ -168,6 +179,7 @@ mod tests {
             organization_members("{slug}"),
             organization_settings("{slug}"),
             organization_projects("{slug}"),
+            admin_user("{id}"),
         ];
         for path in &scoped {
             assert!(

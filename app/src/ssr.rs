@@ -218,6 +218,7 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::DeletionCooldown => ErrorKind::DeletionCooldown.status(),
         UiError::AddressTaken => ErrorKind::AddressTaken.status(),
         UiError::SoleOwner => ErrorKind::SoleOwner.status(),
+        UiError::AdminOnly => ErrorKind::AdminOnly.status(),
         UiError::SecondFactorRequired => ErrorKind::SecondFactorRequired.status(),
         UiError::Busy => ErrorKind::Busy.status(),
         UiError::Unavailable => ErrorKind::Unavailable.status(),

@@ -61,6 +61,11 @@ enum Command {
         #[command(subcommand)]
         action: SessionsAction,
     },
+    /// Manage the platform admins (who may open the admin area).
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Act on organizations.
     Organizations {
         #[command(subcommand)]
@@ -110,6 +115,22 @@ enum SessionsAction {
 }
 
 #[derive(Subcommand)]
+enum AdminAction {
+    /// Make the confirmed account at EMAIL a platform admin.
+    Grant {
+        /// The account's email address.
+        email: String,
+    },
+    /// Take the platform admin grant of the account at EMAIL away.
+    Revoke {
+        /// The account's email address.
+        email: String,
+    },
+    /// Print every platform admin and since when.
+    List,
+}
+
+#[derive(Subcommand)]
 enum OrganizationsAction {
     /// Give every account without a personal organization one (after turning
     /// SIGRA_ORGANIZATIONS_PERSONAL on for a site with accounts). Safe to run again.
@@ -142,6 +163,7 @@ async fn main() -> ExitCode {
         Command::RotateMfaKeys => rotate_mfa_keys(config).await,
         Command::RotateJwtKeys => rotate_jwt_keys(config).await,
         Command::User { action } => user(config, action).await,
+        Command::Admin { action } => admin(config, action).await,
         Command::Organizations {
             action: OrganizationsAction::BackfillPersonal,
         } => backfill_personal_organizations(config).await,
@@ -297,6 +319,35 @@ async fn revoke_sessions(config: Config, email: &str) -> anyhow::Result<()> {
         anyhow::bail!("no account has that email address");
     };
     tracing::info!(ended, "every session and token of the account has ended");
+    Ok(())
+}
+
+async fn admin(config: Config, action: AdminAction) -> anyhow::Result<()> {
+    use sigra::admin::grants::GrantChange;
+
+    let sigra = core(config).start().await?;
+    let admin = sigra.admin();
+    let changed = match action {
+        AdminAction::Grant { email } => {
+            let request = RequestContext::command("server admin grant");
+            admin.grant(&email, &request).await?
+        }
+        AdminAction::Revoke { email } => {
+            let request = RequestContext::command("server admin revoke");
+            admin.revoke(&email, &request).await?
+        }
+        AdminAction::List => {
+            for grant in admin.grants().await? {
+                println!("{}\tsince {}", grant.email, grant.granted_at);
+            }
+            return Ok(());
+        }
+    };
+    match changed {
+        GrantChange::Done => tracing::info!("done"),
+        GrantChange::Unchanged => tracing::info!("nothing to change"),
+        GrantChange::NoAccount => anyhow::bail!("no account has that email address"),
+    }
     Ok(())
 }
 

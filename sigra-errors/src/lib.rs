@@ -93,6 +93,9 @@ pub enum ErrorKind {
     /// The address typed to confirm a deletion is not the account's.
     #[error("Type your email address exactly as shown to confirm.")]
     ConfirmationMismatch,
+    /// The page or action is for the site's administrators (platform admins) only.
+    #[error("This is for the site's administrators only.")]
+    AdminOnly,
     /// The account is the only owner of an organization others belong to.
     #[error("You are the only owner of an organization others belong to. Make another member an owner, or delete the organization, first.")]
     SoleOwner,
@@ -171,6 +174,7 @@ impl ErrorKind {
             | Self::DeletionCooldown
             | Self::AddressTaken
             | Self::SoleOwner => 409,
+            Self::AdminOnly => 403,
             Self::ConfirmationMismatch => 422,
             Self::Unconfirmed
             | Self::WrongPassword
@@ -215,6 +219,7 @@ impl ErrorKind {
             Self::DeletionCooldown => "deletion_cooldown",
             Self::AddressTaken => "address_taken",
             Self::SoleOwner => "sole_owner",
+            Self::AdminOnly => "admin_only",
             Self::SecondFactorRequired => "second_factor_required",
             Self::Busy => "busy",
             Self::Unavailable => "unavailable",

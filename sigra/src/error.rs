@@ -93,6 +93,8 @@ pub enum Error {
     AddressTaken,
     /// The account is the only owner of an organization others belong to.
     SoleOwner,
+    /// The signed-in user is not a platform admin.
+    AdminOnly,
     /// Removing the account's last second factor needs a current one.
     SecondFactorRequired,
     /// Too much work is queued (password hashing); the client should retry shortly.
@@ -184,6 +186,7 @@ impl Error {
             Self::DeletionCooldown => ErrorKind::DeletionCooldown,
             Self::AddressTaken => ErrorKind::AddressTaken,
             Self::SoleOwner => ErrorKind::SoleOwner,
+            Self::AdminOnly => ErrorKind::AdminOnly,
             Self::SecondFactorRequired => ErrorKind::SecondFactorRequired,
             Self::Busy => ErrorKind::Busy,
             Self::Unavailable(_) => ErrorKind::Unavailable,

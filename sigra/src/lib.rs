@@ -6,6 +6,7 @@
 //! host behaviour it defines a trait. Nothing here knows about Leptos.
 
 pub mod account;
+pub mod admin;
 pub mod api_tokens;
 pub mod audit;
 pub mod auth;
@@ -45,6 +46,7 @@ use std::sync::Arc;
 pub use error::{Error, Result};
 
 use account::Account;
+use admin::Admin;
 use api_tokens::{ApiTokens, ScopeRegistry};
 use auth::Auth;
 use clock::{Clock, SystemClock, Timestamp};
@@ -420,6 +422,13 @@ impl Sigra {
             custom: &self.inner.custom_claims,
             mfa: self.mfa(),
             passkeys: self.passkeys(),
+        }
+    }
+
+    /// The admin area: platform admin grants and the views of the accounts.
+    pub fn admin(&self) -> Admin<'_> {
+        Admin {
+            core: &self.inner.core,
         }
     }
 

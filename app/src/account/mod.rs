@@ -227,6 +227,8 @@ pub struct SessionSnapshot {
     pub flash: Option<Flash>,
     /// The signed-in user's organizations, for the switcher.
     pub organizations: crate::organizations::OrganizationsView,
+    /// Whether the signed-in user is a platform admin (the header links the admin area).
+    pub admin: bool,
 }
 
 /// What the second-factor page shows.
@@ -461,7 +463,7 @@ fn sessions_view(
 /// Words for the audit actions a user sees about themselves. The match is exhaustive, so a
 /// new action in the core's catalogue does not compile until it has its words here.
 #[cfg(feature = "ssr")]
-fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'static str {
+pub(crate) fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'static str {
     use sigra::audit::Action as A;
     let Some(action) = action else {
         return "Account activity";
@@ -536,6 +538,8 @@ fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'stati
         A::AccountCreate => "Account created by an administrator",
         A::AccountUnlock => "Account unlocked by an administrator",
         A::SessionRevokeAll => "Every session ended by an administrator",
+        A::AdminGrant => "Made a site administrator",
+        A::AdminRevoke => "No longer a site administrator",
     }
 }
 

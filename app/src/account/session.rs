@@ -127,10 +127,19 @@ pub async fn session_state() -> Result<SessionSnapshot, UiError> {
         Some(current) => crate::organizations::ssr::organizations_of(&cx, current).await?,
         None => crate::organizations::OrganizationsView::default(),
     };
+    let admin = match &cx.current {
+        Some(current) => match cx.sigra.admin().platform_admin(current).await {
+            Ok(_) => true,
+            Err(sigra::Error::AdminOnly) => false,
+            Err(error) => return Err(error.into()),
+        },
+        None => false,
+    };
     Ok(SessionSnapshot {
         email: user.map(|u| u.email.to_string()),
         unconfirmed: user.is_some_and(|u| u.confirmed_at.is_none()),
         flash: crate::flash::ssr::take(),
         organizations,
+        admin,
     })
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::components::forms::{ActionError, FormError};
 use crate::components::ui::{Banner, Loading, Tone};
 use crate::error::UiError;
-use crate::pages::NotFound;
+use crate::pages::{Forbidden, NotFound};
 use crate::paths;
 
 /// Loads the page's data and shows `page` with it. A visitor who is not signed in is sent to
@@ -70,6 +70,7 @@ where
                     // What the page is about does not exist, or is not the user's to see (an
                     // organization they do not belong to): the same 404 either way.
                     Err(UiError::NotFound) => view! { <NotFound /> }.into_any(),
+                    Err(UiError::AdminOnly) => view! { <Forbidden /> }.into_any(),
                     Err(error) => view! {
                         <Banner tone=Tone::Danger attr:role="alert">{error.to_string()}</Banner>
                     }

@@ -34,16 +34,17 @@ pub fn Layout(children: Children) -> impl IntoView {
                 "Skip to main content"
             </a>
             <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-                <Transition fallback=|| view! { <Nav email=None organizations=OrganizationsView::default() /> }>
+                <Transition fallback=|| view! { <Nav email=None organizations=OrganizationsView::default() admin=false /> }>
                     {move || Suspend::new(async move {
-                        let SessionSnapshot { email, unconfirmed, flash, organizations } = state.await.unwrap_or(SessionSnapshot {
+                        let SessionSnapshot { email, unconfirmed, flash, organizations, admin } = state.await.unwrap_or(SessionSnapshot {
                             email: None,
                             unconfirmed: false,
                             flash: None,
                             organizations: OrganizationsView::default(),
+                            admin: false,
                         });
                         view! {
-                            <Nav email organizations />
+                            <Nav email organizations admin />
                             {flash.map(|flash| view! { <FlashBanner flash /> })}
                             {unconfirmed.then(|| view! { <ConfirmBanner /> })}
                         }
@@ -59,7 +60,7 @@ pub fn Layout(children: Children) -> impl IntoView {
 }
 
 #[component]
-fn Nav(email: Option<String>, organizations: OrganizationsView) -> impl IntoView {
+fn Nav(email: Option<String>, organizations: OrganizationsView, admin: bool) -> impl IntoView {
     let log_out_url = <LogOut as ServerFn>::PATH;
     let links = match email {
         Some(email) => view! {
@@ -67,6 +68,7 @@ fn Nav(email: Option<String>, organizations: OrganizationsView) -> impl IntoView
                 <span class="text-slate-600 dark:text-slate-300" data-testid="signed-in-email">{email}</span>
                 {(!organizations.organizations.is_empty()).then(|| view! { <OrganizationSwitcher organizations /> })}
                 <TextLink href=paths::ORGANIZATIONS>"Organizations"</TextLink>
+                {admin.then(|| view! { <TextLink href=paths::ADMIN>"Admin"</TextLink> })}
                 <TextLink href=paths::SETTINGS>"Settings"</TextLink>
                 <TextLink href=paths::SESSIONS>"Sessions"</TextLink>
                 // A plain form: logging out reloads the page, so no state of the old session

@@ -1,6 +1,7 @@
 //! One file per page.
 
 mod accounts;
+mod admin;
 mod api_tokens;
 mod check_email;
 mod confirm;
@@ -22,6 +23,7 @@ mod settings;
 mod sudo;
 
 pub use accounts::AccountsSettingsPage;
+pub use admin::{AdminOverviewPage, AdminUserPage, AdminUsersPage};
 pub use api_tokens::ApiTokensPage;
 pub use check_email::CheckEmailPage;
 pub use confirm::ConfirmPage;
@@ -32,7 +34,7 @@ pub use invitation::InvitationPage;
 pub use links::{ConfirmEmailChangePage, ConfirmLinkPage, LogInLinkPage};
 pub use log_in::LogInPage;
 pub use mfa::MfaPage;
-pub use not_found::NotFound;
+pub use not_found::{Forbidden, NotFound};
 pub use oauth::{OAuthEmailPage, OAuthErrorPage, OAuthLinkPage};
 pub use organizations::{
     MembersPage, NewOrganizationPage, OrganizationPage, OrganizationSettingsPage,

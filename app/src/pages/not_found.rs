@@ -21,15 +21,43 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
+/// The page for what the signed-in user may not open (the admin area without a grant),
+/// answered with status 403.
+#[component]
+pub fn Forbidden() -> impl IntoView {
+    mark_forbidden();
+    view! {
+        <Title text="Not allowed" />
+        <section class="space-y-4" data-testid="forbidden">
+            <h1 class="text-2xl font-semibold">"Not allowed"</h1>
+            <p class="text-slate-600 dark:text-slate-300">"This page is for the site's administrators only."</p>
+            <TextLink href=paths::HOME>"Go to the home page"</TextLink>
+        </section>
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn mark_status(status: http::StatusCode) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+}
+
 #[cfg(feature = "ssr")]
 fn mark_not_found() {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(http::StatusCode::NOT_FOUND);
-    }
+    mark_status(http::StatusCode::NOT_FOUND);
+}
+
+#[cfg(feature = "ssr")]
+fn mark_forbidden() {
+    mark_status(http::StatusCode::FORBIDDEN);
 }
 
 #[cfg(not(feature = "ssr"))]
 fn mark_not_found() {}
+
+#[cfg(not(feature = "ssr"))]
+fn mark_forbidden() {}
 
 #[cfg(feature = "ssr")]
 fn request_id() -> Option<String> {

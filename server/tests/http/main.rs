@@ -4,6 +4,7 @@
 // A failed expectation is how a test fails.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod admin;
 mod api_tokens;
 mod audit;
 mod auth;

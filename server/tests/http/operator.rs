@@ -333,6 +333,63 @@ async fn organizations_backfill_personal_gives_each_account_without_one_a_person
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_grant_list_and_revoke_manage_platform_admins_of_confirmed_accounts_only() {
+    let secret = sigra::crypto::SecretKey::generate_text();
+    on_each_engine_with(with_secret(&secret), |app: TestApp| {
+        let secret = secret.clone();
+        async move {
+            let email = "ops@example.com";
+            let cookie = app.signed_in(email).await;
+            let unconfirmed = server(&app, &secret, &["admin", "grant", email], None);
+            assert!(!succeeded(&unconfirmed), "{}", said(&unconfirmed));
+            assert_eq!(
+                app.get("/admin", Some(&cookie)).await.status(),
+                StatusCode::FORBIDDEN
+            );
+            sqlx::query("UPDATE users SET confirmed_at = 1 WHERE email = $1")
+                .bind(email)
+                .execute(app.sigra.db().pool())
+                .await
+                .expect("confirmed");
+            let granted = server(&app, &secret, &["admin", "grant", email], None);
+            assert!(succeeded(&granted), "{}", said(&granted));
+            assert_eq!(
+                app.get("/admin", Some(&cookie)).await.status(),
+                StatusCode::OK
+            );
+            let list = server(&app, &secret, &["admin", "list"], None);
+            assert!(
+                String::from_utf8_lossy(&list.stdout).contains(email),
+                "{}",
+                said(&list)
+            );
+            assert_eq!(system_rows(&app, "admin.grant", email).await, 1);
+            let revoked = server(&app, &secret, &["admin", "revoke", email], None);
+            assert!(succeeded(&revoked), "{}", said(&revoked));
+            assert_eq!(
+                app.get("/admin", Some(&cookie)).await.status(),
+                StatusCode::FORBIDDEN
+            );
+            assert_eq!(system_rows(&app, "admin.revoke", email).await, 1);
+            let unknown = server(
+                &app,
+                &secret,
+                &["admin", "grant", "nobody@example.com"],
+                None,
+            );
+            assert!(said(&unknown).contains("no account has that email address"));
+            assert!(succeeded(&server(
+                &app,
+                &secret,
+                &["admin", "--help"],
+                None
+            )));
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_on_a_working_deployment_says_ok_to_every_check_and_sends_a_test_mail() {
     let secret = sigra::crypto::SecretKey::generate_text();
     on_each_engine_with(with_secret(&secret), |app: TestApp| {

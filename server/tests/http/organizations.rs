@@ -220,10 +220,10 @@ async fn an_invitation_joins_only_the_signed_in_account_with_its_address_and_onl
             .await;
         assert_eq!(location(&joined), format!("/organizations/{acme}"));
         assert_eq!(
-            app.count(&format!(
+            app.count(
                 "SELECT COUNT(*) FROM organization_memberships m JOIN users u ON u.id = m.user_id \
                  WHERE u.email = 'bea@example.com' AND m.role = 'member'"
-            ))
+            )
             .await,
             1
         );

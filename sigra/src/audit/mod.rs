@@ -186,6 +186,11 @@ crate::db::stored_enum! {
         /// An operator ended every session of the user. Actor: system. Target: the user.
         /// `ended`.
         SessionRevokeAll = "session.revoke_all",
+        /// An operator made a confirmed account a platform admin. Actor: system. Target: the
+        /// user.
+        AdminGrant = "admin.grant",
+        /// An operator took a platform admin's grant away. Actor: system. Target: the user.
+        AdminRevoke = "admin.revoke",
     }
 }
 

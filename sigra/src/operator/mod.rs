@@ -133,12 +133,8 @@ impl<'a> Operator<'a> {
         let Some((mut change, user, _)) = self.account_at(email, request).await? else {
             return Ok(false);
         };
-        users::store::clear_failed_logins(&mut change, &user).await?;
-        crate::mfa::clear_lock_on(&mut change, &user).await?;
-        let event = AuditEvent::new(Action::AccountUnlock)
-            .by_system()
-            .target_user(&user);
-        change.audit(event).await?;
+        let event = AuditEvent::new(Action::AccountUnlock).by_system();
+        self.core.unlock_account(&mut change, &user, event).await?;
         change.commit().await?;
         Ok(true)
     }
@@ -157,17 +153,12 @@ impl<'a> Operator<'a> {
         let Some((mut change, user, email)) = self.account_at(email, request).await? else {
             return Ok(false);
         };
-        let removed = crate::mfa::remove_every_second_factor(&mut change, &user).await?;
         let event = AuditEvent::new(Action::MfaDisable)
             .by_system()
-            .target_user(&user)
-            .meta("authorised_by", "operator")
-            .meta("removed", removed);
-        change.audit(event).await?;
-        let message = Message::MfaDisabled {
-            reset_url: self.core.url(pages::RESET_PASSWORD),
-        };
-        change.mail(&email, message).await?;
+            .meta("authorised_by", "operator");
+        self.core
+            .turn_off_second_factors(&mut change, &user, &email, event)
+            .await?;
         change.commit().await?;
         Ok(true)
     }
@@ -186,14 +177,63 @@ impl<'a> Operator<'a> {
         let Some((mut change, user, _)) = self.account_at(email, request).await? else {
             return Ok(None);
         };
-        let ended = crate::sessions::store::delete_all_for_user(&mut change, &user, None).await?;
-        users::store::bump_token_epoch(&mut change, &user).await?;
-        let event = AuditEvent::new(Action::SessionRevokeAll)
-            .by_system()
-            .target_user(&user)
-            .meta("ended", ended);
-        change.audit(event).await?;
+        let event = AuditEvent::new(Action::SessionRevokeAll).by_system();
+        let ended = self
+            .core
+            .end_every_session(&mut change, &user, event)
+            .await?;
         change.commit().await?;
         Ok(Some(ended))
+    }
+}
+
+/// The actions on an account that the operator and a platform admin share. `event` is the audit
+/// row with its actor set; each completes it with the account as target.
+impl Core {
+    /// Lifts the password lock and the second-factor lock (and their growth).
+    pub(crate) async fn unlock_account(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        event: AuditEvent,
+    ) -> Result<()> {
+        users::store::clear_failed_logins(change, user).await?;
+        crate::mfa::clear_lock_on(change, user).await?;
+        change.audit(event.target_user(user)).await
+    }
+
+    /// Removes the authenticator app, backup codes and passkeys, forgets trusted browsers, and
+    /// mails the owner at `email`.
+    pub(crate) async fn turn_off_second_factors(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        email: &EmailAddress,
+        event: AuditEvent,
+    ) -> Result<()> {
+        let removed = crate::mfa::remove_every_second_factor(change, user).await?;
+        change
+            .audit(event.target_user(user).meta("removed", removed))
+            .await?;
+        let message = Message::MfaDisabled {
+            reset_url: self.url(pages::RESET_PASSWORD),
+        };
+        change.mail(email, message).await
+    }
+
+    /// Ends every session and every access token and refresh family (the token epoch moves);
+    /// how many sessions ended.
+    pub(crate) async fn end_every_session(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        event: AuditEvent,
+    ) -> Result<u64> {
+        let ended = crate::sessions::store::delete_all_for_user(change, user, None).await?;
+        users::store::bump_token_epoch(change, user).await?;
+        change
+            .audit(event.target_user(user).meta("ended", ended))
+            .await?;
+        Ok(ended)
     }
 }

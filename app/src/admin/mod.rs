@@ -1,0 +1,328 @@
+//! The admin area's server functions, each a thin adapter over `sigra.admin()` taking the
+//! platform admin proof from [`ssr::platform_admin`], and the types they send to the browser.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::UiError;
+
+/// `/admin`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverviewView {
+    /// Accounts in use.
+    pub users: i64,
+    /// With a confirmed address.
+    pub confirmed: i64,
+    /// With an authenticator app or a passkey.
+    pub with_second_factor: i64,
+    /// Locked now.
+    pub locked: i64,
+    /// Sessions that have not expired.
+    pub active_sessions: i64,
+    /// Sign-ins in the last 24 hours.
+    pub sign_ins_last_day: i64,
+}
+
+/// One account in the user list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRowView {
+    /// Its id.
+    pub id: String,
+    /// Its address.
+    pub email: String,
+    /// When it registered (RFC 3339, UTC).
+    pub created_at: String,
+    /// Whether the address is confirmed.
+    pub confirmed: bool,
+    /// "authenticator app", "2 passkeys", … or empty.
+    pub second_factors: Vec<String>,
+    /// Until when it is locked (RFC 3339, UTC), if it is.
+    pub locked_until: Option<String>,
+    /// Whether it is deleted or scheduled for deletion.
+    pub deleted: bool,
+}
+
+/// `/admin/users`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersView {
+    /// This page of accounts.
+    pub users: Vec<UserRowView>,
+    /// How many match in all.
+    pub total: i64,
+    /// The next page's cursor.
+    pub next_cursor: Option<String>,
+}
+
+/// The overview's counts.
+#[server(prefix = "/api/admin", endpoint = "overview")]
+pub async fn admin_overview() -> Result<OverviewView, UiError> {
+    let cx = crate::ssr::context().await?;
+    let admin = ssr::platform_admin(&cx).await?;
+    let counts = cx.sigra.admin().overview(&admin).await?;
+    Ok(OverviewView {
+        users: counts.users,
+        confirmed: counts.confirmed,
+        with_second_factor: counts.with_second_factor,
+        locked: counts.locked,
+        active_sessions: counts.active_sessions,
+        sign_ins_last_day: counts.sign_ins_last_day,
+    })
+}
+
+/// A page of the user list. The filters are the GET form's: `q` (part of an address, or an
+/// id), `confirmed`, `second_factor` and `locked` (`yes`, `no` or empty), `deleted` (`yes`,
+/// `all`, or empty for accounts in use), and the page's `cursor`.
+#[server(prefix = "/api/admin", endpoint = "users")]
+pub async fn admin_users(
+    q: Option<String>,
+    confirmed: Option<String>,
+    second_factor: Option<String>,
+    locked: Option<String>,
+    deleted: Option<String>,
+    cursor: Option<String>,
+) -> Result<UsersView, UiError> {
+    use sigra::admin::{DeletedFilter, StatusFilter, UserQuery};
+
+    let cx = crate::ssr::context().await?;
+    let admin = ssr::platform_admin(&cx).await?;
+    let query = UserQuery {
+        search: q,
+        confirmed: StatusFilter::parse(confirmed.as_deref()),
+        second_factor: StatusFilter::parse(second_factor.as_deref()),
+        locked: StatusFilter::parse(locked.as_deref()),
+        deleted: DeletedFilter::parse(deleted.as_deref()),
+        limit: None,
+        cursor: cursor.filter(|c| !c.is_empty()),
+    };
+    let list = cx.sigra.admin().users(&admin, &query).await?;
+    Ok(UsersView {
+        users: list
+            .users
+            .into_iter()
+            .map(|user| {
+                let mut second_factors = Vec::new();
+                if user.authenticator_app {
+                    second_factors.push("authenticator app".to_owned());
+                }
+                match user.passkeys {
+                    0 => {}
+                    1 => second_factors.push("1 passkey".to_owned()),
+                    n => second_factors.push(format!("{n} passkeys")),
+                }
+                UserRowView {
+                    id: user.id,
+                    email: user.email,
+                    created_at: user.created_at.to_string(),
+                    confirmed: user.confirmed_at.is_some(),
+                    second_factors,
+                    locked_until: user.locked_until.map(|t| t.to_string()),
+                    deleted: user.deleted,
+                }
+            })
+            .collect(),
+        total: list.total,
+        next_cursor: list.next_cursor,
+    })
+}
+
+/// A passkey on the detail page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyView {
+    /// Its name.
+    pub name: String,
+    /// When it was added (RFC 3339, UTC).
+    pub created_at: String,
+    /// When it last signed in.
+    pub last_used_at: Option<String>,
+}
+
+/// A session on the detail page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    /// `standard`, `remember_me` or `mfa_pending`.
+    pub kind: String,
+    /// The browser.
+    pub user_agent: Option<String>,
+    /// The address it came from, and the place when known.
+    pub from: Option<String>,
+    /// When it was last used (RFC 3339, UTC).
+    pub last_seen_at: String,
+}
+
+/// An audit event on the detail page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventView {
+    /// What happened, in words.
+    pub label: String,
+    /// Whether it failed.
+    pub failed: bool,
+    /// When (RFC 3339, UTC).
+    pub occurred_at: String,
+}
+
+/// `/admin/users/:id`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetailView {
+    /// The id.
+    pub id: String,
+    /// The address.
+    pub email: String,
+    /// When it registered.
+    pub created_at: String,
+    /// When the address was confirmed.
+    pub confirmed_at: Option<String>,
+    /// Until when it is locked, if it is.
+    pub locked_until: Option<String>,
+    /// When it is to be deleted, if scheduled.
+    pub deletion_scheduled_at: Option<String>,
+    /// Whether it has an authenticator app.
+    pub authenticator_app: bool,
+    /// Backup codes left.
+    pub backup_codes_left: i64,
+    /// Its passkeys.
+    pub passkeys: Vec<PasskeyView>,
+    /// Linked providers.
+    pub providers: Vec<String>,
+    /// `(name, slug, role)` of each organization.
+    pub organizations: Vec<(String, String, String)>,
+    /// Live sessions.
+    pub sessions: Vec<SessionView>,
+    /// Recent audit events.
+    pub recent_events: Vec<EventView>,
+    /// Whether sudo is open (the actions need it).
+    pub sudo: bool,
+}
+
+/// One account, for `/admin/users/:id`.
+#[server(prefix = "/api/admin", endpoint = "user")]
+pub async fn admin_user(id: String) -> Result<UserDetailView, UiError> {
+    use std::str::FromStr as _;
+
+    let cx = crate::ssr::context().await?;
+    let admin = ssr::platform_admin(&cx).await?;
+    let user = sigra::users::UserId::from_client(&id);
+    let detail = cx.sigra.admin().user(&admin, &user).await?;
+    let sudo = cx.sigra.sessions().sudo(cx.require_user()?).is_ok();
+    Ok(UserDetailView {
+        id: detail.id,
+        email: detail.email,
+        created_at: detail.created_at.to_string(),
+        confirmed_at: detail.confirmed_at.map(|t| t.to_string()),
+        locked_until: detail.locked_until.map(|t| t.to_string()),
+        deletion_scheduled_at: detail.deletion_scheduled_at.map(|t| t.to_string()),
+        authenticator_app: detail.authenticator_app,
+        backup_codes_left: detail.backup_codes_left,
+        passkeys: detail
+            .passkeys
+            .into_iter()
+            .map(|p| PasskeyView {
+                name: p.name,
+                created_at: p.created_at.to_string(),
+                last_used_at: p.last_used_at.map(|t| t.to_string()),
+            })
+            .collect(),
+        providers: detail.providers,
+        organizations: detail.organizations,
+        sessions: detail
+            .sessions
+            .into_iter()
+            .map(|s| SessionView {
+                from: match (s.ip, s.place) {
+                    (Some(ip), Some(place)) => Some(format!("{ip} ({place})")),
+                    (ip, place) => ip.or(place),
+                },
+                kind: s.kind,
+                user_agent: s.user_agent,
+                last_seen_at: s.last_seen_at.to_string(),
+            })
+            .collect(),
+        recent_events: detail
+            .recent_events
+            .into_iter()
+            .map(|e| EventView {
+                label: crate::account::event_label(
+                    sigra::audit::Action::from_str(&e.action).ok(),
+                    e.outcome != "failure",
+                )
+                .to_owned(),
+                failed: e.outcome == "failure",
+                occurred_at: e.occurred_at.to_string(),
+            })
+            .collect(),
+        sudo,
+    })
+}
+
+/// Ends every session and API session of the account (needs sudo).
+#[server(prefix = "/api/admin", endpoint = "revoke-sessions")]
+pub async fn admin_revoke_sessions(id: String) -> Result<(), UiError> {
+    let (cx, admin, sudo, user) = ssr::acting_on(&id).await?;
+    cx.sigra
+        .admin()
+        .revoke_sessions(&admin, &sudo, &user, &cx.request)
+        .await?;
+    crate::flash::ssr::set(crate::flash::Flash::AdminSessionsRevoked);
+    leptos_axum::redirect(&crate::paths::admin_user(&id));
+    Ok(())
+}
+
+/// Lifts the account's locks (needs sudo).
+#[server(prefix = "/api/admin", endpoint = "unlock")]
+pub async fn admin_unlock(id: String) -> Result<(), UiError> {
+    let (cx, admin, sudo, user) = ssr::acting_on(&id).await?;
+    cx.sigra
+        .admin()
+        .unlock(&admin, &sudo, &user, &cx.request)
+        .await?;
+    crate::flash::ssr::set(crate::flash::Flash::AdminUnlocked);
+    leptos_axum::redirect(&crate::paths::admin_user(&id));
+    Ok(())
+}
+
+/// Turns off the account's second factors (needs sudo); the owner is mailed.
+#[server(prefix = "/api/admin", endpoint = "turn-off-second-factors")]
+pub async fn admin_turn_off_second_factors(id: String) -> Result<(), UiError> {
+    let (cx, admin, sudo, user) = ssr::acting_on(&id).await?;
+    cx.sigra
+        .admin()
+        .turn_off_second_factors(&admin, &sudo, &user, &cx.request)
+        .await?;
+    crate::flash::ssr::set(crate::flash::Flash::AdminSecondFactorsOff);
+    leptos_axum::redirect(&crate::paths::admin_user(&id));
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod ssr {
+    //! The admin check for the server functions.
+
+    use sigra::admin::PlatformAdmin;
+    use sigra::sessions::Sudo;
+    use sigra::users::UserId;
+
+    use crate::error::UiError;
+    use crate::ssr::ServerContext;
+
+    /// The platform admin proof for this request.
+    ///
+    /// # Errors
+    /// `Unauthenticated` for a guest; `AdminOnly` for anyone else without a grant.
+    pub async fn platform_admin(cx: &ServerContext) -> Result<PlatformAdmin, UiError> {
+        let current = cx.require_user()?;
+        Ok(cx.sigra.admin().platform_admin(current).await?)
+    }
+
+    /// What an action on the account `id` needs: the context, the admin proof, the admin's
+    /// sudo (else the browser is sent to enter it and come back), and the account's id.
+    ///
+    /// # Errors
+    /// As [`platform_admin`]; `SudoRequired`.
+    pub async fn acting_on(
+        id: &str,
+    ) -> Result<(ServerContext, PlatformAdmin, Sudo, UserId), UiError> {
+        let cx = crate::ssr::context().await?;
+        let admin = platform_admin(&cx).await?;
+        let sudo = crate::ssr::require_sudo(&cx, &crate::paths::admin_user(id))?;
+        Ok((cx, admin, sudo, UserId::from_client(id)))
+    }
+}

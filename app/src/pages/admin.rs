@@ -1,0 +1,355 @@
+//! The admin area: `/admin` (counts) and `/admin/users` (search and filters). Platform admins
+//! only: a guest is sent to log in, anyone else gets the 403 page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use leptos_router::hooks::use_params_map;
+
+use crate::admin::{
+    admin_overview, admin_user, admin_users, AdminRevokeSessions, AdminTurnOffSecondFactors,
+    AdminUnlock, OverviewView, UserDetailView, UserRowView, UsersView,
+};
+use crate::components::account_page::AccountPage;
+use crate::components::forms::ActionError;
+use crate::components::ui::{Card, SecondaryButton, TextLink};
+use crate::paths;
+
+/// `/admin`.
+#[component]
+pub fn AdminOverviewPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| admin_overview());
+    view! {
+        <Title text="Admin" />
+        <section class="space-y-6">
+            <h1 class="text-2xl font-semibold tracking-tight">"Admin"</h1>
+            <AccountPage data page=overview />
+        </section>
+    }
+}
+
+fn overview(data: OverviewView) -> impl IntoView {
+    let counts = [
+        ("Users", data.users),
+        ("Confirmed", data.confirmed),
+        ("With two-factor authentication", data.with_second_factor),
+        ("Locked", data.locked),
+        ("Active sessions", data.active_sessions),
+        ("Sign-ins in the last day", data.sign_ins_last_day),
+    ];
+    view! {
+        <Card>
+            <dl class="grid grid-cols-2 gap-4 sm:grid-cols-3" data-testid="admin-counts">
+                {counts.into_iter().map(|(label, n)| view! {
+                    <div>
+                        <dt class="text-sm text-slate-500 dark:text-slate-400">{label}</dt>
+                        <dd class="text-2xl font-semibold" data-testid="admin-count">{n}</dd>
+                    </div>
+                }).collect_view()}
+            </dl>
+        </Card>
+        <p><TextLink href=paths::ADMIN_USERS>"Find a user"</TextLink></p>
+    }
+}
+
+/// The filters in the address, in the order the server function takes them.
+type Filters = [Option<String>; 6];
+
+const FILTER_NAMES: [&str; 6] = [
+    "q",
+    "confirmed",
+    "second_factor",
+    "locked",
+    "deleted",
+    "cursor",
+];
+
+/// `/admin/users`: a GET form, so the filters live in the address (shareable, and working
+/// without JavaScript); hydrated, the router applies them without reloading the page.
+#[component]
+pub fn AdminUsersPage() -> impl IntoView {
+    let query = use_query_map();
+    let filters = Memo::new(move |_| {
+        query.with(|q| FILTER_NAMES.map(|name| q.get(name).filter(|v| !v.is_empty())))
+    });
+    let data = Resource::new(
+        move || filters.get(),
+        |[q, confirmed, second_factor, locked, deleted, cursor]: Filters| {
+            admin_users(q, confirmed, second_factor, locked, deleted, cursor)
+        },
+    );
+    view! {
+        <Title text="Users · Admin" />
+        <section class="space-y-6">
+            <h1 class="text-2xl font-semibold tracking-tight">"Users"</h1>
+            <SearchForm filters=filters.get_untracked() />
+            <AccountPage data page=move |data| user_list(data, filters.get_untracked()) />
+        </section>
+    }
+}
+
+#[component]
+fn SearchForm(filters: Filters) -> impl IntoView {
+    let [q, confirmed, second_factor, locked, deleted, _] = filters;
+    let select = |id: &'static str,
+                  label: &'static str,
+                  current: Option<String>,
+                  choices: &'static [(&'static str, &'static str)]| {
+        view! {
+            <div class="space-y-1">
+                <label for=format!("filter-{id}") class="block text-sm font-medium">{label}</label>
+                <select id=format!("filter-{id}") name=id class="rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm dark:border-slate-700 dark:bg-slate-900">
+                    {choices.iter().map(|(value, text)| {
+                        let selected = current.as_deref().unwrap_or_default() == *value;
+                        view! { <option value=*value selected=selected>{*text}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+        }
+    };
+    let either: &'static [(&str, &str)] = &[("", "Either"), ("yes", "Yes"), ("no", "No")];
+    view! {
+        <Card>
+            <Form method="GET" action="" attr:class="flex flex-wrap items-end gap-3" attr:role="search">
+                <div class="min-w-[14rem] flex-1 space-y-1">
+                    <label for="filter-q" class="block text-sm font-medium">"Email or id"</label>
+                    <input id="filter-q" name="q" type="search" value=q.unwrap_or_default() autocomplete="off"
+                        class="block w-full rounded-md border border-slate-300 bg-white px-3 py-1.5 dark:border-slate-700 dark:bg-slate-900" />
+                </div>
+                {select("confirmed", "Confirmed", confirmed, either)}
+                {select("second_factor", "Two-factor", second_factor, either)}
+                {select("locked", "Locked", locked, either)}
+                {select("deleted", "Deleted", deleted, &[("", "Not deleted"), ("yes", "Deleted"), ("all", "Both")])}
+                <button type="submit" class="rounded-md bg-indigo-600 px-4 py-1.5 font-semibold text-white hover:bg-indigo-500">"Search"</button>
+            </Form>
+        </Card>
+    }
+}
+
+fn user_list(data: UsersView, filters: Filters) -> impl IntoView {
+    let UsersView {
+        users,
+        total,
+        next_cursor,
+    } = data;
+    let next = next_cursor.map(|cursor| {
+        let mut params: Vec<String> = FILTER_NAMES
+            .iter()
+            .zip(filters.iter())
+            .filter(|(name, value)| **name != "cursor" && value.is_some())
+            .map(|(name, value)| {
+                format!(
+                    "{name}={}",
+                    paths::encode_query_value(value.as_deref().unwrap_or_default())
+                )
+            })
+            .collect();
+        params.push(format!("cursor={}", paths::encode_query_value(&cursor)));
+        format!("{}?{}", paths::ADMIN_USERS, params.join("&"))
+    });
+    let matches = if total == 1 {
+        "1 user matches".to_owned()
+    } else {
+        format!("{total} users match")
+    };
+    view! {
+        <Card>
+            <p class="mb-3 text-sm text-slate-600 dark:text-slate-300" data-testid="user-total">{matches}</p>
+            <ul class="divide-y divide-slate-200 dark:divide-slate-800" data-testid="user-list">
+                {users.into_iter().map(|user| view! { <UserItem user /> }).collect_view()}
+            </ul>
+            {next.map(|href| view! {
+                <p class="mt-4 text-sm"><TextLink href>"Next page"</TextLink></p>
+            })}
+        </Card>
+    }
+}
+
+#[component]
+fn UserItem(user: UserRowView) -> impl IntoView {
+    let mut badges = Vec::new();
+    if !user.confirmed {
+        badges.push("unconfirmed".to_owned());
+    }
+    badges.extend(user.second_factors.iter().cloned());
+    if let Some(until) = &user.locked_until {
+        badges.push(format!("locked until {until}"));
+    }
+    if user.deleted {
+        badges.push("deleted".to_owned());
+    }
+    view! {
+        <li class="py-3" data-testid="user">
+            <p class="font-medium break-all">
+                <TextLink href=paths::admin_user(&user.id)><span data-testid="user-email">{user.email.clone()}</span></TextLink>
+            </p>
+            <p class="text-xs text-slate-500 dark:text-slate-400">
+                <code>{user.id.clone()}</code> " · registered "
+                <time datetime=user.created_at.clone()>{user.created_at.clone()}</time>
+                {(!badges.is_empty()).then(|| format!(" · {}", badges.join(" · ")))}
+            </p>
+        </li>
+    }
+}
+
+/// The actions of the detail page, made once so their errors survive re-renders.
+#[derive(Clone, Copy)]
+struct UserActions {
+    revoke_sessions: ServerAction<AdminRevokeSessions>,
+    unlock: ServerAction<AdminUnlock>,
+    second_factors: ServerAction<AdminTurnOffSecondFactors>,
+}
+
+/// `/admin/users/:id`: one account, and what an admin may do to it (after re-entering their
+/// password).
+#[component]
+pub fn AdminUserPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let actions = UserActions {
+        revoke_sessions: ServerAction::new(),
+        unlock: ServerAction::new(),
+        second_factors: ServerAction::new(),
+    };
+    let data = Resource::new(
+        move || {
+            (
+                id.get(),
+                actions.revoke_sessions.version().get(),
+                actions.unlock.version().get(),
+                actions.second_factors.version().get(),
+            )
+        },
+        |(id, ..)| admin_user(id),
+    );
+    let errors = ActionError::first([
+        actions.revoke_sessions.into(),
+        actions.unlock.into(),
+        actions.second_factors.into(),
+    ]);
+    view! {
+        <Title text="User · Admin" />
+        <section class="space-y-6">
+            <p class="text-sm"><TextLink href=paths::ADMIN_USERS>"All users"</TextLink></p>
+            <AccountPage data errors page=move |data| user_detail(data, actions) />
+        </section>
+    }
+}
+
+fn user_detail(data: UserDetailView, actions: UserActions) -> impl IntoView {
+    let status = [
+        ("Registered", Some(data.created_at.clone())),
+        (
+            "Address confirmed",
+            Some(
+                data.confirmed_at
+                    .clone()
+                    .unwrap_or_else(|| "not yet".to_owned()),
+            ),
+        ),
+        ("Locked until", data.locked_until.clone()),
+        ("Deletion scheduled for", data.deletion_scheduled_at.clone()),
+    ];
+    let mut factors = Vec::new();
+    if data.authenticator_app {
+        factors.push(format!(
+            "Authenticator app ({} backup codes left)",
+            data.backup_codes_left
+        ));
+    }
+    factors.extend(data.passkeys.iter().map(|p| {
+        let used = p
+            .last_used_at
+            .clone()
+            .map_or_else(|| "never used".to_owned(), |at| format!("last used {at}"));
+        format!("Passkey “{}”, added {}, {used}", p.name, p.created_at)
+    }));
+    let has_factors = !factors.is_empty();
+    let id = data.id.clone();
+    let actions_card = if data.sudo {
+        let (id_a, id_b, id_c) = (id.clone(), id.clone(), id.clone());
+        view! {
+            <div class="flex flex-wrap gap-3" data-testid="admin-actions">
+                <ActionForm action=actions.revoke_sessions>
+                    <input type="hidden" name="id" value=id_a />
+                    <SecondaryButton label="End every session" />
+                </ActionForm>
+                <ActionForm action=actions.unlock>
+                    <input type="hidden" name="id" value=id_b />
+                    <SecondaryButton label="Unlock" />
+                </ActionForm>
+                {has_factors.then(|| view! {
+                    <ActionForm action=actions.second_factors>
+                        <input type="hidden" name="id" value=id_c />
+                        <SecondaryButton label="Turn off two-factor authentication" />
+                    </ActionForm>
+                })}
+            </div>
+        }
+        .into_any()
+    } else {
+        view! {
+            <p class="text-sm text-slate-600 dark:text-slate-300" data-testid="admin-sudo">
+                "To act on this account, "
+                <TextLink href=paths::with_return_to(paths::SUDO, &paths::admin_user(&id))>"confirm your password"</TextLink>
+                "."
+            </p>
+        }
+        .into_any()
+    };
+    view! {
+        <h1 class="text-2xl font-semibold tracking-tight break-all" data-testid="admin-user-email">{data.email.clone()}</h1>
+        <p class="text-xs text-slate-500 dark:text-slate-400"><code>{data.id.clone()}</code></p>
+        <Card>
+            <h2 class="mb-3 text-lg font-semibold">"Actions"</h2>
+            {actions_card}
+        </Card>
+        <Card>
+            <h2 class="mb-3 text-lg font-semibold">"Status"</h2>
+            <dl class="grid grid-cols-1 gap-2 text-sm sm:grid-cols-2">
+                {status.into_iter().filter_map(|(label, value)| value.map(|value| view! {
+                    <div><dt class="text-slate-500 dark:text-slate-400">{label}</dt><dd>{value}</dd></div>
+                })).collect_view()}
+            </dl>
+        </Card>
+        <Card>
+            <h2 class="mb-3 text-lg font-semibold">"Sign-in methods"</h2>
+            <ul class="space-y-1 text-sm" data-testid="admin-user-factors">
+                {factors.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}
+                {data.providers.iter().map(|p| view! { <li>{format!("Signs in with {p}")}</li> }).collect_view()}
+            </ul>
+        </Card>
+        <Card>
+            <h2 class="mb-3 text-lg font-semibold">"Organizations"</h2>
+            <ul class="space-y-1 text-sm">
+                {data.organizations.iter().map(|(name, slug, role)| view! {
+                    <li>{format!("{name} (/{slug}), {role}")}</li>
+                }).collect_view()}
+            </ul>
+        </Card>
+        <Card>
+            <h2 class="mb-3 text-lg font-semibold">"Sessions"</h2>
+            <ul class="divide-y divide-slate-200 text-sm dark:divide-slate-800" data-testid="admin-user-sessions">
+                {data.sessions.iter().map(|s| view! {
+                    <li class="py-2" data-testid="admin-user-session">
+                        {format!("{} · {} · last seen {}", s.kind, s.user_agent.clone().unwrap_or_default(), s.last_seen_at)}
+                        {s.from.clone().map(|from| format!(" · {from}"))}
+                    </li>
+                }).collect_view()}
+            </ul>
+        </Card>
+        <Card>
+            <h2 class="mb-3 text-lg font-semibold">"Recent activity"</h2>
+            <ul class="divide-y divide-slate-200 text-sm dark:divide-slate-800">
+                {data.recent_events.iter().map(|e| view! {
+                    <li class="py-2">
+                        {e.label.clone()} {e.failed.then_some(" (failed)")} " · "
+                        <time datetime=e.occurred_at.clone()>{e.occurred_at.clone()}</time>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </Card>
+    }
+}
