@@ -129,6 +129,20 @@ impl Drop for TestDatabase {
                     runtime.block_on(async move {
                         use sqlx::Connection as _;
                         if let Ok(mut conn) = sqlx::PgConnection::connect(&server).await {
+                            // A test that panicked left its pool open, and a connection of a
+                            // rolled-back change may still hold locks in the schema (its
+                            // rollback runs on the runtime this drop blocks): end those
+                            // connections, or the drop would wait for them for ever.
+                            sqlx::query(
+                                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+                                 JOIN pg_class c ON c.oid = l.relation \
+                                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                                 WHERE n.nspname = $1 AND l.pid <> pg_backend_pid()",
+                            )
+                            .bind(&schema)
+                            .execute(&mut conn)
+                            .await
+                            .ok();
                             sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
                                 .execute(&mut conn)
                                 .await
