@@ -26,10 +26,10 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    AccountsSettingsPage, AdminOverviewPage, AdminUserPage, AdminUsersPage, ApiTokensPage,
-    CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, DeleteAccountPage,
-    EmailSettingsPage, ExportDataPage, HomePage, InvitationPage, LogInLinkPage, LogInPage,
-    MembersPage, MfaPage, NewOrganizationPage, NotFound, OAuthEmailPage, OAuthErrorPage,
+    AccountsSettingsPage, AdminAuditPage, AdminOverviewPage, AdminUserPage, AdminUsersPage,
+    ApiTokensPage, CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage,
+    DeleteAccountPage, EmailSettingsPage, ExportDataPage, HomePage, InvitationPage, LogInLinkPage,
+    LogInPage, MembersPage, MfaPage, NewOrganizationPage, NotFound, OAuthEmailPage, OAuthErrorPage,
     OAuthLinkPage, OrganizationPage, OrganizationSettingsPage, OrganizationsPage,
     PasswordSettingsPage, ProjectsPage, ReactivationPage, RegisterPage, ResetChoosePage,
     ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
@@ -109,6 +109,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin") view=AdminOverviewPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

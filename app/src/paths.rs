@@ -62,6 +62,11 @@ pub const NEW_ORGANIZATION: &str = "/organizations/new";
 pub const ADMIN: &str = "/admin";
 /// The admin area's user list.
 pub const ADMIN_USERS: &str = "/admin/users";
+/// The audit explorer.
+pub const ADMIN_AUDIT: &str = "/admin/audit";
+/// The explorer's CSV export (served by the server, not a page), with the same filters.
+pub const ADMIN_AUDIT_EXPORT: &str = "/admin/audit/export.csv";
+
 /// One account in the admin area.
 pub fn admin_user(id: &str) -> String {
     format!("{ADMIN_USERS}/{id}")
@@ -169,6 +174,7 @@ mod tests {
             NEW_ORGANIZATION,
             ADMIN,
             ADMIN_USERS,
+            ADMIN_AUDIT,
             INVITATION,
             DELETE_ACCOUNT,
             EXPORT_DATA,

@@ -1,7 +1,8 @@
 //! The server: router assembly, the application object tests spawn, tracing set-up, the JSON
-//! API, the personal data download and the operational endpoints. `main.rs` adds the command line.
+//! API, the personal data download, the audit CSV export and the operational endpoints. `main.rs` adds the command line.
 
 pub mod api;
+pub mod audit_export;
 pub mod export;
 pub mod oauth;
 pub mod ops;

@@ -51,6 +51,7 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         .merge(crate::api::routes(sigra.clone()))
         .merge(crate::oauth::routes(sigra.clone()))
         .merge(crate::export::routes(sigra.clone()))
+        .merge(crate::audit_export::routes(sigra.clone()))
         .merge(link_landing_routes())
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,

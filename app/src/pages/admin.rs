@@ -9,8 +9,9 @@ use leptos_router::hooks::use_query_map;
 use leptos_router::hooks::use_params_map;
 
 use crate::admin::{
-    admin_overview, admin_user, admin_users, AdminRevokeSessions, AdminTurnOffSecondFactors,
-    AdminUnlock, OverviewView, UserDetailView, UserRowView, UsersView,
+    admin_audit, admin_overview, admin_user, admin_users, AdminRevokeSessions,
+    AdminTurnOffSecondFactors, AdminUnlock, AuditEventView, AuditView, OverviewView,
+    UserDetailView, UserRowView, UsersView, AUDIT_FILTERS,
 };
 use crate::components::account_page::AccountPage;
 use crate::components::forms::ActionError;
@@ -50,7 +51,10 @@ fn overview(data: OverviewView) -> impl IntoView {
                 }).collect_view()}
             </dl>
         </Card>
-        <p><TextLink href=paths::ADMIN_USERS>"Find a user"</TextLink></p>
+        <p class="flex gap-4">
+            <TextLink href=paths::ADMIN_USERS>"Find a user"</TextLink>
+            <TextLink href=paths::ADMIN_AUDIT>"Audit trail"</TextLink>
+        </p>
     }
 }
 
@@ -301,6 +305,7 @@ fn user_detail(data: UserDetailView, actions: UserActions) -> impl IntoView {
     };
     view! {
         <h1 class="text-2xl font-semibold tracking-tight break-all" data-testid="admin-user-email">{data.email.clone()}</h1>
+        <p class="text-sm"><TextLink href=format!("{}?user={}", paths::ADMIN_AUDIT, data.id)>"All of this account's activity"</TextLink></p>
         <p class="text-xs text-slate-500 dark:text-slate-400"><code>{data.id.clone()}</code></p>
         <Card>
             <h2 class="mb-3 text-lg font-semibold">"Actions"</h2>
@@ -351,5 +356,194 @@ fn user_detail(data: UserDetailView, actions: UserActions) -> impl IntoView {
                 }).collect_view()}
             </ul>
         </Card>
+    }
+}
+
+/// The explorer's filters in the address, in [`AUDIT_FILTERS`] order.
+type AuditFilters = [Option<String>; 7];
+
+/// `/admin/audit`: the audit trail, filtered by a GET form (shareable, working without
+/// JavaScript), newest first, with a CSV export of the same filters.
+#[component]
+pub fn AdminAuditPage() -> impl IntoView {
+    let query = use_query_map();
+    let filters = Memo::new(move |_| {
+        query.with(|q| AUDIT_FILTERS.map(|name| q.get(name).filter(|v| !v.is_empty())))
+    });
+    let data = Resource::new(
+        move || filters.get(),
+        |[user, organization, action_prefix, outcome, from, until, cursor]: AuditFilters| {
+            admin_audit(
+                user,
+                organization,
+                action_prefix,
+                outcome,
+                from,
+                until,
+                cursor,
+            )
+        },
+    );
+    view! {
+        <Title text="Audit trail · Admin" />
+        <section class="space-y-6">
+            <h1 class="text-2xl font-semibold tracking-tight">"Audit trail"</h1>
+            <AuditForm filters=filters.get_untracked() />
+            <AccountPage data page=move |data| audit_list(data, filters.get_untracked()) />
+        </section>
+    }
+}
+
+/// The filters as a query string (without the cursor), for the next page and the export.
+fn audit_query_string(filters: &AuditFilters) -> String {
+    AUDIT_FILTERS
+        .iter()
+        .zip(filters.iter())
+        .filter(|(name, value)| **name != "cursor" && value.is_some())
+        .map(|(name, value)| {
+            format!(
+                "{name}={}",
+                paths::encode_query_value(value.as_deref().unwrap_or_default())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[component]
+fn AuditForm(filters: AuditFilters) -> impl IntoView {
+    let [user, organization, action_prefix, outcome, from, until, _] = filters;
+    let areas: &[(&str, &str)] = &[
+        ("", "Everything"),
+        ("auth.", "Sign-in and registration"),
+        ("session.", "Sessions"),
+        ("mfa.", "Two-factor authentication"),
+        ("passkey.", "Passkeys"),
+        ("oauth.", "Sign-in providers"),
+        ("api.", "API tokens and keys"),
+        ("account.", "Account changes"),
+        ("organization.", "Organizations"),
+        ("admin.", "Administration"),
+    ];
+    let outcomes: &[(&str, &str)] = &[
+        ("", "Either"),
+        ("success", "Succeeded"),
+        ("failure", "Failed"),
+    ];
+    let choice = |current: Option<String>, value: &'static str, text: &'static str| {
+        let selected = current.as_deref().unwrap_or_default() == value;
+        view! { <option value=value selected=selected>{text}</option> }
+    };
+    let input = "block w-full rounded-md border border-slate-300 bg-white px-3 py-1.5 dark:border-slate-700 dark:bg-slate-900";
+    view! {
+        <Card>
+            <Form method="GET" action="" attr:class="grid grid-cols-1 gap-3 sm:grid-cols-2" attr:role="search">
+                <div class="space-y-1">
+                    <label for="audit-area" class="block text-sm font-medium">"Area"</label>
+                    <select id="audit-area" name="action_prefix" class=input>
+                        {areas.iter().map(|(value, text)| choice(action_prefix.clone(), value, text)).collect_view()}
+                    </select>
+                </div>
+                <div class="space-y-1">
+                    <label for="audit-outcome" class="block text-sm font-medium">"Outcome"</label>
+                    <select id="audit-outcome" name="outcome" class=input>
+                        {outcomes.iter().map(|(value, text)| choice(outcome.clone(), value, text)).collect_view()}
+                    </select>
+                </div>
+                <div class="space-y-1">
+                    <label for="audit-user" class="block text-sm font-medium">"User id"</label>
+                    <input id="audit-user" name="user" value=user.unwrap_or_default() autocomplete="off" class=input />
+                </div>
+                <div class="space-y-1">
+                    <label for="audit-organization" class="block text-sm font-medium">"Organization id"</label>
+                    <input id="audit-organization" name="organization" value=organization.unwrap_or_default() autocomplete="off" class=input />
+                </div>
+                <div class="space-y-1">
+                    <label for="audit-from" class="block text-sm font-medium">"From (UTC)"</label>
+                    <input id="audit-from" name="from" type="date" value=from.unwrap_or_default() class=input />
+                </div>
+                <div class="space-y-1">
+                    <label for="audit-until" class="block text-sm font-medium">"Until (UTC, not included)"</label>
+                    <input id="audit-until" name="until" type="date" value=until.unwrap_or_default() class=input />
+                </div>
+                <div>
+                    <button type="submit" class="rounded-md bg-indigo-600 px-4 py-1.5 font-semibold text-white hover:bg-indigo-500">"Filter"</button>
+                </div>
+            </Form>
+        </Card>
+    }
+}
+
+fn audit_list(data: AuditView, filters: AuditFilters) -> impl IntoView {
+    let AuditView {
+        events,
+        next_cursor,
+    } = data;
+    let filter = audit_query_string(&filters);
+    let join = |extra: String| {
+        let query = [filter.clone(), extra]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join("&");
+        if query.is_empty() {
+            String::new()
+        } else {
+            format!("?{query}")
+        }
+    };
+    let export = format!("{}{}", paths::ADMIN_AUDIT_EXPORT, join(String::new()));
+    let next = next_cursor.map(|cursor| {
+        format!(
+            "{}{}",
+            paths::ADMIN_AUDIT,
+            join(format!("cursor={}", paths::encode_query_value(&cursor)))
+        )
+    });
+    view! {
+        <Card>
+            <p class="mb-3 text-sm">
+                // A download from the server, not a page: the router leaves it alone.
+                <a href=export rel="external" download="" class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
+                    "Export these events as CSV"
+                </a>
+            </p>
+            {events.is_empty().then(|| view! {
+                <p class="text-sm text-slate-500 dark:text-slate-400" data-testid="no-events">"No events match."</p>
+            })}
+            <ul class="divide-y divide-slate-200 text-sm dark:divide-slate-800" data-testid="audit-list">
+                {events.into_iter().map(|event| view! { <AuditItem event /> }).collect_view()}
+            </ul>
+            {next.map(|href| view! {
+                <p class="mt-4 text-sm"><TextLink href>"Older events"</TextLink></p>
+            })}
+        </Card>
+    }
+}
+
+#[component]
+fn AuditItem(event: AuditEventView) -> impl IntoView {
+    let mut details = vec![format!("by {}", event.actor)];
+    if let Some(target) = &event.target {
+        details.push(format!("on {target}"));
+    }
+    if let Some(organization) = &event.organization {
+        details.push(format!("in {organization}"));
+    }
+    if let Some(ip) = &event.ip_address {
+        details.push(format!("from {ip}"));
+    }
+    view! {
+        <li class="py-2" data-testid="audit-event">
+            <p>
+                <span class="font-medium" data-testid="audit-label">{event.label.clone()}</span>
+                {event.failed.then_some(" (failed)")}
+                " · " <code class="text-xs" data-testid="audit-action">{event.action.clone()}</code>
+            </p>
+            <p class="text-xs text-slate-500 dark:text-slate-400">
+                <time datetime=event.occurred_at.clone()>{event.occurred_at.clone()}</time>
+                {format!(" · {}", details.join(" · "))}
+            </p>
+        </li>
     }
 }

@@ -23,7 +23,7 @@ mod settings;
 mod sudo;
 
 pub use accounts::AccountsSettingsPage;
-pub use admin::{AdminOverviewPage, AdminUserPage, AdminUsersPage};
+pub use admin::{AdminAuditPage, AdminOverviewPage, AdminUserPage, AdminUsersPage};
 pub use api_tokens::ApiTokensPage;
 pub use check_email::CheckEmailPage;
 pub use confirm::ConfirmPage;

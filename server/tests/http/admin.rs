@@ -82,7 +82,7 @@ async fn the_admin_area_sends_a_guest_to_log_in_refuses_everyone_without_a_grant
             // sudo, not yet entered here).
             let (form, acts): (Vec<(&str, &str)>, bool) =
                 match path.trim_start_matches("/api/admin/") {
-                    "overview" | "users" => (vec![], false),
+                    "overview" | "users" | "audit" => (vec![], false),
                     "user" => (vec![("id", &target)], false),
                     "revoke-sessions" | "unlock" | "turn-off-second-factors" => {
                         (vec![("id", &target)], true)

@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 mod admin;
+mod admin_audit;
 mod api_tokens;
 mod audit;
 mod auth;

@@ -15,6 +15,7 @@
 //! ```
 
 mod accounts;
+pub mod explorer;
 pub mod grants;
 mod users;
 

@@ -337,7 +337,7 @@ impl Admin<'_> {
 }
 
 /// `text` for a LIKE pattern, with its wildcards taken literally.
-fn escape_like(text: &str) -> String {
+pub(super) fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -351,10 +351,21 @@ pub(crate) async fn record(
         .target
         .clone()
         .map_or((None, None), |(t, id)| (Some(t), Some(id)));
+    // The organization the event belongs to, for the explorer's organization filter: the
+    // target when it is one, else the one a membership event names.
+    let organization_id = match (&target_type, &target_id) {
+        (Some("organization"), Some(id)) => Some(id.clone()),
+        _ => event
+            .metadata
+            .get("organization")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    };
     sqlx::query(
         "INSERT INTO audit_events (id, occurred_at, action, outcome, actor_type, actor_id, \
-         effective_user_id, target_type, target_id, session_id, ip_address, user_agent, request_id, metadata) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13)",
+         effective_user_id, target_type, target_id, session_id, ip_address, user_agent, request_id, \
+         metadata, organization_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(uuid::Uuid::now_v7().to_string())
     .bind(at.as_millis())
@@ -369,6 +380,7 @@ pub(crate) async fn record(
     .bind(request.user_agent.clone())
     .bind(request.request_id.clone())
     .bind(metadata)
+    .bind(organization_id)
     .execute(conn)
     .await?;
     tracing::info!(
