@@ -84,7 +84,9 @@ done
 curl -fsS "http://127.0.0.1:$port/ready" >/dev/null || { echo "the server never became ready" >&2; cat "$log" >&2; exit 1; }
 
 set +e
-E2E_BASE_URL="http://localhost:$port" playwright test -c end2end "$@" 2>&1 | tee "$workdir/playwright.log"
+# The admin tests grant the admin area with the operator's command, on the same database.
+E2E_BASE_URL="http://localhost:$port" E2E_DATABASE_URL="$database_url" E2E_SERVER_BINARY="$PWD/$binary" \
+  playwright test -c end2end "$@" 2>&1 | tee "$workdir/playwright.log"
 status=${PIPESTATUS[0]}
 set -e
 if [ "$status" -ne 0 ]; then

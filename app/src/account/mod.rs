@@ -540,6 +540,7 @@ pub(crate) fn event_label(action: Option<sigra::audit::Action>, succeeded: bool)
         A::SessionRevokeAll => "Every session ended by an administrator",
         A::AdminGrant => "Made a site administrator",
         A::AdminRevoke => "No longer a site administrator",
+        A::AuditPrune => "Old audit events deleted",
     }
 }
 

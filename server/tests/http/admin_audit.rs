@@ -262,3 +262,84 @@ async fn the_csv_export_is_for_admins_and_round_trips_hostile_cells_through_an_i
     })
     .await;
 }
+
+/// How many audit rows there are.
+async fn audit_rows(app: &TestApp) -> i64 {
+    app.count("SELECT COUNT(*) FROM audit_events").await
+}
+
+/// Lets 31 days pass, signs up another account, and runs the periodic cleanup.
+async fn a_month_later(app: &TestApp) {
+    app.advance(std::time::Duration::from_secs(31 * 24 * 3600));
+    app.signed_in("new@example.com").await;
+    app.sigra
+        .jobs()
+        .schedule_periodic_jobs()
+        .await
+        .expect("scheduled");
+    app.deliver_mail().await;
+}
+
+#[tokio::test]
+async fn with_a_retention_the_cleanup_deletes_older_rows_in_batches_and_records_that_it_did() {
+    let thirty_days = || crate::helpers::Setup {
+        env: vec![("SIGRA_AUDIT_RETENTION_DAYS", "30".to_owned())],
+        ..crate::helpers::Setup::default()
+    };
+    crate::helpers::on_each_engine_with(thirty_days, |app: TestApp| async move {
+        app.signed_in("old@example.com").await;
+        let old = audit_rows(&app).await;
+        assert!(old > 0);
+        app.advance(std::time::Duration::from_secs(31 * 24 * 3600));
+        app.signed_in("new@example.com").await;
+        let new = audit_rows(&app).await - old;
+        app.sigra
+            .jobs()
+            .schedule_periodic_jobs()
+            .await
+            .expect("scheduled");
+        app.deliver_mail().await;
+        assert_eq!(
+            app.count(
+                "SELECT COUNT(*) FROM audit_events WHERE action <> 'admin.audit.prune' \
+                 AND actor_id = (SELECT id FROM users WHERE email = 'old@example.com')"
+            )
+            .await,
+            0,
+            "the month-old rows are gone"
+        );
+        let prune: String = sqlx::query_scalar(
+            "SELECT metadata FROM audit_events WHERE action = 'admin.audit.prune' \
+             AND actor_type = 'system'",
+        )
+        .fetch_one(app.sigra.db().pool())
+        .await
+        .expect("the prune is recorded");
+        assert!(prune.contains(&format!("\"deleted\":{old}")), "{prune}");
+        assert!(
+            audit_rows(&app).await > new,
+            "this month's rows stay, and the record of the prune"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn without_a_retention_the_cleanup_keeps_every_row() {
+    on_each_engine(|app: TestApp| async move {
+        app.signed_in("old@example.com").await;
+        let hers = "SELECT COUNT(*) FROM audit_events \
+                    WHERE actor_id = (SELECT id FROM users WHERE email = 'old@example.com')";
+        let before = app.count(hers).await;
+        assert!(before > 0);
+        let all = audit_rows(&app).await;
+        a_month_later(&app).await;
+        assert!(audit_rows(&app).await > all);
+        assert_eq!(
+            app.count(hers).await,
+            before,
+            "nothing of the first day went"
+        );
+    })
+    .await;
+}

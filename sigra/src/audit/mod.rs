@@ -191,6 +191,9 @@ crate::db::stored_enum! {
         AdminGrant = "admin.grant",
         /// An operator took a platform admin's grant away. Actor: system. Target: the user.
         AdminRevoke = "admin.revoke",
+        /// The periodic cleanup deleted rows older than `audit.retention_days`. Actor: system.
+        /// `deleted`, `before` (the cutoff, ms since the epoch).
+        AuditPrune = "admin.audit.prune",
     }
 }
 
@@ -463,6 +466,46 @@ pub async fn count_since(
     .fetch_one(conn)
     .await?;
     Ok(row.n)
+}
+
+/// Rows deleted per statement by the retention cleanup, so one run never holds a long lock.
+const PRUNE_BATCH: i64 = 10_000;
+
+/// Deletes the audit rows that happened before `before`, in batches, and records how many went
+/// with a row of its own (which, being new, stays). How many were deleted.
+///
+/// # Errors
+/// The database failed (the batches deleted until then stay deleted).
+pub(crate) async fn prune(core: &Core, before: Timestamp) -> Result<u64> {
+    let mut deleted = 0;
+    loop {
+        let mut tx = core.db().begin_write().await?;
+        let batch = sqlx::query(
+            "DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events \
+             WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2)",
+        )
+        .bind(before.as_millis())
+        .bind(PRUNE_BATCH)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        deleted += batch;
+        if batch < u64::try_from(PRUNE_BATCH).unwrap_or(u64::MAX) {
+            break;
+        }
+    }
+    if deleted > 0 {
+        let event = AuditEvent::new(Action::AuditPrune)
+            .by_system()
+            .meta("deleted", deleted)
+            .meta("before", before.as_millis());
+        let request = RequestContext::command("cleanup");
+        let mut change = core.begin_change(&request).await?;
+        change.audit(event).await?;
+        change.commit().await?;
+    }
+    Ok(deleted)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! those of the whole site); this module reads them in order into one `Config`.
 
 mod api;
+mod audit;
 mod database;
 mod deletion;
 mod error;
@@ -34,6 +35,7 @@ use crate::crypto::SecretKey;
 use sources::{Reader, Setting};
 
 pub use api::{ApiTokenConfig, JwtAlgorithm, JwtConfig, JwtPrivateKey};
+pub use audit::AuditConfig;
 pub use database::DatabaseConfig;
 pub use deletion::{DeletionConfig, DeletionStrategy};
 pub use error::{ConfigError, Expected};
@@ -108,6 +110,8 @@ pub struct Config {
     pub organizations: OrganizationConfig,
     /// Account deletion.
     pub deletion: DeletionConfig,
+    /// The audit trail's retention.
+    pub audit: AuditConfig,
     /// Log line format.
     pub log_format: LogFormat,
     /// Things the operator should hear about once logging is up (such as generated secrets).
@@ -133,6 +137,7 @@ const SECTIONS: &[&[Setting]] = &[
     api::SETTINGS,
     organizations::SETTINGS,
     deletion::SETTINGS,
+    audit::SETTINGS,
 ];
 
 impl Config {
@@ -192,6 +197,7 @@ impl Config {
         let jwt = JwtConfig::read(&mut r, &base_url);
         let organizations = OrganizationConfig::read(&mut r);
         let deletion = DeletionConfig::read(&mut r);
+        let audit = AuditConfig::read(&mut r);
         let default_log_format = if production {
             LogFormat::Json
         } else {
@@ -226,6 +232,7 @@ impl Config {
                 jwt,
                 organizations,
                 deletion,
+                audit,
                 log_format,
                 notices,
             }),

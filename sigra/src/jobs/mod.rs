@@ -309,6 +309,12 @@ impl Jobs<'_> {
             .execute_due_deletions()
             .await
             .map_err(|e| e.to_string())?;
+        let audit_rows = match self.core.config().audit.retention {
+            Some(retention) => crate::audit::prune(self.core, before(retention))
+                .await
+                .map_err(|e| e.to_string())?,
+            None => 0,
+        };
         tracing::info!(
             sessions = removed.0,
             tokens = removed.1,
@@ -316,6 +322,7 @@ impl Jobs<'_> {
             invitations,
             slug_redirects,
             accounts_deleted = deleted,
+            audit_rows,
             "cleanup done"
         );
         Ok(())

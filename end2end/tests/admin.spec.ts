@@ -1,0 +1,100 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+import { expect, test, type Browser, type Page } from "@playwright/test";
+
+import { hydrated, linkIn, mailText, PASSWORD, uniqueEmail } from "./support";
+
+/** Grants the admin area to `email` with the operator's command, as an operator would. */
+function grantAdmin(email: string) {
+  const binary = process.env.E2E_SERVER_BINARY;
+  const database = process.env.E2E_DATABASE_URL;
+  if (!binary || !database) throw new Error("scripts/e2e.sh sets E2E_SERVER_BINARY and E2E_DATABASE_URL");
+  const secret = execFileSync(binary, ["generate-secret"]).toString().trim();
+  execFileSync(binary, ["admin", "grant", email], {
+    env: { PATH: process.env.PATH ?? "", DATABASE_URL: database, SIGRA_SECRET_KEY: secret },
+  });
+}
+
+async function registerAndLogIn(page: Page, email: string, js: boolean) {
+  await page.goto("/users/register");
+  if (js) await hydrated(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/users\/log-in$/);
+  if (js) await hydrated(page);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
+  await expect(page).toHaveURL(/\/users\/settings$/);
+}
+
+async function newPage(browser: Browser, js: boolean): Promise<Page> {
+  return (await browser.newContext({ javaScriptEnabled: js })).newPage();
+}
+
+for (const js of [true, false]) {
+  test.describe(js ? "with JavaScript" : "without JavaScript", () => {
+    test.use({ javaScriptEnabled: js });
+
+    test("find a user, end their sessions under sudo, read and export their events", async ({
+      page,
+      browser,
+      request,
+    }) => {
+      const admin = uniqueEmail(js ? "admin-js" : "admin-nojs");
+      await registerAndLogIn(page, admin, js);
+      const text = await mailText(request, admin, "Confirm your email address");
+      await page.goto(linkIn(text, "/users/confirm/"));
+      if (js) await hydrated(page);
+      await page.getByRole("button", { name: "Confirm my email address" }).click();
+      await expect(page).toHaveURL(/\/users\/settings$/);
+      await page.goto("/admin");
+      await expect(page.getByTestId("forbidden")).toBeVisible();
+      grantAdmin(admin);
+
+      const target = uniqueEmail(js ? "target-js" : "target-nojs");
+      const victim = await newPage(browser, js);
+      await registerAndLogIn(victim, target, js);
+
+      await page.goto("/users/settings");
+      await page.getByRole("link", { name: "Admin", exact: true }).click();
+      await expect(page).toHaveURL(/\/admin$/);
+      await expect(page.getByTestId("admin-counts")).toBeVisible();
+      await page.getByRole("link", { name: "Find a user" }).click();
+      if (js) await hydrated(page);
+      await page.getByLabel("Email or id").fill(target);
+      await page.getByRole("button", { name: "Search" }).click();
+      await expect(page.getByTestId("user-total")).toHaveText("1 user matches");
+      await page.getByTestId("user-email").click();
+      await expect(page.getByTestId("admin-user-email")).toHaveText(target);
+      await expect(page.getByTestId("admin-user-session")).toHaveCount(1);
+
+      await page.getByRole("link", { name: "confirm your password" }).click();
+      await expect(page).toHaveURL(/\/users\/sudo\?return_to=/);
+      if (js) await hydrated(page);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Confirm" }).click();
+      await expect(page.getByTestId("admin-user-email")).toHaveText(target);
+      if (js) await hydrated(page);
+      await page.getByRole("button", { name: "End every session" }).click();
+      await expect(page.getByTestId("admin-user-session")).toHaveCount(0);
+
+      await victim.reload();
+      await expect(victim).toHaveURL(/\/users\/log-in/);
+
+      await page.getByRole("link", { name: "All of this account's activity" }).click();
+      await expect(page).toHaveURL(/\/admin\/audit\?user=/);
+      await expect(page.getByTestId("audit-action").filter({ hasText: "session.revoke_all" })).toHaveCount(1);
+      const waiting = page.waitForEvent("download");
+      await page.getByRole("link", { name: "Export these events as CSV" }).click();
+      const download = await waiting;
+      expect(download.suggestedFilename()).toMatch(/^audit-\d{4}-\d{2}-\d{2}\.csv$/);
+      const csv = readFileSync(await download.path(), "utf8");
+      expect(csv.startsWith("occurred_at,event_id,action,outcome,")).toBe(true);
+      expect(csv).toContain(",session.revoke_all,success,");
+      expect(csv).toContain(target);
+    });
+  });
+}
