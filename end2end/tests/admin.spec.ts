@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 
 import { expect, test, type Browser, type Page } from "@playwright/test";
 
-import { hydrated, linkIn, mailText, PASSWORD, uniqueEmail } from "./support";
+import { hydrated, linkIn, mailText, PASSWORD, registerAndLogIn, uniqueEmail } from "./support";
 
 /** Grants the admin area to `email` with the operator's command, as an operator would. */
 function grantAdmin(email: string) {
@@ -14,20 +14,6 @@ function grantAdmin(email: string) {
   execFileSync(binary, ["admin", "grant", email], {
     env: { PATH: process.env.PATH ?? "", DATABASE_URL: database, SIGRA_SECRET_KEY: secret },
   });
-}
-
-async function registerAndLogIn(page: Page, email: string, js: boolean) {
-  await page.goto("/users/register");
-  if (js) await hydrated(page);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/users\/log-in$/);
-  if (js) await hydrated(page);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in", exact: true }).click();
-  await expect(page).toHaveURL(/\/users\/settings$/);
 }
 
 async function newPage(browser: Browser, js: boolean): Promise<Page> {

@@ -1,20 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 
-import { hydrated, PASSWORD, uniqueEmail } from "./support";
-
-async function registerAndLogIn(page: Page, email: string, js: boolean) {
-  await page.goto("/users/register");
-  if (js) await hydrated(page);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/users\/log-in$/);
-  if (js) await hydrated(page);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in", exact: true }).click();
-  await expect(page).toHaveURL(/\/users\/settings$/);
-}
+import { hydrated, PASSWORD, registerAndLogIn, uniqueEmail } from "./support";
 
 for (const js of [true, false]) {
   test.describe(js ? "with JavaScript" : "without JavaScript", () => {

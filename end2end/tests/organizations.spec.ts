@@ -1,20 +1,6 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
 
-import { hydrated, linkIn, mailText, PASSWORD, uniqueEmail } from "./support";
-
-async function registerAndLogIn(page: Page, email: string, js: boolean) {
-  await page.goto("/users/register");
-  if (js) await hydrated(page);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/users\/log-in$/);
-  if (js) await hydrated(page);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in", exact: true }).click();
-  await expect(page).toHaveURL(/\/users\/settings$/);
-}
+import { hydrated, linkIn, mailText, PASSWORD, registerAndLogIn, uniqueEmail } from "./support";
 
 /** Creates an organization from the list page; returns its slug. */
 async function createOrganization(page: Page, name: string, js: boolean): Promise<string> {

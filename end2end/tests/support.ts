@@ -22,15 +22,19 @@ export async function passwordStep(page: Page, email: string) {
   await page.getByRole("button", { name: "Log in", exact: true }).click();
 }
 
-/** Creates an account and logs in to it (no second factor yet). */
-export async function registerAndLogIn(page: Page, email: string) {
+/** Creates an account and logs in to it (no second factor yet); `js: false` for a page
+ * without JavaScript, which never hydrates. */
+export async function registerAndLogIn(page: Page, email: string, js = true) {
   await page.goto("/users/register");
-  await hydrated(page);
+  if (js) await hydrated(page);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/users\/log-in$/);
-  await passwordStep(page, email);
+  if (js) await hydrated(page);
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
   await expect(page).toHaveURL(/\/users\/settings$/);
 }
 

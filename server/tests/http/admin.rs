@@ -9,7 +9,7 @@ use sigra::request::RequestContext;
 use crate::helpers::{location, on_each_engine, TestApp, CANARY_PASSWORD};
 
 /// Confirms the account at `email` and makes it a platform admin, as the operator would.
-async fn make_admin(app: &TestApp, email: &str) {
+pub(crate) async fn make_admin(app: &TestApp, email: &str) {
     confirm(app, email).await;
     let granted = app
         .sigra
@@ -193,7 +193,7 @@ async fn listed(app: &TestApp, cookie: &str, query: &str) -> (Vec<String>, Strin
 }
 
 /// The text at the start of each element with `data-testid` `id`.
-fn texts(body: &str, id: &str) -> Vec<String> {
+pub(crate) fn texts(body: &str, id: &str) -> Vec<String> {
     body.split(&format!("data-testid=\"{id}\""))
         .skip(1)
         .filter_map(|rest| rest.split_once('>'))

@@ -2,24 +2,14 @@
 //! time; keyset pages that neither repeat nor skip while rows are written; the export's access,
 //! format and formula-safety, read back by an independent CSV reader.
 
-use reqwest::StatusCode;
-use sigra::request::RequestContext;
-
+use crate::admin::{make_admin, texts};
 use crate::helpers::{on_each_engine, TestApp, CANARY_PASSWORD};
+use reqwest::StatusCode;
 
 /// Signs `email` up and in, confirmed and made a platform admin.
 async fn admin(app: &TestApp, email: &str) -> String {
     let cookie = app.signed_in(email).await;
-    sqlx::query("UPDATE users SET confirmed_at = 1 WHERE email = $1")
-        .bind(email)
-        .execute(app.sigra.db().pool())
-        .await
-        .expect("confirmed");
-    app.sigra
-        .admin()
-        .grant(email, &RequestContext::command("test"))
-        .await
-        .expect("granted");
+    make_admin(app, email).await;
     cookie
 }
 
@@ -28,16 +18,6 @@ async fn id_of(app: &TestApp, sql: &str) -> String {
         .fetch_one(app.sigra.db().pool())
         .await
         .expect("an id")
-}
-
-/// The text at the start of each element with `data-testid` `id`.
-fn texts(body: &str, id: &str) -> Vec<String> {
-    body.split(&format!("data-testid=\"{id}\""))
-        .skip(1)
-        .filter_map(|rest| rest.split_once('>'))
-        .filter_map(|(_, rest)| rest.split('<').next())
-        .map(str::to_owned)
-        .collect()
 }
 
 /// The actions the explorer lists for `query`.
