@@ -114,6 +114,12 @@ pub enum UiError {
     /// The page is for platform admins.
     #[error("{}", ErrorKind::AdminOnly)]
     AdminOnly,
+    /// A security change on an impersonation session.
+    #[error("{}", ErrorKind::ForbiddenWhileImpersonating)]
+    ForbiddenWhileImpersonating,
+    /// The account cannot be impersonated.
+    #[error("{}", ErrorKind::NotImpersonable)]
+    NotImpersonable,
     /// Removing the last second factor needs a current one.
     #[error("{}", ErrorKind::SecondFactorRequired)]
     SecondFactorRequired,
@@ -182,6 +188,8 @@ impl UiError {
             ErrorKind::AddressTaken => Self::AddressTaken,
             ErrorKind::SoleOwner => Self::SoleOwner,
             ErrorKind::AdminOnly => Self::AdminOnly,
+            ErrorKind::ForbiddenWhileImpersonating => Self::ForbiddenWhileImpersonating,
+            ErrorKind::NotImpersonable => Self::NotImpersonable,
             ErrorKind::SecondFactorRequired => Self::SecondFactorRequired,
             ErrorKind::TokenRejected => Self::TokenRejected,
             ErrorKind::InsufficientScope => Self::InsufficientScope,

@@ -101,11 +101,17 @@ pub enum Flash {
     AdminUnlocked,
     /// An admin turned off an account's second factors.
     AdminSecondFactorsOff,
+    /// An admin started working as another user.
+    ImpersonationStarted,
+    /// The admin stopped and is back in their own session.
+    ImpersonationStopped,
+    /// The impersonation ended and the admin's own session had ended too.
+    ImpersonationEnded,
 }
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 46] = [
+    const ALL: [Flash; 49] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -152,6 +158,9 @@ impl Flash {
         Self::AdminSessionsRevoked,
         Self::AdminUnlocked,
         Self::AdminSecondFactorsOff,
+        Self::ImpersonationStarted,
+        Self::ImpersonationStopped,
+        Self::ImpersonationEnded,
     ];
 
     /// The text shown.
@@ -221,6 +230,9 @@ impl Flash {
             Self::AdminSessionsRevoked => "Every session of the account was ended.",
             Self::AdminUnlocked => "The account is unlocked.",
             Self::AdminSecondFactorsOff => "The account's second factors are off; its owner was mailed.",
+            Self::ImpersonationStarted => "You are now working as this user, for at most 30 minutes. Security settings can't be changed.",
+            Self::ImpersonationStopped => "You are back in your own account.",
+            Self::ImpersonationEnded => "The impersonation has ended. Log in again to continue.",
         }
     }
 
@@ -272,7 +284,9 @@ impl Flash {
             | Self::ProjectDeleted
             | Self::AdminSessionsRevoked
             | Self::AdminUnlocked
-            | Self::AdminSecondFactorsOff => Tone::Success,
+            | Self::AdminSecondFactorsOff
+            | Self::ImpersonationStopped => Tone::Success,
+            Self::ImpersonationStarted | Self::ImpersonationEnded => Tone::Warning,
         }
     }
 
@@ -325,6 +339,9 @@ impl Flash {
             Self::AdminSessionsRevoked => "admin_sessions_revoked",
             Self::AdminUnlocked => "admin_unlocked",
             Self::AdminSecondFactorsOff => "admin_second_factors_off",
+            Self::ImpersonationStarted => "impersonation_started",
+            Self::ImpersonationStopped => "impersonation_stopped",
+            Self::ImpersonationEnded => "impersonation_ended",
         }
     }
 

@@ -105,9 +105,29 @@ pub fn back_to_form<S: leptos::server_fn::ServerFn>(page: &str, error: UiError) 
 pub fn require_sudo(cx: &ServerContext, return_to: &str) -> Result<sigra::sessions::Sudo, UiError> {
     let current = cx.require_user()?;
     cx.sigra.sessions().sudo(current).map_err(|error| {
-        leptos_axum::redirect(&crate::paths::with_return_to(crate::paths::SUDO, return_to));
+        // Entering sudo would be refused too: say why here rather than send the admin there.
+        if !matches!(error, sigra::Error::ForbiddenWhileImpersonating) {
+            leptos_axum::redirect(&crate::paths::with_return_to(crate::paths::SUDO, return_to));
+        }
         UiError::from(error)
     })
+}
+
+/// The proof that the session is the account owner's own, for a security change named
+/// `attempted`: an impersonating admin is refused (and the refusal audited).
+///
+/// # Errors
+/// `ForbiddenWhileImpersonating`; `Unauthenticated`.
+pub async fn require_owner(
+    cx: &ServerContext,
+    attempted: &'static str,
+) -> Result<sigra::sessions::AccountOwner, UiError> {
+    let current = cx.require_user()?;
+    Ok(cx
+        .sigra
+        .sessions()
+        .account_owner(current, attempted, &cx.request)
+        .await?)
 }
 
 /// Adds a `Set-Cookie` header to the response.
@@ -219,6 +239,8 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::AddressTaken => ErrorKind::AddressTaken.status(),
         UiError::SoleOwner => ErrorKind::SoleOwner.status(),
         UiError::AdminOnly => ErrorKind::AdminOnly.status(),
+        UiError::ForbiddenWhileImpersonating => ErrorKind::ForbiddenWhileImpersonating.status(),
+        UiError::NotImpersonable => ErrorKind::NotImpersonable.status(),
         UiError::SecondFactorRequired => ErrorKind::SecondFactorRequired.status(),
         UiError::Busy => ErrorKind::Busy.status(),
         UiError::Unavailable => ErrorKind::Unavailable.status(),

@@ -82,5 +82,53 @@ for (const js of [true, false]) {
       expect(csv).toContain(",session.revoke_all,success,");
       expect(csv).toContain(target);
     });
+
+    test("work as a user under sudo, be refused a security change, and stop", async ({ page, browser, request }) => {
+      const admin = uniqueEmail(js ? "support-js" : "support-nojs");
+      await registerAndLogIn(page, admin, js);
+      const text = await mailText(request, admin, "Confirm your email address");
+      await page.goto(linkIn(text, "/users/confirm/"));
+      if (js) await hydrated(page);
+      await page.getByRole("button", { name: "Confirm my email address" }).click();
+      await expect(page).toHaveURL(/\/users\/settings$/);
+      grantAdmin(admin);
+
+      const target = uniqueEmail(js ? "helped-js" : "helped-nojs");
+      await registerAndLogIn(await newPage(browser, js), target, js);
+
+      await page.goto("/admin/users");
+      if (js) await hydrated(page);
+      await page.getByLabel("Email or id").fill(target);
+      await page.getByRole("button", { name: "Search" }).click();
+      await page.getByTestId("user-email").click();
+      await expect(page.getByTestId("admin-user-email")).toHaveText(target);
+      const detail = page.url();
+      await page.getByRole("link", { name: "confirm your password" }).click();
+      if (js) await hydrated(page);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Confirm" }).click();
+      await expect(page.getByTestId("admin-user-email")).toHaveText(target);
+      if (js) await hydrated(page);
+      await page.getByRole("button", { name: "Impersonate" }).click();
+
+      await expect(page).toHaveURL(/\/users\/settings$/);
+      const banner = page.getByTestId("impersonation-banner");
+      await expect(banner).toContainText(target);
+      await expect(page.getByTestId("signed-in-email")).toHaveText(target);
+
+      await page.goto("/users/settings/password");
+      if (js) await hydrated(page);
+      await page.getByLabel("Current password").fill(PASSWORD);
+      await page.getByLabel("New password").fill("an entirely new passphrase");
+      await page.getByRole("button", { name: "Change password" }).click();
+      await expect(page.getByText("You can't change account security settings while impersonating.")).toBeVisible();
+      await expect(banner).toBeVisible();
+
+      await banner.getByRole("button", { name: "Stop impersonating" }).click();
+      await expect(page).toHaveURL(detail);
+      await expect(page.getByTestId("impersonation-banner")).toHaveCount(0);
+      await expect(page.getByTestId("signed-in-email")).toHaveText(admin);
+      await expect(page.getByTestId("flash")).toHaveText("You are back in your own account.");
+    });
   });
 }

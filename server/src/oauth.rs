@@ -92,11 +92,17 @@ async fn start_for_account(
     };
     let started = match form.intent.as_str() {
         "link" => {
-            let Ok(sudo) = sigra.sessions().sudo(&current) else {
-                return see_other(&paths::with_return_to(
-                    paths::SUDO,
-                    paths::ACCOUNTS_SETTINGS,
-                ));
+            let sudo = match sigra.sessions().sudo(&current) {
+                Ok(sudo) => sudo,
+                Err(Error::ForbiddenWhileImpersonating) => {
+                    return failure(Error::ForbiddenWhileImpersonating)
+                }
+                Err(_) => {
+                    return see_other(&paths::with_return_to(
+                        paths::SUDO,
+                        paths::ACCOUNTS_SETTINGS,
+                    ))
+                }
             };
             sigra
                 .oauth()
@@ -112,11 +118,19 @@ async fn start_for_account(
                 .await
         }
         "sudo" => {
+            let owner = match sigra
+                .sessions()
+                .account_owner(&current, "oauth_sudo", &request)
+                .await
+            {
+                Ok(owner) => owner,
+                Err(error) => return failure(error),
+            };
             sigra
                 .oauth()
                 .start(
                     &provider,
-                    StartFor::Sudo(&current),
+                    StartFor::Sudo(&owner),
                     binding,
                     form.return_to.as_deref().unwrap_or(paths::SETTINGS),
                     &request,

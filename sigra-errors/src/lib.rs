@@ -96,6 +96,13 @@ pub enum ErrorKind {
     /// The page or action is for the site's administrators (platform admins) only.
     #[error("This is for the site's administrators only.")]
     AdminOnly,
+    /// A security change was attempted on an impersonation session.
+    #[error("You can't change account security settings while impersonating.")]
+    ForbiddenWhileImpersonating,
+    /// The account cannot be impersonated: a platform admin, the admin's own, or one being
+    /// deleted.
+    #[error("This account can't be impersonated.")]
+    NotImpersonable,
     /// The account is the only owner of an organization others belong to.
     #[error("You are the only owner of an organization others belong to. Make another member an owner, or delete the organization, first.")]
     SoleOwner,
@@ -174,7 +181,8 @@ impl ErrorKind {
             | Self::DeletionCooldown
             | Self::AddressTaken
             | Self::SoleOwner => 409,
-            Self::AdminOnly => 403,
+            Self::AdminOnly | Self::ForbiddenWhileImpersonating => 403,
+            Self::NotImpersonable => 409,
             Self::ConfirmationMismatch => 422,
             Self::Unconfirmed
             | Self::WrongPassword
@@ -220,6 +228,8 @@ impl ErrorKind {
             Self::AddressTaken => "address_taken",
             Self::SoleOwner => "sole_owner",
             Self::AdminOnly => "admin_only",
+            Self::ForbiddenWhileImpersonating => "forbidden_while_impersonating",
+            Self::NotImpersonable => "not_impersonable",
             Self::SecondFactorRequired => "second_factor_required",
             Self::Busy => "busy",
             Self::Unavailable => "unavailable",

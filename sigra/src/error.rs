@@ -95,6 +95,10 @@ pub enum Error {
     SoleOwner,
     /// The signed-in user is not a platform admin.
     AdminOnly,
+    /// A security change was attempted on an impersonation session.
+    ForbiddenWhileImpersonating,
+    /// The account cannot be impersonated (a platform admin, oneself, or being deleted).
+    NotImpersonable,
     /// Removing the account's last second factor needs a current one.
     SecondFactorRequired,
     /// Too much work is queued (password hashing); the client should retry shortly.
@@ -187,6 +191,8 @@ impl Error {
             Self::AddressTaken => ErrorKind::AddressTaken,
             Self::SoleOwner => ErrorKind::SoleOwner,
             Self::AdminOnly => ErrorKind::AdminOnly,
+            Self::ForbiddenWhileImpersonating => ErrorKind::ForbiddenWhileImpersonating,
+            Self::NotImpersonable => ErrorKind::NotImpersonable,
             Self::SecondFactorRequired => ErrorKind::SecondFactorRequired,
             Self::Busy => ErrorKind::Busy,
             Self::Unavailable(_) => ErrorKind::Unavailable,

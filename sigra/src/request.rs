@@ -2,6 +2,8 @@
 
 use std::net::IpAddr;
 
+use crate::users::UserId;
+
 /// Longest user-agent string kept; the rest is cut.
 const MAX_USER_AGENT: usize = 512;
 
@@ -14,6 +16,9 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
     /// The id in `x-request-id`, shared with log lines.
     pub request_id: Option<String>,
+    /// The platform admin behind the request when its session is an impersonation: audit rows
+    /// then name the admin as actor and the signed-in user as effective user.
+    pub impersonator: Option<UserId>,
 }
 
 impl RequestContext {
@@ -26,6 +31,7 @@ impl RequestContext {
             request_id: request_id
                 .filter(|id| crate::http::is_plain_request_id(id))
                 .map(str::to_owned),
+            impersonator: None,
         }
     }
 

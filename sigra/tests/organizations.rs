@@ -18,7 +18,7 @@ use sigra::organizations::{
 };
 use sigra::password::Password;
 use sigra::request::RequestContext;
-use sigra::sessions::{Authenticated, SessionCheck, Sudo};
+use sigra::sessions::{AccountOwner, Authenticated, SessionCheck, Sudo};
 use sigra::testing::{self, Engine, TestDatabase};
 use sigra::users::{Registration, UserId};
 use sigra::Sigra;
@@ -138,13 +138,22 @@ impl Env {
         }
     }
 
+    /// The owner proof for `current`'s session (never an impersonation here).
+    async fn owner(&self, current: &Authenticated) -> AccountOwner {
+        self.sigra
+            .sessions()
+            .account_owner(current, "test", &self.request)
+            .await
+            .expect("own session")
+    }
+
     /// The password re-entered on `current`'s session: the sudo proof (and the session as it
     /// is now, with its new token).
     async fn sudo(&self, current: &Authenticated) -> Sudo {
         let renewed = self
             .sigra
             .sessions()
-            .enter_sudo(current, Password::new(PASSWORD.to_owned()), &self.request)
+            .enter_sudo(&self.owner(current).await, Password::new(PASSWORD.to_owned()), &self.request)
             .await
             .expect("sudo");
         let current = self.session(renewed.token.expose()).await;

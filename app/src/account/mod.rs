@@ -229,6 +229,8 @@ pub struct SessionSnapshot {
     pub organizations: crate::organizations::OrganizationsView,
     /// Whether the signed-in user is a platform admin (the header links the admin area).
     pub admin: bool,
+    /// Whether the session is an admin's impersonation (the header says so, with a stop).
+    pub impersonating: bool,
 }
 
 /// What the second-factor page shows.
@@ -541,6 +543,10 @@ pub(crate) fn event_label(action: Option<sigra::audit::Action>, succeeded: bool)
         A::AdminGrant => "Made a site administrator",
         A::AdminRevoke => "No longer a site administrator",
         A::AuditPrune => "Old audit events deleted",
+        A::ImpersonationStart => "An administrator started working as this account",
+        A::ImpersonationStop => "An administrator stopped working as this account",
+        A::ImpersonationTimeout => "An administrator's session as this account ran out",
+        A::ImpersonationDenied => "Refused to an administrator working as this account",
     }
 }
 

@@ -123,10 +123,10 @@ pub async fn pending_identity() -> Result<Option<PendingView>, UiError> {
 #[server(prefix = "/users/oauth/link", endpoint = "confirm")]
 pub async fn link_pending_identity() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
+    let owner = crate::ssr::require_owner(&cx, "oauth_link").await?;
     cx.sigra
         .oauth()
-        .confirm_pending_link(current, binding().as_deref(), &cx.request)
+        .confirm_pending_link(&owner, binding().as_deref(), &cx.request)
         .await?;
     crate::flash::ssr::set(crate::flash::Flash::ProviderLinked);
     leptos_axum::redirect(crate::paths::ACCOUNTS_SETTINGS);
@@ -172,8 +172,12 @@ pub async fn sudo_options() -> Result<SudoWays, UiError> {
 #[server(prefix = "/users/sudo", endpoint = "passkey-start")]
 pub async fn start_passkey_sudo() -> Result<PasskeyChallengeView, UiError> {
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
-    let challenge = cx.sigra.passkeys().start_passkey_sudo(current).await?;
+    let owner = crate::ssr::require_owner(&cx, "sudo").await?;
+    let challenge = cx
+        .sigra
+        .passkeys()
+        .start_passkey_sudo(owner.authenticated())
+        .await?;
     Ok(PasskeyChallengeView {
         ceremony: challenge.ceremony,
         options: challenge.options,
@@ -188,11 +192,11 @@ pub async fn enter_sudo_with_passkey(
     return_to: Option<String>,
 ) -> Result<String, UiError> {
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
+    let owner = crate::ssr::require_owner(&cx, "sudo").await?;
     let renewed = cx
         .sigra
         .passkeys()
-        .enter_sudo_with_passkey(current, &ceremony, &response, &cx.request)
+        .enter_sudo_with_passkey(&owner, &ceremony, &response, &cx.request)
         .await?;
     crate::ssr::set_cookie(sigra::http::renewed_session_cookie(&renewed));
     crate::flash::ssr::set(crate::flash::Flash::SudoGranted);

@@ -51,11 +51,11 @@ pub async fn enter_sudo(password: String, return_to: Option<String>) -> Result<(
     use sigra::password::Password;
 
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
+    let owner = crate::ssr::require_owner(&cx, "sudo").await?;
     let renewed = cx
         .sigra
         .sessions()
-        .enter_sudo(current, Password::new(password), &cx.request)
+        .enter_sudo(&owner, Password::new(password), &cx.request)
         .await?;
     crate::ssr::set_cookie(sigra::http::renewed_session_cookie(&renewed));
     crate::flash::ssr::set(crate::flash::Flash::SudoGranted);

@@ -110,6 +110,10 @@ fn start_session(session: &sigra::sessions::NewSession, target: &str) {
 pub async fn log_out() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     if let Some(current) = &cx.current {
+        // Logging out of an impersonation stops it (and goes back to the admin's session).
+        if current.impersonator().is_some() {
+            return crate::admin::stop_impersonation_of(&cx, current).await;
+        }
         cx.sigra.auth().log_out(current, &cx.request).await?;
     }
     crate::ssr::set_cookie(sigra::http::clear_session_cookie());
@@ -130,16 +134,21 @@ pub async fn session_state() -> Result<SessionSnapshot, UiError> {
     let admin = match &cx.current {
         Some(current) => match cx.sigra.admin().platform_admin(current).await {
             Ok(_) => true,
-            Err(sigra::Error::AdminOnly) => false,
+            Err(sigra::Error::AdminOnly | sigra::Error::ForbiddenWhileImpersonating) => false,
             Err(error) => return Err(error.into()),
         },
         None => false,
     };
+    let impersonating = cx
+        .current
+        .as_ref()
+        .is_some_and(|current| current.impersonator().is_some());
     Ok(SessionSnapshot {
         email: user.map(|u| u.email.to_string()),
         unconfirmed: user.is_some_and(|u| u.confirmed_at.is_none()),
         flash: crate::flash::ssr::take(),
         organizations,
         admin,
+        impersonating,
     })
 }

@@ -39,12 +39,12 @@ pub async fn change_password(
     use sigra::password::Password;
 
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
+    let owner = crate::ssr::require_owner(&cx, "password_change").await?;
     let renewed = cx
         .sigra
         .account()
         .change_password(
-            current,
+            &owner,
             Password::new(current_password),
             Password::new(new_password),
             &cx.request,
@@ -65,11 +65,11 @@ pub async fn request_email_change(
     use sigra::password::Password;
 
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
+    let owner = crate::ssr::require_owner(&cx, "email_change").await?;
     cx.sigra
         .account()
         .request_email_change(
-            current,
+            &owner,
             &new_email,
             Password::new(current_password),
             &cx.request,
@@ -84,10 +84,10 @@ pub async fn request_email_change(
 #[server(prefix = "/users/settings/email", endpoint = "cancel")]
 pub async fn cancel_email_change() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    let current = cx.require_user()?;
+    let owner = crate::ssr::require_owner(&cx, "email_change_cancel").await?;
     cx.sigra
         .account()
-        .cancel_email_change(current, &cx.request)
+        .cancel_email_change(&owner, &cx.request)
         .await?;
     crate::flash::ssr::set(crate::flash::Flash::EmailChangeCancelled);
     leptos_axum::redirect(crate::paths::SETTINGS);
@@ -98,6 +98,13 @@ pub async fn cancel_email_change() -> Result<(), UiError> {
 #[server(prefix = "/users/settings/confirm-email", endpoint = "link")]
 pub async fn confirm_email_change() -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
+    if cx
+        .current
+        .as_ref()
+        .is_some_and(|current| current.impersonator().is_some())
+    {
+        crate::ssr::require_owner(&cx, "email_change_confirm").await?;
+    }
     let token = crate::ssr::link_token().map_err(|e| {
         crate::ssr::back_to_form::<ConfirmEmailChange>(crate::paths::CONFIRM_EMAIL_CHANGE_LINK, e)
     })?;

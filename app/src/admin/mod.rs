@@ -6,6 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::UiError;
 
+mod impersonation;
+
+pub use impersonation::{admin_impersonate, stop_impersonation, AdminImpersonate, StopImpersonation};
+#[cfg(feature = "ssr")]
+pub(crate) use impersonation::ssr::stop as stop_impersonation_of;
+
 /// `/admin`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OverviewView {
@@ -191,6 +197,9 @@ pub struct UserDetailView {
     pub recent_events: Vec<EventView>,
     /// Whether sudo is open (the actions need it).
     pub sudo: bool,
+    /// Whether the admin may work as this account (not a platform admin, not the admin's
+    /// own, not being deleted).
+    pub impersonable: bool,
 }
 
 /// One account, for `/admin/users/:id`.
@@ -203,6 +212,9 @@ pub async fn admin_user(id: String) -> Result<UserDetailView, UiError> {
     let user = sigra::users::UserId::from_client(&id);
     let detail = cx.sigra.admin().user(&admin, &user).await?;
     let sudo = cx.sigra.sessions().sudo(cx.require_user()?).is_ok();
+    let impersonable = !detail.platform_admin
+        && detail.id != admin.user().id.as_str()
+        && detail.deletion_scheduled_at.is_none();
     Ok(UserDetailView {
         id: detail.id,
         email: detail.email,
@@ -250,6 +262,7 @@ pub async fn admin_user(id: String) -> Result<UserDetailView, UiError> {
             })
             .collect(),
         sudo,
+        impersonable,
     })
 }
 

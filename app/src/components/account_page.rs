@@ -71,6 +71,9 @@ where
                     // organization they do not belong to): the same 404 either way.
                     Err(UiError::NotFound) => view! { <NotFound /> }.into_any(),
                     Err(UiError::AdminOnly) => view! { <Forbidden /> }.into_any(),
+                    Err(error @ UiError::ForbiddenWhileImpersonating) => {
+                        view! { <Forbidden reason=error.to_string() /> }.into_any()
+                    }
                     Err(error) => view! {
                         <Banner tone=Tone::Danger attr:role="alert">{error.to_string()}</Banner>
                     }

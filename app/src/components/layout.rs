@@ -7,6 +7,7 @@ use leptos_router::hooks::use_location;
 use leptos::server_fn::ServerFn;
 
 use crate::account::{session_state, LogOut, SessionSnapshot};
+use crate::admin::StopImpersonation;
 use crate::components::ui::{Banner, SecondaryButton, TextLink, Tone};
 use crate::flash::Flash;
 use crate::organizations::{OrganizationsView, SwitchOrganization};
@@ -36,14 +37,17 @@ pub fn Layout(children: Children) -> impl IntoView {
             <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
                 <Transition fallback=|| view! { <Nav email=None organizations=OrganizationsView::default() admin=false /> }>
                     {move || Suspend::new(async move {
-                        let SessionSnapshot { email, unconfirmed, flash, organizations, admin } = state.await.unwrap_or(SessionSnapshot {
+                        let SessionSnapshot { email, unconfirmed, flash, organizations, admin, impersonating } = state.await.unwrap_or(SessionSnapshot {
                             email: None,
                             unconfirmed: false,
                             flash: None,
                             organizations: OrganizationsView::default(),
                             admin: false,
+                            impersonating: false,
                         });
+                        let impersonated = email.clone().filter(|_| impersonating);
                         view! {
+                            {impersonated.map(|email| view! { <ImpersonationBanner email /> })}
                             <Nav email organizations admin />
                             {flash.map(|flash| view! { <FlashBanner flash /> })}
                             {unconfirmed.then(|| view! { <ConfirmBanner /> })}
@@ -127,6 +131,24 @@ fn OrganizationSwitcher(organizations: OrganizationsView) -> impl IntoView {
             </select>
             <SecondaryButton label="Switch" />
         </ActionForm>
+    }
+}
+
+/// Says, on every page of an impersonation, whose account this is and how to leave it. A
+/// plain form, as logging out is: stopping reloads the page, so nothing of the user's session
+/// stays in the browser.
+#[component]
+fn ImpersonationBanner(email: String) -> impl IntoView {
+    let stop_url = <StopImpersonation as ServerFn>::PATH;
+    view! {
+        <div class="bg-amber-100 text-amber-950 dark:bg-amber-900 dark:text-amber-50" role="region" aria-label="Impersonation" data-testid="impersonation-banner">
+            <div class="mx-auto flex max-w-3xl flex-wrap items-center justify-between gap-3 px-4 py-2 text-sm">
+                <p>"You are signed in as " <strong>{email}</strong> " by impersonation. Security settings can't be changed."</p>
+                <form method="post" action=stop_url>
+                    <SecondaryButton label="Stop impersonating" />
+                </form>
+            </div>
+        </div>
     }
 }
 

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_query_map;
 use leptos_router::hooks::use_params_map;
 
 use crate::admin::{
-    admin_audit, admin_overview, admin_user, admin_users, AdminRevokeSessions,
+    admin_audit, admin_overview, admin_user, admin_users, AdminImpersonate, AdminRevokeSessions,
     AdminTurnOffSecondFactors, AdminUnlock, AuditEventView, AuditView, OverviewView,
     UserDetailView, UserRowView, UsersView, AUDIT_FILTERS,
 };
@@ -204,6 +204,7 @@ struct UserActions {
     revoke_sessions: ServerAction<AdminRevokeSessions>,
     unlock: ServerAction<AdminUnlock>,
     second_factors: ServerAction<AdminTurnOffSecondFactors>,
+    impersonate: ServerAction<AdminImpersonate>,
 }
 
 /// `/admin/users/:id`: one account, and what an admin may do to it (after re-entering their
@@ -216,6 +217,7 @@ pub fn AdminUserPage() -> impl IntoView {
         revoke_sessions: ServerAction::new(),
         unlock: ServerAction::new(),
         second_factors: ServerAction::new(),
+        impersonate: ServerAction::new(),
     };
     let data = Resource::new(
         move || {
@@ -232,6 +234,7 @@ pub fn AdminUserPage() -> impl IntoView {
         actions.revoke_sessions.into(),
         actions.unlock.into(),
         actions.second_factors.into(),
+        actions.impersonate.into(),
     ]);
     view! {
         <Title text="User · Admin" />
@@ -273,7 +276,8 @@ fn user_detail(data: UserDetailView, actions: UserActions) -> impl IntoView {
     let has_factors = !factors.is_empty();
     let id = data.id.clone();
     let actions_card = if data.sudo {
-        let (id_a, id_b, id_c) = (id.clone(), id.clone(), id.clone());
+        let (id_a, id_b, id_c, id_d) = (id.clone(), id.clone(), id.clone(), id.clone());
+        let impersonable = data.impersonable;
         view! {
             <div class="flex flex-wrap gap-3" data-testid="admin-actions">
                 <ActionForm action=actions.revoke_sessions>
@@ -288,6 +292,12 @@ fn user_detail(data: UserDetailView, actions: UserActions) -> impl IntoView {
                     <ActionForm action=actions.second_factors>
                         <input type="hidden" name="id" value=id_c />
                         <SecondaryButton label="Turn off two-factor authentication" />
+                    </ActionForm>
+                })}
+                {impersonable.then(|| view! {
+                    <ActionForm action=actions.impersonate>
+                        <input type="hidden" name="id" value=id_d />
+                        <SecondaryButton label="Impersonate" />
                     </ActionForm>
                 })}
             </div>

@@ -24,13 +24,18 @@ pub fn NotFound() -> impl IntoView {
 /// The page for what the signed-in user may not open (the admin area without a grant),
 /// answered with status 403.
 #[component]
-pub fn Forbidden() -> impl IntoView {
+pub fn Forbidden(
+    /// Why, when it is not the usual reason (the page is for administrators).
+    #[prop(optional, into)]
+    reason: Option<String>,
+) -> impl IntoView {
     mark_forbidden();
+    let reason = reason.unwrap_or_else(|| "This page is for the site's administrators only.".to_owned());
     view! {
         <Title text="Not allowed" />
         <section class="space-y-4" data-testid="forbidden">
             <h1 class="text-2xl font-semibold">"Not allowed"</h1>
-            <p class="text-slate-600 dark:text-slate-300">"This page is for the site's administrators only."</p>
+            <p class="text-slate-600 dark:text-slate-300">{reason}</p>
             <TextLink href=paths::HOME>"Go to the home page"</TextLink>
         </section>
     }

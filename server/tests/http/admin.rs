@@ -84,7 +84,7 @@ async fn the_admin_area_sends_a_guest_to_log_in_refuses_everyone_without_a_grant
                 match path.trim_start_matches("/api/admin/") {
                     "overview" | "users" | "audit" => (vec![], false),
                     "user" => (vec![("id", &target)], false),
-                    "revoke-sessions" | "unlock" | "turn-off-second-factors" => {
+                    "revoke-sessions" | "unlock" | "turn-off-second-factors" | "impersonate" => {
                         (vec![("id", &target)], true)
                     }
                     _ => panic!("{path} has no case here: add one"),

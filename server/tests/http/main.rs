@@ -17,6 +17,7 @@ mod export;
 mod faults;
 mod helpers;
 mod hooks;
+mod impersonation;
 mod jobs;
 mod jwt;
 mod jwt_interop;

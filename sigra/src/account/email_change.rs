@@ -12,7 +12,7 @@ use crate::http::MailedLink;
 use crate::mail::Message;
 use crate::password::Password;
 use crate::request::RequestContext;
-use crate::sessions::{self, Authenticated};
+use crate::sessions::{self, AccountOwner, Authenticated};
 use crate::tokens::{self, Purpose};
 use crate::users::{self, EmailAddress};
 
@@ -22,14 +22,15 @@ impl Account<'_> {
     ///
     /// # Errors
     /// `WrongPassword`; a malformed address; `SameEmail`; the database failed.
-    #[tracing::instrument(name = "account.email_change_request", skip_all, fields(user_id = %current.user().id), err(level = "debug"))]
+    #[tracing::instrument(name = "account.email_change_request", skip_all, fields(user_id = %owner.user().id), err(level = "debug"))]
     pub async fn request_email_change(
         &self,
-        current: &Authenticated,
+        owner: &AccountOwner,
         new_email: &str,
         current_password: Password,
         request: &RequestContext,
     ) -> Result<()> {
+        let current = owner.authenticated();
         let new = EmailAddress::parse(new_email).map_err(Error::InvalidEmail)?;
         self.core
             .reauthenticate(
@@ -164,9 +165,10 @@ impl Account<'_> {
     /// The database failed.
     pub async fn cancel_email_change(
         &self,
-        current: &Authenticated,
+        owner: &AccountOwner,
         request: &RequestContext,
     ) -> Result<()> {
+        let current = owner.authenticated();
         let user = &current.user().id;
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();

@@ -8,7 +8,7 @@ use crate::http::pages;
 use crate::mail::Message;
 use crate::password::Password;
 use crate::request::RequestContext;
-use crate::sessions::{self, Authenticated, RenewedToken, Sudo};
+use crate::sessions::{self, AccountOwner, RenewedToken, Sudo};
 use crate::tokens::{self, Purpose};
 use crate::users::{self, EmailAddress};
 
@@ -19,14 +19,15 @@ impl Account<'_> {
     ///
     /// # Errors
     /// `WrongPassword`; `WeakPassword`; the database or a hook failed.
-    #[tracing::instrument(name = "account.password_change", skip_all, fields(user_id = %current.user().id), err(level = "debug"))]
+    #[tracing::instrument(name = "account.password_change", skip_all, fields(user_id = %owner.user().id), err(level = "debug"))]
     pub async fn change_password(
         &self,
-        current: &Authenticated,
+        owner: &AccountOwner,
         current_password: Password,
         new_password: Password,
         request: &RequestContext,
     ) -> Result<RenewedToken> {
+        let current = owner.authenticated();
         let user = &current.user().id;
         self.core
             .reauthenticate(

@@ -10,7 +10,7 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::request::RequestContext;
 use crate::sessions::Sudo;
-use crate::users::{self, EmailAddress, UserId};
+use crate::users::{self, User, UserId};
 
 use super::{grants, Admin, PlatformAdmin};
 
@@ -83,6 +83,8 @@ pub struct UserDetail {
     pub sessions: Vec<SessionInfo>,
     /// The latest audit events where it is actor, effective user or target.
     pub recent_events: Vec<EventInfo>,
+    /// Whether it holds a platform admin grant (and so cannot be impersonated).
+    pub platform_admin: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -143,6 +145,7 @@ impl Admin<'_> {
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(Error::NotFound)?;
+        let platform_admin = grants::store::is_granted(&mut conn, id).await?;
         let authenticator_app: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL",
         )
@@ -243,6 +246,7 @@ impl Admin<'_> {
                     occurred_at: Timestamp::from_millis(row.occurred_at),
                 })
                 .collect(),
+            platform_admin,
         })
     }
 
@@ -258,11 +262,11 @@ impl Admin<'_> {
         user: &UserId,
         request: &RequestContext,
     ) -> Result<u64> {
-        let (mut change, user, _) = self.acting_on(admin, sudo, user, request).await?;
+        let (mut change, user) = self.acting_on(admin, sudo, user, request).await?;
         let event = by_admin(admin, Action::SessionRevokeAll);
         let ended = self
             .core
-            .end_every_session(&mut change, &user, event)
+            .end_every_session(&mut change, &user.id, event)
             .await?;
         change.commit().await?;
         Ok(ended)
@@ -281,9 +285,9 @@ impl Admin<'_> {
         user: &UserId,
         request: &RequestContext,
     ) -> Result<()> {
-        let (mut change, user, _) = self.acting_on(admin, sudo, user, request).await?;
+        let (mut change, user) = self.acting_on(admin, sudo, user, request).await?;
         let event = by_admin(admin, Action::AccountUnlock);
-        self.core.unlock_account(&mut change, &user, event).await?;
+        self.core.unlock_account(&mut change, &user.id, event).await?;
         change.commit().await
     }
 
@@ -299,10 +303,10 @@ impl Admin<'_> {
         user: &UserId,
         request: &RequestContext,
     ) -> Result<()> {
-        let (mut change, user, email) = self.acting_on(admin, sudo, user, request).await?;
+        let (mut change, user) = self.acting_on(admin, sudo, user, request).await?;
         let event = by_admin(admin, Action::MfaDisable).meta("authorised_by", "admin");
         self.core
-            .turn_off_second_factors(&mut change, &user, &email, event)
+            .turn_off_second_factors(&mut change, &user.id, &user.email, event)
             .await?;
         change.commit().await
     }
@@ -310,13 +314,13 @@ impl Admin<'_> {
 
 impl<'a> Admin<'a> {
     /// The change for an admin action on `user`, after the checks every action makes.
-    async fn acting_on(
+    pub(super) async fn acting_on(
         &self,
         admin: &PlatformAdmin,
         sudo: &Sudo,
         user: &UserId,
         request: &'a RequestContext,
-    ) -> Result<(Change<'a>, UserId, EmailAddress)> {
+    ) -> Result<(Change<'a>, User)> {
         if sudo.user().id != admin.user.id || sudo.session().id != admin.session {
             return Err(Error::SudoRequired);
         }
@@ -327,12 +331,12 @@ impl<'a> Admin<'a> {
         let account = users::store::account(&mut change, user)
             .await?
             .ok_or(Error::NotFound)?;
-        Ok((change, account.user.id, account.user.email))
+        Ok((change, account.user))
     }
 }
 
 /// An audit row with the admin as actor.
-fn by_admin(admin: &PlatformAdmin, action: Action) -> AuditEvent {
+pub(super) fn by_admin(admin: &PlatformAdmin, action: Action) -> AuditEvent {
     AuditEvent::new(action)
         .actor(&admin.user.id)
         .session(admin.session.as_str())

@@ -17,6 +17,7 @@
 mod accounts;
 pub mod explorer;
 pub mod grants;
+mod impersonation;
 mod users;
 
 use crate::error::{Error, Result};
@@ -25,6 +26,7 @@ use crate::sessions::{Authenticated, SessionId};
 use crate::users::User;
 
 pub use accounts::{EventInfo, PasskeyInfo, SessionInfo, UserDetail};
+pub use impersonation::{Impersonation, ImpersonationEnd};
 pub use users::{DeletedFilter, Overview, StatusFilter, UserList, UserQuery, UserRow};
 
 /// Proof that the signed-in user is a platform admin, read on this request.
@@ -56,8 +58,13 @@ impl Admin<'_> {
     /// The platform admin proof for the signed-in user.
     ///
     /// # Errors
-    /// `AdminOnly` when the user holds no grant; the database failed.
+    /// `AdminOnly` when the user holds no grant; `ForbiddenWhileImpersonating` on an
+    /// impersonation (whatever grants the user holds, the admin area is the admin's own);
+    /// the database failed.
     pub async fn platform_admin(&self, current: &Authenticated) -> Result<PlatformAdmin> {
+        if current.impersonator().is_some() {
+            return Err(Error::ForbiddenWhileImpersonating);
+        }
         let user = current.user();
         let mut conn = self.core.db().acquire().await?;
         if !grants::store::is_granted(&mut conn, &user.id).await? {

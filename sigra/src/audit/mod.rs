@@ -194,6 +194,18 @@ crate::db::stored_enum! {
         /// The periodic cleanup deleted rows older than `audit.retention_days`. Actor: system.
         /// `deleted`, `before` (the cutoff, ms since the epoch).
         AuditPrune = "admin.audit.prune",
+        /// A platform admin started a session as another user. Actor: the admin. Effective
+        /// user and target: the user. `session` is the admin's own; `impersonation` the new one.
+        ImpersonationStart = "admin.impersonation.start",
+        /// The admin ended an impersonation. Actor: the admin. Effective user: the user.
+        /// `restored` (whether the admin's own session took over again).
+        ImpersonationStop = "admin.impersonation.stop",
+        /// An impersonation ran out (15 minutes idle, 30 in all). Actor: the admin. Effective
+        /// user: the user. `reason` (`idle`, `absolute`).
+        ImpersonationTimeout = "admin.impersonation.timeout_expire",
+        /// An impersonation was refused, or a security change attempted while impersonating.
+        /// Actor: the admin. `reason`, and `attempted` for a refused change.
+        ImpersonationDenied = "admin.impersonation.denied",
     }
 }
 
@@ -208,7 +220,8 @@ impl Action {
             | Self::PasskeySignCountRegression
             | Self::OAuthCallbackFailure
             | Self::ApiTokenVerifyFailure
-            | Self::JwtRefreshReuse => "failure",
+            | Self::JwtRefreshReuse
+            | Self::ImpersonationDenied => "failure",
             _ => "success",
         }
     }
@@ -250,6 +263,7 @@ pub struct AuditEvent {
     action: Action,
     outcome: &'static str,
     actor: Actor,
+    effective_user: Option<UserId>,
     target: Option<(&'static str, String)>,
     session_id: Option<String>,
     metadata: Map<String, Value>,
@@ -263,6 +277,7 @@ impl AuditEvent {
             action,
             outcome: action.outcome(),
             actor: Actor::Guest,
+            effective_user: None,
             target: None,
             session_id: None,
             metadata: Map::new(),
@@ -280,6 +295,16 @@ impl AuditEvent {
     #[must_use]
     pub fn actor(mut self, user: &UserId) -> Self {
         self.actor = Actor::User(user.clone());
+        self
+    }
+
+    /// The user whose account the actor was working in, when that is not the actor: the
+    /// impersonated user. Rows written on an impersonation's own requests get it from the
+    /// request ([`RequestContext::impersonator`]); this is for the rows about one written
+    /// elsewhere (its start, its timeout).
+    #[must_use]
+    pub fn effective_user(mut self, user: &UserId) -> Self {
+        self.effective_user = Some(user.clone());
         self
     }
 
@@ -349,7 +374,22 @@ pub(crate) async fn record(
     request: &RequestContext,
 ) -> Result<()> {
     let metadata = event.checked_metadata()?;
-    let actor_id = event.actor.id().map(|a| a.as_str().to_owned());
+    // On an impersonation's requests the person acting is the admin, working in the user's
+    // account: every row says so, whichever service wrote it.
+    let (actor_type, actor_id, effective_user) = match (&request.impersonator, &event.actor) {
+        (Some(admin), Actor::User(user)) if admin != user => {
+            ("admin", Some(admin.clone()), Some(user.clone()))
+        }
+        _ => (
+            event.actor.kind(),
+            event.actor.id().cloned(),
+            event.effective_user.clone(),
+        ),
+    };
+    let effective_user = effective_user
+        .or_else(|| actor_id.clone())
+        .map(|u| u.as_str().to_owned());
+    let actor_id = actor_id.map(|a| a.as_str().to_owned());
     let (target_type, target_id) = event
         .target
         .clone()
@@ -368,14 +408,15 @@ pub(crate) async fn record(
         "INSERT INTO audit_events (id, occurred_at, action, outcome, actor_type, actor_id, \
          effective_user_id, target_type, target_id, session_id, ip_address, user_agent, request_id, \
          metadata, organization_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(uuid::Uuid::now_v7().to_string())
     .bind(at.as_millis())
     .bind(event.action.as_str())
     .bind(event.outcome)
-    .bind(event.actor.kind())
+    .bind(actor_type)
     .bind(actor_id.clone())
+    .bind(effective_user)
     .bind(target_type)
     .bind(target_id)
     .bind(event.session_id.clone())
@@ -389,7 +430,7 @@ pub(crate) async fn record(
     tracing::info!(
         action = event.action.as_str(),
         outcome = event.outcome,
-        actor_type = event.actor.kind(),
+        actor_type,
         actor_id,
         "audit"
     );
@@ -434,7 +475,7 @@ pub async fn recent_for_user(
 ) -> Result<Vec<FeedRow>> {
     Ok(sqlx::query_as::<_, FeedRow>(
         "SELECT action, outcome, occurred_at, ip_address, user_agent FROM audit_events \
-         WHERE actor_id = $1 OR target_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
+         WHERE actor_id = $1 OR target_id = $1 OR effective_user_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
     )
     .bind(user.as_str())
     .bind(i64::from(limit))

@@ -33,6 +33,22 @@ pub fn clear_session_cookie() -> HeaderValue {
     host_cookie(SESSION_COOKIE, "", Some(Duration::ZERO))
 }
 
+/// Where the browser keeps the admin's own session token while the admin works as another
+/// user (the session cookie then holds the impersonation's). Never read as a session by the
+/// session check: only stopping the impersonation, or its end, brings it back.
+pub const IMPERSONATOR_COOKIE: &str = "__Host-sigra_impersonator";
+
+/// The `Set-Cookie` value that keeps the admin's own session aside during an impersonation.
+/// It lasts as long as the session cookie does (the browser session).
+pub fn impersonator_cookie(admin_session: &RenewedToken) -> HeaderValue {
+    host_cookie(IMPERSONATOR_COOKIE, admin_session.token.expose(), None)
+}
+
+/// The `Set-Cookie` value that removes the kept-aside admin session.
+pub fn clear_impersonator_cookie() -> HeaderValue {
+    host_cookie(IMPERSONATOR_COOKIE, "", Some(Duration::ZERO))
+}
+
 /// A `__Host-` cookie as every cookie of ours is: Secure, HttpOnly, SameSite=Lax, `Path=/`, no
 /// `Domain`. Without `max_age` it lasts as long as the browser session; zero removes it.
 pub fn host_cookie(name: &str, value: &str, max_age: Option<Duration>) -> HeaderValue {

@@ -110,5 +110,11 @@ pub(crate) fn context_of(
                 .map(|c| c.0.ip().to_canonical())
         });
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    RequestContext::new(ip, header(USER_AGENT.as_str()), header("x-request-id"))
+    let mut context = RequestContext::new(ip, header(USER_AGENT.as_str()), header("x-request-id"));
+    context.impersonator = extensions
+        .get::<Scope>()
+        .and_then(Scope::authenticated)
+        .and_then(Authenticated::impersonator)
+        .map(|impersonator| impersonator.user_id.clone());
+    context
 }

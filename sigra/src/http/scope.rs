@@ -4,7 +4,7 @@
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::header::SET_COOKIE;
+use http::header::{HeaderMap, HeaderValue, SET_COOKIE};
 
 use crate::api_tokens::ApiTokenAuth;
 use crate::crypto::PresentedToken;
@@ -13,11 +13,15 @@ use crate::sessions::{Authenticated, PendingMfa, SessionCheck};
 use crate::users::User;
 use crate::Sigra;
 
-use super::cookies::{clear_session_cookie, find_cookie, renewed_session_cookie, SESSION_COOKIE};
+use super::cookies::{
+    clear_impersonator_cookie, clear_session_cookie, find_cookie, host_cookie,
+    renewed_session_cookie, IMPERSONATOR_COOKIE, SESSION_COOKIE,
+};
 use super::error::AppError;
 
 /// Who is making this request. Only [`resolve_session`] builds one, from the session check;
-/// the extractors read the proofs out of it. Impersonation will be a further variant.
+/// the extractors read the proofs out of it. An impersonation is a `SignedIn` session whose
+/// [`Authenticated::impersonator`] names the admin.
 #[derive(Clone, Debug, Default)]
 pub enum Scope {
     /// Nobody is signed in.
@@ -91,7 +95,7 @@ pub async fn resolve_session(
         };
     }
     let presented = find_cookie(request.headers(), SESSION_COOKIE).map(PresentedToken::parse);
-    let (scope, renewed, stale_cookie) = match presented {
+    let (mut scope, renewed, stale_cookie) = match presented {
         None => (Scope::Guest, None, false),
         Some(None) => (Scope::Guest, None, true),
         Some(Some(token)) => match sigra.sessions().authenticate_session(&token).await {
@@ -106,8 +110,32 @@ pub async fn resolve_session(
             Err(error) => return AppError(error).into_response(),
         },
     };
+    // An impersonation that ran out (or was revoked) gives the browser back to the admin whose
+    // own session it kept aside.
+    let mut resumed = None;
+    if matches!(scope, Scope::Guest) {
+        let kept = find_cookie(request.headers(), IMPERSONATOR_COOKIE).map(str::to_owned);
+        if let Some(kept) = kept {
+            match resume(&sigra, &kept).await {
+                Ok(Some((own, cookie))) => {
+                    scope = Scope::SignedIn(own);
+                    resumed = Some(cookie);
+                }
+                Ok(None) => resumed = Some(clear_session_cookie()),
+                Err(error) => return AppError(error).into_response(),
+            }
+        }
+    }
     request.extensions_mut().insert(scope);
     let mut response = next.run(request).await;
+    if let Some(cookie) = resumed {
+        let headers = response.headers_mut();
+        if !sets_session_cookie_in(headers) {
+            headers.append(SET_COOKIE, cookie);
+        }
+        headers.append(SET_COOKIE, clear_impersonator_cookie());
+        return response;
+    }
     // The handler's own cookie (a log-in, a log-out, sudo) wins over both.
     if !sets_session_cookie(&response) {
         if let Some(renewed) = &renewed {
@@ -123,10 +151,37 @@ pub async fn resolve_session(
     response
 }
 
+/// The admin's own session from the kept-aside token, and the `Set-Cookie` value that puts
+/// it back in the session cookie.
+async fn resume(sigra: &Sigra, kept: &str) -> crate::Result<Option<(Authenticated, HeaderValue)>> {
+    let Some(token) = PresentedToken::parse(kept) else {
+        return Ok(None);
+    };
+    let Some((own, rolled)) = sigra.admin().resume_own_session(&token).await? else {
+        return Ok(None);
+    };
+    let cookie = match rolled {
+        Some(rolled) => renewed_session_cookie(&rolled),
+        None => {
+            let info = own.session();
+            let max_age = sigra.sessions().session_policy().cookie_max_age(
+                info.kind,
+                info.expires_at,
+                sigra.now(),
+            );
+            host_cookie(SESSION_COOKIE, kept, max_age)
+        }
+    };
+    Ok(Some((own, cookie)))
+}
+
 fn sets_session_cookie(response: &Response) -> bool {
+    sets_session_cookie_in(response.headers())
+}
+
+fn sets_session_cookie_in(headers: &HeaderMap) -> bool {
     let prefix = format!("{SESSION_COOKIE}=");
-    response
-        .headers()
+    headers
         .get_all(SET_COOKIE)
         .iter()
         .any(|v| v.to_str().is_ok_and(|v| v.starts_with(&prefix)))

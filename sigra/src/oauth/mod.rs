@@ -49,7 +49,7 @@ use crate::mfa::{Keyring, TrustedBrowsers};
 use crate::plumbing::Core;
 use crate::rate_limit::client_bucket;
 use crate::request::RequestContext;
-use crate::sessions::{Authenticated, NewSession, RenewedToken, SessionKind, Sudo};
+use crate::sessions::{AccountOwner, Authenticated, NewSession, RenewedToken, SessionKind, Sudo};
 use crate::users::{self, EmailAddress, UserId};
 
 use client::{Failure, Profile, ProviderTokens};
@@ -105,7 +105,7 @@ pub enum StartFor<'a> {
     /// Link the provider to the account (under sudo).
     Link(&'a Sudo),
     /// Re-authenticate with the provider to enter sudo.
-    Sudo(&'a Authenticated),
+    Sudo(&'a AccountOwner),
 }
 
 /// An authorization ready for the browser.
@@ -341,7 +341,7 @@ impl<'a> OAuth<'a> {
         let (intent, current) = match purpose {
             StartFor::LogIn => (Intent::LogIn, None),
             StartFor::Link(sudo) => (Intent::Link, Some(sudo.authenticated())),
-            StartFor::Sudo(current) => (Intent::Sudo, Some(current)),
+            StartFor::Sudo(owner) => (Intent::Sudo, Some(owner.authenticated())),
         };
         if let (Intent::Sudo, Some(current)) = (intent, current) {
             let mut conn = self.core.db().acquire().await?;
@@ -1155,10 +1155,11 @@ impl<'a> OAuth<'a> {
     /// `OAuthFailed` when nothing waits, it is another account's, or the log-in came first.
     pub async fn confirm_pending_link(
         &self,
-        current: &Authenticated,
+        owner: &AccountOwner,
         binding: Option<&str>,
         request: &RequestContext,
     ) -> Result<()> {
+        let current = owner.authenticated();
         let binding = binding
             .and_then(PresentedToken::parse)
             .ok_or(Error::OAuthFailed)?

@@ -28,7 +28,7 @@ use crate::mail::Message;
 use crate::mfa::TrustedBrowsers;
 use crate::plumbing::Core;
 use crate::request::RequestContext;
-use crate::sessions::{Authenticated, NewSession, PendingMfa, RenewedToken, SessionKind, Sudo};
+use crate::sessions::{AccountOwner, Authenticated, NewSession, PendingMfa, RenewedToken, SessionKind, Sudo};
 use crate::users::UserId;
 
 use ceremony::Kind;
@@ -527,11 +527,12 @@ impl Passkeys<'_> {
     /// `PasskeyRejected` for a bad, replayed, expired or foreign answer; the database failed.
     pub async fn enter_sudo_with_passkey(
         &self,
-        current: &Authenticated,
+        owner: &AccountOwner,
         ceremony_id: &str,
         response: &str,
         request: &RequestContext,
     ) -> Result<RenewedToken> {
+        let current = owner.authenticated();
         let user = &current.user().id;
         let mut change = self.core.begin_change(request).await?;
         if !self

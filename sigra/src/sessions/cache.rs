@@ -85,6 +85,7 @@ mod tests {
                 created_at: Timestamp::from_millis(0),
                 expires_at: Timestamp::from_millis(1),
                 sudo_at: None,
+                impersonator: None,
             },
             token: crate::sessions::store::TokenMatch::Current {
                 issued_at: Timestamp::from_millis(0),

@@ -4,6 +4,7 @@
 mod cache;
 pub mod device;
 mod manage;
+mod owner;
 mod policy;
 pub(crate) mod store;
 mod sudo;
@@ -19,10 +20,12 @@ use crate::crypto::{IssuedToken, PresentedToken};
 use crate::db::Generation;
 use crate::error::Result;
 use crate::plumbing::Core;
+use crate::request::RequestContext;
 use crate::users::{User, UserId};
 
 pub(crate) use cache::SessionCache;
 pub use manage::{SecurityEvent, SessionSummary};
+pub use owner::AccountOwner;
 pub use policy::{ExpiredBy, SessionPolicy, SessionTimes, Verdict};
 pub use sudo::Sudo;
 
@@ -37,6 +40,9 @@ crate::db::stored_enum! {
         /// The password was right and the second factor is still due: this session can do
         /// nothing but finish the log-in (or log out), and ends after five minutes.
         MfaPending = "mfa_pending",
+        /// A platform admin working as this user: 15 minutes idle, 30 in all, and no security
+        /// changes (see [`AccountOwner`]).
+        Impersonation = "impersonation",
     }
 }
 
@@ -80,6 +86,18 @@ pub struct SessionInfo {
     pub expires_at: Timestamp,
     /// When the password was last re-entered on it (sudo mode).
     pub sudo_at: Option<Timestamp>,
+    /// Who is really behind it, when it is an impersonation.
+    pub impersonator: Option<Impersonator>,
+}
+
+/// The platform admin behind an impersonation session, and the admin's own session it was
+/// started from (the one stopping goes back to).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Impersonator {
+    /// The admin.
+    pub user_id: UserId,
+    /// The admin's own session.
+    pub session_id: SessionId,
 }
 
 /// Proof that the request carries a live session. Only the session check builds one, so a
@@ -99,6 +117,11 @@ impl Authenticated {
     /// The session the request rides on.
     pub fn session(&self) -> &SessionInfo {
         &self.session
+    }
+
+    /// The platform admin working as this user, when the session is an impersonation.
+    pub fn impersonator(&self) -> Option<&Impersonator> {
+        self.session.impersonator.as_ref()
     }
 }
 
@@ -209,7 +232,7 @@ impl Core {
         user: &UserId,
         kind: SessionKind,
     ) -> Result<NewSession> {
-        self.insert_session(change, user, kind, None).await
+        self.insert_session(change, user, kind, None, None).await
     }
 
     /// Creates a session that waits for the second factor and then becomes `upgrade_to`;
@@ -222,7 +245,19 @@ impl Core {
         first_factor: LoginMethod,
     ) -> Result<NewSession> {
         let pending = Some((upgrade_to, first_factor));
-        self.insert_session(change, user, SessionKind::MfaPending, pending)
+        self.insert_session(change, user, SessionKind::MfaPending, pending, None)
+            .await
+    }
+
+    /// Creates an impersonation session: `impersonator` working as `user`.
+    pub(crate) async fn create_impersonation_session(
+        &self,
+        change: &mut Change<'_>,
+        user: &UserId,
+        impersonator: &Impersonator,
+    ) -> Result<NewSession> {
+        let kind = SessionKind::Impersonation;
+        self.insert_session(change, user, kind, None, Some(impersonator))
             .await
     }
 
@@ -232,6 +267,7 @@ impl Core {
         user: &UserId,
         kind: SessionKind,
         pending: Option<(SessionKind, LoginMethod)>,
+        impersonator: Option<&Impersonator>,
     ) -> Result<NewSession> {
         let now = change.now();
         let policy = self.session_policy();
@@ -245,6 +281,7 @@ impl Core {
             kind,
             upgrade_to: pending.map(|(upgrade_to, _)| upgrade_to),
             first_factor: pending.map(|(_, first_factor)| first_factor),
+            impersonator,
             now,
             expires_at,
         };
@@ -253,10 +290,14 @@ impl Core {
             .ip
             .and_then(|ip| self.geoip().and_then(|geo| geo.locate(ip)));
         store::insert(change, row, &request, location.as_ref()).await?;
-        let event = AuditEvent::new(Action::SessionCreate)
-            .actor(user)
-            .session(id.as_str())
-            .meta("kind", kind.as_str());
+        let event = match impersonator {
+            Some(admin) => AuditEvent::new(Action::SessionCreate)
+                .actor(&admin.user_id)
+                .effective_user(user),
+            None => AuditEvent::new(Action::SessionCreate).actor(user),
+        }
+        .session(id.as_str())
+        .meta("kind", kind.as_str());
         change.audit(event).await?;
         Ok(NewSession {
             id,
@@ -321,7 +362,20 @@ impl Sessions<'_> {
         match policy.evaluate(times, now) {
             Verdict::Expired(by) => {
                 let mut tx = self.core.db().begin_write().await?;
-                store::delete(&mut tx, &found.session.id).await?;
+                let deleted = store::delete(&mut tx, &found.session.id).await?;
+                if let (true, Some(admin)) = (deleted, &found.session.impersonator) {
+                    let reason = match by {
+                        ExpiredBy::Idle => "idle",
+                        ExpiredBy::Absolute => "absolute",
+                    };
+                    let event = AuditEvent::new(Action::ImpersonationTimeout)
+                        .actor(&admin.user_id)
+                        .effective_user(&found.user.id)
+                        .target_user(&found.user.id)
+                        .session(found.session.id.as_str())
+                        .meta("reason", reason);
+                    crate::audit::record(&mut tx, now, event, &RequestContext::default()).await?;
+                }
                 tx.commit().await?;
                 tracing::info!(reason = ?by, "session expired");
                 Ok(SessionCheck::Expired(by))

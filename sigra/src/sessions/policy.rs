@@ -9,6 +9,12 @@ use super::SessionKind;
 
 /// How long a log-in may wait for its second factor.
 pub const MFA_PENDING_LIFETIME: Duration = Duration::from_secs(5 * 60);
+/// How long an impersonation may sit unused (Sigra's `impersonation_idle_timeout`).
+pub const IMPERSONATION_IDLE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// How often an impersonation's activity is recorded: small beside its idle limit.
+const IMPERSONATION_TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+/// How long an impersonation lasts at most (Sigra's `impersonation_absolute_timeout`).
+pub const IMPERSONATION_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// What the rules say about a stored session at a moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,7 +74,7 @@ impl SessionPolicy {
         now: Timestamp,
     ) -> Option<Duration> {
         match kind {
-            SessionKind::Standard | SessionKind::MfaPending => None,
+            SessionKind::Standard | SessionKind::MfaPending | SessionKind::Impersonation => None,
             SessionKind::RememberMe => Some(expires_at.since(now)),
         }
     }
@@ -91,21 +97,37 @@ impl SessionPolicy {
             SessionKind::Standard => self.config.absolute_timeout,
             SessionKind::RememberMe => self.config.remember_me,
             SessionKind::MfaPending => MFA_PENDING_LIFETIME,
+            SessionKind::Impersonation => IMPERSONATION_LIFETIME,
         }
     }
 
-    /// Judges a stored session. Remember-me sessions have no idle limit: surviving a closed
-    /// browser is their point; their absolute limit still holds.
+    /// How long a session of `kind` may sit unused; remember-me sessions have no idle limit
+    /// (surviving a closed browser is their point).
+    fn idle_limit(&self, kind: SessionKind) -> Option<Duration> {
+        match kind {
+            SessionKind::Standard => Some(self.config.idle_timeout),
+            SessionKind::Impersonation => Some(IMPERSONATION_IDLE_TIMEOUT),
+            SessionKind::RememberMe | SessionKind::MfaPending => None,
+        }
+    }
+
+    /// Judges a stored session: its absolute end, then its idle limit. An impersonation records
+    /// every minute of activity, so its short idle limit is measured from the last request
+    /// rather than from the last five-minutely touch.
     pub fn evaluate(&self, times: SessionTimes, now: Timestamp) -> Verdict {
         if now >= times.expires_at {
             return Verdict::Expired(ExpiredBy::Absolute);
         }
         let idle = now.since(times.last_seen_at);
-        if times.kind == SessionKind::Standard && idle >= self.config.idle_timeout {
+        if self.idle_limit(times.kind).is_some_and(|limit| idle >= limit) {
             return Verdict::Expired(ExpiredBy::Idle);
         }
+        let touch_interval = match times.kind {
+            SessionKind::Impersonation => IMPERSONATION_TOUCH_INTERVAL,
+            _ => self.config.touch_interval,
+        };
         Verdict::Active {
-            touch: idle >= self.config.touch_interval,
+            touch: idle >= touch_interval,
         }
     }
 }
@@ -205,6 +227,43 @@ mod tests {
         assert_eq!(
             p.cookie_max_age(SessionKind::Standard, times.expires_at, start),
             None
+        );
+    }
+
+    #[test]
+    fn impersonation_ends_after_fifteen_idle_minutes_or_thirty_in_all() {
+        let start = Timestamp::from_millis(0);
+        let p = policy();
+        let times = SessionTimes {
+            kind: SessionKind::Impersonation,
+            last_seen_at: start,
+            expires_at: p.expires_at(SessionKind::Impersonation, start),
+        };
+        assert_eq!(
+            p.evaluate(times, start.plus(MIN)),
+            Verdict::Active { touch: true },
+            "activity is recorded every minute"
+        );
+        assert!(matches!(
+            p.evaluate(times, start.plus(15 * MIN - Duration::from_secs(1))),
+            Verdict::Active { .. }
+        ));
+        assert_eq!(
+            p.evaluate(times, start.plus(15 * MIN)),
+            Verdict::Expired(ExpiredBy::Idle)
+        );
+        let busy = SessionTimes {
+            last_seen_at: start.plus(29 * MIN),
+            ..times
+        };
+        assert_eq!(
+            p.evaluate(busy, start.plus(30 * MIN)),
+            Verdict::Expired(ExpiredBy::Absolute)
+        );
+        assert_eq!(
+            p.cookie_max_age(SessionKind::Impersonation, times.expires_at, start),
+            None,
+            "the cookie ends with the browser"
         );
     }
 

@@ -11,7 +11,7 @@ use crate::geo::Location;
 use crate::request::RequestContext;
 use crate::users::{EmailAddress, User, UserId};
 
-use super::{SessionId, SessionInfo, SessionKind};
+use super::{Impersonator, SessionId, SessionInfo, SessionKind};
 
 /// A new session row.
 pub(crate) struct NewRow<'a> {
@@ -21,6 +21,7 @@ pub(crate) struct NewRow<'a> {
     pub kind: SessionKind,
     pub upgrade_to: Option<SessionKind>,
     pub first_factor: Option<LoginMethod>,
+    pub impersonator: Option<&'a Impersonator>,
     pub now: Timestamp,
     pub expires_at: Timestamp,
 }
@@ -33,8 +34,9 @@ pub(crate) async fn insert(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO user_sessions (id, user_id, token_hash, kind, ip, user_agent, created_at, last_seen_at, expires_at, \
-                                    geo_city, geo_country, upgrade_to, first_factor, token_issued_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $7)",
+                                    geo_city, geo_country, upgrade_to, first_factor, token_issued_at, \
+                                    impersonator_user_id, impersonator_session_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $7, $13, $14)",
     )
     .bind(row.id.as_str())
     .bind(row.user_id.as_str())
@@ -48,6 +50,8 @@ pub(crate) async fn insert(
     .bind(location.and_then(|l| l.country_code.clone()))
     .bind(row.upgrade_to.map(SessionKind::as_str))
     .bind(row.first_factor.map(LoginMethod::as_str))
+    .bind(row.impersonator.map(|i| i.user_id.as_str().to_owned()))
+    .bind(row.impersonator.map(|i| i.session_id.as_str().to_owned()))
     .execute(conn)
     .await?;
     Ok(())
@@ -92,6 +96,8 @@ struct FoundRow {
     sudo_at: Option<Timestamp>,
     upgrade_to: Option<Known<SessionKind>>,
     first_factor: Option<Known<LoginMethod>>,
+    impersonator_user_id: Option<String>,
+    impersonator_session_id: Option<String>,
     user_id: UserId,
     email: String,
     confirmed_at: Option<Timestamp>,
@@ -108,7 +114,8 @@ pub(crate) async fn find_by_token_hash(
     let row = sqlx::query_as::<_, FoundRow>(
         "SELECT s.id AS session_id, s.token_hash, s.token_issued_at, s.previous_token_expires_at, \
                 s.kind, s.created_at AS session_created_at, s.last_seen_at, \
-                s.expires_at, s.sudo_at, s.upgrade_to, s.first_factor, u.id AS user_id, u.email, u.confirmed_at, \
+                s.expires_at, s.sudo_at, s.upgrade_to, s.first_factor, s.impersonator_user_id, \
+                s.impersonator_session_id, u.id AS user_id, u.email, u.confirmed_at, \
                 u.created_at AS user_created_at, u.pending_email, u.must_change_password, \
                 u.deletion_scheduled_at \
          FROM user_sessions s JOIN users u ON u.id = s.user_id \
@@ -142,6 +149,13 @@ pub(crate) async fn find_by_token_hash(
             created_at: row.session_created_at,
             expires_at: row.expires_at,
             sudo_at: row.sudo_at,
+            impersonator: match (row.impersonator_user_id, row.impersonator_session_id) {
+                (Some(user_id), Some(session_id)) => Some(Impersonator {
+                    user_id: UserId::from_stored(user_id),
+                    session_id: SessionId(session_id),
+                }),
+                _ => None,
+            },
         },
         last_seen_at: row.last_seen_at,
         user: User {

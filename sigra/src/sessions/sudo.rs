@@ -41,7 +41,7 @@ use crate::password::Password;
 use crate::plumbing::Core;
 use crate::request::RequestContext;
 
-use super::{store, Authenticated, RenewedToken, SessionInfo, Sessions};
+use super::{store, AccountOwner, Authenticated, RenewedToken, SessionInfo, Sessions};
 use crate::users::User;
 
 /// Proof that the password was re-entered on this session within the sudo window. It carries
@@ -73,8 +73,13 @@ impl Sessions<'_> {
     /// The sudo proof for this session, if the password was re-entered recently enough.
     ///
     /// # Errors
-    /// `SudoRequired` otherwise.
+    /// `SudoRequired` otherwise; `ForbiddenWhileImpersonating` on an impersonation.
     pub fn sudo(&self, current: &Authenticated) -> Result<Sudo> {
+        // Never during an impersonation, whatever the session row says: every change that
+        // needs sudo is one an impersonating admin may not make.
+        if current.impersonator().is_some() {
+            return Err(Error::ForbiddenWhileImpersonating);
+        }
         let now = self.core.now();
         let fresh = current
             .session()
@@ -96,13 +101,14 @@ impl Sessions<'_> {
     /// # Errors
     /// `WrongPassword` (counted toward the account lockout); `RateLimited`; the database
     /// failed.
-    #[tracing::instrument(name = "session.sudo", skip_all, fields(user_id = %current.user().id), err(level = "debug"))]
+    #[tracing::instrument(name = "session.sudo", skip_all, fields(user_id = %owner.user().id), err(level = "debug"))]
     pub async fn enter_sudo(
         &self,
-        current: &Authenticated,
+        owner: &AccountOwner,
         password: Password,
         request: &RequestContext,
     ) -> Result<RenewedToken> {
+        let current = owner.authenticated();
         self.core
             .reauthenticate(current, &password, ReauthPurpose::Sudo, request)
             .await?;
