@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// The audit trail's tamper-evident chain.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Act on organizations.
     Organizations {
         #[command(subcommand)]
@@ -131,6 +136,15 @@ enum AdminAction {
 }
 
 #[derive(Subcommand)]
+enum AuditAction {
+    /// Recompute the chain from its anchor to its last seal; reads only. Exits 1, naming the
+    /// first broken row, when a sealed row was edited, deleted or reordered, or the tail cut.
+    Verify,
+    /// Seal the rows written since the last seal now (the job runner does it every minute).
+    Seal,
+}
+
+#[derive(Subcommand)]
 enum OrganizationsAction {
     /// Give every account without a personal organization one (after turning
     /// SIGRA_ORGANIZATIONS_PERSONAL on for a site with accounts). Safe to run again.
@@ -164,6 +178,7 @@ async fn main() -> ExitCode {
         Command::RotateJwtKeys => rotate_jwt_keys(config).await,
         Command::User { action } => user(config, action).await,
         Command::Admin { action } => admin(config, action).await,
+        Command::Audit { action } => audit(config, action).await,
         Command::Organizations {
             action: OrganizationsAction::BackfillPersonal,
         } => backfill_personal_organizations(config).await,
@@ -319,6 +334,44 @@ async fn revoke_sessions(config: Config, email: &str) -> anyhow::Result<()> {
         anyhow::bail!("no account has that email address");
     };
     tracing::info!(ended, "every session and token of the account has ended");
+    Ok(())
+}
+
+async fn audit(config: Config, action: AuditAction) -> anyhow::Result<()> {
+    use sigra::audit::chain::ChainProblem;
+
+    let sigra = core(config).start().await?;
+    let chain = sigra.audit_chain();
+    match action {
+        AuditAction::Seal => {
+            let sealed = chain.seal().await?;
+            println!("sealed {sealed} audit rows");
+        }
+        AuditAction::Verify => {
+            let report = chain.verify().await?;
+            if let Some(broken) = report.broken {
+                let problem = match broken.problem {
+                    ChainProblem::Altered => "the row is not what was sealed (edited, or moved)",
+                    ChainProblem::Missing => "the row is missing (deleted)",
+                    ChainProblem::Truncated => "the rows from here to the last seal are missing",
+                    ChainProblem::OtherKey => "the chain was sealed with another SIGRA_SECRET_KEY",
+                };
+                let event = broken
+                    .event_id
+                    .map(|id| format!(" (event {id})"))
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "the audit chain is broken at row #{}{event}: {problem}; {} rows before it verified",
+                    broken.seq,
+                    report.verified
+                );
+            }
+            println!(
+                "the audit chain is intact: {} rows verified, {} not sealed yet, rows through #{} removed by the retention",
+                report.verified, report.unsealed, report.pruned_through
+            );
+        }
+    }
     Ok(())
 }
 

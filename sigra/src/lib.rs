@@ -440,6 +440,13 @@ impl Sigra {
         }
     }
 
+    /// The tamper-evident audit chain: sealing and verifying.
+    pub fn audit_chain(&self) -> crate::audit::chain::AuditChain<'_> {
+        crate::audit::chain::AuditChain {
+            core: &self.inner.core,
+        }
+    }
+
     /// The durable job queue and its runner.
     pub fn jobs(&self) -> Jobs<'_> {
         Jobs {

@@ -8,6 +8,7 @@ mod admin;
 mod admin_audit;
 mod api_tokens;
 mod audit;
+mod audit_chain;
 mod auth;
 mod breach;
 mod cli;

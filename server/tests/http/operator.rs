@@ -13,7 +13,7 @@ use crate::helpers::{
 };
 
 /// The app, with a secret key the command shares (queued mail is sealed with it).
-fn with_secret(secret: &str) -> impl Fn() -> Setup + '_ {
+pub(crate) fn with_secret(secret: &str) -> impl Fn() -> Setup + '_ {
     move || Setup {
         env: vec![("SIGRA_SECRET_KEY", secret.to_owned())],
         ..Setup::default()
@@ -21,7 +21,7 @@ fn with_secret(secret: &str) -> impl Fn() -> Setup + '_ {
 }
 
 /// Runs `server ARGS` on the app's database, feeding `stdin`.
-fn server(app: &TestApp, secret: &str, args: &[&str], stdin: Option<&str>) -> Output {
+pub(crate) fn server(app: &TestApp, secret: &str, args: &[&str], stdin: Option<&str>) -> Output {
     server_with(app, secret, args, stdin, &[])
 }
 
@@ -65,11 +65,11 @@ fn catch_up(app: &TestApp) {
     app.advance(std::time::Duration::from_secs(60));
 }
 
-fn succeeded(output: &Output) -> bool {
+pub(crate) fn succeeded(output: &Output) -> bool {
     output.status.success()
 }
 
-fn said(output: &Output) -> String {
+pub(crate) fn said(output: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

@@ -1,5 +1,8 @@
 //! The audit trail. [`record`] is the one function that writes `audit_events` rows, and it takes
 //! the caller's connection so a security change and its row commit together or not at all.
+//! [`chain`] seals the rows into a tamper-evident chain after they commit.
+
+pub mod chain;
 
 use serde_json::{Map, Value};
 use sqlx::AnyConnection;
@@ -513,23 +516,20 @@ pub async fn count_since(
 const PRUNE_BATCH: i64 = 10_000;
 
 /// Deletes the audit rows that happened before `before`, in batches, and records how many went
-/// with a row of its own (which, being new, stays). How many were deleted.
+/// with a row of its own (which, being new, stays). Only sealed rows go, as a prefix of the
+/// chain whose anchor moves past them, so what is left still verifies. How many were deleted.
 ///
 /// # Errors
 /// The database failed (the batches deleted until then stay deleted).
 pub(crate) async fn prune(core: &Core, before: Timestamp) -> Result<u64> {
+    chain::AuditChain { core }.seal().await?;
     let mut deleted = 0;
     loop {
         let mut tx = core.db().begin_write().await?;
-        let batch = sqlx::query(
-            "DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events \
-             WHERE occurred_at < $1 ORDER BY occurred_at LIMIT $2)",
-        )
-        .bind(before.as_millis())
-        .bind(PRUNE_BATCH)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        sqlx::query("UPDATE audit_chain SET anchor_seq = anchor_seq WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let batch = chain::prune_prefix(&mut tx, before.as_millis(), PRUNE_BATCH).await?;
         tx.commit().await?;
         deleted += batch;
         if batch < u64::try_from(PRUNE_BATCH).unwrap_or(u64::MAX) {

@@ -33,11 +33,18 @@ crate::db::stored_enum! {
         /// expired and ended slug redirects, and carry out the account deletions that are due
         /// (periodic).
         Cleanup = "cleanup",
+        /// Seal the audit rows written since the last seal into the tamper-evident chain
+        /// (periodic, every minute).
+        AuditSeal = "audit_seal",
     }
 }
 
 /// The id of the one periodic cleanup job; a fixed id makes scheduling it idempotent.
 const CLEANUP_JOB_ID: &str = "periodic:cleanup";
+/// The id of the one periodic audit seal job.
+const AUDIT_SEAL_JOB_ID: &str = "periodic:audit-seal";
+/// How often new audit rows are sealed: the longest a row stays outside the chain.
+const AUDIT_SEAL_INTERVAL: Duration = Duration::from_secs(60);
 /// Failed jobs are kept this long for inspection, then deleted by the cleanup.
 const FAILED_JOB_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Used and expired tokens are kept a day: the per-address mail limits count them.
@@ -120,20 +127,16 @@ impl Core {
 }
 
 impl Jobs<'_> {
-    /// Makes sure the periodic cleanup job exists (idempotent; safe from every process).
+    /// Makes sure the periodic jobs (the cleanup, the audit seal) exist (idempotent; safe
+    /// from every process).
     ///
     /// # Errors
     /// The database failed.
     pub async fn schedule_periodic_jobs(&self) -> Result<()> {
         let mut conn = self.core.db().acquire().await?;
-        store::insert_once(
-            &mut conn,
-            CLEANUP_JOB_ID,
-            JobKind::Cleanup,
-            self.core.now(),
-            3,
-        )
-        .await
+        let now = self.core.now();
+        store::insert_once(&mut conn, CLEANUP_JOB_ID, JobKind::Cleanup, now, 3).await?;
+        store::insert_once(&mut conn, AUDIT_SEAL_JOB_ID, JobKind::AuditSeal, now, 3).await
     }
 
     /// How many jobs are due and not given up (the queue depth metric).
@@ -173,6 +176,7 @@ impl Jobs<'_> {
         let result = match kind {
             Some(JobKind::SendEmail) => self.deliver(&job.payload).await,
             Some(JobKind::Cleanup) => self.clean_up_expired().await,
+            Some(JobKind::AuditSeal) => self.seal_audit().await,
             None => Err("unknown job kind".to_owned()),
         };
         let finished = self.core.now();
@@ -180,6 +184,11 @@ impl Jobs<'_> {
         match result {
             Ok(()) if kind == Some(JobKind::Cleanup) => {
                 let next = finished.plus(self.core.config().jobs.cleanup_interval);
+                store::reschedule(&mut conn, &job.id, worker, next).await?;
+                Ok(JobOutcome::Done { kind: kind_name })
+            }
+            Ok(()) if kind == Some(JobKind::AuditSeal) => {
+                let next = finished.plus(AUDIT_SEAL_INTERVAL);
                 store::reschedule(&mut conn, &job.id, worker, next).await?;
                 Ok(JobOutcome::Done { kind: kind_name })
             }
@@ -272,6 +281,15 @@ impl Jobs<'_> {
             .send(&email)
             .await
             .map_err(|e| e.to_string())
+    }
+
+    async fn seal_audit(&self) -> std::result::Result<(), String> {
+        let sealed = crate::audit::chain::AuditChain { core: self.core }
+            .seal()
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::debug!(sealed, "audit rows sealed");
+        Ok(())
     }
 
     async fn clean_up_expired(&self) -> std::result::Result<(), String> {
