@@ -53,7 +53,7 @@ async fn sealed_rows_verify_and_an_edited_row_breaks_the_chain_at_that_row() {
         // Someone with write access to the database, but not the secret key, rewrites a row.
         execute(
             &app,
-            "UPDATE audit_events SET outcome = 'success' WHERE chain_seq = 3",
+            "UPDATE audit_events SET outcome = 'failure' WHERE chain_seq = 3",
         )
         .await;
         let report = verify(&app).await;
