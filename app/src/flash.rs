@@ -101,6 +101,10 @@ pub enum Flash {
     AdminUnlocked,
     /// An admin turned off an account's second factors.
     AdminSecondFactorsOff,
+    /// An admin required a new password of an account.
+    AdminPasswordChangeRequired,
+    /// An admin confirmed an account's address.
+    AdminEmailConfirmed,
     /// An admin started working as another user.
     ImpersonationStarted,
     /// The admin stopped and is back in their own session.
@@ -111,7 +115,7 @@ pub enum Flash {
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 49] = [
+    const ALL: [Flash; 51] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -158,6 +162,8 @@ impl Flash {
         Self::AdminSessionsRevoked,
         Self::AdminUnlocked,
         Self::AdminSecondFactorsOff,
+        Self::AdminPasswordChangeRequired,
+        Self::AdminEmailConfirmed,
         Self::ImpersonationStarted,
         Self::ImpersonationStopped,
         Self::ImpersonationEnded,
@@ -230,6 +236,8 @@ impl Flash {
             Self::AdminSessionsRevoked => "Every session of the account was ended.",
             Self::AdminUnlocked => "The account is unlocked.",
             Self::AdminSecondFactorsOff => "The account's second factors are off; its owner was mailed.",
+            Self::AdminPasswordChangeRequired => "Every session of the account ended; a new password is required at the next log-in.",
+            Self::AdminEmailConfirmed => "The account's email address is confirmed.",
             Self::ImpersonationStarted => "You are now working as this user, for at most 30 minutes. Security settings can't be changed.",
             Self::ImpersonationStopped => "You are back in your own account.",
             Self::ImpersonationEnded => "The impersonation has ended. Log in again to continue.",
@@ -285,6 +293,8 @@ impl Flash {
             | Self::AdminSessionsRevoked
             | Self::AdminUnlocked
             | Self::AdminSecondFactorsOff
+            | Self::AdminPasswordChangeRequired
+            | Self::AdminEmailConfirmed
             | Self::ImpersonationStopped => Tone::Success,
             Self::ImpersonationStarted | Self::ImpersonationEnded => Tone::Warning,
         }
@@ -339,6 +349,8 @@ impl Flash {
             Self::AdminSessionsRevoked => "admin_sessions_revoked",
             Self::AdminUnlocked => "admin_unlocked",
             Self::AdminSecondFactorsOff => "admin_second_factors_off",
+            Self::AdminPasswordChangeRequired => "admin_password_change_required",
+            Self::AdminEmailConfirmed => "admin_email_confirmed",
             Self::ImpersonationStarted => "impersonation_started",
             Self::ImpersonationStopped => "impersonation_stopped",
             Self::ImpersonationEnded => "impersonation_ended",

@@ -465,6 +465,20 @@ fn sessions_view(
 /// Words for the audit actions a user sees about themselves. The match is exhaustive, so a
 /// new action in the core's catalogue does not compile until it has its words here.
 #[cfg(feature = "ssr")]
+/// The words for an action as stored: the core's catalogue ([`event_label`]), then the
+/// app's own actions (see `organizations::projects`).
+pub(crate) fn action_label(name: &str, succeeded: bool) -> &'static str {
+    use std::str::FromStr as _;
+    match sigra::audit::Action::from_str(name) {
+        Ok(action) => event_label(Some(action), succeeded),
+        Err(_) => match name {
+            "project.create" => "Project created",
+            "project.delete" => "Project deleted",
+            _ => event_label(None, succeeded),
+        },
+    }
+}
+
 pub(crate) fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'static str {
     use sigra::audit::Action as A;
     let Some(action) = action else {

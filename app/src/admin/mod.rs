@@ -75,31 +75,85 @@ pub async fn admin_overview() -> Result<OverviewView, UiError> {
     })
 }
 
-/// A page of the user list. The filters are the GET form's: `q` (part of an address, or an
-/// id), `confirmed`, `second_factor` and `locked` (`yes`, `no` or empty), `deleted` (`yes`,
-/// `all`, or empty for accounts in use), and the page's `cursor`.
+/// The user list's GET form, as the page's address carries it: every filter
+/// [`sigra::admin::UserQuery::from_params`] knows, by the same names.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserFilters {
+    /// Part of an address, or an id.
+    pub q: Option<String>,
+    /// `yes`, `no`, or either.
+    pub confirmed: Option<String>,
+    /// `yes`, `no`, or either.
+    pub second_factor: Option<String>,
+    /// `yes`, `no`, or either.
+    pub locked: Option<String>,
+    /// `yes`, `all`, or only accounts in use.
+    pub deleted: Option<String>,
+    /// A linked sign-in provider.
+    pub provider: Option<String>,
+    /// An organization's slug.
+    pub organization: Option<String>,
+    /// Registered from (a day or a time).
+    pub from: Option<String>,
+    /// Registered before (a day or a time).
+    pub until: Option<String>,
+    /// `oldest`, or newest first.
+    pub sort: Option<String>,
+    /// The page's cursor.
+    pub cursor: Option<String>,
+}
+
+impl UserFilters {
+    /// The names and values, in the form's order.
+    pub fn pairs(&self) -> [(&'static str, Option<&str>); 11] {
+        [
+            ("q", self.q.as_deref()),
+            ("confirmed", self.confirmed.as_deref()),
+            ("second_factor", self.second_factor.as_deref()),
+            ("locked", self.locked.as_deref()),
+            ("deleted", self.deleted.as_deref()),
+            ("provider", self.provider.as_deref()),
+            ("organization", self.organization.as_deref()),
+            ("from", self.from.as_deref()),
+            ("until", self.until.as_deref()),
+            ("sort", self.sort.as_deref()),
+            ("cursor", self.cursor.as_deref()),
+        ]
+    }
+
+    /// The filters from the page's query parameters (empty ones are absent).
+    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| get(name).filter(|value| !value.is_empty());
+        Self {
+            q: get("q"),
+            confirmed: get("confirmed"),
+            second_factor: get("second_factor"),
+            locked: get("locked"),
+            deleted: get("deleted"),
+            provider: get("provider"),
+            organization: get("organization"),
+            from: get("from"),
+            until: get("until"),
+            sort: get("sort"),
+            cursor: get("cursor"),
+        }
+    }
+}
+
+/// A page of the user list, filtered by [`UserFilters`].
 #[server(prefix = "/api/admin", endpoint = "users")]
-pub async fn admin_users(
-    q: Option<String>,
-    confirmed: Option<String>,
-    second_factor: Option<String>,
-    locked: Option<String>,
-    deleted: Option<String>,
-    cursor: Option<String>,
-) -> Result<UsersView, UiError> {
-    use sigra::admin::{DeletedFilter, StatusFilter, UserQuery};
+pub async fn admin_users(#[server(default)] filters: UserFilters) -> Result<UsersView, UiError> {
+    use sigra::admin::UserQuery;
 
     let cx = crate::ssr::context().await?;
     let admin = ssr::platform_admin(&cx).await?;
-    let query = UserQuery {
-        search: q,
-        confirmed: StatusFilter::parse(confirmed.as_deref()),
-        second_factor: StatusFilter::parse(second_factor.as_deref()),
-        locked: StatusFilter::parse(locked.as_deref()),
-        deleted: DeletedFilter::parse(deleted.as_deref()),
-        limit: None,
-        cursor: cursor.filter(|c| !c.is_empty()),
-    };
+    let query = UserQuery::from_params(
+        filters
+            .pairs()
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|value| (name, value))),
+    );
     let list = cx.sigra.admin().users(&admin, &query).await?;
     Ok(UsersView {
         users: list
@@ -205,8 +259,6 @@ pub struct UserDetailView {
 /// One account, for `/admin/users/:id`.
 #[server(prefix = "/api/admin", endpoint = "user")]
 pub async fn admin_user(id: String) -> Result<UserDetailView, UiError> {
-    use std::str::FromStr as _;
-
     let cx = crate::ssr::context().await?;
     let admin = ssr::platform_admin(&cx).await?;
     let user = sigra::users::UserId::from_client(&id);
@@ -252,11 +304,8 @@ pub async fn admin_user(id: String) -> Result<UserDetailView, UiError> {
             .recent_events
             .into_iter()
             .map(|e| EventView {
-                label: crate::account::event_label(
-                    sigra::audit::Action::from_str(&e.action).ok(),
-                    e.outcome != "failure",
-                )
-                .to_owned(),
+                label: crate::account::action_label(&e.action, e.outcome != "failure")
+                    .to_owned(),
                 failed: e.outcome == "failure",
                 occurred_at: e.occurred_at.to_string(),
             })
@@ -266,41 +315,84 @@ pub async fn admin_user(id: String) -> Result<UserDetailView, UiError> {
     })
 }
 
-/// Ends every session and API session of the account (needs sudo).
-#[server(prefix = "/api/admin", endpoint = "revoke-sessions")]
-pub async fn admin_revoke_sessions(id: String) -> Result<(), UiError> {
-    let (cx, admin, sudo, user) = ssr::acting_on(&id).await?;
-    cx.sigra
-        .admin()
-        .revoke_sessions(&admin, &sudo, &user, &cx.request)
-        .await?;
-    crate::flash::ssr::set(crate::flash::Flash::AdminSessionsRevoked);
-    leptos_axum::redirect(&crate::paths::admin_user(&id));
-    Ok(())
+/// What an admin may do to an account from its page, each under the admin's sudo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccountAction {
+    /// End every session and API session.
+    RevokeSessions,
+    /// Lift the password and second-factor locks.
+    Unlock,
+    /// Turn off the second factors of an owner who lost them (they are mailed).
+    TurnOffSecondFactors,
+    /// Make the owner choose a new password before anything else (every session ends).
+    RequirePasswordChange,
+    /// Mark the address confirmed.
+    ConfirmEmail,
 }
 
-/// Lifts the account's locks (needs sudo).
-#[server(prefix = "/api/admin", endpoint = "unlock")]
-pub async fn admin_unlock(id: String) -> Result<(), UiError> {
-    let (cx, admin, sudo, user) = ssr::acting_on(&id).await?;
-    cx.sigra
-        .admin()
-        .unlock(&admin, &sudo, &user, &cx.request)
-        .await?;
-    crate::flash::ssr::set(crate::flash::Flash::AdminUnlocked);
-    leptos_axum::redirect(&crate::paths::admin_user(&id));
-    Ok(())
+impl AccountAction {
+    /// The button's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::RevokeSessions => "End every session",
+            Self::Unlock => "Unlock",
+            Self::TurnOffSecondFactors => "Turn off two-factor authentication",
+            Self::RequirePasswordChange => "Require a new password",
+            Self::ConfirmEmail => "Confirm the email address",
+        }
+    }
+
+    /// The value the form posts.
+    pub fn value(self) -> &'static str {
+        match self {
+            Self::RevokeSessions => "revoke-sessions",
+            Self::Unlock => "unlock",
+            Self::TurnOffSecondFactors => "turn-off-second-factors",
+            Self::RequirePasswordChange => "require-password-change",
+            Self::ConfirmEmail => "confirm-email",
+        }
+    }
 }
 
-/// Turns off the account's second factors (needs sudo); the owner is mailed.
-#[server(prefix = "/api/admin", endpoint = "turn-off-second-factors")]
-pub async fn admin_turn_off_second_factors(id: String) -> Result<(), UiError> {
+/// Acts on the account `id` (needs sudo; without it, goes to the sudo page and back), then
+/// shows its page again with what happened.
+#[server(prefix = "/api/admin", endpoint = "act")]
+pub async fn admin_act(id: String, action: AccountAction) -> Result<(), UiError> {
+    use crate::flash::Flash;
+
     let (cx, admin, sudo, user) = ssr::acting_on(&id).await?;
-    cx.sigra
-        .admin()
-        .turn_off_second_factors(&admin, &sudo, &user, &cx.request)
-        .await?;
-    crate::flash::ssr::set(crate::flash::Flash::AdminSecondFactorsOff);
+    let accounts = cx.sigra.admin();
+    let request = &cx.request;
+    let done = match action {
+        AccountAction::RevokeSessions => {
+            accounts
+                .revoke_sessions(&admin, &sudo, &user, request)
+                .await?;
+            Flash::AdminSessionsRevoked
+        }
+        AccountAction::Unlock => {
+            accounts.unlock(&admin, &sudo, &user, request).await?;
+            Flash::AdminUnlocked
+        }
+        AccountAction::TurnOffSecondFactors => {
+            accounts
+                .turn_off_second_factors(&admin, &sudo, &user, request)
+                .await?;
+            Flash::AdminSecondFactorsOff
+        }
+        AccountAction::RequirePasswordChange => {
+            accounts
+                .require_password_change(&admin, &sudo, &user, request)
+                .await?;
+            Flash::AdminPasswordChangeRequired
+        }
+        AccountAction::ConfirmEmail => {
+            accounts.confirm_email(&admin, &sudo, &user, request).await?;
+            Flash::AdminEmailConfirmed
+        }
+    };
+    crate::flash::ssr::set(done);
     leptos_axum::redirect(&crate::paths::admin_user(&id));
     Ok(())
 }
@@ -358,8 +450,6 @@ pub async fn admin_audit(
     until: Option<String>,
     cursor: Option<String>,
 ) -> Result<AuditView, UiError> {
-    use std::str::FromStr as _;
-
     use sigra::admin::explorer::AuditQuery;
 
     let cx = crate::ssr::context().await?;
@@ -385,11 +475,8 @@ pub async fn admin_audit(
             .events
             .into_iter()
             .map(|e| AuditEventView {
-                label: crate::account::event_label(
-                    sigra::audit::Action::from_str(&e.action).ok(),
-                    e.outcome != "failure",
-                )
-                .to_owned(),
+                label: crate::account::action_label(&e.action, e.outcome != "failure")
+                    .to_owned(),
                 failed: e.outcome == "failure",
                 occurred_at: e.occurred_at.to_string(),
                 actor: match e.actor_type.as_str() {

@@ -58,7 +58,7 @@ pub async fn create_project(slug: String, name: String) -> Result<(), UiError> {
     if name.is_empty() || name.chars().count() > MAX_PROJECT_NAME_CHARS {
         return Err(crate::ssr::fail(UiError::IncompleteForm));
     }
-    store::insert(&cx.sigra, &member, &name).await?;
+    store::insert(&cx.sigra, &member, &name, &cx.request).await?;
     crate::flash::ssr::set(crate::flash::Flash::ProjectCreated);
     leptos_axum::redirect(&crate::paths::organization_projects(
         member.organization().slug.as_str(),
@@ -71,7 +71,7 @@ pub async fn create_project(slug: String, name: String) -> Result<(), UiError> {
 pub async fn delete_project(slug: String, id: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
     let admin = super::ssr::member(&cx, &slug).await?.admin()?;
-    if !store::delete(&cx.sigra, &admin, &id).await? {
+    if !store::delete(&cx.sigra, &admin, &id, &cx.request).await? {
         return Err(crate::ssr::fail(UiError::NotFound));
     }
     crate::flash::ssr::set(crate::flash::Flash::ProjectDeleted);
@@ -85,7 +85,9 @@ pub async fn delete_project(slug: String, id: String) -> Result<(), UiError> {
 pub(crate) mod store {
     //! The `projects` queries. Each takes the proof and scopes by its organization.
 
+    use sigra::audit::{record_host_event, AuditEvent, HostAction};
     use sigra::organizations::{OrgAdmin, OrgMember};
+    use sigra::request::RequestContext;
     use sigra::{Error, Sigra};
 
     use super::ProjectRow;
@@ -120,31 +122,49 @@ pub(crate) mod store {
             .collect())
     }
 
-    /// Adds a project to the member's organization.
+    /// Adds a project to the member's organization, audited as the host's own
+    /// `project.create` in the same transaction.
     ///
     /// # Errors
     /// The database failed.
-    pub async fn insert(sigra: &Sigra, member: &OrgMember, name: &str) -> Result<(), Error> {
+    pub async fn insert(
+        sigra: &Sigra,
+        member: &OrgMember,
+        name: &str,
+        request: &RequestContext,
+    ) -> Result<(), Error> {
+        let id = uuid::Uuid::now_v7().to_string();
         let mut tx = sigra.db().begin_write().await?;
         sqlx::query(
             "INSERT INTO projects (id, organization_id, name, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(&id)
         .bind(member.organization().id.as_str())
         .bind(name)
         .bind(member.user().id.as_str())
         .bind(sigra.now().as_millis())
         .execute(&mut *tx)
         .await?;
+        let event = AuditEvent::host(HostAction::new("project.create")?)
+            .actor(&member.user().id)
+            .target_organization(&member.organization().id)
+            .meta("project", id);
+        record_host_event(sigra, &mut tx, event, request).await?;
         tx.commit().await
     }
 
-    /// Deletes the admin's organization's project `id`; whether there was one.
+    /// Deletes the admin's organization's project `id`, audited as `project.delete`; whether
+    /// there was one.
     ///
     /// # Errors
     /// The database failed.
-    pub async fn delete(sigra: &Sigra, admin: &OrgAdmin, id: &str) -> Result<bool, Error> {
+    pub async fn delete(
+        sigra: &Sigra,
+        admin: &OrgAdmin,
+        id: &str,
+        request: &RequestContext,
+    ) -> Result<bool, Error> {
         let mut tx = sigra.db().begin_write().await?;
         let deleted = sqlx::query("DELETE FROM projects WHERE id = $1 AND organization_id = $2")
             .bind(id)
@@ -152,6 +172,13 @@ pub(crate) mod store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        if deleted == 1 {
+            let event = AuditEvent::host(HostAction::new("project.delete")?)
+                .actor(&admin.member().user().id)
+                .target_organization(&admin.organization().id)
+                .meta("project", id.to_owned());
+            record_host_event(sigra, &mut tx, event, request).await?;
+        }
         tx.commit().await?;
         Ok(deleted == 1)
     }

@@ -9,8 +9,8 @@ use leptos_router::hooks::use_query_map;
 use leptos_router::hooks::use_params_map;
 
 use crate::admin::{
-    admin_audit, admin_overview, admin_user, admin_users, AdminImpersonate, AdminRevokeSessions,
-    AdminTurnOffSecondFactors, AdminUnlock, AuditEventView, AuditView, OverviewView,
+    admin_audit, admin_overview, admin_user, admin_users, AccountAction, AdminAct,
+    AdminImpersonate, AuditEventView, UserFilters, AuditView, OverviewView,
     UserDetailView, UserRowView, UsersView, AUDIT_FILTERS,
 };
 use crate::components::account_page::AccountPage;
@@ -58,45 +58,38 @@ fn overview(data: OverviewView) -> impl IntoView {
     }
 }
 
-/// The filters in the address, in the order the server function takes them.
-type Filters = [Option<String>; 6];
-
-const FILTER_NAMES: [&str; 6] = [
-    "q",
-    "confirmed",
-    "second_factor",
-    "locked",
-    "deleted",
-    "cursor",
-];
-
 /// `/admin/users`: a GET form, so the filters live in the address (shareable, and working
 /// without JavaScript); hydrated, the router applies them without reloading the page.
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
     let query = use_query_map();
-    let filters = Memo::new(move |_| {
-        query.with(|q| FILTER_NAMES.map(|name| q.get(name).filter(|v| !v.is_empty())))
-    });
-    let data = Resource::new(
-        move || filters.get(),
-        |[q, confirmed, second_factor, locked, deleted, cursor]: Filters| {
-            admin_users(q, confirmed, second_factor, locked, deleted, cursor)
-        },
-    );
+    let filters = Memo::new(move |_| query.with(|q| UserFilters::from_query(|name| q.get(name))));
+    let data = Resource::new(move || filters.get(), admin_users);
     view! {
         <Title text="Users · Admin" />
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">"Users"</h1>
             <SearchForm filters=filters.get_untracked() />
-            <AccountPage data page=move |data| user_list(data, filters.get_untracked()) />
+            <AccountPage data page=move |data| user_list(data, &filters.get_untracked()) />
         </section>
     }
 }
 
 #[component]
-fn SearchForm(filters: Filters) -> impl IntoView {
-    let [q, confirmed, second_factor, locked, deleted, _] = filters;
+fn SearchForm(filters: UserFilters) -> impl IntoView {
+    let UserFilters {
+        q,
+        confirmed,
+        second_factor,
+        locked,
+        deleted,
+        provider,
+        organization,
+        from,
+        until,
+        sort,
+        cursor: _,
+    } = filters;
     let select = |id: &'static str,
                   label: &'static str,
                   current: Option<String>,
@@ -113,6 +106,15 @@ fn SearchForm(filters: Filters) -> impl IntoView {
             </div>
         }
     };
+    let field = |id: &'static str, label: &'static str, kind: &'static str, current: Option<String>| {
+        view! {
+            <div class="space-y-1">
+                <label for=format!("filter-{id}") class="block text-sm font-medium">{label}</label>
+                <input id=format!("filter-{id}") name=id type=kind value=current.unwrap_or_default() autocomplete="off"
+                    class="block w-40 rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm dark:border-slate-700 dark:bg-slate-900" />
+            </div>
+        }
+    };
     let either: &'static [(&str, &str)] = &[("", "Either"), ("yes", "Yes"), ("no", "No")];
     view! {
         <Card>
@@ -126,28 +128,30 @@ fn SearchForm(filters: Filters) -> impl IntoView {
                 {select("second_factor", "Two-factor", second_factor, either)}
                 {select("locked", "Locked", locked, either)}
                 {select("deleted", "Deleted", deleted, &[("", "Not deleted"), ("yes", "Deleted"), ("all", "Both")])}
+                {field("provider", "Provider", "text", provider)}
+                {field("organization", "Organization (slug)", "text", organization)}
+                {field("from", "Registered from", "date", from)}
+                {field("until", "Registered before", "date", until)}
+                {select("sort", "Order", sort, &[("", "Newest first"), ("oldest", "Oldest first")])}
                 <button type="submit" class="rounded-md bg-indigo-600 px-4 py-1.5 font-semibold text-white hover:bg-indigo-500">"Search"</button>
             </Form>
         </Card>
     }
 }
 
-fn user_list(data: UsersView, filters: Filters) -> impl IntoView {
+fn user_list(data: UsersView, filters: &UserFilters) -> impl IntoView {
     let UsersView {
         users,
         total,
         next_cursor,
     } = data;
     let next = next_cursor.map(|cursor| {
-        let mut params: Vec<String> = FILTER_NAMES
-            .iter()
-            .zip(filters.iter())
-            .filter(|(name, value)| **name != "cursor" && value.is_some())
-            .map(|(name, value)| {
-                format!(
-                    "{name}={}",
-                    paths::encode_query_value(value.as_deref().unwrap_or_default())
-                )
+        let mut params: Vec<String> = filters
+            .pairs()
+            .into_iter()
+            .filter(|(name, _)| *name != "cursor")
+            .filter_map(|(name, value)| {
+                value.map(|value| format!("{name}={}", paths::encode_query_value(value)))
             })
             .collect();
         params.push(format!("cursor={}", paths::encode_query_value(&cursor)));
@@ -201,9 +205,7 @@ fn UserItem(user: UserRowView) -> impl IntoView {
 /// The actions of the detail page, made once so their errors survive re-renders.
 #[derive(Clone, Copy)]
 struct UserActions {
-    revoke_sessions: ServerAction<AdminRevokeSessions>,
-    unlock: ServerAction<AdminUnlock>,
-    second_factors: ServerAction<AdminTurnOffSecondFactors>,
+    act: ServerAction<AdminAct>,
     impersonate: ServerAction<AdminImpersonate>,
 }
 
@@ -214,34 +216,32 @@ pub fn AdminUserPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
     let actions = UserActions {
-        revoke_sessions: ServerAction::new(),
-        unlock: ServerAction::new(),
-        second_factors: ServerAction::new(),
+        act: ServerAction::new(),
         impersonate: ServerAction::new(),
     };
     let data = Resource::new(
-        move || {
-            (
-                id.get(),
-                actions.revoke_sessions.version().get(),
-                actions.unlock.version().get(),
-                actions.second_factors.version().get(),
-            )
-        },
-        |(id, ..)| admin_user(id),
+        move || (id.get(), actions.act.version().get()),
+        |(id, _)| admin_user(id),
     );
-    let errors = ActionError::first([
-        actions.revoke_sessions.into(),
-        actions.unlock.into(),
-        actions.second_factors.into(),
-        actions.impersonate.into(),
-    ]);
+    let errors = ActionError::first([actions.act.into(), actions.impersonate.into()]);
     view! {
         <Title text="User · Admin" />
         <section class="space-y-6">
             <p class="text-sm"><TextLink href=paths::ADMIN_USERS>"All users"</TextLink></p>
             <AccountPage data errors page=move |data| user_detail(data, actions) />
         </section>
+    }
+}
+
+/// One action on the account: a form with its id and what to do.
+#[component]
+fn ActForm(action: ServerAction<AdminAct>, id: String, what: AccountAction) -> impl IntoView {
+    view! {
+        <ActionForm action>
+            <input type="hidden" name="id" value=id />
+            <input type="hidden" name="action" value=what.value() />
+            <SecondaryButton label=what.label() />
+        </ActionForm>
     }
 }
 
@@ -276,30 +276,27 @@ fn user_detail(data: UserDetailView, actions: UserActions) -> impl IntoView {
     let has_factors = !factors.is_empty();
     let id = data.id.clone();
     let actions_card = if data.sudo {
-        let (id_a, id_b, id_c, id_d) = (id.clone(), id.clone(), id.clone(), id.clone());
-        let impersonable = data.impersonable;
+        let mut offered = vec![AccountAction::RevokeSessions, AccountAction::Unlock];
+        if has_factors {
+            offered.push(AccountAction::TurnOffSecondFactors);
+        }
+        offered.push(AccountAction::RequirePasswordChange);
+        if data.confirmed_at.is_none() {
+            offered.push(AccountAction::ConfirmEmail);
+        }
+        let impersonate = data.impersonable.then(|| {
+            let id = id.clone();
+            view! {
+                <ActionForm action=actions.impersonate>
+                    <input type="hidden" name="id" value=id />
+                    <SecondaryButton label="Impersonate" />
+                </ActionForm>
+            }
+        });
         view! {
             <div class="flex flex-wrap gap-3" data-testid="admin-actions">
-                <ActionForm action=actions.revoke_sessions>
-                    <input type="hidden" name="id" value=id_a />
-                    <SecondaryButton label="End every session" />
-                </ActionForm>
-                <ActionForm action=actions.unlock>
-                    <input type="hidden" name="id" value=id_b />
-                    <SecondaryButton label="Unlock" />
-                </ActionForm>
-                {has_factors.then(|| view! {
-                    <ActionForm action=actions.second_factors>
-                        <input type="hidden" name="id" value=id_c />
-                        <SecondaryButton label="Turn off two-factor authentication" />
-                    </ActionForm>
-                })}
-                {impersonable.then(|| view! {
-                    <ActionForm action=actions.impersonate>
-                        <input type="hidden" name="id" value=id_d />
-                        <SecondaryButton label="Impersonate" />
-                    </ActionForm>
-                })}
+                {offered.into_iter().map(|what| view! { <ActForm action=actions.act id=id.clone() what /> }).collect_view()}
+                {impersonate}
             </div>
         }
         .into_any()

@@ -84,9 +84,8 @@ async fn the_admin_area_sends_a_guest_to_log_in_refuses_everyone_without_a_grant
                 match path.trim_start_matches("/api/admin/") {
                     "overview" | "users" | "audit" => (vec![], false),
                     "user" => (vec![("id", &target)], false),
-                    "revoke-sessions" | "unlock" | "turn-off-second-factors" | "impersonate" => {
-                        (vec![("id", &target)], true)
-                    }
+                    "act" => (vec![("id", &target), ("action", "unlock")], true),
+                    "impersonate" => (vec![("id", &target)], true),
                     _ => panic!("{path} has no case here: add one"),
                 };
             assert_eq!(
@@ -283,6 +282,113 @@ async fn the_user_list_searches_filters_and_pages_newest_first_with_the_total() 
 }
 
 #[tokio::test]
+async fn the_user_list_filters_by_provider_organization_and_registration_time_and_sorts_oldest_first(
+) {
+    on_each_engine(|app: TestApp| async move {
+        let admin = app.signed_in("admin@example.com").await;
+        make_admin(&app, "admin@example.com").await;
+        let day = std::time::Duration::from_secs(24 * 3600);
+        // One account a day after the admin (the test clock moves only when told).
+        for name in ["ann", "bob", "cat", "dan"] {
+            app.advance(day);
+            app.register(&format!("{name}@example.com"), CANARY_PASSWORD)
+                .await;
+        }
+        sqlx::query(
+            "INSERT INTO user_identities (id, user_id, provider, subject, created_at) \
+             SELECT 'i1', id, 'github', 's1', 1 FROM users WHERE email = 'bob@example.com'",
+        )
+        .execute(app.sigra.db().pool())
+        .await
+        .expect("linked");
+        let cat = crate::helpers::session_cookie(
+            &app.log_in("cat@example.com", CANARY_PASSWORD, false).await,
+        )
+        .expect("signed in");
+        app.post_form(
+            "/api/user-organizations/create",
+            "/organizations/new",
+            &[("name", "Acme Rockets")],
+            Some(&cat),
+        )
+        .await;
+        let first_day: i64 = app.count("SELECT MIN(created_at) FROM users").await;
+        // An RFC 3339 time `days` after the admin registered.
+        let day_of = |days: i64| {
+            sigra::clock::Timestamp::from_millis(first_day + days * 24 * 3600 * 1000).to_string()
+        };
+
+        for (query, expected) in [
+            ("provider=github".to_owned(), vec!["bob@example.com"]),
+            ("provider=google".to_owned(), vec![]),
+            ("organization=acme-rockets".to_owned(), vec!["cat@example.com"]),
+            ("organization=nobody-s".to_owned(), vec![]),
+            (
+                format!("from={}&until={}", day_of(2), day_of(4)),
+                vec!["cat@example.com", "bob@example.com"],
+            ),
+            (
+                "sort=oldest".to_owned(),
+                vec![
+                    "admin@example.com",
+                    "ann@example.com",
+                    "bob@example.com",
+                    "cat@example.com",
+                    "dan@example.com",
+                ],
+            ),
+            (
+                format!("sort=oldest&from={}", day_of(3)),
+                vec!["cat@example.com", "dan@example.com"],
+            ),
+            ("sort=sideways&until=not-a-day".to_owned(), vec![
+                "dan@example.com",
+                "cat@example.com",
+                "bob@example.com",
+                "ann@example.com",
+                "admin@example.com",
+            ]),
+        ] {
+            let (found, total) = listed(&app, &admin, &query).await;
+            assert_eq!(found, expected, "{query}");
+            let matches = if expected.len() == 1 {
+                "1 user matches".to_owned()
+            } else {
+                format!("{} users match", expected.len())
+            };
+            assert_eq!(total, matches, "{query}");
+        }
+
+        // Oldest first pages forward without repeating or skipping.
+        for n in 0..30 {
+            app.register(&format!("more{n:02}@example.com"), CANARY_PASSWORD)
+                .await;
+            app.advance(std::time::Duration::from_millis(5));
+        }
+        let page = app
+            .get("/admin/users?sort=oldest", Some(&admin))
+            .await
+            .text()
+            .await
+            .expect("body");
+        let (first, _) = listed(&app, &admin, "sort=oldest").await;
+        let next = page
+            .split("href=\"/admin/users?sort=oldest&amp;cursor=")
+            .nth(1)
+            .or_else(|| page.split("href=\"/admin/users?sort=oldest&cursor=").nth(1))
+            .and_then(|rest| rest.split('"').next())
+            .expect("a next page link keeping the order")
+            .to_owned();
+        let (second, _) = listed(&app, &admin, &format!("sort=oldest&cursor={next}")).await;
+        assert_eq!(first.len() + second.len(), 35);
+        assert_eq!(first[0], "admin@example.com");
+        assert_eq!(second.last().map(String::as_str), Some("more29@example.com"));
+        assert!(first.iter().all(|email| !second.contains(email)));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_admin_action_needs_the_admins_sudo_changes_only_its_target_and_is_audited_with_the_admin_as_actor(
 ) {
     on_each_engine(|app: TestApp| async move {
@@ -306,7 +412,12 @@ async fn an_admin_action_needs_the_admins_sudo_changes_only_its_target_and_is_au
                 .expect("an id");
         let page = format!("/admin/users/{id}");
         let refused = app
-            .post_form("/api/admin/unlock", &page, &[("id", &id)], Some(&admin))
+            .post_form(
+                "/api/admin/act",
+                &page,
+                &[("id", &id), ("action", "unlock")],
+                Some(&admin),
+            )
             .await;
         assert!(
             location(&refused).starts_with("/users/sudo?return_to="),
@@ -320,17 +431,32 @@ async fn an_admin_action_needs_the_admins_sudo_changes_only_its_target_and_is_au
         );
 
         app.enter_sudo(&mut admin, &page).await;
-        for action in ["unlock", "turn-off-second-factors", "revoke-sessions"] {
+        for action in [
+            "unlock",
+            "turn-off-second-factors",
+            "revoke-sessions",
+            "require-password-change",
+            "confirm-email",
+        ] {
             let done = app
                 .post_form(
-                    &format!("/api/admin/{action}"),
+                    "/api/admin/act",
                     &page,
-                    &[("id", &id)],
+                    &[("id", &id), ("action", action)],
                     Some(&admin),
                 )
                 .await;
             assert_eq!(location(&done), page, "{action}");
         }
+        let made_up = app
+            .post_form(
+                "/api/admin/act",
+                &page,
+                &[("id", &id), ("action", "grant-admin")],
+                Some(&admin),
+            )
+            .await;
+        assert_ne!(location(&made_up), page, "an action the page does not offer is refused");
         let state = |email: &str| {
             format!(
                 "SELECT (CASE WHEN locked_until IS NULL THEN 1 ELSE 0 END) \
@@ -344,6 +470,21 @@ async fn an_admin_action_needs_the_admins_sudo_changes_only_its_target_and_is_au
             1,
             "unlocked, no app, no session"
         );
+        let flags = |email: &str| {
+            format!(
+                "SELECT must_change_password * 10 + (CASE WHEN confirmed_at IS NULL THEN 0 ELSE 1 END)                  FROM users WHERE email = '{email}'"
+            )
+        };
+        assert_eq!(
+            app.count(&flags("target@example.com")).await,
+            11,
+            "a new password is required and the address is confirmed"
+        );
+        assert_eq!(
+            app.count(&flags("bystander@example.com")).await,
+            0,
+            "untouched"
+        );
         assert_eq!(
             app.count(&state("bystander@example.com")).await,
             110,
@@ -351,7 +492,13 @@ async fn an_admin_action_needs_the_admins_sudo_changes_only_its_target_and_is_au
         );
         assert_eq!(app.me(&target).await, StatusCode::UNAUTHORIZED);
         assert_eq!(app.me(&bystander).await, StatusCode::OK);
-        for action in ["account.unlock", "mfa.disable", "session.revoke_all"] {
+        for action in [
+            "account.unlock",
+            "mfa.disable",
+            "session.revoke_all",
+            "account.password_change_required",
+            "auth.confirmation_verify.success",
+        ] {
             assert_eq!(
                 app.count(&format!(
                     "SELECT COUNT(*) FROM audit_events WHERE action = '{action}' \

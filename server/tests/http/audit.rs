@@ -514,3 +514,77 @@ async fn second_factor_and_api_events_are_audited_with_their_actor() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_host_writes_its_own_actions_with_its_change_and_never_the_cores() {
+    on_each_engine(|app: TestApp| async move {
+        let ada = app.signed_in("ada@example.com").await;
+        app.post_form(
+            "/api/user-organizations/create",
+            "/organizations/new",
+            &[("name", "Acme")],
+            Some(&ada),
+        )
+        .await;
+        let projects = "/organizations/acme/projects";
+        app.post_form(
+            "/api/organizations/create-project",
+            projects,
+            &[("slug", "acme"), ("name", "Rockets")],
+            Some(&ada),
+        )
+        .await;
+        let project: String = sqlx::query_scalar("SELECT id FROM projects")
+            .fetch_one(app.sigra.db().pool())
+            .await
+            .expect("a project");
+        app.post_form(
+            "/api/organizations/delete-project",
+            projects,
+            &[("slug", "acme"), ("id", &project)],
+            Some(&ada),
+        )
+        .await;
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT action, actor_id, organization_id, metadata FROM audit_events \
+             WHERE action LIKE 'project.%' ORDER BY occurred_at, id",
+        )
+        .fetch_all(app.sigra.db().pool())
+        .await
+        .expect("rows");
+        let ada_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
+            .fetch_one(app.sigra.db().pool())
+            .await
+            .expect("id");
+        let acme_id: String = sqlx::query_scalar("SELECT id FROM organizations")
+            .fetch_one(app.sigra.db().pool())
+            .await
+            .expect("id");
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        for (row, action) in rows.iter().zip(["project.create", "project.delete"]) {
+            assert_eq!((row.0.as_str(), &row.1, &row.2), (action, &ada_id, &acme_id));
+            assert!(row.3.contains(&project), "{}", row.3);
+        }
+
+        // The host's writer takes only host actions, so a host row never passes for the core's.
+        let mut tx = app.sigra.db().begin_write().await.expect("tx");
+        let forged = sigra::audit::AuditEvent::new(sigra::audit::Action::LoginSuccess);
+        let refused = sigra::audit::record_host_event(
+            &app.sigra,
+            &mut tx,
+            forged,
+            &RequestContext::command("test"),
+        )
+        .await;
+        assert!(refused.is_err());
+        assert!(sigra::audit::HostAction::new("auth.login.success").is_err());
+        drop(tx);
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'auth.login.success'")
+                .await,
+            1,
+            "only ada's own log-in"
+        );
+    })
+    .await;
+}

@@ -206,11 +206,8 @@ async fn every_security_change_is_refused_while_impersonating_and_each_refusal_i
                     vec![("new_password", "a brand new passphrase")]
                 }
                 "/users/sudo" => vec![("password", CANARY_PASSWORD)],
-                "/api/admin/user"
-                | "/api/admin/revoke-sessions"
-                | "/api/admin/unlock"
-                | "/api/admin/turn-off-second-factors"
-                | "/api/admin/impersonate" => vec![("id", &cast.user_id)],
+                "/api/admin/user" | "/api/admin/impersonate" => vec![("id", &cast.user_id)],
+                "/api/admin/act" => vec![("id", &cast.user_id), ("action", "unlock")],
                 "/users/settings/email/cancel"
                 | "/users/settings/confirm-email/link"
                 | "/users/settings/api-tokens/revoke-all"

@@ -3,14 +3,16 @@
 use super::Account;
 use crate::audit::{Action, AuditEvent};
 use crate::auth::ReauthPurpose;
+use crate::change::Change;
 use crate::error::{Error, Result};
+use crate::plumbing::Core;
 use crate::http::pages;
 use crate::mail::Message;
 use crate::password::Password;
 use crate::request::RequestContext;
 use crate::sessions::{self, AccountOwner, RenewedToken, Sudo};
 use crate::tokens::{self, Purpose};
-use crate::users::{self, EmailAddress};
+use crate::users::{self, EmailAddress, UserId};
 
 impl Account<'_> {
     /// Changes the signed-in user's password: the current one must be given; every other
@@ -140,22 +142,38 @@ impl Account<'_> {
     ) -> Result<bool> {
         let email = EmailAddress::parse(email).map_err(Error::InvalidEmail)?;
         let mut change = self.core.begin_change(request).await?;
-        let now = change.now();
-        let Some(user) =
-            users::store::set_must_change_password(&mut change, &email, true, now).await?
-        else {
-            return Ok(false);
-        };
-        // A password the operator no longer trusts must not keep any session alive: every
-        // session ends, and the next log-in lands on the change form.
-        let ended = sessions::store::delete_all_for_user(&mut change, &user, None).await?;
-        users::store::bump_token_epoch(&mut change, &user).await?;
-        let event = AuditEvent::new(Action::PasswordChangeRequired)
-            .by_system()
-            .target_user(&user)
-            .meta("sessions_ended", ended);
-        change.audit(event).await?;
+        let event = AuditEvent::new(Action::PasswordChangeRequired).by_system();
+        let found = self
+            .core
+            .require_new_password(&mut change, &email, event)
+            .await?;
         change.commit().await?;
-        Ok(true)
+        Ok(found.is_some())
+    }
+}
+
+/// Requiring a new password: the step the operator's command and an admin's action share.
+impl Core {
+    /// Makes the owner of `email` choose a new password before using any page, as part of
+    /// `change`, and records `event` (an `account.password_change_required` by whoever asked)
+    /// with the account as target. The account's user, or `None` when there is none.
+    pub(crate) async fn require_new_password(
+        &self,
+        change: &mut Change<'_>,
+        email: &EmailAddress,
+        event: AuditEvent,
+    ) -> Result<Option<UserId>> {
+        let now = change.now();
+        let Some(user) = users::store::set_must_change_password(change, email, true, now).await?
+        else {
+            return Ok(None);
+        };
+        // A password no longer trusted must not keep any session or token alive: every
+        // session ends, and the next log-in lands on the change form.
+        let ended = sessions::store::delete_all_for_user(change, &user, None).await?;
+        users::store::bump_token_epoch(change, &user).await?;
+        let event = event.target_user(&user).meta("sessions_ended", ended);
+        change.audit(event).await?;
+        Ok(Some(user))
     }
 }

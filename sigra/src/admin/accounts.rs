@@ -312,6 +312,52 @@ impl Admin<'_> {
     }
 }
 
+impl Admin<'_> {
+    /// Makes the account choose a new password before using any page: every session and token
+    /// ends. Audited as `account.password_change_required` by the admin.
+    ///
+    /// # Errors
+    /// As [`Admin::unlock`].
+    pub async fn require_password_change(
+        &self,
+        admin: &PlatformAdmin,
+        sudo: &Sudo,
+        user: &UserId,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let (mut change, user) = self.acting_on(admin, sudo, user, request).await?;
+        let event = by_admin(admin, Action::PasswordChangeRequired);
+        self.core
+            .require_new_password(&mut change, &user.email, event)
+            .await?;
+        change.commit().await
+    }
+
+    /// Marks the account's address confirmed (an owner who cannot receive the mail, checked
+    /// another way). Audited as `auth.confirmation_verify.success` by the admin, `method:
+    /// admin`; an address already confirmed is left as it is.
+    ///
+    /// # Errors
+    /// As [`Admin::unlock`].
+    pub async fn confirm_email(
+        &self,
+        admin: &PlatformAdmin,
+        sudo: &Sudo,
+        user: &UserId,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let (mut change, user) = self.acting_on(admin, sudo, user, request).await?;
+        if user.confirmed_at.is_some() {
+            return Ok(());
+        }
+        let event = by_admin(admin, Action::ConfirmationSuccess)
+            .target_user(&user.id)
+            .meta("method", "admin");
+        self.core.mark_confirmed(&mut change, &user.id, event).await?;
+        change.commit().await
+    }
+}
+
 impl<'a> Admin<'a> {
     /// The change for an admin action on `user`, after the checks every action makes.
     pub(super) async fn acting_on(

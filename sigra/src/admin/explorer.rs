@@ -85,7 +85,7 @@ impl AuditQuery {
 }
 
 /// A day (`2026-12-06`, its first instant in UTC) or an RFC 3339 time.
-fn parse_time(text: &str) -> Option<Timestamp> {
+pub(super) fn parse_time(text: &str) -> Option<Timestamp> {
     let time = if text.len() == 10 {
         humantime::parse_rfc3339_weak(&format!("{text}T00:00:00Z")).ok()?
     } else {

@@ -27,7 +27,7 @@ use crate::users::User;
 
 pub use accounts::{EventInfo, PasskeyInfo, SessionInfo, UserDetail};
 pub use impersonation::{Impersonation, ImpersonationEnd};
-pub use users::{DeletedFilter, Overview, StatusFilter, UserList, UserQuery, UserRow};
+pub use users::{DeletedFilter, Overview, StatusFilter, UserList, UserQuery, UserRow, UserSort};
 
 /// Proof that the signed-in user is a platform admin, read on this request.
 #[derive(Clone, Debug)]

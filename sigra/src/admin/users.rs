@@ -1,5 +1,5 @@
 //! The admin area's views of the accounts: the overview's counts and the user list (search,
-//! filters, newest first, keyset pages of 25 by default and at most 100, with the total).
+//! filters, newest or oldest first, keyset pages of 25 by default and at most 100, with the total).
 
 use std::time::Duration;
 
@@ -95,6 +95,16 @@ impl DeletedFilter {
     }
 }
 
+/// The user list's order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UserSort {
+    /// Newest registrations first.
+    #[default]
+    NewestFirst,
+    /// Oldest registrations first.
+    OldestFirst,
+}
+
 /// What the user list shows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserQuery {
@@ -108,10 +118,53 @@ pub struct UserQuery {
     pub locked: StatusFilter,
     /// Deleted or scheduled for deletion (by default only accounts in use are listed).
     pub deleted: DeletedFilter,
+    /// Linked to this sign-in provider (`google`, …).
+    pub provider: Option<String>,
+    /// A member of the organization with this slug.
+    pub organization: Option<String>,
+    /// Registered from this time (inclusive).
+    pub registered_from: Option<Timestamp>,
+    /// Registered before this time.
+    pub registered_until: Option<Timestamp>,
+    /// The order.
+    pub sort: UserSort,
     /// Rows wanted (25 when absent, at most 100).
     pub limit: Option<u32>,
     /// The cursor of the previous page, as the client sent it.
     pub cursor: Option<String>,
+}
+
+impl UserQuery {
+    /// The filters from a request's query parameters, against the names the list knows
+    /// (others are ignored): `q` (part of an address, or an id), `confirmed`,
+    /// `second_factor` and `locked` (`yes`, `no`), `deleted` (`yes`, `all`), `provider`,
+    /// `organization` (a slug), `from` and `until` (a day, `2026-12-06`, or an RFC 3339 time;
+    /// `until` exclusive), `sort` (`oldest`; newest first otherwise) and `cursor`.
+    pub fn from_params<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut query = Self::default();
+        for (name, text) in params {
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let owned = Some(text.to_owned());
+            match name {
+                "q" => query.search = owned,
+                "confirmed" => query.confirmed = StatusFilter::parse(Some(text)),
+                "second_factor" => query.second_factor = StatusFilter::parse(Some(text)),
+                "locked" => query.locked = StatusFilter::parse(Some(text)),
+                "deleted" => query.deleted = DeletedFilter::parse(Some(text)),
+                "provider" => query.provider = owned,
+                "organization" => query.organization = owned,
+                "from" => query.registered_from = super::explorer::parse_time(text),
+                "until" => query.registered_until = super::explorer::parse_time(text),
+                "sort" if text == "oldest" => query.sort = UserSort::OldestFirst,
+                "cursor" => query.cursor = owned,
+                _ => {}
+            }
+        }
+        query
+    }
 }
 
 /// One account in the list.
@@ -146,7 +199,7 @@ pub struct UserList {
     pub next_cursor: Option<String>,
 }
 
-/// The filters as bind values; the WHERE clause below names them `$1`…`$7`.
+/// The filters as bind values; the WHERE clause below names them `$1`…`$11`.
 const FILTERS: &str = "\
     ($1 = '' OR u.email LIKE $2 ESCAPE '\\' OR u.id = $1) \
     AND ($3 = 0 OR ($3 = 1) = (u.confirmed_at IS NOT NULL)) \
@@ -154,7 +207,12 @@ const FILTERS: &str = "\
         OR EXISTS (SELECT 1 FROM user_passkeys p WHERE p.user_id = u.id))) \
     AND ($5 = 0 OR ($5 = 1) = (COALESCE(u.locked_until, 0) > $7 OR COALESCE(u.mfa_locked_until, 0) > $7)) \
     AND (($6 = 0 AND u.deleted_at IS NULL AND u.deletion_scheduled_at IS NULL) OR $6 = 2 \
-        OR ($6 = 1 AND (u.deleted_at IS NOT NULL OR u.deletion_scheduled_at IS NOT NULL)))";
+        OR ($6 = 1 AND (u.deleted_at IS NOT NULL OR u.deletion_scheduled_at IS NOT NULL))) \
+    AND ($8 = '' OR EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = u.id AND i.provider = $8)) \
+    AND ($9 = '' OR EXISTS (SELECT 1 FROM organization_memberships m \
+        JOIN organizations o ON o.id = m.organization_id \
+        WHERE m.user_id = u.id AND o.slug = $9 AND o.deleted_at IS NULL)) \
+    AND u.created_at >= $10 AND u.created_at < $11";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -256,6 +314,10 @@ impl Admin<'_> {
         let now = self.core.now().as_millis();
         let mut conn = self.core.db().acquire().await?;
 
+        let text = |value: &Option<String>| value.as_deref().unwrap_or_default().trim().to_owned();
+        let (provider, organization) = (text(&query.provider), text(&query.organization));
+        let from = query.registered_from.map_or(i64::MIN, Timestamp::as_millis);
+        let until = query.registered_until.map_or(i64::MAX, Timestamp::as_millis);
         let total: i64 =
             sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {FILTERS}"))
                 .bind(&search)
@@ -265,8 +327,23 @@ impl Admin<'_> {
                 .bind(query.locked.code())
                 .bind(query.deleted.code())
                 .bind(now)
+                .bind(&provider)
+                .bind(&organization)
+                .bind(from)
+                .bind(until)
                 .fetch_one(&mut *conn)
                 .await?;
+        // Keyset paging on (created_at, id) in the chosen direction.
+        let (after_row, order) = match query.sort {
+            UserSort::NewestFirst => (
+                "(u.created_at < $12 OR (u.created_at = $12 AND u.id < $13))",
+                "u.created_at DESC, u.id DESC",
+            ),
+            UserSort::OldestFirst => (
+                "(u.created_at > $12 OR (u.created_at = $12 AND u.id > $13))",
+                "u.created_at ASC, u.id ASC",
+            ),
+        };
         let sql = format!(
             "SELECT u.id, u.email, u.created_at, u.confirmed_at, u.locked_until, u.mfa_locked_until, \
              CASE WHEN EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at \
@@ -275,12 +352,12 @@ impl Admin<'_> {
              CASE WHEN u.deleted_at IS NOT NULL OR u.deletion_scheduled_at IS NOT NULL THEN 1 \
              ELSE 0 END AS deleted \
              FROM users u WHERE {FILTERS} \
-             AND ($8 < 0 OR u.created_at < $8 OR (u.created_at = $8 AND u.id < $9)) \
-             ORDER BY u.created_at DESC, u.id DESC LIMIT $10"
+             AND ($14 = 0 OR {after_row}) \
+             ORDER BY {order} LIMIT $15"
         );
-        let (after_at, after_id) = after
-            .map(|cursor| (cursor.created_at.as_millis(), cursor.id))
-            .unwrap_or((-1, String::new()));
+        let (after, after_at, after_id) = after
+            .map(|cursor| (1_i64, cursor.created_at.as_millis(), cursor.id))
+            .unwrap_or((0, 0, String::new()));
         let mut rows: Vec<Row> = sqlx::query_as(&sql)
             .bind(&search)
             .bind(&pattern)
@@ -289,8 +366,13 @@ impl Admin<'_> {
             .bind(query.locked.code())
             .bind(query.deleted.code())
             .bind(now)
+            .bind(&provider)
+            .bind(&organization)
+            .bind(from)
+            .bind(until)
             .bind(after_at)
             .bind(after_id)
+            .bind(after)
             .bind(i64::from(size) + 1)
             .fetch_all(&mut *conn)
             .await?;

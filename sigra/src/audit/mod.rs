@@ -260,10 +260,84 @@ const FORBIDDEN_KEY_PARTS: &[&str] = &["password", "token", "secret", "hash", "c
 /// Largest metadata object stored, in bytes of JSON.
 const MAX_METADATA_BYTES: usize = 8 * 1024;
 
+/// The action of a row: one of the core's catalogue, or a host's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum EventAction {
+    Core(Action),
+    Host(HostAction),
+}
+
+impl EventAction {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Core(action) => action.as_str(),
+            Self::Host(action) => &action.0,
+        }
+    }
+}
+
+/// The prefixes of the core's actions. A host's actions may use none of them, so a host row
+/// can never pass for one the core wrote.
+pub const CORE_PREFIXES: [&str; 10] = [
+    "auth.",
+    "session.",
+    "mfa.",
+    "oauth.",
+    "api.",
+    "account.",
+    "passkey.",
+    "admin.",
+    "organization.",
+    "security.",
+];
+
+/// Longest host action name.
+const MAX_HOST_ACTION_CHARS: usize = 64;
+
+/// The name of an action a host records about its own features (`project.create`,
+/// `billing.invoice_paid`): two or more dot-separated parts of lowercase letters, digits and
+/// underscores, at most 64 characters, outside the core's prefixes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostAction(String);
+
+impl HostAction {
+    /// Checks a host's action name.
+    ///
+    /// # Errors
+    /// `Internal` (a programming error in the host) for a malformed name or one under a
+    /// core prefix.
+    pub fn new(name: &str) -> Result<Self> {
+        let well_formed = name.len() <= MAX_HOST_ACTION_CHARS
+            && name.split('.').count() >= 2
+            && name.split('.').all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            });
+        if !well_formed {
+            return Err(Error::Internal(
+                format!("`{name}` is not an audit action name (area.action, lowercase)").into(),
+            ));
+        }
+        if CORE_PREFIXES.iter().any(|prefix| name.starts_with(prefix)) {
+            return Err(Error::Internal(
+                format!("`{name}` uses a prefix the core's audit actions keep").into(),
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// One audit row being built.
 #[derive(Clone, Debug)]
 pub struct AuditEvent {
-    action: Action,
+    action: EventAction,
     outcome: &'static str,
     actor: Actor,
     effective_user: Option<UserId>,
@@ -277,7 +351,7 @@ impl AuditEvent {
     /// [`AuditEvent::by_system`] says who).
     pub fn new(action: Action) -> Self {
         Self {
-            action,
+            action: EventAction::Core(action),
             outcome: action.outcome(),
             actor: Actor::Guest,
             effective_user: None,
@@ -285,6 +359,24 @@ impl AuditEvent {
             session_id: None,
             metadata: Map::new(),
         }
+    }
+
+    /// A row about a host's own action (written with [`crate::Sigra::record_host_event`]),
+    /// a success unless [`AuditEvent::failed`] says otherwise.
+    pub fn host(action: HostAction) -> Self {
+        Self {
+            action: EventAction::Host(action),
+            outcome: "success",
+            actor: Actor::Guest,
+            effective_user: None,
+            target: None,
+            session_id: None,
+            metadata: Map::new(),
+        }
+    }
+
+    fn is_host(&self) -> bool {
+        matches!(self.action, EventAction::Host(_))
     }
 
     /// Marks the attempt as failed (the action is the same, the outcome differs).
@@ -440,6 +532,27 @@ pub(crate) async fn record(
     Ok(())
 }
 
+/// Records a host's own row (built with [`AuditEvent::host`]) on `conn`, the host's own
+/// transaction, so its change and its row commit together. Rows written during an
+/// impersonation name the admin as actor, as the core's do.
+///
+/// # Errors
+/// `Internal` for a row with one of the core's actions (only the core writes those), or
+/// metadata that breaks the rules; the database failed.
+pub async fn record_host_event(
+    sigra: &crate::Sigra,
+    conn: &mut AnyConnection,
+    event: AuditEvent,
+    request: &RequestContext,
+) -> Result<()> {
+    if !event.is_host() {
+        return Err(Error::Internal(
+            "only the core writes its own audit actions".into(),
+        ));
+    }
+    record(conn, sigra.now(), event, request).await
+}
+
 impl Core {
     /// Records an event that belongs to no change (a refused attempt), on its own connection.
     pub(crate) async fn audit_alone(
@@ -552,6 +665,38 @@ pub(crate) async fn prune(core: &Core, before: Timestamp) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_actions_are_well_formed_and_outside_every_core_prefix() {
+        for name in ["project.create", "billing.invoice_paid", "a.b.c", "v2.thing"] {
+            assert!(HostAction::new(name).is_ok(), "{name}");
+        }
+        for name in [
+            "auth.login.success",
+            "admin.impersonation.start",
+            "organization.create",
+            "security.anything",
+            "project",
+            "Project.create",
+            "project..create",
+            "project.create ",
+            ".create",
+            &format!("project.{}", "x".repeat(64)),
+        ] {
+            assert!(HostAction::new(name).is_err(), "{name}");
+        }
+        // Every action of the core's catalogue is under a reserved prefix, so no host name
+        // can ever equal one.
+        for action in Action::ALL {
+            assert!(
+                CORE_PREFIXES
+                    .iter()
+                    .any(|prefix| action.as_str().starts_with(prefix)),
+                "{}",
+                action.as_str()
+            );
+        }
+    }
 
     #[test]
     fn secret_looking_metadata_is_refused() {

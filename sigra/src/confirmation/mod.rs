@@ -121,7 +121,8 @@ impl Confirmation<'_> {
         if current.as_ref().map(EmailAddress::as_str) != Some(redeemed.sent_to.as_str()) {
             return Err(Error::InvalidToken);
         }
-        self.mark_confirmed(&mut change, &redeemed.user_id, "link")
+        self.core
+            .mark_confirmed(&mut change, &redeemed.user_id, confirmed_by(&redeemed.user_id, "link"))
             .await?;
         change.commit().await
     }
@@ -155,7 +156,8 @@ impl Confirmation<'_> {
             .await?
         {
             CodeCheck::Accepted => {
-                self.mark_confirmed(&mut change, &account.id, "code")
+                self.core
+                    .mark_confirmed(&mut change, &account.id, confirmed_by(&account.id, "code"))
                     .await?;
                 change.commit().await
             }
@@ -167,11 +169,25 @@ impl Confirmation<'_> {
         }
     }
 
-    async fn mark_confirmed(
+}
+
+/// The owner confirmed their address with a mailed link or code.
+fn confirmed_by(user: &UserId, method: &'static str) -> AuditEvent {
+    AuditEvent::new(Action::ConfirmationSuccess)
+        .actor(user)
+        .meta("method", method)
+}
+
+/// Confirming an address: the step the owner's link or code and an admin's action share.
+impl Core {
+    /// Marks `user`'s address confirmed as part of `change`, kills the confirmation links and
+    /// codes still out, and records `event` (an `auth.confirmation_verify.success` by whoever
+    /// confirmed it).
+    pub(crate) async fn mark_confirmed(
         &self,
         change: &mut Change<'_>,
         user: &UserId,
-        method: &'static str,
+        event: AuditEvent,
     ) -> Result<()> {
         let now = change.now();
         users::store::confirm(change, user, now).await?;
@@ -182,9 +198,6 @@ impl Confirmation<'_> {
             now,
         )
         .await?;
-        let event = AuditEvent::new(Action::ConfirmationSuccess)
-            .actor(user)
-            .meta("method", method);
         change.audit(event).await
     }
 }
