@@ -26,7 +26,8 @@ use leptos_router::{path, SsrMode};
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    AccountsSettingsPage, AdminAuditPage, AdminOverviewPage, AdminUserPage, AdminUsersPage,
+    AccountsSettingsPage, AdminAuditPage, AdminOrganizationAuditPage, AdminOrganizationPage,
+    AdminOrganizationsPage, AdminOverviewPage, AdminUserPage, AdminUsersPage,
     ApiTokensPage, CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage,
     DeleteAccountPage, EmailSettingsPage, ExportDataPage, HomePage, InvitationPage, LogInLinkPage,
     LogInPage, MembersPage, MfaPage, NewOrganizationPage, NotFound, OAuthEmailPage, OAuthErrorPage,
@@ -110,6 +111,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/organizations") view=AdminOrganizationsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/organizations/:slug") view=AdminOrganizationPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/organizations/:slug/audit") view=AdminOrganizationAuditPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -72,6 +72,19 @@ pub fn admin_user(id: &str) -> String {
     format!("{ADMIN_USERS}/{id}")
 }
 
+/// The platform admins' list of organizations.
+pub const ADMIN_ORGANIZATIONS: &str = "/admin/organizations";
+
+/// The organization lens: one organization's admin view.
+pub fn admin_organization(slug: &str) -> String {
+    format!("{ADMIN_ORGANIZATIONS}/{slug}")
+}
+
+/// The organization lens's audit events.
+pub fn admin_organization_audit(slug: &str) -> String {
+    format!("{ADMIN_ORGANIZATIONS}/{slug}/audit")
+}
+
 /// The page an invitation link leads to (the landing keeps the token in the link cookie).
 pub const INVITATION: &str = "/invitations/accept";
 
@@ -175,6 +188,7 @@ mod tests {
             ADMIN,
             ADMIN_USERS,
             ADMIN_AUDIT,
+            ADMIN_ORGANIZATIONS,
             INVITATION,
             DELETE_ACCOUNT,
             EXPORT_DATA,
@@ -186,6 +200,8 @@ mod tests {
             organization_settings("{slug}"),
             organization_projects("{slug}"),
             admin_user("{id}"),
+            admin_organization("{slug}"),
+            admin_organization_audit("{slug}"),
         ];
         for path in &scoped {
             assert!(

@@ -429,6 +429,7 @@ impl Sigra {
     pub fn admin(&self) -> Admin<'_> {
         Admin {
             core: &self.inner.core,
+            roles: &self.inner.roles,
         }
     }
 

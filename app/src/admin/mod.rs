@@ -7,8 +7,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::UiError;
 
 mod impersonation;
+mod lens;
 
 pub use impersonation::{admin_impersonate, stop_impersonation, AdminImpersonate, StopImpersonation};
+pub use lens::{
+    admin_organizations, lens_audit, lens_overview, LensMemberView, LensView,
+    OrganizationRowView,
+};
 #[cfg(feature = "ssr")]
 pub(crate) use impersonation::ssr::stop as stop_impersonation_of;
 
@@ -470,28 +475,7 @@ pub async fn admin_audit(
             .filter_map(|(name, value)| value.as_deref().map(|v| (*name, v))),
     );
     let page = cx.sigra.admin().audit_events(&admin, &query).await?;
-    Ok(AuditView {
-        events: page
-            .events
-            .into_iter()
-            .map(|e| AuditEventView {
-                label: crate::account::action_label(&e.action, e.outcome != "failure")
-                    .to_owned(),
-                failed: e.outcome == "failure",
-                occurred_at: e.occurred_at.to_string(),
-                actor: match e.actor_type.as_str() {
-                    "system" => "system".to_owned(),
-                    "anonymous" => "guest".to_owned(),
-                    _ => e.actor_label.or(e.actor_id).unwrap_or_default(),
-                },
-                target: e.target_label.or(e.target_id),
-                organization: e.organization_label.or(e.organization_id),
-                ip_address: e.ip_address,
-                action: e.action,
-            })
-            .collect(),
-        next_cursor: page.next_cursor,
-    })
+    Ok(ssr::audit_view(page))
 }
 
 #[cfg(feature = "ssr")]
@@ -504,6 +488,32 @@ pub(crate) mod ssr {
 
     use crate::error::UiError;
     use crate::ssr::ServerContext;
+
+    /// A page of audit events as the explorer shows them.
+    pub fn audit_view(page: sigra::admin::explorer::AuditPage) -> super::AuditView {
+        super::AuditView {
+            events: page
+                .events
+                .into_iter()
+                .map(|e| super::AuditEventView {
+                    label: crate::account::action_label(&e.action, e.outcome != "failure")
+                        .to_owned(),
+                    failed: e.outcome == "failure",
+                    occurred_at: e.occurred_at.to_string(),
+                    actor: match e.actor_type.as_str() {
+                        "system" => "system".to_owned(),
+                        "anonymous" => "guest".to_owned(),
+                        _ => e.actor_label.or(e.actor_id).unwrap_or_default(),
+                    },
+                    target: e.target_label.or(e.target_id),
+                    organization: e.organization_label.or(e.organization_id),
+                    ip_address: e.ip_address,
+                    action: e.action,
+                })
+                .collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
 
     /// The platform admin proof for this request.
     ///

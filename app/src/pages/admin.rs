@@ -54,6 +54,7 @@ fn overview(data: OverviewView) -> impl IntoView {
         <p class="flex gap-4">
             <TextLink href=paths::ADMIN_USERS>"Find a user"</TextLink>
             <TextLink href=paths::ADMIN_AUDIT>"Audit trail"</TextLink>
+            <TextLink href=paths::ADMIN_ORGANIZATIONS>"Organizations"</TextLink>
         </p>
     }
 }
@@ -396,7 +397,12 @@ pub fn AdminAuditPage() -> impl IntoView {
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">"Audit trail"</h1>
             <AuditForm filters=filters.get_untracked() />
-            <AccountPage data page=move |data| audit_list(data, filters.get_untracked()) />
+            <AccountPage data page=move |data| audit_list(
+                data,
+                audit_query_string(&filters.get_untracked()),
+                paths::ADMIN_AUDIT.to_owned(),
+                Some(paths::ADMIN_AUDIT_EXPORT),
+            ) />
         </section>
     }
 }
@@ -481,12 +487,18 @@ fn AuditForm(filters: AuditFilters) -> impl IntoView {
     }
 }
 
-fn audit_list(data: AuditView, filters: AuditFilters) -> impl IntoView {
+/// A page of audit events: `filter` is the query string of the filters (kept by the next
+/// page's link, `page`, and by the export, when there is one).
+pub(super) fn audit_list(
+    data: AuditView,
+    filter: String,
+    page: String,
+    export: Option<&'static str>,
+) -> impl IntoView {
     let AuditView {
         events,
         next_cursor,
     } = data;
-    let filter = audit_query_string(&filters);
     let join = |extra: String| {
         let query = [filter.clone(), extra]
             .into_iter()
@@ -499,22 +511,23 @@ fn audit_list(data: AuditView, filters: AuditFilters) -> impl IntoView {
             format!("?{query}")
         }
     };
-    let export = format!("{}{}", paths::ADMIN_AUDIT_EXPORT, join(String::new()));
+    let export = export.map(|export| format!("{export}{}", join(String::new())));
     let next = next_cursor.map(|cursor| {
         format!(
-            "{}{}",
-            paths::ADMIN_AUDIT,
+            "{page}{}",
             join(format!("cursor={}", paths::encode_query_value(&cursor)))
         )
     });
     view! {
         <Card>
-            <p class="mb-3 text-sm">
-                // A download from the server, not a page: the router leaves it alone.
-                <a href=export rel="external" download="" class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
-                    "Export these events as CSV"
-                </a>
-            </p>
+            {export.map(|export| view! {
+                <p class="mb-3 text-sm">
+                    // A download from the server, not a page: the router leaves it alone.
+                    <a href=export rel="external" download="" class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
+                        "Export these events as CSV"
+                    </a>
+                </p>
+            })}
             {events.is_empty().then(|| view! {
                 <p class="text-sm text-slate-500 dark:text-slate-400" data-testid="no-events">"No events match."</p>
             })}

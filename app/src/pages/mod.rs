@@ -2,6 +2,7 @@
 
 mod accounts;
 mod admin;
+mod admin_lens;
 mod api_tokens;
 mod check_email;
 mod confirm;
@@ -24,6 +25,7 @@ mod sudo;
 
 pub use accounts::AccountsSettingsPage;
 pub use admin::{AdminAuditPage, AdminOverviewPage, AdminUserPage, AdminUsersPage};
+pub use admin_lens::{AdminOrganizationAuditPage, AdminOrganizationPage, AdminOrganizationsPage};
 pub use api_tokens::ApiTokensPage;
 pub use check_email::CheckEmailPage;
 pub use confirm::ConfirmPage;

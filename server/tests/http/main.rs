@@ -6,6 +6,7 @@
 
 mod admin;
 mod admin_audit;
+mod admin_lens;
 mod api_tokens;
 mod audit;
 mod audit_chain;

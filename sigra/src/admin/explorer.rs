@@ -188,6 +188,11 @@ impl Admin<'_> {
         _admin: &PlatformAdmin,
         query: &AuditQuery,
     ) -> Result<AuditPage> {
+        self.events(query).await
+    }
+
+    /// The events matching `query`, for a caller that has checked who may see them.
+    pub(super) async fn events(&self, query: &AuditQuery) -> Result<AuditPage> {
         let size = query
             .limit
             .unwrap_or(DEFAULT_EVENTS_PER_PAGE)

@@ -18,6 +18,7 @@ mod accounts;
 pub mod explorer;
 pub mod grants;
 mod impersonation;
+mod lens;
 mod users;
 
 use crate::error::{Error, Result};
@@ -27,6 +28,7 @@ use crate::users::User;
 
 pub use accounts::{EventInfo, PasskeyInfo, SessionInfo, UserDetail};
 pub use impersonation::{Impersonation, ImpersonationEnd};
+pub use lens::{LensMember, LensOverview, OrgLens, OrganizationRow};
 pub use users::{DeletedFilter, Overview, StatusFilter, UserList, UserQuery, UserRow, UserSort};
 
 /// Proof that the signed-in user is a platform admin, read on this request.
@@ -52,6 +54,7 @@ impl PlatformAdmin {
 #[derive(Clone, Copy)]
 pub struct Admin<'a> {
     pub(crate) core: &'a Core,
+    pub(crate) roles: &'a crate::organizations::RoleRegistry,
 }
 
 impl Admin<'_> {
