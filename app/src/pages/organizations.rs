@@ -181,6 +181,11 @@ fn overview(data: OverviewView) -> impl IntoView {
                 <div><dt class="text-slate-500 dark:text-slate-400">"Two-factor authentication"</dt>
                     <dd>{if org.members_need_second_factor { "Required of every member" } else { "Up to each member" }}</dd></div>
             </dl>
+            {org.may.manage_members.then(|| view! {
+                <p class="mt-4 text-sm">
+                    <TextLink href=paths::admin_organization(&org.slug)>"Admin view: members' security and activity"</TextLink>
+                </p>
+            })}
         </Card>
     }
 }
