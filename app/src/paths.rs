@@ -85,6 +85,11 @@ pub fn admin_organization_audit(slug: &str) -> String {
     format!("{ADMIN_ORGANIZATIONS}/{slug}/audit")
 }
 
+/// The organization lens's CSV export (served by the server, not a page).
+pub fn admin_organization_audit_export(slug: &str) -> String {
+    format!("{ADMIN_ORGANIZATIONS}/{slug}/audit/export.csv")
+}
+
 /// The page an invitation link leads to (the landing keeps the token in the link cookie).
 pub const INVITATION: &str = "/invitations/accept";
 

@@ -1,29 +1,53 @@
-//! The audit trail's CSV export for platform admins: `GET /admin/audit/export.csv` with the
-//! explorer's filters in the query. The body is streamed a page of 500 rows at a time, so an
-//! export of any size takes the memory of one page. A guest or a user without the admin grant
-//! is refused before anything is read.
+//! The audit trail's CSV export: `GET /admin/audit/export.csv` for platform admins, and
+//! `GET /admin/organizations/:slug/audit/export.csv` under the organization lens (platform
+//! admins and the organization's own admins), with the explorer's filters in the query. The
+//! body is streamed a page of 500 rows at a time, so an export of any size takes the memory of
+//! one page. Anyone else is refused before anything is read.
 
 use std::collections::HashMap;
 
 use axum::body::{Body, Bytes};
-use axum::extract::Query;
+use axum::extract::{Path, Query};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use sigra::admin::explorer::{csv_header, csv_record, AuditQuery, MAX_EVENTS_PER_PAGE};
-use sigra::admin::PlatformAdmin;
+use sigra::admin::explorer::AuditPage;
+use sigra::admin::{OrgLens, PlatformAdmin};
 use sigra::http::AppError;
 use sigra::sessions::Authenticated;
 use sigra::Sigra;
 
 use app::paths;
 
-/// The export route.
+/// The export routes.
 pub fn routes<S: Clone + Send + Sync + 'static>(sigra: Sigra) -> Router<S> {
     Router::new()
         .route(paths::ADMIN_AUDIT_EXPORT, get(export))
+        .route(
+            &paths::admin_organization_audit_export("{slug}"),
+            get(export_lens),
+        )
         .layer(Extension(sigra))
+}
+
+/// Who may read the export, and so which events it holds.
+#[derive(Clone)]
+enum Viewer {
+    /// Every event.
+    Platform(PlatformAdmin),
+    /// One organization's events.
+    Lens(Box<OrgLens>),
+}
+
+impl Viewer {
+    async fn events(&self, sigra: &Sigra, query: &AuditQuery) -> sigra::Result<AuditPage> {
+        match self {
+            Self::Platform(admin) => sigra.admin().audit_events(admin, query).await,
+            Self::Lens(lens) => sigra.admin().organization_audit_events(lens, query).await,
+        }
+    }
 }
 
 /// Where the export stands between two pieces of the body.
@@ -39,10 +63,26 @@ async fn export(
     current: Authenticated,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let admin = match sigra.admin().platform_admin(&current).await {
-        Ok(admin) => admin,
-        Err(error) => return AppError(error).into_response(),
-    };
+    match sigra.admin().platform_admin(&current).await {
+        Ok(admin) => csv(sigra, Viewer::Platform(admin), &params),
+        Err(error) => AppError(error).into_response(),
+    }
+}
+
+async fn export_lens(
+    Extension(sigra): Extension<Sigra>,
+    current: Authenticated,
+    Path(slug): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    match sigra.admin().organization_lens(&current, &slug).await {
+        Ok(lens) => csv(sigra, Viewer::Lens(Box::new(lens)), &params),
+        Err(error) => AppError(error).into_response(),
+    }
+}
+
+/// The streamed CSV of the events `viewer` may read that match `params`.
+fn csv(sigra: Sigra, admin: Viewer, params: &HashMap<String, String>) -> Response {
     let query = AuditQuery {
         limit: Some(MAX_EVENTS_PER_PAGE),
         cursor: None,
@@ -76,12 +116,12 @@ async fn export(
 }
 
 type Piece = Result<Bytes, std::io::Error>;
-type State = Option<(Sigra, PlatformAdmin, Next)>;
+type State = Option<(Sigra, Viewer, Next)>;
 
 /// The rows of one page, and the state for the next (none after the last page). A database
 /// failure ends the body early, so the download fails rather than looking complete.
-async fn page(sigra: Sigra, admin: PlatformAdmin, mut query: AuditQuery) -> Option<(Piece, State)> {
-    match sigra.admin().audit_events(&admin, &query).await {
+async fn page(sigra: Sigra, admin: Viewer, mut query: AuditQuery) -> Option<(Piece, State)> {
+    match admin.events(&sigra, &query).await {
         Ok(page) => {
             let rows: String = page.events.iter().map(csv_record).collect();
             let next = page.next_cursor.map(|cursor| {

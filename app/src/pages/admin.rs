@@ -401,7 +401,7 @@ pub fn AdminAuditPage() -> impl IntoView {
                 data,
                 audit_query_string(&filters.get_untracked()),
                 paths::ADMIN_AUDIT.to_owned(),
-                Some(paths::ADMIN_AUDIT_EXPORT),
+                Some(paths::ADMIN_AUDIT_EXPORT.to_owned()),
             ) />
         </section>
     }
@@ -493,7 +493,7 @@ pub(super) fn audit_list(
     data: AuditView,
     filter: String,
     page: String,
-    export: Option<&'static str>,
+    export: Option<String>,
 ) -> impl IntoView {
     let AuditView {
         events,

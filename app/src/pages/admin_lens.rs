@@ -155,7 +155,7 @@ pub fn AdminOrganizationAuditPage() -> impl IntoView {
                 data,
                 String::new(),
                 paths::admin_organization_audit(&slug.get_untracked()),
-                None,
+                Some(paths::admin_organization_audit_export(&slug.get_untracked())),
             ) />
         </section>
     }

@@ -160,6 +160,20 @@ async fn the_lens_shows_only_its_organizations_members_and_events_and_hides_addr
                 "{who} sees addresses: {addresses}"
             );
         }
+
+        // The lens's CSV export holds the organization's events only, and only for the lens.
+        let export = "/admin/organizations/acme/audit/export.csv";
+        let csv = app.get(export, Some(&ada)).await;
+        assert_eq!(csv.status(), StatusCode::OK);
+        let csv = csv.text().await.expect("csv");
+        let rows: Vec<&str> = csv.split("\r\n").filter(|row| !row.is_empty()).skip(1).collect();
+        assert!(!rows.is_empty());
+        assert!(rows.iter().all(|row| row.contains(",Acme,")), "{csv}");
+        assert_eq!(app.get(export, Some(&carl)).await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.get("/admin/organizations/nope/audit/export.csv", Some(&admin)).await.status(),
+            StatusCode::NOT_FOUND
+        );
     })
     .await;
 }
