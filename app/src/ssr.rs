@@ -130,6 +130,13 @@ pub async fn require_owner(
         .await?)
 }
 
+/// The core as this app assembles it: its mail templates and its admin area additions. The
+/// server and the tests start from here, so both run the same app.
+pub fn sigra_builder(config: sigra::config::Config) -> sigra::SigraBuilder {
+    Sigra::builder(config, std::sync::Arc::new(crate::emails::Templates))
+        .admin_extensions(std::sync::Arc::new(crate::admin::extensions::ProjectsInAdmin))
+}
+
 /// Adds a `Set-Cookie` header to the response.
 pub fn set_cookie(value: HeaderValue) {
     if let Some(response) = use_context::<ResponseOptions>() {

@@ -3,7 +3,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -17,7 +16,7 @@ use sigra::mail::{EmailTemplates, Message};
 use sigra::operator::FirstPassword;
 use sigra::password::Password;
 use sigra::request::RequestContext;
-use sigra::{Sigra, SigraBuilder};
+use sigra::SigraBuilder;
 
 #[derive(Parser)]
 #[command(about = "Sigra for Rust: the authentication server")]
@@ -199,7 +198,7 @@ async fn main() -> ExitCode {
 
 /// The core with the app's mail templates.
 fn core(config: Config) -> SigraBuilder {
-    Sigra::builder(config, Arc::new(app::emails::Templates))
+    app::ssr::sigra_builder(config)
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -90,6 +90,7 @@ struct Inner {
     jwt_keys: JwtKeys,
     custom_claims: Arc<dyn CustomClaims>,
     roles: RoleRegistry,
+    admin_extensions: Arc<dyn admin::extensions::AdminExtensions>,
 }
 
 /// Assembles [`Sigra`]: the configuration, plus the parts a host or a test swaps in.
@@ -103,6 +104,7 @@ pub struct SigraBuilder {
     host_scopes: Vec<&'static str>,
     host_roles: Vec<Role>,
     custom_claims: Arc<dyn CustomClaims>,
+    admin_extensions: Arc<dyn admin::extensions::AdminExtensions>,
     #[cfg(feature = "testing")]
     test_hooks: testing::Hooks,
 }
@@ -146,6 +148,16 @@ impl SigraBuilder {
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// What the host adds to the admin area's account pages (nothing by default).
+    #[must_use]
+    pub fn admin_extensions(
+        mut self,
+        extensions: Arc<dyn admin::extensions::AdminExtensions>,
+    ) -> Self {
+        self.admin_extensions = extensions;
         self
     }
 
@@ -265,6 +277,7 @@ impl SigraBuilder {
                 jwt_keys,
                 custom_claims: self.custom_claims,
                 roles,
+                admin_extensions: self.admin_extensions,
             }),
         })
     }
@@ -283,6 +296,7 @@ impl Sigra {
             host_scopes: Vec::new(),
             host_roles: Vec::new(),
             custom_claims: Arc::new(NoCustomClaims),
+            admin_extensions: Arc::new(admin::extensions::NoExtensions),
             #[cfg(feature = "testing")]
             test_hooks: testing::Hooks::default(),
         }
@@ -430,6 +444,7 @@ impl Sigra {
         Admin {
             core: &self.inner.core,
             roles: &self.inner.roles,
+            extensions: self.inner.admin_extensions.as_ref(),
         }
     }
 

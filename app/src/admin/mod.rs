@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::UiError;
 
+#[cfg(feature = "ssr")]
+pub mod extensions;
 mod impersonation;
 mod lens;
 
@@ -51,6 +53,8 @@ pub struct UserRowView {
     pub locked_until: Option<String>,
     /// Whether it is deleted or scheduled for deletion.
     pub deleted: bool,
+    /// What the host adds to the row, as `(label, value)`.
+    pub fields: Vec<(String, String)>,
 }
 
 /// `/admin/users`.
@@ -182,6 +186,11 @@ pub async fn admin_users(#[server(default)] filters: UserFilters) -> Result<User
                     second_factors,
                     locked_until: user.locked_until.map(|t| t.to_string()),
                     deleted: user.deleted,
+                    fields: user
+                        .fields
+                        .into_iter()
+                        .map(|field| (field.label, field.value))
+                        .collect(),
                 }
             })
             .collect(),
@@ -259,6 +268,10 @@ pub struct UserDetailView {
     /// Whether the admin may work as this account (not a platform admin, not the admin's
     /// own, not being deleted).
     pub impersonable: bool,
+    /// The host's badges.
+    pub badges: Vec<String>,
+    /// The host's sections, as a title and `(label, value)` rows.
+    pub sections: Vec<(String, Vec<(String, String)>)>,
 }
 
 /// One account, for `/admin/users/:id`.
@@ -317,6 +330,19 @@ pub async fn admin_user(id: String) -> Result<UserDetailView, UiError> {
             .collect(),
         sudo,
         impersonable,
+        badges: detail.badges,
+        sections: detail
+            .sections
+            .into_iter()
+            .map(|section| {
+                let fields = section
+                    .fields
+                    .into_iter()
+                    .map(|field| (field.label, field.value))
+                    .collect();
+                (section.title, fields)
+            })
+            .collect(),
     })
 }
 

@@ -199,6 +199,13 @@ fn UserItem(user: UserRowView) -> impl IntoView {
                 <time datetime=user.created_at.clone()>{user.created_at.clone()}</time>
                 {(!badges.is_empty()).then(|| format!(" · {}", badges.join(" · ")))}
             </p>
+            {(!user.fields.is_empty()).then(|| view! {
+                <p class="text-xs text-slate-500 dark:text-slate-400">
+                    {user.fields.into_iter().map(|(label, value)| view! {
+                        <span class="mr-3" data-testid="user-field">{format!("{label}: {value}")}</span>
+                    }).collect_view()}
+                </p>
+            })}
         </li>
     }
 }
@@ -313,6 +320,13 @@ fn user_detail(data: UserDetailView, actions: UserActions) -> impl IntoView {
     };
     view! {
         <h1 class="text-2xl font-semibold tracking-tight break-all" data-testid="admin-user-email">{data.email.clone()}</h1>
+        {(!data.badges.is_empty()).then(|| view! {
+            <p class="flex flex-wrap gap-2">
+                {data.badges.iter().map(|badge| view! {
+                    <span class="rounded-full bg-indigo-100 px-2 py-0.5 text-xs font-medium text-indigo-900 dark:bg-indigo-900 dark:text-indigo-100" data-testid="admin-user-badge">{badge.clone()}</span>
+                }).collect_view()}
+            </p>
+        })}
         <p class="text-sm"><TextLink href=format!("{}?user={}", paths::ADMIN_AUDIT, data.id)>"All of this account's activity"</TextLink></p>
         <p class="text-xs text-slate-500 dark:text-slate-400"><code>{data.id.clone()}</code></p>
         <Card>
@@ -364,6 +378,16 @@ fn user_detail(data: UserDetailView, actions: UserActions) -> impl IntoView {
                 }).collect_view()}
             </ul>
         </Card>
+        {data.sections.into_iter().map(|(title, fields)| view! {
+            <Card>
+                <h2 class="mb-3 text-lg font-semibold" data-testid="admin-user-section">{title}</h2>
+                <dl class="grid grid-cols-1 gap-2 text-sm sm:grid-cols-2">
+                    {fields.into_iter().map(|(label, value)| view! {
+                        <div><dt class="text-slate-500 dark:text-slate-400">{label}</dt><dd>{value}</dd></div>
+                    }).collect_view()}
+                </dl>
+            </Card>
+        }).collect_view()}
     }
 }
 

@@ -523,3 +523,62 @@ async fn an_admin_action_needs_the_admins_sudo_changes_only_its_target_and_is_au
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_hosts_additions_show_on_the_user_list_and_the_account_page_as_text() {
+    on_each_engine(|app: TestApp| async move {
+        let ada = app.signed_in("ada@example.com").await;
+        app.post_form(
+            "/api/user-organizations/create",
+            "/organizations/new",
+            &[("name", "Acme")],
+            Some(&ada),
+        )
+        .await;
+        let hostile = "<script>alert(1)</script>";
+        for name in ["Rockets", hostile] {
+            app.post_form(
+                "/api/organizations/create-project",
+                "/organizations/acme/projects",
+                &[("slug", "acme"), ("name", name)],
+                Some(&ada),
+            )
+            .await;
+        }
+        app.signed_in("bob@example.com").await;
+        let admin = app.signed_in("admin@example.com").await;
+        make_admin(&app, "admin@example.com").await;
+
+        let list = app
+            .get("/admin/users?q=ada", Some(&admin))
+            .await
+            .text()
+            .await
+            .expect("body");
+        assert_eq!(texts(&list, "user-field"), ["Projects: 2"]);
+        let list = app
+            .get("/admin/users?q=bob", Some(&admin))
+            .await
+            .text()
+            .await
+            .expect("body");
+        assert!(texts(&list, "user-field").is_empty(), "no projects, no field");
+
+        let ada_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
+            .fetch_one(app.sigra.db().pool())
+            .await
+            .expect("id");
+        let page = app
+            .get(&format!("/admin/users/{ada_id}"), Some(&admin))
+            .await
+            .text()
+            .await
+            .expect("body");
+        assert_eq!(texts(&page, "admin-user-badge"), ["Organization owner"]);
+        assert_eq!(texts(&page, "admin-user-section"), ["Projects"]);
+        assert!(page.contains("Rockets"));
+        assert!(!page.contains(hostile), "host text is escaped");
+        assert!(page.contains("&lt;script&gt;"), "and still shown");
+    })
+    .await;
+}

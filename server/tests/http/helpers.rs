@@ -138,8 +138,7 @@ impl TestApp {
             .site_root("target/site")
             .site_pkg_dir("pkg")
             .build();
-        let mut core =
-            Sigra::builder(config, Arc::new(app::emails::Templates)).clock(Arc::new(clock.clone()));
+        let mut core = app::ssr::sigra_builder(config).clock(Arc::new(clock.clone()));
         if let Some(hooks) = setup.hooks {
             core = core.hooks(hooks);
         }

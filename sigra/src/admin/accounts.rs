@@ -85,6 +85,10 @@ pub struct UserDetail {
     pub recent_events: Vec<EventInfo>,
     /// Whether it holds a platform admin grant (and so cannot be impersonated).
     pub platform_admin: bool,
+    /// The host's badges ([`super::extensions::AdminExtensions::badges`]).
+    pub badges: Vec<String>,
+    /// The host's sections ([`super::extensions::AdminExtensions::sections`]).
+    pub sections: Vec<super::extensions::AdminSection>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -146,6 +150,16 @@ impl Admin<'_> {
         .await?
         .ok_or(Error::NotFound)?;
         let platform_admin = grants::store::is_granted(&mut conn, id).await?;
+        let badges = self
+            .extensions
+            .badges(&mut conn, id)
+            .await
+            .map_err(Error::Hook)?;
+        let sections = self
+            .extensions
+            .sections(&mut conn, id)
+            .await
+            .map_err(Error::Hook)?;
         let authenticator_app: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL",
         )
@@ -247,6 +261,8 @@ impl Admin<'_> {
                 })
                 .collect(),
             platform_admin,
+            badges,
+            sections,
         })
     }
 

@@ -16,6 +16,7 @@
 
 mod accounts;
 pub mod explorer;
+pub mod extensions;
 pub mod grants;
 mod impersonation;
 mod lens;
@@ -55,6 +56,7 @@ impl PlatformAdmin {
 pub struct Admin<'a> {
     pub(crate) core: &'a Core,
     pub(crate) roles: &'a crate::organizations::RoleRegistry,
+    pub(crate) extensions: &'a dyn extensions::AdminExtensions,
 }
 
 impl Admin<'_> {

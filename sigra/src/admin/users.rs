@@ -186,6 +186,8 @@ pub struct UserRow {
     pub locked_until: Option<Timestamp>,
     /// Whether it is deleted or scheduled for deletion.
     pub deleted: bool,
+    /// What the host adds to its row ([`super::extensions::AdminExtensions::list_fields`]).
+    pub fields: Vec<super::extensions::AdminField>,
 }
 
 /// A page of the user list.
@@ -389,6 +391,15 @@ impl Admin<'_> {
         } else {
             None
         };
+        let ids: Vec<crate::users::UserId> = rows
+            .iter()
+            .map(|row| crate::users::UserId::from_stored(row.id.clone()))
+            .collect();
+        let mut fields = self
+            .extensions
+            .list_fields(&mut conn, &ids)
+            .await
+            .map_err(crate::error::Error::Hook)?;
         let now = Timestamp::from_millis(now);
         Ok(UserList {
             users: rows
@@ -401,7 +412,6 @@ impl Admin<'_> {
                         .filter(|until| *until > now)
                         .max();
                     UserRow {
-                        id: row.id,
                         email: row.email,
                         created_at: Timestamp::from_millis(row.created_at),
                         confirmed_at: row.confirmed_at.map(Timestamp::from_millis),
@@ -409,6 +419,8 @@ impl Admin<'_> {
                         passkeys: row.passkeys,
                         locked_until,
                         deleted: row.deleted == 1,
+                        fields: fields.remove(&row.id).unwrap_or_default(),
+                        id: row.id,
                     }
                 })
                 .collect(),
