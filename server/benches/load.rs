@@ -2,8 +2,9 @@
 //! the production password parameters and measures: start-to-ready on a new SQLite file,
 //! `/health` against a session-authenticated `/api/v1/me` (SQLite with the session cache on and
 //! off, and PostgreSQL when `BENCH_POSTGRES_URL` or `TEST_POSTGRES_URL` names a server), log-in
-//! latency, `/health` while a flood of log-ins runs, and the server's resident memory idle and
-//! after the flood. Prints a Markdown table for the README.
+//! latency, `/health` while a flood of log-ins runs, the server's resident memory idle and
+//! after the flood, and the audit CSV export of 100,000 rows (time, and the memory it takes
+//! while streaming). Prints a Markdown table for the README.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -21,7 +22,7 @@ const FLOOD: Duration = Duration::from_secs(10);
 struct Server {
     child: Child,
     base: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -100,7 +101,7 @@ async fn start_server(
         Server {
             child,
             base,
-            _dir: dir,
+            dir,
         },
         started.elapsed(),
     )
@@ -311,6 +312,50 @@ fn get(
     }
 }
 
+/// Rows in the audit export benchmark.
+const EXPORT_ROWS: i64 = 100_000;
+
+/// The audit export of [`EXPORT_ROWS`] rows on a fresh SQLite server: how long the download
+/// takes, its size, and the most the server's resident memory grew while it streamed.
+async fn audit_export(client: &reqwest::Client) -> (Duration, u64, f64) {
+    let (server, _) = start_server(client, None, &[]).await;
+    let cookie = signed_in(client, &server.base).await;
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}/bench.db", server.dir.path().display());
+    let pool = sqlx::AnyPool::connect(&url).await.expect("the bench database");
+    for sql in [
+        "UPDATE users SET confirmed_at = 1".to_owned(),
+        "INSERT INTO platform_admin_grants (user_id, granted_at) SELECT id, 1 FROM users".to_owned(),
+        format!(
+            "INSERT INTO audit_events (id, occurred_at, action, outcome, actor_type, actor_id, \
+             effective_user_id, target_type, target_id, ip_address, user_agent, metadata) \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {EXPORT_ROWS}) \
+             SELECT printf('bench-%08d', i), 1700000000000 + i, 'auth.login.success', 'success', \
+             'user', (SELECT id FROM users LIMIT 1), (SELECT id FROM users LIMIT 1), 'user', \
+             (SELECT id FROM users LIMIT 1), '127.0.0.1', 'Mozilla/5.0 (bench)', \
+             '{{\"method\":\"password\"}}' FROM n"
+        ),
+    ] {
+        sqlx::query(&sql).execute(&pool).await.expect("arranged");
+    }
+    pool.close().await;
+    let rss_before = server.rss_mib();
+    let started = Instant::now();
+    let mut response = client
+        .get(format!("{}/admin/audit/export.csv", server.base))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .expect("the export");
+    assert!(response.status().is_success(), "{}", response.status());
+    let (mut bytes, mut peak) = (0_u64, rss_before);
+    while let Some(chunk) = response.chunk().await.expect("a chunk") {
+        bytes += chunk.len() as u64;
+        peak = peak.max(server.rss_mib());
+    }
+    (started.elapsed(), bytes, peak - rss_before)
+}
+
 /// `GET /api/v1/me` with a fresh session on a server started with `database` and `env`.
 async fn session_checks(
     client: &reqwest::Client,
@@ -405,6 +450,7 @@ async fn main() {
     drop(server);
 
     let me_uncached = session_checks(&client, None, &[("SIGRA_SESSION_CACHE", "off")]).await;
+    let (export_took, export_bytes, export_growth) = audit_export(&client).await;
     let postgres = PostgresSchema::create();
     let mut me_postgres = Vec::new();
     if let Some(schema) = &postgres {
@@ -479,5 +525,11 @@ async fn main() {
     println!(
         "| start to ready (migrations on a new SQLite file) | {} ms |",
         ready_in.as_millis()
+    );
+    println!(
+        "| audit CSV export of {EXPORT_ROWS} rows, SQLite | {:.2} s ({:.0} rows/s, {:.1} MiB); server memory grew at most {export_growth:.0} MiB while streaming |",
+        export_took.as_secs_f64(),
+        EXPORT_ROWS as f64 / export_took.as_secs_f64(),
+        export_bytes as f64 / 1024.0 / 1024.0
     );
 }
