@@ -414,6 +414,8 @@ pub struct SessionRow {
     pub current: bool,
     /// Whether it survives browser restarts.
     pub remembered: bool,
+    /// Whether an administrator is working as the user in it.
+    pub by_administrator: bool,
 }
 
 /// One line of the security feed.
@@ -445,6 +447,7 @@ fn sessions_view(
                 last_active: s.last_active_at.to_string(),
                 current: s.current,
                 remembered: s.remembered,
+                by_administrator: s.by_administrator,
             })
             .collect(),
         events: events

@@ -62,6 +62,7 @@ fn SessionItem(session: SessionRow, revoke: ServerAction<RevokeSession>) -> impl
                     {session.device.clone()}
                     {session.current.then(|| view! { <span class="ml-2 rounded bg-emerald-100 px-1.5 py-0.5 text-xs text-emerald-900" data-testid="this-device">"This device"</span> })}
                     {session.remembered.then(|| view! { <span class="ml-2 rounded bg-slate-100 px-1.5 py-0.5 text-xs text-slate-700">"Remembered"</span> })}
+                    {session.by_administrator.then(|| view! { <span class="ml-2 rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900" data-testid="by-administrator">"An administrator, working as you"</span> })}
                 </p>
                 <p class="text-xs text-slate-500 dark:text-slate-400">
                     {details} " · last active " <time datetime=session.last_active.clone()>{session.last_active.clone()}</time>

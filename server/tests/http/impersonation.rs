@@ -151,6 +151,16 @@ async fn an_admin_under_sudo_works_as_the_user_and_every_audit_row_names_the_adm
             ("admin", &cast.admin_id, &cast.user_id)
         );
 
+        // The owner sees the administrator's session among their own.
+        let own = session_cookie(&app.log_in("user@example.com", CANARY_PASSWORD, false).await)
+            .expect("the owner signs in");
+        let sessions = app.get("/users/sessions", Some(&own)).await.text().await.expect("page");
+        assert_eq!(
+            sessions.matches("data-testid=\"by-administrator\"").count(),
+            1,
+            "marked on the owner's sessions page"
+        );
+
         // The banner says whose account this is, on every page.
         let page = app.get("/users/settings", Some(&browser)).await;
         let body = page.text().await.expect("page");

@@ -29,6 +29,8 @@ pub struct SessionSummary {
     pub last_active_at: Timestamp,
     /// Whether it survives browser restarts.
     pub remembered: bool,
+    /// Whether a platform admin is working as the user in it (an impersonation).
+    pub by_administrator: bool,
     /// Whether it is the session of this request.
     pub current: bool,
 }
@@ -122,6 +124,7 @@ impl Sessions<'_> {
                 created_at: row.created_at,
                 last_active_at: row.last_seen_at,
                 remembered: row.kind == Known(Some(SessionKind::RememberMe)),
+                by_administrator: row.kind == Known(Some(SessionKind::Impersonation)),
             })
             .collect())
     }
