@@ -307,6 +307,11 @@ async fn the_user_list_filters_by_provider_organization_and_registration_time_an
             &app.log_in("cat@example.com", CANARY_PASSWORD, false).await,
         )
         .expect("signed in");
+        // Four days on, the admin signs in again.
+        let admin = crate::helpers::session_cookie(
+            &app.log_in("admin@example.com", CANARY_PASSWORD, false).await,
+        )
+        .expect("signed in");
         app.post_form(
             "/api/user-organizations/create",
             "/organizations/new",
