@@ -287,7 +287,7 @@ async fn the_user_list_searches_filters_and_pages_newest_first_with_the_total() 
 async fn the_user_list_filters_by_provider_organization_and_registration_time_and_sorts_oldest_first(
 ) {
     on_each_engine(|app: TestApp| async move {
-        let admin = app.signed_in("admin@example.com").await;
+        app.signed_in("admin@example.com").await;
         make_admin(&app, "admin@example.com").await;
         let day = std::time::Duration::from_secs(24 * 3600);
         // One account a day after the admin (the test clock moves only when told).
