@@ -47,6 +47,19 @@ for (const js of [true, false]) {
       }
     });
 
+    test("an owner opens the organization's admin view and its activity", async ({ page }) => {
+      const tag = `${js ? "js" : "nojs"}${Date.now() % 1_000_000}`;
+      await registerAndLogIn(page, uniqueEmail(`lens-${tag}`), js);
+      const slug = await createOrganization(page, `Lens ${tag}`, js);
+      await page.getByRole("link", { name: "Admin view: members' security and activity" }).click();
+      await expect(page).toHaveURL(new RegExp(`/admin/organizations/${slug}$`));
+      await expect(page.getByTestId("lens-name")).toHaveText(`Lens ${tag}`);
+      await expect(page.getByTestId("lens-member")).toHaveCount(1);
+      await page.getByRole("link", { name: "This organization's activity" }).click();
+      await expect(page).toHaveURL(new RegExp(`/admin/organizations/${slug}/audit$`));
+      await expect(page.getByTestId("audit-action").filter({ hasText: "organization.create" })).toHaveCount(1);
+    });
+
     test("invite someone who signs up through the mailed link and joins", async ({ page, browser, request }) => {
       const tag = `${js ? "js" : "nojs"}${Date.now() % 1_000_000}`;
       await registerAndLogIn(page, uniqueEmail(`owner-${tag}`), js);
