@@ -465,11 +465,9 @@ fn sessions_view(
     }
 }
 
-/// Words for the audit actions a user sees about themselves. The match is exhaustive, so a
-/// new action in the core's catalogue does not compile until it has its words here.
-#[cfg(feature = "ssr")]
 /// The words for an action as stored: the core's catalogue ([`event_label`]), then the
 /// app's own actions (see `organizations::projects`).
+#[cfg(feature = "ssr")]
 pub(crate) fn action_label(name: &str, succeeded: bool) -> &'static str {
     use std::str::FromStr as _;
     match sigra::audit::Action::from_str(name) {
@@ -482,6 +480,9 @@ pub(crate) fn action_label(name: &str, succeeded: bool) -> &'static str {
     }
 }
 
+/// Words for the audit actions a user sees about themselves. The match is exhaustive, so a
+/// new action in the core's catalogue does not compile until it has its words here.
+#[cfg(feature = "ssr")]
 pub(crate) fn event_label(action: Option<sigra::audit::Action>, succeeded: bool) -> &'static str {
     use sigra::audit::Action as A;
     let Some(action) = action else {
