@@ -27,10 +27,10 @@ use leptos_router::{path, SsrMode};
 use crate::components::layout::Layout;
 use crate::pages::{
     AccountsSettingsPage, AdminAuditPage, AdminOrganizationAuditPage, AdminOrganizationPage,
-    AdminOrganizationsPage, AdminOverviewPage, AdminUserPage, AdminUsersPage,
-    ApiTokensPage, CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage,
-    DeleteAccountPage, EmailSettingsPage, ExportDataPage, HomePage, InvitationPage, LogInLinkPage,
-    LogInPage, MembersPage, MfaPage, NewOrganizationPage, NotFound, OAuthEmailPage, OAuthErrorPage,
+    AdminOrganizationsPage, AdminOverviewPage, AdminUserPage, AdminUsersPage, ApiTokensPage,
+    CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, DeleteAccountPage,
+    EmailSettingsPage, ExportDataPage, HomePage, InvitationPage, LogInLinkPage, LogInPage,
+    MembersPage, MfaPage, NewOrganizationPage, NotFound, OAuthEmailPage, OAuthErrorPage,
     OAuthLinkPage, OrganizationPage, OrganizationSettingsPage, OrganizationsPage,
     PasswordSettingsPage, ProjectsPage, ReactivationPage, RegisterPage, ResetChoosePage,
     ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,

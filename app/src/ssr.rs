@@ -133,8 +133,9 @@ pub async fn require_owner(
 /// The core as this app assembles it: its mail templates and its admin area additions. The
 /// server and the tests start from here, so both run the same app.
 pub fn sigra_builder(config: sigra::config::Config) -> sigra::SigraBuilder {
-    Sigra::builder(config, std::sync::Arc::new(crate::emails::Templates))
-        .admin_extensions(std::sync::Arc::new(crate::admin::extensions::ProjectsInAdmin))
+    Sigra::builder(config, std::sync::Arc::new(crate::emails::Templates)).admin_extensions(
+        std::sync::Arc::new(crate::admin::extensions::ProjectsInAdmin),
+    )
 }
 
 /// Adds a `Set-Cookie` header to the response.

@@ -97,14 +97,7 @@ async fn start_server(
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    (
-        Server {
-            child,
-            base,
-            dir,
-        },
-        started.elapsed(),
-    )
+    (Server { child, base, dir }, started.elapsed())
 }
 
 impl Server {
@@ -322,7 +315,9 @@ async fn audit_export(client: &reqwest::Client) -> (Duration, u64, f64) {
     let cookie = signed_in(client, &server.base).await;
     sqlx::any::install_default_drivers();
     let url = format!("sqlite://{}/bench.db", server.dir.path().display());
-    let pool = sqlx::AnyPool::connect(&url).await.expect("the bench database");
+    let pool = sqlx::AnyPool::connect(&url)
+        .await
+        .expect("the bench database");
     for sql in [
         "UPDATE users SET confirmed_at = 1".to_owned(),
         "INSERT INTO platform_admin_grants (user_id, granted_at) SELECT id, 1 FROM users".to_owned(),

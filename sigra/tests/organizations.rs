@@ -153,7 +153,11 @@ impl Env {
         let renewed = self
             .sigra
             .sessions()
-            .enter_sudo(&self.owner(current).await, Password::new(PASSWORD.to_owned()), &self.request)
+            .enter_sudo(
+                &self.owner(current).await,
+                Password::new(PASSWORD.to_owned()),
+                &self.request,
+            )
             .await
             .expect("sudo");
         let current = self.session(renewed.token.expose()).await;

@@ -61,11 +61,7 @@ pub struct LensView {
 pub async fn admin_organizations(q: Option<String>) -> Result<Vec<OrganizationRowView>, UiError> {
     let cx = crate::ssr::context().await?;
     let admin = super::ssr::platform_admin(&cx).await?;
-    let rows = cx
-        .sigra
-        .admin()
-        .organizations(&admin, q.as_deref())
-        .await?;
+    let rows = cx.sigra.admin().organizations(&admin, q.as_deref()).await?;
     Ok(rows
         .into_iter()
         .map(|row| OrganizationRowView {

@@ -11,13 +11,14 @@ pub mod extensions;
 mod impersonation;
 mod lens;
 
-pub use impersonation::{admin_impersonate, stop_impersonation, AdminImpersonate, StopImpersonation};
-pub use lens::{
-    admin_organizations, lens_audit, lens_overview, LensMemberView, LensView,
-    OrganizationRowView,
-};
 #[cfg(feature = "ssr")]
 pub(crate) use impersonation::ssr::stop as stop_impersonation_of;
+pub use impersonation::{
+    admin_impersonate, stop_impersonation, AdminImpersonate, StopImpersonation,
+};
+pub use lens::{
+    admin_organizations, lens_audit, lens_overview, LensMemberView, LensView, OrganizationRowView,
+};
 
 /// `/admin`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,8 +323,7 @@ pub async fn admin_user(id: String) -> Result<UserDetailView, UiError> {
             .recent_events
             .into_iter()
             .map(|e| EventView {
-                label: crate::account::action_label(&e.action, e.outcome != "failure")
-                    .to_owned(),
+                label: crate::account::action_label(&e.action, e.outcome != "failure").to_owned(),
                 failed: e.outcome == "failure",
                 occurred_at: e.occurred_at.to_string(),
             })
@@ -419,7 +419,9 @@ pub async fn admin_act(id: String, action: AccountAction) -> Result<(), UiError>
             Flash::AdminPasswordChangeRequired
         }
         AccountAction::ConfirmEmail => {
-            accounts.confirm_email(&admin, &sudo, &user, request).await?;
+            accounts
+                .confirm_email(&admin, &sudo, &user, request)
+                .await?;
             Flash::AdminEmailConfirmed
         }
     };

@@ -10,8 +10,8 @@ use leptos_router::hooks::use_params_map;
 
 use crate::admin::{
     admin_audit, admin_overview, admin_user, admin_users, AccountAction, AdminAct,
-    AdminImpersonate, AuditEventView, UserFilters, AuditView, OverviewView,
-    UserDetailView, UserRowView, UsersView, AUDIT_FILTERS,
+    AdminImpersonate, AuditEventView, AuditView, OverviewView, UserDetailView, UserFilters,
+    UserRowView, UsersView, AUDIT_FILTERS,
 };
 use crate::components::account_page::AccountPage;
 use crate::components::forms::ActionError;
@@ -107,7 +107,10 @@ fn SearchForm(filters: UserFilters) -> impl IntoView {
             </div>
         }
     };
-    let field = |id: &'static str, label: &'static str, kind: &'static str, current: Option<String>| {
+    let field = |id: &'static str,
+                 label: &'static str,
+                 kind: &'static str,
+                 current: Option<String>| {
         view! {
             <div class="space-y-1">
                 <label for=format!("filter-{id}") class="block text-sm font-medium">{label}</label>

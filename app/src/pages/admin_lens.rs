@@ -9,8 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::admin::audit_list;
 use crate::admin::{
-    admin_organizations, lens_audit, lens_overview, LensMemberView, LensView,
-    OrganizationRowView,
+    admin_organizations, lens_audit, lens_overview, LensMemberView, LensView, OrganizationRowView,
 };
 use crate::components::account_page::AccountPage;
 use crate::components::ui::{Card, TextLink};
@@ -54,7 +53,11 @@ fn organization_list(rows: Vec<OrganizationRowView>) -> impl IntoView {
 
 #[component]
 fn OrganizationItem(row: OrganizationRowView) -> impl IntoView {
-    let members = if row.members == 1 { "1 member".to_owned() } else { format!("{} members", row.members) };
+    let members = if row.members == 1 {
+        "1 member".to_owned()
+    } else {
+        format!("{} members", row.members)
+    };
     view! {
         <li class="py-2">
             <span data-testid="organization-name"><TextLink href=paths::admin_organization(&row.slug)>{row.name.clone()}</TextLink></span>

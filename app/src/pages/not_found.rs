@@ -30,7 +30,8 @@ pub fn Forbidden(
     reason: Option<String>,
 ) -> impl IntoView {
     mark_forbidden();
-    let reason = reason.unwrap_or_else(|| "This page is for the site's administrators only.".to_owned());
+    let reason =
+        reason.unwrap_or_else(|| "This page is for the site's administrators only.".to_owned());
     view! {
         <Title text="Not allowed" />
         <section class="space-y-4" data-testid="forbidden">

@@ -309,7 +309,8 @@ async fn the_user_list_filters_by_provider_organization_and_registration_time_an
         .expect("signed in");
         // Four days on, the admin signs in again.
         let admin = crate::helpers::session_cookie(
-            &app.log_in("admin@example.com", CANARY_PASSWORD, false).await,
+            &app.log_in("admin@example.com", CANARY_PASSWORD, false)
+                .await,
         )
         .expect("signed in");
         app.post_form(
@@ -328,7 +329,10 @@ async fn the_user_list_filters_by_provider_organization_and_registration_time_an
         for (query, expected) in [
             ("provider=github".to_owned(), vec!["bob@example.com"]),
             ("provider=google".to_owned(), vec![]),
-            ("organization=acme-rockets".to_owned(), vec!["cat@example.com"]),
+            (
+                "organization=acme-rockets".to_owned(),
+                vec!["cat@example.com"],
+            ),
             ("organization=nobody-s".to_owned(), vec![]),
             (
                 format!("from={}&until={}", day_of(2), day_of(4)),
@@ -348,13 +352,16 @@ async fn the_user_list_filters_by_provider_organization_and_registration_time_an
                 format!("sort=oldest&from={}", day_of(3)),
                 vec!["cat@example.com", "dan@example.com"],
             ),
-            ("sort=sideways&until=not-a-day".to_owned(), vec![
-                "dan@example.com",
-                "cat@example.com",
-                "bob@example.com",
-                "ann@example.com",
-                "admin@example.com",
-            ]),
+            (
+                "sort=sideways&until=not-a-day".to_owned(),
+                vec![
+                    "dan@example.com",
+                    "cat@example.com",
+                    "bob@example.com",
+                    "ann@example.com",
+                    "admin@example.com",
+                ],
+            ),
         ] {
             let (found, total) = listed(&app, &admin, &query).await;
             assert_eq!(found, expected, "{query}");
@@ -389,7 +396,10 @@ async fn the_user_list_filters_by_provider_organization_and_registration_time_an
         let (second, _) = listed(&app, &admin, &format!("sort=oldest&cursor={next}")).await;
         assert_eq!(first.len() + second.len(), 35);
         assert_eq!(first[0], "admin@example.com");
-        assert_eq!(second.last().map(String::as_str), Some("more29@example.com"));
+        assert_eq!(
+            second.last().map(String::as_str),
+            Some("more29@example.com")
+        );
         assert!(first.iter().all(|email| !second.contains(email)));
     })
     .await;
@@ -567,12 +577,16 @@ async fn the_hosts_additions_show_on_the_user_list_and_the_account_page_as_text(
             .text()
             .await
             .expect("body");
-        assert!(texts(&list, "user-field").is_empty(), "no projects, no field");
+        assert!(
+            texts(&list, "user-field").is_empty(),
+            "no projects, no field"
+        );
 
-        let ada_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
-            .fetch_one(app.sigra.db().pool())
-            .await
-            .expect("id");
+        let ada_id: String =
+            sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
+                .fetch_one(app.sigra.db().pool())
+                .await
+                .expect("id");
         let page = app
             .get(&format!("/admin/users/{ada_id}"), Some(&admin))
             .await

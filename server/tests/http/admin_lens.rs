@@ -63,7 +63,11 @@ async fn the_lens_opens_to_platform_admins_and_the_organizations_own_admins_and_
             .filter(|path| path.starts_with("/api/organization-admin/"))
             .collect();
         assert!(functions.len() >= 2, "{functions:?}");
-        let opened = [("the owner", &ada), ("an admin", &dee), ("a platform admin", &admin)];
+        let opened = [
+            ("the owner", &ada),
+            ("an admin", &dee),
+            ("a platform admin", &admin),
+        ];
         let refused = [("a member", &bob), ("another organization's owner", &carl)];
         for slug in ["acme", "nope"] {
             for page in &pages {
@@ -71,8 +75,16 @@ async fn the_lens_opens_to_platform_admins_and_the_organizations_own_admins_and_
                 let guest = app.get(&page, None).await;
                 assert!(location(&guest).starts_with("/users/log-in"), "{page}");
                 for (who, cookie) in opened {
-                    let expected = if slug == "acme" { StatusCode::OK } else { StatusCode::NOT_FOUND };
-                    assert_eq!(app.get(&page, Some(cookie)).await.status(), expected, "{page} for {who}");
+                    let expected = if slug == "acme" {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::NOT_FOUND
+                    };
+                    assert_eq!(
+                        app.get(&page, Some(cookie)).await.status(),
+                        expected,
+                        "{page} for {who}"
+                    );
                 }
                 for (who, cookie) in refused {
                     assert_eq!(
@@ -90,8 +102,16 @@ async fn the_lens_opens_to_platform_admins_and_the_organizations_own_admins_and_
                     "{path} for a guest"
                 );
                 for (who, cookie) in opened {
-                    let expected = if slug == "acme" { StatusCode::OK } else { StatusCode::NOT_FOUND };
-                    assert_eq!(app.call_json(path, &form, Some(cookie)).await.status(), expected, "{path} {slug} for {who}");
+                    let expected = if slug == "acme" {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::NOT_FOUND
+                    };
+                    assert_eq!(
+                        app.call_json(path, &form, Some(cookie)).await.status(),
+                        expected,
+                        "{path} {slug} for {who}"
+                    );
                 }
                 for (who, cookie) in refused {
                     assert_eq!(
@@ -103,12 +123,18 @@ async fn the_lens_opens_to_platform_admins_and_the_organizations_own_admins_and_
             }
         }
         // The list of every organization is the platform admins'.
-        assert_eq!(app.get("/admin/organizations", Some(&ada)).await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            app.get("/admin/organizations", Some(&ada)).await.status(),
+            StatusCode::FORBIDDEN
+        );
         let list = app.get("/admin/organizations", Some(&admin)).await;
         assert_eq!(list.status(), StatusCode::OK);
         let body = list.text().await.expect("body");
         for slug in ["acme", "other"] {
-            assert!(body.contains(&format!("href=\"/admin/organizations/{slug}\"")), "{slug}");
+            assert!(
+                body.contains(&format!("href=\"/admin/organizations/{slug}\"")),
+                "{slug}"
+            );
         }
     })
     .await;
@@ -137,9 +163,14 @@ async fn the_lens_shows_only_its_organizations_members_and_events_and_hides_addr
         assert_eq!(members.len(), 2, "ada and bob: {members:?}");
         assert!(page.contains("bob@example.com") && !page.contains("carl@example.com"));
 
-        for (who, cookie, addresses) in [("ada", &ada, false), ("the platform admin", &admin, true)] {
+        for (who, cookie, addresses) in [("ada", &ada, false), ("the platform admin", &admin, true)]
+        {
             let events: Value = app
-                .call_json("/api/organization-admin/audit", &[("slug", "acme")], Some(cookie))
+                .call_json(
+                    "/api/organization-admin/audit",
+                    &[("slug", "acme")],
+                    Some(cookie),
+                )
                 .await
                 .json()
                 .await
@@ -166,12 +197,21 @@ async fn the_lens_shows_only_its_organizations_members_and_events_and_hides_addr
         let csv = app.get(export, Some(&ada)).await;
         assert_eq!(csv.status(), StatusCode::OK);
         let csv = csv.text().await.expect("csv");
-        let rows: Vec<&str> = csv.split("\r\n").filter(|row| !row.is_empty()).skip(1).collect();
+        let rows: Vec<&str> = csv
+            .split("\r\n")
+            .filter(|row| !row.is_empty())
+            .skip(1)
+            .collect();
         assert!(!rows.is_empty());
         assert!(rows.iter().all(|row| row.contains(",Acme,")), "{csv}");
-        assert_eq!(app.get(export, Some(&carl)).await.status(), StatusCode::NOT_FOUND);
         assert_eq!(
-            app.get("/admin/organizations/nope/audit/export.csv", Some(&admin)).await.status(),
+            app.get(export, Some(&carl)).await.status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.get("/admin/organizations/nope/audit/export.csv", Some(&admin))
+                .await
+                .status(),
             StatusCode::NOT_FOUND
         );
     })

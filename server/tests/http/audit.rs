@@ -552,17 +552,21 @@ async fn a_host_writes_its_own_actions_with_its_change_and_never_the_cores() {
         .fetch_all(app.sigra.db().pool())
         .await
         .expect("rows");
-        let ada_id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
-            .fetch_one(app.sigra.db().pool())
-            .await
-            .expect("id");
+        let ada_id: String =
+            sqlx::query_scalar("SELECT id FROM users WHERE email = 'ada@example.com'")
+                .fetch_one(app.sigra.db().pool())
+                .await
+                .expect("id");
         let acme_id: String = sqlx::query_scalar("SELECT id FROM organizations")
             .fetch_one(app.sigra.db().pool())
             .await
             .expect("id");
         assert_eq!(rows.len(), 2, "{rows:?}");
         for (row, action) in rows.iter().zip(["project.create", "project.delete"]) {
-            assert_eq!((row.0.as_str(), &row.1, &row.2), (action, &ada_id, &acme_id));
+            assert_eq!(
+                (row.0.as_str(), &row.1, &row.2),
+                (action, &ada_id, &acme_id)
+            );
             assert!(row.3.contains(&project), "{}", row.3);
         }
 

@@ -36,7 +36,10 @@ async fn sealed_rows_verify_and_an_edited_row_breaks_the_chain_at_that_row() {
     on_each_engine(|app: TestApp| async move {
         activity(&app).await;
         let rows = app.count("SELECT COUNT(*) FROM audit_events").await;
-        assert_eq!(verify(&app).await.unsealed, u64::try_from(rows).expect("rows"));
+        assert_eq!(
+            verify(&app).await.unsealed,
+            u64::try_from(rows).expect("rows")
+        );
         assert_eq!(sealed(&app).await, u64::try_from(rows).expect("rows"));
         assert_eq!(sealed(&app).await, 0, "nothing new to seal");
         let report = verify(&app).await;
@@ -74,9 +77,16 @@ async fn a_deleted_row_a_cut_tail_and_swapped_rows_are_each_found() {
             .await
             .expect("sealed rows");
 
-        execute(&app, &format!("DELETE FROM audit_events WHERE chain_seq = {last}")).await;
+        execute(
+            &app,
+            &format!("DELETE FROM audit_events WHERE chain_seq = {last}"),
+        )
+        .await;
         let broken = verify(&app).await.broken.expect("found");
-        assert_eq!((broken.seq, broken.problem), (last, ChainProblem::Truncated));
+        assert_eq!(
+            (broken.seq, broken.problem),
+            (last, ChainProblem::Truncated)
+        );
 
         execute(&app, "DELETE FROM audit_events WHERE chain_seq = 2").await;
         let broken = verify(&app).await.broken.expect("found");
@@ -88,10 +98,16 @@ async fn a_deleted_row_a_cut_tail_and_swapped_rows_are_each_found() {
         activity(&app).await;
         sealed(&app).await;
         // Two rows trade places (their sequence numbers and MACs swapped with them).
-        execute(&app, "UPDATE audit_events SET chain_seq = -chain_seq WHERE chain_seq IN (2, 3)")
-            .await;
-        execute(&app, "UPDATE audit_events SET chain_seq = 5 - (-chain_seq) WHERE chain_seq IN (-2, -3)")
-            .await;
+        execute(
+            &app,
+            "UPDATE audit_events SET chain_seq = -chain_seq WHERE chain_seq IN (2, 3)",
+        )
+        .await;
+        execute(
+            &app,
+            "UPDATE audit_events SET chain_seq = 5 - (-chain_seq) WHERE chain_seq IN (-2, -3)",
+        )
+        .await;
         let broken = verify(&app).await.broken.expect("found");
         assert_eq!((broken.seq, broken.problem), (2, ChainProblem::Altered));
     })
@@ -111,12 +127,20 @@ async fn a_chain_sealed_with_another_secret_key_does_not_verify_and_is_not_seale
             let other = sigra::crypto::SecretKey::generate_text();
             let verified = server(&app, &other, &["audit", "verify"], None);
             assert!(!succeeded(&verified), "{}", said(&verified));
-            assert!(said(&verified).contains("another SIGRA_SECRET_KEY"), "{}", said(&verified));
+            assert!(
+                said(&verified).contains("another SIGRA_SECRET_KEY"),
+                "{}",
+                said(&verified)
+            );
             let seal = server(&app, &other, &["audit", "seal"], None);
             assert!(!succeeded(&seal), "{}", said(&seal));
             let verified = server(&app, &first, &["audit", "verify"], None);
             assert!(succeeded(&verified), "{}", said(&verified));
-            assert!(said(&verified).contains("the audit chain is intact"), "{}", said(&verified));
+            assert!(
+                said(&verified).contains("the audit chain is intact"),
+                "{}",
+                said(&verified)
+            );
         }
     })
     .await;

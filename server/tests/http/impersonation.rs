@@ -11,8 +11,7 @@ use serde_json::Value;
 
 use crate::admin::make_admin;
 use crate::helpers::{
-    clears_session, location, on_each_engine, session_cookie, set_cookies, TestApp,
-    CANARY_PASSWORD,
+    clears_session, location, on_each_engine, session_cookie, set_cookies, TestApp, CANARY_PASSWORD,
 };
 
 const KEPT_ASIDE: &str = "__Host-sigra_impersonator=";
@@ -188,8 +187,8 @@ async fn every_security_change_is_refused_while_impersonating_and_each_refusal_i
                     "/api/admin/",
                     "/api/organization-admin/",
                 ]
-                    .iter()
-                    .any(|prefix| path.starts_with(prefix))
+                .iter()
+                .any(|prefix| path.starts_with(prefix))
             })
             .collect();
         assert!(functions.len() >= 25, "{functions:?}");
@@ -290,7 +289,12 @@ async fn stopping_goes_back_to_the_admins_own_session_with_a_new_token() {
         let (browser, session, kept) = started(&app, &cast).await;
 
         let stopped = app
-            .post_form("/api/impersonation/stop", "/users/settings", &[], Some(&browser))
+            .post_form(
+                "/api/impersonation/stop",
+                "/users/settings",
+                &[],
+                Some(&browser),
+            )
             .await;
         assert_eq!(location(&stopped), format!("/admin/users/{}", cast.user_id));
         assert!(clears_kept_aside(&stopped), "the kept-aside cookie goes");
@@ -300,7 +304,11 @@ async fn stopping_goes_back_to_the_admins_own_session_with_a_new_token() {
 
         assert_eq!(me(&app, &session).await, None, "the impersonation is over");
         let kept_token = kept.replace(KEPT_ASIDE, "__Host-sigra_session=");
-        assert_eq!(me(&app, &kept_token).await, None, "the kept-aside token is spent");
+        assert_eq!(
+            me(&app, &kept_token).await,
+            None,
+            "the kept-aside token is spent"
+        );
         assert_eq!(
             app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'impersonation'")
                 .await,
@@ -313,7 +321,12 @@ async fn stopping_goes_back_to_the_admins_own_session_with_a_new_token() {
 
         // Replaying the stop with the old cookies changes nothing.
         let replayed = app
-            .post_form("/api/impersonation/stop", "/users/settings", &[], Some(&browser))
+            .post_form(
+                "/api/impersonation/stop",
+                "/users/settings",
+                &[],
+                Some(&browser),
+            )
             .await;
         assert!(session_cookie(&replayed).is_none(), "{replayed:?}");
         assert_eq!(audit_rows(&app, "admin.impersonation.stop").await.len(), 1);
@@ -331,7 +344,10 @@ async fn logging_out_of_an_impersonation_stops_it() {
             .await;
         assert_eq!(location(&out), format!("/admin/users/{}", cast.user_id));
         let back = session_cookie(&out).expect("the admin's session");
-        assert_eq!(me(&app, &back).await.expect("back")["email"], "admin@example.com");
+        assert_eq!(
+            me(&app, &back).await.expect("back")["email"],
+            "admin@example.com"
+        );
         assert_eq!(me(&app, &session).await, None);
         assert_eq!(audit_rows(&app, "admin.impersonation.stop").await.len(), 1);
     })
@@ -350,11 +366,20 @@ async fn stopping_when_the_admins_own_session_has_ended_asks_to_log_in_again() {
             .expect("the admin's sessions ended elsewhere");
 
         let stopped = app
-            .post_form("/api/impersonation/stop", "/users/settings", &[], Some(&browser))
+            .post_form(
+                "/api/impersonation/stop",
+                "/users/settings",
+                &[],
+                Some(&browser),
+            )
             .await;
         assert_eq!(location(&stopped), "/users/log-in");
         assert!(clears_session(&stopped) && clears_kept_aside(&stopped));
-        assert_eq!(app.session_rows().await, 1, "only the user's own session is left");
+        assert_eq!(
+            app.session_rows().await,
+            1,
+            "only the user's own session is left"
+        );
         let rows = audit_rows(&app, "admin.impersonation.stop").await;
         assert!(rows[0].3.contains("\"restored\":false"), "{}", rows[0].3);
     })
@@ -380,7 +405,10 @@ async fn a_kept_aside_cookie_of_another_session_does_not_become_the_admins() {
             .await;
         assert_eq!(location(&stopped), "/users/log-in");
         assert!(session_cookie(&stopped).is_none());
-        assert!(me(&app, &other).await.is_some(), "that session is untouched");
+        assert!(
+            me(&app, &other).await.is_some(),
+            "that session is untouched"
+        );
     })
     .await;
 }
@@ -403,8 +431,14 @@ async fn an_impersonation_ends_after_fifteen_idle_minutes_or_thirty_in_all_and_g
         assert!(clears_kept_aside(&response), "{response:?}");
         let back = session_cookie(&response).expect("the admin's own session comes back");
         let seen: Value = response.json().await.expect("json");
-        assert_eq!(seen["email"], "admin@example.com", "this request is the admin's");
-        assert_eq!(me(&app, &back).await.expect("alive")["email"], "admin@example.com");
+        assert_eq!(
+            seen["email"], "admin@example.com",
+            "this request is the admin's"
+        );
+        assert_eq!(
+            me(&app, &back).await.expect("alive")["email"],
+            "admin@example.com"
+        );
         let rows = audit_rows(&app, "admin.impersonation.timeout_expire").await;
         assert_eq!(rows.len(), 1);
         assert_eq!((&rows[0].1, &rows[0].2), (&cast.admin_id, &cast.user_id));
@@ -433,8 +467,8 @@ async fn an_impersonation_ends_after_fifteen_idle_minutes_or_thirty_in_all_and_g
 }
 
 #[tokio::test]
-async fn platform_admins_the_admins_own_account_and_accounts_being_deleted_cannot_be_impersonated(
-) {
+async fn platform_admins_the_admins_own_account_and_accounts_being_deleted_cannot_be_impersonated()
+{
     on_each_engine(|app: TestApp| async move {
         let cast = cast(&app).await;
         app.signed_in("colleague@example.com").await;
@@ -451,7 +485,11 @@ async fn platform_admins_the_admins_own_account_and_accounts_being_deleted_canno
             (&cast.user_id, "deletion_scheduled"),
         ] {
             let refused = app
-                .call_json("/api/admin/impersonate", &[("id", target)], Some(&cast.admin))
+                .call_json(
+                    "/api/admin/impersonate",
+                    &[("id", target)],
+                    Some(&cast.admin),
+                )
                 .await;
             assert_eq!(refused.status(), StatusCode::CONFLICT, "{reason}");
             assert!(session_cookie(&refused).is_none());

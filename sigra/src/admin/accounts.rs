@@ -303,7 +303,9 @@ impl Admin<'_> {
     ) -> Result<()> {
         let (mut change, user) = self.acting_on(admin, sudo, user, request).await?;
         let event = by_admin(admin, Action::AccountUnlock);
-        self.core.unlock_account(&mut change, &user.id, event).await?;
+        self.core
+            .unlock_account(&mut change, &user.id, event)
+            .await?;
         change.commit().await
     }
 
@@ -369,7 +371,9 @@ impl Admin<'_> {
         let event = by_admin(admin, Action::ConfirmationSuccess)
             .target_user(&user.id)
             .meta("method", "admin");
-        self.core.mark_confirmed(&mut change, &user.id, event).await?;
+        self.core
+            .mark_confirmed(&mut change, &user.id, event)
+            .await?;
         change.commit().await
     }
 }

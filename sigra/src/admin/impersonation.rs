@@ -87,10 +87,7 @@ impl Admin<'_> {
             .create_impersonation_session(&mut change, &target.id, &impersonator)
             .await?;
         // Starting is a privilege change for the admin's session too: its cookie is replaced.
-        let admin_session = self
-            .core
-            .renew_token(&mut change, sudo.session())
-            .await?;
+        let admin_session = self.core.renew_token(&mut change, sudo.session()).await?;
         let event = by_admin(admin, Action::ImpersonationStart)
             .effective_user(&target.id)
             .target_user(&target.id)

@@ -319,7 +319,9 @@ impl Admin<'_> {
         let text = |value: &Option<String>| value.as_deref().unwrap_or_default().trim().to_owned();
         let (provider, organization) = (text(&query.provider), text(&query.organization));
         let from = query.registered_from.map_or(i64::MIN, Timestamp::as_millis);
-        let until = query.registered_until.map_or(i64::MAX, Timestamp::as_millis);
+        let until = query
+            .registered_until
+            .map_or(i64::MAX, Timestamp::as_millis);
         let total: i64 =
             sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {FILTERS}"))
                 .bind(&search)

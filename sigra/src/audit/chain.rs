@@ -285,11 +285,7 @@ impl AuditChain<'_> {
 
 /// Deletes the chain's prefix of rows that happened before `before`, at most `limit` of them,
 /// and moves the anchor past them; how many went. Unsealed rows stay (they are the newest).
-pub(crate) async fn prune_prefix(
-    conn: &mut AnyConnection,
-    before: i64,
-    limit: i64,
-) -> Result<u64> {
+pub(crate) async fn prune_prefix(conn: &mut AnyConnection, before: i64, limit: i64) -> Result<u64> {
     // The chain's prefix ends before the first sealed row that must be kept.
     let first_kept: Option<i64> = sqlx::query_scalar(
         "SELECT MIN(chain_seq) FROM audit_events WHERE chain_seq IS NOT NULL AND occurred_at >= $1",
@@ -369,7 +365,11 @@ mod tests {
         assert_ne!(row("{}").mac(&key, 1, "x"), sealed, "the row before");
         let mut moved = row("{}");
         moved.target_id = moved.actor_id.take();
-        assert_ne!(moved.mac(&key, 1, GENESIS), sealed, "a value moved to another column");
+        assert_ne!(
+            moved.mac(&key, 1, GENESIS),
+            sealed,
+            "a value moved to another column"
+        );
         let other = SecretKey::parse(&SecretKey::generate_text()).expect("key");
         assert_ne!(
             row("{}").mac(&other.derive(KEY_PURPOSE), 1, GENESIS),

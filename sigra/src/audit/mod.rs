@@ -668,7 +668,12 @@ mod tests {
 
     #[test]
     fn host_actions_are_well_formed_and_outside_every_core_prefix() {
-        for name in ["project.create", "billing.invoice_paid", "a.b.c", "v2.thing"] {
+        for name in [
+            "project.create",
+            "billing.invoice_paid",
+            "a.b.c",
+            "v2.thing",
+        ] {
             assert!(HostAction::new(name).is_ok(), "{name}");
         }
         for name in [

@@ -122,7 +122,11 @@ impl Confirmation<'_> {
             return Err(Error::InvalidToken);
         }
         self.core
-            .mark_confirmed(&mut change, &redeemed.user_id, confirmed_by(&redeemed.user_id, "link"))
+            .mark_confirmed(
+                &mut change,
+                &redeemed.user_id,
+                confirmed_by(&redeemed.user_id, "link"),
+            )
             .await?;
         change.commit().await
     }
@@ -168,7 +172,6 @@ impl Confirmation<'_> {
             }
         }
     }
-
 }
 
 /// The owner confirmed their address with a mailed link or code.

@@ -21,9 +21,8 @@ pub use bearer::{bearer_header, is_bearer_request, is_cookieless_api_request, Be
 pub use caller::{scopes, Caller, Granted, RequiredScopes};
 pub use client_ip::{client_ip, resolve_client_ip, ClientIp};
 pub use cookies::{
-    clear_impersonator_cookie, clear_session_cookie, find_cookie, impersonator_cookie,
-    IMPERSONATOR_COOKIE, host_cookie, renewed_session_cookie, session_cookie,
-    HostCookies, SESSION_COOKIE,
+    clear_impersonator_cookie, clear_session_cookie, find_cookie, host_cookie, impersonator_cookie,
+    renewed_session_cookie, session_cookie, HostCookies, IMPERSONATOR_COOKIE, SESSION_COOKIE,
 };
 pub use csrf::reject_cross_site;
 pub use error::{encode_refusals, log_errors, AppError, HostErrors};

@@ -28,7 +28,9 @@ use crate::mail::Message;
 use crate::mfa::TrustedBrowsers;
 use crate::plumbing::Core;
 use crate::request::RequestContext;
-use crate::sessions::{AccountOwner, Authenticated, NewSession, PendingMfa, RenewedToken, SessionKind, Sudo};
+use crate::sessions::{
+    AccountOwner, Authenticated, NewSession, PendingMfa, RenewedToken, SessionKind, Sudo,
+};
 use crate::users::UserId;
 
 use ceremony::Kind;

@@ -119,7 +119,10 @@ impl SessionPolicy {
             return Verdict::Expired(ExpiredBy::Absolute);
         }
         let idle = now.since(times.last_seen_at);
-        if self.idle_limit(times.kind).is_some_and(|limit| idle >= limit) {
+        if self
+            .idle_limit(times.kind)
+            .is_some_and(|limit| idle >= limit)
+        {
             return Verdict::Expired(ExpiredBy::Idle);
         }
         let touch_interval = match times.kind {
