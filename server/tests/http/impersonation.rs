@@ -467,6 +467,64 @@ async fn an_impersonation_ends_after_fifteen_idle_minutes_or_thirty_in_all_and_g
 }
 
 #[tokio::test]
+async fn revoking_the_admins_grant_ends_their_impersonation_at_the_next_request() {
+    on_each_engine(|app: TestApp| async move {
+        let cast = cast(&app).await;
+        let (browser, session, _) = started(&app, &cast).await;
+        app.sigra
+            .admin()
+            .revoke("admin@example.com", &sigra::request::RequestContext::command("test"))
+            .await
+            .expect("revoked");
+        let seen = me(&app, &browser).await.expect("the admin's own session");
+        assert_eq!(seen["email"], "admin@example.com", "no longer the user");
+        assert_eq!(me(&app, &session).await, None, "the impersonation is over");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'impersonation'")
+                .await,
+            0
+        );
+        let rows = audit_rows(&app, "admin.impersonation.stop").await;
+        assert_eq!(rows.len(), 1);
+        assert_eq!((&rows[0].1, &rows[0].2), (&cast.admin_id, &cast.user_id));
+        assert!(rows[0].3.contains("grant_revoked"), "{}", rows[0].3);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_impersonation_nobody_comes_back_to_is_audited_when_the_cleanup_ends_it() {
+    on_each_engine(|app: TestApp| async move {
+        let cast = cast(&app).await;
+        let (_, session, _) = started(&app, &cast).await;
+        app.sigra
+            .jobs()
+            .schedule_periodic_jobs()
+            .await
+            .expect("scheduled");
+        app.advance(16 * MINUTE);
+        app.deliver_mail().await;
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'impersonation'")
+                .await,
+            0,
+            "the cleanup ended it"
+        );
+        let rows = audit_rows(&app, "admin.impersonation.timeout_expire").await;
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!((&rows[0].1, &rows[0].2), (&cast.admin_id, &cast.user_id));
+        assert!(rows[0].3.contains("idle"), "{}", rows[0].3);
+        assert_eq!(me(&app, &session).await, None);
+        assert_eq!(
+            audit_rows(&app, "admin.impersonation.timeout_expire").await.len(),
+            1,
+            "once"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn platform_admins_the_admins_own_account_and_accounts_being_deleted_cannot_be_impersonated()
 {
     on_each_engine(|app: TestApp| async move {

@@ -312,6 +312,9 @@ impl Jobs<'_> {
             .begin_write()
             .await
             .map_err(|e| e.to_string())?;
+        crate::sessions::audit_abandoned_impersonations(&mut tx, now)
+            .await
+            .map_err(|e| e.to_string())?;
         let removed = store::clean_up(&mut tx, &cutoffs)
             .await
             .map_err(|e| e.to_string())?;

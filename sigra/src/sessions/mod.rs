@@ -217,6 +217,31 @@ pub enum SessionCheck {
     Unknown,
 }
 
+/// Writes the `admin.impersonation.timeout_expire` row of each impersonation that ran out
+/// without a request coming back to it, before the cleanup in `conn`'s transaction deletes it
+/// (one that is checked first is audited by the check, and is gone by then).
+pub(crate) async fn audit_abandoned_impersonations(
+    conn: &mut sqlx::AnyConnection,
+    now: Timestamp,
+) -> Result<()> {
+    let idle_since = Timestamp::from_millis(
+        now.as_millis()
+            .saturating_sub(crate::clock::millis_of(policy::IMPERSONATION_IDLE_TIMEOUT)),
+    );
+    for ended in store::ended_impersonations(conn, now, idle_since).await? {
+        let user = UserId::from_stored(ended.user_id);
+        let event = AuditEvent::new(Action::ImpersonationTimeout)
+            .actor(&UserId::from_stored(ended.impersonator_user_id))
+            .effective_user(&user)
+            .target_user(&user)
+            .session(&ended.id)
+            .meta("reason", if ended.absolute == 1 { "absolute" } else { "idle" });
+        crate::audit::record(conn, now, event, &RequestContext::default()).await?;
+        store::delete(conn, &SessionId(ended.id)).await?;
+    }
+    Ok(())
+}
+
 /// Session checks, the user's sessions page, and sudo: `sigra.sessions()`.
 #[derive(Clone, Copy)]
 pub struct Sessions<'a> {
@@ -389,6 +414,12 @@ impl Sessions<'_> {
                 }))
             }
             Verdict::Active { touch } => {
+                if let Some(admin) = &found.session.impersonator {
+                    if !self.impersonator_holds_grant(admin).await? {
+                        self.end_ungranted_impersonation(&found, admin).await?;
+                        return Ok(SessionCheck::Unknown);
+                    }
+                }
                 let renewed = match found.token {
                     store::TokenMatch::Current { issued_at }
                         if policy.token_due(found.session.kind, issued_at, now) =>
@@ -420,6 +451,34 @@ impl Sessions<'_> {
                 ))
             }
         }
+    }
+
+    /// Whether the admin behind an impersonation still holds the platform admin grant: an
+    /// impersonation lasts only as long as the grant (one read per request of one).
+    async fn impersonator_holds_grant(&self, admin: &Impersonator) -> Result<bool> {
+        let mut conn = self.core.db().acquire().await?;
+        crate::admin::grants::store::is_granted(&mut conn, &admin.user_id).await
+    }
+
+    /// Ends an impersonation whose admin lost the grant, audited as its stop.
+    async fn end_ungranted_impersonation(
+        &self,
+        found: &store::Found,
+        admin: &Impersonator,
+    ) -> Result<()> {
+        let mut tx = self.core.db().begin_write().await?;
+        if store::delete(&mut tx, &found.session.id).await? {
+            let event = AuditEvent::new(Action::ImpersonationStop)
+                .actor(&admin.user_id)
+                .effective_user(&found.user.id)
+                .target_user(&found.user.id)
+                .session(found.session.id.as_str())
+                .meta("restored", false)
+                .meta("reason", "grant_revoked");
+            crate::audit::record(&mut tx, self.core.now(), event, &RequestContext::default())
+                .await?;
+        }
+        tx.commit().await
     }
 
     /// Rolls a session's token: the presented one stays accepted for the grace window (requests

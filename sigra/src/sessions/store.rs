@@ -290,6 +290,36 @@ pub(crate) async fn known_ips(conn: &mut AnyConnection, user: &UserId) -> Result
     .await?)
 }
 
+/// An impersonation that has run out.
+#[derive(sqlx::FromRow)]
+pub(crate) struct EndedImpersonation {
+    pub id: String,
+    pub user_id: String,
+    pub impersonator_user_id: String,
+    /// 1 when its absolute end passed, 0 when it sat idle too long.
+    pub absolute: i64,
+}
+
+/// The impersonations that have run out by `now`: past their end, or unused since
+/// `idle_since`.
+pub(crate) async fn ended_impersonations(
+    conn: &mut AnyConnection,
+    now: Timestamp,
+    idle_since: Timestamp,
+) -> Result<Vec<EndedImpersonation>> {
+    Ok(sqlx::query_as(
+        "SELECT id, user_id, impersonator_user_id, \
+         CASE WHEN expires_at <= $1 THEN 1 ELSE 0 END AS absolute \
+         FROM user_sessions WHERE kind = $2 AND impersonator_user_id IS NOT NULL \
+         AND (expires_at <= $1 OR last_seen_at <= $3)",
+    )
+    .bind(now.as_millis())
+    .bind(SessionKind::Impersonation.as_str())
+    .bind(idle_since.as_millis())
+    .fetch_all(conn)
+    .await?)
+}
+
 /// A row of the user's session list.
 #[derive(sqlx::FromRow)]
 pub(crate) struct Listed {
