@@ -100,6 +100,7 @@ for (const js of [true, false]) {
       if (js) await hydrated(page);
       await page.getByLabel("Email or id").fill(target);
       await page.getByRole("button", { name: "Search" }).click();
+      await expect(page.getByTestId("user-total")).toHaveText("1 user matches");
       await page.getByTestId("user-email").click();
       await expect(page.getByTestId("admin-user-email")).toHaveText(target);
       const detail = page.url();
