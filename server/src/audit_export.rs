@@ -125,10 +125,13 @@ async fn page(sigra: Sigra, admin: Viewer, mut query: AuditQuery) -> Option<(Pie
         Ok(page) => {
             let rows: String = page.events.iter().map(csv_record).collect();
             // A cursor that does not move on would repeat the page for ever: stop there.
-            let next = page.next_cursor.filter(|c| Some(c) != query.cursor.as_ref()).map(|cursor| {
-                query.cursor = Some(cursor);
-                (sigra, admin, Next::Page(query))
-            });
+            let next = page
+                .next_cursor
+                .filter(|c| Some(c) != query.cursor.as_ref())
+                .map(|cursor| {
+                    query.cursor = Some(cursor);
+                    (sigra, admin, Next::Page(query))
+                });
             Some((Ok(Bytes::from(rows)), next))
         }
         Err(error) => {

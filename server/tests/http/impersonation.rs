@@ -473,7 +473,10 @@ async fn revoking_the_admins_grant_ends_their_impersonation_at_the_next_request(
         let (browser, session, _) = started(&app, &cast).await;
         app.sigra
             .admin()
-            .revoke("admin@example.com", &sigra::request::RequestContext::command("test"))
+            .revoke(
+                "admin@example.com",
+                &sigra::request::RequestContext::command("test"),
+            )
             .await
             .expect("revoked");
         let seen = me(&app, &browser).await.expect("the admin's own session");
@@ -516,7 +519,9 @@ async fn an_impersonation_nobody_comes_back_to_is_audited_when_the_cleanup_ends_
         assert!(rows[0].3.contains("idle"), "{}", rows[0].3);
         assert_eq!(me(&app, &session).await, None);
         assert_eq!(
-            audit_rows(&app, "admin.impersonation.timeout_expire").await.len(),
+            audit_rows(&app, "admin.impersonation.timeout_expire")
+                .await
+                .len(),
             1,
             "once"
         );

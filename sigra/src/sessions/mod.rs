@@ -235,7 +235,14 @@ pub(crate) async fn audit_abandoned_impersonations(
             .effective_user(&user)
             .target_user(&user)
             .session(&ended.id)
-            .meta("reason", if ended.absolute == 1 { "absolute" } else { "idle" });
+            .meta(
+                "reason",
+                if ended.absolute == 1 {
+                    "absolute"
+                } else {
+                    "idle"
+                },
+            );
         crate::audit::record(conn, now, event, &RequestContext::default()).await?;
         store::delete(conn, &SessionId(ended.id)).await?;
     }
