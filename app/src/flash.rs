@@ -101,6 +101,8 @@ pub enum Flash {
     AdminUnlocked,
     /// An admin turned off an account's second factors.
     AdminSecondFactorsOff,
+    /// An admin ended one session of an account.
+    AdminSessionRevoked,
     /// An admin required a new password of an account.
     AdminPasswordChangeRequired,
     /// An admin confirmed an account's address.
@@ -115,7 +117,7 @@ pub enum Flash {
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 51] = [
+    const ALL: [Flash; 52] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -162,6 +164,7 @@ impl Flash {
         Self::AdminSessionsRevoked,
         Self::AdminUnlocked,
         Self::AdminSecondFactorsOff,
+        Self::AdminSessionRevoked,
         Self::AdminPasswordChangeRequired,
         Self::AdminEmailConfirmed,
         Self::ImpersonationStarted,
@@ -236,6 +239,7 @@ impl Flash {
             Self::AdminSessionsRevoked => "Every session of the account was ended.",
             Self::AdminUnlocked => "The account is unlocked.",
             Self::AdminSecondFactorsOff => "The account's second factors are off; its owner was mailed.",
+            Self::AdminSessionRevoked => "The session was ended.",
             Self::AdminPasswordChangeRequired => "Every session of the account ended; a new password is required at the next log-in.",
             Self::AdminEmailConfirmed => "The account's email address is confirmed.",
             Self::ImpersonationStarted => "You are now working as this user, for at most 30 minutes. Security settings can't be changed.",
@@ -293,6 +297,7 @@ impl Flash {
             | Self::AdminSessionsRevoked
             | Self::AdminUnlocked
             | Self::AdminSecondFactorsOff
+            | Self::AdminSessionRevoked
             | Self::AdminPasswordChangeRequired
             | Self::AdminEmailConfirmed
             | Self::ImpersonationStopped => Tone::Success,
@@ -349,6 +354,7 @@ impl Flash {
             Self::AdminSessionsRevoked => "admin_sessions_revoked",
             Self::AdminUnlocked => "admin_unlocked",
             Self::AdminSecondFactorsOff => "admin_second_factors_off",
+            Self::AdminSessionRevoked => "admin_session_revoked",
             Self::AdminPasswordChangeRequired => "admin_password_change_required",
             Self::AdminEmailConfirmed => "admin_email_confirmed",
             Self::ImpersonationStarted => "impersonation_started",

@@ -97,6 +97,8 @@ pub struct UserFilters {
     /// `yes`, `no`, or either.
     pub second_factor: Option<String>,
     /// `yes`, `no`, or either.
+    pub passkeys: Option<String>,
+    /// `yes`, `no`, or either.
     pub locked: Option<String>,
     /// `yes`, `all`, or only accounts in use.
     pub deleted: Option<String>,
@@ -116,11 +118,12 @@ pub struct UserFilters {
 
 impl UserFilters {
     /// The names and values, in the form's order.
-    pub fn pairs(&self) -> [(&'static str, Option<&str>); 11] {
+    pub fn pairs(&self) -> [(&'static str, Option<&str>); 12] {
         [
             ("q", self.q.as_deref()),
             ("confirmed", self.confirmed.as_deref()),
             ("second_factor", self.second_factor.as_deref()),
+            ("passkeys", self.passkeys.as_deref()),
             ("locked", self.locked.as_deref()),
             ("deleted", self.deleted.as_deref()),
             ("provider", self.provider.as_deref()),
@@ -139,6 +142,7 @@ impl UserFilters {
             q: get("q"),
             confirmed: get("confirmed"),
             second_factor: get("second_factor"),
+            passkeys: get("passkeys"),
             locked: get("locked"),
             deleted: get("deleted"),
             provider: get("provider"),
@@ -214,7 +218,9 @@ pub struct PasskeyView {
 /// A session on the detail page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionView {
-    /// `standard`, `remember_me` or `mfa_pending`.
+    /// Its id (to end it).
+    pub id: String,
+    /// `standard`, `remember_me`, `mfa_pending` or `impersonation`.
     pub kind: String,
     /// The browser.
     pub user_agent: Option<String>,
@@ -310,6 +316,7 @@ pub async fn admin_user(id: String) -> Result<UserDetailView, UiError> {
             .sessions
             .into_iter()
             .map(|s| SessionView {
+                id: s.id,
                 from: match (s.ip, s.place) {
                     (Some(ip), Some(place)) => Some(format!("{ip} ({place})")),
                     (ip, place) => ip.or(place),
@@ -344,6 +351,20 @@ pub async fn admin_user(id: String) -> Result<UserDetailView, UiError> {
             })
             .collect(),
     })
+}
+
+/// Ends one session of the account `id` (needs sudo).
+#[server(prefix = "/api/admin", endpoint = "revoke-session")]
+pub async fn admin_revoke_session(id: String, session: String) -> Result<(), UiError> {
+    let (cx, admin, sudo, user) = ssr::acting_on(&id).await?;
+    let session = sigra::sessions::SessionId::from_client(&session);
+    cx.sigra
+        .admin()
+        .revoke_session(&admin, &sudo, &user, &session, &cx.request)
+        .await?;
+    crate::flash::ssr::set(crate::flash::Flash::AdminSessionRevoked);
+    leptos_axum::redirect(&crate::paths::admin_user(&id));
+    Ok(())
 }
 
 /// What an admin may do to an account from its page, each under the admin's sudo.

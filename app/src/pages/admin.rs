@@ -10,8 +10,8 @@ use leptos_router::hooks::use_params_map;
 
 use crate::admin::{
     admin_audit, admin_overview, admin_user, admin_users, AccountAction, AdminAct,
-    AdminImpersonate, AuditEventView, AuditView, OverviewView, UserDetailView, UserFilters,
-    UserRowView, UsersView, AUDIT_FILTERS,
+    AdminImpersonate, AdminRevokeSession, AuditEventView, AuditView, OverviewView, SessionView,
+    UserDetailView, UserFilters, UserRowView, UsersView, AUDIT_FILTERS,
 };
 use crate::components::account_page::AccountPage;
 use crate::components::forms::ActionError;
@@ -82,6 +82,7 @@ fn SearchForm(filters: UserFilters) -> impl IntoView {
         q,
         confirmed,
         second_factor,
+        passkeys,
         locked,
         deleted,
         provider,
@@ -130,6 +131,7 @@ fn SearchForm(filters: UserFilters) -> impl IntoView {
                 </div>
                 {select("confirmed", "Confirmed", confirmed, either)}
                 {select("second_factor", "Two-factor", second_factor, either)}
+                {select("passkeys", "Passkeys", passkeys, either)}
                 {select("locked", "Locked", locked, either)}
                 {select("deleted", "Deleted", deleted, &[("", "Not deleted"), ("yes", "Deleted"), ("all", "Both")])}
                 {field("provider", "Provider", "text", provider)}
@@ -217,6 +219,7 @@ fn UserItem(user: UserRowView) -> impl IntoView {
 #[derive(Clone, Copy)]
 struct UserActions {
     act: ServerAction<AdminAct>,
+    revoke_session: ServerAction<AdminRevokeSession>,
     impersonate: ServerAction<AdminImpersonate>,
 }
 
@@ -228,19 +231,57 @@ pub fn AdminUserPage() -> impl IntoView {
     let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
     let actions = UserActions {
         act: ServerAction::new(),
+        revoke_session: ServerAction::new(),
         impersonate: ServerAction::new(),
     };
     let data = Resource::new(
-        move || (id.get(), actions.act.version().get()),
-        |(id, _)| admin_user(id),
+        move || {
+            (
+                id.get(),
+                actions.act.version().get(),
+                actions.revoke_session.version().get(),
+            )
+        },
+        |(id, ..)| admin_user(id),
     );
-    let errors = ActionError::first([actions.act.into(), actions.impersonate.into()]);
+    let errors = ActionError::first([
+        actions.act.into(),
+        actions.revoke_session.into(),
+        actions.impersonate.into(),
+    ]);
     view! {
         <Title text="User · Admin" />
         <section class="space-y-6">
             <p class="text-sm"><TextLink href=paths::ADMIN_USERS>"All users"</TextLink></p>
             <AccountPage data errors page=move |data| user_detail(data, actions) />
         </section>
+    }
+}
+
+/// One session of the account, with a button to end it once the admin is in sudo.
+#[component]
+fn SessionItem(
+    session: SessionView,
+    user: String,
+    end: Option<ServerAction<AdminRevokeSession>>,
+) -> impl IntoView {
+    let about = format!(
+        "{} · {} · last seen {}",
+        session.kind,
+        session.user_agent.clone().unwrap_or_default(),
+        session.last_seen_at
+    );
+    view! {
+        <li class="flex flex-wrap items-center justify-between gap-3 py-2" data-testid="admin-user-session">
+            <span>{about.clone()} {session.from.clone().map(|from| format!(" · {from}"))}</span>
+            {end.map(|action| view! {
+                <ActionForm action>
+                    <input type="hidden" name="id" value=user />
+                    <input type="hidden" name="session" value=session.id />
+                    <SecondaryButton label="End" about=about />
+                </ActionForm>
+            })}
+        </li>
     }
 }
 
@@ -362,11 +403,8 @@ fn user_detail(data: UserDetailView, actions: UserActions) -> impl IntoView {
         <Card>
             <h2 class="mb-3 text-lg font-semibold">"Sessions"</h2>
             <ul class="divide-y divide-slate-200 text-sm dark:divide-slate-800" data-testid="admin-user-sessions">
-                {data.sessions.iter().map(|s| view! {
-                    <li class="py-2" data-testid="admin-user-session">
-                        {format!("{} · {} · last seen {}", s.kind, s.user_agent.clone().unwrap_or_default(), s.last_seen_at)}
-                        {s.from.clone().map(|from| format!(" · {from}"))}
-                    </li>
+                {data.sessions.iter().map(|session| view! {
+                    <SessionItem session=session.clone() user=data.id.clone() end=data.sudo.then_some(actions.revoke_session) />
                 }).collect_view()}
             </ul>
         </Card>

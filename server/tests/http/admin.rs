@@ -88,6 +88,7 @@ async fn the_admin_area_sends_a_guest_to_log_in_refuses_everyone_without_a_grant
                     "user" => (vec![("id", &target)], false),
                     "act" => (vec![("id", &target), ("action", "unlock")], true),
                     "impersonate" => (vec![("id", &target)], true),
+                    "revoke-session" => (vec![("id", &target), ("session", "s")], true),
                     _ => panic!("{path} has no case here: add one"),
                 };
             assert_eq!(
@@ -220,6 +221,8 @@ async fn the_user_list_searches_filters_and_pages_newest_first_with_the_total() 
             "UPDATE users SET deleted_at = 1 WHERE email = 'user05@example.com'",
             "INSERT INTO user_totp (user_id, secret_sealed, key_id, confirmed_at, created_at) \
              SELECT id, 'sealed', 'k1', 1, 1 FROM users WHERE email = 'user06@example.com'",
+            "INSERT INTO user_passkeys (id, user_id, credential_id, passkey, name, sign_count, created_at) \
+             SELECT 'pk1', id, 'cred1', '{}', 'Laptop', 0, 1 FROM users WHERE email = 'user08@example.com'",
         ] {
             sqlx::query(sql).execute(pool).await.expect("arranged");
         }
@@ -264,7 +267,11 @@ async fn the_user_list_searches_filters_and_pages_newest_first_with_the_total() 
             ),
             ("locked=yes", vec!["user04@example.com"]),
             ("deleted=yes", vec!["user05@example.com"]),
-            ("second_factor=yes", vec!["user06@example.com"]),
+            (
+                "second_factor=yes",
+                vec!["user08@example.com", "user06@example.com"],
+            ),
+            ("passkeys=yes", vec!["user08@example.com"]),
         ] {
             let (found, _) = listed(&app, &admin, query).await;
             assert_eq!(found, expected, "{query}");
@@ -278,7 +285,7 @@ async fn the_user_list_searches_filters_and_pages_newest_first_with_the_total() 
             .expect("body");
         let counts = texts(&overview, "admin-count");
         // Users, confirmed, with a second factor, locked, active sessions, sign-ins today.
-        assert_eq!(counts, ["27", "2", "1", "1", "1", "1"]);
+        assert_eq!(counts, ["27", "2", "2", "1", "1", "1"]);
     })
     .await;
 }
@@ -598,6 +605,81 @@ async fn the_hosts_additions_show_on_the_user_list_and_the_account_page_as_text(
         assert!(page.contains("Rockets"));
         assert!(!page.contains(hostile), "host text is escaped");
         assert!(page.contains("&lt;script&gt;"), "and still shown");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_admin_ends_one_session_of_an_account_and_only_a_session_of_that_account() {
+    on_each_engine(|app: TestApp| async move {
+        let first = app.signed_in("target@example.com").await;
+        let second = crate::helpers::session_cookie(
+            &app.log_in("target@example.com", CANARY_PASSWORD, false).await,
+        )
+        .expect("a second session");
+        let bystander = app.signed_in("bystander@example.com").await;
+        let mut admin = app.signed_in("admin@example.com").await;
+        make_admin(&app, "admin@example.com").await;
+        let id_of = |email: &'static str| {
+            let pool = app.sigra.db().pool().clone();
+            async move {
+                let id: String = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+                    .bind(email)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("an id");
+                id
+            }
+        };
+        let (target, other) = (id_of("target@example.com").await, id_of("bystander@example.com").await);
+        let session_of = |user: String| {
+            let pool = app.sigra.db().pool().clone();
+            async move {
+                let id: String = sqlx::query_scalar(
+                    "SELECT id FROM user_sessions WHERE user_id = $1 ORDER BY created_at, id LIMIT 1",
+                )
+                .bind(user)
+                .fetch_one(&pool)
+                .await
+                .expect("a session");
+                id
+            }
+        };
+        let (oldest, bystanders) = (session_of(target.clone()).await, session_of(other).await);
+        let page = format!("/admin/users/{target}");
+        app.enter_sudo(&mut admin, &page).await;
+
+        // Another account's session named on this account's page: not found, nothing ended.
+        let foreign = app
+            .call_json(
+                "/api/admin/revoke-session",
+                &[("id", &target), ("session", &bystanders)],
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+        assert_eq!(app.me(&bystander).await, StatusCode::OK);
+
+        let done = app
+            .post_form(
+                "/api/admin/revoke-session",
+                &page,
+                &[("id", &target), ("session", &oldest)],
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(location(&done), page);
+        assert_eq!(app.me(&first).await, StatusCode::UNAUTHORIZED, "that session ended");
+        assert_eq!(app.me(&second).await, StatusCode::OK, "the other goes on");
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'session.delete' \
+                 AND actor_id = (SELECT id FROM users WHERE email = 'admin@example.com') \
+                 AND target_id = '{target}' AND metadata LIKE '%{oldest}%'"
+            ))
+            .await,
+            1
+        );
     })
     .await;
 }

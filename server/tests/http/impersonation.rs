@@ -224,6 +224,7 @@ async fn every_security_change_is_refused_while_impersonating_and_each_refusal_i
                 "/users/sudo" => vec![("password", CANARY_PASSWORD)],
                 "/api/admin/user" | "/api/admin/impersonate" => vec![("id", &cast.user_id)],
                 "/api/admin/act" => vec![("id", &cast.user_id), ("action", "unlock")],
+                "/api/admin/revoke-session" => vec![("id", &cast.user_id), ("session", "s")],
                 "/users/settings/email/cancel"
                 | "/users/settings/confirm-email/link"
                 | "/users/settings/api-tokens/revoke-all"

@@ -31,7 +31,9 @@ pub struct PasskeyInfo {
 /// A session, as the sessions page shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionInfo {
-    /// Its kind (`standard`, `remember_me`, `mfa_pending`).
+    /// Its public id (to end it).
+    pub id: String,
+    /// Its kind (`standard`, `remember_me`, `mfa_pending`, `impersonation`).
     pub kind: String,
     /// The browser's user agent.
     pub user_agent: Option<String>,
@@ -118,6 +120,7 @@ struct OrgRow {
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
+    id: String,
     kind: String,
     user_agent: Option<String>,
     ip: Option<String>,
@@ -194,7 +197,7 @@ impl Admin<'_> {
         .fetch_all(&mut *conn)
         .await?;
         let sessions: Vec<SessionRow> = sqlx::query_as(
-            "SELECT kind, user_agent, ip, geo_city, geo_country, last_seen_at FROM user_sessions \
+            "SELECT id, kind, user_agent, ip, geo_city, geo_country, last_seen_at FROM user_sessions \
              WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC",
         )
         .bind(id.as_str())
@@ -241,6 +244,7 @@ impl Admin<'_> {
             sessions: sessions
                 .into_iter()
                 .map(|row| SessionInfo {
+                    id: row.id,
                     place: match (row.geo_city, row.geo_country) {
                         (Some(city), Some(country)) => Some(format!("{city}, {country}")),
                         (None, Some(country)) => Some(country),
@@ -286,6 +290,30 @@ impl Admin<'_> {
             .await?;
         change.commit().await?;
         Ok(ended)
+    }
+
+    /// Ends one session of the account (its own id, from the detail's list). Audited as
+    /// `session.delete` by the admin, with the account as target.
+    ///
+    /// # Errors
+    /// `NotFound` when the account has no such session; otherwise as [`Admin::unlock`].
+    pub async fn revoke_session(
+        &self,
+        admin: &PlatformAdmin,
+        sudo: &Sudo,
+        user: &UserId,
+        session: &crate::sessions::SessionId,
+        request: &RequestContext,
+    ) -> Result<()> {
+        let (mut change, user) = self.acting_on(admin, sudo, user, request).await?;
+        if !crate::sessions::store::delete_owned(&mut change, &user.id, session).await? {
+            return Err(Error::NotFound);
+        }
+        let event = by_admin(admin, Action::SessionRevoke)
+            .target_user(&user.id)
+            .meta("session", session.as_str().to_owned());
+        change.audit(event).await?;
+        change.commit().await
     }
 
     /// Lifts the account's password and second-factor locks. Audited as `account.unlock` by

@@ -114,6 +114,8 @@ pub struct UserQuery {
     pub confirmed: StatusFilter,
     /// An authenticator app or a passkey.
     pub second_factor: StatusFilter,
+    /// A passkey.
+    pub passkeys: StatusFilter,
     /// Locked now.
     pub locked: StatusFilter,
     /// Deleted or scheduled for deletion (by default only accounts in use are listed).
@@ -137,7 +139,7 @@ pub struct UserQuery {
 impl UserQuery {
     /// The filters from a request's query parameters, against the names the list knows
     /// (others are ignored): `q` (part of an address, or an id), `confirmed`,
-    /// `second_factor` and `locked` (`yes`, `no`), `deleted` (`yes`, `all`), `provider`,
+    /// `second_factor`, `passkeys` and `locked` (`yes`, `no`), `deleted` (`yes`, `all`), `provider`,
     /// `organization` (a slug), `from` and `until` (a day, `2026-12-06`, or an RFC 3339 time;
     /// `until` exclusive), `sort` (`oldest`; newest first otherwise) and `cursor`.
     pub fn from_params<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
@@ -152,6 +154,7 @@ impl UserQuery {
                 "q" => query.search = owned,
                 "confirmed" => query.confirmed = StatusFilter::parse(Some(text)),
                 "second_factor" => query.second_factor = StatusFilter::parse(Some(text)),
+                "passkeys" => query.passkeys = StatusFilter::parse(Some(text)),
                 "locked" => query.locked = StatusFilter::parse(Some(text)),
                 "deleted" => query.deleted = DeletedFilter::parse(Some(text)),
                 "provider" => query.provider = owned,
@@ -201,7 +204,7 @@ pub struct UserList {
     pub next_cursor: Option<String>,
 }
 
-/// The filters as bind values; the WHERE clause below names them `$1`…`$11`.
+/// The filters as bind values; the WHERE clause below names them `$1`…`$12`.
 const FILTERS: &str = "\
     ($1 = '' OR u.email LIKE $2 ESCAPE '\\' OR u.id = $1) \
     AND ($3 = 0 OR ($3 = 1) = (u.confirmed_at IS NOT NULL)) \
@@ -214,7 +217,8 @@ const FILTERS: &str = "\
     AND ($9 = '' OR EXISTS (SELECT 1 FROM organization_memberships m \
         JOIN organizations o ON o.id = m.organization_id \
         WHERE m.user_id = u.id AND o.slug = $9 AND o.deleted_at IS NULL)) \
-    AND u.created_at >= $10 AND u.created_at < $11";
+    AND u.created_at >= $10 AND u.created_at < $11 \
+    AND ($12 = 0 OR ($12 = 1) = EXISTS (SELECT 1 FROM user_passkeys pk WHERE pk.user_id = u.id))";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -335,16 +339,17 @@ impl Admin<'_> {
                 .bind(&organization)
                 .bind(from)
                 .bind(until)
+                .bind(query.passkeys.code())
                 .fetch_one(&mut *conn)
                 .await?;
         // Keyset paging on (created_at, id) in the chosen direction.
         let (after_row, order) = match query.sort {
             UserSort::NewestFirst => (
-                "(u.created_at < $12 OR (u.created_at = $12 AND u.id < $13))",
+                "(u.created_at < $13 OR (u.created_at = $13 AND u.id < $14))",
                 "u.created_at DESC, u.id DESC",
             ),
             UserSort::OldestFirst => (
-                "(u.created_at > $12 OR (u.created_at = $12 AND u.id > $13))",
+                "(u.created_at > $13 OR (u.created_at = $13 AND u.id > $14))",
                 "u.created_at ASC, u.id ASC",
             ),
         };
@@ -356,8 +361,8 @@ impl Admin<'_> {
              CASE WHEN u.deleted_at IS NOT NULL OR u.deletion_scheduled_at IS NOT NULL THEN 1 \
              ELSE 0 END AS deleted \
              FROM users u WHERE {FILTERS} \
-             AND ($14 = 0 OR {after_row}) \
-             ORDER BY {order} LIMIT $15"
+             AND ($15 = 0 OR {after_row}) \
+             ORDER BY {order} LIMIT $16"
         );
         let (after, after_at, after_id) = after
             .map(|cursor| (1_i64, cursor.created_at.as_millis(), cursor.id))
@@ -374,6 +379,7 @@ impl Admin<'_> {
             .bind(&organization)
             .bind(from)
             .bind(until)
+            .bind(query.passkeys.code())
             .bind(after_at)
             .bind(after_id)
             .bind(after)
