@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 
 import { hydrated, linkIn, mailText, PASSWORD, registerAndLogIn, uniqueEmail } from "./support";
 
@@ -14,6 +14,16 @@ function grantAdmin(email: string) {
   execFileSync(binary, ["admin", "grant", email], {
     env: { PATH: process.env.PATH ?? "", DATABASE_URL: database, SIGRA_SECRET_KEY: secret },
   });
+}
+
+/** Registers `email` in `page`, confirms the address from its mail and logs in. */
+async function registerConfirmed(page: Page, request: APIRequestContext, email: string, js: boolean) {
+  await registerAndLogIn(page, email, js);
+  const text = await mailText(request, email, "Confirm your email address");
+  await page.goto(linkIn(text, "/users/confirm/"));
+  if (js) await hydrated(page);
+  await page.getByRole("button", { name: "Confirm my email address" }).click();
+  await expect(page).toHaveURL(/\/users\/settings$/);
 }
 
 async function newPage(browser: Browser, js: boolean): Promise<Page> {
@@ -30,12 +40,7 @@ for (const js of [true, false]) {
       request,
     }) => {
       const admin = uniqueEmail(js ? "admin-js" : "admin-nojs");
-      await registerAndLogIn(page, admin, js);
-      const text = await mailText(request, admin, "Confirm your email address");
-      await page.goto(linkIn(text, "/users/confirm/"));
-      if (js) await hydrated(page);
-      await page.getByRole("button", { name: "Confirm my email address" }).click();
-      await expect(page).toHaveURL(/\/users\/settings$/);
+      await registerConfirmed(page, request, admin, js);
       await page.goto("/admin");
       await expect(page.getByTestId("forbidden")).toBeVisible();
       grantAdmin(admin);
@@ -85,12 +90,7 @@ for (const js of [true, false]) {
 
     test("work as a user under sudo, be refused a security change, and stop", async ({ page, browser, request }) => {
       const admin = uniqueEmail(js ? "support-js" : "support-nojs");
-      await registerAndLogIn(page, admin, js);
-      const text = await mailText(request, admin, "Confirm your email address");
-      await page.goto(linkIn(text, "/users/confirm/"));
-      if (js) await hydrated(page);
-      await page.getByRole("button", { name: "Confirm my email address" }).click();
-      await expect(page).toHaveURL(/\/users\/settings$/);
+      await registerConfirmed(page, request, admin, js);
       grantAdmin(admin);
 
       const target = uniqueEmail(js ? "helped-js" : "helped-nojs");

@@ -7,6 +7,7 @@ use sigra::admin::grants::GrantChange;
 use sigra::request::RequestContext;
 
 use crate::helpers::{location, on_each_engine, TestApp, CANARY_PASSWORD};
+use crate::organizations::{create, create_project};
 
 /// Confirms the account at `email` and makes it a platform admin, as the operator would.
 pub(crate) async fn make_admin(app: &TestApp, email: &str) {
@@ -320,13 +321,7 @@ async fn the_user_list_filters_by_provider_organization_and_registration_time_an
                 .await,
         )
         .expect("signed in");
-        app.post_form(
-            "/api/user-organizations/create",
-            "/organizations/new",
-            &[("name", "Acme Rockets")],
-            Some(&cat),
-        )
-        .await;
+        create(&app, &cat, "Acme Rockets").await;
         let first_day: i64 = app.count("SELECT MIN(created_at) FROM users").await;
         // An RFC 3339 time `days` after the admin registered.
         let day_of = |days: i64| {
@@ -550,22 +545,10 @@ async fn an_admin_action_needs_the_admins_sudo_changes_only_its_target_and_is_au
 async fn the_hosts_additions_show_on_the_user_list_and_the_account_page_as_text() {
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
-        app.post_form(
-            "/api/user-organizations/create",
-            "/organizations/new",
-            &[("name", "Acme")],
-            Some(&ada),
-        )
-        .await;
+        let acme = create(&app, &ada, "Acme").await;
         let hostile = "<script>alert(1)</script>";
         for name in ["Rockets", hostile] {
-            app.post_form(
-                "/api/organizations/create-project",
-                "/organizations/acme/projects",
-                &[("slug", "acme"), ("name", name)],
-                Some(&ada),
-            )
-            .await;
+            create_project(&app, &ada, &acme, name).await;
         }
         app.signed_in("bob@example.com").await;
         let admin = app.signed_in("admin@example.com").await;

@@ -519,29 +519,17 @@ async fn second_factor_and_api_events_are_audited_with_their_actor() {
 async fn a_host_writes_its_own_actions_with_its_change_and_never_the_cores() {
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
-        app.post_form(
-            "/api/user-organizations/create",
-            "/organizations/new",
-            &[("name", "Acme")],
-            Some(&ada),
-        )
-        .await;
-        let projects = "/organizations/acme/projects";
-        app.post_form(
-            "/api/organizations/create-project",
-            projects,
-            &[("slug", "acme"), ("name", "Rockets")],
-            Some(&ada),
-        )
-        .await;
+        let acme = crate::organizations::create(&app, &ada, "Acme").await;
+        crate::organizations::create_project(&app, &ada, &acme, "Rockets").await;
+        let projects = format!("/organizations/{acme}/projects");
         let project: String = sqlx::query_scalar("SELECT id FROM projects")
             .fetch_one(app.sigra.db().pool())
             .await
             .expect("a project");
         app.post_form(
             "/api/organizations/delete-project",
-            projects,
-            &[("slug", "acme"), ("id", &project)],
+            &projects,
+            &[("slug", &acme), ("id", &project)],
             Some(&ada),
         )
         .await;

@@ -132,8 +132,16 @@ async fn a_chain_sealed_with_another_secret_key_does_not_verify_and_is_not_seale
                 "{}",
                 said(&verified)
             );
+            app.signed_in("late@example.com").await;
+            let waiting = verify(&app).await.unsealed;
+            assert!(waiting > 0);
             let seal = server(&app, &other, &["audit", "seal"], None);
             assert!(!succeeded(&seal), "{}", said(&seal));
+            assert_eq!(
+                verify(&app).await.unsealed,
+                waiting,
+                "nothing sealed with the other key"
+            );
             let verified = server(&app, &first, &["audit", "verify"], None);
             assert!(succeeded(&verified), "{}", said(&verified));
             assert!(

@@ -82,6 +82,12 @@ async fn started(app: &TestApp, cast: &Cast) -> (String, String, String) {
     (format!("{session}; {kept}"), session, kept)
 }
 
+/// How many impersonation sessions there are.
+async fn impersonations(app: &TestApp) -> i64 {
+    app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'impersonation'")
+        .await
+}
+
 async fn me(app: &TestApp, cookie: &str) -> Option<Value> {
     let response = app
         .api_with_session(reqwest::Method::GET, "/api/v1/me", cookie, None)
@@ -134,15 +140,7 @@ async fn an_admin_under_sudo_works_as_the_user_and_every_audit_row_names_the_adm
 
         // Something the user may do, done by the admin: audited as the admin in the user's
         // account, whichever service wrote the row.
-        let created = app
-            .post_form(
-                "/api/user-organizations/create",
-                "/organizations/new",
-                &[("name", "Made by support")],
-                Some(&browser),
-            )
-            .await;
-        assert_eq!(created.status(), StatusCode::FOUND);
+        crate::organizations::create(&app, &browser, "Made by support").await;
         let rows = audit_rows(&app, "organization.create").await;
         assert_eq!(rows.len(), 1);
         assert_eq!(
@@ -310,11 +308,7 @@ async fn stopping_goes_back_to_the_admins_own_session_with_a_new_token() {
             None,
             "the kept-aside token is spent"
         );
-        assert_eq!(
-            app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'impersonation'")
-                .await,
-            0
-        );
+        assert_eq!(impersonations(&app).await, 0);
         let rows = audit_rows(&app, "admin.impersonation.stop").await;
         assert_eq!(rows.len(), 1);
         assert_eq!((&rows[0].1, &rows[0].2), (&cast.admin_id, &cast.user_id));
@@ -483,11 +477,7 @@ async fn revoking_the_admins_grant_ends_their_impersonation_at_the_next_request(
         let seen = me(&app, &browser).await.expect("the admin's own session");
         assert_eq!(seen["email"], "admin@example.com", "no longer the user");
         assert_eq!(me(&app, &session).await, None, "the impersonation is over");
-        assert_eq!(
-            app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'impersonation'")
-                .await,
-            0
-        );
+        assert_eq!(impersonations(&app).await, 0);
         let rows = audit_rows(&app, "admin.impersonation.stop").await;
         assert_eq!(rows.len(), 1);
         assert_eq!((&rows[0].1, &rows[0].2), (&cast.admin_id, &cast.user_id));
@@ -508,12 +498,7 @@ async fn an_impersonation_nobody_comes_back_to_is_audited_when_the_cleanup_ends_
             .expect("scheduled");
         app.advance(16 * MINUTE);
         app.deliver_mail().await;
-        assert_eq!(
-            app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'impersonation'")
-                .await,
-            0,
-            "the cleanup ended it"
-        );
+        assert_eq!(impersonations(&app).await, 0, "the cleanup ended it");
         let rows = audit_rows(&app, "admin.impersonation.timeout_expire").await;
         assert_eq!(rows.len(), 1, "{rows:?}");
         assert_eq!((&rows[0].1, &rows[0].2), (&cast.admin_id, &cast.user_id));
@@ -563,11 +548,7 @@ async fn platform_admins_the_admins_own_account_and_accounts_being_deleted_canno
                 "{reason}: {denied:?}"
             );
         }
-        assert_eq!(
-            app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'impersonation'")
-                .await,
-            0
-        );
+        assert_eq!(impersonations(&app).await, 0);
     })
     .await;
 }
@@ -604,12 +585,7 @@ async fn starting_needs_a_platform_admin_with_sudo_and_a_same_site_request() {
             )
             .await;
         assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-        assert_eq!(
-            app.count("SELECT COUNT(*) FROM user_sessions WHERE kind = 'impersonation'")
-                .await,
-            0,
-            "nothing started"
-        );
+        assert_eq!(impersonations(&app).await, 0, "nothing started");
         assert!(me(&app, &user).await.is_some());
     })
     .await;

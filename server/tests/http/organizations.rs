@@ -13,7 +13,7 @@ use crate::helpers::{
 };
 
 /// Creates an organization as the user with `cookie`; its slug.
-async fn create(app: &TestApp, cookie: &str, name: &str) -> String {
+pub(crate) async fn create(app: &TestApp, cookie: &str, name: &str) -> String {
     let response = app
         .post_form(
             "/api/user-organizations/create",
@@ -27,6 +27,19 @@ async fn create(app: &TestApp, cookie: &str, name: &str) -> String {
         .strip_prefix("/organizations/")
         .expect("sent to the organization")
         .to_owned()
+}
+
+/// Adds the project `name` to `slug` as the member with `cookie`.
+pub(crate) async fn create_project(app: &TestApp, cookie: &str, slug: &str, name: &str) {
+    let response = app
+        .post_form(
+            "/api/organizations/create-project",
+            &format!("/organizations/{slug}/projects"),
+            &[("slug", slug), ("name", name)],
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND, "{name}");
 }
 
 /// Invites `email` to `slug` as the admin with `cookie`.

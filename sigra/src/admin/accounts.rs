@@ -356,9 +356,7 @@ impl Admin<'_> {
             .await?;
         change.commit().await
     }
-}
 
-impl Admin<'_> {
     /// Makes the account choose a new password before using any page: every session and token
     /// ends. Audited as `account.password_change_required` by the admin.
     ///

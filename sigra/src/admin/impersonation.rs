@@ -115,8 +115,9 @@ impl Admin<'_> {
         let Some(impersonator) = current.impersonator() else {
             return Err(Error::NotFound);
         };
+        // A token the session check rolled here is replaced below anyway.
         let own = match admin_token {
-            Some(token) => self.own_session(token).await?,
+            Some(token) => self.resume_own_session(token).await?.map(|(own, _)| own),
             None => None,
         }
         .filter(|own| {
@@ -139,10 +140,11 @@ impl Admin<'_> {
         Ok(restored.map_or(ImpersonationEnd::LogInAgain, ImpersonationEnd::Restored))
     }
 
-    /// Goes back to the admin's own session from the token the browser kept aside, after the
-    /// impersonation ended without a stop (it ran out, or was revoked): the session, and its
-    /// rolled token when it was due. The token is not otherwise replaced here, so requests
-    /// racing each other all put back the same one. `None` when that session has ended too.
+    /// The live session the token the browser kept aside belongs to (never itself an
+    /// impersonation), and its rolled token when it was due: how the browser goes back to the
+    /// admin's own session after an impersonation ends without a stop (it ran out, or was
+    /// revoked). The token is not otherwise replaced here, so requests racing each other all
+    /// put back the same one. `None` when that session has ended too.
     ///
     /// # Errors
     /// The database failed.
@@ -155,16 +157,6 @@ impl Admin<'_> {
             SessionCheck::Active(own, rolled) if own.impersonator().is_none() => {
                 Some((own, rolled))
             }
-            _ => None,
-        })
-    }
-
-    /// The live session a kept-aside token belongs to, when it is an admin's own (never
-    /// itself an impersonation).
-    async fn own_session(&self, token: &PresentedToken) -> Result<Option<Authenticated>> {
-        let sessions = Sessions { core: self.core };
-        Ok(match sessions.authenticate_session(token).await? {
-            SessionCheck::Active(own, _) if own.impersonator().is_none() => Some(own),
             _ => None,
         })
     }

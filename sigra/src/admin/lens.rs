@@ -7,8 +7,8 @@
 //!
 //! ```compile_fail
 //! # use sigra::admin::OrgLens;
-//! # fn forge(org: sigra::organizations::Organization, viewer: sigra::users::User) {
-//! let lens = OrgLens { org, viewer, platform_admin: true };
+//! # fn forge(org: sigra::organizations::Organization) {
+//! let lens = OrgLens { org, platform_admin: true };
 //! # }
 //! ```
 
@@ -16,7 +16,6 @@ use crate::clock::Timestamp;
 use crate::error::{Error, Result};
 use crate::organizations::{Organization, Organizations, SlugLookup};
 use crate::sessions::Authenticated;
-use crate::users::User;
 
 use super::explorer::{AuditPage, AuditQuery};
 use super::{grants, Admin, PlatformAdmin};
@@ -30,7 +29,6 @@ const MAX_ORGANIZATIONS: i64 = 100;
 #[derive(Clone, Debug)]
 pub struct OrgLens {
     org: Organization,
-    viewer: User,
     platform_admin: bool,
 }
 
@@ -38,11 +36,6 @@ impl OrgLens {
     /// The organization.
     pub fn organization(&self) -> &Organization {
         &self.org
-    }
-
-    /// Who is looking.
-    pub fn viewer(&self) -> &User {
-        &self.viewer
     }
 
     /// Whether the viewer is a platform admin (rather than the organization's own admin).
@@ -120,21 +113,17 @@ impl Admin<'_> {
         if current.impersonator().is_some() {
             return Err(Error::ForbiddenWhileImpersonating);
         }
-        let viewer = current.user().clone();
-        let granted = {
+        {
             let mut conn = self.core.db().acquire().await?;
-            grants::store::is_granted(&mut conn, &viewer.id).await?
-        };
-        if granted {
-            let mut conn = self.core.db().acquire().await?;
-            let org = crate::organizations::store::find_by_slug(&mut conn, slug)
-                .await?
-                .ok_or(Error::NotFound)?;
-            return Ok(OrgLens {
-                org,
-                viewer,
-                platform_admin: true,
-            });
+            if grants::store::is_granted(&mut conn, &current.user().id).await? {
+                let org = crate::organizations::store::find_by_slug(&mut conn, slug)
+                    .await?
+                    .ok_or(Error::NotFound)?;
+                return Ok(OrgLens {
+                    org,
+                    platform_admin: true,
+                });
+            }
         }
         let organizations = Organizations {
             core: self.core,
@@ -147,7 +136,6 @@ impl Admin<'_> {
         let admin = member.admin().map_err(|_| Error::NotFound)?;
         Ok(OrgLens {
             org: admin.organization().clone(),
-            viewer,
             platform_admin: false,
         })
     }

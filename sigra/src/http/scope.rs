@@ -130,14 +130,14 @@ pub async fn resolve_session(
     let mut response = next.run(request).await;
     if let Some(cookie) = resumed {
         let headers = response.headers_mut();
-        if !sets_session_cookie_in(headers) {
+        if !sets_session_cookie(headers) {
             headers.append(SET_COOKIE, cookie);
         }
         headers.append(SET_COOKIE, clear_impersonator_cookie());
         return response;
     }
     // The handler's own cookie (a log-in, a log-out, sudo) wins over both.
-    if !sets_session_cookie(&response) {
+    if !sets_session_cookie(response.headers()) {
         if let Some(renewed) = &renewed {
             response
                 .headers_mut()
@@ -175,11 +175,7 @@ async fn resume(sigra: &Sigra, kept: &str) -> crate::Result<Option<(Authenticate
     Ok(Some((own, cookie)))
 }
 
-fn sets_session_cookie(response: &Response) -> bool {
-    sets_session_cookie_in(response.headers())
-}
-
-fn sets_session_cookie_in(headers: &HeaderMap) -> bool {
+fn sets_session_cookie(headers: &HeaderMap) -> bool {
     let prefix = format!("{SESSION_COOKIE}=");
     headers
         .get_all(SET_COOKIE)
