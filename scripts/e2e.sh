@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the Playwright suite in system Chromium against the release build: starts the server on
-# a free port with a fresh SQLite database (and a real OpenID provider beside it), waits until
+# a free port (and a second process of it on the same database) with a fresh SQLite database (and a real OpenID provider beside it), waits until
 # it is ready, runs the tests, stops them.
 # Every browser test comes from 127.0.0.1, so the per-address auth rate limit is lifted here
 # (the HTTP tests cover it). The cloned-passkey test looks at the `warn` policy's record of a
@@ -40,6 +40,7 @@ cleanup() {
   local status=$?
   set +e
   if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+  if [ -n "${pid2:-}" ]; then kill "$pid2" 2>/dev/null; wait "$pid2" 2>/dev/null; fi
   if [ -n "${op_pid:-}" ]; then kill "$op_pid" 2>/dev/null; wait "$op_pid" 2>/dev/null; fi
   if [ -n "$schema" ]; then
     psql -q "$TEST_POSTGRES_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
@@ -69,9 +70,10 @@ for _ in $(seq 1 50); do
 done
 grep -q '^ready' "$workdir/provider.log" || { echo "the OpenID provider never started" >&2; cat "$workdir/provider.log" >&2; exit 1; }
 
+secret=$("$binary" generate-secret)
 LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$port" \
   DATABASE_URL="$database_url" SIGRA_BASE_URL="http://localhost:$port" \
-  SIGRA_SECRET_KEY="$("$binary" generate-secret)" RUST_LOG="${RUST_LOG:-info}" \
+  SIGRA_SECRET_KEY="$secret" RUST_LOG="${RUST_LOG:-info}" \
   SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_PASSKEYS_SIGN_COUNT_POLICY=warn \
   env "${op_env[@]}" "$binary" serve >"$log" 2>&1 &
 pid=$!
@@ -83,9 +85,25 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$port/ready" >/dev/null || { echo "the server never became ready" >&2; cat "$log" >&2; exit 1; }
 
+# A second process on the same database and secret, as a second server behind a load balancer:
+# the live-auth test logs out on it while a page follows its session on the first. It runs no
+# jobs, so every mail is delivered by the first.
+port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$port2" \
+  DATABASE_URL="$database_url" SIGRA_BASE_URL="http://localhost:$port" \
+  SIGRA_SECRET_KEY="$secret" RUST_LOG="${RUST_LOG:-info}" \
+  SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_JOBS_RUN_IN_PROCESS=false \
+  "$binary" serve >"$workdir/server2.log" 2>&1 &
+pid2=$!
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$port2/ready" >/dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$port2/ready" >/dev/null || { echo "the second server never became ready" >&2; cat "$workdir/server2.log" >&2; exit 1; }
+
 set +e
 # The admin tests grant the admin area with the operator's command, on the same database.
-E2E_BASE_URL="http://localhost:$port" E2E_DATABASE_URL="$database_url" E2E_SERVER_BINARY="$PWD/$binary" \
+E2E_BASE_URL="http://localhost:$port" E2E_SECOND_URL="http://localhost:$port2" E2E_DATABASE_URL="$database_url" E2E_SERVER_BINARY="$PWD/$binary" \
   playwright test -c end2end "$@" 2>&1 | tee "$workdir/playwright.log"
 status=${PIPESTATUS[0]}
 set -e

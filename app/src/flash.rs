@@ -113,11 +113,17 @@ pub enum Flash {
     ImpersonationStopped,
     /// The impersonation ended and the admin's own session had ended too.
     ImpersonationEnded,
+    /// An open page's session was ended elsewhere (log-out, revocation, a password change).
+    SessionEnded,
+    /// An open page's session ran out for lack of activity.
+    SessionIdle,
+    /// An open page's session reached its time limit.
+    SessionExpired,
 }
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 52] = [
+    const ALL: [Flash; 55] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -170,6 +176,9 @@ impl Flash {
         Self::ImpersonationStarted,
         Self::ImpersonationStopped,
         Self::ImpersonationEnded,
+        Self::SessionEnded,
+        Self::SessionIdle,
+        Self::SessionExpired,
     ];
 
     /// The text shown.
@@ -245,6 +254,9 @@ impl Flash {
             Self::ImpersonationStarted => "You are now working as this user, for at most 30 minutes. Security settings can't be changed.",
             Self::ImpersonationStopped => "You are back in your own account.",
             Self::ImpersonationEnded => "The impersonation has ended. Log in again to continue.",
+            Self::SessionEnded => "Your session was ended from another tab, device or by a change to your account. Log in again to continue.",
+            Self::SessionIdle => "You were logged out after a while without activity. Log in again to continue.",
+            Self::SessionExpired => "Your session reached its time limit. Log in again to continue.",
         }
     }
 
@@ -301,7 +313,11 @@ impl Flash {
             | Self::AdminPasswordChangeRequired
             | Self::AdminEmailConfirmed
             | Self::ImpersonationStopped => Tone::Success,
-            Self::ImpersonationStarted | Self::ImpersonationEnded => Tone::Warning,
+            Self::ImpersonationStarted
+            | Self::ImpersonationEnded
+            | Self::SessionEnded
+            | Self::SessionIdle
+            | Self::SessionExpired => Tone::Warning,
         }
     }
 
@@ -360,6 +376,9 @@ impl Flash {
             Self::ImpersonationStarted => "impersonation_started",
             Self::ImpersonationStopped => "impersonation_stopped",
             Self::ImpersonationEnded => "impersonation_ended",
+            Self::SessionEnded => "session_ended",
+            Self::SessionIdle => "session_idle",
+            Self::SessionExpired => "session_expired",
         }
     }
 

@@ -12,6 +12,7 @@ pub mod components;
 pub mod emails;
 pub mod error;
 pub mod flash;
+pub mod live;
 pub mod organizations;
 pub mod pages;
 pub mod paths;

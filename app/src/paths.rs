@@ -67,6 +67,13 @@ pub const ADMIN_AUDIT: &str = "/admin/audit";
 /// The explorer's CSV export (served by the server, not a page), with the same filters.
 pub const ADMIN_AUDIT_EXPORT: &str = "/admin/audit/export.csv";
 
+/// The stream an open page follows to learn that its session ended (server-sent events).
+pub const LIVE_SESSION: &str = "/api/live/session";
+/// The stream an admin's list follows to learn that the data changed (server-sent events).
+pub const LIVE_ADMIN: &str = "/api/live/admin";
+/// Where a page whose session ended goes: it queues the message and sends on to log-in.
+pub const SESSION_ENDED: &str = "/users/session-ended";
+
 /// One account in the admin area.
 pub fn admin_user(id: &str) -> String {
     format!("{ADMIN_USERS}/{id}")

@@ -72,8 +72,10 @@ for (const js of [true, false]) {
       await page.getByRole("button", { name: "End every session" }).click();
       await expect(page.getByTestId("admin-user-session")).toHaveCount(0);
 
-      await victim.reload();
+      // With JavaScript the victim's open page hears it by itself; without, the next load.
+      if (!js) await victim.reload();
       await expect(victim).toHaveURL(/\/users\/log-in/);
+      if (js) await expect(victim.getByTestId("flash")).toContainText("Your session was ended");
 
       await page.getByRole("link", { name: "All of this account's activity" }).click();
       await expect(page).toHaveURL(/\/admin\/audit\?user=/);
@@ -133,3 +135,24 @@ for (const js of [true, false]) {
     });
   });
 }
+
+test("the open user list and audit trail show a new account as it registers", async ({ page, browser, request }) => {
+  const admin = uniqueEmail("admin-live");
+  await registerConfirmed(page, request, admin, true);
+  grantAdmin(admin);
+  const tag = `live${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+  await page.goto(`/admin/users?q=${tag}`);
+  await hydrated(page);
+  await expect(page.getByTestId("user-total")).toHaveText("0 users match");
+
+  const newcomer = `${tag}@example.com`;
+  const other = await newPage(browser, true);
+  await registerAndLogIn(other, newcomer, true);
+  await expect(page.getByTestId("user-total")).toHaveText("1 user matches");
+  await expect(page.getByTestId("user-email")).toHaveText(newcomer);
+
+  await page.goto("/admin/audit");
+  await hydrated(page);
+  await other.getByRole("button", { name: "Log out" }).click();
+  await expect(page.getByTestId("audit-action").first()).toHaveText("auth.logout");
+});

@@ -54,9 +54,40 @@ test("the sessions page signs out another browser", async ({ browser }) => {
   await phone.getByTestId("session").filter({ hasNot: phone.getByTestId("this-device") }).getByRole("button", { name: "Sign out" }).click();
   await expect(phone.getByTestId("session")).toHaveCount(1);
 
-  await laptop.goto("/users/settings");
+  // The laptop's open page hears it and goes to log in by itself, saying why, with the way back.
   await expect(laptop).toHaveURL(/\/users\/log-in\?return_to=\/users\/settings$/);
+  await expect(laptop.getByTestId("flash")).toContainText("Your session was ended");
   await expect(laptop.getByRole("navigation").getByRole("link", { name: "Log in" })).toBeVisible();
   await phoneContext.close();
   await laptopContext.close();
+});
+
+test("an open page hears that its session ended on another server process and goes to log in", async ({
+  browser,
+}) => {
+  const second = process.env.E2E_SECOND_URL;
+  if (!second) throw new Error("scripts/e2e.sh starts a second process and sets E2E_SECOND_URL");
+  const email = uniqueEmail("live");
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto("/users/register");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/users\/log-in$/);
+  await logIn(page, email);
+  await page.goto("/users/sessions");
+  await hydrated(page);
+
+  // Another tab of the same browser, served by the other process, logs out.
+  const other = await context.newPage();
+  await other.goto(`${second}/users/settings`);
+  await expect(other.getByTestId("signed-in-email")).toHaveText(email);
+  await other.getByRole("button", { name: "Log out" }).click();
+  await expect(other.getByTestId("flash")).toContainText("You have been logged out");
+
+  await expect(page).toHaveURL(/\/users\/log-in\?return_to=\/users\/sessions$/);
+  await expect(page.getByTestId("flash")).toContainText("Your session was ended");
+  await context.close();
 });

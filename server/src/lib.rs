@@ -1,9 +1,11 @@
 //! The server: router assembly, the application object tests spawn, tracing set-up, the JSON
-//! API, the personal data download, the audit CSV export and the operational endpoints. `main.rs` adds the command line.
+//! API, the personal data download, the audit CSV export, the live event streams and the
+//! operational endpoints. `main.rs` adds the command line.
 
 pub mod api;
 pub mod audit_export;
 pub mod export;
+pub mod live;
 pub mod oauth;
 pub mod ops;
 pub mod router;

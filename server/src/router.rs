@@ -21,6 +21,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::services::ServeDir;
 
 use app::ssr::provide_server_context;
+
+use crate::live::Draining;
 use app::{shell, App};
 
 /// Largest request body accepted anywhere: auth forms are small, and a cap keeps a huge
@@ -32,8 +34,8 @@ const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// window never finishes (leptos-rs/leptos#4773), so the walk must not happen while serving.
 static ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
 
-/// The whole application router.
-pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
+/// The whole application router. Its live streams end once `draining` is set.
+pub fn router(sigra: Sigra, leptos_options: LeptosOptions, draining: Draining) -> Router {
     // The metrics recorder is global; install it before the first request counts.
     let _ = crate::telemetry::prometheus();
     let headers = HeaderPolicy::new(sigra.config(), Some(leptos_options.reload_port as u16));
@@ -52,6 +54,7 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions) -> Router {
         .merge(crate::oauth::routes(sigra.clone()))
         .merge(crate::export::routes(sigra.clone()))
         .merge(crate::audit_export::routes(sigra.clone()))
+        .merge(crate::live::routes(sigra.clone(), draining))
         .merge(link_landing_routes())
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,

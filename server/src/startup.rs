@@ -8,7 +8,9 @@ use leptos::config::LeptosOptions;
 use sigra::config::Config;
 use sigra::{Sigra, SigraBuilder};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
+use crate::live::Draining;
 use crate::router::router;
 
 /// Development mode serves every mailed link at `/dev/mailbox` and metrics without a token,
@@ -40,6 +42,8 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     sigra: Sigra,
+    /// Set when shutdown begins, so open event streams end instead of holding it up.
+    draining: watch::Sender<bool>,
 }
 
 impl Application {
@@ -63,11 +67,17 @@ impl Application {
         let listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("could not listen on {address}"))?;
-        let router = router(sigra.clone(), leptos_options);
+        let (draining, follows_draining) = watch::channel(false);
+        let router = router(
+            sigra.clone(),
+            leptos_options,
+            Draining::new(follows_draining),
+        );
         Ok(Self {
             listener,
             router,
             sigra,
+            draining,
         })
     }
 
@@ -94,6 +104,7 @@ impl Application {
             listener,
             router,
             sigra,
+            draining,
         } = self;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let runner = sigra
@@ -105,7 +116,10 @@ impl Application {
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = draining.send(true);
+        })
         .await
         .context("the server stopped with an error");
         stop_runner(stop, runner).await;

@@ -23,6 +23,7 @@ pub mod hooks;
 pub mod http;
 pub mod jobs;
 pub mod jwt;
+pub mod live;
 pub mod lockout;
 pub mod mail;
 pub mod mfa;
@@ -260,6 +261,7 @@ impl SigraBuilder {
             rate_limiter,
             geoip,
             slugs,
+            commits: Arc::default(),
             #[cfg(feature = "testing")]
             test_hooks: self.test_hooks,
         };
@@ -363,6 +365,13 @@ impl Sigra {
     /// Session checks, the sessions page, and sudo.
     pub fn sessions(&self) -> Sessions<'_> {
         Sessions {
+            core: &self.inner.core,
+        }
+    }
+
+    /// Following sessions and changes as they happen, for pages kept open.
+    pub fn live(&self) -> live::Live<'_> {
+        live::Live {
             core: &self.inner.core,
         }
     }

@@ -33,6 +33,8 @@ pub(crate) struct Core {
     pub(crate) rate_limiter: RateLimiter,
     pub(crate) geoip: Option<Arc<dyn GeoIp>>,
     pub(crate) slugs: SlugRules,
+    /// Wakes the pages that follow sessions and changes live.
+    pub(crate) commits: Arc<crate::live::Commits>,
     /// Where tests hold requests to force an interleaving.
     #[cfg(feature = "testing")]
     pub(crate) test_hooks: crate::testing::Hooks,

@@ -22,6 +22,11 @@ pub fn Layout(children: Children) -> impl IntoView {
     // taken exactly once. It is read under a single <Transition>: a resource read under two
     // suspense boundaries can stall server rendering (leptos-rs/leptos#4851).
     let state = Resource::new(move || location.pathname.get(), |_| session_state());
+    crate::live::follow_session(move || {
+        state
+            .get()
+            .map(|snapshot| snapshot.is_ok_and(|snapshot| snapshot.email.is_some()))
+    });
     view! {
         <div class="flex min-h-screen flex-col">
             // The first stop of the keyboard: past the header to the page's own content. The

@@ -66,6 +66,7 @@ pub fn AdminUsersPage() -> impl IntoView {
     let query = use_query_map();
     let filters = Memo::new(move |_| query.with(|q| UserFilters::from_query(|name| q.get(name))));
     let data = Resource::new(move || filters.get(), admin_users);
+    crate::live::on_admin_change(move || data.refetch());
     view! {
         <Title text="Users · Admin" />
         <section class="space-y-6">
@@ -457,6 +458,12 @@ pub fn AdminAuditPage() -> impl IntoView {
             )
         },
     );
+    // New events arrive at the top: follow them on the first page only.
+    crate::live::on_admin_change(move || {
+        if filters.with_untracked(|[.., cursor]| cursor.is_none()) {
+            data.refetch();
+        }
+    });
     view! {
         <Title text="Audit trail · Admin" />
         <section class="space-y-6">

@@ -23,6 +23,7 @@ mod impersonation;
 mod jobs;
 mod jwt;
 mod jwt_interop;
+mod live;
 mod lockout;
 mod mfa;
 mod oauth;

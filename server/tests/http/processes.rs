@@ -16,6 +16,7 @@ use sigra::testing::{Engine, TestDatabase};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::helpers::{location, session_cookie, Browser, CANARY_PASSWORD};
+use crate::live::Events;
 use crate::mfa::{log_in_pending, pyotp_code_at_unix, security_view, verify};
 use crate::passkeys::{answer_log_in, start, SoftPasskey};
 use crate::smtp::start_sink;
@@ -544,6 +545,35 @@ async fn a_totp_code_used_on_one_process_is_refused_on_the_others() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_open_on_one_process_hears_at_once_that_another_ended_its_session() {
+    for cache in ["on", "off"] {
+        let Some(cluster) = Cluster::start(&[("SIGRA_SESSION_CACHE", cache.to_owned())]).await
+        else {
+            return;
+        };
+        let [a, b, c] = &cluster.processes[..] else {
+            unreachable!()
+        };
+        let cookie = a.signed_in("live@example.com").await;
+        let mut events = Events::open(&b.address, "/api/live/session", Some(&cookie)).await;
+        assert!(
+            events.quiet_for(Duration::from_millis(1500)).await,
+            "cache {cache}: nothing is said while the session lives"
+        );
+        let out = c.post_form("/users/log-out", "/", &[], Some(&cookie)).await;
+        assert_eq!(out.status(), StatusCode::FOUND);
+        assert_eq!(
+            events.next().await,
+            Some((
+                "ended".to_owned(),
+                "/users/session-ended?reason=signed_out".to_owned()
+            )),
+            "cache {cache}: logged out on c, heard on b"
+        );
+    }
+}
+
 /// A form post written by hand on a raw connection, so the test decides when its body ends.
 fn raw_post(path: &str, body: &str) -> String {
     format!(
@@ -604,6 +634,24 @@ async fn sigterm_lets_the_request_in_flight_finish_refuses_new_ones_and_exits() 
             .await
             .expect("count");
     assert_eq!(accounts, 1, "its work committed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_ends_open_event_streams_and_exits() {
+    let database = TestDatabase::create(Engine::Sqlite).await;
+    let secret = sigra::crypto::SecretKey::generate_text();
+    let mut process = Process::start(database.url(), &secret, &[]).await;
+    let cookie = process.signed_in("streaming@example.com").await;
+    let mut events = Events::open(&process.address, "/api/live/session", Some(&cookie)).await;
+    assert!(events.quiet_for(Duration::from_millis(500)).await);
+    process.terminate();
+    assert_eq!(
+        events.next().await,
+        None,
+        "the stream ends without saying the session ended (the browser reconnects elsewhere)"
+    );
+    let status = process.exit_within(Duration::from_secs(20)).await;
+    assert!(status.success(), "{status}\n{}", process.log_text());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -178,6 +178,18 @@ fn value(text: Option<&String>) -> String {
         .unwrap_or_default()
 }
 
+/// The newest audit event's time and id, for a page following the trail live.
+pub(crate) async fn newest_event(
+    conn: &mut sqlx::AnyConnection,
+) -> Result<Option<(Timestamp, String)>> {
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "SELECT occurred_at, id FROM audit_events ORDER BY occurred_at DESC, id DESC LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(at, id)| (Timestamp::from_millis(at), id)))
+}
+
 impl Admin<'_> {
     /// A page of the events matching `query`, newest first.
     ///

@@ -273,6 +273,12 @@ impl Db {
         Generation { ours, others }
     }
 
+    /// Whether [`Db::generation`] moves with other processes' commits too (always on SQLite;
+    /// on PostgreSQL while the write watch runs, which it does when sessions are cached).
+    pub(crate) fn sees_other_writers(&self) -> bool {
+        self.write_watch.is_some()
+    }
+
     /// The engine behind the pool.
     pub fn backend(&self) -> Backend {
         self.backend

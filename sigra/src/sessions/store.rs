@@ -345,3 +345,34 @@ pub(crate) async fn list_for_user(conn: &mut AnyConnection, user: &UserId) -> Re
     .fetch_all(conn)
     .await?)
 }
+
+#[derive(sqlx::FromRow)]
+struct TimesRow {
+    kind: Known<SessionKind>,
+    last_seen_at: Timestamp,
+    expires_at: Timestamp,
+}
+
+/// The timing of a session by its public id, `None` when it no longer exists (logged out,
+/// revoked, or cleaned up). Reads only: following a session is not activity.
+pub(crate) async fn times(
+    conn: &mut AnyConnection,
+    id: &SessionId,
+) -> Result<Option<super::SessionTimes>> {
+    let row = sqlx::query_as::<_, TimesRow>(
+        "SELECT kind, last_seen_at, expires_at FROM user_sessions WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(|row| {
+        let Known(Some(kind)) = row.kind else {
+            return None;
+        };
+        Some(super::SessionTimes {
+            kind,
+            last_seen_at: row.last_seen_at,
+            expires_at: row.expires_at,
+        })
+    }))
+}
