@@ -37,9 +37,12 @@ pub fn follow_session(signed_in: impl Fn() -> Option<bool> + 'static) {
 
 /// Calls `on_change` whenever an admin's data changes (at most once a second).
 pub fn on_admin_change(on_change: impl Fn() + 'static) {
+    let on_change = std::rc::Rc::new(on_change);
     Effect::new(move |open: Option<Option<EventStream>>| {
-        open.flatten()
-            .or_else(|| EventStream::open(paths::LIVE_ADMIN, "changed", move |_| on_change()))
+        open.flatten().or_else(|| {
+            let on_change = std::rc::Rc::clone(&on_change);
+            EventStream::open(paths::LIVE_ADMIN, "changed", move |_| on_change())
+        })
     });
 }
 

@@ -265,8 +265,8 @@ async fn an_admin_list_hears_of_a_registration_and_other_users_may_not_listen() 
             .expect("sent");
         assert_eq!(guest.status(), StatusCode::UNAUTHORIZED, "a guest");
 
-        make_admin(&app, "watcher@example.com").await;
         let admin = app.signed_in("watcher@example.com").await;
+        make_admin(&app, "watcher@example.com").await;
         let mut events = Events::open(&app.address, "/api/live/admin", Some(&admin)).await;
         assert!(events.quiet_for(Duration::from_millis(1500)).await);
         app.register("newcomer@example.com", CANARY_PASSWORD).await;
