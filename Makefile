@@ -39,7 +39,7 @@ test: setup test-rust e2e
 
 test-rust: test-tools node_modules/.package-lock.json
 	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: TEST_POSTGRES_URL is unset, so the HTTP tests run on SQLite only (CI runs them on PostgreSQL too)."
-	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p sigra-errors -p sigra -p app -p server --features sigra/testing,app/ssr
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p sigra-errors -p sigra -p app -p server --features sigra/testing,app/ssr,server/testing
 	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: the PostgreSQL pass was skipped (TEST_POSTGRES_URL is unset)."
 
 e2e: setup build-site
@@ -55,7 +55,7 @@ bench: setup build-site
 
 lint: deny
 	cargo fmt --all -- --check
-	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy -p sigra-errors -p sigra -p app -p server --all-targets --features sigra/testing,app/ssr -- -D warnings
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy -p sigra-errors -p sigra -p app -p server --all-targets --features sigra/testing,app/ssr,server/testing -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 deny: cargo-deny

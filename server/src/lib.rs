@@ -11,5 +11,7 @@ pub mod ops;
 pub mod router;
 pub mod startup;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use startup::Application;

@@ -4,15 +4,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-#[path = "http/helpers.rs"]
-#[allow(dead_code)]
-mod helpers;
-
 use std::collections::BTreeMap;
 
 use reqwest::StatusCode;
 
-use helpers::{on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
+use server::testing::{on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
 
 const TOKEN: &str = "metrics-token-0123456789";
 

@@ -6,8 +6,8 @@ use reqwest::StatusCode;
 use sigra::admin::grants::GrantChange;
 use sigra::request::RequestContext;
 
-use crate::helpers::{location, on_each_engine, TestApp, CANARY_PASSWORD};
-use crate::organizations::{create, create_project};
+use server::testing::{location, on_each_engine, TestApp, CANARY_PASSWORD};
+use crate::organizations::create_project;
 
 /// Confirms the account at `email` and makes it a platform admin, as the operator would.
 pub(crate) async fn make_admin(app: &TestApp, email: &str) {
@@ -311,17 +311,17 @@ async fn the_user_list_filters_by_provider_organization_and_registration_time_an
         .execute(app.sigra.db().pool())
         .await
         .expect("linked");
-        let cat = crate::helpers::session_cookie(
+        let cat = server::testing::session_cookie(
             &app.log_in("cat@example.com", CANARY_PASSWORD, false).await,
         )
         .expect("signed in");
         // Four days on, the admin signs in again.
-        let admin = crate::helpers::session_cookie(
+        let admin = server::testing::session_cookie(
             &app.log_in("admin@example.com", CANARY_PASSWORD, false)
                 .await,
         )
         .expect("signed in");
-        create(&app, &cat, "Acme Rockets").await;
+        app.create_organization(&cat, "Acme Rockets").await;
         let first_day: i64 = app.count("SELECT MIN(created_at) FROM users").await;
         // An RFC 3339 time `days` after the admin registered.
         let day_of = |days: i64| {
@@ -545,7 +545,7 @@ async fn an_admin_action_needs_the_admins_sudo_changes_only_its_target_and_is_au
 async fn the_hosts_additions_show_on_the_user_list_and_the_account_page_as_text() {
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
-        let acme = create(&app, &ada, "Acme").await;
+        let acme = app.create_organization(&ada, "Acme").await;
         let hostile = "<script>alert(1)</script>";
         for name in ["Rockets", hostile] {
             create_project(&app, &ada, &acme, name).await;
@@ -596,7 +596,7 @@ async fn the_hosts_additions_show_on_the_user_list_and_the_account_page_as_text(
 async fn an_admin_ends_one_session_of_an_account_and_only_a_session_of_that_account() {
     on_each_engine(|app: TestApp| async move {
         let first = app.signed_in("target@example.com").await;
-        let second = crate::helpers::session_cookie(
+        let second = server::testing::session_cookie(
             &app.log_in("target@example.com", CANARY_PASSWORD, false).await,
         )
         .expect("a second session");

@@ -3,7 +3,7 @@
 //! format and formula-safety, read back by an independent CSV reader.
 
 use crate::admin::{make_admin, texts};
-use crate::helpers::{on_each_engine, TestApp, CANARY_PASSWORD};
+use server::testing::{on_each_engine, TestApp, CANARY_PASSWORD};
 use reqwest::StatusCode;
 
 /// Signs `email` up and in, confirmed and made a platform admin.
@@ -262,11 +262,11 @@ async fn a_month_later(app: &TestApp) {
 
 #[tokio::test]
 async fn with_a_retention_the_cleanup_deletes_older_rows_in_batches_and_records_that_it_did() {
-    let thirty_days = || crate::helpers::Setup {
+    let thirty_days = || server::testing::Setup {
         env: vec![("SIGRA_AUDIT_RETENTION_DAYS", "30".to_owned())],
-        ..crate::helpers::Setup::default()
+        ..server::testing::Setup::default()
     };
-    crate::helpers::on_each_engine_with(thirty_days, |app: TestApp| async move {
+    server::testing::on_each_engine_with(thirty_days, |app: TestApp| async move {
         app.signed_in("old@example.com").await;
         let old = audit_rows(&app).await;
         assert!(old > 0);

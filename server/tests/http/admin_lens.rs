@@ -9,8 +9,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::admin::{make_admin, texts};
-use crate::helpers::{location, on_each_engine, TestApp};
-use crate::organizations::create;
+use server::testing::{location, on_each_engine, TestApp};
 
 async fn add_member(app: &TestApp, email: &str, slug: &str, role: &str) {
     sqlx::query(
@@ -31,13 +30,13 @@ async fn the_lens_opens_to_platform_admins_and_the_organizations_own_admins_and_
 ) {
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
-        create(&app, &ada, "Acme").await;
+        app.create_organization(&ada, "Acme").await;
         let bob = app.signed_in("bob@example.com").await;
         add_member(&app, "bob@example.com", "acme", "member").await;
         let dee = app.signed_in("dee@example.com").await;
         add_member(&app, "dee@example.com", "acme", "admin").await;
         let carl = app.signed_in("carl@example.com").await;
-        create(&app, &carl, "Other").await;
+        app.create_organization(&carl, "Other").await;
         let admin = app.signed_in("admin@example.com").await;
         make_admin(&app, "admin@example.com").await;
 
@@ -134,11 +133,11 @@ async fn the_lens_shows_only_its_organizations_members_and_events_and_hides_addr
 ) {
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
-        create(&app, &ada, "Acme").await;
+        app.create_organization(&ada, "Acme").await;
         app.signed_in("bob@example.com").await;
         add_member(&app, "bob@example.com", "acme", "member").await;
         let carl = app.signed_in("carl@example.com").await;
-        create(&app, &carl, "Other").await;
+        app.create_organization(&carl, "Other").await;
         let admin = app.signed_in("admin@example.com").await;
         make_admin(&app, "admin@example.com").await;
 

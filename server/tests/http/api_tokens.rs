@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
-use crate::helpers::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
+use server::testing::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
 
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
@@ -168,7 +168,7 @@ async fn no_token_reaches_what_needs_a_session_whatever_its_scopes() {
         assert_eq!(app.count("SELECT COUNT(*) FROM user_totp").await, 0);
         assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE deletion_scheduled_at IS NOT NULL").await, 0, "no deletion");
         assert!(
-            crate::helpers::session_cookie(&app.log_in("nosession@example.com", CANARY_PASSWORD, false).await).is_some(),
+            server::testing::session_cookie(&app.log_in("nosession@example.com", CANARY_PASSWORD, false).await).is_some(),
             "the password is unchanged"
         );
     })
@@ -520,7 +520,7 @@ async fn the_tokens_page_creates_under_sudo_shows_the_token_once_and_revokes_wit
             )
             .await;
         assert!(
-            crate::helpers::location(&refused).starts_with("/users/sudo"),
+            server::testing::location(&refused).starts_with("/users/sudo"),
             "sudo first"
         );
         assert_eq!(app.count("SELECT COUNT(*) FROM api_tokens").await, 0);
@@ -533,8 +533,8 @@ async fn the_tokens_page_creates_under_sudo_shows_the_token_once_and_revokes_wit
                 Some(&cookie),
             )
             .await;
-        assert_eq!(crate::helpers::location(&created), PAGE);
-        let sealed = crate::helpers::set_cookies(created.headers())
+        assert_eq!(server::testing::location(&created), PAGE);
+        let sealed = server::testing::set_cookies(created.headers())
             .into_iter()
             .find(|c| c.starts_with("__Host-sigra_new_api_token="))
             .expect("the token rides to the page sealed")
@@ -588,7 +588,7 @@ async fn the_tokens_page_creates_under_sudo_shows_the_token_once_and_revokes_wit
                 Some(&cookie),
             )
             .await;
-        assert_eq!(crate::helpers::location(&revoked), PAGE);
+        assert_eq!(server::testing::location(&revoked), PAGE);
         assert_eq!(
             app.api(Method::GET, "/api/v1/me", Some(token), None)
                 .await

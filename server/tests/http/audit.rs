@@ -7,7 +7,7 @@ use serde_json::json;
 use sigra::request::RequestContext;
 use sqlx::Row as _;
 
-use crate::helpers::{
+use server::testing::{
     location, on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
 };
 use crate::mfa::{enrol, log_in_pending, next_code, verify};
@@ -150,20 +150,14 @@ struct Row {
 
 /// Every row of `action`, oldest first.
 async fn rows_of(app: &TestApp, action: &str) -> Vec<Row> {
-    let rows: Vec<(String, Option<String>, Option<String>, String)> = sqlx::query_as(
-        "SELECT actor_type, actor_id, target_id, metadata FROM audit_events \
-         WHERE action = $1 ORDER BY occurred_at, id",
-    )
-    .bind(action)
-    .fetch_all(app.sigra.db().pool())
-    .await
-    .expect("rows");
-    rows.into_iter()
-        .map(|(actor_type, actor_id, target_id, metadata)| Row {
-            actor_type,
-            actor_id,
-            target_id,
-            metadata: serde_json::from_str(&metadata).expect("json metadata"),
+    app.audit_records(action)
+        .await
+        .into_iter()
+        .map(|record| Row {
+            actor_type: record.actor_type,
+            actor_id: record.actor_id,
+            target_id: record.target_id,
+            metadata: record.metadata,
         })
         .collect()
 }
@@ -188,20 +182,12 @@ fn about(user: &str, metadata: serde_json::Value) -> Row {
     }
 }
 
-async fn user_id(app: &TestApp, email: &str) -> String {
-    sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-        .bind(email)
-        .fetch_one(app.sigra.db().pool())
-        .await
-        .expect("the user")
-}
-
 #[tokio::test]
 async fn account_changes_are_audited_with_their_user_as_the_actor() {
     on_each_engine(|app: TestApp| async move {
         // The address confirmed by its link: the mailbox proved the user.
         app.register("changes@example.com", CANARY_PASSWORD).await;
-        let user = user_id(&app, "changes@example.com").await;
+        let user = app.user_id("changes@example.com").await;
         let link = app
             .link_in_mail("changes@example.com", "/users/confirm/")
             .await;
@@ -326,7 +312,7 @@ async fn account_changes_are_audited_with_their_user_as_the_actor() {
 async fn mailed_link_requests_name_the_account_as_target_and_their_use_names_its_user() {
     on_each_engine(|app: TestApp| async move {
         app.register("links@example.com", CANARY_PASSWORD).await;
-        let user = user_id(&app, "links@example.com").await;
+        let user = app.user_id("links@example.com").await;
         let ask = |path: &'static str, from: &'static str, email: &'static str| {
             let app = &app;
             async move {
@@ -420,7 +406,7 @@ async fn second_factor_and_api_events_are_audited_with_their_actor() {
         let old_key = old_key.clone();
         async move {
             let mut cookie = app.signed_in("factors@example.com").await;
-            let user = user_id(&app, "factors@example.com").await;
+            let user = app.user_id("factors@example.com").await;
             let (secret, codes) = enrol(&app, &mut cookie).await;
 
             let pending = log_in_pending(&app, "factors@example.com").await;
@@ -491,7 +477,7 @@ async fn second_factor_and_api_events_are_audited_with_their_actor() {
 
             // An API client's refresh names its user and its family.
             app.register("client@example.com", CANARY_PASSWORD).await;
-            let client = user_id(&app, "client@example.com").await;
+            let client = app.user_id("client@example.com").await;
             let (_, tokens) = app.api_log_in("client@example.com", CANARY_PASSWORD).await;
             let refreshed = app
                 .api(
@@ -519,7 +505,7 @@ async fn second_factor_and_api_events_are_audited_with_their_actor() {
 async fn a_host_writes_its_own_actions_with_its_change_and_never_the_cores() {
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
-        let acme = crate::organizations::create(&app, &ada, "Acme").await;
+        let acme = crate::organizations::app.create_organization(&ada, "Acme").await;
         crate::organizations::create_project(&app, &ada, &acme, "Rockets").await;
         let projects = format!("/organizations/{acme}/projects");
         let project: String = sqlx::query_scalar("SELECT id FROM projects")

@@ -5,7 +5,7 @@
 
 use sigra::audit::chain::{ChainProblem, ChainReport};
 
-use crate::helpers::{on_each_engine, on_each_engine_with, Setup, TestApp};
+use server::testing::{on_each_engine, on_each_engine_with, Setup, TestApp};
 use crate::operator::{said, server, succeeded, with_secret};
 
 /// Some activity: two accounts registered and signed in, one logged out.

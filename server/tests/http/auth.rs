@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{
+use server::testing::{
     clears_session, location, on_each_engine, session_cookie, set_cookies, TestApp, CANARY_PASSWORD,
 };
 

@@ -5,7 +5,7 @@ use axum::routing::get;
 use reqwest::StatusCode;
 use sha1::{Digest, Sha1};
 
-use crate::helpers::{on_each_engine_with, Setup, TestApp};
+use server::testing::{on_each_engine_with, Setup, TestApp};
 
 const BREACHED: &str = "this passphrase leaked in a breach";
 const FINE: &str = "this passphrase never leaked anywhere";

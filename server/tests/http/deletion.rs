@@ -16,7 +16,7 @@ use sigra::testing::{Hook, Hooks};
 use sigra::users::UserId;
 use tokio::sync::Notify;
 
-use crate::helpers::{
+use server::testing::{
     form_refusal, location, on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp,
     CANARY_PASSWORD,
 };
@@ -127,7 +127,7 @@ async fn a_deletion_needs_sudo_the_password_and_the_address_typed_back_and_ends_
         let now = app.sigra.now().as_millis();
         let done = ask_to_delete(&app, &cookie, "Leaving@Example.com", CANARY_PASSWORD).await;
         assert_eq!(location(&done), "/users/log-in");
-        assert!(crate::helpers::clears_session(&done));
+        assert!(server::testing::clears_session(&done));
         assert_eq!(scheduled_at(&app, email).await, Some(now + 14 * 86_400_000));
         for session in [&cookie, &other_session] {
             assert_eq!(app.me(session).await, StatusCode::UNAUTHORIZED);

@@ -10,7 +10,7 @@ use sigra::hooks::{HookError, LifecycleHooks};
 use sigra::mail::BoxFuture;
 use sigra::users::UserId;
 
-use crate::helpers::{
+use server::testing::{
     location, on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
 };
 

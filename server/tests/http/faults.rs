@@ -12,7 +12,7 @@ use sigra::testing::Engine;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::helpers::{Setup, TestApp, CANARY_PASSWORD};
+use server::testing::{Setup, TestApp, CANARY_PASSWORD};
 
 /// A TCP link to the PostgreSQL server that the test can cut (every connection through it
 /// closes, and new ones are refused) and restore.

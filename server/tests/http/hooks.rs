@@ -9,7 +9,7 @@ use sigra::mail::BoxFuture;
 use sigra::users::{EmailAddress, UserId};
 use sqlx::AnyConnection;
 
-use crate::helpers::{on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD};
+use server::testing::{on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD};
 
 /// Writes an audit-like row of its own for every event, on the core's connection, and refuses
 /// registrations of addresses containing "+refuse".

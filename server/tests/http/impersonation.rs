@@ -10,7 +10,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::Value;
 
 use crate::admin::make_admin;
-use crate::helpers::{
+use server::testing::{
     clears_session, location, on_each_engine, session_cookie, set_cookies, TestApp, CANARY_PASSWORD,
 };
 
@@ -140,7 +140,7 @@ async fn an_admin_under_sudo_works_as_the_user_and_every_audit_row_names_the_adm
 
         // Something the user may do, done by the admin: audited as the admin in the user's
         // account, whichever service wrote the row.
-        crate::organizations::create(&app, &browser, "Made by support").await;
+        app.create_organization(&browser, "Made by support").await;
         let rows = audit_rows(&app, "organization.create").await;
         assert_eq!(rows.len(), 1);
         assert_eq!(

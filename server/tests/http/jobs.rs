@@ -14,7 +14,7 @@ use sigra::testing::{self, Engine, TestDatabase};
 use sigra::users::Registration;
 use sigra::Sigra;
 
-use crate::helpers::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
+use server::testing::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
 
 /// Counts deliveries per recipient; fails every delivery when `failing`.
 #[derive(Default)]

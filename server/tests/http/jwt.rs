@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::helpers::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
+use server::testing::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
 use crate::mfa::{enrol, next_code, pyotp_code};
 use crate::passkeys::register;
 
@@ -453,7 +453,7 @@ async fn a_password_change_or_signing_out_everywhere_ends_every_jwt_and_refresh_
             )
             .await;
         assert!(changed.status().is_redirection(), "{}", changed.status());
-        let cookie = crate::helpers::session_cookie(&changed)
+        let cookie = server::testing::session_cookie(&changed)
             .expect("a password change moves the session token");
         assert_eq!(
             me_status(&app, &access).await,
@@ -483,7 +483,7 @@ async fn a_password_change_or_signing_out_everywhere_ends_every_jwt_and_refresh_
                 Some(&cookie),
             )
             .await;
-        let cookie = crate::helpers::session_cookie(&sudo).expect("sudo moves the session token");
+        let cookie = server::testing::session_cookie(&sudo).expect("sudo moves the session token");
         let ended = app
             .post_form(
                 "/users/sessions/revoke-others",
@@ -492,7 +492,7 @@ async fn a_password_change_or_signing_out_everywhere_ends_every_jwt_and_refresh_
                 Some(&cookie),
             )
             .await;
-        assert_eq!(crate::helpers::location(&ended), "/users/sessions");
+        assert_eq!(server::testing::location(&ended), "/users/sessions");
         assert_eq!(
             me_status(&app, &access).await,
             StatusCode::UNAUTHORIZED,

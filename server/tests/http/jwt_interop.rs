@@ -7,7 +7,7 @@ use std::process::Command;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
+use server::testing::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
 
 /// Runs a Python snippet with PyJWT and returns what it prints.
 fn python(script: &str, args: &[&str]) -> String {

@@ -7,7 +7,7 @@ use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE};
 use reqwest::StatusCode;
 
 use crate::admin::make_admin;
-use crate::helpers::{
+use server::testing::{
     location, on_each_engine, session_cookie, set_cookies, TestApp, CANARY_PASSWORD,
 };
 

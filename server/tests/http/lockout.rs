@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{
+use server::testing::{
     on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
 };
 

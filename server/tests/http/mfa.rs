@@ -10,8 +10,8 @@ use reqwest::{Response, StatusCode};
 use serde_json::Value;
 use sigra::request::RequestContext;
 
-use crate::helpers::{
-    clears_session, form_refusal, location, on_each_engine, on_each_engine_with, session_cookie,
+use server::testing::{
+    clears_session, cookie_pair, form_refusal, location, on_each_engine, on_each_engine_with, session_cookie,
     set_cookies, Browser, Setup, TestApp, CANARY_PASSWORD,
 };
 
@@ -69,72 +69,27 @@ pub(crate) fn next_code(app: &TestApp, secret: &str) -> String {
     pyotp_code(app, secret)
 }
 
-/// The `name=value` pair of a cookie a response sets.
-fn cookie_pair(response: &Response, name: &str) -> Option<String> {
-    set_cookies(response.headers())
-        .into_iter()
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .map(|c| c.split(';').next().unwrap_or_default().to_owned())
-}
-
-pub(crate) async fn security_view(app: &Browser, cookie: &str) -> Value {
-    let response = app
-        .call_json("/api/account/security", &[], Some(cookie))
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.expect("json")
-}
-
-/// Sets up TOTP for the signed-in `cookie`: the secret and the first backup codes.
+/// Sets up TOTP for the signed-in `cookie` with codes from pyotp, checking what pyotp reads
+/// of the set-up: the secret and the first backup codes.
 pub(crate) async fn enrol(app: &TestApp, cookie: &mut String) -> (String, Vec<String>) {
-    app.enter_sudo(cookie, SECURITY).await;
-    let started = app
-        .post_form(
-            "/users/settings/security/totp-start",
-            SECURITY,
-            &[],
-            Some(cookie),
-        )
-        .await;
-    assert_eq!(location(&started), SECURITY);
-    let view = security_view(app, cookie).await;
-    let secret = view["setup"]["secret"]
-        .as_str()
-        .expect("a set-up in progress")
-        .to_owned();
+    let setup = app.start_totp(cookie).await;
+    let view = app.security_view(cookie).await;
     assert!(view["setup"]["qr_svg"]
         .as_str()
         .is_some_and(|svg| svg.contains("<svg")));
-    let uri = view["setup"]["uri"].as_str().expect("uri");
-    let (issuer, account, bits) = pyotp_parse(uri);
+    let (issuer, account, bits) = pyotp_parse(&setup.uri);
     assert_eq!(issuer, "Sigra");
     assert!(
         account.ends_with("@example.com"),
         "the label names the account: {account}"
     );
     assert!(bits >= 160, "{bits} bits");
-    let code = pyotp_code(app, &secret);
-    let confirmed = app
-        .post_form(
-            "/users/settings/security/totp-confirm",
-            SECURITY,
-            &[("code", &code)],
-            Some(cookie),
-        )
+    let codes = app
+        .confirm_totp(cookie, &pyotp_code(app, &setup.secret))
         .await;
-    assert_eq!(location(&confirmed), SECURITY);
-    let shown = cookie_pair(&confirmed, "__Host-sigra_new_backup_codes").expect("codes to show");
-    let view = security_view(app, &format!("{cookie}; {shown}")).await;
-    let codes: Vec<String> = view["new_backup_codes"]
-        .as_array()
-        .expect("codes shown once")
-        .iter()
-        .map(|c| c.as_str().expect("text").to_owned())
-        .collect();
     assert_eq!(codes.len(), 8);
-    assert_eq!(view["totp_enabled"], true);
-    assert_eq!(view["backup_codes_left"], 8);
-    (secret, codes)
+    assert_eq!(app.security_view(cookie).await["backup_codes_left"], 8);
+    (setup.secret, codes)
 }
 
 /// Logs in with the password; the answer must ask for the second factor. Returns the pending
@@ -164,7 +119,7 @@ async fn totp_set_up_and_log_in_with_codes_from_an_independent_implementation() 
         let mut cookie = app.signed_in("totp@example.com").await;
         let (secret, _) = enrol(&app, &mut cookie).await;
         assert_eq!(
-            security_view(&app, &cookie).await["new_backup_codes"],
+            app.security_view(&cookie).await["new_backup_codes"],
             Value::Null,
             "the codes are shown once"
         );
@@ -830,7 +785,7 @@ async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code_and_a_mai
         let typed = codes[2].to_uppercase().replace('-', " ");
         let done = verify(&app, &pending, &typed, false).await;
         let mut session = session_cookie(&done).expect("logged in with a backup code");
-        assert_eq!(security_view(&app, &session).await["backup_codes_left"], 7);
+        assert_eq!(app.security_view(&session).await["backup_codes_left"], 7);
         let pending = log_in_pending(&app, "codes@example.com").await;
         assert!(
             session_cookie(&verify(&app, &pending, &codes[2], false).await).is_none(),
@@ -861,7 +816,7 @@ async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code_and_a_mai
             )
             .await;
         let shown = cookie_pair(&made, "__Host-sigra_new_backup_codes").expect("shown");
-        let view = security_view(&app, &format!("{session}; {shown}")).await;
+        let view = app.security_view(&format!("{session}; {shown}")).await;
         assert_eq!(view["new_backup_codes"].as_array().map(Vec::len), Some(8));
         assert_eq!(view["backup_codes_left"], 8);
         let pending = log_in_pending(&app, "codes@example.com").await;
@@ -887,8 +842,7 @@ async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code_and_a_mai
             .expect("code")
             .to_owned();
         assert!(session_cookie(&verify(&app, &elsewhere, &fresh, false).await).is_some());
-        let other_view = security_view(
-            &app,
+        let other_view = app.security_view(
             &format!(
                 "{}; {shown}",
                 session_cookie(
@@ -942,7 +896,7 @@ async fn turning_it_off_needs_sudo_and_a_code_and_tells_the_owner() {
             )
             .await;
         assert_eq!(location(&off), SECURITY);
-        assert_eq!(security_view(&app, &cookie).await["totp_enabled"], false);
+        assert_eq!(app.security_view(&cookie).await["totp_enabled"], false);
         assert_eq!(app.count("SELECT COUNT(*) FROM user_backup_codes").await, 0);
         let mail = app.mailbox("off@example.com").await;
         assert_eq!(mail[0].subject, "Two-factor authentication was turned off");
@@ -977,9 +931,9 @@ async fn the_set_up_secret_is_shown_only_under_sudo_and_a_second_set_up_is_refus
             Some(&cookie),
         )
         .await;
-        assert!(security_view(&app, &cookie).await["setup"]["secret"].is_string());
+        assert!(app.security_view(&cookie).await["setup"]["secret"].is_string());
         app.advance(Duration::from_secs(6 * 60));
-        let view = security_view(&app, &cookie).await;
+        let view = app.security_view(&cookie).await;
         assert_eq!(view["setup"], Value::Null, "hidden once sudo lapses");
         assert_eq!(view["sudo"], false);
         let stored: String = sqlx::query_scalar("SELECT secret_sealed FROM user_totp")
@@ -987,7 +941,7 @@ async fn the_set_up_secret_is_shown_only_under_sudo_and_a_second_set_up_is_refus
             .await
             .expect("row");
         app.enter_sudo(&mut cookie, SECURITY).await;
-        let secret = security_view(&app, &cookie).await["setup"]["secret"]
+        let secret = app.security_view(&cookie).await["setup"]["secret"]
             .as_str()
             .expect("secret")
             .to_owned();
@@ -1200,7 +1154,7 @@ async fn regenerating_backup_codes_without_sudo_is_refused_and_changes_nothing()
             "the same codes, no mail queued"
         );
         assert_eq!(app.count("SELECT COUNT(*) FROM audit_events").await, audit);
-        assert_eq!(security_view(&app, &session).await["backup_codes_left"], 8);
+        assert_eq!(app.security_view(&session).await["backup_codes_left"], 8);
         let pending = log_in_pending(&app, "nosudo@example.com").await;
         assert!(
             session_cookie(&verify(&app, &pending, &codes[0], false).await).is_some(),

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sigra::testing::Engine;
 
-use crate::helpers::{
+use server::testing::{
     location, on_each_engine_with, session_cookie, set_cookies, Setup, TestApp, CANARY_PASSWORD,
 };
 use crate::providers::{

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::{on_each_engine, TestApp};
+use server::testing::{on_each_engine, TestApp};
 
 async fn document(app: &TestApp) -> Value {
     let response = app

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use reqwest::{Method, StatusCode};
 
-use crate::helpers::{
+use server::testing::{
     location, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
 };
 

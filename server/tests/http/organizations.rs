@@ -8,26 +8,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{
+use server::testing::{
     form_refusal, location, on_each_engine, session_cookie, set_cookies, TestApp, CANARY_PASSWORD,
 };
-
-/// Creates an organization as the user with `cookie`; its slug.
-pub(crate) async fn create(app: &TestApp, cookie: &str, name: &str) -> String {
-    let response = app
-        .post_form(
-            "/api/user-organizations/create",
-            "/organizations/new",
-            &[("name", name)],
-            Some(cookie),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::FOUND);
-    location(&response)
-        .strip_prefix("/organizations/")
-        .expect("sent to the organization")
-        .to_owned()
-}
 
 /// Adds the project `name` to `slug` as the member with `cookie`.
 pub(crate) async fn create_project(app: &TestApp, cookie: &str, slug: &str, name: &str) {
@@ -40,20 +23,6 @@ pub(crate) async fn create_project(app: &TestApp, cookie: &str, slug: &str, name
         )
         .await;
     assert_eq!(response.status(), StatusCode::FOUND, "{name}");
-}
-
-/// Invites `email` to `slug` as the admin with `cookie`.
-async fn invite(app: &TestApp, cookie: &str, slug: &str, email: &str) {
-    let members = format!("/organizations/{slug}/members");
-    let response = app
-        .post_form(
-            "/api/organizations/invite",
-            &members,
-            &[("slug", slug), ("email", email), ("role", "member")],
-            Some(cookie),
-        )
-        .await;
-    assert_eq!(location(&response), members, "invited");
 }
 
 async fn text(app: &TestApp, sql: &str) -> String {
@@ -135,8 +104,8 @@ struct Victim {
 async fn every_organization_page_and_server_function_answers_an_outsider_404_and_changes_nothing() {
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
-        let acme = create(&app, &ada, "Acme").await;
-        invite(&app, &ada, &acme, "someone@example.com").await;
+        let acme = app.create_organization(&ada, "Acme").await;
+        app.invite_member(&ada, &acme, "someone@example.com", "member").await;
         let projects = format!("/organizations/{acme}/projects");
         app.post_form(
             "/api/organizations/create-project",
@@ -154,7 +123,7 @@ async fn every_organization_page_and_server_function_answers_an_outsider_404_and
         // Mallory owns an organization of her own (so she holds admin proofs there) and has
         // re-entered her password (so sudo is not what stops her).
         let mut mallory = app.signed_in("mallory@example.com").await;
-        let own = create(&app, &mallory, "Mallory Inc").await;
+        let own = app.create_organization(&mallory, "Mallory Inc").await;
         app.enter_sudo(&mut mallory, "/organizations").await;
         let before = organization_state(&app).await;
 
@@ -206,10 +175,10 @@ async fn every_organization_page_and_server_function_answers_an_outsider_404_and
 async fn an_invitation_joins_only_the_signed_in_account_with_its_address_and_only_once() {
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
-        let acme = create(&app, &ada, "Acme").await;
+        let acme = app.create_organization(&ada, "Acme").await;
         let bea = app.signed_in("bea@example.com").await;
         let eve = app.signed_in("eve@example.com").await;
-        invite(&app, &ada, &acme, "bea@example.com").await;
+        app.invite_member(&ada, &acme, "bea@example.com", "member").await;
         let link = app.link_in_mail("bea@example.com", "/invitations/").await;
         let (link_cookie, page) = app.open_link(&link).await;
         assert_eq!(page, "/invitations/accept");
@@ -260,8 +229,8 @@ async fn an_invitation_joins_only_the_signed_in_account_with_its_address_and_onl
 async fn someone_without_an_account_signs_up_through_the_invitation_and_joins_confirmed() {
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
-        let acme = create(&app, &ada, "Acme").await;
-        invite(&app, &ada, &acme, "newcomer@example.com").await;
+        let acme = app.create_organization(&ada, "Acme").await;
+        app.invite_member(&ada, &acme, "newcomer@example.com", "member").await;
         let link = app
             .link_in_mail("newcomer@example.com", "/invitations/")
             .await;
@@ -324,7 +293,7 @@ async fn someone_without_an_account_signs_up_through_the_invitation_and_joins_co
 async fn an_old_slug_redirects_to_the_new_one_until_its_redirect_ends() {
     on_each_engine(|app: TestApp| async move {
         let mut ada = app.signed_in("ada@example.com").await;
-        let acme = create(&app, &ada, "Acme").await;
+        let acme = app.create_organization(&ada, "Acme").await;
         let settings = format!("/organizations/{acme}/settings");
         app.enter_sudo(&mut ada, &settings).await;
         let changed = app
@@ -347,7 +316,7 @@ async fn an_old_slug_redirects_to_the_new_one_until_its_redirect_ends() {
         assert_eq!(location(&old), "/organizations/acme-labs/members");
 
         app.advance(Duration::from_secs(8 * 24 * 3600));
-        let ada = crate::helpers::session_cookie(
+        let ada = server::testing::session_cookie(
             &app.log_in("ada@example.com", CANARY_PASSWORD, false).await,
         )
         .expect("signed in again");
@@ -369,8 +338,8 @@ async fn an_old_slug_redirects_to_the_new_one_until_its_redirect_ends() {
 async fn the_switcher_as_a_plain_form_makes_an_organization_the_sessions_and_only_a_members() {
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
-        let acme = create(&app, &ada, "Acme").await;
-        let beta = create(&app, &ada, "Beta").await;
+        let acme = app.create_organization(&ada, "Acme").await;
+        let beta = app.create_organization(&ada, "Beta").await;
         let active = "SELECT COALESCE(o.slug, '-') FROM user_sessions s \
                       LEFT JOIN organizations o ON o.id = s.active_organization_id";
         assert_eq!(
@@ -419,7 +388,7 @@ async fn a_member_without_a_second_factor_is_sent_to_set_one_up_by_an_organizati
 ) {
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
-        let acme = create(&app, &ada, "Acme").await;
+        let acme = app.create_organization(&ada, "Acme").await;
         sqlx::query("UPDATE organizations SET members_need_second_factor = 1")
             .execute(app.sigra.db().pool())
             .await
@@ -443,8 +412,8 @@ async fn a_member_without_a_second_factor_is_sent_to_set_one_up_by_an_organizati
 async fn a_cross_site_post_to_any_organization_function_is_refused_and_changes_nothing() {
     on_each_engine(|app: TestApp| async move {
         let mut ada = app.signed_in("ada@example.com").await;
-        let acme = create(&app, &ada, "Acme").await;
-        invite(&app, &ada, &acme, "someone@example.com").await;
+        let acme = app.create_organization(&ada, "Acme").await;
+        app.invite_member(&ada, &acme, "someone@example.com", "member").await;
         let projects = format!("/organizations/{acme}/projects");
         app.post_form(
             "/api/organizations/create-project",

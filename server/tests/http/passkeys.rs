@@ -14,7 +14,7 @@ use serde_cbor_2::Value as Cbor;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
-use crate::helpers::{
+use server::testing::{
     location, on_each_engine, on_each_engine_with, session_cookie, Browser, Setup, TestApp,
     CANARY_PASSWORD,
 };

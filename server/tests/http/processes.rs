@@ -15,9 +15,9 @@ use serde_json::Value;
 use sigra::testing::{Engine, TestDatabase};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::helpers::{location, session_cookie, Browser, CANARY_PASSWORD};
+use server::testing::{location, session_cookie, Browser, CANARY_PASSWORD};
 use crate::live::Events;
-use crate::mfa::{log_in_pending, pyotp_code_at_unix, security_view, verify};
+use crate::mfa::{log_in_pending, pyotp_code_at_unix, verify};
 use crate::passkeys::{answer_log_in, start, SoftPasskey};
 use crate::smtp::start_sink;
 
@@ -514,7 +514,7 @@ async fn a_totp_code_used_on_one_process_is_refused_on_the_others() {
         )
         .await;
     assert_eq!(location(&begun), SECURITY);
-    let secret = security_view(c, &cookie).await["setup"]["secret"]
+    let secret = c.security_view(&cookie).await["setup"]["secret"]
         .as_str()
         .expect("a set-up in progress")
         .to_owned();

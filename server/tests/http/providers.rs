@@ -24,7 +24,7 @@ use reqwest::redirect;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
-use crate::helpers::{location, set_cookies, TestApp, CANARY_PASSWORD};
+use server::testing::{location, set_cookies, TestApp, CANARY_PASSWORD};
 
 /// The base URL the app believes it has (its redirect URIs start with it).
 pub const APP_BASE: &str = "http://localhost:3000";

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{on_each_engine_with, Setup, TestApp};
+use server::testing::{on_each_engine_with, Setup, TestApp};
 
 /// The Redis server the tests use (`redis-server` from `make setup`, started by `.ci/run`).
 const REDIS_URL: &str = "redis://127.0.0.1:6379/";

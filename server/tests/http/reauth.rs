@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use sigra::request::RequestContext;
 
-use crate::helpers::{
+use server::testing::{
     on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
 };
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use reqwest::StatusCode;
 
-use crate::helpers::{
+use server::testing::{
     clears_session, form_refusal, location, on_each_engine, session_cookie, TestApp,
     CANARY_PASSWORD,
 };

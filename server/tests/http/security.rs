@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 
 use sigra::testing::Engine;
 
-use crate::helpers::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
+use server::testing::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
 
 #[tokio::test]
 async fn cross_site_posts_are_refused_and_change_nothing() {

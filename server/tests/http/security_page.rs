@@ -8,7 +8,7 @@ use reqwest::header::{ACCEPT, COOKIE};
 use reqwest::StatusCode;
 use sigra::geo::{GeoIp, Location};
 
-use crate::helpers::{
+use server::testing::{
     location, on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
 };
 

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use sigra::testing::{Hook, Hooks};
 use tokio::sync::Notify;
 
-use crate::helpers::{
+use server::testing::{
     clears_session, location, on_each_engine, on_each_engine_with, session_cookie, set_cookies,
     Setup, TestApp, CANARY_PASSWORD,
 };
@@ -114,7 +114,7 @@ async fn remember_me_survives_idleness_until_thirty_days() {
         let response = app
             .log_in("remember@example.com", CANARY_PASSWORD, true)
             .await;
-        let set_cookie = crate::helpers::set_cookies(response.headers())
+        let set_cookie = server::testing::set_cookies(response.headers())
             .into_iter()
             .find(|c| c.starts_with("__Host-sigra_session="))
             .expect("a cookie");
@@ -140,7 +140,7 @@ async fn remember_me_survives_idleness_until_thirty_days() {
         let standard = app
             .log_in("remember@example.com", CANARY_PASSWORD, false)
             .await;
-        let set_cookie = crate::helpers::set_cookies(standard.headers())
+        let set_cookie = server::testing::set_cookies(standard.headers())
             .into_iter()
             .find(|c| c.starts_with("__Host-sigra_session="))
             .expect("a cookie");

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::{location, on_each_engine, session_cookie, TestApp, CANARY_PASSWORD};
+use server::testing::{location, on_each_engine, session_cookie, TestApp, CANARY_PASSWORD};
 
 const NEW_PASSWORD: &str = "a brand new passphrase for tests";
 
@@ -308,7 +308,7 @@ async fn the_meter_reads_a_password_with_the_server_rules() {
         let refused = app
             .register("guessable@example.com", "qwertyuiopasdfgh")
             .await;
-        assert!(crate::helpers::form_refusal(&refused)
+        assert!(server::testing::form_refusal(&refused)
             .1
             .is_some_and(|e| e.contains("Guessable")));
         assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);

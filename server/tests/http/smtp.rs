@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{
+use server::testing::{
     location, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
 };
 
