@@ -151,6 +151,9 @@ pub async fn give_provider_address(email: String) -> Result<(), UiError> {
 #[server(prefix = "/api/account", endpoint = "sudo-options")]
 pub async fn sudo_options() -> Result<SudoWays, UiError> {
     let cx = crate::ssr::context().await?;
+    if cx.current.is_none() {
+        crate::flash::ssr::set(crate::flash::Flash::LogInRequired);
+    }
     let current = cx.require_user()?;
     let methods = cx.sigra.oauth().sign_in_methods(current).await?;
     let linked: Vec<String> = methods

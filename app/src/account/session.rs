@@ -122,6 +122,12 @@ pub async fn log_out() -> Result<(), UiError> {
     Ok(())
 }
 
+/// Whether the request carries a live session (the guest-only pages send such a visitor on).
+#[server(prefix = "/api/session", endpoint = "signed-in")]
+pub async fn signed_in() -> Result<bool, UiError> {
+    Ok(crate::ssr::context().await?.current.is_some())
+}
+
 /// The header's view of the session, and the pending flash message.
 #[server(prefix = "/api/session", endpoint = "state")]
 pub async fn session_state() -> Result<SessionSnapshot, UiError> {

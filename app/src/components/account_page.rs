@@ -83,3 +83,20 @@ where
         </Transition>
     }
 }
+
+/// On a page for visitors who are not signed in (log in, register): sends a signed-in one to
+/// their account instead, on the server without JavaScript as in the hydrated router.
+#[component]
+pub fn SignedInGoesToAccount() -> impl IntoView {
+    let signed_in = Resource::new(|| (), |_| crate::account::signed_in());
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                signed_in
+                    .await
+                    .unwrap_or(false)
+                    .then(|| view! { <Redirect path=paths::SETTINGS /> })
+            })}
+        </Suspense>
+    }
+}

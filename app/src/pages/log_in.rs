@@ -6,6 +6,7 @@ use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::passkeys::PasskeyLogIn;
 use crate::components::providers::ProviderButtons;
 use crate::components::ui::TextLink;
+use crate::components::account_page::SignedInGoesToAccount;
 use crate::paths;
 
 /// `/users/log-in`: password, or a link by mail.
@@ -16,6 +17,7 @@ pub fn LogInPage() -> impl IntoView {
     let return_to = move || paths::requested_return().unwrap_or_default();
     view! {
         <Title text="Log in" />
+        <SignedInGoesToAccount />
         <FormCard title="Log in">
             <ActionForm action=log_in attr:class="space-y-5">
                 <FormError action=log_in />

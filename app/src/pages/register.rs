@@ -6,6 +6,7 @@ use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
 use crate::components::providers::ProviderButtons;
 use crate::components::ui::TextLink;
+use crate::components::account_page::SignedInGoesToAccount;
 use crate::paths;
 
 /// `/users/register`.
@@ -14,6 +15,7 @@ pub fn RegisterPage() -> impl IntoView {
     let register = ServerAction::<Register>::new();
     view! {
         <Title text="Create an account" />
+        <SignedInGoesToAccount />
         <FormCard title="Create an account">
             <ActionForm action=register attr:class="space-y-5">
                 <FormError action=register />

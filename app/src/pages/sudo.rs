@@ -1,11 +1,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Redirect;
 
 use crate::account::{sudo_options, EnterSudo};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::passkeys::PasskeySudo;
 use crate::components::providers::ProviderForm;
 use crate::components::ui::Loading;
+use crate::error::UiError;
 use crate::paths;
 
 /// `/users/sudo`: confirm it is you before a sensitive action (the password, a passkey, or a
@@ -24,9 +26,14 @@ pub fn SudoPage() -> impl IntoView {
             <FormError action=sudo />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    // Without the options (signed out), the password form still shows: its
-                    // answer sends the visitor to log in.
-                    let options = options.await.ok();
+                    // Nobody to confirm: log in first, then on to where sudo was asked for.
+                    let options = match options.await {
+                        Err(UiError::Unauthenticated) => {
+                            let log_in = paths::with_return_to(paths::LOG_IN, &return_to());
+                            return view! { <Redirect path=log_in /> }.into_any();
+                        }
+                        options => options.ok(),
+                    };
                     let password = options.as_ref().is_none_or(|o| o.password);
                     let passkey = options.as_ref().is_some_and(|o| o.passkey);
                     let providers = options.map(|o| o.providers).unwrap_or_default();
@@ -51,6 +58,7 @@ pub fn SudoPage() -> impl IntoView {
                             </div>
                         })}
                     }
+                    .into_any()
                 })}
             </Transition>
         </FormCard>
