@@ -26,6 +26,9 @@ pub fn Field(
     /// page, and each label must name its own input); `field-{name}` otherwise.
     #[prop(optional)]
     id: Option<&'static str>,
+    /// Takes the focus when the page loads: the first field of a page's main form.
+    #[prop(optional)]
+    autofocus: bool,
 ) -> impl IntoView {
     let id = id.map_or_else(|| format!("field-{name}"), str::to_owned);
     let hint_id = format!("{id}-hint");
@@ -39,6 +42,7 @@ pub fn Field(
                 type=kind
                 autocomplete=autocomplete
                 required=true
+                autofocus=autofocus
                 aria-describedby=described_by
                 class="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-base shadow-sm focus:border-indigo-500 dark:border-slate-700 dark:bg-slate-900"
             />
@@ -112,18 +116,30 @@ where
 
 /// The error of an action's last run, if it failed. Works without JavaScript too: Leptos
 /// carries a form's error back in the redirect to the form, and its action starts with it.
+/// The error takes the focus, so a keyboard or screen reader user lands on what went wrong:
+/// at once in the hydrated page, and on load (before any field's) without JavaScript.
 #[component]
 pub fn FormError(
     /// The action (or actions) whose error to show.
     #[prop(into)]
     action: ActionError,
 ) -> impl IntoView {
+    let region = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if action.get().is_some() {
+            if let Some(region) = region.get() {
+                let _ = region.focus();
+            }
+        }
+    });
     move || {
         action.get().map(|error| {
             view! {
-                <Banner tone=Tone::Danger attr:role="alert" attr:data-testid="form-error">
-                    {error.to_string()}
-                </Banner>
+                <div node_ref=region tabindex="-1" autofocus=true class="focus:outline-none" data-testid="form-error-region">
+                    <Banner tone=Tone::Danger attr:role="alert" attr:data-testid="form-error">
+                        {error.to_string()}
+                    </Banner>
+                </div>
             }
         })
     }

@@ -170,13 +170,31 @@ fn ConfirmBanner() -> impl IntoView {
     }
 }
 
+/// What the last action did. It goes with the next navigation; once the page is interactive
+/// it can also be dismissed at once.
 #[component]
 fn FlashBanner(flash: Flash) -> impl IntoView {
+    let shown = RwSignal::new(true);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
-        <div class="mx-auto max-w-3xl px-4 pb-3">
-            <Banner tone=flash.tone() attr:role="status" attr:data-testid="flash">
-                {flash.message()}
-            </Banner>
-        </div>
+        <Show when=move || shown.get()>
+            <div class="mx-auto flex max-w-3xl items-start gap-2 px-4 pb-3">
+                <Banner tone=flash.tone() class="flex-1" attr:role="status" attr:data-testid="flash">
+                    {flash.message()}
+                </Banner>
+                <Show when=move || hydrated.get()>
+                    <button
+                        type="button"
+                        aria-label="Dismiss this message"
+                        data-testid="flash-dismiss"
+                        class="rounded-md px-2 py-1 text-lg leading-none text-slate-500 hover:bg-slate-100 dark:text-slate-400 dark:hover:bg-slate-800"
+                        on:click=move |_| shown.set(false)
+                    >
+                        "×"
+                    </button>
+                </Show>
+            </div>
+        </Show>
     }
 }

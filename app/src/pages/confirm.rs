@@ -14,7 +14,7 @@ pub fn ConfirmPage() -> impl IntoView {
         <FormCard title="Confirm your email address">
             <ActionForm action=confirm attr:class="space-y-5">
                 <FormError action=confirm />
-                <Field label="Email" name="email" kind="email" autocomplete="username" />
+                <Field label="Email" name="email" kind="email" autocomplete="username" autofocus=true />
                 <Field label="Code from the email" name="code" kind="text" autocomplete="one-time-code" />
                 <Submit label="Confirm" pending=confirm.pending().into() />
             </ActionForm>

@@ -23,7 +23,7 @@ pub fn LogInPage() -> impl IntoView {
                 <FormError action=log_in />
                 <input type="hidden" name="return_to" value=return_to />
                 // `webauthn` lets the browser offer passkeys as autofill here.
-                <Field label="Email" name="email" kind="email" autocomplete="username webauthn" />
+                <Field label="Email" name="email" kind="email" autocomplete="username webauthn" autofocus=true />
                 <Field label="Password" name="password" kind="password" autocomplete="current-password" />
                 <div class="flex items-center gap-2">
                     <input id="field-remember_me" name="remember_me" type="checkbox" value="on" class="h-4 w-4 rounded border-slate-300 text-indigo-600" />

@@ -51,6 +51,7 @@ pub fn MfaPage() -> impl IntoView {
                                         label="Authentication code"
                                         name="code"
                                         autocomplete="one-time-code"
+                                        autofocus=true
                                         hint=Signal::derive(|| "Lost your phone? Enter one of your backup codes instead (like abcde-12345).".to_owned())
                                     />
                                     <Submit label="Verify" pending=verify.pending().into() />

@@ -19,7 +19,7 @@ pub fn RegisterPage() -> impl IntoView {
         <FormCard title="Create an account">
             <ActionForm action=register attr:class="space-y-5">
                 <FormError action=register />
-                <Field label="Email" name="email" kind="email" autocomplete="username" />
+                <Field label="Email" name="email" kind="email" autocomplete="username" autofocus=true />
                 <NewPasswordField label="Password" name="password" hint=password_hint() />
                 <Submit label="Create account" pending=register.pending().into() />
             </ActionForm>

@@ -18,7 +18,7 @@ pub fn ResetRequestPage() -> impl IntoView {
             <ActionForm action=request attr:class="space-y-5">
                 <FormError action=request />
                 <p class="text-sm text-slate-600 dark:text-slate-300">"We will mail you a link to choose a new password. It works once, for an hour."</p>
-                <Field label="Email" name="email" kind="email" autocomplete="username" />
+                <Field label="Email" name="email" kind="email" autocomplete="username" autofocus=true />
                 <Submit label="Send me a link" pending=request.pending().into() />
             </ActionForm>
         </FormCard>

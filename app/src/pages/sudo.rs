@@ -41,7 +41,7 @@ pub fn SudoPage() -> impl IntoView {
                         {password.then(|| view! {
                             <ActionForm action=sudo attr:class="space-y-4">
                                 <input type="hidden" name="return_to" value=return_to />
-                                <Field label="Password" name="password" kind="password" autocomplete="current-password" />
+                                <Field label="Password" name="password" kind="password" autocomplete="current-password" autofocus=true />
                                 <Submit label="Confirm" pending=sudo.pending().into() />
                             </ActionForm>
                         })}
