@@ -104,3 +104,39 @@ test("the keyboard's first stop skips to the content, and focus is drawn as a so
   expect(outline.width).toBeGreaterThanOrEqual(2);
   expect(outline.offset).toBeGreaterThanOrEqual(2);
 });
+
+for (const js of [true, false]) {
+  test(`the first field takes the focus on load and the error after a failed log-in, ${js ? "with" : "without"} JavaScript`, async ({
+    browser,
+  }) => {
+    const context = await browser.newContext({ javaScriptEnabled: js });
+    const page = await context.newPage();
+    await page.goto("/users/log-in");
+    if (js) await hydrated(page);
+    await expect(page.getByLabel("Email", { exact: true })).toBeFocused();
+    await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("focus"));
+    await page.getByLabel("Password").fill("not the password at all");
+    await page.getByRole("button", { name: "Log in", exact: true }).click();
+    await expect(page.getByTestId("form-error")).toBeVisible();
+    await expect(page.getByTestId("form-error-region")).toBeFocused();
+    await context.close();
+  });
+}
+
+test("a flash message can be dismissed once the page is interactive, and goes with the next page", async ({ page }) => {
+  await page.goto("/users/register");
+  await hydrated(page);
+  await page.getByLabel("Email").fill(uniqueEmail("flash"));
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/users\/log-in$/);
+  await expect(page.getByTestId("flash")).toContainText("Thanks for registering");
+  await page.getByRole("button", { name: "Dismiss this message" }).click();
+  await expect(page.getByTestId("flash")).toHaveCount(0);
+
+  await page.getByRole("link", { name: "Register" }).first().click();
+  await expect(page).toHaveURL(/\/users\/register$/);
+  await page.goBack();
+  await expect(page).toHaveURL(/\/users\/log-in$/);
+  await expect(page.getByTestId("flash")).toHaveCount(0);
+});
