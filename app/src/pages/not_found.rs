@@ -15,7 +15,7 @@ pub fn NotFound() -> impl IntoView {
         <section class="space-y-4">
             <h1 class="text-2xl font-semibold">"Page not found"</h1>
             <p class="text-slate-600 dark:text-slate-300">"There is nothing at this address."</p>
-            {request_id.into_inner().map(|id| view! { <p class="text-xs text-slate-500">"Request " <code>{id}</code></p> })}
+            {request_id.into_inner().map(|id| view! { <p class="text-xs text-slate-600 dark:text-slate-400">"Request " <code>{id}</code></p> })}
             <TextLink href=paths::HOME>"Go to the home page"</TextLink>
         </section>
     }

@@ -182,7 +182,7 @@ fn page(title: &str, body: &str) -> Response {
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
          <link rel=\"stylesheet\" href=\"/pkg/sigra.css\"></head>\
-         <body class=\"mx-auto max-w-4xl p-6 font-sans\">{body}</body></html>",
+         <body class=\"mx-auto max-w-4xl p-6 font-sans\"><main>{body}</main></body></html>",
         escape(title)
     ))
     .into_response()
