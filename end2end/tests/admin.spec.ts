@@ -1,30 +1,8 @@
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
-import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
+import { expect, test, type Browser, type Page } from "@playwright/test";
 
-import { hydrated, linkIn, mailText, PASSWORD, registerAndLogIn, uniqueEmail } from "./support";
-
-/** Grants the admin area to `email` with the operator's command, as an operator would. */
-function grantAdmin(email: string) {
-  const binary = process.env.E2E_SERVER_BINARY;
-  const database = process.env.E2E_DATABASE_URL;
-  if (!binary || !database) throw new Error("scripts/e2e.sh sets E2E_SERVER_BINARY and E2E_DATABASE_URL");
-  const secret = execFileSync(binary, ["generate-secret"]).toString().trim();
-  execFileSync(binary, ["admin", "grant", email], {
-    env: { PATH: process.env.PATH ?? "", DATABASE_URL: database, SIGRA_SECRET_KEY: secret },
-  });
-}
-
-/** Registers `email` in `page`, confirms the address from its mail and logs in. */
-async function registerConfirmed(page: Page, request: APIRequestContext, email: string, js: boolean) {
-  await registerAndLogIn(page, email, js);
-  const text = await mailText(request, email, "Confirm your email address");
-  await page.goto(linkIn(text, "/users/confirm/"));
-  if (js) await hydrated(page);
-  await page.getByRole("button", { name: "Confirm my email address" }).click();
-  await expect(page).toHaveURL(/\/users\/settings$/);
-}
+import { grantAdmin, hydrated, PASSWORD, registerAndLogIn, registerConfirmed, uniqueEmail } from "./support";
 
 async function newPage(browser: Browser, js: boolean): Promise<Page> {
   return (await browser.newContext({ javaScriptEnabled: js })).newPage();

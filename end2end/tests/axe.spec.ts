@@ -1,7 +1,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Browser, type Page } from "@playwright/test";
 
-import { hydrated, PASSWORD, registerAndLogIn, uniqueEmail } from "./support";
+import { grantAdmin, hydrated, PASSWORD, registerAndLogIn, registerConfirmed, uniqueEmail } from "./support";
 
 /** What axe only asks a person to review, but the app treats as failures: a repeated id or a
  * control with more than one label names the wrong thing to a screen reader. */
@@ -72,4 +72,20 @@ test("axe finds nothing on a form showing its error", async ({ page }) => {
   await page.getByRole("button", { name: "Log in", exact: true }).click();
   await expect(page.getByTestId("form-error")).toBeVisible();
   expect(await axeProblems(page)).toEqual([]);
+});
+
+test("axe finds nothing in the admin area, light and dark", async ({ browser, request }) => {
+  for (const colorScheme of ["light", "dark"] as const) {
+    const context = await browser.newContext({ colorScheme });
+    const page = await context.newPage();
+    const admin = uniqueEmail(`axe-admin-${colorScheme}`);
+    await registerConfirmed(page, request, admin, true);
+    grantAdmin(admin);
+    for (const path of ["/admin", "/admin/users", "/admin/audit", "/admin/organizations"]) {
+      await page.goto(path);
+      await hydrated(page);
+      expect(await axeProblems(page), `${path} in ${colorScheme}`).toEqual([]);
+    }
+    await context.close();
+  }
 });

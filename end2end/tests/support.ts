@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
@@ -81,4 +82,25 @@ export function totp(base32Secret: string, offsetSeconds = 0): string {
   const offset = mac[mac.length - 1] & 0x0f;
   const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
   return value.toString().padStart(6, "0");
+}
+
+/** Grants the admin area to `email` with the operator's command, as an operator would. */
+export function grantAdmin(email: string) {
+  const binary = process.env.E2E_SERVER_BINARY;
+  const database = process.env.E2E_DATABASE_URL;
+  if (!binary || !database) throw new Error("scripts/e2e.sh sets E2E_SERVER_BINARY and E2E_DATABASE_URL");
+  const secret = execFileSync(binary, ["generate-secret"]).toString().trim();
+  execFileSync(binary, ["admin", "grant", email], {
+    env: { PATH: process.env.PATH ?? "", DATABASE_URL: database, SIGRA_SECRET_KEY: secret },
+  });
+}
+
+/** Registers `email` in `page`, confirms the address from its mail and logs in. */
+export async function registerConfirmed(page: Page, request: APIRequestContext, email: string, js: boolean) {
+  await registerAndLogIn(page, email, js);
+  const text = await mailText(request, email, "Confirm your email address");
+  await page.goto(linkIn(text, "/users/confirm/"));
+  if (js) await hydrated(page);
+  await page.getByRole("button", { name: "Confirm my email address" }).click();
+  await expect(page).toHaveURL(/\/users\/settings$/);
 }
