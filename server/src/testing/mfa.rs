@@ -2,13 +2,12 @@
 //! and compute its codes at the app's clock.
 
 use reqwest::StatusCode;
-use totp_rs::{Algorithm, Secret, TOTP};
+use sigra::mfa::totp;
+use totp_rs::Secret;
 
 use super::{cookie_pair, location, Browser, TestApp};
 
 const SECURITY: &str = "/users/settings/security";
-/// RFC 6238's step, as the app uses it.
-const STEP_SECONDS: u64 = 30;
 
 /// A TOTP set-up in progress, as the security page shows it.
 #[derive(Clone, Debug)]
@@ -19,13 +18,13 @@ pub struct TotpSetup {
     pub uri: String,
 }
 
-/// The six-digit code for `secret` (base32) at `unix` seconds.
+/// The six-digit code for `secret` (base32) at `unix` seconds, by the core's own RFC 6238
+/// implementation.
 pub fn totp_code_at(secret: &str, unix: i64) -> String {
-    let bytes = Secret::Encoded(secret.to_owned())
-        .to_bytes()
+    let secret = Secret::try_from_base32(secret)
         .unwrap_or_else(|error| panic!("a base32 secret: {error:?}"));
-    let totp = TOTP::new_unchecked(Algorithm::SHA1, 6, 1, STEP_SECONDS, bytes);
-    totp.generate(u64::try_from(unix).unwrap_or_default())
+    let step = u64::try_from(unix).unwrap_or_default() / totp::STEP_SECONDS;
+    totp::code_at_step(secret.as_ref(), step).expect("a code")
 }
 
 impl Browser {

@@ -505,7 +505,7 @@ async fn second_factor_and_api_events_are_audited_with_their_actor() {
 async fn a_host_writes_its_own_actions_with_its_change_and_never_the_cores() {
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
-        let acme = crate::organizations::app.create_organization(&ada, "Acme").await;
+        let acme = app.create_organization(&ada, "Acme").await;
         crate::organizations::create_project(&app, &ada, &acme, "Rockets").await;
         let projects = format!("/organizations/{acme}/projects");
         let project: String = sqlx::query_scalar("SELECT id FROM projects")

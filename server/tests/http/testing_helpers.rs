@@ -35,11 +35,13 @@ async fn a_host_test_turns_on_two_factor_and_logs_in_with_a_computed_code() {
         app.assert_audited(&Audited::action("mfa.enroll.success").actor(&host))
             .await;
         app.assert_audited(
-            &Audited::action("mfa.verify")
+            &Audited::action("auth.login.success")
                 .actor(&host)
                 .outcome("success"),
         )
         .await;
+        let logins = app.audit_records("auth.login.success").await;
+        assert_eq!(logins.len(), 2, "the password log-in, then the one with the code");
     })
     .await;
 }
