@@ -145,7 +145,11 @@ mod browser {
             })
         }
 
-        fn start(path: &str, event: &str, on_event: impl Fn(String, Heard) + 'static) -> Option<Self> {
+        fn start(
+            path: &str,
+            event: &str,
+            on_event: impl Fn(String, Heard) + 'static,
+        ) -> Option<Self> {
             let source = EventSource::new(path).ok()?;
             let alive = Rc::new(Cell::new(true));
             let heard = Heard {
@@ -154,7 +158,10 @@ mod browser {
             };
             let listener = Closure::<dyn FnMut(MessageEvent)>::new(move |message: MessageEvent| {
                 if heard.alive.get() {
-                    on_event(message.data().as_string().unwrap_or_default(), heard.clone());
+                    on_event(
+                        message.data().as_string().unwrap_or_default(),
+                        heard.clone(),
+                    );
                 }
             });
             source

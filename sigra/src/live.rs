@@ -72,15 +72,15 @@ impl Commits {
                 self.watching.store(false, Ordering::SeqCst);
                 // A follower that arrived in between saw `watching` still set and relies on
                 // this task, unless it has already started another.
-                if self.moved.receiver_count() == 0 || self.watching.swap(true, Ordering::SeqCst)
-                {
+                if self.moved.receiver_count() == 0 || self.watching.swap(true, Ordering::SeqCst) {
                     return;
                 }
             }
             let now = db.generation().await;
             if now != last {
                 last = now;
-                self.moved.send_modify(|count| *count = count.wrapping_add(1));
+                self.moved
+                    .send_modify(|count| *count = count.wrapping_add(1));
             }
         }
     }

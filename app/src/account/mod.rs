@@ -56,8 +56,8 @@ pub use security::{
     RevokeOtherSessions, RevokeSession,
 };
 pub use session::{
-    log_in, log_in_with_link, log_out, register, request_magic_link, session_state, signed_in, LogIn,
-    LogInWithLink, LogOut, Register, RequestMagicLink,
+    log_in, log_in_with_link, log_out, register, request_magic_link, session_state, signed_in,
+    LogIn, LogInWithLink, LogOut, Register, RequestMagicLink,
 };
 pub use settings::{
     account_overview, assess_password, cancel_email_change, change_password, confirm_email_change,

@@ -116,7 +116,17 @@ impl TestApp {
         .unwrap_or_else(|error| panic!("audit rows: {error}"));
         rows.into_iter()
             .map(
-                |(action, outcome, actor_type, actor_id, effective, target_type, target, org, meta)| {
+                |(
+                    action,
+                    outcome,
+                    actor_type,
+                    actor_id,
+                    effective,
+                    target_type,
+                    target,
+                    org,
+                    meta,
+                )| {
                     AuditRecord {
                         action,
                         outcome,

@@ -15,7 +15,6 @@ pub struct Browser {
     client: reqwest::Client,
 }
 
-
 impl Browser {
     /// A client of the server at `address` (`http://127.0.0.1:PORT`).
     pub fn new(address: String) -> Self {

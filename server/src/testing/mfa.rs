@@ -76,8 +76,8 @@ impl TestApp {
             )
             .await;
         assert_eq!(location(&confirmed), SECURITY);
-        let shown = cookie_pair(&confirmed, "__Host-sigra_new_backup_codes")
-            .expect("backup codes to show");
+        let shown =
+            cookie_pair(&confirmed, "__Host-sigra_new_backup_codes").expect("backup codes to show");
         let view = self.security_view(&format!("{cookie}; {shown}")).await;
         assert_eq!(view["totp_enabled"], true);
         view["new_backup_codes"]

@@ -21,6 +21,9 @@
 //! }
 //! ```
 
+// A failed expectation is how a test helper fails the test that called it.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 mod app;
 mod audit;
 mod browser;

@@ -38,20 +38,17 @@ impl TestApp {
 
     /// Invites the signed-in `member` (at `email`) to `slug` as `role` and accepts the mailed
     /// invitation as them.
-    pub async fn add_member(
-        &self,
-        admin: &str,
-        slug: &str,
-        member: &str,
-        email: &str,
-        role: &str,
-    ) {
+    pub async fn add_member(&self, admin: &str, slug: &str, member: &str, email: &str, role: &str) {
         self.invite_member(admin, slug, email, role).await;
         let link = self.link_in_mail(email, "/invitations/").await;
         let (link_cookie, _) = self.open_link(&link).await;
         let joined = self
             .post_link_form("/api/invitations/accept", &link_cookie, &[], Some(member))
             .await;
-        assert_eq!(location(&joined), format!("/organizations/{slug}"), "joined");
+        assert_eq!(
+            location(&joined),
+            format!("/organizations/{slug}"),
+            "joined"
+        );
     }
 }

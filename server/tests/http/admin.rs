@@ -6,8 +6,8 @@ use reqwest::StatusCode;
 use sigra::admin::grants::GrantChange;
 use sigra::request::RequestContext;
 
-use server::testing::{location, on_each_engine, TestApp, CANARY_PASSWORD};
 use crate::organizations::create_project;
+use server::testing::{location, on_each_engine, TestApp, CANARY_PASSWORD};
 
 /// Confirms the account at `email` and makes it a platform admin, as the operator would.
 pub(crate) async fn make_admin(app: &TestApp, email: &str) {

@@ -3,8 +3,8 @@
 //! format and formula-safety, read back by an independent CSV reader.
 
 use crate::admin::{make_admin, texts};
-use server::testing::{on_each_engine, TestApp, CANARY_PASSWORD};
 use reqwest::StatusCode;
+use server::testing::{on_each_engine, TestApp, CANARY_PASSWORD};
 
 /// Signs `email` up and in, confirmed and made a platform admin.
 async fn admin(app: &TestApp, email: &str) -> String {

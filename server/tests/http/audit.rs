@@ -7,10 +7,10 @@ use serde_json::json;
 use sigra::request::RequestContext;
 use sqlx::Row as _;
 
+use crate::mfa::{enrol, log_in_pending, next_code, verify};
 use server::testing::{
     location, on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
 };
-use crate::mfa::{enrol, log_in_pending, next_code, verify};
 
 const NEW_PASSWORD: &str = "a brand new passphrase for tests";
 

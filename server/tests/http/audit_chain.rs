@@ -5,8 +5,8 @@
 
 use sigra::audit::chain::{ChainProblem, ChainReport};
 
-use server::testing::{on_each_engine, on_each_engine_with, Setup, TestApp};
 use crate::operator::{said, server, succeeded, with_secret};
+use server::testing::{on_each_engine, on_each_engine_with, Setup, TestApp};
 
 /// Some activity: two accounts registered and signed in, one logged out.
 async fn activity(app: &TestApp) {

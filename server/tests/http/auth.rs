@@ -440,7 +440,11 @@ async fn signed_in_visitors_to_log_in_and_registration_go_to_their_account() {
             assert_eq!(signed_in.status(), StatusCode::FOUND, "{page}");
             assert_eq!(location(&signed_in), "/users/settings", "{page}");
             let guest = app.get(page, None).await;
-            assert_eq!(guest.status(), StatusCode::OK, "{page} stays open to guests");
+            assert_eq!(
+                guest.status(),
+                StatusCode::OK,
+                "{page} stays open to guests"
+            );
         }
     })
     .await;
@@ -451,10 +455,7 @@ async fn a_signed_out_visitor_to_sudo_goes_to_log_in_and_comes_back_after() {
     on_each_engine(|app: TestApp| async move {
         let guest = app.get("/users/sudo?return_to=/users/sessions", None).await;
         assert_eq!(guest.status(), StatusCode::FOUND);
-        assert_eq!(
-            location(&guest),
-            "/users/log-in?return_to=/users/sessions"
-        );
+        assert_eq!(location(&guest), "/users/log-in?return_to=/users/sessions");
         let cookie = app.signed_in("sudo@example.com").await;
         let signed_in = app
             .get("/users/sudo?return_to=/users/sessions", Some(&cookie))

@@ -11,9 +11,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use server::testing::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
 use crate::mfa::{enrol, next_code, pyotp_code};
 use crate::passkeys::register;
+use server::testing::{on_each_engine, on_each_engine_with, Setup, TestApp, CANARY_PASSWORD};
 
 const MINUTE: Duration = Duration::from_secs(60);
 

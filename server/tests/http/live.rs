@@ -83,7 +83,8 @@ async fn session_stream(app: &TestApp, cookie: Option<&str>) -> Events {
 }
 
 async fn last_seen(app: &TestApp) -> i64 {
-    app.count("SELECT MAX(last_seen_at) FROM user_sessions").await
+    app.count("SELECT MAX(last_seen_at) FROM user_sessions")
+        .await
 }
 
 #[tokio::test]
@@ -146,7 +147,11 @@ async fn an_open_page_hears_that_another_session_revoked_it() {
             events.next().await.map(|(name, _)| name).as_deref(),
             Some("ended")
         );
-        assert_eq!(app.me(&revoker).await, StatusCode::OK, "the revoker goes on");
+        assert_eq!(
+            app.me(&revoker).await,
+            StatusCode::OK,
+            "the revoker goes on"
+        );
     })
     .await;
 }
@@ -204,7 +209,10 @@ async fn an_ended_page_goes_to_log_in_with_the_reason_and_only_a_local_way_back(
                 "reason=idle&return_to=/users/settings",
                 "/users/log-in?return_to=/users/settings",
             ),
-            ("reason=signed_out&return_to=//evil.example", "/users/log-in"),
+            (
+                "reason=signed_out&return_to=//evil.example",
+                "/users/log-in",
+            ),
             (
                 "reason=expired&return_to=https://evil.example/",
                 "/users/log-in",
@@ -291,7 +299,11 @@ async fn an_admin_list_hears_of_a_registration_and_other_users_may_not_listen() 
         .await
         .expect("revoke the grant");
         app.register("another@example.com", CANARY_PASSWORD).await;
-        assert_eq!(events.next().await, None, "the stream ended without telling");
+        assert_eq!(
+            events.next().await,
+            None,
+            "the stream ended without telling"
+        );
     })
     .await;
 }

@@ -11,8 +11,8 @@ use serde_json::Value;
 use sigra::request::RequestContext;
 
 use server::testing::{
-    clears_session, cookie_pair, form_refusal, location, on_each_engine, on_each_engine_with, session_cookie,
-    set_cookies, Browser, Setup, TestApp, CANARY_PASSWORD,
+    clears_session, cookie_pair, form_refusal, location, on_each_engine, on_each_engine_with,
+    session_cookie, set_cookies, Browser, Setup, TestApp, CANARY_PASSWORD,
 };
 
 const STEP: Duration = Duration::from_secs(30);
@@ -842,8 +842,8 @@ async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code_and_a_mai
             .expect("code")
             .to_owned();
         assert!(session_cookie(&verify(&app, &elsewhere, &fresh, false).await).is_some());
-        let other_view = app.security_view(
-            &format!(
+        let other_view = app
+            .security_view(&format!(
                 "{}; {shown}",
                 session_cookie(
                     &verify(
@@ -855,9 +855,8 @@ async fn backup_codes_log_in_once_and_regenerate_only_with_an_app_code_and_a_mai
                     .await
                 )
                 .expect("session")
-            ),
-        )
-        .await;
+            ))
+            .await;
         assert_eq!(other_view["new_backup_codes"], Value::Null);
     })
     .await;

@@ -9,12 +9,12 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sigra::testing::Engine;
 
-use server::testing::{
-    location, on_each_engine_with, session_cookie, set_cookies, Setup, TestApp, CANARY_PASSWORD,
-};
 use crate::providers::{
     op_settings, openid_provider, posted_fields, query_param, with_query, Browser, FakeProvider,
     Fault, Flavour, APP_BASE,
+};
+use server::testing::{
+    location, on_each_engine_with, session_cookie, set_cookies, Setup, TestApp, CANARY_PASSWORD,
 };
 
 /// Runs `test` on each engine, on an app with these provider settings.

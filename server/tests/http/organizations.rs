@@ -105,7 +105,8 @@ async fn every_organization_page_and_server_function_answers_an_outsider_404_and
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
         let acme = app.create_organization(&ada, "Acme").await;
-        app.invite_member(&ada, &acme, "someone@example.com", "member").await;
+        app.invite_member(&ada, &acme, "someone@example.com", "member")
+            .await;
         let projects = format!("/organizations/{acme}/projects");
         app.post_form(
             "/api/organizations/create-project",
@@ -178,7 +179,8 @@ async fn an_invitation_joins_only_the_signed_in_account_with_its_address_and_onl
         let acme = app.create_organization(&ada, "Acme").await;
         let bea = app.signed_in("bea@example.com").await;
         let eve = app.signed_in("eve@example.com").await;
-        app.invite_member(&ada, &acme, "bea@example.com", "member").await;
+        app.invite_member(&ada, &acme, "bea@example.com", "member")
+            .await;
         let link = app.link_in_mail("bea@example.com", "/invitations/").await;
         let (link_cookie, page) = app.open_link(&link).await;
         assert_eq!(page, "/invitations/accept");
@@ -230,7 +232,8 @@ async fn someone_without_an_account_signs_up_through_the_invitation_and_joins_co
     on_each_engine(|app: TestApp| async move {
         let ada = app.signed_in("ada@example.com").await;
         let acme = app.create_organization(&ada, "Acme").await;
-        app.invite_member(&ada, &acme, "newcomer@example.com", "member").await;
+        app.invite_member(&ada, &acme, "newcomer@example.com", "member")
+            .await;
         let link = app
             .link_in_mail("newcomer@example.com", "/invitations/")
             .await;
@@ -413,7 +416,8 @@ async fn a_cross_site_post_to_any_organization_function_is_refused_and_changes_n
     on_each_engine(|app: TestApp| async move {
         let mut ada = app.signed_in("ada@example.com").await;
         let acme = app.create_organization(&ada, "Acme").await;
-        app.invite_member(&ada, &acme, "someone@example.com", "member").await;
+        app.invite_member(&ada, &acme, "someone@example.com", "member")
+            .await;
         let projects = format!("/organizations/{acme}/projects");
         app.post_form(
             "/api/organizations/create-project",

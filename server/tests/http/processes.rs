@@ -15,11 +15,11 @@ use serde_json::Value;
 use sigra::testing::{Engine, TestDatabase};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use server::testing::{location, session_cookie, Browser, CANARY_PASSWORD};
 use crate::live::Events;
 use crate::mfa::{log_in_pending, pyotp_code_at_unix, verify};
 use crate::passkeys::{answer_log_in, start, SoftPasskey};
 use crate::smtp::start_sink;
+use server::testing::{location, session_cookie, Browser, CANARY_PASSWORD};
 
 const SECURITY: &str = "/users/settings/security";
 

@@ -17,16 +17,18 @@ async fn a_host_test_turns_on_two_factor_and_logs_in_with_a_computed_code() {
         assert_eq!(backup_codes.len(), 8);
         assert!(setup.uri.starts_with("otpauth://totp/"));
 
-        let pending = session_cookie(
-            &app.log_in("host@example.com", CANARY_PASSWORD, false)
-                .await,
-        )
-        .expect("a pending session");
+        let pending = session_cookie(&app.log_in("host@example.com", CANARY_PASSWORD, false).await)
+            .expect("a pending session");
         // The enrolment spent this step's code.
         app.advance(Duration::from_secs(30));
         let code = app.totp_code(&setup.secret);
         let done = app
-            .post_form("/users/mfa", "/users/mfa", &[("code", &code)], Some(&pending))
+            .post_form(
+                "/users/mfa",
+                "/users/mfa",
+                &[("code", &code)],
+                Some(&pending),
+            )
             .await;
         let signed_in = session_cookie(&done).expect("the second factor opens a session");
         assert_eq!(app.me(&signed_in).await, StatusCode::OK);
@@ -41,7 +43,11 @@ async fn a_host_test_turns_on_two_factor_and_logs_in_with_a_computed_code() {
         )
         .await;
         let logins = app.audit_records("auth.login.success").await;
-        assert_eq!(logins.len(), 2, "the password log-in, then the one with the code");
+        assert_eq!(
+            logins.len(),
+            2,
+            "the password log-in, then the one with the code"
+        );
     })
     .await;
 }
@@ -95,7 +101,9 @@ fn an_audit_expectation_matches_only_rows_with_what_it_names() {
         .outcome("success")
         .matches(&row));
     assert!(!Audited::action("auth.login.failure").matches(&row));
-    assert!(!Audited::action("auth.login.success").actor("u2").matches(&row));
+    assert!(!Audited::action("auth.login.success")
+        .actor("u2")
+        .matches(&row));
     assert!(!Audited::action("auth.login.success")
         .outcome("failure")
         .matches(&row));
