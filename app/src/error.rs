@@ -54,16 +54,16 @@ pub enum UiError {
         /// The limit.
         max: u32,
     },
-    /// No sign-in provider of that name is configured.
+    /// No log-in provider of that name is configured.
     #[error("{}", ErrorKind::UnknownProvider)]
     UnknownProvider,
-    /// A sign-in with a provider failed.
+    /// A log-in with a provider failed.
     #[error("{}", ErrorKind::OAuthFailed)]
     OAuthFailed,
-    /// The sign-in was declined at the provider.
+    /// The log-in was declined at the provider.
     #[error("{}", ErrorKind::OAuthCancelled)]
     OAuthCancelled,
-    /// Removing this would leave the account with no way to sign in.
+    /// Removing this would leave the account with no way to log in.
     #[error("{}", ErrorKind::LastSignInMethod)]
     LastSignInMethod,
     /// The account already has a password.

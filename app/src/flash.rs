@@ -51,13 +51,13 @@ pub enum Flash {
     BackupCodesRegenerated,
     /// Every trusted browser was forgotten.
     TrustedBrowsersForgotten,
-    /// A sign-in provider was linked.
+    /// A log-in provider was linked.
     ProviderLinked,
-    /// A sign-in provider was unlinked.
+    /// A log-in provider was unlinked.
     ProviderUnlinked,
     /// A first password was set.
     PasswordSet,
-    /// The address given for a provider sign-in waits for confirmation.
+    /// The address given for a provider log-in waits for confirmation.
     ProviderAddressSent,
     /// An API token was made (and is shown once).
     ApiTokenCreated,
@@ -65,7 +65,7 @@ pub enum Flash {
     ApiTokenRevoked,
     /// Every API token was revoked.
     ApiTokensRevoked,
-    /// The account is scheduled for deletion and signed out everywhere.
+    /// The account is scheduled for deletion and logged out everywhere.
     DeletionScheduled,
     /// The account was deleted at once (no grace period).
     AccountDeleted,
@@ -217,12 +217,12 @@ impl Flash {
             Self::MfaDisabled => "Two-factor authentication is off.",
             Self::BackupCodesRegenerated => "New backup codes are ready; the old ones no longer work.",
             Self::TrustedBrowsersForgotten => "Every trusted browser will be asked for a code at its next log-in.",
-            Self::ProviderLinked => "The provider is linked: you can sign in with it now.",
+            Self::ProviderLinked => "The provider is linked: you can log in with it now.",
             Self::ProviderUnlinked => "The provider is unlinked and can no longer sign you in.",
-            Self::PasswordSet => "Your password is set. You can sign in with it too.",
+            Self::PasswordSet => "Your password is set. You can log in with it too.",
             Self::ProviderAddressSent => {
                 "If that address can be used, we sent it a confirmation link. Your account works once it is confirmed; \
-                 then sign in with the same provider."
+                 then log in with the same provider."
             }
             Self::ApiTokenCreated => "Your new API token is below. Copy it now: it is not shown again.",
             Self::ApiTokenRevoked => "The API token was revoked; it no longer works.",

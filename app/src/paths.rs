@@ -45,13 +45,13 @@ pub const CONFIRM_EMAIL_CHANGE_LINK: &str = "/users/settings/confirm-email/link"
 pub const SESSIONS: &str = "/users/sessions";
 /// Re-entering the password before a sensitive action.
 pub const SUDO: &str = "/users/sudo";
-/// Linked sign-in providers, and a password for an account without one.
+/// Linked log-in providers, and a password for an account without one.
 pub const ACCOUNTS_SETTINGS: &str = "/users/settings/accounts";
 /// An account has the provider's address: prove it, then link.
 pub const OAUTH_LINK: &str = "/users/oauth/link";
 /// The provider gave no address: give one.
 pub const OAUTH_EMAIL: &str = "/users/oauth/email";
-/// A provider sign-in that did not work.
+/// A provider log-in that did not work.
 pub const OAUTH_ERROR: &str = "/users/oauth/error";
 
 /// The user's organizations, and where one is created.

@@ -38,7 +38,7 @@ async function visit(page: Page, path: string) {
   expect(await namesAndIds(page), path).toEqual([]);
 }
 
-test("every id is unique and every control has one name, signed out", async ({ page }) => {
+test("every id is unique and every control has one name, logged out", async ({ page }) => {
   for (const path of [
     "/",
     "/users/register",
@@ -52,7 +52,7 @@ test("every id is unique and every control has one name, signed out", async ({ p
   }
 });
 
-test("every id is unique and every control has one name, signed in, with two-factor on", async ({ page }) => {
+test("every id is unique and every control has one name, logged in, with two-factor on", async ({ page }) => {
   await registerAndLogIn(page, uniqueEmail("a11y"));
   await page.goto("/users/sudo?return_to=/users/settings/security");
   await hydrated(page);

@@ -52,7 +52,7 @@ for (const js of [true, false]) {
       expect(data.account.email).toBe(email);
     });
 
-    test("delete the account, sign in during the grace period, keep it", async ({ page, request }) => {
+    test("delete the account, log in during the grace period, keep it", async ({ page, request }) => {
       const email = uniqueEmail(js ? "delete-js" : "delete-nojs");
       await registerAndLogIn(page, email, js);
       await page.getByRole("link", { name: "Delete your account" }).click();
@@ -72,7 +72,7 @@ for (const js of [true, false]) {
       await expect(page.getByText("scheduled for deletion")).toBeVisible();
       expect(await mailText(request, email, "Your Sigra account will be deleted")).toContain("Keep my account");
 
-      // Signing in leads only to keeping the account.
+      // Logging in leads only to keeping the account.
       await logIn(page, email, js);
       await expect(page).toHaveURL(/\/users\/reactivation$/);
       if (js) await hydrated(page);

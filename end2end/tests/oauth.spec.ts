@@ -6,7 +6,7 @@ import { hydrated, linkIn, logOut, mailText, PASSWORD, registerAndLogIn, uniqueE
 async function atProvider(page: Page, account: string) {
   await expect(page).toHaveURL(/127\.0\.0\.1:\d+\/interaction\//);
   await page.getByLabel("Account").fill(account);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Log in" }).click();
 }
 
 test("sign up and back in with an OpenID provider, with JavaScript", async ({ page, context }) => {
@@ -21,11 +21,11 @@ test("sign up and back in with an OpenID provider, with JavaScript", async ({ pa
   expect(session?.sameSite).toBe("Lax");
   expect(session?.expires).toBeGreaterThan(Date.now() / 1000 + 29 * 24 * 3600);
 
-  await page.getByRole("link", { name: "Manage sign-in methods" }).click();
+  await page.getByRole("link", { name: "Manage log-in methods" }).click();
   await expect(page.getByTestId("identity")).toHaveCount(1);
   await expect(page.getByTestId("no-password")).toBeVisible();
 
-  // The provider remembers its own session: signing in again goes straight back, to the same
+  // The provider remembers its own session: logging in again goes straight back, to the same
   // account.
   await logOut(page);
   await page.goto("/users/log-in");
@@ -34,7 +34,7 @@ test("sign up and back in with an OpenID provider, with JavaScript", async ({ pa
   await expect(page.getByTestId("account-email")).toHaveText(email);
 });
 
-test("sign in with an OpenID provider without JavaScript", async ({ browser }) => {
+test("log in with an OpenID provider without JavaScript", async ({ browser }) => {
   const email = uniqueEmail("op-nojs");
   const page = await (await browser.newContext({ javaScriptEnabled: false })).newPage();
   await page.goto("/users/register");
@@ -44,7 +44,7 @@ test("sign in with an OpenID provider without JavaScript", async ({ browser }) =
   await expect(page.getByTestId("account-email")).toHaveText(email);
 });
 
-test("a provider that posts its answer from another site completes the sign-in", async ({ page, context }) => {
+test("a provider that posts its answer from another site completes the log-in", async ({ page, context }) => {
   const email = uniqueEmail("op-post");
   await page.goto("/users/log-in");
   await hydrated(page);

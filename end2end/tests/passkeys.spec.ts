@@ -47,14 +47,14 @@ async function presence(authenticator: Authenticator, enabled: boolean) {
 /**
  * The passkey log-in. "autofill": the page's conditional request (the email field's passkey
  * suggestions) is answered as soon as it starts. "button": the user ignores the suggestions
- * and presses "Sign in with a passkey", which cancels the conditional request first.
+ * and presses "Log in with a passkey", which cancels the conditional request first.
  */
 async function logInWithPasskey(page: Page, authenticator: Authenticator, via: "autofill" | "button") {
   await presence(authenticator, via === "autofill");
   await page.goto("/users/log-in");
   await hydrated(page);
   if (via === "button") {
-    const button = page.getByRole("button", { name: "Sign in with a passkey" });
+    const button = page.getByRole("button", { name: "Log in with a passkey" });
     await expect(button).toBeEnabled();
     await presence(authenticator, true);
     await button.click();
@@ -139,7 +139,7 @@ test("without JavaScript the passkey button explains itself", async ({ browser }
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto("/users/log-in");
-  await expect(page.getByRole("button", { name: "Sign in with a passkey" })).toBeDisabled();
+  await expect(page.getByRole("button", { name: "Log in with a passkey" })).toBeDisabled();
   await expect(page.getByTestId("passkey-support")).toContainText("Passkeys need JavaScript");
   await context.close();
 });

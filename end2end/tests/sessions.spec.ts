@@ -40,10 +40,10 @@ test("the sessions page signs out another browser", async ({ browser }) => {
   const sessions = phone.getByTestId("session");
   await expect(sessions).toHaveCount(2);
   await expect(phone.getByTestId("this-device")).toHaveCount(1);
-  await expect(phone.getByTestId("security-events")).toContainText("Signed in");
+  await expect(phone.getByTestId("security-events")).toContainText("Logged in");
 
   const other = sessions.filter({ hasNot: phone.getByTestId("this-device") });
-  await other.getByRole("button", { name: "Sign out" }).click();
+  await other.getByRole("button", { name: "Log out" }).click();
   await expect(phone).toHaveURL(/\/users\/sudo\?return_to=\/users\/sessions$/);
   await hydrated(phone);
   await phone.getByLabel("Password").fill(PASSWORD);
@@ -51,7 +51,7 @@ test("the sessions page signs out another browser", async ({ browser }) => {
   await expect(phone).toHaveURL(/\/users\/sessions$/);
   await expect(phone.getByTestId("flash")).toContainText("Password confirmed");
   await hydrated(phone);
-  await phone.getByTestId("session").filter({ hasNot: phone.getByTestId("this-device") }).getByRole("button", { name: "Sign out" }).click();
+  await phone.getByTestId("session").filter({ hasNot: phone.getByTestId("this-device") }).getByRole("button", { name: "Log out" }).click();
   await expect(phone.getByTestId("session")).toHaveCount(1);
 
   // The laptop's open page hears it and goes to log in by itself, saying why, with the way back.

@@ -52,21 +52,21 @@ pub enum ErrorKind {
         /// The limit.
         max: u32,
     },
-    /// No sign-in provider of that name is configured.
-    #[error("That sign-in provider is not available.")]
+    /// No log-in provider of that name is configured.
+    #[error("That log-in provider is not available.")]
     UnknownProvider,
-    /// A sign-in with a provider failed: a bad or replayed answer, a refused token, an address
+    /// A log-in with a provider failed: a bad or replayed answer, a refused token, an address
     /// that belongs to another account. One answer for every such failure.
     #[error(
-        "Signing in with that provider did not work. Try again, or use another way to sign in."
+        "Logging in with that provider did not work. Try again, or use another way to log in."
     )]
     OAuthFailed,
     /// The provider answered that the user (or the provider) declined.
-    #[error("Signing in with that provider was cancelled. Nothing was changed.")]
+    #[error("Logging in with that provider was cancelled. Nothing was changed.")]
     OAuthCancelled,
-    /// Removing this would leave the account with no way to sign in.
+    /// Removing this would leave the account with no way to log in.
     #[error(
-        "This is your only way to sign in. Add a password, a passkey or another provider first."
+        "This is your only way to log in. Add a password, a passkey or another provider first."
     )]
     LastSignInMethod,
     /// A password can be set only on an account without one; this one has one.

@@ -92,7 +92,7 @@ pub fn guest_auth_paths() -> Vec<&'static str> {
     ]
 }
 
-/// A configured sign-in provider.
+/// A configured log-in provider.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderView {
     /// Its name in URLs.
@@ -120,7 +120,7 @@ pub struct IdentityView {
     pub name: Option<String>,
     /// When it was linked (RFC 3339, UTC).
     pub linked_at: String,
-    /// When it last signed in (RFC 3339, UTC).
+    /// When it last logged in (RFC 3339, UTC).
     pub last_used_at: Option<String>,
 }
 
@@ -152,7 +152,7 @@ pub struct PendingView {
     pub email: Option<String>,
     /// Whether the signed-in user can link it now.
     pub linkable: bool,
-    /// Whether someone is signed in.
+    /// Whether someone is logged in.
     pub signed_in: bool,
 }
 
@@ -216,7 +216,7 @@ pub fn mfa_enrolment_paths() -> Vec<&'static str> {
     paths
 }
 
-/// Who the browser is signed in as, plus any message waiting for it.
+/// Who the browser is logged in as, plus any message waiting for it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionSnapshot {
     /// The signed-in user's email, if any.
@@ -489,12 +489,12 @@ pub(crate) fn event_label(action: Option<sigra::audit::Action>, succeeded: bool)
         return "Account activity";
     };
     match action {
-        A::LoginSuccess => "Signed in",
-        A::LoginFailure => "Failed sign-in attempt",
+        A::LoginSuccess => "Logged in",
+        A::LoginFailure => "Failed log-in attempt",
         A::InvalidCredentials => "Wrong password entered",
-        A::Logout => "Signed out",
-        A::MagicLinkSuccess => "Signed in with an email link",
-        A::MagicLinkRequest => "Email sign-in link requested",
+        A::Logout => "Logged out",
+        A::MagicLinkSuccess => "Logged in with an email link",
+        A::MagicLinkRequest => "Email log-in link requested",
         A::RegisterSuccess => "Account created",
         A::RegisterFailure => "Someone tried to register with your address",
         A::ConfirmationSent => "Confirmation email sent",
@@ -507,11 +507,11 @@ pub(crate) fn event_label(action: Option<sigra::audit::Action>, succeeded: bool)
         A::EmailChangeRequest => "Email change requested",
         A::EmailChangeConfirm => "Email address changed",
         A::EmailChangeCancel => "Email change cancelled",
-        A::Lockout => "Account locked after failed sign-ins",
-        A::SuspiciousLogin => "Sign-in from a new address",
+        A::Lockout => "Account locked after failed log-ins",
+        A::SuspiciousLogin => "Log-in from a new address",
         A::SessionCreate => "New session",
         A::SessionRevoke => "Session ended",
-        A::SessionRevokeOthers => "Signed out of other sessions",
+        A::SessionRevokeOthers => "Logged out of other sessions",
         A::SudoEnter => "Password confirmed",
         A::MfaChallenge => "Password accepted, code asked for",
         A::MfaVerify => "Wrong two-factor code",
@@ -527,10 +527,10 @@ pub(crate) fn event_label(action: Option<sigra::audit::Action>, succeeded: bool)
         A::PasskeyRename => "Passkey renamed",
         A::PasskeyDelete => "Passkey removed",
         A::PasskeySignCountRegression => "Passkey counter went backwards (possible copy)",
-        A::OAuthAuthorize => "Sign-in with a provider started",
-        A::OAuthCallbackFailure => "Failed sign-in with a provider",
+        A::OAuthAuthorize => "Log-in with a provider started",
+        A::OAuthCallbackFailure => "Failed log-in with a provider",
         A::OAuthRegister => "Account created with a provider",
-        A::OAuthLogin => "Signed in with a provider",
+        A::OAuthLogin => "Logged in with a provider",
         A::OAuthLink => "Provider account linked",
         A::OAuthUnlink => "Provider account unlinked",
         A::PasswordSet => "Password set",

@@ -1,4 +1,4 @@
-//! Sign-in providers: the buttons, linked accounts (unlink under sudo), a first password for
+//! Log-in providers: the buttons, linked accounts (unlink under sudo), a first password for
 //! an account without one, the identity waiting in this browser (prove the account to link
 //! it, or give an address), and sudo by passkey. The redirects to and from the providers are
 //! routes of the server (`server/src/oauth.rs`).
@@ -28,14 +28,14 @@ fn binding() -> Option<String> {
     crate::ssr::cookie(sigra::oauth::BINDING_COOKIE)
 }
 
-/// The configured providers, for the sign-in buttons.
+/// The configured providers, for the log-in buttons.
 #[server(prefix = "/api/oauth", endpoint = "providers")]
 pub async fn sign_in_providers() -> Result<Vec<ProviderView>, UiError> {
     let cx = crate::ssr::context().await?;
     Ok(provider_views(&cx.sigra))
 }
 
-/// The account's ways to sign in, for `/users/settings/accounts`.
+/// The account's ways to log in, for `/users/settings/accounts`.
 #[server(prefix = "/api/account", endpoint = "linked-accounts")]
 pub async fn linked_accounts() -> Result<AccountsView, UiError> {
     let cx = crate::ssr::context().await?;
@@ -70,7 +70,7 @@ pub async fn linked_accounts() -> Result<AccountsView, UiError> {
     })
 }
 
-/// Unlinks a provider (needs sudo; refused for the last way to sign in).
+/// Unlinks a provider (needs sudo; refused for the last way to log in).
 #[server(prefix = "/users/settings/accounts", endpoint = "unlink")]
 pub async fn unlink_provider(id: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;

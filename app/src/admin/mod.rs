@@ -33,7 +33,7 @@ pub struct OverviewView {
     pub locked: i64,
     /// Sessions that have not expired.
     pub active_sessions: i64,
-    /// Sign-ins in the last 24 hours.
+    /// Log-ins in the last 24 hours.
     pub sign_ins_last_day: i64,
 }
 
@@ -102,7 +102,7 @@ pub struct UserFilters {
     pub locked: Option<String>,
     /// `yes`, `all`, or only accounts in use.
     pub deleted: Option<String>,
-    /// A linked sign-in provider.
+    /// A linked log-in provider.
     pub provider: Option<String>,
     /// An organization's slug.
     pub organization: Option<String>,
@@ -211,7 +211,7 @@ pub struct PasskeyView {
     pub name: String,
     /// When it was added (RFC 3339, UTC).
     pub created_at: String,
-    /// When it last signed in.
+    /// When it last logged in.
     pub last_used_at: Option<String>,
 }
 

@@ -14,7 +14,7 @@ use crate::error::UiError;
 use crate::pages::{Forbidden, NotFound};
 use crate::paths;
 
-/// Loads the page's data and shows `page` with it. A visitor who is not signed in is sent to
+/// Loads the page's data and shows `page` with it. A visitor who is not logged in is sent to
 /// log in, and a change refused for want of sudo to re-enter the password; both come back
 /// here afterwards. An account with a required step (a new password, a second factor) is sent
 /// to that step.
@@ -84,7 +84,7 @@ where
     }
 }
 
-/// On a page for visitors who are not signed in (log in, register): sends a signed-in one to
+/// On a page for visitors who are not logged in (log in, register): sends a signed-in one to
 /// their account instead, on the server without JavaScript as in the hydrated router.
 #[component]
 pub fn SignedInGoesToAccount() -> impl IntoView {

@@ -148,7 +148,7 @@ fn ImpersonationBanner(email: String) -> impl IntoView {
     view! {
         <div class="bg-amber-100 text-amber-950 dark:bg-amber-900 dark:text-amber-50" role="region" aria-label="Impersonation" data-testid="impersonation-banner">
             <div class="mx-auto flex max-w-3xl flex-wrap items-center justify-between gap-3 px-4 py-2 text-sm">
-                <p>"You are signed in as " <strong>{email}</strong> " by impersonation. Security settings can't be changed."</p>
+                <p>"You are logged in as " <strong>{email}</strong> " by impersonation. Security settings can't be changed."</p>
                 <form method="post" action=stop_url>
                     <SecondaryButton label="Stop impersonating" />
                 </form>

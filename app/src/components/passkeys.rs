@@ -83,7 +83,7 @@ async fn log_in(mediation: Mediation, return_to: Signal<String>) -> Result<(), U
     Ok(())
 }
 
-/// "Sign in with a passkey", plus autofill suggestions on the email field (its
+/// "Log in with a passkey", plus autofill suggestions on the email field (its
 /// `autocomplete` must include `webauthn`).
 #[component]
 pub fn PasskeyLogIn(
@@ -111,7 +111,7 @@ pub fn PasskeyLogIn(
     view! {
         <div class="mt-6 space-y-2 border-t border-slate-200 pt-4 dark:border-slate-800">
             <FormError action=ActionError::first([modal.into(), autofill.into()]) />
-            <PasskeyButton label="Sign in with a passkey" ceremony=modal />
+            <PasskeyButton label="Log in with a passkey" ceremony=modal />
         </div>
     }
 }

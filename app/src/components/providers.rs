@@ -1,4 +1,4 @@
-//! Sign-in provider buttons: links to `/auth/<name>` for a log-in, small forms posting there
+//! Log-in provider buttons: links to `/auth/<name>` for a log-in, small forms posting there
 //! to link a provider or re-authenticate with it. They leave the app for the provider, so they
 //! are plain links and forms the router does not take over; all work without JavaScript.
 

@@ -72,7 +72,7 @@ pub fn TextLink(
 }
 
 /// The accessible name of a button repeated down a list: its text, then what it acts on
-/// ("Sign out Firefox 120 on Windows"), so a screen reader's list of buttons tells them apart.
+/// ("Log out Firefox 120 on Windows"), so a screen reader's list of buttons tells them apart.
 fn named(label: &'static str, about: Option<String>) -> Option<String> {
     about.map(|about| format!("{label} {about}"))
 }

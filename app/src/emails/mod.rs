@@ -164,8 +164,8 @@ fn describe(app: &str, message: Message) -> Email {
                 email
             } else {
                 email.para(format!(
-                    "Your account has no password: it signs in with {}. You can keep signing in that way, \
-                     or choose a password here to sign in with it too.",
+                    "Your account has no password: it logs in with {}. You can keep logging in that way, \
+                     or choose a password here to log in with it too.",
                     signs_in_with.join(" or ")
                 ))
             };
@@ -194,7 +194,7 @@ fn describe(app: &str, message: Message) -> Email {
         }
         Message::EmailChangeRequested { new_email } => Email::new("An email change was requested")
             .parts([
-                format!("Someone signed in to your {app} account asked to change its email address to ").into(),
+                format!("Someone logged in to your {app} account asked to change its email address to ").into(),
                 strong(new_email),
                 ".".into(),
             ])
@@ -218,8 +218,8 @@ fn describe(app: &str, message: Message) -> Email {
         }
         Message::NewSignIn { ip, location, device, at, reset_url } => {
             let place = location.map(|l| format!(" ({l})")).unwrap_or_default();
-            Email::new(format!("New sign-in to your {app} account"))
-                .para(format!("Your {app} account was just signed in from an address it has not used before."))
+            Email::new(format!("New log-in to your {app} account"))
+                .para(format!("Your {app} account was just logged in from an address it has not used before."))
                 .facts([("When", at), ("Where", format!("{ip}{place}")), ("Device", device)])
                 .para("If this was you, there is nothing to do. If not, reset your password now:")
                 .button("Reset my password", reset_url)
@@ -268,10 +268,10 @@ fn describe(app: &str, message: Message) -> Email {
             ])
             .small("If this was not you, remove it in your security settings and reset your password."),
         Message::ProviderLinked { provider } => Email::new(format!("{provider} was linked to your account"))
-            .para(format!("You can now sign in to your {app} account with {provider}."))
+            .para(format!("You can now log in to your {app} account with {provider}."))
             .small("If this was not you, unlink it in your account settings and reset your password."),
         Message::ProviderUnlinked { provider } => Email::new(format!("{provider} was unlinked from your account"))
-            .para(format!("{provider} can no longer be used to sign in to your {app} account."))
+            .para(format!("{provider} can no longer be used to log in to your {app} account."))
             .small("If this was not you, reset your password now."),
         Message::ApiTokenCreated { name, scopes, tokens_url } => {
             Email::new("A new API token was created")
@@ -615,7 +615,7 @@ mod tests {
                 // A base URL with markup in it, the one way text reaches a link.
                 reset_url: match sample("https://auth.example.com/\"><script>", "new_sign_in") {
                     Message::NewSignIn { reset_url, .. } => reset_url,
-                    _ => unreachable!("the sample is a new sign-in"),
+                    _ => unreachable!("the sample is a new log-in"),
                 },
             },
         ];

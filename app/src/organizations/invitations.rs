@@ -1,7 +1,7 @@
 //! The invitation page: the mailed link lands at `/invitations/:token`, which keeps the token
 //! in the link cookie and opens `/invitations/accept`. A signed-in user with the invited
 //! address joins with a click; someone without an account chooses a password and joins in
-//! one step (the link proves the address); a user signed in with another address is told so
+//! one step (the link proves the address); a user logged in with another address is told so
 //! and joins nothing.
 
 use leptos::prelude::*;
@@ -20,7 +20,7 @@ pub struct InvitationInfo {
     pub role: String,
     /// When it stops working (RFC 3339, UTC).
     pub expires_at: String,
-    /// The address the browser is signed in with, if any.
+    /// The address the browser is logged in with, if any.
     pub signed_in_as: Option<String>,
     /// Whether that is the invited address.
     pub addressed_to_you: bool,

@@ -21,7 +21,7 @@ struct Actions {
     link_pending: ServerAction<LinkPendingIdentity>,
 }
 
-/// `/users/settings/accounts`: the sign-in providers linked to the account (link another,
+/// `/users/settings/accounts`: the log-in providers linked to the account (link another,
 /// unlink one; changes under sudo), and a password for an account that has none.
 #[component]
 pub fn AccountsSettingsPage() -> impl IntoView {
@@ -46,9 +46,9 @@ pub fn AccountsSettingsPage() -> impl IntoView {
         actions.link_pending.into(),
     ]);
     view! {
-        <Title text="Sign-in methods" />
+        <Title text="Log-in methods" />
         <section class="space-y-6">
-            <h1 class="text-2xl font-semibold tracking-tight">"Sign-in methods"</h1>
+            <h1 class="text-2xl font-semibold tracking-tight">"Log-in methods"</h1>
             <AccountPage data errors page=move |data: AccountsView| accounts(data, actions) />
         </section>
     }
@@ -66,7 +66,7 @@ fn accounts(data: AccountsView, actions: Actions) -> impl IntoView {
     view! {
         {data.pending_link.map(|provider| view! {
             <Banner tone=Tone::Info attr:data-testid="pending-link">
-                <p>{format!("Your {provider} sign-in is waiting to be linked to this account.")}</p>
+                <p>{format!("Your {provider} log-in is waiting to be linked to this account.")}</p>
                 <ActionForm action=actions.link_pending attr:class="mt-2">
                     <button type="submit" class="font-medium underline">{format!("Link {provider}")}</button>
                 </ActionForm>
@@ -97,18 +97,18 @@ fn accounts(data: AccountsView, actions: Actions) -> impl IntoView {
             {if data.password {
                 view! {
                     <p class="text-sm">
-                        "You can sign in with your password. "
+                        "You can log in with your password. "
                         <TextLink href=paths::PASSWORD_SETTINGS>"Change it"</TextLink>
                     </p>
                 }.into_any()
             } else if !sudo {
                 view! {
-                    <p class="mb-2 text-sm" data-testid="no-password">"Your account has no password: you sign in with a provider or a passkey."</p>
+                    <p class="mb-2 text-sm" data-testid="no-password">"Your account has no password: you log in with a provider or a passkey."</p>
                     <SudoFirst what="To set one" back=paths::ACCOUNTS_SETTINGS />
                 }.into_any()
             } else {
                 view! {
-                    <p class="mb-4 text-sm" data-testid="no-password">"Your account has no password. Set one to sign in without a provider too."</p>
+                    <p class="mb-4 text-sm" data-testid="no-password">"Your account has no password. Set one to log in without a provider too."</p>
                     <ActionForm action=actions.password attr:class="space-y-4">
                         <FormError action=actions.password />
                         <NewPasswordField label="New password" name="new_password" hint=password_hint() />

@@ -38,7 +38,7 @@ fn overview(data: OverviewView) -> impl IntoView {
         ("With two-factor authentication", data.with_second_factor),
         ("Locked", data.locked),
         ("Active sessions", data.active_sessions),
-        ("Sign-ins in the last day", data.sign_ins_last_day),
+        ("Log-ins in the last day", data.sign_ins_last_day),
     ];
     view! {
         <Card>
@@ -387,7 +387,7 @@ fn user_detail(data: UserDetailView, actions: UserActions) -> impl IntoView {
             </dl>
         </Card>
         <Card>
-            <h2 class="mb-3 text-lg font-semibold">"Sign-in methods"</h2>
+            <h2 class="mb-3 text-lg font-semibold">"Log-in methods"</h2>
             <ul class="space-y-1 text-sm" data-testid="admin-user-factors">
                 {factors.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}
                 {data.providers.iter().map(|p| view! { <li>{format!("Signs in with {p}")}</li> }).collect_view()}
@@ -500,11 +500,11 @@ fn AuditForm(filters: AuditFilters) -> impl IntoView {
     let [user, organization, action_prefix, outcome, from, until, _] = filters;
     let areas: &[(&str, &str)] = &[
         ("", "Everything"),
-        ("auth.", "Sign-in and registration"),
+        ("auth.", "Log-in and registration"),
         ("session.", "Sessions"),
         ("mfa.", "Two-factor authentication"),
         ("passkey.", "Passkeys"),
-        ("oauth.", "Sign-in providers"),
+        ("oauth.", "Log-in providers"),
         ("api.", "API tokens and keys"),
         ("account.", "Account changes"),
         ("organization.", "Organizations"),

@@ -101,7 +101,7 @@ fn keep_form(data: ReactivationView) -> impl IntoView {
                 {data.delete_at.map(|at| view! {
                     " on " <time datetime=at.clone() data-testid="delete-at">{at.clone()}</time>
                 })}
-                ". Keep it to use it again; otherwise, sign out and it will be deleted then."
+                ". Keep it to use it again; otherwise, log out and it will be deleted then."
             </p>
             <ActionForm action=keep attr:class="space-y-4">
                 <FormError action=keep />
@@ -109,7 +109,7 @@ fn keep_form(data: ReactivationView) -> impl IntoView {
             </ActionForm>
             <ActionForm action=log_out attr:class="mt-3">
                 <button type="submit" class="w-full text-sm font-medium text-slate-600 underline dark:text-slate-300">
-                    "Sign out and let it be deleted"
+                    "Log out and let it be deleted"
                 </button>
             </ActionForm>
         </FormCard>

@@ -63,9 +63,9 @@ fn invitation_card(
         .into_any(),
         (Some(other), false) => view! {
             <Banner tone=Tone::Warning attr:data-testid="invitation-other-address">
-                "You are signed in as " <strong class="break-all">{other}</strong>
+                "You are logged in as " <strong class="break-all">{other}</strong>
                 ", but this invitation is for " <strong class="break-all">{invited}</strong>
-                ". Log out and open the link again signed in with that address, or ask for an invitation to yours."
+                ". Log out and open the link again logged in with that address, or ask for an invitation to yours."
             </Banner>
         }
         .into_any(),

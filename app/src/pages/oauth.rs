@@ -1,4 +1,4 @@
-//! The pages a provider sign-in can end on besides the app itself: an account to prove before
+//! The pages a provider log-in can end on besides the app itself: an account to prove before
 //! linking, an address to give, and a failure.
 
 use leptos::prelude::*;
@@ -26,8 +26,8 @@ pub fn OAuthLinkPage() -> impl IntoView {
     let link = ServerAction::<LinkPendingIdentity>::new();
     let pending = Resource::new(|| (), |_| pending_identity());
     view! {
-        <Title text="Link your sign-in" />
-        <FormCard title="Link your sign-in">
+        <Title text="Link your log-in" />
+        <FormCard title="Link your log-in">
             <FormError action=link />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
@@ -46,7 +46,7 @@ fn prove(pending: PendingView, link: ServerAction<LinkPendingIdentity>) -> AnyVi
     let provider = pending.provider.clone();
     if pending.linkable {
         return view! {
-            <p class="mb-4 text-sm">{format!("You proved this account. Link {provider} to it, and sign in with {provider} from now on.")}</p>
+            <p class="mb-4 text-sm">{format!("You proved this account. Link {provider} to it, and log in with {provider} from now on.")}</p>
             <ActionForm action=link>
                 <Submit label="Link the provider" pending=link.pending().into() />
             </ActionForm>
@@ -59,7 +59,7 @@ fn prove(pending: PendingView, link: ServerAction<LinkPendingIdentity>) -> AnyVi
             {format!("An account already uses {email}. To link {provider} to it, first show it is yours: log in to it (with its password, a passkey, or a link we mail to it). Then come back here.")}
         </p>
         {pending.signed_in.then(|| view! {
-            <p class="mb-4 text-sm text-slate-600 dark:text-slate-300">"You are signed in already; log out and log in to that account again, here, to prove it."</p>
+            <p class="mb-4 text-sm text-slate-600 dark:text-slate-300">"You are logged in already; log out and log in to that account again, here, to prove it."</p>
         })}
         <p class="text-sm">
             <TextLink href=paths::with_return_to(paths::LOG_IN, paths::OAUTH_LINK)>"Log in to that account"</TextLink>
@@ -98,7 +98,7 @@ pub fn OAuthEmailPage() -> impl IntoView {
     }
 }
 
-/// `/users/oauth/error?code=…`: a provider sign-in that did not work, in fixed words chosen by
+/// `/users/oauth/error?code=…`: a provider log-in that did not work, in fixed words chosen by
 /// the code (nothing a provider or a link wrote is shown).
 #[component]
 pub fn OAuthErrorPage() -> impl IntoView {
@@ -113,8 +113,8 @@ pub fn OAuthErrorPage() -> impl IntoView {
         error.to_string()
     };
     view! {
-        <Title text="Sign-in did not work" />
-        <FormCard title="Sign-in did not work">
+        <Title text="Log-in did not work" />
+        <FormCard title="Log-in did not work">
             <Banner tone=Tone::Danger attr:role="alert" attr:data-testid="oauth-error">{message}</Banner>
             <p class="mt-4 text-sm">
                 <TextLink href=paths::LOG_IN>"Back to log in"</TextLink>

@@ -6,7 +6,7 @@ use crate::components::account_page::AccountPage;
 use crate::components::forms::ActionError;
 use crate::components::ui::{Card, RemoveButton, SecondaryButton};
 
-/// `/users/sessions`: where the account is signed in, and what happened to it lately.
+/// `/users/sessions`: where the account is logged in, and what happened to it lately.
 #[component]
 pub fn SessionsPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeSession>::new();
@@ -23,9 +23,9 @@ pub fn SessionsPage() -> impl IntoView {
             <AccountPage data=view_data errors page=move |data| view! {
                 <Card>
                     <div class="mb-4 flex flex-wrap items-center justify-between gap-3">
-                        <h2 class="text-lg font-semibold">"Where you are signed in"</h2>
+                        <h2 class="text-lg font-semibold">"Where you are logged in"</h2>
                         <ActionForm action=revoke_others>
-                            <SecondaryButton label="Sign out everywhere else" />
+                            <SecondaryButton label="Log out everywhere else" />
                         </ActionForm>
                     </div>
                     <ul class="divide-y divide-slate-200 dark:divide-slate-800" data-testid="session-list">
@@ -71,7 +71,7 @@ fn SessionItem(session: SessionRow, revoke: ServerAction<RevokeSession>) -> impl
             {(!session.current).then(|| view! {
                 <ActionForm action=revoke>
                     <input type="hidden" name="id" value=session.id.clone() />
-                    <RemoveButton label="Sign out" about=about />
+                    <RemoveButton label="Log out" about=about />
                 </ActionForm>
             })}
         </li>

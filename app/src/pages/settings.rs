@@ -54,8 +54,8 @@ fn overview(account: AccountDetails) -> impl IntoView {
                     </dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Password"</dt>
                     <dd><TextLink href=paths::PASSWORD_SETTINGS>"Change your password"</TextLink></dd>
-                    <dt class="text-slate-500 dark:text-slate-400">"Sign-in providers"</dt>
-                    <dd><TextLink href=paths::ACCOUNTS_SETTINGS>"Manage sign-in methods"</TextLink></dd>
+                    <dt class="text-slate-500 dark:text-slate-400">"Log-in providers"</dt>
+                    <dd><TextLink href=paths::ACCOUNTS_SETTINGS>"Manage log-in methods"</TextLink></dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Two-factor authentication"</dt>
                     <dd>
                         <span data-testid="mfa-status">{if account.mfa_enabled { "On" } else { "Off" }}</span>
@@ -74,7 +74,7 @@ fn overview(account: AccountDetails) -> impl IntoView {
             <Card>
                 <h2 class="mb-4 text-lg font-semibold">"This session"</h2>
                 <dl class="grid grid-cols-1 gap-x-6 gap-y-3 text-sm sm:grid-cols-[12rem_1fr]">
-                    <dt class="text-slate-500 dark:text-slate-400">"Signed in"</dt>
+                    <dt class="text-slate-500 dark:text-slate-400">"Logged in"</dt>
                     <dd><time datetime=account.signed_in_at.clone()>{account.signed_in_at.clone()}</time></dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Duration"</dt>
                     <dd>{session}</dd>

@@ -53,7 +53,7 @@ pub fn SudoPage() -> impl IntoView {
                         {(!providers.is_empty()).then(|| view! {
                             <div class="mt-6 space-y-2 border-t border-slate-200 pt-4 dark:border-slate-800" data-testid="sudo-providers">
                                 {providers.into_iter().map(|provider| view! {
-                                    <ProviderForm provider intent="sudo" verb="Sign in again with" return_to=return_to() />
+                                    <ProviderForm provider intent="sudo" verb="Log in again with" return_to=return_to() />
                                 }).collect_view()}
                             </div>
                         })}

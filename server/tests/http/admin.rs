@@ -285,7 +285,7 @@ async fn the_user_list_searches_filters_and_pages_newest_first_with_the_total() 
             .await
             .expect("body");
         let counts = texts(&overview, "admin-count");
-        // Users, confirmed, with a second factor, locked, active sessions, sign-ins today.
+        // Users, confirmed, with a second factor, locked, active sessions, log-ins today.
         assert_eq!(counts, ["27", "2", "2", "1", "1", "1"]);
     })
     .await;
@@ -314,13 +314,13 @@ async fn the_user_list_filters_by_provider_organization_and_registration_time_an
         let cat = server::testing::session_cookie(
             &app.log_in("cat@example.com", CANARY_PASSWORD, false).await,
         )
-        .expect("signed in");
-        // Four days on, the admin signs in again.
+        .expect("logged in");
+        // Four days on, the admin logs in again.
         let admin = server::testing::session_cookie(
             &app.log_in("admin@example.com", CANARY_PASSWORD, false)
                 .await,
         )
-        .expect("signed in");
+        .expect("logged in");
         app.create_organization(&cat, "Acme Rockets").await;
         let first_day: i64 = app.count("SELECT MIN(created_at) FROM users").await;
         // An RFC 3339 time `days` after the admin registered.

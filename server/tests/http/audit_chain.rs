@@ -8,7 +8,7 @@ use sigra::audit::chain::{ChainProblem, ChainReport};
 use crate::operator::{said, server, succeeded, with_secret};
 use server::testing::{on_each_engine, on_each_engine_with, Setup, TestApp};
 
-/// Some activity: two accounts registered and signed in, one logged out.
+/// Some activity: two accounts registered and logged in, one logged out.
 async fn activity(app: &TestApp) {
     app.signed_in("first@example.com").await;
     let cookie = app.signed_in("second@example.com").await;

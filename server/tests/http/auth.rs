@@ -16,7 +16,7 @@ async fn register_log_in_see_the_account_and_log_out() {
         assert_eq!(
             session_cookie(&registered),
             None,
-            "registration does not sign in"
+            "registration does not log in"
         );
 
         let logged_in = app.log_in("ada@example.com", CANARY_PASSWORD, false).await;

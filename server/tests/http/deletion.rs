@@ -1,6 +1,6 @@
 //! Account deletion (security.md Z7): asked for under sudo with the password and the address
 //! typed back; every session, mailed link, API token, refresh family and access token ends at
-//! once; during the grace period signing in leads only to keeping the account; the job runner
+//! once; during the grace period logging in leads only to keeping the account; the job runner
 //! carries it out with each strategy, removes second factors and passkeys, and frees the
 //! address; a cancellation holds off a new request for a day.
 
@@ -160,7 +160,7 @@ async fn signing_in_during_the_grace_period_leads_only_to_keeping_the_account() 
         let email = "wavering@example.com";
         scheduled(&app, email).await;
         let cookie = session_cookie(&app.log_in(email, CANARY_PASSWORD, false).await)
-            .expect("signing in still works");
+            .expect("logging in still works");
 
         // Pages go to the reactivation page; other calls and the JSON API are refused.
         for page in ["/users/settings", "/users/sessions", DELETE] {
@@ -178,7 +178,7 @@ async fn signing_in_during_the_grace_period_leads_only_to_keeping_the_account() 
         assert_eq!(me.status(), StatusCode::FORBIDDEN);
         let body: Value = me.json().await.expect("json");
         assert_eq!(body["error"], "account_deletion_pending");
-        // An API client signing in gets tokens that are refused the same way.
+        // An API client logging in gets tokens that are refused the same way.
         let (_, tokens) = app.api_log_in(email, CANARY_PASSWORD).await;
         let access = tokens["access_token"].as_str().expect("an access token");
         let answer = app.api(Method::GET, "/api/v1/me", Some(access), None).await;

@@ -113,7 +113,7 @@ async fn an_admin_under_sudo_works_as_the_user_and_every_audit_row_names_the_adm
         let cast = cast(&app).await;
         let (browser, _, _) = started(&app, &cast).await;
 
-        let seen = me(&app, &browser).await.expect("signed in");
+        let seen = me(&app, &browser).await.expect("logged in");
         assert_eq!(seen["email"], "user@example.com", "the user's own account");
         assert_eq!(
             app.count(&format!(
@@ -150,7 +150,7 @@ async fn an_admin_under_sudo_works_as_the_user_and_every_audit_row_names_the_adm
 
         // The owner sees the administrator's session among their own.
         let own = session_cookie(&app.log_in("user@example.com", CANARY_PASSWORD, false).await)
-            .expect("the owner signs in");
+            .expect("the owner logs in");
         let sessions = app.get("/users/sessions", Some(&own)).await.text().await.expect("page");
         assert_eq!(
             sessions.matches("data-testid=\"by-administrator\"").count(),

@@ -496,7 +496,7 @@ async fn a_password_change_or_signing_out_everywhere_ends_every_jwt_and_refresh_
         assert_eq!(
             me_status(&app, &access).await,
             StatusCode::UNAUTHORIZED,
-            "sign out everywhere"
+            "log out everywhere"
         );
     })
     .await;

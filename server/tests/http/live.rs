@@ -242,7 +242,7 @@ async fn an_ended_page_goes_to_log_in_with_the_reason_and_only_a_local_way_back(
             assert!(page.contains(expected), "{query}: {expected}");
         }
 
-        // A visitor who is signed in has nothing ended: no message, home.
+        // A visitor who is logged in has nothing ended: no message, home.
         let cookie = app.signed_in("still@example.com").await;
         let response = app
             .get("/users/session-ended?reason=signed_out", Some(&cookie))

@@ -237,7 +237,7 @@ async fn a_pending_session_opens_nothing_but_the_second_factor_step() {
         assert_eq!(
             state["email"],
             Value::Null,
-            "the header shows nobody signed in"
+            "the header shows nobody logged in"
         );
 
         let calls: &[(&str, &[(&str, &str)])] = &[

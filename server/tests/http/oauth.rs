@@ -1,4 +1,4 @@
-//! Sign-in with providers, against a real OpenID provider (oidc-provider) and fakes of GitHub,
+//! Log-in with providers, against a real OpenID provider (oidc-provider) and fakes of GitHub,
 //! Apple and Facebook: the whole flow over HTTP, the routing of a callback (identity, verified
 //! address, new account, no address, another account's address), linked accounts in settings,
 //! sudo by provider, and every attack of the issue (security.md O1–O15).
@@ -454,7 +454,7 @@ async fn a_verified_address_of_an_account_links_only_after_its_owner_proves_it()
         let owner = app.signed_in("owner@example.test").await;
         execute(&app, "UPDATE users SET confirmed_at = 1 WHERE email = 'owner@example.test'").await;
 
-        // The owner's browser, signed in already, signs in with the provider.
+        // The owner's browser, logged in already, logs in with the provider.
         let mut browser = Browser::new(&app);
         browser.jar.insert("__Host-sigra_session".to_owned(), owner.trim_start_matches("__Host-sigra_session=").to_owned());
         let answer = browser.sign_in_with_op("owner@example.test").await;
@@ -783,7 +783,7 @@ async fn a_provider_account_reauthenticates_with_the_provider_for_sudo_sets_a_pa
     .await;
 }
 
-/// Runs a sign-in with the fake OpenID provider whose ID token has `fault`.
+/// Runs a log-in with the fake OpenID provider whose ID token has `fault`.
 async fn broken_id_token(fault: Fault, reason: &'static str) {
     let fake = FakeProvider::start(Flavour::OpenId, "forge-rp").await;
     fake.set(|b| b.fault = Some(fault));
@@ -886,7 +886,7 @@ async fn a_stale_provider_log_in_does_not_open_sudo() {
             assert_eq!(
                 app.me(&browser.cookies()).await,
                 StatusCode::OK,
-                "still signed in"
+                "still logged in"
             );
         }
     })
@@ -1000,7 +1000,7 @@ async fn a_provider_slower_than_the_http_timeout_is_given_up_on() {
             assert_eq!(failure_reasons(&app).await, ["token_exchange"]);
             assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
 
-            // The control: the same provider answering in time signs in.
+            // The control: the same provider answering in time logs in.
             fake.set(|b| b.token_delay = Duration::ZERO);
             assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
         }
@@ -1582,7 +1582,7 @@ async fn a_reset_mail_to_a_provider_account_says_how_it_signs_in() {
         assert!(
             reset
                 .text
-                .contains("Your account has no password: it signs in with oidc."),
+                .contains("Your account has no password: it logs in with oidc."),
             "{}",
             reset.text
         );

@@ -252,7 +252,7 @@ async fn someone_without_an_account_signs_up_through_the_invitation_and_joins_co
             )
             .await;
         assert_eq!(location(&joined), format!("/organizations/{acme}"));
-        let session = session_cookie(&joined).expect("signed in");
+        let session = session_cookie(&joined).expect("logged in");
         assert!(
             set_cookies(joined.headers())
                 .iter()
@@ -322,7 +322,7 @@ async fn an_old_slug_redirects_to_the_new_one_until_its_redirect_ends() {
         let ada = server::testing::session_cookie(
             &app.log_in("ada@example.com", CANARY_PASSWORD, false).await,
         )
-        .expect("signed in again");
+        .expect("logged in again");
         let gone = app
             .get(&format!("/organizations/{acme}/members"), Some(&ada))
             .await;

@@ -1,4 +1,4 @@
-//! The other side of provider sign-in: a real OpenID provider (`oidc-provider` from npm, the
+//! The other side of provider log-in: a real OpenID provider (`oidc-provider` from npm, the
 //! script in `end2end/oidc/`), fakes of GitHub, Apple and Facebook (and a generic OpenID
 //! provider whose ID tokens a test can break) that speak their real response shapes, and a
 //! browser that keeps the app's cookies and follows the dance.

@@ -66,7 +66,7 @@ async fn the_sessions_page_lists_devices_and_marks_this_one() {
         assert!(page.contains("Firefox 146 on Linux"), "the other one");
         assert!(page.contains("198.51.100.20"));
         assert_eq!(page.matches("data-testid=\"this-device\"").count(), 1);
-        assert!(page.contains("Signed in"), "the security feed");
+        assert!(page.contains("Logged in"), "the security feed");
 
         // Each session shows its own last activity: this one moves when it is used again
         // after the touch interval, the other stays where it was.
@@ -331,7 +331,7 @@ async fn a_log_in_from_a_new_address_is_mailed_but_not_blocked() {
             app.mailbox("traveller@example.com")
                 .await
                 .into_iter()
-                .filter(|m| m.subject.starts_with("New sign-in"))
+                .filter(|m| m.subject.starts_with("New log-in"))
                 .collect::<Vec<_>>()
         };
         assert!(

@@ -538,7 +538,7 @@ async fn each_sign_out_button_names_the_session_it_ends() {
             .text()
             .await
             .expect("page");
-        for name in ["Sign out Firefox 120 on Windows", "Sign out Chrome 120 on macOS"] {
+        for name in ["Log out Firefox 120 on Windows", "Log out Chrome 120 on macOS"] {
             assert!(html.contains(&format!("aria-label=\"{name}, ")), "{name} in the page");
         }
     })
