@@ -6,4 +6,5 @@ pub mod layout;
 pub mod passkeys;
 pub mod password_meter;
 pub mod providers;
+pub mod time;
 pub mod ui;

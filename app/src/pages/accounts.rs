@@ -5,6 +5,7 @@ use crate::account::{
     linked_accounts, AccountsView, IdentityView, LinkPendingIdentity, SetFirstPassword,
     UnlinkProvider,
 };
+use crate::components::time::Time;
 use crate::components::account_page::AccountPage;
 use crate::components::forms::{ActionError, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
@@ -133,7 +134,7 @@ fn Identity(identity: IdentityView, sudo: bool, actions: Actions) -> impl IntoVi
             <p class="font-medium">{identity.display_name.clone()}</p>
             <p class="text-xs text-slate-500 dark:text-slate-400">
                 {identity.email.clone().unwrap_or_default()}
-                " · linked " <time datetime=identity.linked_at.clone()>{identity.linked_at.clone()}</time>
+                " · linked " <Time at=identity.linked_at.clone() />
                 " · last used " {used}
             </p>
             {sudo.then(move || view! {

@@ -13,6 +13,7 @@ use crate::admin::{
     AdminImpersonate, AdminRevokeSession, AuditEventView, AuditView, OverviewView, SessionView,
     UserDetailView, UserFilters, UserRowView, UsersView, AUDIT_FILTERS,
 };
+use crate::components::time::Time;
 use crate::components::account_page::AccountPage;
 use crate::components::forms::ActionError;
 use crate::components::ui::{Card, SecondaryButton, TextLink};
@@ -202,7 +203,7 @@ fn UserItem(user: UserRowView) -> impl IntoView {
             </p>
             <p class="text-xs text-slate-500 dark:text-slate-400">
                 <code>{user.id.clone()}</code> " · registered "
-                <time datetime=user.created_at.clone()>{user.created_at.clone()}</time>
+                <Time at=user.created_at.clone() />
                 {(!badges.is_empty()).then(|| format!(" · {}", badges.join(" · ")))}
             </p>
             {(!user.fields.is_empty()).then(|| view! {
@@ -415,7 +416,7 @@ fn user_detail(data: UserDetailView, actions: UserActions) -> impl IntoView {
                 {data.recent_events.iter().map(|e| view! {
                     <li class="py-2">
                         {e.label.clone()} {e.failed.then_some(" (failed)")} " · "
-                        <time datetime=e.occurred_at.clone()>{e.occurred_at.clone()}</time>
+                        <Time at=e.occurred_at.clone() />
                     </li>
                 }).collect_view()}
             </ul>
@@ -633,7 +634,7 @@ fn AuditItem(event: AuditEventView) -> impl IntoView {
                 " · " <code class="text-xs" data-testid="audit-action">{event.action.clone()}</code>
             </p>
             <p class="text-xs text-slate-500 dark:text-slate-400">
-                <time datetime=event.occurred_at.clone()>{event.occurred_at.clone()}</time>
+                <Time at=event.occurred_at.clone() />
                 {format!(" · {}", details.join(" · "))}
             </p>
         </li>

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::time::Time;
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::ui::{Banner, Loading, TextLink, Tone};
 use crate::error::UiError;
@@ -94,7 +95,7 @@ fn invitation_card(
             <p class="mb-4 text-sm" data-testid="invitation-summary">
                 "Join " <strong>{organization}</strong> " as " <strong>{role}</strong>
                 ". The invitation is for " <strong class="break-all">{email.clone()}</strong>
-                " and works until " <time datetime=expires_at.clone()>{expires_at.clone()}</time> "."
+                " and works until " <Time at=expires_at.clone() /> "."
             </p>
             {action}
         </FormCard>

@@ -10,6 +10,7 @@ use leptos_router::hooks::use_params_map;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::components::time::Time;
 use crate::components::account_page::AccountPage;
 use crate::components::forms::{ActionError, Field, FormCard, FormError, Submit};
 use crate::components::ui::{Banner, Card, RemoveButton, SecondaryButton, TextLink, Tone};
@@ -177,7 +178,7 @@ fn overview(data: OverviewView) -> impl IntoView {
                 <div><dt class="text-slate-500 dark:text-slate-400">"Your role"</dt><dd data-testid="organization-role">{org.role.clone()}</dd></div>
                 <div><dt class="text-slate-500 dark:text-slate-400">"Members"</dt><dd>{members}</dd></div>
                 <div><dt class="text-slate-500 dark:text-slate-400">"Address"</dt><dd><code>{paths::organization(&org.slug)}</code></dd></div>
-                <div><dt class="text-slate-500 dark:text-slate-400">"Created"</dt><dd><time datetime=created_at.clone()>{created_at.clone()}</time></dd></div>
+                <div><dt class="text-slate-500 dark:text-slate-400">"Created"</dt><dd><Time at=created_at.clone() /></dd></div>
                 <div><dt class="text-slate-500 dark:text-slate-400">"Two-factor authentication"</dt>
                     <dd>{if org.members_need_second_factor { "Required of every member" } else { "Up to each member" }}</dd></div>
             </dl>
@@ -308,7 +309,7 @@ fn InvitationItem(
                 <p class="font-medium break-all">{invitation.email}</p>
                 <p class="text-xs text-slate-500 dark:text-slate-400">
                     {invitation.role} " · expires "
-                    <time datetime=invitation.expires_at.clone()>{invitation.expires_at.clone()}</time>
+                    <Time at=invitation.expires_at.clone() />
                 </p>
             </div>
             <ActionForm action=revoke>
@@ -375,7 +376,7 @@ fn MemberItem(
                 <p class="font-medium break-all">{member.email.clone()} {member.you.then_some(" (you)")}</p>
                 <p class="text-xs text-slate-500 dark:text-slate-400">
                     <span data-testid="member-role">{member.role.clone()}</span> " · joined "
-                    <time datetime=member.joined_at.clone()>{member.joined_at.clone()}</time>
+                    <Time at=member.joined_at.clone() />
                 </p>
             </div>
             {controls}
@@ -469,7 +470,7 @@ fn ProjectItem(
             <div>
                 <p class="font-medium">{project.name}</p>
                 <p class="text-xs text-slate-500 dark:text-slate-400">
-                    "created " <time datetime=project.created_at.clone()>{project.created_at.clone()}</time>
+                    "created " <Time at=project.created_at.clone() />
                 </p>
             </div>
             {form}

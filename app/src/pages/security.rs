@@ -6,6 +6,7 @@ use crate::account::{
     ForgetTrustedBrowsers, PasskeyRow, RegenerateBackupCodes, RenamePasskey, SecurityView,
     StartTotpSetup, TotpSetupView,
 };
+use crate::components::time::Time;
 use crate::components::account_page::AccountPage;
 use crate::components::forms::FormError;
 use crate::components::forms::{ActionError, Field, Submit};
@@ -231,7 +232,7 @@ fn PasskeyItem(passkey: PasskeyRow, sudo: bool, actions: Actions) -> impl IntoVi
         <li class="space-y-2 py-3" data-testid="passkey">
             <p class="font-medium" data-testid="passkey-name">{passkey.name.clone()}</p>
             <p class="text-xs text-slate-500 dark:text-slate-400">
-                "Added " <time datetime=passkey.created_at.clone()>{passkey.created_at.clone()}</time> " · last used " {used}
+                "Added " <Time at=passkey.created_at.clone() /> " · last used " {used}
             </p>
             {sudo.then(move || view! {
                 <div class="flex flex-wrap items-end gap-3">

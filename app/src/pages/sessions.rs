@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::{list_sessions, EventRow, RevokeOtherSessions, RevokeSession, SessionRow};
+use crate::components::time::Time;
 use crate::components::account_page::AccountPage;
 use crate::components::forms::ActionError;
 use crate::components::ui::{Card, RemoveButton, SecondaryButton};
@@ -65,7 +66,7 @@ fn SessionItem(session: SessionRow, revoke: ServerAction<RevokeSession>) -> impl
                     {session.by_administrator.then(|| view! { <span class="ml-2 rounded bg-amber-100 px-1.5 py-0.5 text-xs text-amber-900" data-testid="by-administrator">"An administrator, working as you"</span> })}
                 </p>
                 <p class="text-xs text-slate-500 dark:text-slate-400">
-                    {details} " · last active " <time datetime=session.last_active.clone()>{session.last_active.clone()}</time>
+                    {details} " · last active " <Time at=session.last_active.clone() />
                 </p>
             </div>
             {(!session.current).then(|| view! {
@@ -89,7 +90,7 @@ fn EventItem(event: EventRow) -> impl IntoView {
         <li class="flex flex-wrap justify-between gap-2">
             <span class=format!("font-medium {mark}")>{event.label}</span>
             <span class="text-xs text-slate-500 dark:text-slate-400">
-                <time datetime=event.at.clone()>{event.at.clone()}</time> " · " {event.source}
+                <Time at=event.at.clone() /> " · " {event.source}
             </span>
         </li>
     }

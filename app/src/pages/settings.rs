@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use crate::account::{
     account_overview, AccountDetails, CancelEmailChange, ChangePassword, RequestEmailChange,
 };
+use crate::components::time::Time;
 use crate::components::account_page::AccountPage;
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
@@ -68,18 +69,18 @@ fn overview(account: AccountDetails) -> impl IntoView {
                     <dt class="text-slate-500 dark:text-slate-400">"Delete account"</dt>
                     <dd><TextLink href=paths::DELETE_ACCOUNT>"Delete your account"</TextLink></dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Member since"</dt>
-                    <dd><time datetime=account.member_since.clone()>{account.member_since.clone()}</time></dd>
+                    <dd><Time at=account.member_since.clone() /></dd>
                 </dl>
             </Card>
             <Card>
                 <h2 class="mb-4 text-lg font-semibold">"This session"</h2>
                 <dl class="grid grid-cols-1 gap-x-6 gap-y-3 text-sm sm:grid-cols-[12rem_1fr]">
                     <dt class="text-slate-500 dark:text-slate-400">"Logged in"</dt>
-                    <dd><time datetime=account.signed_in_at.clone()>{account.signed_in_at.clone()}</time></dd>
+                    <dd><Time at=account.signed_in_at.clone() /></dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Duration"</dt>
                     <dd>{session}</dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Ends at the latest"</dt>
-                    <dd><time datetime=account.session_ends_by.clone()>{account.session_ends_by.clone()}</time></dd>
+                    <dd><Time at=account.session_ends_by.clone() /></dd>
                 </dl>
             </Card>
         </section>

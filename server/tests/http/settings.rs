@@ -492,3 +492,31 @@ async fn a_confirmed_email_change_ends_links_mailed_to_the_old_address_and_every
     })
     .await;
 }
+
+#[tokio::test]
+async fn times_read_as_a_date_in_utc_without_javascript_and_keep_the_instant() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("times@example.com").await;
+        let page = app
+            .get("/users/settings", Some(&cookie))
+            .await
+            .text()
+            .await
+            .expect("page");
+        let times: Vec<&str> = page.split("<time ").skip(1).collect();
+        assert!(!times.is_empty(), "the page shows times");
+        for time in times {
+            let (attributes, rest) = time.split_once('>').expect("a whole tag");
+            let text = rest.split("</time>").next().unwrap_or_default();
+            assert!(
+                attributes.contains("datetime=\"20") && attributes.contains("Z\""),
+                "the exact instant stays machine-readable: {attributes}"
+            );
+            assert!(
+                text.ends_with(" UTC") && !text.contains('T'),
+                "read as a date, in UTC: {text}"
+            );
+        }
+    })
+    .await;
+}
