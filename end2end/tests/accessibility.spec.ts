@@ -140,3 +140,23 @@ test("a flash message can be dismissed once the page is interactive, and goes wi
   await expect(page).toHaveURL(/\/users\/log-in$/);
   await expect(page.getByTestId("flash")).toHaveCount(0);
 });
+
+test("times read in the browser's language and time zone once hydrated, and as UTC without JavaScript", async ({
+  browser,
+}) => {
+  for (const js of [true, false]) {
+    const context = await browser.newContext({ javaScriptEnabled: js, locale: "en-GB", timezoneId: "Europe/Berlin" });
+    const page = await context.newPage();
+    await registerAndLogIn(page, uniqueEmail("times"), js);
+    const memberSince = page.locator("time").first();
+    await expect(memberSince).toHaveAttribute("datetime", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    if (js) {
+      await hydrated(page);
+      await expect(memberSince).toHaveText(/ago|now/);
+      await expect(memberSince).toHaveAttribute("title", /Central European|CET|GMT\+1/);
+    } else {
+      await expect(memberSince).toHaveText(/^\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC$/);
+    }
+    await context.close();
+  }
+});

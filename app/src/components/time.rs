@@ -63,7 +63,9 @@ mod local {
         let full = local_string(&date, "long")?;
         let ago = Date::now() - millis;
         let text = if (0.0..7.0 * DAY).contains(&ago) {
-            let (value, unit) = if ago < HOUR {
+            let (value, unit) = if ago < MINUTE {
+                ((ago / 1000.0).floor(), "second")
+            } else if ago < HOUR {
                 ((ago / MINUTE).floor(), "minute")
             } else if ago < DAY {
                 ((ago / HOUR).floor(), "hour")
