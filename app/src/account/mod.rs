@@ -56,7 +56,7 @@ pub use security::{
     RevokeOtherSessions, RevokeSession,
 };
 pub use session::{
-    log_in, log_in_with_link, log_out, register, request_magic_link, session_state, signed_in,
+    log_in, log_in_with_link, log_out, register, request_magic_link, session_state, signed_in_as,
     LogIn, LogInWithLink, LogOut, Register, RequestMagicLink,
 };
 pub use settings::{

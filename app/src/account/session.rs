@@ -122,10 +122,15 @@ pub async fn log_out() -> Result<(), UiError> {
     Ok(())
 }
 
-/// Whether the request carries a live session (the guest-only pages send such a visitor on).
-#[server(prefix = "/api/session", endpoint = "signed-in")]
-pub async fn signed_in() -> Result<bool, UiError> {
-    Ok(crate::ssr::context().await?.current.is_some())
+/// The address of the live session's account, if the request carries one (the guest-only
+/// pages send such a visitor on; the confirmation page does not ask for it again).
+#[server(prefix = "/api/session", endpoint = "signed-in-as")]
+pub async fn signed_in_as() -> Result<Option<String>, UiError> {
+    let cx = crate::ssr::context().await?;
+    Ok(cx
+        .current
+        .as_ref()
+        .map(|current| current.user().email.to_string()))
 }
 
 /// The header's view of the session, and the pending flash message.

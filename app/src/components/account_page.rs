@@ -88,14 +88,15 @@ where
 /// their account instead, on the server without JavaScript as in the hydrated router.
 #[component]
 pub fn SignedInGoesToAccount() -> impl IntoView {
-    let signed_in = Resource::new(|| (), |_| crate::account::signed_in());
+    let signed_in = Resource::new(|| (), |_| crate::account::signed_in_as());
     view! {
         <Suspense>
             {move || Suspend::new(async move {
                 signed_in
                     .await
-                    .unwrap_or(false)
-                    .then(|| view! { <Redirect path=paths::SETTINGS /> })
+                    .ok()
+                    .flatten()
+                    .map(|_| view! { <Redirect path=paths::SETTINGS /> })
             })}
         </Suspense>
     }

@@ -354,3 +354,45 @@ async fn the_link_and_the_code_live_forty_eight_hours() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_signed_in_account_is_not_asked_for_its_own_address_and_the_code_confirms_it() {
+    on_each_engine(|app: TestApp| async move {
+        let guest = app
+            .get("/users/confirm", None)
+            .await
+            .text()
+            .await
+            .expect("page");
+        assert!(guest.contains("id=\"field-email\""), "a guest types it");
+
+        let cookie = app.signed_in("mine@example.com").await;
+        let page = app
+            .get("/users/confirm", Some(&cookie))
+            .await
+            .text()
+            .await
+            .expect("page");
+        assert!(!page.contains("id=\"field-email\""), "no address field");
+        assert!(!page.contains("id=\"resend-email\""), "nor for a new mail");
+        assert!(
+            page.contains("type=\"hidden\" name=\"email\" value=\"mine@example.com\""),
+            "the account's address goes with the form"
+        );
+        assert!(page.contains("data-testid=\"confirming-address\""));
+
+        // The form as the page posts it confirms the account.
+        let code = code_in(&app.mailbox("mine@example.com").await[0].text);
+        let done = app
+            .post_form(
+                "/users/confirm/code",
+                "/users/confirm",
+                &[("email", "mine@example.com"), ("code", &code)],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(location(&done), "/users/settings");
+        assert!(confirmed(&app, "mine@example.com").await);
+    })
+    .await;
+}
