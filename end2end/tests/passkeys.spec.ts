@@ -159,3 +159,27 @@ test("removing the only passkey asks the passkey to confirm, and two-factor is o
   await expect(page.getByTestId("mfa-status")).toHaveText("Off");
   await context.close();
 });
+
+test("while the page loads the passkey button says nothing alarming, and once interactive it is enabled in place", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Hold the bundle back: the server-rendered page as it looks before it is interactive.
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(/\/pkg\/.*\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto("/users/log-in", { waitUntil: "domcontentloaded" });
+  const button = page.getByRole("button", { name: "Log in with a passkey" });
+  await expect(button).toBeDisabled();
+  await expect(page.getByTestId("passkey-support")).toBeHidden();
+  const before = await button.boundingBox();
+  release();
+  await hydrated(page);
+  await expect(button).toBeEnabled();
+  expect(await button.boundingBox()).toEqual(before);
+  await context.close();
+});

@@ -31,20 +31,24 @@ fn support_signal() -> RwSignal<Option<bool>> {
     support
 }
 
-/// Why the button is disabled, when it is.
+/// Why the button is disabled, when it is. While the page loads nothing is said (the button
+/// is only waiting); a browser without JavaScript is told through `<noscript>`, and one without
+/// WebAuthn once the page knows.
 #[component]
 fn SupportNote(support: RwSignal<Option<bool>>) -> impl IntoView {
-    move || {
-        let note = match support.get() {
-            None => Some("Passkeys need JavaScript, which is off or still loading.".to_owned()),
-            Some(false) => Some(UiError::PasskeysUnsupported.to_string()),
-            Some(true) => None,
-        };
-        note.map(|note| {
-            view! {
-                <p class="mt-2 text-xs text-slate-500 dark:text-slate-400" data-testid="passkey-support">{note}</p>
-            }
-        })
+    const NOTE: &str = "mt-2 text-xs text-slate-600 dark:text-slate-400";
+    move || match support.get() {
+        None => view! {
+            <noscript>
+                <p class=NOTE data-testid="passkey-support">"Passkeys need JavaScript, which is off in this browser."</p>
+            </noscript>
+        }
+        .into_any(),
+        Some(false) => view! {
+            <p class=NOTE data-testid="passkey-support">{UiError::PasskeysUnsupported.to_string()}</p>
+        }
+        .into_any(),
+        Some(true) => ().into_any(),
     }
 }
 
