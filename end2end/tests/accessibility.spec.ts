@@ -85,7 +85,8 @@ test("every id is unique and every control has one name, logged in, with two-fac
 });
 
 test("the keyboard's first stop skips to the content, and focus is drawn as a solid ring", async ({ page }) => {
-  await page.goto("/users/log-in");
+  // The home page: on the auth forms the first field already has the focus.
+  await page.goto("/");
   await hydrated(page);
   await page.keyboard.press("Tab");
   const skip = page.getByRole("link", { name: "Skip to main content" });
