@@ -37,7 +37,8 @@ fn support_signal() -> RwSignal<Option<bool>> {
 #[component]
 fn SupportNote(support: RwSignal<Option<bool>>) -> impl IntoView {
     const NOTE: &str = "mt-2 text-xs text-slate-600 dark:text-slate-400";
-    move || match support.get() {
+    move || {
+        match support.get() {
         None => view! {
             <noscript>
                 <p class=NOTE data-testid="passkey-support">"Passkeys need JavaScript, which is off in this browser."</p>
@@ -49,6 +50,7 @@ fn SupportNote(support: RwSignal<Option<bool>>) -> impl IntoView {
         }
         .into_any(),
         Some(true) => ().into_any(),
+    }
     }
 }
 

@@ -37,7 +37,11 @@ pub fn utc_reading(at: &str) -> Option<String> {
     let month = MONTHS.get(month.parse::<usize>().ok()?.checked_sub(1)?)?;
     let day: u8 = day.parse().ok()?;
     let hours_minutes = time.get(..5)?;
-    if !hours_minutes.chars().enumerate().all(|(i, c)| if i == 2 { c == ':' } else { c.is_ascii_digit() }) {
+    if !hours_minutes
+        .chars()
+        .enumerate()
+        .all(|(i, c)| if i == 2 { c == ':' } else { c.is_ascii_digit() })
+    {
         return None;
     }
     Some(format!("{day} {month} {year}, {hours_minutes} UTC"))
@@ -88,7 +92,12 @@ mod local {
     fn local_string(date: &Date, style: &str) -> Option<String> {
         let options = Object::new();
         Reflect::set(&options, &"dateStyle".into(), &style.into()).ok()?;
-        Reflect::set(&options, &"timeStyle".into(), &(if style == "long" { "long" } else { "short" }).into()).ok()?;
+        Reflect::set(
+            &options,
+            &"timeStyle".into(),
+            &(if style == "long" { "long" } else { "short" }).into(),
+        )
+        .ok()?;
         let format = Reflect::get(date, &"toLocaleString".into())
             .ok()?
             .dyn_into::<Function>()
@@ -126,7 +135,13 @@ mod tests {
 
     #[test]
     fn anything_else_is_not_read() {
-        for text in ["", "yesterday", "2026-13-02T15:28:09Z", "2026-12-02 15:28", "2026-12-02T1x:28Z"] {
+        for text in [
+            "",
+            "yesterday",
+            "2026-13-02T15:28:09Z",
+            "2026-12-02 15:28",
+            "2026-12-02T1x:28Z",
+        ] {
             assert_eq!(utc_reading(text), None, "{text}");
         }
     }

@@ -5,11 +5,11 @@ use crate::account::{
     linked_accounts, AccountsView, IdentityView, LinkPendingIdentity, SetFirstPassword,
     UnlinkProvider,
 };
-use crate::components::time::Time;
 use crate::components::account_page::AccountPage;
 use crate::components::forms::{ActionError, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
 use crate::components::providers::ProviderForm;
+use crate::components::time::Time;
 use crate::components::ui::{Banner, Card, RemoveButton, SudoFirst, TextLink, Tone};
 use crate::pages::register::password_hint;
 use crate::paths;

@@ -13,9 +13,9 @@ use crate::admin::{
     AdminImpersonate, AdminRevokeSession, AuditEventView, AuditView, OverviewView, SessionView,
     UserDetailView, UserFilters, UserRowView, UsersView, AUDIT_FILTERS,
 };
-use crate::components::time::Time;
 use crate::components::account_page::AccountPage;
 use crate::components::forms::ActionError;
+use crate::components::time::Time;
 use crate::components::ui::{Card, SecondaryButton, TextLink};
 use crate::paths;
 

@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::time::Time;
 use crate::components::forms::{Field, FormCard, FormError, Submit};
+use crate::components::time::Time;
 use crate::components::ui::{Banner, Loading, TextLink, Tone};
 use crate::error::UiError;
 use crate::organizations::{

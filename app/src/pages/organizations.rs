@@ -10,9 +10,9 @@ use leptos_router::hooks::use_params_map;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::components::time::Time;
 use crate::components::account_page::AccountPage;
 use crate::components::forms::{ActionError, Field, FormCard, FormError, Submit};
+use crate::components::time::Time;
 use crate::components::ui::{Banner, Card, RemoveButton, SecondaryButton, TextLink, Tone};
 use crate::error::UiError;
 use crate::organizations::{

@@ -6,13 +6,13 @@ use crate::account::{
     ForgetTrustedBrowsers, PasskeyRow, RegenerateBackupCodes, RenamePasskey, SecurityView,
     StartTotpSetup, TotpSetupView,
 };
-use crate::components::time::Time;
 use crate::components::account_page::AccountPage;
 use crate::components::forms::FormError;
 use crate::components::forms::{ActionError, Field, Submit};
 use crate::components::passkeys::{
     add_passkey_action, remove_last_passkey_action, AddPasskey, Ceremony, PasskeyButton,
 };
+use crate::components::time::Time;
 use crate::components::ui::{Banner, Card, RemoveButton, SecondaryButton, SudoFirst, Tone};
 use crate::error::UiError;
 use crate::paths;

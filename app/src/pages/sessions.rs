@@ -2,9 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::{list_sessions, EventRow, RevokeOtherSessions, RevokeSession, SessionRow};
-use crate::components::time::Time;
 use crate::components::account_page::AccountPage;
 use crate::components::forms::ActionError;
+use crate::components::time::Time;
 use crate::components::ui::{Card, RemoveButton, SecondaryButton};
 
 /// `/users/sessions`: where the account is logged in, and what happened to it lately.

@@ -8,10 +8,10 @@ use leptos_meta::Title;
 use crate::account::{
     account_overview, AccountDetails, CancelEmailChange, ChangePassword, RequestEmailChange,
 };
-use crate::components::time::Time;
 use crate::components::account_page::AccountPage;
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
+use crate::components::time::Time;
 use crate::components::ui::{Banner, Card, TextLink, Tone};
 use crate::error::UiError;
 use crate::pages::register::password_hint;
