@@ -1,6 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 
-import { hydrated, PASSWORD, registerAndLogIn, totp, uniqueEmail } from "./support";
+import { ACCOUNT_PAGES, hydrated, PASSWORD, registerAndLogIn, SIGNED_OUT_PAGES, totp, uniqueEmail } from "./support";
 
 /**
  * What axe reports only as "needs review": every id on the page is unique, every form control
@@ -39,15 +39,7 @@ async function visit(page: Page, path: string) {
 }
 
 test("every id is unique and every control has one name, logged out", async ({ page }) => {
-  for (const path of [
-    "/",
-    "/users/register",
-    "/users/log-in",
-    "/users/confirm",
-    "/users/reset-password",
-    "/users/check-email",
-    "/no-such-page",
-  ]) {
+  for (const path of SIGNED_OUT_PAGES) {
     await visit(page, path);
   }
 });
@@ -67,19 +59,7 @@ test("every id is unique and every control has one name, logged in, with two-fac
   await page.getByLabel("Code from the app").fill(totp(secret));
   await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
   await expect(page.getByTestId("totp-status")).toHaveText("On");
-  for (const path of [
-    "/users/settings",
-    "/users/settings/email",
-    "/users/settings/password",
-    "/users/settings/security",
-    "/users/settings/accounts",
-    "/users/settings/api-tokens",
-    "/users/settings/delete",
-    "/users/settings/export",
-    "/users/sessions",
-    "/users/sudo",
-    "/users/confirm",
-  ]) {
+  for (const path of ACCOUNT_PAGES) {
     await visit(page, path);
   }
 });

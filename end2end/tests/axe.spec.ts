@@ -1,7 +1,16 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Browser, type Page } from "@playwright/test";
 
-import { grantAdmin, hydrated, PASSWORD, registerAndLogIn, registerConfirmed, uniqueEmail } from "./support";
+import {
+  ACCOUNT_PAGES,
+  grantAdmin,
+  hydrated,
+  PASSWORD,
+  registerAndLogIn,
+  registerConfirmed,
+  SIGNED_OUT_PAGES,
+  uniqueEmail,
+} from "./support";
 
 /** What axe only asks a person to review, but the app treats as failures: a repeated id or a
  * control with more than one label names the wrong thing to a screen reader. */
@@ -31,32 +40,11 @@ async function sweep(browser: Browser, paths: string[], signIn: boolean) {
 }
 
 test("axe finds nothing on the signed-out pages, light and dark", async ({ browser }) => {
-  await sweep(
-    browser,
-    ["/", "/users/register", "/users/log-in", "/users/confirm", "/users/reset-password", "/users/check-email", "/no-such-page"],
-    false,
-  );
+  await sweep(browser, SIGNED_OUT_PAGES, false);
 });
 
 test("axe finds nothing on the account pages, light and dark", async ({ browser }) => {
-  await sweep(
-    browser,
-    [
-      "/users/settings",
-      "/users/settings/email",
-      "/users/settings/password",
-      "/users/settings/security",
-      "/users/settings/accounts",
-      "/users/settings/api-tokens",
-      "/users/settings/delete",
-      "/users/settings/export",
-      "/users/sessions",
-      "/users/sudo",
-      "/organizations",
-      "/organizations/new",
-    ],
-    true,
-  );
+  await sweep(browser, ACCOUNT_PAGES, true);
 });
 
 test("axe finds nothing on the development mailbox", async ({ page }) => {

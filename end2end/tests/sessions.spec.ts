@@ -1,5 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 
+import { registerAndLogIn } from "./support";
+
 const PASSWORD = "correct horse battery staple 42";
 
 function uniqueEmail(tag: string): string {
@@ -70,13 +72,7 @@ test("an open page hears that its session ended on another server process and go
   const email = uniqueEmail("live");
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto("/users/register");
-  await hydrated(page);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/users\/log-in$/);
-  await logIn(page, email);
+  await registerAndLogIn(page, email);
   await page.goto("/users/sessions");
   await hydrated(page);
 

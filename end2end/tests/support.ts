@@ -104,3 +104,31 @@ export async function registerConfirmed(page: Page, request: APIRequestContext, 
   await page.getByRole("button", { name: "Confirm my email address" }).click();
   await expect(page).toHaveURL(/\/users\/settings$/);
 }
+
+/** The pages a visitor sees signed out, for the accessibility sweeps. */
+export const SIGNED_OUT_PAGES = [
+  "/",
+  "/users/register",
+  "/users/log-in",
+  "/users/confirm",
+  "/users/reset-password",
+  "/users/check-email",
+  "/no-such-page",
+];
+
+/** The signed-in account's pages, for the accessibility sweeps. */
+export const ACCOUNT_PAGES = [
+  "/users/settings",
+  "/users/settings/email",
+  "/users/settings/password",
+  "/users/settings/security",
+  "/users/settings/accounts",
+  "/users/settings/api-tokens",
+  "/users/settings/delete",
+  "/users/settings/export",
+  "/users/sessions",
+  "/users/sudo",
+  "/users/confirm",
+  "/organizations",
+  "/organizations/new",
+];

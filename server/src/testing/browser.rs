@@ -241,6 +241,22 @@ impl Browser {
         request.send().await.expect("request sent")
     }
 
+    /// The id of one of the account's sessions other than `cookie`'s, from the sessions API.
+    pub async fn other_session_id(&self, cookie: &str) -> String {
+        let listed: Vec<serde_json::Value> = self
+            .api_with_session(reqwest::Method::GET, "/api/v1/sessions", cookie, None)
+            .await
+            .json()
+            .await
+            .expect("json");
+        listed
+            .iter()
+            .find(|session| session["current"] == false)
+            .and_then(|session| session["id"].as_str())
+            .expect("another session")
+            .to_owned()
+    }
+
     /// Makes an API token with `scopes` for the signed-in `cookie` (entering sudo first).
     pub async fn create_api_token(
         &self,

@@ -122,18 +122,7 @@ async fn an_open_page_hears_that_another_session_revoked_it() {
         .expect("a second session");
         let mut events = session_stream(&app, Some(&victim)).await;
         app.enter_sudo(&mut revoker, "/users/sessions").await;
-        let listed: Vec<serde_json::Value> = app
-            .api_with_session(reqwest::Method::GET, "/api/v1/sessions", &revoker, None)
-            .await
-            .json()
-            .await
-            .expect("json");
-        let other = listed
-            .iter()
-            .find(|s| s["current"] == false)
-            .and_then(|s| s["id"].as_str())
-            .expect("the other session")
-            .to_owned();
+        let other = app.other_session_id(&revoker).await;
         let revoked = app
             .api_with_session(
                 reqwest::Method::DELETE,

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
 use sigra::testing::{Engine, TestDatabase};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -250,18 +249,7 @@ async fn session_lives_and_ends_everywhere(cache: &str) {
         }
     }
 
-    let listed: Vec<Value> = a
-        .api_with_session(Method::GET, "/api/v1/sessions", &first, None)
-        .await
-        .json()
-        .await
-        .expect("json");
-    let other = listed
-        .iter()
-        .find(|s| s["current"] == false)
-        .and_then(|s| s["id"].as_str())
-        .expect("the other session")
-        .to_owned();
+    let other = a.other_session_id(&first).await;
     let revoke = format!("/api/v1/sessions/{other}");
     assert_eq!(
         a.api_with_session(Method::DELETE, &revoke, &first, None)
