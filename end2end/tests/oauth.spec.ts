@@ -6,7 +6,8 @@ import { hydrated, linkIn, logOut, mailText, PASSWORD, registerAndLogIn, uniqueE
 async function atProvider(page: Page, account: string) {
   await expect(page).toHaveURL(/127\.0\.0\.1:\d+\/interaction\//);
   await page.getByLabel("Account").fill(account);
-  await page.getByRole("button", { name: "Log in" }).click();
+  // The provider's own wording, not the app's.
+  await page.getByRole("button", { name: "Sign in" }).click();
 }
 
 test("sign up and back in with an OpenID provider, with JavaScript", async ({ page, context }) => {
