@@ -87,14 +87,28 @@ test("the keyboard's first stop skips to the content, and focus is drawn as a so
 });
 
 for (const js of [true, false]) {
-  test(`the first field takes the focus on load and the error after a failed log-in, ${js ? "with" : "without"} JavaScript`, async ({
+  test(`the first field of an auth form takes the focus on load, ${js ? "with" : "without"} JavaScript`, async ({
     browser,
   }) => {
     const context = await browser.newContext({ javaScriptEnabled: js });
     const page = await context.newPage();
+    for (const [path, label] of [
+      ["/users/log-in", "Email"],
+      ["/users/register", "Email"],
+      ["/users/reset-password", "Email"],
+    ]) {
+      await page.goto(path);
+      if (js) await hydrated(page);
+      await expect(page.getByLabel(label, { exact: true }), path).toBeFocused();
+    }
+    await context.close();
+  });
+
+  test(`a failed log-in moves the focus to the error, ${js ? "with" : "without"} JavaScript`, async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: js });
+    const page = await context.newPage();
     await page.goto("/users/log-in");
     if (js) await hydrated(page);
-    await expect(page.getByLabel("Email", { exact: true })).toBeFocused();
     await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("focus"));
     await page.getByLabel("Password").fill("not the password at all");
     await page.getByRole("button", { name: "Log in", exact: true }).click();
