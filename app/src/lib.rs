@@ -46,7 +46,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <meta
+                    name="description"
+                    content="Create an account, log in, and manage sessions, two-factor authentication, passkeys and organizations."
+                />
+                // Browsers that cannot use the SVG take the .ico; home screens take the PNG.
+                <link rel="icon" href="/favicon.ico" sizes="48x48" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <link rel="apple-touch-icon" href="/apple-touch-icon.png" />
                 <AutoReload options=options.clone() />
                 // The content-hashed names when the site was built with them (hash.txt).
                 <HashedStylesheet options=options.clone() id="leptos" />

@@ -30,3 +30,18 @@ test("pages load the bundle and stylesheet by content-hashed names that browsers
   expect(missing.status()).toBe(404);
   expect(missing.headers()["cache-control"]).toBe("no-cache");
 });
+
+test("every page names its icons and describes the site, and the icons are served", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.locator('meta[name="description"]')).toHaveAttribute("content", /log in/);
+  for (const [selector, path, type] of [
+    ['link[rel="icon"][href="/favicon.ico"]', "/favicon.ico", /icon/],
+    ['link[rel="icon"][href="/favicon.svg"]', "/favicon.svg", /image\/svg\+xml/],
+    ['link[rel="apple-touch-icon"]', "/apple-touch-icon.png", /image\/png/],
+  ] as const) {
+    await expect(page.locator(selector)).toHaveCount(1);
+    const icon = await page.request.get(path);
+    expect(icon.status(), path).toBe(200);
+    expect(icon.headers()["content-type"], path).toMatch(type);
+  }
+});
