@@ -155,3 +155,18 @@ test("times read in the browser's language and time zone once hydrated, and as U
     await context.close();
   }
 });
+
+test("the header's navigation marks the page being shown", async ({ page }) => {
+  await registerAndLogIn(page, uniqueEmail("current"));
+  await page.goto("/users/sessions");
+  await hydrated(page);
+  const nav = page.getByRole("navigation", { name: "Main" });
+  const sessions = nav.getByRole("link", { name: "Sessions", exact: true });
+  await expect(sessions).toHaveAttribute("aria-current", "page");
+  expect(await sessions.evaluate((el) => getComputedStyle(el).textDecorationLine)).toContain("underline");
+  await expect(nav.getByRole("link", { name: "Settings", exact: true })).not.toHaveAttribute("aria-current", "page");
+  await nav.getByRole("link", { name: "Settings", exact: true }).click();
+  await expect(page).toHaveURL(/\/users\/settings$/);
+  await expect(nav.getByRole("link", { name: "Settings", exact: true })).toHaveAttribute("aria-current", "page");
+  await expect(sessions).not.toHaveAttribute("aria-current", "page");
+});

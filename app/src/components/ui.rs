@@ -65,7 +65,9 @@ pub fn TextLink(
     children: Children,
 ) -> impl IntoView {
     view! {
-        <A href attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
+        // The router marks a link to the page being shown `aria-current="page"`; it is drawn
+        // underlined, so the header's navigation says where you are.
+        <A href attr:class="font-medium text-indigo-600 hover:underline aria-[current=page]:underline aria-[current=page]:decoration-2 aria-[current=page]:underline-offset-4 dark:text-indigo-400">
             {children()}
         </A>
     }
