@@ -129,8 +129,12 @@ test("the open user list and audit trail show a new account as it registers", as
   await expect(page.getByTestId("user-total")).toHaveText("1 user matches");
   await expect(page.getByTestId("user-email")).toHaveText(newcomer);
 
-  await page.goto("/admin/audit");
+  // The newcomer's own trail, so the other tests running meanwhile do not come between.
+  const profile = await page.getByRole("link", { name: newcomer }).getAttribute("href");
+  const id = profile!.split("/").pop();
+  await page.goto(`/admin/audit?user=${id}`);
   await hydrated(page);
+  await expect(page.getByTestId("audit-action").first()).toHaveText("auth.login.success");
   await other.getByRole("button", { name: "Log out" }).click();
   await expect(page.getByTestId("audit-action").first()).toHaveText("auth.logout");
 });
