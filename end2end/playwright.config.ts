@@ -11,7 +11,8 @@ export default defineConfig({
   retries: 1,
   fullyParallel: true,
   workers: 2,
-  reporter: [["list"]],
+  // The list for the log; the HTML report keeps the screenshots tests attach (both themes).
+  reporter: [["list"], ["html", { open: "never", outputFolder: "../target/playwright-report" }]],
   use: {
     baseURL: process.env.E2E_BASE_URL ?? "http://localhost:3000",
     browserName: "chromium",

@@ -18,6 +18,9 @@ pub enum UiError {
     /// The email address was refused.
     #[error("{0}")]
     InvalidEmail(EmailProblem),
+    /// A display name too long or on more than one line.
+    #[error("A display name is at most 60 characters, on one line.")]
+    InvalidDisplayName,
     /// The new password breaks a rule.
     #[error("{0}")]
     WeakPassword(PasswordProblem),
@@ -72,6 +75,9 @@ pub enum UiError {
     /// The browser has no WebAuthn (or JavaScript is off).
     #[error("This browser cannot use passkeys. Use an up-to-date browser with JavaScript on, or log in another way.")]
     PasskeysUnsupported,
+    /// The authenticator already holds a passkey for this account.
+    #[error("This device already has a passkey for your account. Use it to log in, or add a passkey on another device.")]
+    PasskeyAlreadyOnDevice,
     /// The user closed the passkey prompt, or no passkey answered.
     #[error("No passkey was used. Try again when you are ready.")]
     PasskeyCancelled,
@@ -87,6 +93,14 @@ pub enum UiError {
     /// Any failed log-in.
     #[error("{}", ErrorKind::InvalidCredentials)]
     InvalidCredentials,
+    /// A failed log-in after several in a row from this browser. It depends only on what this
+    /// browser did, never on the account, so it reveals no more than the first answer.
+    #[error(
+        "{} If you have an account, check your email: we write to you when something needs your \
+         attention. You can also reset your password.",
+        ErrorKind::InvalidCredentials
+    )]
+    InvalidCredentialsAgain,
     /// The action needs a signed-in user.
     #[error("{}", ErrorKind::Unauthenticated)]
     Unauthenticated,

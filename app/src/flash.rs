@@ -29,6 +29,8 @@ pub enum Flash {
     PasswordReset,
     /// The password was changed in settings.
     PasswordChanged,
+    /// The display name was saved (or cleared).
+    DisplayNameSaved,
     /// A confirmation link went to the new address.
     EmailChangeRequested,
     /// The new address is confirmed and in use.
@@ -123,7 +125,7 @@ pub enum Flash {
 
 impl Flash {
     #[cfg(feature = "ssr")]
-    const ALL: [Flash; 55] = [
+    const ALL: [Flash; 56] = [
         Self::AccountReady,
         Self::LoggedIn,
         Self::LoggedOut,
@@ -134,6 +136,7 @@ impl Flash {
         Self::ResetSent,
         Self::PasswordReset,
         Self::PasswordChanged,
+        Self::DisplayNameSaved,
         Self::EmailChangeRequested,
         Self::EmailChanged,
         Self::EmailChangeCancelled,
@@ -186,8 +189,7 @@ impl Flash {
         match self {
             Self::AccountReady => {
                 "Thanks for registering. If that address was new here, we sent it a link and a code to \
-                 confirm it, and you can log in below. If you already had an account, log in with your \
-                 existing password."
+                 confirm it. If you already had an account, log in with your existing password."
             }
             Self::LoggedIn => "Welcome back. You are logged in.",
             Self::LoggedOut => "You have been logged out.",
@@ -202,6 +204,7 @@ impl Flash {
             Self::ResetSent => "If that address has an account, we sent it a link to reset the password.",
             Self::PasswordReset => "Your password was reset and every session logged out. Log in with your new password.",
             Self::PasswordChanged => "Your password was changed. Your other sessions were logged out.",
+            Self::DisplayNameSaved => "Your display name was saved.",
             Self::EmailChangeRequested => {
                 "We sent a confirmation link to the new address. Your current address stays in use until you open it."
             }
@@ -279,6 +282,7 @@ impl Flash {
             | Self::Confirmed
             | Self::PasswordReset
             | Self::PasswordChanged
+            | Self::DisplayNameSaved
             | Self::EmailChanged
             | Self::EmailChangeCancelled
             | Self::SudoGranted
@@ -334,6 +338,7 @@ impl Flash {
             Self::ResetSent => "reset_sent",
             Self::PasswordReset => "password_reset",
             Self::PasswordChanged => "password_changed",
+            Self::DisplayNameSaved => "display_name_saved",
             Self::EmailChangeRequested => "email_change_requested",
             Self::EmailChanged => "email_changed",
             Self::EmailChangeCancelled => "email_change_cancelled",

@@ -12,10 +12,12 @@ pub mod components;
 pub mod emails;
 pub mod error;
 pub mod flash;
+pub mod home;
 pub mod live;
 pub mod organizations;
 pub mod pages;
 pub mod paths;
+pub mod plain_forms;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod webauthn;
@@ -29,12 +31,12 @@ use crate::components::layout::Layout;
 use crate::pages::{
     AccountsSettingsPage, AdminAuditPage, AdminOrganizationAuditPage, AdminOrganizationPage,
     AdminOrganizationsPage, AdminOverviewPage, AdminUserPage, AdminUsersPage, ApiTokensPage,
-    CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, DeleteAccountPage,
-    EmailSettingsPage, ExportDataPage, HomePage, InvitationPage, LogInLinkPage, LogInPage,
-    MembersPage, MfaPage, NewOrganizationPage, NotFound, OAuthEmailPage, OAuthErrorPage,
+    CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, DashboardPage,
+    DeleteAccountPage, EmailSettingsPage, ExportDataPage, HomePage, InvitationPage, LogInLinkPage,
+    LogInPage, MembersPage, MfaPage, NewOrganizationPage, NotFound, OAuthEmailPage, OAuthErrorPage,
     OAuthLinkPage, OrganizationPage, OrganizationSettingsPage, OrganizationsPage,
-    PasswordSettingsPage, ProjectsPage, ReactivationPage, RegisterPage, ResetChoosePage,
-    ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
+    PasswordSettingsPage, ProfileSettingsPage, ProjectsPage, ReactivationPage, RegisterPage,
+    ResetChoosePage, ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -71,6 +73,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    plain_forms::provide_failed_post();
     // Effects run only in the browser, once the page is interactive: tests and styles can tell
     // a hydrated page from a server-rendered one.
     Effect::new(|_| {
@@ -84,10 +87,12 @@ pub fn App() -> impl IntoView {
             <Layout>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                    <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/users/register") view=RegisterPage ssr=SsrMode::Async />
                     <Route path=path!("/users/log-in") view=LogInPage ssr=SsrMode::Async />
                     <Route path=path!("/users/settings") view=SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/users/settings/email") view=EmailSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/profile") view=ProfileSettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/users/settings/password") view=PasswordSettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/users/check-email") view=CheckEmailPage ssr=SsrMode::Async />
                     <Route path=path!("/users/sessions") view=SessionsPage ssr=SsrMode::Async />

@@ -21,8 +21,14 @@ pub const CONFIRM_LINK: &str = "/users/confirm/link";
 pub const RESET_PASSWORD: &str = "/users/reset-password";
 /// Choosing the new password once the reset link has landed.
 pub const RESET_PASSWORD_CHOOSE: &str = "/users/reset-password/choose";
+/// The example page behind a log-in, where a log-in lands by default.
+pub const DASHBOARD: &str = "/dashboard";
+/// Where a log-in goes when it was not sent from a page to return to.
+pub const AFTER_LOG_IN: &str = DASHBOARD;
 /// The account overview.
 pub const SETTINGS: &str = "/users/settings";
+/// The display name.
+pub const PROFILE_SETTINGS: &str = "/users/settings/profile";
 /// Changing the email address.
 pub const EMAIL_SETTINGS: &str = "/users/settings/email";
 /// Changing the password (also the forced change).

@@ -161,7 +161,8 @@ pub fn provide_server_context(sigra: Sigra) -> impl Fn() + Clone + Send + Sync +
 
 /// Whether the request is a browser form post without JavaScript (it accepts HTML), which
 /// Leptos answers with a redirect rather than data.
-fn from_plain_form() -> bool {
+/// Whether the request is a form post without JavaScript (it wants a page back, not JSON).
+pub fn from_plain_form() -> bool {
     use_context::<Parts>()
         .and_then(|parts| {
             parts
@@ -237,7 +238,9 @@ fn status_of(error: &UiError) -> StatusCode {
             retry_after_seconds: *retry_after_seconds,
         }
         .status(),
-        UiError::InvalidCredentials => ErrorKind::InvalidCredentials.status(),
+        UiError::InvalidCredentials | UiError::InvalidCredentialsAgain => {
+            ErrorKind::InvalidCredentials.status()
+        }
         UiError::Unauthenticated => ErrorKind::Unauthenticated.status(),
         UiError::PasswordChangeRequired => ErrorKind::PasswordChangeRequired.status(),
         UiError::MfaEnrolmentRequired => ErrorKind::MfaEnrolmentRequired.status(),
@@ -263,8 +266,10 @@ fn status_of(error: &UiError) -> StatusCode {
         UiError::MalformedRequest => ErrorKind::MalformedRequest.status(),
         UiError::CrossSiteRefused => ErrorKind::CrossSiteRefused.status(),
         // The browser-side failures never come from the server; they get what fits.
-        UiError::IncompleteForm => 422,
-        UiError::PasskeysUnsupported | UiError::PasskeyCancelled => 400,
+        UiError::IncompleteForm | UiError::InvalidDisplayName => 422,
+        UiError::PasskeysUnsupported
+        | UiError::PasskeyCancelled
+        | UiError::PasskeyAlreadyOnDevice => 400,
         UiError::Network => 500,
     };
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

@@ -145,6 +145,8 @@ mod browser {
         match get_field(error, "name").as_string().as_deref() {
             Some("NotAllowedError" | "AbortError") => UiError::PasskeyCancelled,
             Some("NotSupportedError" | "SecurityError") => UiError::PasskeysUnsupported,
+            // Only creation answers so: the authenticator holds one of the excluded passkeys.
+            Some("InvalidStateError") => UiError::PasskeyAlreadyOnDevice,
             _ => UiError::PasskeyRejected,
         }
     }
@@ -186,8 +188,8 @@ mod browser {
     /// Creates a credential for `options`; returns the `RegisterPublicKeyCredential` JSON.
     ///
     /// # Errors
-    /// `PasskeysUnsupported`, `PasskeyCancelled`, or `PasskeyRejected` (the authenticator
-    /// refused, for instance because it already holds a passkey for this account).
+    /// `PasskeysUnsupported`, `PasskeyCancelled`, `PasskeyAlreadyOnDevice` (the authenticator
+    /// already holds a passkey for this account), or `PasskeyRejected`.
     pub async fn create(options: &str) -> Result<String, UiError> {
         if !supported() {
             return Err(UiError::PasskeysUnsupported);

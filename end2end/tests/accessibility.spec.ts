@@ -55,10 +55,12 @@ test("every id is unique and every control has one name, logged in, with two-fac
   await page.getByRole("button", { name: "Set up an authenticator app" }).click();
   await expect(page.getByTestId("totp-qr").locator("svg")).toBeVisible();
   expect(await namesAndIds(page), "the set-up").toEqual([]);
-  const secret = (await page.getByTestId("totp-secret").textContent())!.trim();
+  const secret = (await page.getByTestId("totp-secret").textContent())!.replace(/\s/g, "");
   await page.getByLabel("Code from the app").fill(totp(secret));
   await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
   await expect(page.getByTestId("totp-status")).toHaveText("On");
+  expect(await namesAndIds(page), "the new backup codes").toEqual([]);
+  await page.getByRole("button", { name: "I have saved these codes" }).click();
   for (const path of ACCOUNT_PAGES) {
     await visit(page, path);
   }
@@ -124,7 +126,7 @@ test("a flash message can be dismissed once the page is interactive, and goes wi
   await page.getByLabel("Email").fill(uniqueEmail("flash"));
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/users\/log-in$/);
+  await expect(page).toHaveURL(/\/users\/check-email$/);
   await expect(page.getByTestId("flash")).toContainText("Thanks for registering");
   await page.getByRole("button", { name: "Dismiss this message" }).click();
   await expect(page.getByTestId("flash")).toHaveCount(0);
@@ -132,7 +134,7 @@ test("a flash message can be dismissed once the page is interactive, and goes wi
   await page.getByRole("link", { name: "Register" }).first().click();
   await expect(page).toHaveURL(/\/users\/register$/);
   await page.goBack();
-  await expect(page).toHaveURL(/\/users\/log-in$/);
+  await expect(page).toHaveURL(/\/users\/check-email$/);
   await expect(page.getByTestId("flash")).toHaveCount(0);
 });
 

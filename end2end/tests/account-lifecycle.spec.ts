@@ -2,18 +2,7 @@ import { readFileSync } from "node:fs";
 
 import { expect, test, type Page } from "@playwright/test";
 
-import { hydrated, mailText, PASSWORD, uniqueEmail } from "./support";
-
-async function registerAndLogIn(page: Page, email: string, js: boolean) {
-  await page.goto("/users/register");
-  if (js) await hydrated(page);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/users\/log-in$/);
-  await logIn(page, email, js);
-  await expect(page).toHaveURL(/\/users\/settings$/);
-}
+import { hydrated, mailText, PASSWORD, registerAndLogIn, uniqueEmail } from "./support";
 
 async function logIn(page: Page, email: string, js: boolean) {
   if (js) await hydrated(page);

@@ -1,5 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 
+import { register as createAccount } from "./support";
+
 const PASSWORD = "correct horse battery staple 42";
 
 function uniqueEmail(tag: string): string {
@@ -21,13 +23,10 @@ async function hydrated(page: Page) {
 }
 
 async function register(page: Page, email: string, js: boolean) {
-  await page.goto("/users/register");
-  if (js) await hydrated(page);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/users\/log-in$/);
+  await createAccount(page, email, js);
+  // The next page says what to do, naming the address typed.
   await expect(page.getByTestId("flash")).toContainText("Thanks for registering");
+  await expect(page.getByTestId("sent-to")).toContainText(email);
 }
 
 async function logIn(page: Page, email: string, js: boolean) {
@@ -36,8 +35,8 @@ async function logIn(page: Page, email: string, js: boolean) {
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Log in", exact: true }).click();
-  await expect(page).toHaveURL(/\/users\/settings$/);
-  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByTestId("dashboard-greeting")).toContainText(email);
   await expect(page.getByTestId("signed-in-email")).toHaveText(email);
 }
 
@@ -84,12 +83,17 @@ for (const js of [true, false]) {
       const errors = watchErrors(page);
       const email = uniqueEmail(js ? "wrong-js" : "wrong-nojs");
       await register(page, email, js);
+      await page.goto("/users/log-in");
       if (js) await hydrated(page);
       await page.getByLabel("Email", { exact: true }).fill(email);
       await page.getByLabel("Password").fill("not the password at all");
       await page.getByRole("button", { name: "Log in", exact: true }).click();
       await expect(page.getByTestId("form-error")).toHaveText("Invalid email or password.");
       await expect(page.getByTestId("signed-in-email")).toHaveCount(0);
+      // The form comes back with the address still typed, and nothing in the address bar.
+      await expect(page).toHaveURL(/\/users\/log-in$/);
+      await expect(page.getByLabel("Email", { exact: true })).toHaveValue(email);
+      if (!js) await expect(page.getByLabel("Password")).toHaveValue("");
       // The refused call answers 401, which Chromium reports; nothing else may appear.
       expect(errors.filter((e) => !e.includes("status of 401"))).toEqual([]);
     });

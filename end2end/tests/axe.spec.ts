@@ -25,27 +25,28 @@ async function axeProblems(page: Page): Promise<string[]> {
   );
 }
 
-async function sweep(browser: Browser, paths: string[], signIn: boolean) {
-  for (const colorScheme of ["light", "dark"] as const) {
-    const context = await browser.newContext({ colorScheme });
-    const page = await context.newPage();
-    if (signIn) await registerAndLogIn(page, uniqueEmail(`axe-${colorScheme}`));
-    for (const path of paths) {
-      await page.goto(path);
-      await hydrated(page);
-      expect(await axeProblems(page), `${path} in ${colorScheme}`).toEqual([]);
-    }
-    await context.close();
+async function sweep(browser: Browser, paths: string[], signIn: boolean, colorScheme: "light" | "dark") {
+  const context = await browser.newContext({ colorScheme });
+  const page = await context.newPage();
+  if (signIn) await registerAndLogIn(page, uniqueEmail(`axe-${colorScheme}`));
+  for (const path of paths) {
+    await page.goto(path);
+    await hydrated(page);
+    expect(await axeProblems(page), `${path} in ${colorScheme}`).toEqual([]);
   }
+  await context.close();
 }
 
-test("axe finds nothing on the signed-out pages, light and dark", async ({ browser }) => {
-  await sweep(browser, SIGNED_OUT_PAGES, false);
-});
+// One test per theme: each sweep is a dozen pages.
+for (const colorScheme of ["light", "dark"] as const) {
+  test(`axe finds nothing on the signed-out pages, ${colorScheme}`, async ({ browser }) => {
+    await sweep(browser, SIGNED_OUT_PAGES, false, colorScheme);
+  });
 
-test("axe finds nothing on the account pages, light and dark", async ({ browser }) => {
-  await sweep(browser, ACCOUNT_PAGES, true);
-});
+  test(`axe finds nothing on the account pages, ${colorScheme}`, async ({ browser }) => {
+    await sweep(browser, ACCOUNT_PAGES, true, colorScheme);
+  });
+}
 
 test("axe finds nothing on the development mailbox", async ({ page }) => {
   await page.goto("/dev/mailbox");

@@ -20,7 +20,7 @@ async function register(page: Page, email: string) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/users\/log-in$/);
+  await expect(page).toHaveURL(/\/users\/check-email$/);
 }
 
 async function logIn(page: Page, email: string, password = PASSWORD) {
@@ -29,7 +29,9 @@ async function logIn(page: Page, email: string, password = PASSWORD) {
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in", exact: true }).click();
-  await expect(page).toHaveURL(/\/users\/settings$/);
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await page.goto("/users/settings");
+  await hydrated(page);
 }
 
 for (const withJs of [true, false]) {
@@ -59,6 +61,7 @@ for (const withJs of [true, false]) {
       const email = uniqueEmail("reset");
       const newPassword = "Brand-New Passphrase for 2026";
       await register(page, email);
+      await page.goto("/users/log-in");
       await page.getByRole("link", { name: "Forgot your password?" }).click();
       await expect(page).toHaveURL(/\/users\/reset-password$/);
       await hydrated(page);

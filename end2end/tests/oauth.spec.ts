@@ -16,12 +16,13 @@ test("sign up and back in with an OpenID provider, with JavaScript", async ({ pa
   await hydrated(page);
   await page.getByRole("link", { name: "Continue with Test OP", exact: true }).click();
   await atProvider(page, email);
-  await expect(page).toHaveURL(/\/users\/settings$/);
-  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByTestId("signed-in-email")).toHaveText(email);
   const session = (await context.cookies()).find((c) => c.name === "__Host-sigra_session");
   expect(session?.sameSite).toBe("Lax");
   expect(session?.expires).toBeGreaterThan(Date.now() / 1000 + 29 * 24 * 3600);
 
+  await page.goto("/users/settings");
   await page.getByRole("link", { name: "Manage log-in methods" }).click();
   await expect(page.getByTestId("identity")).toHaveCount(1);
   await expect(page.getByTestId("no-password")).toBeVisible();
@@ -31,8 +32,8 @@ test("sign up and back in with an OpenID provider, with JavaScript", async ({ pa
   await logOut(page);
   await page.goto("/users/log-in");
   await page.getByRole("link", { name: "Continue with Test OP", exact: true }).click();
-  await expect(page).toHaveURL(/\/users\/settings$/);
-  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByTestId("signed-in-email")).toHaveText(email);
 });
 
 test("log in with an OpenID provider without JavaScript", async ({ browser }) => {
@@ -41,8 +42,8 @@ test("log in with an OpenID provider without JavaScript", async ({ browser }) =>
   await page.goto("/users/register");
   await page.getByRole("link", { name: "Sign up with Test OP", exact: true }).click();
   await atProvider(page, email);
-  await expect(page).toHaveURL(/\/users\/settings$/);
-  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByTestId("signed-in-email")).toHaveText(email);
 });
 
 test("a provider that posts its answer from another site completes the log-in", async ({ page, context }) => {
@@ -51,8 +52,8 @@ test("a provider that posts its answer from another site completes the log-in", 
   await hydrated(page);
   await page.getByRole("link", { name: "Continue with Test OP (form post)" }).click();
   await atProvider(page, email);
-  await expect(page).toHaveURL(/\/users\/settings$/);
-  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByTestId("signed-in-email")).toHaveText(email);
   // The session cookie stays SameSite=Lax: the cross-site POST only hands the answer over.
   const session = (await context.cookies()).find((c) => c.name === "__Host-sigra_session");
   expect(session?.sameSite).toBe("Lax");

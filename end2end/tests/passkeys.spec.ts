@@ -59,7 +59,7 @@ async function logInWithPasskey(page: Page, authenticator: Authenticator, via: "
     await presence(authenticator, true);
     await button.click();
   }
-  await expect(page).toHaveURL(/\/users\/settings$/);
+  await expect(page).toHaveURL(/\/dashboard$/);
 }
 
 test("register a passkey, log out, and log in with it", async ({ browser }) => {
@@ -69,17 +69,28 @@ test("register a passkey, log out, and log in with it", async ({ browser }) => {
   const email = uniqueEmail("passkey");
   await registerAndLogIn(page, email);
   await addPasskey(page, "Test key");
-  await page.getByTestId("passkey").getByRole("textbox").fill("Laptop key");
-  await page.getByRole("button", { name: "Rename" }).click();
+  // Renaming is an edit behind its own button, not a box always shown.
+  const item = page.getByTestId("passkey");
+  await expect(item.getByRole("textbox")).toBeHidden();
+  await item.getByTestId("rename-passkey").locator("summary").click();
+  await item.getByRole("textbox").fill("Laptop key");
+  await item.getByRole("button", { name: "Save Test key" }).click();
   await expect(page.getByTestId("passkey-name")).toHaveText(["Laptop key"]);
+  await expect(page.getByTestId("second-factor-summary")).toHaveText("On: a passkey");
+
+  // This device holds it already: a second one here is refused with a clear message.
+  await page.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(page.getByTestId("form-error")).toContainText("This device already has a passkey for your account");
+  await expect(page.getByTestId("passkey")).toHaveCount(1);
 
   await logOut(page);
   await logInWithPasskey(page, authenticator, "button");
-  await expect(page.getByTestId("account-email")).toHaveText(email);
-  await expect(page.getByTestId("mfa-status")).toHaveText("On");
+  await expect(page.getByTestId("signed-in-email")).toHaveText(email);
+  await page.goto("/users/settings");
+  await expect(page.getByTestId("mfa-status")).toHaveText("On: a passkey");
   await logOut(page);
   await logInWithPasskey(page, authenticator, "autofill");
-  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page.getByTestId("signed-in-email")).toHaveText(email);
   await context.close();
 });
 
@@ -104,8 +115,8 @@ test("a passkey is the second factor after the password", async ({ browser }) =>
   await expect(page.getByLabel("Authentication code")).toHaveCount(0);
   await presence(authenticator, true);
   await page.getByRole("button", { name: "Use a passkey" }).click();
-  await expect(page).toHaveURL(/\/users\/settings$/);
-  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.getByTestId("signed-in-email")).toHaveText(email);
   await context.close();
 });
 
@@ -157,6 +168,30 @@ test("removing the only passkey asks the passkey to confirm, and two-factor is o
   await expect(page.getByTestId("passkey")).toHaveCount(0);
   await page.goto("/users/settings");
   await expect(page.getByTestId("mfa-status")).toHaveText("Off");
+  await context.close();
+});
+
+test("removing a passkey that is not the last second factor asks first", async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const first = await virtualAuthenticator(context, page);
+  await registerAndLogIn(page, uniqueEmail("twokeys"));
+  await addPasskey(page, "Phone");
+  // A second device: the first is put away, another takes its place.
+  await first.cdp.send("WebAuthn.removeVirtualAuthenticator", { authenticatorId: first.id });
+  await virtualAuthenticator(context, page);
+  await page.getByLabel("Name (optional)").fill("Laptop");
+  await page.getByRole("button", { name: "Add a passkey" }).click();
+  await expect(page.getByTestId("passkey-name")).toHaveText(["Phone", "Laptop"]);
+  await expect(page.getByTestId("second-factor-summary")).toHaveText("On: 2 passkeys");
+
+  const phone = page.getByTestId("passkey").filter({ hasText: "Phone" });
+  const confirm = phone.getByRole("button", { name: "Yes, remove it Phone" });
+  await expect(confirm).toBeHidden();
+  await phone.getByTestId("remove-passkey").locator("summary").click();
+  await expect(phone.getByTestId("remove-passkey")).toContainText("Remove this passkey?");
+  await confirm.click();
+  await expect(page.getByTestId("passkey-name")).toHaveText(["Laptop"]);
   await context.close();
 });
 

@@ -18,7 +18,7 @@ async function logIn(page: Page, email: string) {
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Log in", exact: true }).click();
-  await expect(page).toHaveURL(/\/users\/settings$/);
+  await expect(page).toHaveURL(/\/dashboard$/);
 }
 
 test("the sessions page signs out another browser", async ({ browser }) => {
@@ -30,7 +30,7 @@ test("the sessions page signs out another browser", async ({ browser }) => {
   await laptop.getByLabel("Email").fill(email);
   await laptop.getByLabel("Password").fill(PASSWORD);
   await laptop.getByRole("button", { name: "Create account" }).click();
-  await expect(laptop).toHaveURL(/\/users\/log-in$/);
+  await expect(laptop).toHaveURL(/\/users\/check-email$/);
   await logIn(laptop, email);
 
   const phoneContext = await browser.newContext();
@@ -57,7 +57,7 @@ test("the sessions page signs out another browser", async ({ browser }) => {
   await expect(phone.getByTestId("session")).toHaveCount(1);
 
   // The laptop's open page hears it and goes to log in by itself, saying why, with the way back.
-  await expect(laptop).toHaveURL(/\/users\/log-in\?return_to=\/users\/settings$/);
+  await expect(laptop).toHaveURL(/\/users\/log-in\?return_to=\/dashboard$/);
   await expect(laptop.getByTestId("flash")).toContainText("Your session was ended");
   await expect(laptop.getByRole("navigation").getByRole("link", { name: "Log in" })).toBeVisible();
   await phoneContext.close();

@@ -23,20 +23,29 @@ export async function passwordStep(page: Page, email: string) {
   await page.getByRole("button", { name: "Log in", exact: true }).click();
 }
 
-/** Creates an account and logs in to it (no second factor yet); `js: false` for a page
- * without JavaScript, which never hydrates. */
-export async function registerAndLogIn(page: Page, email: string, js = true) {
+/** Creates an account on the registration page, which leads to "check your email"; `js:
+ * false` for a page without JavaScript, which never hydrates. */
+export async function register(page: Page, email: string, js = true) {
   await page.goto("/users/register");
   if (js) await hydrated(page);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/users\/log-in$/);
+  await expect(page).toHaveURL(/\/users\/check-email$/);
+}
+
+/** Creates an account and logs in to it (no second factor yet). */
+export async function registerAndLogIn(page: Page, email: string, js = true) {
+  await register(page, email, js);
+  await page.goto("/users/log-in");
   if (js) await hydrated(page);
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Log in", exact: true }).click();
-  await expect(page).toHaveURL(/\/users\/settings$/);
+  // A log-in lands on the example page behind it; the callers start from the settings.
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await page.goto("/users/settings");
+  if (js) await hydrated(page);
 }
 
 export async function logOut(page: Page) {
@@ -118,7 +127,9 @@ export const SIGNED_OUT_PAGES = [
 
 /** The signed-in account's pages, for the accessibility sweeps. */
 export const ACCOUNT_PAGES = [
+  "/dashboard",
   "/users/settings",
+  "/users/settings/profile",
   "/users/settings/email",
   "/users/settings/password",
   "/users/settings/security",

@@ -232,7 +232,11 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 fn render_emails(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
     for message in Message::samples(config.base_url.as_str()) {
-        let email = app::emails::Templates.render(&config.app_name, &message);
+        let email = app::emails::Templates.render(
+            &config.app_name,
+            sigra::mail::Recipient::default(),
+            &message,
+        );
         let base = dir.join(message.name());
         std::fs::write(base.with_extension("html"), &email.html)?;
         std::fs::write(

@@ -55,7 +55,7 @@ async fn start_log_in(
 ) -> Response {
     let return_to = start
         .return_to
-        .unwrap_or_else(|| paths::SETTINGS.to_owned());
+        .unwrap_or_else(|| paths::AFTER_LOG_IN.to_owned());
     let started = sigra
         .oauth()
         .start(

@@ -60,6 +60,10 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions, draining: Draining) -
             context, shell,
         ))
         .layer(from_fn_with_state(
+            sigra.clone(),
+            app::plain_forms::ssr::move_failures_out_of_the_address,
+        ))
+        .layer(from_fn_with_state(
             RequiredSteps {
                 sigra: sigra.clone(),
                 reactivation_calls: app::account::reactivation_paths().into(),

@@ -174,9 +174,11 @@ impl Sigra {
                     let email = OutgoingEmail {
                         from: config.mail.from.clone(),
                         to: to.to_string(),
-                        content: core
-                            .templates()
-                            .render(&config.app_name, &Message::TestMail),
+                        content: core.templates().render(
+                            &config.app_name,
+                            crate::mail::Recipient::default(),
+                            &Message::TestMail,
+                        ),
                     };
                     match core.mailer().send(&email).await {
                         Ok(()) => Check::new("test mail", Verdict::Ok, format!("sent to {to}")),

@@ -11,7 +11,7 @@ use sigra::clock::ManualClock;
 use sigra::crypto::PresentedToken;
 use sigra::error::{Error, OrganizationProblem};
 use sigra::hooks::{HookError, LifecycleHooks};
-use sigra::mail::{BoxFuture, EmailTemplates, Message, RenderedEmail};
+use sigra::mail::{BoxFuture, EmailTemplates, Message, Recipient, RenderedEmail};
 use sigra::organizations::{
     ActiveChoice, OrgAction, OrgAdmin, OrgMember, Organization, OrganizationChanges,
     OrganizationId, Role, SlugLookup,
@@ -31,7 +31,7 @@ const DAY: Duration = Duration::from_secs(24 * 3600);
 struct JsonTemplates;
 
 impl EmailTemplates for JsonTemplates {
-    fn render(&self, _app_name: &str, message: &Message) -> RenderedEmail {
+    fn render(&self, _app_name: &str, _to: Recipient<'_>, message: &Message) -> RenderedEmail {
         let text = serde_json::to_string(message).expect("a message encodes");
         RenderedEmail {
             subject: message.name().to_owned(),

@@ -8,13 +8,7 @@ use crate::error::UiError;
 #[server(prefix = "/users/confirm", endpoint = "resend")]
 pub async fn resend_confirmation(email: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    cx.sigra
-        .confirmation()
-        .resend_confirmation(&email, &cx.request)
-        .await?;
-    crate::flash::ssr::set(crate::flash::Flash::ConfirmationSent);
-    leptos_axum::redirect(crate::paths::CHECK_EMAIL);
-    Ok(())
+    super::check_email::ssr::send_and_go(&cx, super::SentMail::Confirmation, &email).await
 }
 
 /// Confirms an address with the code from the mail.

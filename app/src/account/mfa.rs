@@ -201,7 +201,7 @@ pub(super) mod ssr {
         });
         let target = return_to
             .filter(|t| !t.is_empty())
-            .unwrap_or(crate::paths::SETTINGS);
+            .unwrap_or(crate::paths::AFTER_LOG_IN);
         Ok(sigra::http::sanitize_return_to(target))
     }
 

@@ -3,6 +3,7 @@
 //! without JavaScript an error carried back in the URL reaches the form that caused it.
 
 mod api_tokens;
+pub mod check_email;
 mod confirmation;
 mod deletion;
 mod export;
@@ -22,6 +23,9 @@ use crate::flash::Flash;
 pub use api_tokens::{
     create_api_token, list_api_tokens, revoke_all_api_tokens, revoke_api_token, CreateApiToken,
     RevokeAllApiTokens, RevokeApiToken,
+};
+pub use check_email::{
+    check_email_overview, remembered_address, resend_mail, CheckEmailView, ResendMail, SentMail,
 };
 pub use confirmation::{
     confirm_with_code, confirm_with_link, resend_confirmation, ConfirmWithCode, ConfirmWithLink,
@@ -60,9 +64,9 @@ pub use session::{
     LogIn, LogInWithLink, LogOut, Register, RequestMagicLink,
 };
 pub use settings::{
-    account_overview, assess_password, cancel_email_change, change_password, confirm_email_change,
-    password_rules, request_email_change, CancelEmailChange, ChangePassword, ConfirmEmailChange,
-    RequestEmailChange,
+    account_overview, assess_password, cancel_email_change, change_display_name, change_password,
+    confirm_email_change, password_rules, request_email_change, CancelEmailChange,
+    ChangeDisplayName, ChangePassword, ConfirmEmailChange, RequestEmailChange,
 };
 
 /// The paths of the server functions with which a guest proves who they are (and sudo, which
@@ -80,6 +84,7 @@ pub fn guest_auth_paths() -> Vec<&'static str> {
         <ResetPassword as ServerFn>::PATH,
         <ConfirmWithCode as ServerFn>::PATH,
         <ResendConfirmation as ServerFn>::PATH,
+        <ResendMail as ServerFn>::PATH,
         <ConfirmWithLink as ServerFn>::PATH,
         <EnterSudo as ServerFn>::PATH,
         <VerifySecondFactor as ServerFn>::PATH,
@@ -221,6 +226,8 @@ pub fn mfa_enrolment_paths() -> Vec<&'static str> {
 pub struct SessionSnapshot {
     /// The signed-in user's email, if any.
     pub email: Option<String>,
+    /// The signed-in user's display name, if they chose one.
+    pub display_name: Option<String>,
     /// Whether that address still needs confirming.
     pub unconfirmed: bool,
     /// A message carried across the last redirect.
@@ -301,14 +308,16 @@ pub struct TotpSetupView {
 pub struct AccountDetails {
     /// The normalised email address.
     pub email: String,
+    /// The name the account goes by, if one was chosen.
+    pub display_name: Option<String>,
     /// Whether it is confirmed.
     pub confirmed: bool,
     /// An address waiting for confirmation in an email change.
     pub pending_email: Option<String>,
     /// Whether a new password must be chosen before anything else.
     pub must_change_password: bool,
-    /// Whether a second factor is set up.
-    pub mfa_enabled: bool,
+    /// Its second factors.
+    pub second_factors: SecondFactorsView,
     /// When the account was created (RFC 3339, UTC).
     pub member_since: String,
     /// When this session started (RFC 3339, UTC).
@@ -317,6 +326,32 @@ pub struct AccountDetails {
     pub remembered: bool,
     /// When this session ends at the latest (RFC 3339, UTC).
     pub session_ends_by: String,
+}
+
+/// An account's second factors, as the settings summary and the security page both say them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorsView {
+    /// Whether an authenticator app is set up.
+    pub app: bool,
+    /// Passkeys registered.
+    pub passkeys: u32,
+}
+
+impl SecondFactorsView {
+    /// "Off", or "On: " and what makes it so.
+    pub fn summary(self) -> String {
+        let passkeys = match self.passkeys {
+            0 => None,
+            1 => Some("a passkey".to_owned()),
+            n => Some(format!("{n} passkeys")),
+        };
+        let app = self.app.then(|| "an authenticator app".to_owned());
+        match (app, passkeys) {
+            (None, None) => "Off".to_owned(),
+            (Some(one), None) | (None, Some(one)) => format!("On: {one}"),
+            (Some(app), Some(passkeys)) => format!("On: {app} and {passkeys}"),
+        }
+    }
 }
 
 /// What forms should tell people about passwords.
@@ -507,6 +542,7 @@ pub(crate) fn event_label(action: Option<sigra::audit::Action>, succeeded: bool)
         A::EmailChangeRequest => "Email change requested",
         A::EmailChangeConfirm => "Email address changed",
         A::EmailChangeCancel => "Email change cancelled",
+        A::DisplayNameChange => "Display name changed",
         A::Lockout => "Account locked after failed log-ins",
         A::SuspiciousLogin => "Log-in from a new address",
         A::SessionCreate => "New session",
@@ -578,6 +614,7 @@ mod tests {
             paths,
             [
                 "/api/invitations/join",
+                "/users/check-email/resend",
                 "/users/confirm/code",
                 "/users/confirm/link",
                 "/users/confirm/resend",
@@ -596,5 +633,14 @@ mod tests {
                 "/users/sudo/passkey",
             ]
         );
+    }
+
+    #[test]
+    fn the_second_factor_summary_says_what_turns_it_on() {
+        let view = |app, passkeys| super::SecondFactorsView { app, passkeys }.summary();
+        assert_eq!(view(false, 0), "Off");
+        assert_eq!(view(true, 0), "On: an authenticator app");
+        assert_eq!(view(false, 1), "On: a passkey");
+        assert_eq!(view(true, 2), "On: an authenticator app and 2 passkeys");
     }
 }

@@ -144,7 +144,7 @@ pub async fn log_in_with_passkey(
     let target = return_to
         .as_deref()
         .filter(|t| !t.is_empty())
-        .unwrap_or(crate::paths::SETTINGS);
+        .unwrap_or(crate::paths::AFTER_LOG_IN);
     Ok(sigra::http::sanitize_return_to(target))
 }
 

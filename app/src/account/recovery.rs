@@ -8,13 +8,7 @@ use crate::error::UiError;
 #[server(prefix = "/users", endpoint = "reset-password")]
 pub async fn request_password_reset(email: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    cx.sigra
-        .auth()
-        .request_password_reset(&email, &cx.request)
-        .await?;
-    crate::flash::ssr::set(crate::flash::Flash::ResetSent);
-    leptos_axum::redirect(crate::paths::CHECK_EMAIL);
-    Ok(())
+    super::check_email::ssr::send_and_go(&cx, super::SentMail::PasswordReset, &email).await
 }
 
 /// Whether the reset link opened in this browser can still be used.

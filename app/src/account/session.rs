@@ -16,9 +16,11 @@ pub async fn register(email: String, password: String) -> Result<(), UiError> {
         email,
         password: Password::new(password),
     };
+    let address = registration.email.clone();
     cx.sigra.auth().register(registration, &cx.request).await?;
+    super::check_email::ssr::remember(&cx.sigra, super::SentMail::Confirmation, &address);
     crate::flash::ssr::set(crate::flash::Flash::AccountReady);
-    leptos_axum::redirect(crate::paths::LOG_IN);
+    leptos_axum::redirect(crate::paths::CHECK_EMAIL);
     Ok(())
 }
 
@@ -40,15 +42,22 @@ pub async fn log_in(
         remember_me: remember_me.is_some(),
         trusted_browser: crate::ssr::cookie(sigra::mfa::TRUSTED_BROWSER_COOKIE),
     };
-    let session = cx
+    let session = match cx
         .sigra
         .auth()
         .log_in(log_in, cx.current.as_ref(), &cx.request)
-        .await?;
+        .await
+    {
+        Ok(session) => session,
+        Err(sigra::Error::InvalidCredentials) => {
+            return Err(crate::ssr::fail(failed_log_ins::one_more(&cx.sigra)))
+        }
+        Err(error) => return Err(error.into()),
+    };
     let target = return_to
         .as_deref()
         .filter(|t| !t.is_empty())
-        .unwrap_or(crate::paths::SETTINGS);
+        .unwrap_or(crate::paths::AFTER_LOG_IN);
     start_session(&session, &sigra::http::sanitize_return_to(target));
     Ok(())
 }
@@ -57,13 +66,7 @@ pub async fn log_in(
 #[server(prefix = "/users/log-in", endpoint = "email-link")]
 pub async fn request_magic_link(email: String) -> Result<(), UiError> {
     let cx = crate::ssr::context().await?;
-    cx.sigra
-        .auth()
-        .request_magic_link(&email, &cx.request)
-        .await?;
-    crate::flash::ssr::set(crate::flash::Flash::MagicLinkSent);
-    leptos_axum::redirect(crate::paths::CHECK_EMAIL);
-    Ok(())
+    super::check_email::ssr::send_and_go(&cx, super::SentMail::LogInLink, &email).await
 }
 
 /// Logs in with the mailed link opened in this browser.
@@ -87,7 +90,7 @@ pub async fn log_in_with_link() -> Result<(), UiError> {
             crate::ssr::back_to_form::<LogInWithLink>(crate::paths::LOG_IN_LINK, e.into())
         })?;
     crate::ssr::clear_link_token();
-    start_session(&session, crate::paths::SETTINGS);
+    start_session(&session, crate::paths::AFTER_LOG_IN);
     Ok(())
 }
 
@@ -96,6 +99,8 @@ pub async fn log_in_with_link() -> Result<(), UiError> {
 #[cfg(feature = "ssr")]
 fn start_session(session: &sigra::sessions::NewSession, target: &str) {
     crate::ssr::set_cookie(sigra::http::session_cookie(session));
+    failed_log_ins::forget();
+    super::check_email::ssr::forget();
     if session.needs_second_factor() {
         crate::flash::ssr::set(crate::flash::Flash::SecondFactorNeeded);
         leptos_axum::redirect(&crate::paths::with_return_to(crate::paths::MFA, target));
@@ -156,10 +161,54 @@ pub async fn session_state() -> Result<SessionSnapshot, UiError> {
         .is_some_and(|current| current.impersonator().is_some());
     Ok(SessionSnapshot {
         email: user.map(|u| u.email.to_string()),
+        display_name: user.and_then(|u| u.display_name.as_ref().map(ToString::to_string)),
         unconfirmed: user.is_some_and(|u| u.confirmed_at.is_none()),
         flash: crate::flash::ssr::take(),
         organizations,
         admin,
         impersonating,
     })
+}
+
+#[cfg(feature = "ssr")]
+mod failed_log_ins {
+    //! How many log-ins in a row failed in this browser, to point the user at their mail (a
+    //! locked account is told so by mail) without the answer depending on the account.
+
+    use std::time::Duration;
+
+    use http::request::Parts;
+    use leptos::prelude::*;
+    use sigra::Sigra;
+
+    use crate::error::UiError;
+
+    const COOKIE: &str = "__Host-sigra_failed_log_ins";
+    const LIFETIME: Duration = Duration::from_secs(15 * 60);
+    /// From this failure on, the answer adds the hint.
+    const HINT_FROM: u32 = 3;
+
+    /// Counts one more failure and says what to tell the user.
+    pub fn one_more(sigra: &Sigra) -> UiError {
+        let so_far = use_context::<Parts>()
+            .and_then(|parts| {
+                sigra
+                    .cookies()
+                    .verified(&parts.headers, COOKIE)
+                    .and_then(|count| count.parse::<u32>().ok())
+            })
+            .unwrap_or(0);
+        let now = so_far.saturating_add(1);
+        crate::ssr::set_cookie(sigra.cookies().signed(COOKIE, &now.to_string(), LIFETIME));
+        if now >= HINT_FROM {
+            UiError::InvalidCredentialsAgain
+        } else {
+            UiError::InvalidCredentials
+        }
+    }
+
+    /// Starts the count again (a log-in succeeded).
+    pub fn forget() {
+        crate::ssr::set_cookie(sigra::http::HostCookies::removal(COOKIE));
+    }
 }

@@ -19,15 +19,40 @@ pub async fn account_overview() -> Result<AccountDetails, UiError> {
     let (user, session) = (current.user(), current.session());
     Ok(AccountDetails {
         email: user.email.to_string(),
+        display_name: user.display_name.as_ref().map(ToString::to_string),
         confirmed: user.confirmed_at.is_some(),
         pending_email: user.pending_email.as_ref().map(ToString::to_string),
         must_change_password: user.must_change_password,
-        mfa_enabled: cx.sigra.mfa().has_second_factor(&user.id).await?,
+        second_factors: {
+            let factors = cx.sigra.mfa().second_factors(&user.id).await?;
+            super::SecondFactorsView {
+                app: factors.app,
+                passkeys: factors.passkeys,
+            }
+        },
         member_since: user.created_at.to_string(),
         signed_in_at: session.created_at.to_string(),
         remembered: session.kind == SessionKind::RememberMe,
         session_ends_by: session.expires_at.to_string(),
     })
+}
+
+/// Sets the display name, or clears it when left blank.
+#[server(prefix = "/users/settings", endpoint = "display-name")]
+pub async fn change_display_name(display_name: String) -> Result<(), UiError> {
+    use sigra::users::DisplayName;
+
+    let cx = crate::ssr::context().await?;
+    let owner = crate::ssr::require_owner(&cx, "display_name_change").await?;
+    let name = DisplayName::parse(&display_name)
+        .map_err(|_| crate::ssr::fail(UiError::InvalidDisplayName))?;
+    cx.sigra
+        .account()
+        .set_display_name(&owner, name, &cx.request)
+        .await?;
+    crate::flash::ssr::set(crate::flash::Flash::DisplayNameSaved);
+    leptos_axum::redirect(crate::paths::SETTINGS);
+    Ok(())
 }
 
 /// Changes the password; the current one must be given.

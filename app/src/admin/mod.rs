@@ -44,6 +44,8 @@ pub struct UserRowView {
     pub id: String,
     /// Its address.
     pub email: String,
+    /// The name it goes by, if one was chosen.
+    pub display_name: Option<String>,
     /// When it registered (RFC 3339, UTC).
     pub created_at: String,
     /// Whether the address is confirmed.
@@ -186,6 +188,7 @@ pub async fn admin_users(#[server(default)] filters: UserFilters) -> Result<User
                 UserRowView {
                     id: user.id,
                     email: user.email,
+                    display_name: user.display_name,
                     created_at: user.created_at.to_string(),
                     confirmed: user.confirmed_at.is_some(),
                     second_factors,

@@ -101,3 +101,15 @@ pub fn SignedInGoesToAccount() -> impl IntoView {
         </Suspense>
     }
 }
+
+/// The way back from a settings sub-page to the settings overview.
+#[component]
+pub fn BackToSettings() -> impl IntoView {
+    view! {
+        <nav aria-label="Breadcrumb" class="mb-4 text-sm">
+            <leptos_router::components::A href=crate::paths::SETTINGS attr:class="font-medium text-indigo-600 hover:underline dark:text-indigo-400">
+                <span aria-hidden="true">"← "</span>"Settings"
+            </leptos_router::components::A>
+        </nav>
+    }
+}

@@ -6,6 +6,7 @@ use leptos::server_fn::ServerFn;
 
 use crate::components::ui::{Banner, Tone};
 use crate::error::UiError;
+use crate::plain_forms::TypedValues;
 
 /// A labelled input.
 #[component]
@@ -29,10 +30,25 @@ pub fn Field(
     /// Takes the focus when the page loads: the first field of a page's main form.
     #[prop(optional)]
     autofocus: bool,
+    /// May be left blank (every field is required otherwise).
+    #[prop(optional)]
+    optional: bool,
+    /// A six-digit code: the phone's number pad, and the browser checks the shape.
+    #[prop(optional)]
+    numeric_code: bool,
+    /// The value it starts with (what was typed before a failed post comes first).
+    #[prop(default = None)]
+    value: Option<String>,
 ) -> impl IntoView {
     let id = id.map_or_else(|| format!("field-{name}"), str::to_owned);
     let hint_id = format!("{id}-hint");
     let described_by = hint.map(|_| hint_id.clone());
+    // Without JavaScript a failed post reloads the page: what was typed comes back (never a
+    // password).
+    let typed = (kind != "password")
+        .then(|| use_context::<TypedValues>().and_then(|typed| typed.get(name)))
+        .flatten()
+        .or(value);
     view! {
         <div class="space-y-1">
             <label for=id.clone() class="block text-sm font-medium">{label}</label>
@@ -41,7 +57,11 @@ pub fn Field(
                 name=name
                 type=kind
                 autocomplete=autocomplete
-                required=true
+                value=typed
+                inputmode=numeric_code.then_some("numeric")
+                pattern=numeric_code.then_some("[0-9]{6}")
+                maxlength=numeric_code.then_some("6")
+                required=!optional
                 autofocus=autofocus
                 aria-describedby=described_by
                 class="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-base shadow-sm focus:border-indigo-500 dark:border-slate-700 dark:bg-slate-900"

@@ -17,6 +17,7 @@ use crate::paths;
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let location = use_location();
+    crate::plain_forms::forget_failed_post_on_navigation();
     // Refetched after every navigation (log-in and registration end in one; log-out is a full
     // page load): the header follows the session, and a message set by the last redirect is
     // taken exactly once. It is read under a single <Transition>: a resource read under two
@@ -40,10 +41,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                 "Skip to main content"
             </a>
             <header class="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-                <Transition fallback=|| view! { <Nav email=None organizations=OrganizationsView::default() admin=false /> }>
+                <Transition fallback=|| view! { <Nav email=None display_name=None organizations=OrganizationsView::default() admin=false /> }>
                     {move || Suspend::new(async move {
-                        let SessionSnapshot { email, unconfirmed, flash, organizations, admin, impersonating } = state.await.unwrap_or(SessionSnapshot {
+                        let SessionSnapshot { email, display_name, unconfirmed, flash, organizations, admin, impersonating } = state.await.unwrap_or(SessionSnapshot {
                             email: None,
+                            display_name: None,
                             unconfirmed: false,
                             flash: None,
                             organizations: OrganizationsView::default(),
@@ -53,7 +55,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                         let impersonated = email.clone().filter(|_| impersonating);
                         view! {
                             {impersonated.map(|email| view! { <ImpersonationBanner email /> })}
-                            <Nav email organizations admin />
+                            <Nav email display_name organizations admin />
                             {flash.map(|flash| view! { <FlashBanner flash /> })}
                             {unconfirmed.then(|| view! { <ConfirmBanner /> })}
                         }
@@ -69,12 +71,28 @@ pub fn Layout(children: Children) -> impl IntoView {
 }
 
 #[component]
-fn Nav(email: Option<String>, organizations: OrganizationsView, admin: bool) -> impl IntoView {
+fn Nav(
+    email: Option<String>,
+    display_name: Option<String>,
+    organizations: OrganizationsView,
+    admin: bool,
+) -> impl IntoView {
     let log_out_url = <LogOut as ServerFn>::PATH;
     let links = match email {
         Some(email) => view! {
-            <div class="flex flex-wrap items-center gap-3 text-sm">
-                <span class="text-slate-600 dark:text-slate-300" data-testid="signed-in-email">{email}</span>
+            <AccountMenu email=email.clone() display_name=display_name.clone() admin />
+            <div class="hidden flex-wrap items-center gap-3 text-sm sm:flex">
+                {match display_name {
+                    // The name the account goes by, with the address on hover.
+                    Some(name) => view! {
+                        <span class="font-medium text-slate-700 dark:text-slate-200" title=email data-testid="signed-in-name">{name}</span>
+                    }
+                    .into_any(),
+                    None => view! {
+                        <span class="text-slate-600 dark:text-slate-300" data-testid="signed-in-email">{email}</span>
+                    }
+                    .into_any(),
+                }}
                 {(!organizations.organizations.is_empty()).then(|| view! { <OrganizationSwitcher organizations /> })}
                 <TextLink href=paths::ORGANIZATIONS>"Organizations"</TextLink>
                 {admin.then(|| view! { <TextLink href=paths::ADMIN>"Admin"</TextLink> })}
@@ -99,10 +117,55 @@ fn Nav(email: Option<String>, organizations: OrganizationsView, admin: bool) -> 
         .into_any(),
     };
     view! {
-        <nav class="mx-auto flex max-w-3xl flex-wrap items-center justify-between gap-3 px-4 py-3" aria-label="Main">
+        <nav class="mx-auto flex max-w-3xl items-center justify-between gap-3 px-4 py-3 sm:flex-wrap" aria-label="Main">
             <A href=paths::HOME attr:class="text-lg font-semibold tracking-tight text-indigo-600 dark:text-indigo-400">"Sigra"</A>
             {links}
         </nav>
+    }
+}
+
+/// On a phone the header is one row: the name, and an account menu behind the user's initial
+/// (a disclosure, so it opens without JavaScript too). It is the same navigation as the wide
+/// header's, which a phone hides.
+#[component]
+fn AccountMenu(email: String, display_name: Option<String>, admin: bool) -> impl IntoView {
+    let log_out_url = <LogOut as ServerFn>::PATH;
+    let initial = display_name
+        .as_deref()
+        .unwrap_or(&email)
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
+    // A link followed in the hydrated page keeps this header: close the menu behind it.
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let close = move |_| {
+        if let Some(menu) = menu.get() {
+            let _ = menu.remove_attribute("open");
+        }
+    };
+    const ITEM: &str = "block rounded px-2 py-2 font-medium hover:bg-slate-100 aria-[current=page]:underline aria-[current=page]:decoration-2 aria-[current=page]:underline-offset-4 dark:hover:bg-slate-800";
+    view! {
+        <details node_ref=menu class="relative sm:hidden" data-testid="account-menu">
+            <summary class="flex cursor-pointer list-none items-center rounded-full">
+                <span aria-hidden="true" class="grid h-9 w-9 place-items-center rounded-full bg-indigo-600 font-semibold text-white">{initial}</span>
+                <span class="sr-only">"Account menu"</span>
+            </summary>
+            <div class="absolute right-0 z-20 mt-2 w-64 rounded-lg border border-slate-200 bg-white p-2 text-sm shadow-lg dark:border-slate-700 dark:bg-slate-900">
+                {display_name.map(|name| view! { <p class="truncate px-2 pt-1 font-medium">{name}</p> })}
+                <p class="truncate px-2 py-1 text-slate-600 dark:text-slate-300">{email}</p>
+                <ul class="border-y border-slate-200 py-1 dark:border-slate-700" on:click=close>
+                    <li><A href=paths::SETTINGS attr:class=ITEM>"Settings"</A></li>
+                    <li><A href=paths::SESSIONS attr:class=ITEM>"Sessions"</A></li>
+                    <li><A href=paths::SECURITY_SETTINGS attr:class=ITEM>"Security"</A></li>
+                    <li><A href=paths::ORGANIZATIONS attr:class=ITEM>"Organizations"</A></li>
+                    {admin.then(|| view! { <li><A href=paths::ADMIN attr:class=ITEM>"Admin"</A></li> })}
+                </ul>
+                <form method="post" action=log_out_url class="px-2 pt-2">
+                    <SecondaryButton label="Log out" />
+                </form>
+            </div>
+        </details>
     }
 }
 

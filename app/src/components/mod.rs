@@ -6,5 +6,6 @@ pub mod layout;
 pub mod passkeys;
 pub mod password_meter;
 pub mod providers;
+pub mod shown_once;
 pub mod time;
 pub mod ui;

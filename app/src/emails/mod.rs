@@ -5,15 +5,20 @@
 
 use leptos::prelude::*;
 use leptos::reactive::owner::Owner;
-use sigra::mail::{EmailTemplates, Link, Message, RenderedEmail};
+use sigra::mail::{EmailTemplates, Link, Message, Recipient, RenderedEmail};
 
 /// The app's wording of every message.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Templates;
 
 impl EmailTemplates for Templates {
-    fn render(&self, app_name: &str, message: &Message) -> RenderedEmail {
-        let email = describe(app_name, message.clone());
+    fn render(&self, app_name: &str, to: Recipient<'_>, message: &Message) -> RenderedEmail {
+        let mut email = describe(app_name, message.clone());
+        if let Some(name) = to.name {
+            email
+                .body
+                .insert(0, Block::Paragraph(vec![format!("Hi {name},").into()]));
+        }
         RenderedEmail {
             text: email.text(),
             html: email.html(app_name),
@@ -546,7 +551,7 @@ mod tests {
     fn every_message_renders_html_and_text_with_its_links() {
         for message in Message::samples("https://auth.example.com") {
             let name = message.name();
-            let email = Templates.render("Acme", &message);
+            let email = Templates.render("Acme", Recipient::default(), &message);
             assert!(!email.subject.is_empty(), "{name}");
             assert!(email.html.starts_with("<!DOCTYPE html><html"), "{name}");
             assert!(email.text.contains("Acme"), "{name}");
@@ -569,7 +574,7 @@ mod tests {
     #[test]
     fn text_and_html_say_the_same() {
         let message = sample("https://auth.example.com", "confirm_email");
-        let email = Templates.render("Acme", &message);
+        let email = Templates.render("Acme", Recipient::default(), &message);
         assert_eq!(email.subject, "Confirm your email address");
         assert!(
             email.text.contains("Or enter this code: 482 913\n"),
@@ -588,9 +593,30 @@ mod tests {
     }
 
     #[test]
+    fn a_named_recipient_is_greeted_by_name_and_the_name_cannot_add_markup() {
+        let message = sample("https://auth.example.com", "confirm_email");
+        let to = Recipient {
+            name: Some("Ada <b>L</b>"),
+        };
+        let email = Templates.render("Acme", to, &message);
+        assert!(
+            email.text.starts_with("Hi Ada <b>L</b>,\n"),
+            "{}",
+            email.text
+        );
+        assert!(
+            email.html.contains("Hi Ada &lt;b&gt;L&lt;/b&gt;,"),
+            "{}",
+            email.html
+        );
+        let unnamed = Templates.render("Acme", Recipient::default(), &message);
+        assert!(!unnamed.text.contains("Hi "), "no greeting without a name");
+    }
+
+    #[test]
     fn facts_stand_on_lines_of_their_own() {
         let message = sample("https://auth.example.com", "new_sign_in");
-        let email = Templates.render("Acme", &message);
+        let email = Templates.render("Acme", Recipient::default(), &message);
         assert!(email.text.contains(
             "When: 2026-11-27T10:00:00.000Z\nWhere: 203.0.113.7 (Lyon, FR)\nDevice: Firefox 146 on Linux"
         ));
@@ -620,7 +646,7 @@ mod tests {
             },
         ];
         for message in messages {
-            let email = Templates.render("<b>Acme</b>", &message);
+            let email = Templates.render("<b>Acme</b>", Recipient::default(), &message);
             assert!(!email.html.contains("<script>"), "{}", message.name());
             assert!(!email.html.contains("<b>Acme"), "{}", message.name());
         }

@@ -6,6 +6,7 @@ use crate::account::{
     UnlinkProvider,
 };
 use crate::components::account_page::AccountPage;
+use crate::components::account_page::BackToSettings;
 use crate::components::forms::{ActionError, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
 use crate::components::providers::ProviderForm;
@@ -48,6 +49,7 @@ pub fn AccountsSettingsPage() -> impl IntoView {
     ]);
     view! {
         <Title text="Log-in methods" />
+        <BackToSettings />
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">"Log-in methods"</h1>
             <AccountPage data errors page=move |data: AccountsView| accounts(data, actions) />

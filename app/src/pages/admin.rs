@@ -200,6 +200,7 @@ fn UserItem(user: UserRowView) -> impl IntoView {
         <li class="py-3" data-testid="user">
             <p class="font-medium break-all">
                 <TextLink href=paths::admin_user(&user.id)><span data-testid="user-email">{user.email.clone()}</span></TextLink>
+                {user.display_name.clone().map(|name| view! { <span class="block text-xs text-slate-600 dark:text-slate-400" data-testid="user-display-name">{name}</span> })}
             </p>
             <p class="text-xs text-slate-500 dark:text-slate-400">
                 <code>{user.id.clone()}</code> " · registered "

@@ -6,7 +6,9 @@ use crate::account::{
     list_api_tokens, ApiTokenRow, ApiTokensView, CreateApiToken, RevokeAllApiTokens, RevokeApiToken,
 };
 use crate::components::account_page::AccountPage;
+use crate::components::account_page::BackToSettings;
 use crate::components::forms::{ActionError, Field, Submit};
+use crate::components::shown_once::CopyButton;
 use crate::components::ui::{Card, RemoveButton, SecondaryButton, TextLink};
 use crate::paths;
 
@@ -46,6 +48,7 @@ pub fn ApiTokensPage() -> impl IntoView {
     ]);
     view! {
         <Title text="API tokens" />
+        <BackToSettings />
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">"API tokens"</h1>
             <AccountPage data=view_data errors page=move |data: ApiTokensView| page(data, actions) />
@@ -134,22 +137,14 @@ fn CreateForm(data: ApiTokensView, action: ServerAction<CreateApiToken>) -> impl
 /// The token just made, shown this once, with a copy button where the page is interactive.
 #[component]
 fn NewToken(token: String) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    let value = token.clone();
     view! {
         <div class="rounded-xl border border-emerald-300 bg-emerald-50 p-6 dark:border-emerald-800 dark:bg-emerald-950" data-testid="new-api-token">
             <h2 class="mb-2 text-lg font-semibold">"Your new token"</h2>
             <p class="mb-4 text-sm">"Copy it now and keep it somewhere safe: it is not shown again."</p>
             <div class="flex flex-wrap items-center gap-2">
-                <input readonly=true value=token aria-label="New API token" data-testid="new-api-token-value"
+                <input readonly=true value=token.clone() aria-label="New API token" data-testid="new-api-token-value"
                     class="min-w-0 flex-1 rounded-md border border-slate-300 bg-white px-3 py-2 font-mono text-sm dark:border-slate-700 dark:bg-slate-900" />
-                <button type="button" disabled=move || !hydrated.get()
-                    class="rounded-md border border-slate-300 px-3 py-2 text-sm font-medium hover:bg-slate-100 disabled:opacity-60 dark:border-slate-700 dark:hover:bg-slate-800"
-                    on:click=move |_| copied.set(crate::clipboard::copy(&value))>
-                    {move || if copied.get() { "Copied" } else { "Copy" }}
-                </button>
+                <CopyButton text=token />
             </div>
         </div>
     }

@@ -9,6 +9,7 @@ use crate::account::{
     ReactivationView,
 };
 use crate::components::account_page::AccountPage;
+use crate::components::account_page::BackToSettings;
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::ui::{Banner, TextLink, Tone};
 use crate::paths;
@@ -20,6 +21,7 @@ pub fn DeleteAccountPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| deletion_overview());
     view! {
         <Title text="Delete your account" />
+        <BackToSettings />
         <AccountPage data page=delete_form />
     }
 }

@@ -5,6 +5,7 @@ use leptos_meta::Title;
 
 use crate::account::{export_overview, ExportView};
 use crate::components::account_page::AccountPage;
+use crate::components::account_page::BackToSettings;
 use crate::components::forms::FormCard;
 use crate::components::ui::TextLink;
 use crate::paths;
@@ -16,6 +17,7 @@ pub fn ExportDataPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| export_overview());
     view! {
         <Title text="Download your data" />
+        <BackToSettings />
         <AccountPage data page=export_form />
     }
 }

@@ -21,21 +21,26 @@ pub fn MfaPage() -> impl IntoView {
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     match challenge.await {
-                        Ok(challenge) => view! {
-                            <div class="mb-5 flex items-center gap-2">
-                                <input
-                                    id="field-trust_browser"
-                                    name="trust_browser"
-                                    form="mfa-code"
-                                    type="checkbox"
-                                    value="on"
-                                    on:change=move |ev| trust_browser.set(event_target_checked(&ev))
-                                    class="h-4 w-4 rounded border-slate-300 text-indigo-600"
-                                />
-                                <label for="field-trust_browser" class="text-sm">
-                                    "Trust this browser for " {challenge.trust_days} " days (the password is still asked)"
-                                </label>
-                            </div>
+                        Ok(challenge) => {
+                            let trust_days = challenge.trust_days;
+                            // After the code field (or the passkey button, when that is all there is).
+                            let trust = move || view! {
+                                <div class="flex items-center gap-2">
+                                    <input
+                                        id="field-trust_browser"
+                                        name="trust_browser"
+                                        form="mfa-code"
+                                        type="checkbox"
+                                        value="on"
+                                        on:change=move |ev| trust_browser.set(event_target_checked(&ev))
+                                        class="h-4 w-4 rounded border-slate-300 text-indigo-600"
+                                    />
+                                    <label for="field-trust_browser" class="text-sm">
+                                        "Trust this browser for " {trust_days} " days (the password is still asked)"
+                                    </label>
+                                </div>
+                            };
+                            view! {
                             {challenge.passkey.then(|| view! {
                                 <PasskeySecondFactor return_to=Signal::derive(return_to) trust_browser />
                             })}
@@ -54,14 +59,17 @@ pub fn MfaPage() -> impl IntoView {
                                         autofocus=true
                                         hint=Signal::derive(|| "Lost your phone? Enter one of your backup codes instead (like abcde-12345).".to_owned())
                                     />
+                                    {trust()}
                                     <Submit label="Verify" pending=verify.pending().into() />
                                 </ActionForm>
                             })}
+                            {(!challenge.totp).then(|| view! { <div class="mt-5">{trust()}</div> })}
                             <ActionForm action=cancel attr:class="mt-4">
                                 <button type="submit" class="text-sm font-medium text-slate-600 hover:underline dark:text-slate-300">"Cancel and log out"</button>
                             </ActionForm>
+                            }
+                            .into_any()
                         }
-                        .into_any(),
                         Err(_) => view! {
                             <FormError action=verify />
                             <p class="mt-4 text-sm" data-testid="mfa-expired">

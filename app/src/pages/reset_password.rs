@@ -4,9 +4,8 @@ use leptos_meta::Title;
 use crate::account::{reset_link_status, RequestPasswordReset, ResetPassword};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
-use crate::components::ui::TextLink;
+use crate::pages::links::{NewLink, NewLinkForm, NewLinkOffer};
 use crate::pages::register::password_hint;
-use crate::paths;
 
 /// `/users/reset-password`: ask for a reset link.
 #[component]
@@ -42,11 +41,12 @@ pub fn ResetChoosePage() -> impl IntoView {
                                 <NewPasswordField label="New password" name="password" hint=password_hint() />
                                 <Submit label="Set my new password" pending=reset.pending().into() />
                             </ActionForm>
+                            <NewLinkOffer failed=reset.into() link=NewLink::PasswordReset />
                         }
                         .into_any(),
                         Err(error) => view! {
                             <p role="alert" data-testid="form-error" class="text-sm text-rose-800 dark:text-rose-200">{error.to_string()}</p>
-                            <p class="mt-4 text-sm"><TextLink href=paths::RESET_PASSWORD>"Ask for a new link"</TextLink></p>
+                            <NewLinkForm link=NewLink::PasswordReset />
                         }
                         .into_any(),
                     }

@@ -1,17 +1,20 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::account::SecondFactorsView;
 use crate::account::{
     list_passkeys, security_overview, ConfirmTotpSetup, DeletePasskey, DisableTotp,
     ForgetTrustedBrowsers, PasskeyRow, RegenerateBackupCodes, RenamePasskey, SecurityView,
     StartTotpSetup, TotpSetupView,
 };
 use crate::components::account_page::AccountPage;
+use crate::components::account_page::BackToSettings;
 use crate::components::forms::FormError;
 use crate::components::forms::{ActionError, Field, Submit};
 use crate::components::passkeys::{
     add_passkey_action, remove_last_passkey_action, AddPasskey, Ceremony, PasskeyButton,
 };
+use crate::components::shown_once::{BackupCodes, GroupedKey};
 use crate::components::time::Time;
 use crate::components::ui::{Banner, Card, RemoveButton, SecondaryButton, SudoFirst, Tone};
 use crate::error::UiError;
@@ -87,11 +90,22 @@ pub fn SecuritySettingsPage() -> impl IntoView {
     );
     view! {
         <Title text="Security" />
+        <BackToSettings />
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">"Two-factor authentication"</h1>
             <AccountPage data=view_data errors=actions.errors() page=move |(data, passkeys): (SecurityView, Vec<PasskeyRow>)| {
                 let sudo = data.sudo;
+                let factors = SecondFactorsView {
+                    app: data.totp_enabled,
+                    passkeys: u32::try_from(passkeys.len()).unwrap_or(u32::MAX),
+                };
                 view! {
+                    <p class="text-sm">
+                        "Two-factor authentication: " <strong data-testid="second-factor-summary">{factors.summary()}</strong>
+                        <span class="block text-slate-600 dark:text-slate-400">
+                            "An authenticator app or a passkey each turns it on; with either, a log-in with a password asks for one of them too."
+                        </span>
+                    </p>
                     {security(data, actions)}
                     <Passkeys passkeys sudo actions />
                 }
@@ -103,7 +117,7 @@ pub fn SecuritySettingsPage() -> impl IntoView {
 fn security(data: SecurityView, actions: Actions) -> impl IntoView {
     let status = if data.totp_enabled { "On" } else { "Off" };
     view! {
-        {data.new_backup_codes.map(|codes| view! { <NewBackupCodes codes /> })}
+        {data.new_backup_codes.map(|codes| view! { <BackupCodes codes /> })}
         {(data.required && !data.totp_enabled).then(|| view! {
             <Banner tone=Tone::Warning attr:data-testid="mfa-required">
                 "This site requires two-factor authentication. Set up an authenticator app to continue."
@@ -143,14 +157,14 @@ fn Setup(setup: TotpSetupView, actions: Actions) -> impl IntoView {
     view! {
         <ol class="mb-4 list-decimal space-y-2 pl-5 text-sm">
             <li>"Scan this code with your authenticator app."</li>
-            <li>"Or type the key by hand: " <code class="break-all rounded bg-slate-100 px-1 font-mono dark:bg-slate-800" data-testid="totp-secret">{setup.secret}</code></li>
+            <li>"Or type the key by hand: " <GroupedKey key=setup.secret /></li>
             <li>"Enter the 6-digit code the app shows."</li>
         </ol>
         // The SVG is drawn on the server from the otpauth URI; it carries no user text.
         <div class="mb-4 w-52 rounded bg-white p-2" data-testid="totp-qr" role="img" aria-label="QR code for your authenticator app" inner_html=setup.qr_svg></div>
         <a href=setup.uri class="mb-4 block text-sm font-medium text-indigo-600 hover:underline dark:text-indigo-400">"Open in an authenticator app on this device"</a>
         <ActionForm action=actions.confirm attr:class="space-y-4">
-            <Field label="Code from the app" name="code" autocomplete="one-time-code" />
+            <Field label="Code from the app" name="code" autocomplete="one-time-code" numeric_code=true />
             <Submit label="Turn on two-factor authentication" pending=actions.confirm.pending().into() />
         </ActionForm>
     }
@@ -162,7 +176,7 @@ fn enabled(actions: Actions) -> impl IntoView {
             <details class="border-t border-slate-200 pt-4 dark:border-slate-800">
                 <summary class="cursor-pointer text-sm font-medium">"Make new backup codes"</summary>
                 <ActionForm action=actions.regenerate attr:class="mt-4 space-y-4">
-                    <Field label="Code from your app" name="code" id="regenerate-code" autocomplete="one-time-code" />
+                    <Field label="Code from your app" name="code" id="regenerate-code" autocomplete="one-time-code" numeric_code=true />
                     <Submit label="Make new backup codes" pending=actions.regenerate.pending().into() />
                 </ActionForm>
             </details>
@@ -179,21 +193,6 @@ fn enabled(actions: Actions) -> impl IntoView {
                     <SecondaryButton label="Forget all trusted browsers" />
                 </ActionForm>
             </div>
-        </div>
-    }
-}
-
-#[component]
-fn NewBackupCodes(codes: Vec<String>) -> impl IntoView {
-    view! {
-        <div class="rounded-xl border border-emerald-300 bg-emerald-50 p-6 dark:border-emerald-800 dark:bg-emerald-950" data-testid="new-backup-codes">
-            <h2 class="mb-2 text-lg font-semibold">"Your backup codes"</h2>
-            <p class="mb-4 text-sm">
-                "Save them somewhere safe now: they are not shown again. Each one logs you in once if you lose your authenticator."
-            </p>
-            <ul class="grid grid-cols-2 gap-2 font-mono text-base">
-                {codes.into_iter().map(|code| view! { <li data-testid="backup-code">{code}</li> }).collect_view()}
-            </ul>
         </div>
     }
 }
@@ -235,23 +234,36 @@ fn PasskeyItem(passkey: PasskeyRow, sudo: bool, actions: Actions) -> impl IntoVi
                 "Added " <Time at=passkey.created_at.clone() /> " · last used " {used}
             </p>
             {sudo.then(move || view! {
-                <div class="flex flex-wrap items-end gap-3">
-                    <ActionForm action=actions.rename attr:class="flex items-end gap-2">
-                        <input type="hidden" name="id" value=rename_id />
-                        <label class="text-sm">
-                            <span class="sr-only">"New name for " {name.clone()}</span>
-                            <input name="name" type="text" required=true maxlength="60" value=name class="rounded-md border border-slate-300 px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900" />
-                        </label>
-                        <SecondaryButton label="Rename" about=rename_about.clone() />
-                    </ActionForm>
+                <div class="flex flex-wrap items-start gap-4">
+                    <details class="group" data-testid="rename-passkey">
+                        <summary class="cursor-pointer list-none text-sm font-medium text-indigo-700 hover:underline dark:text-indigo-300">
+                            "Rename" <span class="sr-only">" " {rename_about.clone()}</span>
+                        </summary>
+                        <ActionForm action=actions.rename attr:class="mt-2 flex items-end gap-2">
+                            <input type="hidden" name="id" value=rename_id />
+                            <label class="text-sm">
+                                <span class="sr-only">"New name for " {name.clone()}</span>
+                                <input name="name" type="text" required=true maxlength="60" value=name class="rounded-md border border-slate-300 px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900" />
+                            </label>
+                            <SecondaryButton label="Save" about=rename_about.clone() />
+                        </ActionForm>
+                    </details>
                     {if last {
                         view! { <RemoveLast id=delete_id done=actions.last_removed /> }.into_any()
                     } else {
                         view! {
-                            <ActionForm action=actions.delete>
-                                <input type="hidden" name="id" value=delete_id />
-                                <RemoveButton label="Remove" about=remove_about.clone() />
-                            </ActionForm>
+                            <details data-testid="remove-passkey">
+                                <summary class="cursor-pointer list-none text-sm font-medium text-rose-700 hover:underline dark:text-rose-300">
+                                    "Remove" <span class="sr-only">" " {remove_about.clone()}</span>
+                                </summary>
+                                <div class="mt-2 space-y-2 rounded-md border border-rose-200 p-3 dark:border-rose-900">
+                                    <p class="text-sm">"Remove this passkey? You will no longer be able to log in with it."</p>
+                                    <ActionForm action=actions.delete>
+                                        <input type="hidden" name="id" value=delete_id />
+                                        <RemoveButton label="Yes, remove it" about=remove_about.clone() />
+                                    </ActionForm>
+                                </div>
+                            </details>
                         }
                         .into_any()
                     }}

@@ -6,9 +6,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::{
-    account_overview, AccountDetails, CancelEmailChange, ChangePassword, RequestEmailChange,
+    account_overview, AccountDetails, CancelEmailChange, ChangeDisplayName, ChangePassword,
+    RequestEmailChange,
 };
 use crate::components::account_page::AccountPage;
+use crate::components::account_page::BackToSettings;
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
 use crate::components::time::Time;
@@ -53,13 +55,21 @@ fn overview(account: AccountDetails) -> impl IntoView {
                         })}
                         " " <TextLink href=paths::EMAIL_SETTINGS>"Change"</TextLink>
                     </dd>
+                    <dt class="text-slate-500 dark:text-slate-400">"Display name"</dt>
+                    <dd>
+                        {match account.display_name {
+                            Some(name) => view! { <span class="font-medium" data-testid="display-name">{name}</span> }.into_any(),
+                            None => view! { <span class="text-slate-500 dark:text-slate-400" data-testid="display-name">"None: your email address is shown"</span> }.into_any(),
+                        }}
+                        " " <TextLink href=paths::PROFILE_SETTINGS>"Change"<span class="sr-only">" your display name"</span></TextLink>
+                    </dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Password"</dt>
                     <dd><TextLink href=paths::PASSWORD_SETTINGS>"Change your password"</TextLink></dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Log-in providers"</dt>
                     <dd><TextLink href=paths::ACCOUNTS_SETTINGS>"Manage log-in methods"</TextLink></dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Two-factor authentication"</dt>
                     <dd>
-                        <span data-testid="mfa-status">{if account.mfa_enabled { "On" } else { "Off" }}</span>
+                        <span data-testid="mfa-status">{account.second_factors.summary()}</span>
                         " " <TextLink href=paths::SECURITY_SETTINGS>"Manage"</TextLink>
                     </dd>
                     <dt class="text-slate-500 dark:text-slate-400">"API tokens"</dt>
@@ -87,11 +97,46 @@ fn overview(account: AccountDetails) -> impl IntoView {
     }
 }
 
+/// `/users/settings/profile`: the display name.
+#[component]
+pub fn ProfileSettingsPage() -> impl IntoView {
+    view! {
+        <Title text="Your display name" />
+        <BackToSettings />
+        <AccountPage data=account() page=profile_form />
+    }
+}
+
+fn profile_form(account: AccountDetails) -> impl IntoView {
+    let change = ServerAction::<ChangeDisplayName>::new();
+    view! {
+        <FormCard title="Your display name">
+            <p class="mb-4 text-sm text-slate-600 dark:text-slate-300">
+                "Shown in the header and used to greet you in mail, instead of your address. Leave it blank to use your address."
+            </p>
+            <ActionForm action=change attr:class="space-y-4">
+                <FormError action=change />
+                <Field
+                    label="Display name"
+                    name="display_name"
+                    autocomplete="name"
+                    autofocus=true
+                    optional=true
+                    value=account.display_name
+                    hint=Signal::derive(|| "At most 60 characters.".to_owned())
+                />
+                <Submit label="Save" pending=change.pending().into() />
+            </ActionForm>
+        </FormCard>
+    }
+}
+
 /// `/users/settings/email`.
 #[component]
 pub fn EmailSettingsPage() -> impl IntoView {
     view! {
         <Title text="Change your email" />
+        <BackToSettings />
         <AccountPage data=account() page=email_form />
     }
 }
@@ -127,6 +172,7 @@ fn email_form(account: AccountDetails) -> impl IntoView {
 pub fn PasswordSettingsPage() -> impl IntoView {
     view! {
         <Title text="Change your password" />
+        <BackToSettings />
         <AccountPage data=account() page=password_form />
     }
 }

@@ -215,6 +215,7 @@ impl TestApp {
                 || COALESCE(pending_email, '-') || '|' || COALESCE(CAST(confirmed_at AS TEXT), '-') \
                 || '|' || CAST(must_change_password AS TEXT) || '|' || CAST(mfa_trust_epoch AS TEXT) \
                 || '|' || COALESCE(CAST(deletion_scheduled_at AS TEXT), '-') \
+                || '|' || COALESCE(display_name, '-') \
              FROM users ORDER BY id",
             "SELECT id || '|' || purpose || '|' || COALESCE(CAST(used_at AS TEXT), '-') \
              FROM user_tokens ORDER BY id",

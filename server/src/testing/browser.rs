@@ -330,21 +330,88 @@ pub fn clears_session(response: &Response) -> bool {
 }
 
 /// Where a refused form post without JavaScript is sent back to (the path), and the error
-/// carried with it (Leptos puts the server function's error, as JSON in base64, in `__err`).
+/// carried with it: in the failed-post cookie (see `app::plain_forms`), as Leptos encodes it
+/// (the server function's error as JSON, in base64).
 pub fn form_refusal(response: &Response) -> (String, Option<String>) {
     use base64::Engine as _;
     let base = reqwest::Url::parse("http://localhost/").expect("base");
     let target = base.join(&location(response)).expect("a location");
-    let error = target
-        .query_pairs()
-        .find(|(key, _)| key == "__err")
-        .and_then(|(_, value)| {
-            base64::engine::general_purpose::STANDARD
-                .decode(value.as_bytes())
+    let error = failed_post(response)
+        .and_then(|failed| failed["error"].as_str().map(str::to_owned))
+        .and_then(|error| {
+            base64::engine::general_purpose::URL_SAFE
+                .decode(error.as_bytes())
                 .ok()
         })
         .and_then(|json| String::from_utf8(json).ok());
     (target.path().to_owned(), error)
+}
+
+/// The failed post a refused plain form leaves for the next page (path, error, typed values),
+/// read from its signed cookie.
+pub fn failed_post(response: &Response) -> Option<serde_json::Value> {
+    use base64::Engine as _;
+    let pair = cookie_pair(response, "__Host-sigra_failed_post")?;
+    let value = pair.split_once('=')?.1;
+    let (message, _tag) = value.rsplit_once('.')?;
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(message)
+        .ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
+/// An answer reduced to what must not depend on the account it names: status, headers and
+/// body, minus the headers that differ on every request by design (date, request id, the CSP
+/// nonce, the rate-limit counters). A cookie keeps its name, attributes and the length of its
+/// value (sealed values are random every time); the two cookies that hand what the user typed
+/// to the next page keep only what is not the typing (a failed post's form and error).
+pub async fn answer_snapshot(response: Response) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let status = response.status().as_u16();
+    let failed = failed_post(&response);
+    let mut headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_str(),
+                "date" | "x-request-id" | "content-security-policy"
+            ) && !name.as_str().starts_with("x-ratelimit")
+        })
+        .map(|(name, value)| {
+            let value = value.to_str().unwrap_or_default();
+            let value = if name.as_str() == "set-cookie" {
+                let (pair, attributes) = value.split_once(';').unwrap_or((value, ""));
+                let (cookie, content) = pair.split_once('=').unwrap_or((pair, ""));
+                let content = match cookie {
+                    "__Host-sigra_failed_post" => failed
+                        .as_ref()
+                        .map(|f| format!("<{} from {}>", f["error"], f["path"]))
+                        .unwrap_or_default(),
+                    "__Host-sigra_sent_to" => "<the address typed>".to_owned(),
+                    _ => format!("<{} bytes>", content.len()),
+                };
+                format!("{cookie}={content};{attributes}")
+            } else {
+                value.to_owned()
+            };
+            (name.to_string(), value)
+        })
+        .collect();
+    headers.sort();
+    let body = response.bytes().await.expect("body").to_vec();
+    (status, headers, body)
+}
+
+/// The markup from the attribute `data-testid="{id}"` to the first closing tag after it (the
+/// element's own text and its first child's), or nothing: page data serialised for hydration
+/// does not count as shown.
+pub fn marked<'h>(html: &'h str, id: &str) -> &'h str {
+    let Some(start) = html.find(&format!(r#"data-testid="{id}""#)) else {
+        return "";
+    };
+    let rest = &html[start..];
+    let end = rest.find("</").unwrap_or(rest.len());
+    &rest[..end]
 }
 
 pub fn location(response: &Response) -> String {

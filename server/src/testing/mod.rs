@@ -33,7 +33,8 @@ mod organizations;
 pub use app::{on_each_engine, on_each_engine_with, Setup, TestApp, UrlRewrite};
 pub use audit::{AuditRecord, Audited};
 pub use browser::{
-    clears_session, cookie_pair, form_refusal, location, session_cookie, set_cookies, Browser,
+    answer_snapshot, clears_session, cookie_pair, failed_post, form_refusal, location, marked,
+    session_cookie, set_cookies, Browser,
 };
 pub use mfa::{totp_code_at, TotpSetup};
 pub use sigra::testing::{Engine, Hook, Hooks};

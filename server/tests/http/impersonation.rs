@@ -205,6 +205,7 @@ async fn every_security_change_is_refused_while_impersonating_and_each_refusal_i
                     ("current_password", CANARY_PASSWORD),
                 ],
                 "/users/settings/api-tokens/create" => vec![("name", "exfiltrate")],
+                "/users/settings/display-name" => vec![("display_name", "Support was here")],
                 "/users/settings/security/totp-confirm"
                 | "/users/settings/security/backup-codes"
                 | "/users/settings/security/totp-disable" => vec![("code", "123456")],

@@ -5,7 +5,8 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use server::testing::{
-    on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp, CANARY_PASSWORD,
+    answer_snapshot, on_each_engine, on_each_engine_with, session_cookie, Setup, TestApp,
+    CANARY_PASSWORD,
 };
 
 const WRONG: &str = "definitely not the right password";
@@ -53,29 +54,13 @@ async fn a_locked_account_answers_like_a_wrong_password_or_an_unknown_email() {
         app.register("quiet@example.com", CANARY_PASSWORD).await;
         app.register("open@example.com", CANARY_PASSWORD).await;
         fail_times(&app, "quiet@example.com", 5).await;
-        let snapshot = |response: reqwest::Response| async move {
-            let status = response.status();
-            let mut headers: Vec<(String, String)> = response
-                .headers()
-                .iter()
-                .filter(|(n, _)| {
-                    !matches!(
-                        n.as_str(),
-                        "date" | "x-request-id" | "content-security-policy"
-                    ) && !n.as_str().starts_with("x-ratelimit")
-                })
-                .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_owned()))
-                .collect();
-            headers.sort();
-            (status, headers, response.bytes().await.expect("body"))
-        };
-        let locked = snapshot(
+        let locked = answer_snapshot(
             app.log_in("quiet@example.com", CANARY_PASSWORD, false)
                 .await,
         )
         .await;
-        let wrong = snapshot(app.log_in("open@example.com", WRONG, false).await).await;
-        let unknown = snapshot(app.log_in("nobody@example.com", WRONG, false).await).await;
+        let wrong = answer_snapshot(app.log_in("open@example.com", WRONG, false).await).await;
+        let unknown = answer_snapshot(app.log_in("nobody@example.com", WRONG, false).await).await;
         assert_eq!(locked, wrong);
         assert_eq!(wrong, unknown);
     })

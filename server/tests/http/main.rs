@@ -17,6 +17,7 @@ mod confirmation;
 mod deletion;
 mod export;
 mod faults;
+mod feedback;
 mod hooks;
 mod impersonation;
 mod jobs;

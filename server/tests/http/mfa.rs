@@ -575,7 +575,7 @@ async fn a_trusted_browser_skips_the_code_but_never_the_password() {
                 Some(&trusted),
             )
             .await;
-        assert_eq!(location(&skipped), "/users/settings", "no code asked");
+        assert_eq!(location(&skipped), "/dashboard", "no code asked");
         assert_eq!(
             app.me(&session_cookie(&skipped).expect("session")).await,
             StatusCode::OK
@@ -900,11 +900,7 @@ async fn turning_it_off_needs_sudo_and_a_code_and_tells_the_owner() {
         let mail = app.mailbox("off@example.com").await;
         assert_eq!(mail[0].subject, "Two-factor authentication was turned off");
         let response = app.log_in("off@example.com", CANARY_PASSWORD, false).await;
-        assert_eq!(
-            location(&response),
-            "/users/settings",
-            "no code asked any more"
-        );
+        assert_eq!(location(&response), "/dashboard", "no code asked any more");
         assert_eq!(
             app.count("SELECT COUNT(*) FROM audit_events WHERE action = 'mfa.disable'")
                 .await,

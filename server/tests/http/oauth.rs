@@ -122,7 +122,7 @@ async fn signing_in_with_an_openid_provider_creates_a_confirmed_passwordless_acc
             .await;
         assert!(query_param(&callback, "iss").is_some(), "the OP names itself (RFC 9207)");
         let finished = browser.callback(&callback).await;
-        assert_signed_in(&finished, "/users/settings");
+        assert_signed_in(&finished, "/dashboard");
         assert_eq!(finished.headers()["referrer-policy"], "no-referrer");
         let cookie_line = set_cookies(finished.headers())
             .into_iter()
@@ -163,14 +163,14 @@ async fn the_same_identity_logs_into_the_same_account_and_a_changed_address_does
             let mut first = Browser::new(&app);
             let url = first.start("forge", None).await;
             let callback = first.through_provider(&url).await;
-            assert_signed_in(&first.callback(&callback).await, "/users/settings");
+            assert_signed_in(&first.callback(&callback).await, "/dashboard");
 
             // The provider now reports another address: still the same account.
             fake.set(|b| b.email = Some("renamed@example.test".to_owned()));
             let mut second = Browser::new(&app);
             let url = second.start("forge", None).await;
             let callback = second.through_provider(&url).await;
-            assert_signed_in(&second.callback(&callback).await, "/users/settings");
+            assert_signed_in(&second.callback(&callback).await, "/dashboard");
             assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
             assert_eq!(
                 app.count(
@@ -203,11 +203,11 @@ async fn the_same_subject_at_two_providers_is_two_identities() {
                 b.email = Some(format!("forge-{}@example.test", uuid()));
             });
             let mut browser = Browser::new(&app);
-            assert_signed_in(&browser.sign_in_with_op("alice").await, "/users/settings");
+            assert_signed_in(&browser.sign_in_with_op("alice").await, "/dashboard");
             let mut other = Browser::new(&app);
             let url = other.start("forge", None).await;
             let callback = other.through_provider(&url).await;
-            assert_signed_in(&other.callback(&callback).await, "/users/settings");
+            assert_signed_in(&other.callback(&callback).await, "/dashboard");
             assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 2);
             assert_eq!(
                 app.count(
@@ -268,7 +268,7 @@ async fn a_replayed_callback_is_refused() {
         let callback = browser
             .through_provider(&with_query(&url, "login_hint", "replay"))
             .await;
-        assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+        assert_signed_in(&browser.callback(&callback).await, "/dashboard");
         assert_refused(&browser.callback(&callback).await, "oauth_failed");
         assert_eq!(failure_reasons(&app).await, ["state_unknown"]);
         assert_eq!(app.count("SELECT COUNT(*) FROM user_sessions").await, 1);
@@ -493,7 +493,7 @@ async fn a_verified_address_of_an_account_links_only_after_its_owner_proves_it()
 
         // Next time the provider logs straight in.
         let mut later = Browser::new(&app);
-        assert_signed_in(&later.sign_in_with_op("owner@example.test").await, "/users/settings");
+        assert_signed_in(&later.sign_in_with_op("owner@example.test").await, "/dashboard");
     })
     .await;
 }
@@ -522,7 +522,7 @@ async fn an_unconfirmed_account_preregistered_with_the_address_loses_its_credent
         let epoch_before = app.count(&epoch).await;
 
         let mut victim = Browser::new(&app);
-        assert_signed_in(&victim.sign_in_with_op("prey@example.com").await, "/users/settings");
+        assert_signed_in(&victim.sign_in_with_op("prey@example.com").await, "/dashboard");
         assert_eq!(app.me(&attacker).await, StatusCode::UNAUTHORIZED, "the attacker's session ended");
         let retry = app.log_in("prey@example.com", CANARY_PASSWORD, false).await;
         assert!(session_cookie(&retry).is_none(), "the attacker's password is gone");
@@ -551,7 +551,7 @@ async fn a_replayed_authorization_code_is_refused() {
             .through_provider(&with_query(&url, "login_hint", "codes"))
             .await;
         let code = query_param(&callback, "code").expect("code");
-        assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+        assert_signed_in(&browser.callback(&callback).await, "/dashboard");
 
         // A new authorization in the same browser, answered with the spent code.
         let url = browser.start("oidc", None).await;
@@ -671,7 +671,7 @@ async fn a_user_with_totp_signs_in_with_a_provider_and_is_asked_for_the_code_unl
         fresh.jar.remove("__Host-sigra_session");
         assert_signed_in(
             &fresh.sign_in_with_op("twofactor@example.com").await,
-            "/users/settings",
+            "/dashboard",
         );
         let mut untrusted = Browser::new(&app);
         let asked = untrusted.sign_in_with_op("twofactor@example.com").await;
@@ -689,7 +689,7 @@ async fn a_provider_account_reauthenticates_with_the_provider_for_sudo_sets_a_pa
 {
     each_engine(op_settings(), |app| async move {
         let mut browser = Browser::new(&app);
-        assert_signed_in(&browser.sign_in_with_op("nopass").await, "/users/settings");
+        assert_signed_in(&browser.sign_in_with_op("nopass").await, "/dashboard");
         let accounts = "/users/settings/accounts";
 
         // Without sudo, unlinking sends the browser to confirm it is them.
@@ -864,7 +864,7 @@ async fn a_stale_provider_log_in_does_not_open_sudo() {
             let mut browser = Browser::new(&app);
             let url = browser.start("forge", None).await;
             let callback = browser.through_provider(&url).await;
-            assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+            assert_signed_in(&browser.callback(&callback).await, "/dashboard");
 
             // The provider answers from a remembered log-in of an hour ago.
             fake.set(|b| b.auth_age = 3600);
@@ -918,7 +918,7 @@ async fn the_signing_keys_are_fetched_again_for_an_unknown_key_id_at_most_once_a
                 b.clock_offset = 0;
             });
             let fetched = fake.key_requests();
-            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/dashboard");
             assert_eq!(
                 fake.key_requests(),
                 fetched + 1,
@@ -928,7 +928,7 @@ async fn the_signing_keys_are_fetched_again_for_an_unknown_key_id_at_most_once_a
             // The provider rotates: the new key id is unknown, so the keys are fetched again.
             fake.rotate_key();
             advance(&app, fake, 61);
-            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/dashboard");
             assert_eq!(fake.key_requests(), fetched + 2);
 
             // Another unknown key id within the minute is refused without asking the provider
@@ -943,7 +943,7 @@ async fn the_signing_keys_are_fetched_again_for_an_unknown_key_id_at_most_once_a
             );
 
             advance(&app, fake, 31);
-            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/dashboard");
             assert_eq!(fake.key_requests(), fetched + 3);
         }
     })
@@ -963,9 +963,9 @@ async fn discovery_and_keys_are_cached_for_the_discovery_cache_lifetime() {
                 b.clock_offset = 0;
             });
             let (discovered, fetched) = (fake.discovery_requests(), fake.key_requests());
-            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/dashboard");
             advance(&app, fake, 10 * 60 - 1);
-            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/dashboard");
             assert_eq!(
                 (fake.discovery_requests(), fake.key_requests()),
                 (discovered + 1, fetched + 1),
@@ -973,7 +973,7 @@ async fn discovery_and_keys_are_cached_for_the_discovery_cache_lifetime() {
             );
 
             advance(&app, fake, 1);
-            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/dashboard");
             assert_eq!(
                 (fake.discovery_requests(), fake.key_requests()),
                 (discovered + 2, fetched + 2),
@@ -1002,7 +1002,7 @@ async fn a_provider_slower_than_the_http_timeout_is_given_up_on() {
 
             // The control: the same provider answering in time logs in.
             fake.set(|b| b.token_delay = Duration::ZERO);
-            assert_signed_in(&sign_in_with(&app, "forge").await, "/users/settings");
+            assert_signed_in(&sign_in_with(&app, "forge").await, "/dashboard");
         }
     })
     .await;
@@ -1075,10 +1075,7 @@ async fn apple_posts_its_answer_cross_site_and_the_browser_that_started_finishes
             let stranger = app.get(&resume, None).await;
             assert_eq!(location(&stranger), "/users/oauth/error?code=oauth_failed");
             let posted = apple_post(&app, &browser.start("apple", None).await).await;
-            assert_signed_in(
-                &browser.callback(&location(&posted)).await,
-                "/users/settings",
-            );
+            assert_signed_in(&browser.callback(&location(&posted)).await, "/dashboard");
             assert_eq!(
                 texts(&app, "SELECT name FROM user_identities").await,
                 ["Ada Lovelace"],
@@ -1103,7 +1100,7 @@ async fn apple_posts_its_answer_cross_site_and_the_browser_that_started_finishes
                 .expect("page");
             assert!(!page.contains("name=\"user\""));
             let posted = apple_post(&app, &authorize).await;
-            assert_signed_in(&later.callback(&location(&posted)).await, "/users/settings");
+            assert_signed_in(&later.callback(&location(&posted)).await, "/dashboard");
             assert_eq!(
                 texts(&app, "SELECT name FROM user_identities").await,
                 ["Ada Lovelace"]
@@ -1142,11 +1139,11 @@ async fn apples_client_secret_is_reused_for_its_hour_and_remade_five_minutes_bef
                 b.clock_offset = 0;
             });
             let before = apple.client_secrets().len();
-            assert_signed_in(&sign_in_with_apple(&app).await, "/users/settings");
+            assert_signed_in(&sign_in_with_apple(&app).await, "/dashboard");
             advance(&app, apple, 54 * 60);
-            assert_signed_in(&sign_in_with_apple(&app).await, "/users/settings");
+            assert_signed_in(&sign_in_with_apple(&app).await, "/dashboard");
             advance(&app, apple, 2 * 60);
-            assert_signed_in(&sign_in_with_apple(&app).await, "/users/settings");
+            assert_signed_in(&sign_in_with_apple(&app).await, "/dashboard");
 
             let secrets = apple.client_secrets().split_off(before);
             assert_eq!(secrets.len(), 3, "one per code exchange");
@@ -1187,7 +1184,7 @@ async fn github_trusts_only_a_verified_primary_address() {
             let mut browser = Browser::new(&app);
             let url = browser.start("github", None).await;
             let callback = browser.through_provider(&url).await;
-            assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+            assert_signed_in(&browser.callback(&callback).await, "/dashboard");
             assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'octo@example.test' AND confirmed_at IS NULL").await, 1);
             assert_eq!(app.count("SELECT COUNT(*) FROM user_identities WHERE subject = '1001' AND email_verified = 0").await, 1);
             assert!(!app.mailbox("octo@example.test").await.is_empty(), "a confirmation mail");
@@ -1200,7 +1197,7 @@ async fn github_trusts_only_a_verified_primary_address() {
             let mut browser = Browser::new(&app);
             let url = browser.start("github", None).await;
             let callback = browser.through_provider(&url).await;
-            assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+            assert_signed_in(&browser.callback(&callback).await, "/dashboard");
             assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'hub@example.test' AND confirmed_at IS NOT NULL").await, 1);
             let avatar = texts(&app, "SELECT avatar_url FROM user_identities WHERE subject = '1002'").await;
             assert_eq!(avatar, ["https://avatars.example/u/1"]);
@@ -1244,7 +1241,7 @@ async fn a_provider_without_an_address_gets_one_confirmed_by_mail_before_the_acc
         let mut later = Browser::new(&app);
         let url = later.start("github", None).await;
         let callback = later.through_provider(&url).await;
-        assert_signed_in(&later.callback(&callback).await, "/users/settings");
+        assert_signed_in(&later.callback(&callback).await, "/dashboard");
     })
     .await;
 }
@@ -1274,7 +1271,7 @@ async fn facebook_addresses_are_never_treated_as_verified() {
             let mut browser = Browser::new(&app);
             let url = browser.start("facebook", None).await;
             let callback = browser.through_provider(&url).await;
-            assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+            assert_signed_in(&browser.callback(&callback).await, "/dashboard");
             assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'fbnew@example.test' AND confirmed_at IS NULL").await, 1);
             let avatar = texts(&app, "SELECT avatar_url FROM user_identities WHERE subject = 'fb-2'").await;
             assert_eq!(avatar, ["https://graph.example/p.jpg"]);
@@ -1312,7 +1309,7 @@ async fn with_confirmation_mode_block_a_provider_account_with_an_unverified_addr
             let (cookie, page) = app.open_link(&link).await;
             let confirmed = app.post_link_form(&page, &cookie, &[], None).await;
             assert_eq!(confirmed.status(), StatusCode::FOUND);
-            assert_signed_in(&sign_in_with(&app, "facebook").await, "/users/settings");
+            assert_signed_in(&sign_in_with(&app, "facebook").await, "/dashboard");
         }
     })
     .await;
@@ -1331,7 +1328,7 @@ async fn an_identity_whose_address_belongs_to_another_account_is_refused() {
             let mut browser = Browser::new(&app);
             let url = browser.start("forge", None).await;
             let callback = browser.through_provider(&url).await;
-            assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+            assert_signed_in(&browser.callback(&callback).await, "/dashboard");
             app.register("user-b@example.test", CANARY_PASSWORD).await;
 
             fake.set(|b| b.email = Some("user-b@example.test".to_owned()));
@@ -1359,7 +1356,7 @@ async fn provider_tokens_are_sealed_at_rest_and_refreshed_when_expired() {
             let mut browser = Browser::new(&app);
             let url = browser.start("forge", None).await;
             let callback = browser.through_provider(&url).await;
-            assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+            assert_signed_in(&browser.callback(&callback).await, "/dashboard");
             let stored = texts(
                 &app,
                 "SELECT access_token_sealed || ' ' || refresh_token_sealed FROM user_identities",
@@ -1427,7 +1424,7 @@ async fn linking_needs_sudo_mails_the_owner_and_refuses_an_identity_of_another_a
     each_engine(op_settings(), |app| async move {
         // Someone else's account already has the provider identity `shared`.
         let mut other = Browser::new(&app);
-        assert_signed_in(&other.sign_in_with_op("shared").await, "/users/settings");
+        assert_signed_in(&other.sign_in_with_op("shared").await, "/dashboard");
 
         let cookie = app.signed_in("linker@example.test").await;
         let mut browser = Browser::new(&app);
@@ -1547,7 +1544,7 @@ async fn an_unknown_provider_is_a_404_and_buttons_show_only_configured_providers
 async fn password_log_in_to_an_account_without_a_password_answers_as_a_wrong_password() {
     each_engine(op_settings(), |app| async move {
         let mut browser = Browser::new(&app);
-        assert_signed_in(&browser.sign_in_with_op("passwordless").await, "/users/settings");
+        assert_signed_in(&browser.sign_in_with_op("passwordless").await, "/dashboard");
         let no_password = app.log_in("passwordless@example.test", CANARY_PASSWORD, false).await;
         let unknown = app.log_in("nobody-here@example.test", CANARY_PASSWORD, false).await;
         assert_eq!(no_password.status(), unknown.status());
@@ -1563,10 +1560,7 @@ async fn password_log_in_to_an_account_without_a_password_answers_as_a_wrong_pas
 async fn a_reset_mail_to_a_provider_account_says_how_it_signs_in() {
     each_engine(op_settings(), |app| async move {
         let mut browser = Browser::new(&app);
-        assert_signed_in(
-            &browser.sign_in_with_op("forgetful").await,
-            "/users/settings",
-        );
+        assert_signed_in(&browser.sign_in_with_op("forgetful").await, "/dashboard");
         app.post_form(
             "/users/reset-password",
             "/users/reset-password",
@@ -1612,7 +1606,7 @@ async fn a_cross_site_post_to_a_provider_that_does_not_post_is_refused() {
         assert_eq!(location(&posted), "/users/oauth/error?code=oauth_failed");
         assert_eq!(failure_reasons(&app).await, ["not_form_post"]);
         // The real answer, in the browser that started, still works.
-        assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+        assert_signed_in(&browser.callback(&callback).await, "/dashboard");
         // Elsewhere, a cross-site POST is refused as before.
         let forged = app
             .post_form_with(
@@ -1642,7 +1636,7 @@ async fn rotating_the_encryption_keys_re_seals_provider_tokens() {
             let mut browser = Browser::new(&app);
             let url = browser.start("forge", None).await;
             let callback = browser.through_provider(&url).await;
-            assert_signed_in(&browser.callback(&callback).await, "/users/settings");
+            assert_signed_in(&browser.callback(&callback).await, "/dashboard");
             let with_keys = |keys: String| {
                 let mut settings: Vec<(&str, &str)> = env
                     .iter()
@@ -1737,10 +1731,7 @@ async fn the_authorization_transaction_lives_fifteen_minutes() {
             .await;
 
         app.advance(Duration::from_secs(15 * 60 - 1));
-        assert_signed_in(
-            &in_time.callback(&in_time_callback).await,
-            "/users/settings",
-        );
+        assert_signed_in(&in_time.callback(&in_time_callback).await, "/dashboard");
         app.advance(Duration::from_secs(2));
         assert_refused(&late.callback(&late_callback).await, "oauth_failed");
         assert_eq!(failure_reasons(&app).await, ["expired"]);

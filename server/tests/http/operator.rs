@@ -253,7 +253,7 @@ async fn user_disable_mfa_removes_every_second_factor_and_mails_the_owner() {
             let logged_in = app.log_in(email, CANARY_PASSWORD, false).await;
             assert_eq!(
                 location(&logged_in),
-                "/users/settings",
+                "/dashboard",
                 "no second step any more"
             );
         }

@@ -2,7 +2,9 @@
 
 use reqwest::StatusCode;
 
-use server::testing::{location, on_each_engine, session_cookie, TestApp, CANARY_PASSWORD};
+use server::testing::{
+    form_refusal, location, marked, on_each_engine, session_cookie, TestApp, CANARY_PASSWORD,
+};
 
 const NEW_PASSWORD: &str = "a brand new passphrase for tests";
 
@@ -220,7 +222,7 @@ async fn a_pending_email_change_can_be_cancelled_and_its_link_dies() {
         app.post_form("/users/settings/email/cancel", "/users/settings", &[], Some(&here)).await;
         let (cookie, page) = app.open_link(&link).await;
         let response = app.post_link_form(&page, &cookie, &[], Some(&here)).await;
-        assert!(location(&response).contains("__err="));
+        assert_eq!(form_refusal(&response).1.as_deref(), Some(r#""InvalidToken""#));
         assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE email = 'keep@example.com' AND pending_email IS NULL").await, 1);
     })
     .await;
@@ -522,6 +524,98 @@ async fn times_read_as_a_date_in_utc_without_javascript_and_keep_the_instant() {
                 "read as a date, in UTC: {text}"
             );
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_display_name_is_set_shown_greets_in_mail_and_can_be_cleared() {
+    on_each_engine(|app: TestApp| async move {
+        let cookie = app.signed_in("named@example.com").await;
+        let set = |name: &'static str| {
+            let (app, cookie) = (&app, cookie.clone());
+            async move {
+                app.post_form(
+                    "/users/settings/display-name",
+                    "/users/settings/profile",
+                    &[("display_name", name)],
+                    Some(&cookie),
+                )
+                .await
+            }
+        };
+        let saved = set("  Ada Lovelace ").await;
+        assert_eq!(location(&saved), "/users/settings");
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE display_name = 'Ada Lovelace'")
+                .await,
+            1,
+            "stored trimmed"
+        );
+        let records = app.audit_records("account.display_name.change").await;
+        assert_eq!(records.len(), 1);
+        let settings = app
+            .get("/users/settings", Some(&cookie))
+            .await
+            .text()
+            .await
+            .expect("page");
+        assert!(
+            marked(&settings, "signed-in-name").contains("Ada Lovelace"),
+            "the header"
+        );
+
+        // The next mail to the account greets it by name.
+        app.post_form(
+            "/users/reset-password",
+            "/users/reset-password",
+            &[("email", "named@example.com")],
+            None,
+        )
+        .await;
+        let mail = app.mailbox("named@example.com").await;
+        let reset = mail
+            .iter()
+            .find(|m| m.subject == "Reset your password")
+            .expect("the reset mail");
+        assert!(reset.text.starts_with("Hi Ada Lovelace,"), "{}", reset.text);
+
+        // A name that could break a header or a line, or is too long, changes nothing.
+        for bad in ["Ada\r\nBcc: everyone@example.com", &"x".repeat(61)] {
+            let refused = app
+                .post_form(
+                    "/users/settings/display-name",
+                    "/users/settings/profile",
+                    &[("display_name", bad)],
+                    Some(&cookie),
+                )
+                .await;
+            assert_eq!(
+                form_refusal(&refused).1.as_deref(),
+                Some(r#""InvalidDisplayName""#)
+            );
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE display_name = 'Ada Lovelace'")
+                .await,
+            1
+        );
+
+        // Blank clears it: the address shows again.
+        set("   ").await;
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM users WHERE display_name IS NULL")
+                .await,
+            1
+        );
+        let settings = app
+            .get("/users/settings", Some(&cookie))
+            .await
+            .text()
+            .await
+            .expect("page");
+        assert!(marked(&settings, "signed-in-email").contains("named@example.com"));
+        assert!(marked(&settings, "signed-in-name").is_empty());
     })
     .await;
 }

@@ -52,6 +52,8 @@ pub struct AccountData {
     pub id: String,
     /// The address.
     pub email: String,
+    /// The name it goes by, if one was chosen.
+    pub display_name: Option<String>,
     /// When it was confirmed.
     pub confirmed_at: Option<Timestamp>,
     /// An address asked for and not yet confirmed.
@@ -286,7 +288,7 @@ impl Account<'_> {
 
 async fn account(conn: &mut AnyConnection, user: &UserId) -> Result<AccountData> {
     Ok(sqlx::query_as(
-        "SELECT id, email, confirmed_at, pending_email, created_at, password_changed_at, \
+        "SELECT id, email, display_name, confirmed_at, pending_email, created_at, password_changed_at, \
          CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS has_password, deletion_scheduled_at \
          FROM users WHERE id = $1",
     )

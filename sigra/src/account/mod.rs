@@ -2,6 +2,7 @@
 //! the personal data export, and the forced password change an operator can require.
 
 mod deletion;
+mod display_name;
 mod email_change;
 mod export;
 mod password_change;

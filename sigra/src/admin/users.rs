@@ -177,6 +177,8 @@ pub struct UserRow {
     pub id: String,
     /// Its address.
     pub email: String,
+    /// The name it goes by, if one was chosen.
+    pub display_name: Option<String>,
     /// When it registered.
     pub created_at: Timestamp,
     /// When its address was confirmed.
@@ -206,7 +208,8 @@ pub struct UserList {
 
 /// The filters as bind values; the WHERE clause below names them `$1`…`$12`.
 const FILTERS: &str = "\
-    ($1 = '' OR u.email LIKE $2 ESCAPE '\\' OR u.id = $1) \
+    ($1 = '' OR u.email LIKE $2 ESCAPE '\\' OR LOWER(u.display_name) LIKE $2 ESCAPE '\\' \
+        OR u.id = $1) \
     AND ($3 = 0 OR ($3 = 1) = (u.confirmed_at IS NOT NULL)) \
     AND ($4 = 0 OR ($4 = 1) = (EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) \
         OR EXISTS (SELECT 1 FROM user_passkeys p WHERE p.user_id = u.id))) \
@@ -224,6 +227,7 @@ const FILTERS: &str = "\
 struct Row {
     id: String,
     email: String,
+    display_name: Option<String>,
     created_at: i64,
     confirmed_at: Option<i64>,
     authenticator_app: i64,
@@ -354,7 +358,7 @@ impl Admin<'_> {
             ),
         };
         let sql = format!(
-            "SELECT u.id, u.email, u.created_at, u.confirmed_at, u.locked_until, u.mfa_locked_until, \
+            "SELECT u.id, u.email, u.display_name, u.created_at, u.confirmed_at, u.locked_until, u.mfa_locked_until, \
              CASE WHEN EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at \
              IS NOT NULL) THEN 1 ELSE 0 END AS authenticator_app, \
              (SELECT COUNT(*) FROM user_passkeys p WHERE p.user_id = u.id) AS passkeys, \
@@ -421,6 +425,7 @@ impl Admin<'_> {
                         .max();
                     UserRow {
                         email: row.email,
+                        display_name: row.display_name,
                         created_at: Timestamp::from_millis(row.created_at),
                         confirmed_at: row.confirmed_at.map(Timestamp::from_millis),
                         authenticator_app: row.authenticator_app == 1,

@@ -58,6 +58,8 @@ crate::db::stored_enum! {
         EmailChangeConfirm = "account.email_change.confirm",
         /// A pending email change was cancelled. Actor: the user.
         EmailChangeCancel = "account.email_change.cancel",
+        /// The account's display name was set or cleared. Actor: the user. `cleared`.
+        DisplayNameChange = "account.display_name.change",
         /// Every other session of the user was ended. Actor: the user. `ended`.
         SessionRevokeOthers = "session.revoke_others",
         /// Too many wrong passwords locked the account. Target: the account. `minutes`,

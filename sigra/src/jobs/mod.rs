@@ -266,10 +266,22 @@ impl Jobs<'_> {
             .open(JobKind::SendEmail.as_str(), sealed)
             .ok_or("the payload does not open (altered, or sealed with another secret key)")?;
         let job: SendEmail = serde_json::from_slice(&payload).map_err(|e| e.to_string())?;
-        let content = self
-            .core
-            .templates()
-            .render(&self.core.config().app_name, &job.message);
+        // Read at delivery, so the greeting uses the name as it is now; without it (a database
+        // hiccup, an address with no account) the mail simply greets nobody by name.
+        let name = match self.core.db().acquire().await {
+            Ok(mut conn) => crate::users::store::display_name_at(&mut conn, &job.to)
+                .await
+                .ok()
+                .flatten(),
+            Err(_) => None,
+        };
+        let content = self.core.templates().render(
+            &self.core.config().app_name,
+            crate::mail::Recipient {
+                name: name.as_ref().map(crate::users::DisplayName::as_str),
+            },
+            &job.message,
+        );
         let email = OutgoingEmail {
             from: self.core.config().mail.from.clone(),
             to: job.to,

@@ -99,10 +99,13 @@ struct Filter {
     to: Option<String>,
 }
 
+/// Where the development mailbox lists its messages.
+pub const DEV_MAILBOX_PATH: &str = "/dev/mailbox";
+
 /// `/dev/mailbox` and the message pages.
 pub fn dev_mailbox_routes(mailbox: DevMailbox) -> Router {
     Router::new()
-        .route("/dev/mailbox", get(list_page))
+        .route(DEV_MAILBOX_PATH, get(list_page))
         .route("/dev/mailbox/{id}", get(message_page))
         .route("/dev/mailbox/{id}/html", get(html_part))
         .with_state(mailbox)
@@ -116,7 +119,8 @@ async fn list_page(State(mailbox): State<DevMailbox>, Query(filter): Query<Filte
         .iter()
         .map(|m| {
             format!(
-                "<tr><td>{}</td><td>{}</td><td><a href=\"/dev/mailbox/{}\">{}</a></td></tr>",
+                "<tr class=\"border-t border-slate-200 dark:border-slate-800\"><td class=\"py-2 pr-4 whitespace-nowrap text-slate-500 dark:text-slate-400\">{}</td>\
+                 <td class=\"py-2 pr-4 break-all\">{}</td><td class=\"py-2\"><a class=\"font-medium text-indigo-700 hover:underline dark:text-indigo-300\" href=\"/dev/mailbox/{}\">{}</a></td></tr>",
                 m.sent_at,
                 escape(&m.to),
                 escape(&m.id),
@@ -127,9 +131,12 @@ async fn list_page(State(mailbox): State<DevMailbox>, Query(filter): Query<Filte
     page(
         "Development mailbox",
         &format!(
-            "<h1>Development mailbox</h1><p>Mail the app sends in development lands here. \
-             {} message(s).</p><table><thead><tr><th>Sent</th><th>To</th><th>Subject</th></tr></thead>\
-             <tbody>{rows}</tbody></table>",
+            "<h1 class=\"mb-2 text-2xl font-semibold tracking-tight\">Development mailbox</h1>\
+             <p class=\"mb-6 text-slate-600 dark:text-slate-300\">Mail the app sends in development lands here, \
+             newest first. {} message(s).</p>\
+             <div class=\"overflow-x-auto rounded-xl border border-slate-200 bg-white p-4 dark:border-slate-800 dark:bg-slate-900\">\
+             <table class=\"w-full text-left text-sm\"><thead><tr><th class=\"pb-2 pr-4\">Sent</th><th class=\"pb-2 pr-4\">To</th>\
+             <th class=\"pb-2\">Subject</th></tr></thead><tbody>{rows}</tbody></table></div>",
             messages.len()
         ),
     )
@@ -140,9 +147,16 @@ async fn message_page(State(mailbox): State<DevMailbox>, Path(id): Path<String>)
         Ok(Some(m)) => page(
             &m.subject,
             &format!(
-                "<p><a href=\"/dev/mailbox\">All messages</a></p><h1>{}</h1><p>To {} · {}</p>\
-                 <h2>HTML</h2><iframe title=\"HTML part\" sandbox src=\"/dev/mailbox/{}/html\"></iframe>\
-                 <h2>Text</h2><pre data-testid=\"text-part\">{}</pre>",
+                "<p class=\"mb-4 text-sm\"><a class=\"font-medium text-indigo-700 hover:underline dark:text-indigo-300\" \
+                 href=\"/dev/mailbox\"><span aria-hidden=\"true\">← </span>All messages</a></p>\
+                 <h1 class=\"mb-1 text-2xl font-semibold tracking-tight\">{}</h1>\
+                 <p class=\"mb-6 text-sm text-slate-600 dark:text-slate-300\">To {} · {}</p>\
+                 <h2 class=\"mb-2 text-lg font-semibold\">HTML</h2>\
+                 <iframe title=\"HTML part\" sandbox src=\"/dev/mailbox/{}/html\" \
+                 class=\"mb-8 block h-[calc(100vh-10rem)] min-h-96 w-full rounded-xl border border-slate-200 bg-white dark:border-slate-800\"></iframe>\
+                 <h2 class=\"mb-2 text-lg font-semibold\">Text</h2>\
+                 <pre class=\"overflow-x-auto whitespace-pre-wrap rounded-xl border border-slate-200 bg-white p-4 text-sm dark:border-slate-800 dark:bg-slate-900\" \
+                 data-testid=\"text-part\">{}</pre>",
                 escape(&m.subject),
                 escape(&m.to),
                 m.sent_at,
@@ -181,8 +195,16 @@ async fn html_part(State(mailbox): State<DevMailbox>, Path(id): Path<String>) ->
 fn page(title: &str, body: &str) -> Response {
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\">\
+         <link rel=\"icon\" href=\"/favicon.svg\" type=\"image/svg+xml\">\
          <link rel=\"stylesheet\" href=\"/pkg/sigra.css\"></head>\
-         <body class=\"mx-auto max-w-4xl p-6 font-sans\"><main>{body}</main></body></html>",
+         <body class=\"min-h-screen bg-slate-50 font-sans text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100\">\
+         <header class=\"border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900\">\
+         <div class=\"mx-auto flex max-w-5xl items-center justify-between gap-3 px-4 py-3\">\
+         <a href=\"/\" class=\"text-lg font-semibold tracking-tight text-indigo-600 dark:text-indigo-400\">Sigra</a>\
+         <span class=\"rounded bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-900\">Development only</span></div></header>\
+         <main class=\"mx-auto max-w-5xl px-4 py-8\">{body}</main></body></html>",
         escape(title)
     ))
     .into_response()

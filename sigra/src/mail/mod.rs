@@ -11,7 +11,7 @@ use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
-pub use dev_mailbox::{dev_mailbox_routes, DevMailbox, StoredEmail};
+pub use dev_mailbox::{dev_mailbox_routes, DevMailbox, StoredEmail, DEV_MAILBOX_PATH};
 pub use smtp::SmtpMailer;
 
 /// A boxed future, so mailers can sit behind `dyn`.
@@ -350,8 +350,15 @@ pub struct RenderedEmail {
 
 /// How the host words each message (Sigra's `EmailTemplates` behaviour).
 pub trait EmailTemplates: Send + Sync + 'static {
-    /// Renders `message` for a product called `app_name`.
-    fn render(&self, app_name: &str, message: &Message) -> RenderedEmail;
+    /// Renders `message` to `to` for a product called `app_name`.
+    fn render(&self, app_name: &str, to: Recipient<'_>, message: &Message) -> RenderedEmail;
+}
+
+/// Who a message goes to, as far as its words need.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Recipient<'a> {
+    /// The display name of the account at that address, to greet them by.
+    pub name: Option<&'a str>,
 }
 
 /// Whole minutes of a token lifetime, for the wording of mail.

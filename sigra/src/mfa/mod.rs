@@ -121,6 +121,15 @@ pub struct MfaStatus {
     pub required: bool,
 }
 
+/// An account's second factors: two-factor authentication is on when it has either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecondFactors {
+    /// Whether an authenticator app is set up.
+    pub app: bool,
+    /// Passkeys registered (each also a second factor).
+    pub passkeys: u32,
+}
+
 /// Which second factors a pending log-in can finish with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SecondFactorOptions {
@@ -303,6 +312,21 @@ impl<'a> Mfa<'a> {
     pub async fn has_second_factor(&self, user: &UserId) -> Result<bool> {
         let mut conn = self.core.db().acquire().await?;
         store::has_second_factor(&mut conn, user).await
+    }
+
+    /// Which second factors the account has, for pages that say what "on" means.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn second_factors(&self, user: &UserId) -> Result<SecondFactors> {
+        let mut conn = self.core.db().acquire().await?;
+        let app = store::totp(&mut conn, user)
+            .await?
+            .is_some_and(|row| row.confirmed());
+        Ok(SecondFactors {
+            app,
+            passkeys: crate::passkeys::count(&mut conn, user).await?,
+        })
     }
 
     /// The second factors of a caller allowed `mfa:read` (never their secrets).

@@ -94,6 +94,7 @@ mod tests {
             user: User {
                 id: UserId::from_stored("u".to_owned()),
                 email: EmailAddress::parse("u@example.com").expect("valid"),
+                display_name: None,
                 confirmed_at: None,
                 created_at: Timestamp::from_millis(0),
                 pending_email: None,

@@ -100,6 +100,7 @@ struct FoundRow {
     impersonator_session_id: Option<String>,
     user_id: UserId,
     email: String,
+    display_name: Option<String>,
     confirmed_at: Option<Timestamp>,
     user_created_at: Timestamp,
     pending_email: Option<String>,
@@ -115,7 +116,7 @@ pub(crate) async fn find_by_token_hash(
         "SELECT s.id AS session_id, s.token_hash, s.token_issued_at, s.previous_token_expires_at, \
                 s.kind, s.created_at AS session_created_at, s.last_seen_at, \
                 s.expires_at, s.sudo_at, s.upgrade_to, s.first_factor, s.impersonator_user_id, \
-                s.impersonator_session_id, u.id AS user_id, u.email, u.confirmed_at, \
+                s.impersonator_session_id, u.id AS user_id, u.email, u.display_name, u.confirmed_at, \
                 u.created_at AS user_created_at, u.pending_email, u.must_change_password, \
                 u.deletion_scheduled_at \
          FROM user_sessions s JOIN users u ON u.id = s.user_id \
@@ -161,6 +162,7 @@ pub(crate) async fn find_by_token_hash(
         user: User {
             id: row.user_id,
             email,
+            display_name: crate::users::DisplayName::from_stored(row.display_name),
             confirmed_at: row.confirmed_at,
             created_at: row.user_created_at,
             pending_email: row.pending_email.and_then(|e| EmailAddress::parse(&e).ok()),

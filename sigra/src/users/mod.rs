@@ -1,5 +1,6 @@
 //! User accounts: the normalised email type, the account record, and registration.
 
+mod display_name;
 mod email;
 mod registration;
 pub(crate) mod store;
@@ -8,6 +9,7 @@ use std::fmt;
 
 use crate::clock::Timestamp;
 
+pub use display_name::{DisplayName, DisplayNameError};
 pub use email::{EmailAddress, EmailError};
 pub use registration::Registration;
 
@@ -49,6 +51,8 @@ pub struct User {
     pub id: UserId,
     /// The normalised email address.
     pub email: EmailAddress,
+    /// The name it goes by, if its owner chose one.
+    pub display_name: Option<DisplayName>,
     /// When the address was confirmed, if it was.
     pub confirmed_at: Option<Timestamp>,
     /// When the account was created.

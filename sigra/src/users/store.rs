@@ -351,6 +351,7 @@ pub(crate) struct Account {
 struct AccountRow {
     id: UserId,
     email: String,
+    display_name: Option<String>,
     confirmed_at: Option<Timestamp>,
     created_at: Timestamp,
     pending_email: Option<String>,
@@ -362,8 +363,8 @@ struct AccountRow {
 /// The account with this id, if it exists (and its stored email still parses).
 pub(crate) async fn account(conn: &mut AnyConnection, id: &UserId) -> Result<Option<Account>> {
     let row = sqlx::query_as::<_, AccountRow>(
-        "SELECT id, email, confirmed_at, created_at, pending_email, must_change_password, \
-                deletion_scheduled_at, token_epoch \
+        "SELECT id, email, display_name, confirmed_at, created_at, pending_email, \
+                must_change_password, deletion_scheduled_at, token_epoch \
          FROM users WHERE id = $1 AND deleted_at IS NULL",
     )
     .bind(id.as_str())
@@ -374,6 +375,7 @@ pub(crate) async fn account(conn: &mut AnyConnection, id: &UserId) -> Result<Opt
             user: super::User {
                 id: row.id,
                 email: EmailAddress::parse(&row.email).ok()?,
+                display_name: super::DisplayName::from_stored(row.display_name),
                 confirmed_at: row.confirmed_at,
                 created_at: row.created_at,
                 pending_email: row.pending_email.and_then(|e| EmailAddress::parse(&e).ok()),
@@ -383,6 +385,34 @@ pub(crate) async fn account(conn: &mut AnyConnection, id: &UserId) -> Result<Opt
             token_epoch: row.token_epoch,
         })
     }))
+}
+
+/// The display name of the live account at `email`, if it has one.
+pub(crate) async fn display_name_at(
+    conn: &mut AnyConnection,
+    email: &str,
+) -> Result<Option<super::DisplayName>> {
+    let name: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT display_name FROM users WHERE email = $1 AND deleted_at IS NULL",
+    )
+    .bind(email)
+    .fetch_optional(conn)
+    .await?;
+    Ok(super::DisplayName::from_stored(name.flatten()))
+}
+
+/// Sets the user's display name (`None` clears it).
+pub(crate) async fn set_display_name(
+    conn: &mut AnyConnection,
+    id: &UserId,
+    name: Option<&super::DisplayName>,
+) -> Result<()> {
+    sqlx::query("UPDATE users SET display_name = $1 WHERE id = $2")
+        .bind(name.map(super::DisplayName::as_str))
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Moves the user's token epoch on: every JWT issued before stops verifying, and every refresh

@@ -148,7 +148,7 @@ pub(super) async fn erase(
                 .map(|address| address.as_str().to_owned());
             sqlx::query(
                 "UPDATE users SET email = $2, deleted_email = $3, password_hash = NULL, \
-                 pending_email = NULL, token_epoch = token_epoch + 1, \
+                 pending_email = NULL, display_name = NULL, token_epoch = token_epoch + 1, \
                  mfa_trust_epoch = mfa_trust_epoch + 1 WHERE id = $1",
             )
             .bind(user.as_str())
