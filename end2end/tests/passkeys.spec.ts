@@ -16,6 +16,13 @@ async function virtualAuthenticator(context: BrowserContext, page: Page): Promis
       automaticPresenceSimulation: true,
     },
   });
+  // A page told so (see logInWithPasskey) acts as a browser without passkey autofill.
+  await page.addInitScript(() => {
+    const credential = (window as any).PublicKeyCredential;
+    if (credential && sessionStorage.getItem("e2e:no-autofill")) {
+      credential.isConditionalMediationAvailable = async () => false;
+    }
+  });
   return { cdp, id: authenticatorId };
 }
 
@@ -46,11 +53,17 @@ async function presence(authenticator: Authenticator, enabled: boolean) {
 
 /**
  * The passkey log-in. "autofill": the page's conditional request (the email field's passkey
- * suggestions) is answered as soon as it starts. "button": the user ignores the suggestions
- * and presses "Log in with a passkey", which cancels the conditional request first.
+ * suggestions) is answered as soon as it starts. "button": a browser without passkey autofill,
+ * where the user presses "Log in with a passkey".
  */
 async function logInWithPasskey(page: Page, authenticator: Authenticator, via: "autofill" | "button") {
   await presence(authenticator, via === "autofill");
+  // For the button, no autofill request waits on the page: once the authenticator may answer,
+  // a waiting one could take the answer before the click lands.
+  await page.evaluate(
+    (button) => (button ? sessionStorage.setItem("e2e:no-autofill", "1") : sessionStorage.removeItem("e2e:no-autofill")),
+    via === "button",
+  );
   await page.goto("/users/log-in");
   await hydrated(page);
   if (via === "button") {
