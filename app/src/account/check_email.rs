@@ -165,7 +165,8 @@ pub mod ssr {
         serde_json::from_slice(&json).ok()
     }
 
-    /// Forgets the address (a log-in succeeded: the browser no longer waits for a mail).
+    /// Forgets the address: at a log-in (the browser no longer waits for a mail) and a log-out
+    /// (the next person at this browser should not read it).
     pub fn forget() {
         crate::ssr::set_cookie(sigra::http::HostCookies::removal(COOKIE));
     }

@@ -122,6 +122,8 @@ pub async fn log_out() -> Result<(), UiError> {
         cx.sigra.auth().log_out(current, &cx.request).await?;
     }
     crate::ssr::set_cookie(sigra::http::clear_session_cookie());
+    // The next person at this browser should not read which address a mail went to.
+    super::check_email::ssr::forget();
     crate::flash::ssr::set(crate::flash::Flash::LoggedOut);
     leptos_axum::redirect(crate::paths::HOME);
     Ok(())

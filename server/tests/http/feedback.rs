@@ -166,6 +166,37 @@ async fn after_registering_the_next_page_names_the_address_and_sends_the_mail_ag
 }
 
 #[tokio::test]
+async fn logging_out_forgets_the_address_a_mail_was_asked_for() {
+    on_each_engine(|app: TestApp| async move {
+        let session = app.signed_in("leaving@example.com").await;
+        let asked = app
+            .post_form(
+                "/users/confirm/resend",
+                "/users/confirm",
+                &[("email", "leaving@example.com")],
+                Some(&session),
+            )
+            .await;
+        let reminder = cookie_pair(&asked, "__Host-sigra_sent_to").expect("remembered");
+        let out = app
+            .post_form(
+                "/users/log-out",
+                "/users/settings",
+                &[],
+                Some(&format!("{session}; {reminder}")),
+            )
+            .await;
+        assert!(
+            set_cookies(out.headers())
+                .iter()
+                .any(|c| c.starts_with("__Host-sigra_sent_to=;") && c.contains("Max-Age=0")),
+            "the log-out clears the reminder"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn sending_again_answers_the_same_for_an_address_without_an_account() {
     on_each_engine(|app: TestApp| async move {
         app.register("real@example.com", CANARY_PASSWORD).await;
