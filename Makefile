@@ -14,7 +14,7 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TEST_RUSTFLAGS := --cfg erase_components
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup setup-dev dev test test-rust e2e build-site bench lint deny \
+.PHONY: help setup setup-dev dev test test-rust e2e build-site bench lint deny rename \
         rust-target wasm-bindgen cargo-leptos cargo-deny chromium redis test-tools
 
 help:
@@ -27,6 +27,7 @@ help:
 	@echo "make lint        rustfmt, clippy, and the supply-chain gate (make deny)"
 	@echo "make deny        cargo-deny: advisories (offline snapshot), licences, duplicates, sources"
 	@echo "make setup       install the build and test tools that are missing"
+	@echo "make rename NAME=\"Acme Cloud\"  make the template your project (name, cookies, token prefix, sender)"
 
 setup: rust-target node_modules/.package-lock.json wasm-bindgen chromium redis test-tools
 
@@ -40,12 +41,18 @@ test: setup test-rust e2e
 test-rust: test-tools node_modules/.package-lock.json
 	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: TEST_POSTGRES_URL is unset, so the HTTP tests run on SQLite only (CI runs them on PostgreSQL too)."
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p sigra-errors -p sigra -p app -p server --features sigra/testing,app/ssr,server/testing
+	scripts/test-rename.sh
 	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: the PostgreSQL pass was skipped (TEST_POSTGRES_URL is unset)."
 
 e2e: setup build-site
 	scripts/e2e.sh
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then E2E_DATABASE=postgres scripts/e2e.sh; \
 	else echo "NOTE: the browser suite ran on SQLite only (TEST_POSTGRES_URL is unset)."; fi
+
+# Makes the template a new project: make rename NAME="Acme Cloud" [MAIL_FROM="Acme <no-reply@acme.example>"]
+rename:
+	@[ -n "$(NAME)" ] || { echo 'usage: make rename NAME="Acme Cloud" [MAIL_FROM="Acme <no-reply@acme.example>"]' >&2; exit 2; }
+	scripts/rename.sh "$(NAME)" $(if $(MAIL_FROM),--mail-from "$(MAIL_FROM)")
 
 build-site: rust-target node_modules/.package-lock.json wasm-bindgen
 	scripts/build-site.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Playwright suite in system Chromium against the release build: starts the server on
-# a free port (and a second process of it on the same database) with a fresh SQLite database (and a real OpenID provider beside it), waits until
+# a free port (and a second process of it on the same database, and a third with every optional
+# capability switched off) with a fresh SQLite database (and a real OpenID provider beside it), waits until
 # it is ready, runs the tests, stops them.
 # Every browser test comes from 127.0.0.1, so the per-address auth rate limit is lifted here
 # (the HTTP tests cover it). The cloned-passkey test looks at the `warn` policy's record of a
@@ -41,6 +42,7 @@ cleanup() {
   set +e
   if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
   if [ -n "${pid2:-}" ]; then kill "$pid2" 2>/dev/null; wait "$pid2" 2>/dev/null; fi
+  if [ -n "${pid3:-}" ]; then kill "$pid3" 2>/dev/null; wait "$pid3" 2>/dev/null; fi
   if [ -n "${op_pid:-}" ]; then kill "$op_pid" 2>/dev/null; wait "$op_pid" 2>/dev/null; fi
   if [ -n "$schema" ]; then
     psql -q "$TEST_POSTGRES_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
@@ -101,9 +103,28 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$port2/ready" >/dev/null || { echo "the second server never became ready" >&2; cat "$workdir/server2.log" >&2; exit 1; }
 
+# The smallest configuration, every optional capability switched off, as a third process on
+# the same database with its own address: the capability test looks at what is gone.
+port3=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+capabilities_off=()
+for capability in MAGIC_LINKS PASSKEYS OAUTH SECOND_FACTORS ORGANIZATIONS ADMIN API_TOKENS JWT; do
+  capabilities_off+=("SIGRA_CAPABILITIES_$capability=false")
+done
+LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$port3" \
+  DATABASE_URL="$database_url" SIGRA_BASE_URL="http://localhost:$port3" \
+  SIGRA_SECRET_KEY="$secret" RUST_LOG="${RUST_LOG:-info}" \
+  SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_JOBS_RUN_IN_PROCESS=false \
+  env "${op_env[@]}" "${capabilities_off[@]}" "$binary" serve >"$workdir/server3.log" 2>&1 &
+pid3=$!
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$port3/ready" >/dev/null 2>&1; then break; fi
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$port3/ready" >/dev/null || { echo "the smallest server never became ready" >&2; cat "$workdir/server3.log" >&2; exit 1; }
+
 set +e
 # The admin tests grant the admin area with the operator's command, on the same database.
-E2E_BASE_URL="http://localhost:$port" E2E_SECOND_URL="http://localhost:$port2" E2E_DATABASE_URL="$database_url" E2E_SERVER_BINARY="$PWD/$binary" \
+E2E_BASE_URL="http://localhost:$port" E2E_SECOND_URL="http://localhost:$port2" E2E_SMALLEST_URL="http://localhost:$port3" E2E_DATABASE_URL="$database_url" E2E_SERVER_BINARY="$PWD/$binary" \
   playwright test -c end2end "$@" 2>&1 | tee "$workdir/playwright.log"
 status=${PIPESTATUS[0]}
 set -e

@@ -47,15 +47,11 @@ pub async fn home_overview() -> Result<HomeView, UiError> {
     let account = match &cx.current {
         Some(current) => {
             let user = current.user();
-            let factors = cx.sigra.mfa().second_factors(&user.id).await?;
             let sessions = cx.sigra.sessions().list_sessions(current).await?.len();
             Some(AccountGlance {
                 email: user.email.to_string(),
                 confirmed: user.confirmed_at.is_some(),
-                second_factors: SecondFactorsView {
-                    app: factors.app,
-                    passkeys: factors.passkeys,
-                },
+                second_factors: SecondFactorsView::of(&cx, &user.id).await?,
                 sessions,
             })
         }

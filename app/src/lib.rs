@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod capabilities;
 pub mod clipboard;
 pub mod components;
 #[cfg(feature = "ssr")]
@@ -27,6 +28,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use crate::capabilities::{page_when, Switches};
 use crate::components::layout::Layout;
 use crate::pages::{
     AccountsSettingsPage, AdminAuditPage, AdminOrganizationAuditPage, AdminOrganizationPage,
@@ -73,6 +75,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    capabilities::provide_switches();
+    let site_name = capabilities::use_site_name();
     plain_forms::provide_failed_post();
     // Effects run only in the browser, once the page is interactive: tests and styles can tell
     // a hydrated page from a server-rendered one.
@@ -82,7 +86,7 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Title formatter=|page: String| format!("{page} · Sigra") />
+        <Title formatter=move |page: String| format!("{page} · {site_name}") />
         <Router>
             <Layout>
                 <Routes fallback=NotFound>
@@ -97,36 +101,36 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/check-email") view=CheckEmailPage ssr=SsrMode::Async />
                     <Route path=path!("/users/sessions") view=SessionsPage ssr=SsrMode::Async />
                     <Route path=path!("/users/sudo") view=SudoPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/mfa") view=MfaPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings/security") view=SecuritySettingsPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings/api-tokens") view=ApiTokensPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/mfa") view=page_when(Switches::any_second_factor, MfaPage) ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/security") view=page_when(Switches::any_second_factor, SecuritySettingsPage) ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/api-tokens") view=page_when(|s| s.api_tokens, ApiTokensPage) ssr=SsrMode::Async />
                     <Route path=path!("/users/settings/delete") view=DeleteAccountPage ssr=SsrMode::Async />
                     <Route path=path!("/users/settings/export") view=ExportDataPage ssr=SsrMode::Async />
                     <Route path=path!("/users/reactivation") view=ReactivationPage ssr=SsrMode::Async />
                     <Route path=path!("/users/confirm") view=ConfirmPage ssr=SsrMode::Async />
                     <Route path=path!("/users/confirm/link") view=ConfirmLinkPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/log-in/link") view=LogInLinkPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/log-in/link") view=page_when(|s| s.magic_links, LogInLinkPage) ssr=SsrMode::Async />
                     <Route path=path!("/users/reset-password") view=ResetRequestPage ssr=SsrMode::Async />
                     <Route path=path!("/users/reset-password/choose") view=ResetChoosePage ssr=SsrMode::Async />
                     <Route path=path!("/users/settings/confirm-email/link") view=ConfirmEmailChangePage ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings/accounts") view=AccountsSettingsPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/oauth/link") view=OAuthLinkPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/oauth/email") view=OAuthEmailPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/oauth/error") view=OAuthErrorPage ssr=SsrMode::Async />
-                    <Route path=path!("/organizations") view=OrganizationsPage ssr=SsrMode::Async />
-                    <Route path=path!("/organizations/new") view=NewOrganizationPage ssr=SsrMode::Async />
-                    <Route path=path!("/organizations/:slug") view=OrganizationPage ssr=SsrMode::Async />
-                    <Route path=path!("/organizations/:slug/members") view=MembersPage ssr=SsrMode::Async />
-                    <Route path=path!("/organizations/:slug/projects") view=ProjectsPage ssr=SsrMode::Async />
-                    <Route path=path!("/organizations/:slug/settings") view=OrganizationSettingsPage ssr=SsrMode::Async />
-                    <Route path=path!("/invitations/accept") view=InvitationPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin") view=AdminOverviewPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/organizations") view=AdminOrganizationsPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/organizations/:slug") view=AdminOrganizationPage ssr=SsrMode::Async />
-                    <Route path=path!("/admin/organizations/:slug/audit") view=AdminOrganizationAuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/accounts") view=page_when(|s| s.oauth, AccountsSettingsPage) ssr=SsrMode::Async />
+                    <Route path=path!("/users/oauth/link") view=page_when(|s| s.oauth, OAuthLinkPage) ssr=SsrMode::Async />
+                    <Route path=path!("/users/oauth/email") view=page_when(|s| s.oauth, OAuthEmailPage) ssr=SsrMode::Async />
+                    <Route path=path!("/users/oauth/error") view=page_when(|s| s.oauth, OAuthErrorPage) ssr=SsrMode::Async />
+                    <Route path=path!("/organizations") view=page_when(|s| s.organizations, OrganizationsPage) ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/new") view=page_when(|s| s.organizations, NewOrganizationPage) ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/:slug") view=page_when(|s| s.organizations, OrganizationPage) ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/:slug/members") view=page_when(|s| s.organizations, MembersPage) ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/:slug/projects") view=page_when(|s| s.organizations, ProjectsPage) ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/:slug/settings") view=page_when(|s| s.organizations, OrganizationSettingsPage) ssr=SsrMode::Async />
+                    <Route path=path!("/invitations/accept") view=page_when(|s| s.organizations, InvitationPage) ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=page_when(|s| s.admin, AdminOverviewPage) ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=page_when(|s| s.admin, AdminUsersPage) ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view=page_when(|s| s.admin, AdminUserPage) ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=page_when(|s| s.admin, AdminAuditPage) ssr=SsrMode::Async />
+                    <Route path=path!("/admin/organizations") view=page_when(Switches::organization_admin, AdminOrganizationsPage) ssr=SsrMode::Async />
+                    <Route path=path!("/admin/organizations/:slug") view=page_when(Switches::organization_admin, AdminOrganizationPage) ssr=SsrMode::Async />
+                    <Route path=path!("/admin/organizations/:slug/audit") view=page_when(Switches::organization_admin, AdminOrganizationAuditPage) ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

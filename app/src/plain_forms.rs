@@ -96,21 +96,17 @@ pub mod ssr {
     use axum::extract::{Request, State};
     use axum::middleware::Next;
     use axum::response::Response;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
     use http::header::{ACCEPT, CONTENT_TYPE, LOCATION, SET_COOKIE};
-    use http::request::Parts;
     use http::{HeaderValue, Method};
     use leptos::prelude::*;
-    use sigra::http::HostCookies;
     use sigra::Sigra;
 
     use super::FailedPost;
-    use crate::ssr::set_cookie;
+    use crate::ssr::SignedJsonCookie;
 
-    const COOKIE: &str = "__Host-sigra_failed_post";
     /// Long enough to survive the redirect, short enough not to surprise later.
-    const LIFETIME: Duration = Duration::from_secs(60);
+    const COOKIE: SignedJsonCookie =
+        SignedJsonCookie::new("__Host-sigra_failed_post", Duration::from_secs(60));
     /// Browsers keep cookies up to 4 KiB; typed values past this are not kept.
     const MAX_TYPED_BYTES: usize = 1536;
     /// Form posts are small; the router's body limit is the same.
@@ -130,9 +126,9 @@ pub mod ssr {
         let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
             return next.run(Request::from_parts(parts, Body::empty())).await;
         };
-        let typed = typed_values(&bytes);
+        // The handler reads a shared copy; what was typed is read only if the post failed.
         let mut response = next
-            .run(Request::from_parts(parts, Body::from(bytes)))
+            .run(Request::from_parts(parts, Body::from(bytes.clone())))
             .await;
         let location = response
             .headers()
@@ -144,14 +140,11 @@ pub mod ssr {
         let failed = FailedPost {
             path,
             error,
-            values: typed,
+            values: typed_values(&bytes),
         };
-        let Ok(json) = serde_json::to_vec(&failed) else {
+        let Some(cookie) = COOKIE.header(&sigra, &failed) else {
             return response;
         };
-        let cookie = sigra
-            .cookies()
-            .signed(COOKIE, &URL_SAFE_NO_PAD.encode(json), LIFETIME);
         if let Ok(clean) = HeaderValue::from_str(&clean) {
             let headers = response.headers_mut();
             headers.insert(LOCATION, clean);
@@ -162,13 +155,7 @@ pub mod ssr {
 
     /// Reads (and clears) the failed post this request carries, if its signature holds.
     pub(super) fn take() -> Option<FailedPost> {
-        let parts = use_context::<Parts>()?;
-        sigra::http::find_cookie(&parts.headers, COOKIE)?;
-        set_cookie(HostCookies::removal(COOKIE));
-        let sigra = use_context::<Sigra>()?;
-        let encoded = sigra.cookies().verified(&parts.headers, COOKIE)?;
-        let json = URL_SAFE_NO_PAD.decode(encoded).ok()?;
-        serde_json::from_slice(&json).ok()
+        COOKIE.take(&use_context::<Sigra>()?)
     }
 
     /// Whether a field's value may be kept across a failed post: never a secret.

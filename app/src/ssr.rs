@@ -46,6 +46,11 @@ pub async fn context() -> Result<ServerContext, UiError> {
 }
 
 impl ServerContext {
+    /// The optional capabilities this deployment offers.
+    pub fn switches(&self) -> crate::capabilities::Switches {
+        crate::capabilities::ssr::switches(&self.sigra.config().capabilities)
+    }
+
     /// The signed-in user's proof.
     ///
     /// # Errors
@@ -142,6 +147,59 @@ pub fn sigra_builder(config: sigra::config::Config) -> sigra::SigraBuilder {
 pub fn set_cookie(value: HeaderValue) {
     if let Some(response) = use_context::<ResponseOptions>() {
         response.append_header(SET_COOKIE, value);
+    }
+}
+
+/// A value this browser carries between requests: JSON, base64url-encoded, in a signed
+/// `__Host-` cookie, so nobody can forge or alter it (it is not secret: never put one there).
+pub struct SignedJsonCookie {
+    name: &'static str,
+    lifetime: std::time::Duration,
+}
+
+impl SignedJsonCookie {
+    /// The cookie `name`, kept for `lifetime`.
+    pub const fn new(name: &'static str, lifetime: std::time::Duration) -> Self {
+        Self { name, lifetime }
+    }
+
+    /// The `Set-Cookie` value that keeps `value` (`None` if it does not serialise).
+    pub fn header<T: serde::Serialize>(&self, sigra: &Sigra, value: &T) -> Option<HeaderValue> {
+        use base64::Engine as _;
+        let json = serde_json::to_vec(value).ok()?;
+        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        Some(sigra.cookies().signed(self.name, &encoded, self.lifetime))
+    }
+
+    /// Keeps `value` in this browser, on the current response.
+    pub fn set<T: serde::Serialize>(&self, sigra: &Sigra, value: &T) {
+        if let Some(header) = self.header(sigra, value) {
+            set_cookie(header);
+        }
+    }
+
+    /// The value this request carries, if its signature holds.
+    pub fn read<T: serde::de::DeserializeOwned>(&self, sigra: &Sigra) -> Option<T> {
+        use base64::Engine as _;
+        let parts = use_context::<Parts>()?;
+        let encoded = sigra.cookies().verified(&parts.headers, self.name)?;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded)
+            .ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+
+    /// The value this request carries, removed from the browser: it is read once.
+    pub fn take<T: serde::de::DeserializeOwned>(&self, sigra: &Sigra) -> Option<T> {
+        let parts = use_context::<Parts>()?;
+        sigra::http::find_cookie(&parts.headers, self.name)?;
+        self.forget();
+        self.read(sigra)
+    }
+
+    /// Removes it from this browser.
+    pub fn forget(&self) {
+        set_cookie(sigra::http::HostCookies::removal(self.name));
     }
 }
 

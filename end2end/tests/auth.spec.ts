@@ -60,7 +60,7 @@ for (const js of [true, false]) {
       if (js) {
         // The log-in happened in the hydrated page: no full page load replaced it.
         await page.evaluate(() => ((window as any).__stillHere = true));
-        await page.getByRole("link", { name: "Sigra" }).click();
+        await page.getByRole("navigation", { name: "Main" }).getByRole("link").first().click();
         await expect(page).toHaveURL(/\/$/);
         expect(await page.evaluate(() => (window as any).__stillHere)).toBe(true);
         await page.getByRole("link", { name: "Settings" }).click();

@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sigra::api_tokens::{ApiTokenSummary, TokenRequest};
 use sigra::clock::Timestamp;
+use sigra::config::{Capabilities, Capability};
 use sigra::db::paging::PageRequest;
 use sigra::http::scopes::{
     ApiTokensRead, ApiTokensWrite, MfaRead, ProfileRead, SessionsRead, SessionsWrite,
@@ -650,39 +651,48 @@ impl Modify for Credentials {
 }
 
 /// The API routes and their document, from one list: a route exists exactly when it is
-/// documented.
-fn documented() -> (Router<Sigra>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// documented, and only when its capability is on.
+fn documented(capabilities: &Capabilities) -> (Router<Sigra>, utoipa::openapi::OpenApi) {
+    let on = |capability| capabilities.has(capability);
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(me))
         .routes(routes!(sessions))
         .routes(routes!(revoke_session))
-        .routes(routes!(mfa))
-        .routes(routes!(list_tokens, create_token, revoke_all_tokens))
-        .routes(routes!(current_token, revoke_current_token))
-        .routes(routes!(revoke_token))
-        .routes(routes!(token))
-        .routes(routes!(passkey_options))
-        .routes(routes!(exchange_mfa))
-        .routes(routes!(refresh))
-        .routes(routes!(revoke))
-        .routes(routes!(jwks))
-        .split_for_parts()
+        .routes(routes!(mfa));
+    if on(Capability::ApiTokens) {
+        api = api
+            .routes(routes!(list_tokens, create_token, revoke_all_tokens))
+            .routes(routes!(current_token, revoke_current_token))
+            .routes(routes!(revoke_token));
+    }
+    if on(Capability::Jwt) {
+        api = api
+            .routes(routes!(token))
+            .routes(routes!(exchange_mfa))
+            .routes(routes!(refresh))
+            .routes(routes!(revoke))
+            .routes(routes!(jwks));
+        if on(Capability::Passkeys) {
+            api = api.routes(routes!(passkey_options));
+        }
+    }
+    api.split_for_parts()
 }
 
-/// The OpenAPI 3.1 document of the API.
+/// The OpenAPI 3.1 document of the API with every capability on.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented().1
+    documented(&Capabilities::default()).1
 }
 
-/// `GET /api/v1/openapi.json`.
-async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(openapi())
+/// `GET /api/v1/openapi.json`: what this deployment serves.
+async fn openapi_json(State(sigra): State<Sigra>) -> Json<utoipa::openapi::OpenApi> {
+    Json(documented(&sigra.config().capabilities).1)
 }
 
 /// The API routes (behind the cross-site check and credential resolution; the JWKS is
 /// public anyway).
 pub fn routes<S: Clone + Send + Sync + 'static>(sigra: Sigra) -> Router<S> {
-    documented()
+    documented(&sigra.config().capabilities)
         .0
         .route("/api/v1/openapi.json", axum::routing::get(openapi_json))
         .with_state(sigra)

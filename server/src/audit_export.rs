@@ -19,17 +19,22 @@ use sigra::http::AppError;
 use sigra::sessions::Authenticated;
 use sigra::Sigra;
 
+use app::capabilities::Switches;
 use app::paths;
 
-/// The export routes.
-pub fn routes<S: Clone + Send + Sync + 'static>(sigra: Sigra) -> Router<S> {
-    Router::new()
-        .route(paths::ADMIN_AUDIT_EXPORT, get(export))
-        .route(
+/// The export routes of the admin area (the organization lens's only with organizations).
+pub fn routes<S: Clone + Send + Sync + 'static>(sigra: Sigra, switches: Switches) -> Router<S> {
+    let mut router = Router::new();
+    if switches.admin {
+        router = router.route(paths::ADMIN_AUDIT_EXPORT, get(export));
+    }
+    if switches.organization_admin() {
+        router = router.route(
             &paths::admin_organization_audit_export("{slug}"),
             get(export_lens),
-        )
-        .layer(Extension(sigra))
+        );
+    }
+    router.layer(Extension(sigra))
 }
 
 /// Who may read the export, and so which events it holds.

@@ -30,6 +30,7 @@ use sigra::Sigra;
 use tokio::sync::watch;
 
 use app::flash::Flash;
+use app::capabilities::Switches;
 use app::paths;
 
 /// A comment this often keeps proxies from closing a quiet stream.
@@ -53,11 +54,18 @@ impl Draining {
 }
 
 /// The live routes.
-pub fn routes<S: Clone + Send + Sync + 'static>(sigra: Sigra, draining: Draining) -> Router<S> {
-    Router::new()
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    sigra: Sigra,
+    draining: Draining,
+    switches: Switches,
+) -> Router<S> {
+    let mut router = Router::new()
         .route(paths::LIVE_SESSION, get(session_events))
-        .route(paths::LIVE_ADMIN, get(admin_events))
-        .route(paths::SESSION_ENDED, get(session_ended))
+        .route(paths::SESSION_ENDED, get(session_ended));
+    if switches.admin {
+        router = router.route(paths::LIVE_ADMIN, get(admin_events));
+    }
+    router
         .layer(Extension(sigra))
         .layer(Extension(draining))
 }

@@ -13,7 +13,7 @@ use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes as _};
 use sigra::http::{
     encode_refusals, enforce_required_steps, limit_guest_auth, link_landing_routes, log_errors,
     reject_cross_site, resolve_client_ip, resolve_session, security_headers, GuestAuthLimit,
-    HeaderPolicy, HostErrors, RequiredSteps,
+    HeaderPolicy, HostErrors, MailedLink, RequiredSteps,
 };
 use sigra::Sigra;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -45,23 +45,37 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions, draining: Draining) -
         leptos_options.site_root, leptos_options.site_pkg_dir
     );
 
-    let app_routes = Router::new()
+    // A capability switched off has no routes: its pages render "not found", its server
+    // functions answer 404, and the routes below are never mounted.
+    let switches = app::capabilities::ssr::switches(&sigra.config().capabilities);
+    let mut app_routes = Router::new()
         .leptos_routes_with_context(&leptos_options, ROUTES.clone(), context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
         .merge(crate::api::routes(sigra.clone()))
-        .merge(crate::oauth::routes(sigra.clone()))
         .merge(crate::export::routes(sigra.clone()))
-        .merge(crate::audit_export::routes(sigra.clone()))
-        .merge(crate::live::routes(sigra.clone(), draining))
-        .merge(link_landing_routes())
+        .merge(crate::audit_export::routes(sigra.clone(), switches))
+        .merge(crate::live::routes(sigra.clone(), draining, switches))
+        .merge(link_landing_routes(|link| match link {
+            MailedLink::MagicLink => switches.magic_links,
+            MailedLink::Invitation => switches.organizations,
+            _ => true,
+        }));
+    if switches.oauth {
+        app_routes = app_routes.merge(crate::oauth::routes(sigra.clone()));
+    }
+    let app_routes = app_routes
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,
         ))
         .layer(from_fn_with_state(
             sigra.clone(),
             app::plain_forms::ssr::move_failures_out_of_the_address,
+        ))
+        .layer(from_fn_with_state(
+            sigra.clone(),
+            app::capabilities::ssr::hide_switched_off,
         ))
         .layer(from_fn_with_state(
             RequiredSteps {

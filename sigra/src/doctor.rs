@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::config::Capability;
 use crate::db::Backend;
 use crate::mail::{Message, OutgoingEmail};
 use crate::users::EmailAddress;
@@ -81,15 +82,22 @@ impl Sigra {
         )];
         checks.extend(self.database_checks().await);
         checks.extend(self.mail_checks(test_mail_to).await);
-        checks.push(Check::new(
-            "passkeys",
-            Verdict::Ok,
-            format!(
-                "relying party {} for {}",
-                config.passkeys.rp_id, config.passkeys.origin
-            ),
-        ));
-        for provider in &config.oauth.providers {
+        if config.capabilities.has(Capability::Passkeys) {
+            checks.push(Check::new(
+                "passkeys",
+                Verdict::Ok,
+                format!(
+                    "relying party {} for {}",
+                    config.passkeys.rp_id, config.passkeys.origin
+                ),
+            ));
+        }
+        let providers = if config.capabilities.has(Capability::OAuth) {
+            config.oauth.providers.as_slice()
+        } else {
+            &[]
+        };
+        for provider in providers {
             let name = format!("oauth {}", provider.name);
             checks.push(match self.oauth().check_provider(provider).await {
                 Ok(detail) => Check::new(name, Verdict::Ok, detail),
@@ -191,32 +199,54 @@ impl Sigra {
         checks
     }
 
-    /// What is turned on, in one line.
+    /// What is turned on and off, in one line.
     fn enabled(&self) -> String {
         let config = self.inner.core.config();
-        let providers: Vec<&str> = config
-            .oauth
-            .providers
-            .iter()
-            .map(|p| p.name.as_str())
+        let capabilities = &config.capabilities;
+        let describe = |capability: Capability| match capability {
+            Capability::MagicLinks => "magic links".to_owned(),
+            Capability::Passkeys => "passkeys".to_owned(),
+            Capability::OAuth => {
+                let providers: Vec<&str> = config
+                    .oauth
+                    .providers
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect();
+                if providers.is_empty() {
+                    "sign-in providers (none configured)".to_owned()
+                } else {
+                    format!("sign-in providers ({})", providers.join(", "))
+                }
+            }
+            Capability::SecondFactors if config.mfa.required => {
+                "authenticator apps (required)".to_owned()
+            }
+            Capability::SecondFactors => "authenticator apps".to_owned(),
+            Capability::Organizations => "organizations".to_owned(),
+            Capability::Admin => "admin area".to_owned(),
+            Capability::ApiTokens => format!("API tokens (prefix {})", config.api_tokens.prefix),
+            Capability::Jwt => format!("JWT ({})", config.jwt.algorithm.as_str()),
+        };
+        let on: Vec<String> = std::iter::once("passwords".to_owned())
+            .chain(
+                Capability::ALL
+                    .into_iter()
+                    .filter(|c| capabilities.has(*c))
+                    .map(describe),
+            )
             .collect();
+        let off: Vec<&str> = capabilities.off().map(Capability::name).collect();
         format!(
-            "passwords, magic links, passkeys, authenticator apps{}; confirmation {:?}; \
-             sign-in providers: {}; API tokens (prefix {}); JWT {}; session cache {:?}; \
-             rate limits in {:?}; deletion after {} days ({})",
-            if config.mfa.required {
-                " (required)"
+            "on: {}; off: {}; confirmation {:?}; session cache {:?}; rate limits in {:?}; \
+             deletion after {} days ({})",
+            on.join(", "),
+            if off.is_empty() {
+                "nothing".to_owned()
             } else {
-                ""
+                off.join(", ")
             },
             config.confirmation,
-            if providers.is_empty() {
-                "none".to_owned()
-            } else {
-                providers.join(", ")
-            },
-            config.api_tokens.prefix,
-            config.jwt.algorithm.as_str(),
             config.sessions.cache,
             config.rate_limit.backend,
             config.deletion.grace_period.as_secs() / 86_400,

@@ -86,19 +86,15 @@ pub mod ssr {
 
     use std::time::Duration;
 
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
-    use http::request::Parts;
-    use leptos::prelude::*;
     use sigra::Sigra;
 
     use super::SentMail;
     use crate::error::UiError;
-    use crate::ssr::ServerContext;
+    use crate::ssr::{ServerContext, SignedJsonCookie};
 
-    const COOKIE: &str = "__Host-sigra_sent_to";
     /// A mailed link lasts at most an hour; the reminder no longer.
-    const LIFETIME: Duration = Duration::from_secs(60 * 60);
+    const COOKIE: SignedJsonCookie =
+        SignedJsonCookie::new("__Host-sigra_sent_to", Duration::from_secs(60 * 60));
 
     /// Asks the core for `mail` to `address`, remembers the address in this browser and sends
     /// it to the check-email page with the message for that mail.
@@ -147,27 +143,17 @@ pub mod ssr {
 
     /// Remembers in this browser that `mail` was asked for `address`.
     pub fn remember(sigra: &Sigra, mail: SentMail, address: &str) {
-        let Ok(json) = serde_json::to_vec(&(mail, address.trim())) else {
-            return;
-        };
-        crate::ssr::set_cookie(sigra.cookies().signed(
-            COOKIE,
-            &URL_SAFE_NO_PAD.encode(json),
-            LIFETIME,
-        ));
+        COOKIE.set(sigra, &(mail, address.trim()));
     }
 
     /// The mail last asked for in this browser and its address, if the reminder is genuine.
     pub fn remembered(sigra: &Sigra) -> Option<(SentMail, String)> {
-        let parts = use_context::<Parts>()?;
-        let encoded = sigra.cookies().verified(&parts.headers, COOKIE)?;
-        let json = URL_SAFE_NO_PAD.decode(encoded).ok()?;
-        serde_json::from_slice(&json).ok()
+        COOKIE.read(sigra)
     }
 
     /// Forgets the address: at a log-in (the browser no longer waits for a mail) and a log-out
     /// (the next person at this browser should not read it).
     pub fn forget() {
-        crate::ssr::set_cookie(sigra::http::HostCookies::removal(COOKIE));
+        COOKIE.forget();
     }
 }

@@ -15,10 +15,11 @@ pub async fn mfa_challenge() -> Result<MfaChallengeView, UiError> {
         .as_ref()
         .ok_or_else(|| crate::ssr::fail(UiError::Unauthenticated))?;
     let options = cx.sigra.mfa().second_factor_options(pending).await?;
+    let switches = cx.switches();
     Ok(MfaChallengeView {
         trust_days: cx.sigra.config().mfa.trust_duration.as_secs() / 86_400,
-        totp: options.totp,
-        passkey: options.passkey,
+        totp: options.totp && switches.second_factors,
+        passkey: options.passkey && switches.passkeys,
     })
 }
 

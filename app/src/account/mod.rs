@@ -2,18 +2,18 @@
 //! they send to the browser. Pages create their actions themselves, inside the router, so that
 //! without JavaScript an error carried back in the URL reaches the form that caused it.
 
-mod api_tokens;
+pub(crate) mod api_tokens;
 pub mod check_email;
-mod confirmation;
-mod deletion;
-mod export;
-mod mfa;
-mod oauth;
-mod passkeys;
-mod recovery;
-mod security;
-mod session;
-mod settings;
+pub(crate) mod confirmation;
+pub(crate) mod deletion;
+pub(crate) mod export;
+pub(crate) mod mfa;
+pub(crate) mod oauth;
+pub(crate) mod passkeys;
+pub(crate) mod recovery;
+pub(crate) mod security;
+pub(crate) mod session;
+pub(crate) mod settings;
 
 use serde::{Deserialize, Serialize};
 
@@ -338,6 +338,20 @@ pub struct SecondFactorsView {
 }
 
 impl SecondFactorsView {
+    /// The factors of `user` that count here: those of the capabilities switched on.
+    #[cfg(feature = "ssr")]
+    pub async fn of(
+        cx: &crate::ssr::ServerContext,
+        user: &sigra::users::UserId,
+    ) -> Result<Self, crate::error::UiError> {
+        let factors = cx.sigra.mfa().second_factors(user).await?;
+        let switches = cx.switches();
+        Ok(Self {
+            app: factors.app && switches.second_factors,
+            passkeys: if switches.passkeys { factors.passkeys } else { 0 },
+        })
+    }
+
     /// "Off", or "On: " and what makes it so.
     pub fn summary(self) -> String {
         let passkeys = match self.passkeys {

@@ -161,12 +161,13 @@ pub async fn sudo_options() -> Result<SudoWays, UiError> {
         .iter()
         .map(|identity| identity.provider.clone())
         .collect();
+    let switches = cx.switches();
     Ok(SudoWays {
         password: methods.password,
-        passkey: methods.passkeys > 0,
+        passkey: switches.passkeys && methods.passkeys > 0,
         providers: provider_views(&cx.sigra)
             .into_iter()
-            .filter(|p| p.reauthenticates && linked.contains(&p.name))
+            .filter(|p| switches.oauth && p.reauthenticates && linked.contains(&p.name))
             .collect(),
     })
 }

@@ -145,17 +145,20 @@ pub async fn signed_in_as() -> Result<Option<String>, UiError> {
 pub async fn session_state() -> Result<SessionSnapshot, UiError> {
     let cx = crate::ssr::context().await?;
     let user = cx.current.as_ref().map(|current| current.user());
+    let switches = cx.switches();
     let organizations = match &cx.current {
-        Some(current) => crate::organizations::ssr::organizations_of(&cx, current).await?,
-        None => crate::organizations::OrganizationsView::default(),
+        Some(current) if switches.organizations => {
+            crate::organizations::ssr::organizations_of(&cx, current).await?
+        }
+        _ => crate::organizations::OrganizationsView::default(),
     };
     let admin = match &cx.current {
-        Some(current) => match cx.sigra.admin().platform_admin(current).await {
+        Some(current) if switches.admin => match cx.sigra.admin().platform_admin(current).await {
             Ok(_) => true,
             Err(sigra::Error::AdminOnly | sigra::Error::ForbiddenWhileImpersonating) => false,
             Err(error) => return Err(error.into()),
         },
-        None => false,
+        _ => false,
     };
     let impersonating = cx
         .current

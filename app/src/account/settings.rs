@@ -23,13 +23,7 @@ pub async fn account_overview() -> Result<AccountDetails, UiError> {
         confirmed: user.confirmed_at.is_some(),
         pending_email: user.pending_email.as_ref().map(ToString::to_string),
         must_change_password: user.must_change_password,
-        second_factors: {
-            let factors = cx.sigra.mfa().second_factors(&user.id).await?;
-            super::SecondFactorsView {
-                app: factors.app,
-                passkeys: factors.passkeys,
-            }
-        },
+        second_factors: super::SecondFactorsView::of(&cx, &user.id).await?,
         member_since: user.created_at.to_string(),
         signed_in_at: session.created_at.to_string(),
         remembered: session.kind == SessionKind::RememberMe,

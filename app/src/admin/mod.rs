@@ -8,8 +8,8 @@ use crate::error::UiError;
 
 #[cfg(feature = "ssr")]
 pub mod extensions;
-mod impersonation;
-mod lens;
+pub(crate) mod impersonation;
+pub(crate) mod lens;
 
 #[cfg(feature = "ssr")]
 pub(crate) use impersonation::ssr::stop as stop_impersonation_of;

@@ -8,6 +8,7 @@ use leptos::server_fn::ServerFn;
 
 use crate::account::{session_state, LogOut, SessionSnapshot};
 use crate::admin::StopImpersonation;
+use crate::capabilities::{use_site_name, use_switches};
 use crate::components::ui::{Banner, SecondaryButton, TextLink, Tone};
 use crate::flash::Flash;
 use crate::organizations::{OrganizationsView, SwitchOrganization};
@@ -64,7 +65,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             </header>
             <main id="main" tabindex="-1" class="mx-auto w-full max-w-3xl flex-1 px-4 py-8 focus:outline-none sm:py-12">{children()}</main>
             <footer class="border-t border-slate-200 py-6 text-center text-sm text-slate-500 dark:border-slate-800 dark:text-slate-400">
-                "Sigra for Rust · Leptos + Axum"
+                {use_site_name()} " · built on Sigra for Rust"
             </footer>
         </div>
     }
@@ -78,6 +79,7 @@ fn Nav(
     admin: bool,
 ) -> impl IntoView {
     let log_out_url = <LogOut as ServerFn>::PATH;
+    let switches = use_switches();
     let links = match email {
         Some(email) => view! {
             <AccountMenu email=email.clone() display_name=display_name.clone() admin />
@@ -94,7 +96,7 @@ fn Nav(
                     .into_any(),
                 }}
                 {(!organizations.organizations.is_empty()).then(|| view! { <OrganizationSwitcher organizations /> })}
-                <TextLink href=paths::ORGANIZATIONS>"Organizations"</TextLink>
+                {switches.organizations.then(|| view! { <TextLink href=paths::ORGANIZATIONS>"Organizations"</TextLink> })}
                 {admin.then(|| view! { <TextLink href=paths::ADMIN>"Admin"</TextLink> })}
                 <TextLink href=paths::SETTINGS>"Settings"</TextLink>
                 <TextLink href=paths::SESSIONS>"Sessions"</TextLink>
@@ -118,7 +120,7 @@ fn Nav(
     };
     view! {
         <nav class="mx-auto flex max-w-3xl items-center justify-between gap-3 px-4 py-3 sm:flex-wrap" aria-label="Main">
-            <A href=paths::HOME attr:class="text-lg font-semibold tracking-tight text-indigo-600 dark:text-indigo-400">"Sigra"</A>
+            <A href=paths::HOME attr:class="text-lg font-semibold tracking-tight text-indigo-600 dark:text-indigo-400">{use_site_name()}</A>
             {links}
         </nav>
     }
@@ -130,6 +132,7 @@ fn Nav(
 #[component]
 fn AccountMenu(email: String, display_name: Option<String>, admin: bool) -> impl IntoView {
     let log_out_url = <LogOut as ServerFn>::PATH;
+    let switches = use_switches();
     let initial = display_name
         .as_deref()
         .unwrap_or(&email)
@@ -157,8 +160,8 @@ fn AccountMenu(email: String, display_name: Option<String>, admin: bool) -> impl
                 <ul class="border-y border-slate-200 py-1 dark:border-slate-700" on:click=close>
                     <li><A href=paths::SETTINGS attr:class=ITEM>"Settings"</A></li>
                     <li><A href=paths::SESSIONS attr:class=ITEM>"Sessions"</A></li>
-                    <li><A href=paths::SECURITY_SETTINGS attr:class=ITEM>"Security"</A></li>
-                    <li><A href=paths::ORGANIZATIONS attr:class=ITEM>"Organizations"</A></li>
+                    {switches.any_second_factor().then(|| view! { <li><A href=paths::SECURITY_SETTINGS attr:class=ITEM>"Security"</A></li> })}
+                    {switches.organizations.then(|| view! { <li><A href=paths::ORGANIZATIONS attr:class=ITEM>"Organizations"</A></li> })}
                     {admin.then(|| view! { <li><A href=paths::ADMIN attr:class=ITEM>"Admin"</A></li> })}
                 </ul>
                 <form method="post" action=log_out_url class="px-2 pt-2">

@@ -9,7 +9,7 @@
 //! that does not exist. Their paths all start with [`SCOPED_PREFIX`], which the isolation test
 //! enumerates.
 
-mod invitations;
+pub(crate) mod invitations;
 pub mod projects;
 
 use leptos::prelude::*;

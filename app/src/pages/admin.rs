@@ -1,6 +1,7 @@
 //! The admin area: `/admin` (counts) and `/admin/users` (search and filters). Platform admins
 //! only: a guest is sent to log in, anyone else gets the 403 page.
 
+use crate::capabilities::use_switches;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -55,7 +56,9 @@ fn overview(data: OverviewView) -> impl IntoView {
         <p class="flex gap-4">
             <TextLink href=paths::ADMIN_USERS>"Find a user"</TextLink>
             <TextLink href=paths::ADMIN_AUDIT>"Audit trail"</TextLink>
-            <TextLink href=paths::ADMIN_ORGANIZATIONS>"Organizations"</TextLink>
+            {use_switches().organizations.then(|| view! {
+                <TextLink href=paths::ADMIN_ORGANIZATIONS>"Organizations"</TextLink>
+            })}
         </p>
     }
 }

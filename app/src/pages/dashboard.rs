@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
+use crate::capabilities::use_switches;
 use crate::components::account_page::AccountPage;
 use crate::components::ui::{Card, TextLink};
 use crate::error::UiError;
@@ -27,7 +28,11 @@ pub async fn dashboard_overview() -> Result<DashboardView, UiError> {
     let cx = crate::ssr::context().await?;
     // The guard: `Unauthenticated` (401) unless the request carries a live session.
     let current = cx.require_user()?;
-    let organizations = cx.sigra.organizations().list_for_user(current).await?.len();
+    let organizations = if cx.switches().organizations {
+        cx.sigra.organizations().list_for_user(current).await?.len()
+    } else {
+        0
+    };
     Ok(DashboardView {
         email: current.user().email.to_string(),
         organizations,
@@ -38,11 +43,12 @@ pub async fn dashboard_overview() -> Result<DashboardView, UiError> {
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| dashboard_overview());
+    let switches = use_switches();
     view! {
         <Title text="Dashboard" />
         <section class="space-y-6">
             <h1 class="text-2xl font-semibold tracking-tight">"Dashboard"</h1>
-            <AccountPage data page=|dashboard: DashboardView| view! {
+            <AccountPage data page=move |dashboard: DashboardView| view! {
                 <Card>
                     <p data-testid="dashboard-greeting">"You are logged in as " <strong class="break-all">{dashboard.email}</strong> "."</p>
                     <p class="mt-2 text-sm text-slate-600 dark:text-slate-300">
@@ -52,11 +58,15 @@ pub fn DashboardPage() -> impl IntoView {
                 </Card>
                 <ul class="grid gap-3 text-sm sm:grid-cols-3">
                     <li><TextLink href=paths::SETTINGS>"Account settings"</TextLink></li>
-                    <li><TextLink href=paths::SECURITY_SETTINGS>"Two-factor and passkeys"</TextLink></li>
-                    <li>
-                        <TextLink href=paths::ORGANIZATIONS>"Your organizations"</TextLink>
-                        " (" {dashboard.organizations} ")"
-                    </li>
+                    {switches.any_second_factor().then(|| view! {
+                        <li><TextLink href=paths::SECURITY_SETTINGS>"Two-factor and passkeys"</TextLink></li>
+                    })}
+                    {switches.organizations.then(|| view! {
+                        <li>
+                            <TextLink href=paths::ORGANIZATIONS>"Your organizations"</TextLink>
+                            " (" {dashboard.organizations} ")"
+                        </li>
+                    })}
                 </ul>
             } />
         </section>

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
+use crate::capabilities::use_switches;
 use crate::components::ui::{Card, Loading, TextLink};
 use crate::home::{home_overview, AccountGlance, DevelopmentView, HomeView};
 use crate::paths;
@@ -68,15 +69,19 @@ fn Glance(account: AccountGlance) -> impl IntoView {
                     <dd class="break-all font-medium">{account.email}</dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Email address"</dt>
                     <dd>{if account.confirmed { "Confirmed" } else { "Not confirmed yet" }}</dd>
-                    <dt class="text-slate-500 dark:text-slate-400">"Two-factor authentication"</dt>
-                    <dd>{account.second_factors.summary()}</dd>
+                    {use_switches().any_second_factor().then(|| view! {
+                        <dt class="text-slate-500 dark:text-slate-400">"Two-factor authentication"</dt>
+                        <dd>{account.second_factors.summary()}</dd>
+                    })}
                     <dt class="text-slate-500 dark:text-slate-400">"Open sessions"</dt>
                     <dd>{account.sessions}</dd>
                 </dl>
             </Card>
             <p class="flex flex-wrap gap-4 text-sm">
                 <TextLink href=paths::DASHBOARD>"Go to your dashboard"</TextLink>
-                <TextLink href=paths::SECURITY_SETTINGS>"Review your security"</TextLink>
+                {use_switches().any_second_factor().then(|| view! {
+                    <TextLink href=paths::SECURITY_SETTINGS>"Review your security"</TextLink>
+                })}
             </p>
         </section>
     }

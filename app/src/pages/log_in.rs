@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::{LogIn, RequestMagicLink};
+use crate::capabilities::use_switches;
 use crate::components::account_page::SignedInGoesToAccount;
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::passkeys::PasskeyLogIn;
@@ -15,6 +16,7 @@ pub fn LogInPage() -> impl IntoView {
     let log_in = ServerAction::<LogIn>::new();
     let magic = ServerAction::<RequestMagicLink>::new();
     let return_to = move || paths::requested_return().unwrap_or_default();
+    let switches = use_switches();
     view! {
         <Title text="Log in" />
         <SignedInGoesToAccount />
@@ -31,11 +33,12 @@ pub fn LogInPage() -> impl IntoView {
                 </div>
                 <Submit label="Log in" pending=log_in.pending().into() />
             </ActionForm>
-            <PasskeyLogIn return_to=Signal::derive(return_to) />
-            <ProviderButtons verb="Continue with" return_to=Signal::derive(return_to) />
+            {switches.passkeys.then(|| view! { <PasskeyLogIn return_to=Signal::derive(return_to) /> })}
+            {switches.oauth.then(|| view! { <ProviderButtons verb="Continue with" return_to=Signal::derive(return_to) /> })}
             <p class="mt-4 text-sm">
                 <TextLink href=paths::RESET_PASSWORD>"Forgot your password?"</TextLink>
             </p>
+            {switches.magic_links.then(|| view! {
             <details class="mt-6 border-t border-slate-200 pt-4 dark:border-slate-800">
                 <summary class="cursor-pointer text-sm font-medium">"Email me a log-in link instead"</summary>
                 <ActionForm action=magic attr:class="mt-4 space-y-4">
@@ -44,6 +47,7 @@ pub fn LogInPage() -> impl IntoView {
                     <Submit label="Send me a link" pending=magic.pending().into() />
                 </ActionForm>
             </details>
+            })}
             <p class="mt-6 text-sm text-slate-600 dark:text-slate-400">
                 "New here? " <TextLink href=paths::REGISTER>"Create an account"</TextLink>
                 " · " <TextLink href=paths::CONFIRM>"Confirm your email"</TextLink>

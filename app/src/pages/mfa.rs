@@ -3,6 +3,7 @@ use leptos_meta::Title;
 
 use crate::account::{mfa_challenge, CancelSecondFactor, VerifySecondFactor};
 use crate::components::forms::{Field, FormCard, FormError, Submit};
+use crate::capabilities::use_switches;
 use crate::components::passkeys::PasskeySecondFactor;
 use crate::components::ui::{Loading, TextLink};
 use crate::paths;
@@ -63,7 +64,7 @@ pub fn MfaPage() -> impl IntoView {
                                     <Submit label="Verify" pending=verify.pending().into() />
                                 </ActionForm>
                             })}
-                            {(!challenge.totp).then(|| view! { <div class="mt-5">{trust()}</div> })}
+                            {(!challenge.totp && use_switches().second_factors).then(|| view! { <div class="mt-5">{trust()}</div> })}
                             <ActionForm action=cancel attr:class="mt-4">
                                 <button type="submit" class="text-sm font-medium text-slate-600 hover:underline dark:text-slate-300">"Cancel and log out"</button>
                             </ActionForm>

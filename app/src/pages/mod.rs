@@ -6,7 +6,7 @@ mod admin_lens;
 mod api_tokens;
 mod check_email;
 mod confirm;
-mod dashboard;
+pub(crate) mod dashboard;
 mod deletion;
 mod export;
 mod home;

@@ -5,6 +5,7 @@ use crate::account::{password_rules, Register};
 use crate::components::account_page::SignedInGoesToAccount;
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
+use crate::capabilities::use_switches;
 use crate::components::providers::ProviderButtons;
 use crate::components::ui::TextLink;
 use crate::paths;
@@ -23,7 +24,7 @@ pub fn RegisterPage() -> impl IntoView {
                 <NewPasswordField label="Password" name="password" hint=password_hint() />
                 <Submit label="Create account" pending=register.pending().into() />
             </ActionForm>
-            <ProviderButtons verb="Sign up with" return_to=Signal::derive(String::new) />
+            {use_switches().oauth.then(|| view! { <ProviderButtons verb="Sign up with" return_to=Signal::derive(String::new) /> })}
             <p class="mt-6 text-sm text-slate-600 dark:text-slate-400">
                 "Already registered? " <TextLink href=paths::LOG_IN>"Log in"</TextLink>
             </p>

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::SecondFactorsView;
+use crate::capabilities::use_switches;
 use crate::account::{
     list_passkeys, security_overview, ConfirmTotpSetup, DeletePasskey, DisableTotp,
     ForgetTrustedBrowsers, PasskeyRow, RegenerateBackupCodes, RenamePasskey, SecurityView,
@@ -84,9 +85,17 @@ pub fn SecuritySettingsPage() -> impl IntoView {
         passkey_name,
         last_removed: RwSignal::new(0),
     };
+    let switches = use_switches();
     let view_data = Resource::new(
         move || actions.versions(),
-        |_| async { Ok::<_, UiError>((security_overview().await?, list_passkeys().await?)) },
+        move |_| async move {
+            let passkeys = if switches.passkeys {
+                list_passkeys().await?
+            } else {
+                Vec::new()
+            };
+            Ok::<_, UiError>((security_overview().await?, passkeys))
+        },
     );
     view! {
         <Title text="Security" />
@@ -96,7 +105,7 @@ pub fn SecuritySettingsPage() -> impl IntoView {
             <AccountPage data=view_data errors=actions.errors() page=move |(data, passkeys): (SecurityView, Vec<PasskeyRow>)| {
                 let sudo = data.sudo;
                 let factors = SecondFactorsView {
-                    app: data.totp_enabled,
+                    app: data.totp_enabled && switches.second_factors,
                     passkeys: u32::try_from(passkeys.len()).unwrap_or(u32::MAX),
                 };
                 view! {
@@ -106,8 +115,8 @@ pub fn SecuritySettingsPage() -> impl IntoView {
                             "An authenticator app or a passkey each turns it on; with either, a log-in with a password asks for one of them too."
                         </span>
                     </p>
-                    {security(data, actions)}
-                    <Passkeys passkeys sudo actions />
+                    {switches.second_factors.then(|| security(data, actions))}
+                    {switches.passkeys.then(|| view! { <Passkeys passkeys sudo actions /> })}
                 }
             } />
         </section>

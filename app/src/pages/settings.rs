@@ -9,6 +9,7 @@ use crate::account::{
     account_overview, AccountDetails, CancelEmailChange, ChangeDisplayName, ChangePassword,
     RequestEmailChange,
 };
+use crate::capabilities::use_switches;
 use crate::components::account_page::AccountPage;
 use crate::components::account_page::BackToSettings;
 use crate::components::forms::{Field, FormCard, FormError, Submit};
@@ -33,6 +34,7 @@ pub fn SettingsPage() -> impl IntoView {
 }
 
 fn overview(account: AccountDetails) -> impl IntoView {
+    let switches = use_switches();
     let session = if account.remembered {
         "Remembered on this device"
     } else {
@@ -65,15 +67,21 @@ fn overview(account: AccountDetails) -> impl IntoView {
                     </dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Password"</dt>
                     <dd><TextLink href=paths::PASSWORD_SETTINGS>"Change your password"</TextLink></dd>
-                    <dt class="text-slate-500 dark:text-slate-400">"Log-in providers"</dt>
-                    <dd><TextLink href=paths::ACCOUNTS_SETTINGS>"Manage log-in methods"</TextLink></dd>
-                    <dt class="text-slate-500 dark:text-slate-400">"Two-factor authentication"</dt>
-                    <dd>
-                        <span data-testid="mfa-status">{account.second_factors.summary()}</span>
-                        " " <TextLink href=paths::SECURITY_SETTINGS>"Manage"</TextLink>
-                    </dd>
-                    <dt class="text-slate-500 dark:text-slate-400">"API tokens"</dt>
-                    <dd><TextLink href=paths::API_TOKENS>"Create and revoke tokens"</TextLink></dd>
+                    {switches.oauth.then(|| view! {
+                        <dt class="text-slate-500 dark:text-slate-400">"Log-in providers"</dt>
+                        <dd><TextLink href=paths::ACCOUNTS_SETTINGS>"Manage log-in methods"</TextLink></dd>
+                    })}
+                    {switches.any_second_factor().then(|| view! {
+                        <dt class="text-slate-500 dark:text-slate-400">"Two-factor authentication"</dt>
+                        <dd>
+                            <span data-testid="mfa-status">{account.second_factors.summary()}</span>
+                            " " <TextLink href=paths::SECURITY_SETTINGS>"Manage"</TextLink>
+                        </dd>
+                    })}
+                    {switches.api_tokens.then(|| view! {
+                        <dt class="text-slate-500 dark:text-slate-400">"API tokens"</dt>
+                        <dd><TextLink href=paths::API_TOKENS>"Create and revoke tokens"</TextLink></dd>
+                    })}
                     <dt class="text-slate-500 dark:text-slate-400">"Your data"</dt>
                     <dd><TextLink href=paths::EXPORT_DATA>"Download everything we hold about you"</TextLink></dd>
                     <dt class="text-slate-500 dark:text-slate-400">"Delete account"</dt>

@@ -12,6 +12,7 @@ mod audit;
 mod audit_chain;
 mod auth;
 mod breach;
+mod capabilities;
 mod cli;
 mod confirmation;
 mod deletion;

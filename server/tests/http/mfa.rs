@@ -78,7 +78,7 @@ pub(crate) async fn enrol(app: &TestApp, cookie: &mut String) -> (String, Vec<St
         .as_str()
         .is_some_and(|svg| svg.contains("<svg")));
     let (issuer, account, bits) = pyotp_parse(&setup.uri);
-    assert_eq!(issuer, "Sigra");
+    assert_eq!(issuer, app.sigra.config().app_name);
     assert!(
         account.ends_with("@example.com"),
         "the label names the account: {account}"

@@ -7,6 +7,7 @@
 
 use crate::audit::{Action, AuditEvent};
 use crate::change::Change;
+use crate::config::Capability;
 use crate::error::Result;
 use crate::http::pages;
 use crate::mail::Message;
@@ -77,10 +78,15 @@ impl Core {
             sessions::store::delete(change, &previous.session().id).await?;
         }
         users::store::clear_failed_logins(change, factor.user).await?;
+        let capabilities = &self.config.capabilities;
+        // A trusted browser is part of the second factors: switched off, it vouches for none.
+        let trusted_browser = factor
+            .trusted_browser
+            .filter(|_| capabilities.has(Capability::SecondFactors));
         if !factor.method.is_multi_factor()
-            && mfa::has_second_factor_on(change, factor.user).await?
+            && mfa::has_usable_second_factor_on(change, factor.user, capabilities).await?
             && !trusted
-                .vouches_for(change, factor.user, factor.trusted_browser)
+                .vouches_for(change, factor.user, trusted_browser)
                 .await?
         {
             let event = AuditEvent::new(Action::MfaChallenge)
@@ -129,7 +135,9 @@ impl Core {
         detail: AuditEvent,
     ) -> Result<ApiNextStep> {
         users::store::clear_failed_logins(change, user).await?;
-        if !method.is_multi_factor() && mfa::has_second_factor_on(change, user).await? {
+        if !method.is_multi_factor()
+            && mfa::has_usable_second_factor_on(change, user, &self.config.capabilities).await?
+        {
             let event = AuditEvent::new(Action::MfaChallenge)
                 .actor(user)
                 .meta("method", method.as_str())

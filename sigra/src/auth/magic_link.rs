@@ -23,6 +23,7 @@ impl Auth<'_> {
     /// A malformed address; the database failed.
     #[tracing::instrument(name = "auth.magic_link_request", skip_all, err(level = "debug"))]
     pub async fn request_magic_link(&self, email: &str, request: &RequestContext) -> Result<()> {
+        self.magic_links_on()?;
         let kind = LinkKind {
             purpose: Purpose::MagicLink,
             audit: Action::MagicLinkRequest,
@@ -49,6 +50,7 @@ impl Auth<'_> {
         trusted_browser: Option<&str>,
         request: &RequestContext,
     ) -> Result<NewSession> {
+        self.magic_links_on()?;
         let mut change = self.core.begin_change(request).await?;
         let now = change.now();
         let redeemed = tokens::redeem(&mut change, Purpose::MagicLink, token, now)
@@ -79,5 +81,19 @@ impl Auth<'_> {
             .await?;
         change.commit().await?;
         Ok(session)
+    }
+
+    /// Refuses while magic links are switched off: links mailed before then stop working too.
+    fn magic_links_on(&self) -> Result<()> {
+        if self
+            .core
+            .config()
+            .capabilities
+            .has(crate::config::Capability::MagicLinks)
+        {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
     }
 }

@@ -7,6 +7,7 @@
 
 mod api;
 mod audit;
+mod capabilities;
 mod database;
 mod deletion;
 mod error;
@@ -36,6 +37,7 @@ use sources::{Reader, Setting};
 
 pub use api::{ApiTokenConfig, JwtAlgorithm, JwtConfig, JwtPrivateKey};
 pub use audit::AuditConfig;
+pub use capabilities::{Capabilities, Capability};
 pub use database::DatabaseConfig;
 pub use deletion::{DeletionConfig, DeletionStrategy};
 pub use error::{ConfigError, Expected};
@@ -58,6 +60,8 @@ pub use tokens::{ConfirmationMode, TokenConfig};
 pub struct Config {
     /// Development or production.
     pub environment: Environment,
+    /// The optional capabilities switched on.
+    pub capabilities: Capabilities,
     /// The product name shown in pages and used as a password context word.
     pub app_name: String,
     /// The public origin. Links and the CSRF origin check come from here, never from `Host`.
@@ -122,6 +126,7 @@ pub struct Config {
 /// key is an unknown setting.
 const SECTIONS: &[&[Setting]] = &[
     site::SETTINGS,
+    capabilities::SETTINGS,
     database::SETTINGS,
     secret::SETTINGS,
     sessions::SETTINGS,
@@ -204,10 +209,19 @@ impl Config {
             LogFormat::Pretty
         };
         let log_format = r.parse("log.format", default_log_format);
+        let capabilities = Capabilities::read(&mut r);
+        capabilities::check_dependencies(
+            &mut r,
+            &capabilities,
+            mfa.required,
+            organizations.personal,
+        );
+        notices.extend(capabilities::notices(&capabilities));
 
         match (secret_key, r.problems.is_empty()) {
             (Some(secret_key), true) => Ok(Config {
                 environment,
+                capabilities,
                 app_name,
                 base_url,
                 database,

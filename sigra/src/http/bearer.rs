@@ -8,6 +8,7 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use http::HeaderMap;
 
 use crate::api_tokens::PresentedApiToken;
+use crate::config::Capability;
 use crate::error::{Error, Result};
 use crate::Sigra;
 
@@ -93,8 +94,13 @@ pub(super) async fn authenticate(
     let BearerHeader::Token(token) = bearer_header(headers) else {
         return Err(Error::TokenRejected);
     };
-    let prefix = &sigra.config().api_tokens.prefix;
+    let config = sigra.config();
+    let prefix = &config.api_tokens.prefix;
     let scope = if PresentedApiToken::has_prefix(prefix, token) {
+        // Switched off, the tokens already issued stop working with the pages that make them.
+        if !config.capabilities.has(Capability::ApiTokens) {
+            return Err(Error::TokenRejected);
+        }
         let presented = PresentedApiToken::parse(prefix, token);
         let context = super::extract::context_of(extensions, headers);
         match presented {
@@ -106,8 +112,10 @@ pub(super) async fn authenticate(
                 return Err(Error::TokenRejected);
             }
         }
-    } else {
+    } else if config.capabilities.has(Capability::Jwt) {
         Scope::AccessToken(sigra.jwt().verify_access(token).await?)
+    } else {
+        return Err(Error::TokenRejected);
     };
     Ok(scope)
 }

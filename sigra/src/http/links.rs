@@ -107,9 +107,13 @@ impl crate::plumbing::Core {
     }
 }
 
-/// The landing route of every [`MailedLink`].
-pub fn link_landing_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    MailedLink::ALL.iter().fold(Router::new(), |router, link| {
+/// The landing route of every [`MailedLink`] that `served` keeps (those of a capability that
+/// is off are left out, so their links land on "not found").
+pub fn link_landing_routes<S: Clone + Send + Sync + 'static>(
+    served: impl Fn(MailedLink) -> bool,
+) -> Router<S> {
+    let served: Vec<MailedLink> = MailedLink::ALL.into_iter().filter(|l| served(*l)).collect();
+    served.iter().fold(Router::new(), |router, link| {
         let page = link.page();
         router.route(
             &format!("{}{{token}}", link.prefix()),

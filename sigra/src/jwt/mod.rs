@@ -409,6 +409,14 @@ impl Jwt<'_> {
                 )
             }
             ApiCredentials::Passkey { ceremony, response } => {
+                if !self
+                    .core
+                    .config
+                    .capabilities
+                    .has(crate::config::Capability::Passkeys)
+                {
+                    return Err(Error::NotFound);
+                }
                 let change = self.core.begin_change(request).await?;
                 let (change, proved) = self
                     .passkeys

@@ -51,6 +51,14 @@ pub enum SecondFactor {
 }
 
 impl SecondFactor {
+    /// The capability this kind of factor belongs to.
+    pub fn capability(&self) -> crate::config::Capability {
+        match self {
+            Self::Totp(_) | Self::BackupCode(_) => crate::config::Capability::SecondFactors,
+            Self::Passkey { .. } => crate::config::Capability::Passkeys,
+        }
+    }
+
     /// Reads one input field: six digits (spaces ignored) are an app code, anything else a
     /// backup code.
     pub fn parse(input: &str) -> Self {
@@ -180,6 +188,16 @@ pub(crate) async fn has_second_factor_on(conn: &mut AnyConnection, user: &UserId
     store::has_second_factor(conn, user).await
 }
 
+/// Whether `user` has a second factor of a kind switched on, which a log-in must then ask
+/// for, on `conn`.
+pub(crate) async fn has_usable_second_factor_on(
+    conn: &mut AnyConnection,
+    user: &UserId,
+    capabilities: &crate::config::Capabilities,
+) -> Result<bool> {
+    Ok(store::usable_second_factor_count(conn, user, capabilities).await? > 0)
+}
+
 /// How many second factors `user` has (an app counts once, each passkey once), on `conn`.
 pub(crate) async fn second_factor_count_on(conn: &mut AnyConnection, user: &UserId) -> Result<i64> {
     store::second_factor_count(conn, user).await
@@ -259,6 +277,12 @@ impl<'a> Mfa<'a> {
             ),
             SecondFactor::Totp(_) | SecondFactor::Passkey { .. } => None,
         };
+        let trust_browser = trust_browser
+            && self
+                .core
+                .config()
+                .capabilities
+                .has(crate::config::Capability::SecondFactors);
         let kind = pending.upgrade_to();
         let mut success = AuditEvent::new(Action::LoginSuccess);
         if let Some(first_factor) = pending.first_factor() {
@@ -598,6 +622,10 @@ impl<'a> Mfa<'a> {
         email: &EmailAddress,
         factor: &SecondFactor,
     ) -> Result<()> {
+        // A factor of a capability switched off proves nothing (and costs no attempt).
+        if !self.core.config().capabilities.has(factor.capability()) {
+            return Err(Error::InvalidCode);
+        }
         let now = change.now();
         let state = store::state(change, user).await?;
         if state.locked_until.is_some_and(|until| until > now) {

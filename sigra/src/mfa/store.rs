@@ -3,6 +3,7 @@
 use sqlx::AnyConnection;
 
 use crate::clock::Timestamp;
+use crate::config::{Capabilities, Capability};
 use crate::error::Result;
 use crate::users::UserId;
 
@@ -261,6 +262,25 @@ pub(super) async fn bump_trust_epoch(conn: &mut AnyConnection, user: &UserId) ->
 /// Whether the user has a second factor: a confirmed TOTP or a passkey.
 pub(crate) async fn has_second_factor(conn: &mut AnyConnection, user: &UserId) -> Result<bool> {
     Ok(second_factor_count(conn, user).await? > 0)
+}
+
+/// How many second factors of the kinds switched on `user` could answer a log-in's second step
+/// with: an authenticator app counts once, each passkey once.
+pub(crate) async fn usable_second_factor_count(
+    conn: &mut AnyConnection,
+    user: &UserId,
+    capabilities: &Capabilities,
+) -> Result<i64> {
+    let (apps, passkeys): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL), \
+                (SELECT COUNT(*) FROM user_passkeys WHERE user_id = $1)",
+    )
+    .bind(user.as_str())
+    .fetch_one(conn)
+    .await?;
+    let counted = |on: bool, count: i64| if on { count } else { 0 };
+    Ok(counted(capabilities.has(Capability::SecondFactors), apps)
+        + counted(capabilities.has(Capability::Passkeys), passkeys))
 }
 
 /// How many second factors `user` has: an authenticator app counts once, each passkey once.
