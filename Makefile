@@ -49,9 +49,9 @@ e2e: setup build-site
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then E2E_DATABASE=postgres scripts/e2e.sh; \
 	else echo "NOTE: the browser suite ran on SQLite only (TEST_POSTGRES_URL is unset)."; fi
 
-# Makes the template a new project: make rename NAME="Acme Cloud" [MAIL_FROM="Acme <no-reply@acme.example>"]
+# Makes the template a new project: make rename NAME="Acme Cloud" [MAIL_FROM=no-reply@acme.example]
 rename:
-	@[ -n "$(NAME)" ] || { echo 'usage: make rename NAME="Acme Cloud" [MAIL_FROM="Acme <no-reply@acme.example>"]' >&2; exit 2; }
+	@[ -n "$(NAME)" ] || { echo 'usage: make rename NAME="Acme Cloud" [MAIL_FROM=no-reply@acme.example]' >&2; exit 2; }
 	scripts/rename.sh "$(NAME)" $(if $(MAIL_FROM),--mail-from "$(MAIL_FROM)")
 
 build-site: rust-target node_modules/.package-lock.json wasm-bindgen

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Playwright suite in system Chromium against the release build: starts the server on
 # a free port (and a second process of it on the same database, and a third with every optional
-# capability switched off) with a fresh SQLite database (and a real OpenID provider beside it), waits until
-# it is ready, runs the tests, stops them.
+# capability switched off) with a fresh SQLite database (and a real OpenID provider beside it),
+# waits until they are ready, runs the tests, stops them.
 # Every browser test comes from 127.0.0.1, so the per-address auth rate limit is lifted here
 # (the HTTP tests cover it). The cloned-passkey test looks at the `warn` policy's record of a
 # clone (the default, `require_reauth`, refuses it: the HTTP tests cover that).
@@ -87,6 +87,17 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$port/ready" >/dev/null || { echo "the server never became ready" >&2; cat "$log" >&2; exit 1; }
 
+# Waits until the server on port $1 answers /ready; shows its log ($2) if it never does.
+wait_ready() {
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$1/ready" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "the server on port $1 never became ready:" >&2
+  cat "$2" >&2
+  exit 1
+}
+
 # A second process on the same database and secret, as a second server behind a load balancer:
 # the live-auth test logs out on it while a page follows its session on the first. It runs no
 # jobs, so every mail is delivered by the first.
@@ -97,11 +108,7 @@ LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.
   SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_JOBS_RUN_IN_PROCESS=false \
   "$binary" serve >"$workdir/server2.log" 2>&1 &
 pid2=$!
-for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$port2/ready" >/dev/null 2>&1; then break; fi
-  sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$port2/ready" >/dev/null || { echo "the second server never became ready" >&2; cat "$workdir/server2.log" >&2; exit 1; }
+wait_ready "$port2" "$workdir/server2.log"
 
 # The smallest configuration, every optional capability switched off, as a third process on
 # the same database with its own address: the capability test looks at what is gone.
@@ -116,11 +123,7 @@ LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.
   SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_JOBS_RUN_IN_PROCESS=false \
   env "${op_env[@]}" "${capabilities_off[@]}" "$binary" serve >"$workdir/server3.log" 2>&1 &
 pid3=$!
-for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$port3/ready" >/dev/null 2>&1; then break; fi
-  sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$port3/ready" >/dev/null || { echo "the smallest server never became ready" >&2; cat "$workdir/server3.log" >&2; exit 1; }
+wait_ready "$port3" "$workdir/server3.log"
 
 set +e
 # The admin tests grant the admin area with the operator's command, on the same database.

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Makes this template a new project: `scripts/rename.sh "Acme Cloud" [--mail-from "Acme <no-reply@acme.example>"]`
+# Makes this template a new project:
+#   scripts/rename.sh "Acme Cloud" [--mail-from no-reply@acme.example]
 # (or `make rename NAME="Acme Cloud"`). It sets the name pages, titles, mail and authenticator
 # apps show, the cookie names (`__Host-acme_cloud_session`, …), the API token prefix that secret
 # scanners look for (`acme_cloud_…`), the development database file, the tooling package name
-# and, with --mail-from, the default sender. The crates keep their names: `sigra` is the core
-# library this project builds on, and `app`, `server` and `frontend` name their roles. Run it once,
-# on a clean checkout, then review `git diff` and commit.
+# and, with --mail-from, the default sender's address (its name is the site's). The crates keep
+# their names: `sigra` is the core library this project builds on, and `app`, `server` and
+# `frontend` name their roles. Run it once, on a clean checkout, then review `git diff`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { echo "usage: $0 \"Display Name\" [--mail-from \"Name <address>\"]" >&2; exit 2; }
+usage() { echo "usage: $0 \"Display Name\" [--mail-from address@example.com]" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 name=$1; shift
 mail_from=""
@@ -29,8 +30,8 @@ fi
 # The machine name: lowercase, words joined by _, at most 24 characters (cookie names and the
 # API token prefix, which allows a-z, 0-9 and _).
 slug=$(printf '%s' "$name" | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/_/g; s/^_+//; s/_+$//' | cut -c1-24 | sed -E 's/_+$//')
-if [ -n "$mail_from" ] && ! [[ "$mail_from" =~ ^[A-Za-z0-9\ .-]+\ \<[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\>$ ]]; then
-  echo "--mail-from must read like \"Acme <no-reply@acme.example>\": $mail_from" >&2
+if [ -n "$mail_from" ] && ! [[ "$mail_from" =~ ^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$ ]]; then
+  echo "--mail-from must be an address like no-reply@acme.example: $mail_from" >&2
   exit 2
 fi
 if ! grep -q 'r.text("app_name", "Sigra")' sigra/src/config/mod.rs; then
@@ -60,7 +61,7 @@ sed -i "s/sigra_/${slug}_/g" server/tests/http/api_tokens.rs
 sed -i "s|/^sigra_|/^${slug}_|" end2end/tests/api-tokens.spec.ts
 replace '"name": "sigra-rust-tooling"' "\"name\": \"${slug//_/-}-tooling\""
 if [ -n "$mail_from" ]; then
-  replace 'format!("{app_name} <no-reply@localhost>")' "\"$mail_from\".to_owned()"
+  replace 'format!("{app_name} <no-reply@localhost>")' "format!(\"{app_name} <$mail_from>\")"
 fi
 sed -i "1s|^# Sigra for Rust$|# $name (built on Sigra for Rust)|" README.md
 

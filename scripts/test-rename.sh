@@ -16,9 +16,11 @@ expect_in() { grep -q -F -- "$2" "$copy/$1" || fail "$1 lacks: $2"; }
 for bad in "" "1password" "acme/cloud" 'acme"cloud' "$(printf 'x%.0s' {1..41})"; do
   if (cd "$copy" && scripts/rename.sh "$bad" >/dev/null 2>&1); then fail "accepted the name '$bad'"; fi
 done
-if (cd "$copy" && scripts/rename.sh "Acme" --mail-from "nobody" >/dev/null 2>&1); then fail "accepted a bad sender"; fi
+for bad in "nobody" "Acme <no-reply@acme.example>" "a@b" "a@b.c|d"; do
+  if (cd "$copy" && scripts/rename.sh "Acme" --mail-from "$bad" >/dev/null 2>&1); then fail "accepted the sender '$bad'"; fi
+done
 
-(cd "$copy" && scripts/rename.sh "Acme Cloud" --mail-from "Acme Cloud <no-reply@acme.example>" >/dev/null)
+(cd "$copy" && scripts/rename.sh "Acme Cloud" --mail-from no-reply@acme.example >/dev/null)
 
 leftover=$(cd "$copy" && git grep -l -e '__Host-sigra_' -e 'Your Sigra account' -e 'sigra-rust-tooling' -e 'data/sigra\.db' -- ':!scripts/rename.sh' ':!scripts/test-rename.sh' || true)
 [ -z "$leftover" ] || fail "old names left in: $leftover"
@@ -27,7 +29,7 @@ expect_in app/src/flash.rs '"__Host-acme_cloud_flash"'
 expect_in sigra/src/config/mod.rs 'r.text("app_name", "Acme Cloud")'
 expect_in sigra/src/config/api.rs 'r.text("api_tokens.prefix", "acme_cloud")'
 expect_in sigra/src/config/database.rs 'sqlite://data/acme_cloud.db'
-expect_in sigra/src/config/mail.rs '"Acme Cloud <no-reply@acme.example>".to_owned()'
+expect_in sigra/src/config/mail.rs 'format!("{app_name} <no-reply@acme.example>")'
 expect_in server/tests/http/api_tokens.rs 'token.starts_with("acme_cloud_")'
 expect_in end2end/tests/api-tokens.spec.ts '/^acme_cloud_'
 expect_in package.json '"name": "acme-cloud-tooling"'

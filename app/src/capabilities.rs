@@ -73,7 +73,9 @@ pub fn provide_switches() {
 
 /// The site's name, as provided at the root.
 pub fn use_site_name() -> String {
-    use_context::<SiteName>().map(|name| name.0).unwrap_or_default()
+    use_context::<SiteName>()
+        .map(|name| name.0)
+        .unwrap_or_default()
 }
 
 #[cfg(feature = "ssr")]
@@ -220,9 +222,15 @@ pub mod ssr {
             (orgs, path::<organizations::projects::ListProjects>()),
             (orgs, path::<organizations::projects::CreateProject>()),
             (orgs, path::<organizations::projects::DeleteProject>()),
-            (orgs, path::<organizations::invitations::InvitationDetails>()),
+            (
+                orgs,
+                path::<organizations::invitations::InvitationDetails>(),
+            ),
             (orgs, path::<organizations::invitations::AcceptInvitation>()),
-            (orgs, path::<organizations::invitations::JoinWithNewAccount>()),
+            (
+                orgs,
+                path::<organizations::invitations::JoinWithNewAccount>(),
+            ),
             (admin_area, path::<admin::AdminOverview>()),
             (admin_area, path::<admin::AdminUsers>()),
             (admin_area, path::<admin::AdminUser>()),
@@ -288,8 +296,7 @@ pub mod ssr {
     /// The optional server functions by path, with the method each is called with (a page
     /// may share a server function's path: `/users/log-in/link` is both).
     static OPTIONAL: LazyLock<HashMap<&'static str, (Needs, Method)>> = LazyLock::new(|| {
-        let methods: HashMap<&str, Method> =
-            leptos::server_fn::axum::server_fn_paths().collect();
+        let methods: HashMap<&str, Method> = leptos::server_fn::axum::server_fn_paths().collect();
         optional_server_fns()
             .into_iter()
             .filter_map(|(needs, path)| Some((path, (needs, methods.get(path)?.clone()))))
@@ -321,7 +328,11 @@ pub mod ssr {
         fn every_server_function_is_of_the_core_or_of_a_named_capability() {
             let optional: BTreeSet<&str> = optional_server_fns().iter().map(|(_, p)| *p).collect();
             let core: BTreeSet<&str> = core_server_fns().into_iter().collect();
-            assert!(optional.is_disjoint(&core), "{:?}", optional.intersection(&core));
+            assert!(
+                optional.is_disjoint(&core),
+                "{:?}",
+                optional.intersection(&core)
+            );
             let unlisted: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
                 .map(|(path, _)| path)
                 .filter(|path| !optional.contains(path) && !core.contains(path))

@@ -29,8 +29,8 @@ use sigra::sessions::{Authenticated, ExpiredBy};
 use sigra::Sigra;
 use tokio::sync::watch;
 
-use app::flash::Flash;
 use app::capabilities::Switches;
+use app::flash::Flash;
 use app::paths;
 
 /// A comment this often keeps proxies from closing a quiet stream.
@@ -65,9 +65,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
     if switches.admin {
         router = router.route(paths::LIVE_ADMIN, get(admin_events));
     }
-    router
-        .layer(Extension(sigra))
-        .layer(Extension(draining))
+    router.layer(Extension(sigra)).layer(Extension(draining))
 }
 
 async fn session_events(

@@ -348,7 +348,11 @@ impl SecondFactorsView {
         let switches = cx.switches();
         Ok(Self {
             app: factors.app && switches.second_factors,
-            passkeys: if switches.passkeys { factors.passkeys } else { 0 },
+            passkeys: if switches.passkeys {
+                factors.passkeys
+            } else {
+                0
+            },
         })
     }
 

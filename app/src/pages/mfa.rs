@@ -2,8 +2,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::{mfa_challenge, CancelSecondFactor, VerifySecondFactor};
-use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::capabilities::use_switches;
+use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::passkeys::PasskeySecondFactor;
 use crate::components::ui::{Loading, TextLink};
 use crate::paths;

@@ -2,10 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::{password_rules, Register};
+use crate::capabilities::use_switches;
 use crate::components::account_page::SignedInGoesToAccount;
 use crate::components::forms::{Field, FormCard, FormError, Submit};
 use crate::components::password_meter::NewPasswordField;
-use crate::capabilities::use_switches;
 use crate::components::providers::ProviderButtons;
 use crate::components::ui::TextLink;
 use crate::paths;

@@ -2,12 +2,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::account::SecondFactorsView;
-use crate::capabilities::use_switches;
 use crate::account::{
     list_passkeys, security_overview, ConfirmTotpSetup, DeletePasskey, DisableTotp,
     ForgetTrustedBrowsers, PasskeyRow, RegenerateBackupCodes, RenamePasskey, SecurityView,
     StartTotpSetup, TotpSetupView,
 };
+use crate::capabilities::use_switches;
 use crate::components::account_page::AccountPage;
 use crate::components::account_page::BackToSettings;
 use crate::components::forms::FormError;

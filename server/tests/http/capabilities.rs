@@ -68,8 +68,16 @@ fn optional_pages() -> Vec<(app::capabilities::Needs, &'static str)> {
 fn optional_routes() -> Vec<(app::capabilities::Needs, reqwest::Method, &'static str)> {
     use reqwest::Method;
     vec![
-        (|s| s.magic_links, Method::GET, "/users/log-in/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-        (|s| s.organizations, Method::GET, "/invitations/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+        (
+            |s| s.magic_links,
+            Method::GET,
+            "/users/log-in/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ),
+        (
+            |s| s.organizations,
+            Method::GET,
+            "/invitations/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ),
         (|s| s.oauth, Method::GET, "/auth/oidc"),
         (|s| s.oauth, Method::GET, "/auth/oidc/callback"),
         (|s| s.admin, Method::GET, "/admin/audit/export.csv"),
@@ -78,11 +86,20 @@ fn optional_routes() -> Vec<(app::capabilities::Needs, reqwest::Method, &'static
         (|s| s.jwt, Method::POST, "/api/v1/auth/token"),
         (|s| s.jwt, Method::POST, "/api/v1/auth/refresh"),
         (|s| s.jwt, Method::GET, "/.well-known/jwks.json"),
-        (|s| s.jwt && s.passkeys, Method::POST, "/api/v1/auth/passkey/options"),
+        (
+            |s| s.jwt && s.passkeys,
+            Method::POST,
+            "/api/v1/auth/passkey/options",
+        ),
     ]
 }
 
-async fn route_status(app: &TestApp, method: reqwest::Method, path: &str, cookie: &str) -> StatusCode {
+async fn route_status(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    cookie: &str,
+) -> StatusCode {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -108,12 +125,19 @@ async fn answers(app: &TestApp) -> Vec<(String, bool)> {
         let status = response.status();
         let body = response.text().await.expect("body");
         let not_found = status == StatusCode::NOT_FOUND;
-        assert_eq!(not_found, body.contains("Page not found"), "{path} answered {status}");
+        assert_eq!(
+            not_found,
+            body.contains("Page not found"),
+            "{path} answered {status}"
+        );
         found.push((format!("page {path}"), !not_found));
     }
     for (_, path) in optional_server_fns() {
         let status = app.call_json(path, &[], Some(&cookie)).await.status();
-        found.push((format!("server function {path}"), status != StatusCode::NOT_FOUND));
+        found.push((
+            format!("server function {path}"),
+            status != StatusCode::NOT_FOUND,
+        ));
     }
     for (_, method, path) in optional_routes() {
         let status = route_status(app, method.clone(), path, &cookie).await;
@@ -121,7 +145,11 @@ async fn answers(app: &TestApp) -> Vec<(String, bool)> {
     }
     for path in core_server_fns() {
         let status = app.call_json(path, &[], Some(&cookie)).await.status();
-        assert_ne!(status, StatusCode::NOT_FOUND, "the core's {path} is always there");
+        assert_ne!(
+            status,
+            StatusCode::NOT_FOUND,
+            "the core's {path} is always there"
+        );
     }
     found
 }
@@ -156,32 +184,49 @@ fn expected(switched: &Switches) -> Vec<(String, bool)> {
 
 #[tokio::test]
 async fn with_every_capability_on_every_optional_page_server_function_and_route_is_served() {
-    on_each_engine_with(|| setup(&[]), |app| async move {
-        assert_serves(&app, &Switches::default()).await;
-    })
+    on_each_engine_with(
+        || setup(&[]),
+        |app| async move {
+            assert_serves(&app, &Switches::default()).await;
+        },
+    )
     .await;
 }
 
 #[tokio::test]
 async fn each_capability_switched_off_takes_its_pages_server_functions_and_routes_with_it() {
     for capability in Capability::ALL {
-        on_each_engine_with(|| setup(&[capability]), |app| async move {
-            let switched = switches(&app.sigra.config().capabilities);
-            assert_serves(&app, &switched).await;
-            // The operator's doctor says so, and checks nothing of what is off.
-            let checks = app.sigra.doctor(None).await;
-            let enabled = checks.iter().find(|c| c.name == "enabled").expect("enabled");
-            assert!(
-                enabled.detail.contains(&format!("; off: {capability};")),
-                "{}",
-                enabled.detail
-            );
-            let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
-            let passkeys_checked = names.contains(&"passkeys");
-            let provider_checked = names.contains(&"oauth oidc");
-            assert_eq!(passkeys_checked, capability != Capability::Passkeys, "{names:?}");
-            assert_eq!(provider_checked, capability != Capability::OAuth, "{names:?}");
-        })
+        on_each_engine_with(
+            || setup(&[capability]),
+            |app| async move {
+                let switched = switches(&app.sigra.config().capabilities);
+                assert_serves(&app, &switched).await;
+                // The operator's doctor says so, and checks nothing of what is off.
+                let checks = app.sigra.doctor(None).await;
+                let enabled = checks
+                    .iter()
+                    .find(|c| c.name == "enabled")
+                    .expect("enabled");
+                assert!(
+                    enabled.detail.contains(&format!("; off: {capability};")),
+                    "{}",
+                    enabled.detail
+                );
+                let names: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+                let passkeys_checked = names.contains(&"passkeys");
+                let provider_checked = names.contains(&"oauth oidc");
+                assert_eq!(
+                    passkeys_checked,
+                    capability != Capability::Passkeys,
+                    "{names:?}"
+                );
+                assert_eq!(
+                    provider_checked,
+                    capability != Capability::OAuth,
+                    "{names:?}"
+                );
+            },
+        )
         .await;
     }
 }
@@ -191,13 +236,41 @@ async fn each_capability_switched_off_takes_its_pages_server_functions_and_route
 const MARKERS: &[(&str, &str, &str)] = &[
     ("/users/log-in", "magic link form", "Email me a log-in link"),
     ("/users/log-in", "passkey button", "Log in with a passkey"),
-    ("/users/log-in", "provider buttons", "data-testid=\"providers\""),
-    ("/users/register", "provider buttons", "data-testid=\"providers\""),
-    ("/users/settings", "linked providers", "href=\"/users/settings/accounts\""),
-    ("/users/settings", "two-factor settings", "href=\"/users/settings/security\""),
-    ("/users/settings", "API tokens", "href=\"/users/settings/api-tokens\""),
-    ("/users/settings", "organizations in the header", "href=\"/organizations\""),
-    ("/users/settings", "admin area in the header", "href=\"/admin\""),
+    (
+        "/users/log-in",
+        "provider buttons",
+        "data-testid=\"providers\"",
+    ),
+    (
+        "/users/register",
+        "provider buttons",
+        "data-testid=\"providers\"",
+    ),
+    (
+        "/users/settings",
+        "linked providers",
+        "href=\"/users/settings/accounts\"",
+    ),
+    (
+        "/users/settings",
+        "two-factor settings",
+        "href=\"/users/settings/security\"",
+    ),
+    (
+        "/users/settings",
+        "API tokens",
+        "href=\"/users/settings/api-tokens\"",
+    ),
+    (
+        "/users/settings",
+        "organizations in the header",
+        "href=\"/organizations\"",
+    ),
+    (
+        "/users/settings",
+        "admin area in the header",
+        "href=\"/admin\"",
+    ),
     ("/dashboard", "organizations", "Your organizations"),
 ];
 
@@ -217,24 +290,38 @@ async fn markers_shown(app: &TestApp) -> Vec<&'static str> {
 
 #[tokio::test]
 async fn no_page_links_to_a_capability_that_is_switched_off() {
-    on_each_engine_with(|| setup(&[]), |app| async move {
-        let every: Vec<&str> = MARKERS.iter().map(|(_, what, _)| *what).collect();
-        assert_eq!(markers_shown(&app).await, every, "all on");
-    })
+    on_each_engine_with(
+        || setup(&[]),
+        |app| async move {
+            let every: Vec<&str> = MARKERS.iter().map(|(_, what, _)| *what).collect();
+            assert_eq!(markers_shown(&app).await, every, "all on");
+        },
+    )
     .await;
-    on_each_engine_with(|| setup(&Capability::ALL), |app| async move {
-        assert_eq!(markers_shown(&app).await, Vec::<&str>::new(), "all off");
-    })
+    on_each_engine_with(
+        || setup(&Capability::ALL),
+        |app| async move {
+            assert_eq!(markers_shown(&app).await, Vec::<&str>::new(), "all off");
+        },
+    )
     .await;
 }
 
 /// Two apps on one database with one secret: what `first` made, `second` is asked about.
-async fn one_database(engine: Engine, first_off: &[Capability], second_off: &[Capability]) -> (TestApp, TestApp) {
+async fn one_database(
+    engine: Engine,
+    first_off: &[Capability],
+    second_off: &[Capability],
+) -> (TestApp, TestApp) {
     let secret = SecretKey::generate_text();
     let first = TestApp::spawn_with(
         engine,
         Setup {
-            env: [settings(first_off), vec![("SIGRA_SECRET_KEY", secret.clone())]].concat(),
+            env: [
+                settings(first_off),
+                vec![("SIGRA_SECRET_KEY", secret.clone())],
+            ]
+            .concat(),
             ..Setup::default()
         },
     )
@@ -267,13 +354,27 @@ async fn tokens_issued_while_their_capability_was_on_stop_working_once_it_is_off
         ] {
             let (issuer, app) = one_database(engine, &[], off).await;
             let mut cookie = issuer.signed_in(ADMIN).await;
-            let api_token = issuer.create_api_token(&mut cookie, "ci", &["profile:read"]).await;
+            let api_token = issuer
+                .create_api_token(&mut cookie, "ci", &["profile:read"])
+                .await;
             let (status, tokens) = issuer.api_log_in(ADMIN, CANARY_PASSWORD).await;
             assert_eq!(status, StatusCode::OK, "{tokens}");
             let access = tokens["access_token"].as_str().expect("an access token");
-            let expected = if still_on { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
-            assert_eq!(bearer_status(&app, &api_token).await, expected, "API token, {off:?} off on {engine:?}");
-            assert_eq!(bearer_status(&app, access).await, expected, "access token, {off:?} off on {engine:?}");
+            let expected = if still_on {
+                StatusCode::OK
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            assert_eq!(
+                bearer_status(&app, &api_token).await,
+                expected,
+                "API token, {off:?} off on {engine:?}"
+            );
+            assert_eq!(
+                bearer_status(&app, access).await,
+                expected,
+                "access token, {off:?} off on {engine:?}"
+            );
         }
     }
 }
@@ -281,17 +382,28 @@ async fn tokens_issued_while_their_capability_was_on_stop_working_once_it_is_off
 #[tokio::test]
 async fn a_second_factor_of_a_capability_switched_off_is_not_asked_for_at_log_in() {
     for engine in Engine::available() {
-        for (off, asked) in [(&[Capability::SecondFactors][..], false), (&[Capability::Admin][..], true)] {
+        for (off, asked) in [
+            (&[Capability::SecondFactors][..], false),
+            (&[Capability::Admin][..], true),
+        ] {
             let (enrolment, app) = one_database(engine, &[], off).await;
             let mut cookie = enrolment.signed_in(ADMIN).await;
             enrolment.enable_totp(&mut cookie).await;
 
             let response = app.log_in(ADMIN, CANARY_PASSWORD, false).await;
             let target = server::testing::location(&response);
-            assert_eq!(target.starts_with("/users/mfa"), asked, "{off:?} off on {engine:?}: went to {target}");
+            assert_eq!(
+                target.starts_with("/users/mfa"),
+                asked,
+                "{off:?} off on {engine:?}: went to {target}"
+            );
             let session = session_cookie(&response).expect("a session");
             let me = app.me(&session).await;
-            assert_eq!(me == StatusCode::OK, !asked, "{off:?} off on {engine:?}: /api/v1/me {me}");
+            assert_eq!(
+                me == StatusCode::OK,
+                !asked,
+                "{off:?} off on {engine:?}: /api/v1/me {me}"
+            );
         }
     }
 }
@@ -302,7 +414,12 @@ async fn a_log_in_link_mailed_before_magic_links_were_switched_off_no_longer_log
         let (mailer, app) = one_database(engine, &[], &[Capability::MagicLinks]).await;
         mailer.signed_in(ADMIN).await;
         let asked = mailer
-            .post_form("/users/log-in/email-link", "/users/log-in", &[("email", ADMIN)], None)
+            .post_form(
+                "/users/log-in/email-link",
+                "/users/log-in",
+                &[("email", ADMIN)],
+                None,
+            )
             .await;
         assert!(asked.status().is_redirection(), "{}", asked.status());
         mailer.deliver_mail().await;
@@ -311,11 +428,26 @@ async fn a_log_in_link_mailed_before_magic_links_were_switched_off_no_longer_log
         let presented = sigra::crypto::PresentedToken::parse(token).expect("a token");
         let request = sigra::request::RequestContext::command("test");
 
-        assert_eq!(app.get(&link, None).await.status(), StatusCode::NOT_FOUND, "{engine:?}");
-        let refused = app.sigra.auth().log_in_with_link(&presented, None, None, &request).await;
-        assert!(matches!(refused, Err(sigra::Error::NotFound)), "{engine:?}: {refused:?}");
+        assert_eq!(
+            app.get(&link, None).await.status(),
+            StatusCode::NOT_FOUND,
+            "{engine:?}"
+        );
+        let refused = app
+            .sigra
+            .auth()
+            .log_in_with_link(&presented, None, None, &request)
+            .await;
+        assert!(
+            matches!(refused, Err(sigra::Error::NotFound)),
+            "{engine:?}: {refused:?}"
+        );
         // The same link still works where magic links are on: the refusal was the switch.
-        let used = mailer.sigra.auth().log_in_with_link(&presented, None, None, &request).await;
+        let used = mailer
+            .sigra
+            .auth()
+            .log_in_with_link(&presented, None, None, &request)
+            .await;
         assert!(used.is_ok(), "{engine:?}: {:?}", used.err());
     }
 }
@@ -336,9 +468,63 @@ async fn every_page_shows_the_configured_site_name() {
                 .unwrap_or_default();
             assert!(title.ends_with(" · Acme Cloud"), "{path}: {title:?}");
             assert!(!title.contains("Sigra"), "{path}: {title:?}");
-            let header = html.split_once("</nav>").map(|(header, _)| header).unwrap_or_default();
-            assert!(header.contains("Acme Cloud"), "{path}: the header names the site");
+            let header = html
+                .split_once("</nav>")
+                .map(|(header, _)| header)
+                .unwrap_or_default();
+            assert!(
+                header.contains("Acme Cloud"),
+                "{path}: the header names the site"
+            );
         }
     })
     .await;
+}
+
+#[tokio::test]
+async fn an_authenticator_code_proves_nothing_where_second_factors_are_switched_off() {
+    for engine in Engine::available() {
+        // The API client's second step began where second factors were on; it is answered
+        // where they are off, with a right code.
+        let (issuer, app) = one_database(engine, &[], &[Capability::SecondFactors]).await;
+        let mut cookie = issuer.signed_in(ADMIN).await;
+        let (setup, _) = issuer.enable_totp(&mut cookie).await;
+        let (status, step) = issuer.api_log_in(ADMIN, CANARY_PASSWORD).await;
+        assert_eq!(status, StatusCode::OK, "{step}");
+        let mfa_token = step["mfa_token"]
+            .as_str()
+            .expect("the second step")
+            .to_owned();
+        // The next step's code: the step that confirmed the set-up is spent.
+        issuer.advance(std::time::Duration::from_secs(30));
+        app.advance(std::time::Duration::from_secs(30));
+        let code = issuer.totp_code(&setup.secret);
+        let refused = exchange_mfa(&app, &mfa_token, &code).await;
+        assert_eq!(
+            refused,
+            StatusCode::BAD_REQUEST,
+            "{engine:?}: refused where off"
+        );
+        assert_eq!(
+            issuer
+                .count("SELECT COUNT(*) FROM audit_events WHERE action = 'mfa.verify'")
+                .await,
+            0,
+            "{engine:?}: the refusal counts no failed attempt"
+        );
+        // The same code answers where second factors are on: the switch was the refusal.
+        assert_eq!(
+            exchange_mfa(&issuer, &mfa_token, &code).await,
+            StatusCode::OK,
+            "{engine:?}"
+        );
+    }
+}
+
+/// Answers an API log-in's second step on `on`.
+async fn exchange_mfa(on: &TestApp, mfa_token: &str, code: &str) -> StatusCode {
+    let body = serde_json::json!({ "mfa_token": mfa_token, "code": code });
+    on.api(reqwest::Method::POST, "/api/v1/auth/mfa", None, Some(body))
+        .await
+        .status()
 }

@@ -412,11 +412,15 @@ async fn doctor_on_a_working_deployment_says_ok_to_every_check_and_sends_a_test_
             ] {
                 assert!(report.lines().any(|l| l == line), "{line:?} in\n{report}");
             }
+            let enabled = format!(
+                "ok    enabled: on: passwords, magic links, passkeys, sign-in providers (none configured), \
+                 authenticator apps, organizations, admin area, API tokens (prefix {}), JWT",
+                app.sigra.config().api_tokens.prefix
+            );
             assert!(
-                report.lines().any(|l| l.starts_with(
-                    "ok    enabled: on: passwords, magic links, passkeys, sign-in providers (none configured), \
-                     authenticator apps, organizations, admin area, API tokens (prefix sigra), JWT"
-                ) && l.contains("; off: nothing;")),
+                report
+                    .lines()
+                    .any(|l| l.starts_with(&enabled) && l.contains("; off: nothing;")),
                 "what is on and off in\n{report}"
             );
             for prefix in ["ok    database: ", "ok    clock: "] {

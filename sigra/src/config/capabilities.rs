@@ -210,9 +210,20 @@ mod tests {
             ("SIGRA_CAPABILITIES_SECOND_FACTORS", "false"),
         ];
         assert!(production(&factors_off).is_ok(), "passkeys can still enrol");
-        let error = production(&[&factors_off[..], &[("SIGRA_CAPABILITIES_PASSKEYS", "false")]].concat())
-            .expect_err("nothing to enrol");
-        assert!(error.to_string().contains("SIGRA_MFA_REQUIRED needs a second factor"), "{error}");
+        let error = production(
+            &[
+                &factors_off[..],
+                &[("SIGRA_CAPABILITIES_PASSKEYS", "false")],
+            ]
+            .concat(),
+        )
+        .expect_err("nothing to enrol");
+        assert!(
+            error
+                .to_string()
+                .contains("SIGRA_MFA_REQUIRED needs a second factor"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -222,14 +233,22 @@ mod tests {
             ("SIGRA_CAPABILITIES_ORGANIZATIONS", "false"),
         ])
         .expect_err("refused");
-        assert!(error.to_string().contains("SIGRA_ORGANIZATIONS_PERSONAL needs"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("SIGRA_ORGANIZATIONS_PERSONAL needs"),
+            "{error}"
+        );
     }
 
     #[test]
     fn switching_off_a_factor_says_what_happens_to_enrolled_accounts() {
         let config = production(&[("SIGRA_CAPABILITIES_SECOND_FACTORS", "false")]).expect("valid");
         assert!(
-            config.notices.iter().any(|n| n.contains("log in without it")),
+            config
+                .notices
+                .iter()
+                .any(|n| n.contains("log in without it")),
             "{:?}",
             config.notices
         );
