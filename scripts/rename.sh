@@ -52,6 +52,9 @@ replace 'r.text("app_name", "Sigra")' "r.text(\"app_name\", \"$name\")"
 replace 'r.text("api_tokens.prefix", "sigra")' "r.text(\"api_tokens.prefix\", \"$slug\")"
 replace 'sqlite://data/sigra.db' "sqlite://data/$slug.db"
 replace 'data/sigra.db' "data/$slug.db"
+# The export's file name: the site's name in lowercase letters and digits.
+compact=$(printf '%s' "$name" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9')
+replace 'sigra-data-' "$compact-data-"
 replace 'Your Sigra account' "Your $name account"
 replace 'A test message from Sigra' "A test message from $name"
 replace 'title = "Sigra API"' "title = \"$name API\""

@@ -22,7 +22,7 @@ done
 
 (cd "$copy" && scripts/rename.sh "Acme Cloud" --mail-from no-reply@acme.example >/dev/null)
 
-leftover=$(cd "$copy" && git grep -l -e '__Host-sigra_' -e 'Your Sigra account' -e 'sigra-rust-tooling' -e 'data/sigra\.db' -- ':!scripts/rename.sh' ':!scripts/test-rename.sh' || true)
+leftover=$(cd "$copy" && git grep -l -e '__Host-sigra_' -e 'Your Sigra account' -e 'sigra-rust-tooling' -e 'sigra-data-' -e 'data/sigra\.db' -- ':!scripts/rename.sh' ':!scripts/test-rename.sh' || true)
 [ -z "$leftover" ] || fail "old names left in: $leftover"
 expect_in sigra/src/http/cookies.rs '"__Host-acme_cloud_session"'
 expect_in app/src/flash.rs '"__Host-acme_cloud_flash"'
