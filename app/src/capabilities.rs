@@ -65,10 +65,17 @@ impl Switches {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteName(pub String);
 
-/// Reads the switches and the site's name once at the root. Call once, in `App`.
-pub fn provide_switches() {
-    provide_context(SharedValue::new(current).into_inner());
-    provide_context(SharedValue::new(current_name).into_inner());
+/// Reads the switches and the site's name once at the root, in one value the page carries to
+/// the browser. Call once, in `App`.
+pub fn provide_site() {
+    let (switches, name) = SharedValue::new(current).into_inner();
+    provide_context(switches);
+    provide_context(name);
+}
+
+/// The switches, as provided at the root.
+pub fn use_switches() -> Switches {
+    use_context::<Switches>().unwrap_or_default()
 }
 
 /// The site's name, as provided at the root.
@@ -79,34 +86,19 @@ pub fn use_site_name() -> String {
 }
 
 #[cfg(feature = "ssr")]
-fn current_name() -> SiteName {
-    SiteName(
-        use_context::<sigra::Sigra>()
-            .map(|sigra| sigra.config().app_name.clone())
-            .unwrap_or_default(),
-    )
+fn current() -> (Switches, SiteName) {
+    match use_context::<sigra::Sigra>() {
+        Some(sigra) => (
+            ssr::switches(&sigra.config().capabilities),
+            SiteName(sigra.config().app_name.clone()),
+        ),
+        None => (Switches::default(), SiteName(String::new())),
+    }
 }
 
 #[cfg(not(feature = "ssr"))]
-fn current_name() -> SiteName {
-    SiteName(String::new())
-}
-
-/// The switches, as provided at the root.
-pub fn use_switches() -> Switches {
-    use_context::<Switches>().unwrap_or_default()
-}
-
-#[cfg(feature = "ssr")]
-fn current() -> Switches {
-    use_context::<sigra::Sigra>()
-        .map(|sigra| ssr::switches(&sigra.config().capabilities))
-        .unwrap_or_default()
-}
-
-#[cfg(not(feature = "ssr"))]
-fn current() -> Switches {
-    Switches::default()
+fn current() -> (Switches, SiteName) {
+    (Switches::default(), SiteName(String::new()))
 }
 
 /// A page that exists only when `needs` says so; otherwise the "not found" page (404).

@@ -75,7 +75,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    capabilities::provide_switches();
+    capabilities::provide_site();
     let site_name = capabilities::use_site_name();
     plain_forms::provide_failed_post();
     // Effects run only in the browser, once the page is interactive: tests and styles can tell

@@ -4,6 +4,7 @@
 //! guest log-in endpoints, which the guest rate limit covers). Errors are
 //! `application/problem+json` with a stable `error` code.
 
+use app::capabilities::Switches;
 use axum::extract::{Path, Query, State};
 use axum::http::header::CACHE_CONTROL;
 use axum::http::HeaderValue;
@@ -12,7 +13,6 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use sigra::api_tokens::{ApiTokenSummary, TokenRequest};
 use sigra::clock::Timestamp;
-use sigra::config::{Capabilities, Capability};
 use sigra::db::paging::PageRequest;
 use sigra::http::scopes::{
     ApiTokensRead, ApiTokensWrite, MfaRead, ProfileRead, SessionsRead, SessionsWrite,
@@ -652,27 +652,26 @@ impl Modify for Credentials {
 
 /// The API routes and their document, from one list: a route exists exactly when it is
 /// documented, and only when its capability is on.
-fn documented(capabilities: &Capabilities) -> (Router<Sigra>, utoipa::openapi::OpenApi) {
-    let on = |capability| capabilities.has(capability);
+fn documented(switches: &Switches) -> (Router<Sigra>, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(me))
         .routes(routes!(sessions))
         .routes(routes!(revoke_session))
         .routes(routes!(mfa));
-    if on(Capability::ApiTokens) {
+    if switches.api_tokens {
         api = api
             .routes(routes!(list_tokens, create_token, revoke_all_tokens))
             .routes(routes!(current_token, revoke_current_token))
             .routes(routes!(revoke_token));
     }
-    if on(Capability::Jwt) {
+    if switches.jwt {
         api = api
             .routes(routes!(token))
             .routes(routes!(exchange_mfa))
             .routes(routes!(refresh))
             .routes(routes!(revoke))
             .routes(routes!(jwks));
-        if on(Capability::Passkeys) {
+        if switches.passkeys {
             api = api.routes(routes!(passkey_options));
         }
     }
@@ -681,19 +680,19 @@ fn documented(capabilities: &Capabilities) -> (Router<Sigra>, utoipa::openapi::O
 
 /// The OpenAPI 3.1 document of the API with every capability on.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented(&Capabilities::default()).1
-}
-
-/// `GET /api/v1/openapi.json`: what this deployment serves.
-async fn openapi_json(State(sigra): State<Sigra>) -> Json<utoipa::openapi::OpenApi> {
-    Json(documented(&sigra.config().capabilities).1)
+    documented(&Switches::default()).1
 }
 
 /// The API routes (behind the cross-site check and credential resolution; the JWKS is
-/// public anyway).
-pub fn routes<S: Clone + Send + Sync + 'static>(sigra: Sigra) -> Router<S> {
-    documented(&sigra.config().capabilities)
-        .0
-        .route("/api/v1/openapi.json", axum::routing::get(openapi_json))
+/// public anyway), with `GET /api/v1/openapi.json`: the document of what this deployment
+/// serves, built once with the routes.
+pub fn routes<S: Clone + Send + Sync + 'static>(sigra: Sigra, switches: Switches) -> Router<S> {
+    let (router, document) = documented(&switches);
+    let document = Json(document);
+    router
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || std::future::ready(document.clone())),
+        )
         .with_state(sigra)
 }

@@ -53,7 +53,7 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions, draining: Draining) -
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .merge(crate::api::routes(sigra.clone()))
+        .merge(crate::api::routes(sigra.clone(), switches))
         .merge(crate::export::routes(sigra.clone()))
         .merge(crate::audit_export::routes(sigra.clone(), switches))
         .merge(crate::live::routes(sigra.clone(), draining, switches))

@@ -390,8 +390,15 @@ async fn a_second_factor_of_a_capability_switched_off_is_not_asked_for_at_log_in
             let mut cookie = enrolment.signed_in(ADMIN).await;
             enrolment.enable_totp(&mut cookie).await;
 
+            let challenges =
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.mfa_challenge'";
             let response = app.log_in(ADMIN, CANARY_PASSWORD, false).await;
             let target = server::testing::location(&response);
+            assert_eq!(
+                app.count(challenges).await == 1,
+                asked,
+                "{off:?} off on {engine:?}: the second step is audited only when asked"
+            );
             assert_eq!(
                 target.starts_with("/users/mfa"),
                 asked,
@@ -427,6 +434,9 @@ async fn a_log_in_link_mailed_before_magic_links_were_switched_off_no_longer_log
         let token = link.trim_start_matches("/users/log-in/");
         let presented = sigra::crypto::PresentedToken::parse(token).expect("a token");
         let request = sigra::request::RequestContext::command("test");
+        let sessions = app.session_rows().await;
+        let used_links =
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'auth.magic_link_verify.success'";
 
         assert_eq!(
             app.get(&link, None).await.status(),
@@ -442,6 +452,16 @@ async fn a_log_in_link_mailed_before_magic_links_were_switched_off_no_longer_log
             matches!(refused, Err(sigra::Error::NotFound)),
             "{engine:?}: {refused:?}"
         );
+        assert_eq!(
+            app.session_rows().await,
+            sessions,
+            "{engine:?}: no session started"
+        );
+        assert_eq!(
+            app.count(used_links).await,
+            0,
+            "{engine:?}: the link is not spent"
+        );
         // The same link still works where magic links are on: the refusal was the switch.
         let used = mailer
             .sigra
@@ -449,6 +469,8 @@ async fn a_log_in_link_mailed_before_magic_links_were_switched_off_no_longer_log
             .log_in_with_link(&presented, None, None, &request)
             .await;
         assert!(used.is_ok(), "{engine:?}: {:?}", used.err());
+        assert_eq!(app.session_rows().await, sessions + 1, "{engine:?}");
+        assert_eq!(app.count(used_links).await, 1, "{engine:?}");
     }
 }
 

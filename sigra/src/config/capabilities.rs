@@ -111,11 +111,9 @@ impl Capabilities {
         Capability::ALL.into_iter().filter(|c| !self.has(*c))
     }
 
+    /// Its place in `off`: the variants are declared in the order of `Capability::ALL`.
     fn index(capability: Capability) -> usize {
-        Capability::ALL
-            .iter()
-            .position(|c| *c == capability)
-            .unwrap_or_default()
+        capability as usize
     }
 
     pub(super) fn read(r: &mut Reader) -> Self {
