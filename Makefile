@@ -14,14 +14,16 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 TEST_RUSTFLAGS := --cfg erase_components
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup setup-dev dev test test-rust e2e build-site bench lint deny rename \
+.PHONY: help setup setup-dev dev test test-rust test-smallest e2e e2e-smallest build-site bench lint deny rename \
         rust-target wasm-bindgen cargo-leptos cargo-deny chromium redis test-tools
 
 help:
 	@echo "make dev         run the app with live reload (cargo leptos watch) on http://localhost:3000"
 	@echo "make test        every test: unit, HTTP integration (SQLite, and PostgreSQL if TEST_POSTGRES_URL is set), browser"
-	@echo "make test-rust   unit and HTTP integration tests only"
+	@echo "make test-rust   unit and HTTP integration tests only (the full build, then the smallest)"
+	@echo "make test-smallest  the build without passkeys, OAuth and JWT (--no-default-features)"
 	@echo "make e2e         Playwright in system Chromium against the release build"
+	@echo "make e2e-smallest  the capability spec against a release build without the default features"
 	@echo "make build-site  release build: target/release/server and target/site"
 	@echo "make bench       benchmarks (numbers go in the README)"
 	@echo "make lint        rustfmt, clippy, and the supply-chain gate (make deny)"
@@ -41,6 +43,7 @@ test: setup test-rust e2e
 test-rust: test-tools node_modules/.package-lock.json
 	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: TEST_POSTGRES_URL is unset, so the HTTP tests run on SQLite only (CI runs them on PostgreSQL too)."
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p sigra-errors -p sigra -p app -p server --features sigra/testing,app/ssr,server/testing
+	$(MAKE) --no-print-directory test-smallest
 	scripts/test-rename.sh
 	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: the PostgreSQL pass was skipped (TEST_POSTGRES_URL is unset)."
 
@@ -48,6 +51,19 @@ e2e: setup build-site
 	scripts/e2e.sh
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then E2E_DATABASE=postgres scripts/e2e.sh; \
 	else echo "NOTE: the browser suite ran on SQLite only (TEST_POSTGRES_URL is unset)."; fi
+
+# The smallest feature set: the core's and the app's unit tests, and the server's own tests of
+# it (server/tests/smallest.rs), built without the default features.
+SMALLEST := -p sigra -p app -p server --no-default-features --features sigra/testing,app/ssr,server/testing
+test-smallest: test-tools
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test $(SMALLEST) --lib --test smallest
+
+# The browser check of the smallest build: a second release build in its own target directory,
+# so it is not part of `make test` (CI builds and tests that set without a browser).
+e2e-smallest: setup build-site
+	CARGO_TARGET_DIR=target/smallest SITE_FEATURES=--no-default-features scripts/build-site.sh
+	E2E_SMALLEST_BINARY=target/smallest/release/server E2E_SMALLEST_SITE=target/smallest/site \
+		scripts/e2e.sh tests/capabilities.spec.ts
 
 # Makes the template a new project: make rename NAME="Acme Cloud" [MAIL_FROM=no-reply@acme.example]
 rename:
@@ -63,7 +79,9 @@ bench: setup build-site
 lint: deny
 	cargo fmt --all -- --check
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy -p sigra-errors -p sigra -p app -p server --all-targets --features sigra/testing,app/ssr,server/testing -- -D warnings
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy $(SMALLEST) --lib --bins --test smallest -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p frontend --no-default-features --target wasm32-unknown-unknown -- -D warnings
 
 deny: cargo-deny
 	scripts/deny.sh

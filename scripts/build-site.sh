@@ -4,20 +4,24 @@
 # stylesheet named by their content's hash (listed in hash.txt beside the server binary, which
 # then links them and lets browsers keep them for good), precompressed copies, and the server
 # binary. `cargo leptos watch` stays the development loop.
+# SITE_FEATURES=--no-default-features with CARGO_TARGET_DIR=target/smallest builds the smallest
+# feature set beside the full one (`make e2e-smallest`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 # Leptos reads the site name at compile time; cargo-leptos sets the same value.
 export LEPTOS_OUTPUT_NAME=sigra
 
-site=target/site
+target=${CARGO_TARGET_DIR:-target}
+read -r -a features <<< "${SITE_FEATURES:-}"
+site=$target/site
 pkg=$site/pkg
 mkdir -p "$pkg"
 
 echo "==> wasm bundle"
-cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
+cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release "${features[@]}"
 wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name sigra \
-  target/wasm32-unknown-unknown/wasm-release/frontend.wasm
+  "$target/wasm32-unknown-unknown/wasm-release/frontend.wasm"
 mv -f "$pkg/sigra_bg.wasm" "$pkg/sigra.wasm"
 wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$pkg/sigra.wasm" -o "$pkg/sigra.wasm"
 
@@ -30,8 +34,8 @@ cp -R public/. "$site/"
 echo "==> content-hashed names"
 # The plain names stay too, for a server started without hash.txt and for the dev mailbox.
 find "$pkg" -regextype posix-extended -regex '.*/sigra\.[0-9a-f]{20}\.(js|wasm|css)(\.gz|\.br)?' -delete
-mkdir -p target/release
-hashes=target/release/hash.txt
+mkdir -p "$target/release"
+hashes=$target/release/hash.txt
 : > "$hashes"
 for ext in js wasm css; do
   hash=$(sha256sum "$pkg/sigra.$ext" | cut -c1-20)
@@ -51,5 +55,5 @@ node -e '
   }' "$pkg"
 
 echo "==> server"
-cargo build -p server --release
-echo "built: target/release/server (with target/release/hash.txt) and $site"
+cargo build -p server --release "${features[@]}"
+echo "built: $target/release/server (with $hashes) and $site"

@@ -111,17 +111,22 @@ pid2=$!
 wait_ready "$port2" "$workdir/server2.log"
 
 # The smallest configuration, every optional capability switched off, as a third process on
-# the same database with its own address: the capability test looks at what is gone.
+# the same database with its own address: the capability test looks at what is gone. By
+# default it is this build with its switches off; E2E_SMALLEST_BINARY and E2E_SMALLEST_SITE run
+# a build without the default features instead (which refuses the providers' settings).
 port3=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 capabilities_off=()
 for capability in MAGIC_LINKS PASSKEYS OAUTH SECOND_FACTORS ORGANIZATIONS ADMIN API_TOKENS JWT; do
   capabilities_off+=("SIGRA_CAPABILITIES_$capability=false")
 done
-LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$port3" \
+smallest_binary=${E2E_SMALLEST_BINARY:-$binary}
+smallest_env=("${op_env[@]}")
+[ -z "${E2E_SMALLEST_BINARY:-}" ] || smallest_env=()
+LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT="${E2E_SMALLEST_SITE:-target/site}" LEPTOS_SITE_ADDR="127.0.0.1:$port3" \
   DATABASE_URL="$database_url" SIGRA_BASE_URL="http://localhost:$port3" \
   SIGRA_SECRET_KEY="$secret" RUST_LOG="${RUST_LOG:-info}" \
   SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_JOBS_RUN_IN_PROCESS=false \
-  env "${op_env[@]}" "${capabilities_off[@]}" "$binary" serve >"$workdir/server3.log" 2>&1 &
+  env "${smallest_env[@]}" "${capabilities_off[@]}" "$smallest_binary" serve >"$workdir/server3.log" 2>&1 &
 pid3=$!
 wait_ready "$port3" "$workdir/server3.log"
 

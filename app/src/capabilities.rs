@@ -157,9 +157,8 @@ pub mod ssr {
     /// Those of the core every deployment has are in [`core_server_fns`]; a test checks that
     /// each registered server function is in one of the two lists.
     pub fn optional_server_fns() -> Vec<(Needs, &'static str)> {
-        use account::{oauth, passkeys};
+        use account::oauth;
         let magic_links: Needs = |s| s.magic_links;
-        let passkey: Needs = |s| s.passkeys;
         let provider: Needs = |s| s.oauth;
         let second_factors: Needs = |s| s.second_factors;
         let any_factor: Needs = Switches::any_second_factor;
@@ -167,21 +166,9 @@ pub mod ssr {
         let admin_area: Needs = |s| s.admin;
         let org_admin: Needs = Switches::organization_admin;
         let tokens: Needs = |s| s.api_tokens;
-        vec![
+        let fns = vec![
             (magic_links, path::<account::RequestMagicLink>()),
             (magic_links, path::<account::LogInWithLink>()),
-            (passkey, path::<passkeys::ListPasskeys>()),
-            (passkey, path::<passkeys::StartPasskeyRegistration>()),
-            (passkey, path::<passkeys::FinishPasskeyRegistration>()),
-            (passkey, path::<passkeys::RenamePasskey>()),
-            (passkey, path::<passkeys::DeletePasskey>()),
-            (passkey, path::<passkeys::StartPasskeyConfirmation>()),
-            (passkey, path::<passkeys::StartPasskeyLogIn>()),
-            (passkey, path::<passkeys::LogInWithPasskey>()),
-            (passkey, path::<passkeys::StartPasskeySecondFactor>()),
-            (passkey, path::<passkeys::VerifyPasskeySecondFactor>()),
-            (passkey, path::<oauth::StartPasskeySudo>()),
-            (passkey, path::<oauth::EnterSudoWithPasskey>()),
             (provider, path::<oauth::SignInProviders>()),
             (provider, path::<oauth::LinkedAccounts>()),
             (provider, path::<oauth::UnlinkProvider>()),
@@ -237,7 +224,31 @@ pub mod ssr {
             (tokens, path::<account::api_tokens::CreateApiToken>()),
             (tokens, path::<account::api_tokens::RevokeApiToken>()),
             (tokens, path::<account::api_tokens::RevokeAllApiTokens>()),
-        ]
+        ];
+        #[cfg(feature = "passkeys")]
+        let fns = {
+            use account::passkeys;
+            let passkey: Needs = |s| s.passkeys;
+            [
+                fns,
+                vec![
+                    (passkey, path::<passkeys::ListPasskeys>()),
+                    (passkey, path::<passkeys::StartPasskeyRegistration>()),
+                    (passkey, path::<passkeys::FinishPasskeyRegistration>()),
+                    (passkey, path::<passkeys::RenamePasskey>()),
+                    (passkey, path::<passkeys::DeletePasskey>()),
+                    (passkey, path::<passkeys::StartPasskeyConfirmation>()),
+                    (passkey, path::<passkeys::StartPasskeyLogIn>()),
+                    (passkey, path::<passkeys::LogInWithPasskey>()),
+                    (passkey, path::<passkeys::StartPasskeySecondFactor>()),
+                    (passkey, path::<passkeys::VerifyPasskeySecondFactor>()),
+                    (passkey, path::<passkeys::StartPasskeySudo>()),
+                    (passkey, path::<passkeys::EnterSudoWithPasskey>()),
+                ],
+            ]
+            .concat()
+        };
+        fns
     }
 
     /// The server functions every deployment has: registration and password log-in,
@@ -337,9 +348,12 @@ pub mod ssr {
 
         #[test]
         fn the_switches_mirror_the_configuration() {
-            assert_eq!(switches(&Capabilities::default()), Switches::default());
+            let everything = Capability::ALL
+                .into_iter()
+                .fold(Capabilities::default(), |set, c| set.with(c, true));
+            assert_eq!(switches(&everything), Switches::default());
             for capability in Capability::ALL {
-                let off = switches(&Capabilities::default().with(capability, false));
+                let off = switches(&everything.with(capability, false));
                 assert_ne!(off, Switches::default(), "{capability} has no switch");
             }
         }

@@ -21,6 +21,7 @@ pub mod paths;
 pub mod plain_forms;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(feature = "passkeys")]
 pub mod webauthn;
 
 use leptos::prelude::*;

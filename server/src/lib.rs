@@ -6,6 +6,7 @@ pub mod api;
 pub mod audit_export;
 pub mod export;
 pub mod live;
+#[cfg(feature = "oauth")]
 pub mod oauth;
 pub mod ops;
 pub mod router;

@@ -49,6 +49,7 @@ enum Command {
     RotateMfaKeys,
     /// Make a new JWT signing key (it signs a minute later); the current one keeps verifying
     /// until the tokens it signed have expired.
+    #[cfg(feature = "jwt")]
     RotateJwtKeys,
     /// Act on an account, found by its email address.
     User {
@@ -174,6 +175,7 @@ async fn main() -> ExitCode {
         Command::RenderEmails { dir } => render_emails(&config, &dir),
         Command::RequirePasswordChange { email } => require_password_change(config, &email).await,
         Command::RotateMfaKeys => rotate_mfa_keys(config).await,
+        #[cfg(feature = "jwt")]
         Command::RotateJwtKeys => rotate_jwt_keys(config).await,
         Command::User { action } => user(config, action).await,
         Command::Admin { action } => admin(config, action).await,
@@ -276,6 +278,7 @@ async fn rotate_mfa_keys(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "jwt")]
 async fn rotate_jwt_keys(config: Config) -> anyhow::Result<()> {
     let sigra = core(config).start().await?;
     let key = sigra

@@ -48,7 +48,7 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions, draining: Draining) -
     // A capability switched off has no routes: its pages render "not found", its server
     // functions answer 404, and the routes below are never mounted.
     let switches = app::capabilities::ssr::switches(&sigra.config().capabilities);
-    let mut app_routes = Router::new()
+    let app_routes = Router::new()
         .leptos_routes_with_context(&leptos_options, ROUTES.clone(), context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
@@ -62,9 +62,12 @@ pub fn router(sigra: Sigra, leptos_options: LeptosOptions, draining: Draining) -
             MailedLink::Invitation => switches.organizations,
             _ => true,
         }));
-    if switches.oauth {
-        app_routes = app_routes.merge(crate::oauth::routes(sigra.clone()));
-    }
+    #[cfg(feature = "oauth")]
+    let app_routes = if switches.oauth {
+        app_routes.merge(crate::oauth::routes(sigra.clone()))
+    } else {
+        app_routes
+    };
     let app_routes = app_routes
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,

@@ -92,11 +92,22 @@ impl Sigra {
                 ),
             ));
         }
+        #[cfg(feature = "oauth")]
+        checks.extend(self.provider_checks().await);
+        checks.push(Check::new("enabled", Verdict::Ok, self.enabled()));
+        checks
+    }
+
+    /// Each provider's discovery and keys, where sign-in with providers is on.
+    #[cfg(feature = "oauth")]
+    async fn provider_checks(&self) -> Vec<Check> {
+        let config = self.config();
         let providers = if config.capabilities.has(Capability::OAuth) {
             config.oauth.providers.as_slice()
         } else {
             &[]
         };
+        let mut checks = Vec::new();
         for provider in providers {
             let name = format!("oauth {}", provider.name);
             checks.push(match self.oauth().check_provider(provider).await {
@@ -104,7 +115,6 @@ impl Sigra {
                 Err(reason) => Check::new(name, Verdict::Fail, reason),
             });
         }
-        checks.push(Check::new("enabled", Verdict::Ok, self.enabled()));
         checks
     }
 

@@ -22,6 +22,7 @@ pub mod geo;
 pub mod hooks;
 pub mod http;
 pub mod jobs;
+#[cfg(feature = "jwt")]
 pub mod jwt;
 pub mod live;
 pub mod lockout;
@@ -30,6 +31,7 @@ pub mod mfa;
 pub mod oauth;
 pub mod operator;
 pub mod organizations;
+#[cfg(feature = "passkeys")]
 pub mod passkeys;
 pub mod password;
 mod plumbing;
@@ -58,12 +60,16 @@ use geo::{GeoIp, MaxMindGeoIp};
 use hooks::{LifecycleHooks, NoHooks};
 use http::HostCookies;
 use jobs::Jobs;
+#[cfg(feature = "jwt")]
 use jwt::{CustomClaims, Jwt, JwtKeys, NoCustomClaims};
 use mail::{DevMailbox, EmailTemplates, Mailer, SmtpMailer};
 use mfa::{Keyring, Mfa, MfaSecrets, TrustedBrowsers};
-use oauth::{OAuth, OAuthSecrets, ProviderClient};
+#[cfg(feature = "oauth")]
+use oauth::ProviderClient;
+use oauth::{OAuth, OAuthSecrets};
 use operator::Operator;
 use organizations::{Organizations, Role, RoleRegistry, SlugRules};
+#[cfg(feature = "passkeys")]
 use passkeys::Passkeys;
 use password::{BreachCheck, PasswordHasher, PasswordPolicy, Passwords};
 use plumbing::Core;
@@ -82,13 +88,17 @@ struct Inner {
     core: Arc<Core>,
     trusted_browsers: TrustedBrowsers,
     mfa_secrets: MfaSecrets,
+    #[cfg(feature = "passkeys")]
     relying_party: webauthn_rs::Webauthn,
     confirmation_codes: ConfirmationCodes,
     cookies: HostCookies,
     oauth_secrets: OAuthSecrets,
+    #[cfg(feature = "oauth")]
     providers: ProviderClient,
     scopes: ScopeRegistry,
+    #[cfg(feature = "jwt")]
     jwt_keys: JwtKeys,
+    #[cfg(feature = "jwt")]
     custom_claims: Arc<dyn CustomClaims>,
     roles: RoleRegistry,
     admin_extensions: Arc<dyn admin::extensions::AdminExtensions>,
@@ -104,6 +114,7 @@ pub struct SigraBuilder {
     geoip: Option<Arc<dyn GeoIp>>,
     host_scopes: Vec<&'static str>,
     host_roles: Vec<Role>,
+    #[cfg(feature = "jwt")]
     custom_claims: Arc<dyn CustomClaims>,
     admin_extensions: Arc<dyn admin::extensions::AdminExtensions>,
     #[cfg(feature = "testing")]
@@ -127,6 +138,7 @@ impl SigraBuilder {
     }
 
     /// Claims the host adds to every JWT access token.
+    #[cfg(feature = "jwt")]
     #[must_use]
     pub fn jwt_claims(mut self, claims: Arc<dyn CustomClaims>) -> Self {
         self.custom_claims = claims;
@@ -236,11 +248,14 @@ impl SigraBuilder {
             Keyring::new(&config.mfa),
             secret.derive_sealer("oauth-state"),
         );
+        #[cfg(feature = "oauth")]
         let providers = ProviderClient::new(&config.oauth)?;
+        #[cfg(feature = "passkeys")]
         let relying_party = passkeys::relying_party(&config.passkeys, &config.app_name)?;
         let scopes = ScopeRegistry::new(&self.host_scopes)?;
         let roles = RoleRegistry::new(&self.host_roles)?;
         let slugs = SlugRules::new(&config.organizations.reserved_slugs);
+        #[cfg(feature = "jwt")]
         let jwt_keys = JwtKeys::new(
             secret.derive_sealer("jwt-signing-keys"),
             config.jwt.algorithm,
@@ -270,13 +285,17 @@ impl SigraBuilder {
                 core: Arc::new(core),
                 trusted_browsers,
                 mfa_secrets,
+                #[cfg(feature = "passkeys")]
                 relying_party,
                 confirmation_codes,
                 cookies,
                 oauth_secrets,
+                #[cfg(feature = "oauth")]
                 providers,
                 scopes,
+                #[cfg(feature = "jwt")]
                 jwt_keys,
+                #[cfg(feature = "jwt")]
                 custom_claims: self.custom_claims,
                 roles,
                 admin_extensions: self.admin_extensions,
@@ -297,6 +316,7 @@ impl Sigra {
             geoip: None,
             host_scopes: Vec::new(),
             host_roles: Vec::new(),
+            #[cfg(feature = "jwt")]
             custom_claims: Arc::new(NoCustomClaims),
             admin_extensions: Arc::new(admin::extensions::NoExtensions),
             #[cfg(feature = "testing")]
@@ -404,11 +424,13 @@ impl Sigra {
             core: &self.inner.core,
             secrets: &self.inner.mfa_secrets,
             trusted: &self.inner.trusted_browsers,
+            #[cfg(feature = "passkeys")]
             relying_party: &self.inner.relying_party,
         }
     }
 
     /// Passkeys: registration, passwordless log-in, the passkey as a second factor.
+    #[cfg(feature = "passkeys")]
     pub fn passkeys(&self) -> Passkeys<'_> {
         Passkeys {
             core: &self.inner.core,
@@ -421,9 +443,11 @@ impl Sigra {
     pub fn oauth(&self) -> OAuth<'_> {
         OAuth {
             core: &self.inner.core,
+            #[cfg(feature = "oauth")]
             trusted: &self.inner.trusted_browsers,
             codes: &self.inner.confirmation_codes,
             secrets: &self.inner.oauth_secrets,
+            #[cfg(feature = "oauth")]
             client: &self.inner.providers,
         }
     }
@@ -437,6 +461,7 @@ impl Sigra {
     }
 
     /// JWT access and refresh tokens, and the API log-in.
+    #[cfg(feature = "jwt")]
     pub fn jwt(&self) -> Jwt<'_> {
         Jwt {
             core: &self.inner.core,
@@ -444,6 +469,7 @@ impl Sigra {
             registry: &self.inner.scopes,
             custom: &self.inner.custom_claims,
             mfa: self.mfa(),
+            #[cfg(feature = "passkeys")]
             passkeys: self.passkeys(),
         }
     }

@@ -69,6 +69,7 @@ pub async fn security_overview() -> Result<SecurityView, UiError> {
         new_backup_codes: ssr::take_shown_codes(&cx),
         required: overview.required,
         sudo: sudo.is_some(),
+        second_factors: super::SecondFactorsView::of(&cx, &current.user().id).await?,
     })
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod deletion;
 pub(crate) mod export;
 pub(crate) mod mfa;
 pub(crate) mod oauth;
+#[cfg(feature = "passkeys")]
 pub(crate) mod passkeys;
 pub(crate) mod recovery;
 pub(crate) mod security;
@@ -43,14 +44,16 @@ pub use mfa::{
     RegenerateBackupCodes, StartTotpSetup, VerifySecondFactor,
 };
 pub use oauth::{
-    enter_sudo_with_passkey, give_provider_address, link_pending_identity, linked_accounts,
-    pending_identity, set_first_password, sign_in_providers, start_passkey_sudo, sudo_options,
-    unlink_provider, GiveProviderAddress, LinkPendingIdentity, SetFirstPassword, UnlinkProvider,
+    give_provider_address, link_pending_identity, linked_accounts, pending_identity,
+    set_first_password, sign_in_providers, sudo_options, unlink_provider, GiveProviderAddress,
+    LinkPendingIdentity, SetFirstPassword, UnlinkProvider,
 };
+#[cfg(feature = "passkeys")]
 pub use passkeys::{
-    delete_passkey, finish_passkey_registration, list_passkeys, log_in_with_passkey,
-    rename_passkey, start_passkey_confirmation, start_passkey_log_in, start_passkey_registration,
-    start_passkey_second_factor, verify_passkey_second_factor, DeletePasskey, RenamePasskey,
+    delete_passkey, enter_sudo_with_passkey, finish_passkey_registration, list_passkeys,
+    log_in_with_passkey, rename_passkey, start_passkey_confirmation, start_passkey_log_in,
+    start_passkey_registration, start_passkey_second_factor, start_passkey_sudo,
+    verify_passkey_second_factor, DeletePasskey, PasskeyChallengeView, PasskeyRow, RenamePasskey,
 };
 pub use recovery::{
     request_password_reset, reset_link_status, reset_password, RequestPasswordReset, ResetPassword,
@@ -75,7 +78,7 @@ pub use settings::{
 #[cfg(feature = "ssr")]
 pub fn guest_auth_paths() -> Vec<&'static str> {
     use leptos::server_fn::ServerFn;
-    vec![
+    let paths = vec![
         <Register as ServerFn>::PATH,
         <LogIn as ServerFn>::PATH,
         <RequestMagicLink as ServerFn>::PATH,
@@ -88,13 +91,21 @@ pub fn guest_auth_paths() -> Vec<&'static str> {
         <ConfirmWithLink as ServerFn>::PATH,
         <EnterSudo as ServerFn>::PATH,
         <VerifySecondFactor as ServerFn>::PATH,
-        <passkeys::VerifyPasskeySecondFactor as ServerFn>::PATH,
-        <passkeys::StartPasskeyLogIn as ServerFn>::PATH,
-        <passkeys::LogInWithPasskey as ServerFn>::PATH,
-        <oauth::EnterSudoWithPasskey as ServerFn>::PATH,
         <GiveProviderAddress as ServerFn>::PATH,
         <crate::organizations::JoinWithNewAccount as ServerFn>::PATH,
+    ];
+    #[cfg(feature = "passkeys")]
+    let paths = [
+        paths,
+        vec![
+            <passkeys::VerifyPasskeySecondFactor as ServerFn>::PATH,
+            <passkeys::StartPasskeyLogIn as ServerFn>::PATH,
+            <passkeys::LogInWithPasskey as ServerFn>::PATH,
+            <passkeys::EnterSudoWithPasskey as ServerFn>::PATH,
+        ],
     ]
+    .concat();
+    paths
 }
 
 /// A configured log-in provider.
@@ -210,13 +221,16 @@ pub fn mfa_enrolment_paths() -> Vec<&'static str> {
         <mfa::SecurityOverview as ServerFn>::PATH,
         <StartTotpSetup as ServerFn>::PATH,
         <ConfirmTotpSetup as ServerFn>::PATH,
+        <EnterSudo as ServerFn>::PATH,
+        <oauth::SudoOptions as ServerFn>::PATH,
+    ]);
+    #[cfg(feature = "passkeys")]
+    paths.extend([
         <passkeys::ListPasskeys as ServerFn>::PATH,
         <passkeys::StartPasskeyRegistration as ServerFn>::PATH,
         <passkeys::FinishPasskeyRegistration as ServerFn>::PATH,
-        <EnterSudo as ServerFn>::PATH,
-        <oauth::SudoOptions as ServerFn>::PATH,
-        <oauth::StartPasskeySudo as ServerFn>::PATH,
-        <oauth::EnterSudoWithPasskey as ServerFn>::PATH,
+        <passkeys::StartPasskeySudo as ServerFn>::PATH,
+        <passkeys::EnterSudoWithPasskey as ServerFn>::PATH,
     ]);
     paths
 }
@@ -251,30 +265,6 @@ pub struct MfaChallengeView {
     pub passkey: bool,
 }
 
-/// A started passkey ceremony, for the browser.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PasskeyChallengeView {
-    /// The ceremony id, sent back with the answer.
-    pub ceremony: String,
-    /// The `publicKey` options as JSON (binary fields in base64url).
-    pub options: String,
-}
-
-/// One of the user's passkeys.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PasskeyRow {
-    /// Its id.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// When it was added (RFC 3339, UTC).
-    pub created_at: String,
-    /// When it was last used (RFC 3339, UTC).
-    pub last_used_at: Option<String>,
-    /// Whether it is the account's last second factor (removing it needs a passkey's answer).
-    pub last_second_factor: bool,
-}
-
 /// The security settings page's view of the account's second factors.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecurityView {
@@ -290,6 +280,8 @@ pub struct SecurityView {
     pub required: bool,
     /// Whether the password was re-entered recently (changes are open).
     pub sudo: bool,
+    /// The second factors that count here, for the summary.
+    pub second_factors: SecondFactorsView,
 }
 
 /// An authenticator-app set-up waiting for its first code.
@@ -628,29 +620,32 @@ mod tests {
     fn the_guest_limit_covers_every_form_that_checks_a_secret() {
         let mut paths = super::guest_auth_paths();
         paths.sort_unstable();
-        assert_eq!(
-            paths,
-            [
-                "/api/invitations/join",
-                "/users/check-email/resend",
-                "/users/confirm/code",
-                "/users/confirm/link",
-                "/users/confirm/resend",
-                "/users/log-in",
-                "/users/log-in/email-link",
-                "/users/log-in/link",
+        let mut expected = vec![
+            "/api/invitations/join",
+            "/users/check-email/resend",
+            "/users/confirm/code",
+            "/users/confirm/link",
+            "/users/confirm/resend",
+            "/users/log-in",
+            "/users/log-in/email-link",
+            "/users/log-in/link",
+            "/users/mfa",
+            "/users/oauth/email",
+            "/users/register",
+            "/users/reset-password",
+            "/users/reset-password/choose",
+            "/users/sudo",
+        ];
+        if cfg!(feature = "passkeys") {
+            expected.extend([
                 "/users/log-in/passkey",
                 "/users/log-in/passkey-start",
-                "/users/mfa",
                 "/users/mfa/passkey",
-                "/users/oauth/email",
-                "/users/register",
-                "/users/reset-password",
-                "/users/reset-password/choose",
-                "/users/sudo",
                 "/users/sudo/passkey",
-            ]
-        );
+            ]);
+            expected.sort_unstable();
+        }
+        assert_eq!(paths, expected);
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! Log-in providers: the buttons, linked accounts (unlink under sudo), a first password for
 //! an account without one, the identity waiting in this browser (prove the account to link
-//! it, or give an address), and sudo by passkey. The redirects to and from the providers are
-//! routes of the server (`server/src/oauth.rs`).
+//! it, or give an address), and the ways sudo can be entered. The redirects to and from the
+//! providers are routes of the server (`server/src/oauth.rs`).
 
 use leptos::prelude::*;
 
-use super::{AccountsView, PasskeyChallengeView, PendingView, ProviderView, SudoWays};
+use super::{AccountsView, PendingView, ProviderView, SudoWays};
 use crate::error::UiError;
 
 #[cfg(feature = "ssr")]
@@ -170,41 +170,4 @@ pub async fn sudo_options() -> Result<SudoWays, UiError> {
             .filter(|p| switches.oauth && p.reauthenticates && linked.contains(&p.name))
             .collect(),
     })
-}
-
-/// Starts re-authenticating with a passkey for sudo.
-#[server(prefix = "/users/sudo", endpoint = "passkey-start")]
-pub async fn start_passkey_sudo() -> Result<PasskeyChallengeView, UiError> {
-    let cx = crate::ssr::context().await?;
-    let owner = crate::ssr::require_owner(&cx, "sudo").await?;
-    let challenge = cx
-        .sigra
-        .passkeys()
-        .start_passkey_sudo(owner.authenticated())
-        .await?;
-    Ok(PasskeyChallengeView {
-        ceremony: challenge.ceremony,
-        options: challenge.options,
-    })
-}
-
-/// Opens sudo with a passkey; answers where to go next.
-#[server(prefix = "/users/sudo", endpoint = "passkey")]
-pub async fn enter_sudo_with_passkey(
-    ceremony: String,
-    response: String,
-    return_to: Option<String>,
-) -> Result<String, UiError> {
-    let cx = crate::ssr::context().await?;
-    let owner = crate::ssr::require_owner(&cx, "sudo").await?;
-    let renewed = cx
-        .sigra
-        .passkeys()
-        .enter_sudo_with_passkey(&owner, &ceremony, &response, &cx.request)
-        .await?;
-    crate::ssr::set_cookie(sigra::http::renewed_session_cookie(&renewed));
-    crate::flash::ssr::set(crate::flash::Flash::SudoGranted);
-    Ok(sigra::http::sanitize_return_to(
-        return_to.as_deref().unwrap_or(crate::paths::SETTINGS),
-    ))
 }

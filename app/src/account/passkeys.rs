@@ -1,10 +1,35 @@
-//! Passkeys: the settings list (add under sudo, rename, delete), passwordless log-in and the
-//! passkey as a second factor. The browser side of each ceremony is in `crate::webauthn`.
+//! Passkeys: the settings list (add under sudo, rename, delete), passwordless log-in, the
+//! passkey as a second factor and for sudo. The browser side of each ceremony is in
+//! `crate::webauthn`. Compiled with the `passkeys` feature only.
 
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use super::{PasskeyChallengeView, PasskeyRow};
 use crate::error::UiError;
+
+/// A started passkey ceremony, for the browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyChallengeView {
+    /// The ceremony id, sent back with the answer.
+    pub ceremony: String,
+    /// The `publicKey` options as JSON (binary fields in base64url).
+    pub options: String,
+}
+
+/// One of the user's passkeys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyRow {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// When it was added (RFC 3339, UTC).
+    pub created_at: String,
+    /// When it was last used (RFC 3339, UTC).
+    pub last_used_at: Option<String>,
+    /// Whether it is the account's last second factor (removing it needs a passkey's answer).
+    pub last_second_factor: bool,
+}
 
 #[cfg(feature = "ssr")]
 fn challenge_view(challenge: sigra::passkeys::PasskeyChallenge) -> PasskeyChallengeView {
@@ -14,22 +39,35 @@ fn challenge_view(challenge: sigra::passkeys::PasskeyChallenge) -> PasskeyChalle
     }
 }
 
+/// The security page's passkeys section: the user's passkeys, and whether changes are open
+/// (sudo).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeysView {
+    /// Whether the password was re-entered recently.
+    pub sudo: bool,
+    /// The passkeys, oldest first.
+    pub passkeys: Vec<PasskeyRow>,
+}
+
 /// The user's passkeys.
 #[server(prefix = "/api/account", endpoint = "passkeys")]
-pub async fn list_passkeys() -> Result<Vec<PasskeyRow>, UiError> {
+pub async fn list_passkeys() -> Result<PasskeysView, UiError> {
     let cx = crate::ssr::context().await?;
     let current = cx.require_user()?;
     let passkeys = cx.sigra.passkeys().list(current).await?;
-    Ok(passkeys
-        .into_iter()
-        .map(|passkey| PasskeyRow {
-            id: passkey.id,
-            name: passkey.name,
-            created_at: passkey.created_at.to_string(),
-            last_used_at: passkey.last_used_at.map(|at| at.to_string()),
-            last_second_factor: passkey.last_second_factor,
-        })
-        .collect())
+    Ok(PasskeysView {
+        sudo: cx.sigra.sessions().sudo(current).is_ok(),
+        passkeys: passkeys
+            .into_iter()
+            .map(|passkey| PasskeyRow {
+                id: passkey.id,
+                name: passkey.name,
+                created_at: passkey.created_at.to_string(),
+                last_used_at: passkey.last_used_at.map(|at| at.to_string()),
+                last_second_factor: passkey.last_second_factor,
+            })
+            .collect(),
+    })
 }
 
 /// Starts adding a passkey (needs sudo).
@@ -177,4 +215,38 @@ pub async fn verify_passkey_second_factor(
     let factor = SecondFactor::Passkey { ceremony, response };
     super::mfa::ssr::complete_second_factor(factor, trust_browser.is_some(), return_to.as_deref())
         .await
+}
+
+/// Starts re-authenticating with a passkey for sudo.
+#[server(prefix = "/users/sudo", endpoint = "passkey-start")]
+pub async fn start_passkey_sudo() -> Result<PasskeyChallengeView, UiError> {
+    let cx = crate::ssr::context().await?;
+    let owner = crate::ssr::require_owner(&cx, "sudo").await?;
+    let challenge = cx
+        .sigra
+        .passkeys()
+        .start_passkey_sudo(owner.authenticated())
+        .await?;
+    Ok(challenge_view(challenge))
+}
+
+/// Opens sudo with a passkey; answers where to go next.
+#[server(prefix = "/users/sudo", endpoint = "passkey")]
+pub async fn enter_sudo_with_passkey(
+    ceremony: String,
+    response: String,
+    return_to: Option<String>,
+) -> Result<String, UiError> {
+    let cx = crate::ssr::context().await?;
+    let owner = crate::ssr::require_owner(&cx, "sudo").await?;
+    let renewed = cx
+        .sigra
+        .passkeys()
+        .enter_sudo_with_passkey(&owner, &ceremony, &response, &cx.request)
+        .await?;
+    crate::ssr::set_cookie(sigra::http::renewed_session_cookie(&renewed));
+    crate::flash::ssr::set(crate::flash::Flash::SudoGranted);
+    Ok(sigra::http::sanitize_return_to(
+        return_to.as_deref().unwrap_or(crate::paths::SETTINGS),
+    ))
 }

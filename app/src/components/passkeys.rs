@@ -1,5 +1,7 @@
 //! Passkey buttons: log in (with autofill suggestions where the browser offers them), finish a
-//! log-in as the second factor, and add a passkey in settings. Each ceremony is an action: its
+//! log-in as the second factor, confirm it is you for sudo, and the security page's passkeys
+//! section (add, rename, remove). Compiled with the `passkeys` feature only (see
+//! `passkeys_left_out.rs`). Each ceremony is an action: its
 //! button is disabled while it runs, and its failure shows like a form's. Each button explains
 //! itself when the browser cannot use passkeys; without JavaScript the buttons stay disabled
 //! and say why.
@@ -10,17 +12,23 @@
 
 use leptos::prelude::*;
 
+use crate::account::passkeys::PasskeysView;
 use crate::account::{
-    delete_passkey, enter_sudo_with_passkey, finish_passkey_registration, log_in_with_passkey,
-    start_passkey_confirmation, start_passkey_log_in, start_passkey_registration,
-    start_passkey_second_factor, start_passkey_sudo, verify_passkey_second_factor,
+    delete_passkey, enter_sudo_with_passkey, finish_passkey_registration, list_passkeys,
+    log_in_with_passkey, start_passkey_confirmation, start_passkey_log_in,
+    start_passkey_registration, start_passkey_second_factor, start_passkey_sudo,
+    verify_passkey_second_factor, DeletePasskey, PasskeyRow, RenamePasskey,
 };
+use crate::components::account_page::AccountPage;
 use crate::components::forms::{ActionError, FormError};
+use crate::components::time::Time;
+use crate::components::ui::{Card, RemoveButton, SecondaryButton, SudoFirst};
 use crate::error::UiError;
+use crate::paths;
 use crate::webauthn::{self, Mediation};
 
 /// A ceremony run from a button.
-pub type Ceremony = Action<(), Result<(), UiError>>;
+type Ceremony = Action<(), Result<(), UiError>>;
 
 const BUTTON: &str = "w-full rounded-md border border-slate-300 bg-white px-4 py-2 font-semibold shadow-sm hover:bg-slate-50 disabled:opacity-60 dark:border-slate-700 dark:bg-slate-900 dark:hover:bg-slate-800";
 
@@ -57,7 +65,7 @@ fn SupportNote(support: RwSignal<Option<bool>>) -> impl IntoView {
 /// A passkey button: disabled (with the reason) where passkeys cannot work, and while its
 /// ceremony runs.
 #[component]
-pub fn PasskeyButton(label: &'static str, ceremony: Ceremony) -> impl IntoView {
+fn PasskeyButton(label: &'static str, ceremony: Ceremony) -> impl IntoView {
     let support = support_signal();
     let pending = ceremony.pending();
     view! {
@@ -181,10 +189,10 @@ pub fn PasskeySudo(
 }
 
 /// Registers a new passkey under the `name` typed (blank for the default), then clears it.
-/// The page owns the action and the name: the action's failures (a sudo refusal included) show
-/// with the page's other errors, its completion reloads the page's data, and the name survives
-/// that reload.
-pub fn add_passkey_action(name: RwSignal<String>) -> Ceremony {
+/// The section owns the action and the name: the action's failures (a sudo refusal included)
+/// show with the section's other errors, its completion reloads the section's data, and the
+/// name survives that reload.
+fn add_passkey_action(name: RwSignal<String>) -> Ceremony {
     Action::new_unsync(move |()| async move {
         let chosen = Some(name.get_untracked()).filter(|n| !n.trim().is_empty());
         let challenge = start_passkey_registration().await?;
@@ -197,7 +205,7 @@ pub fn add_passkey_action(name: RwSignal<String>) -> Ceremony {
 
 /// Removes the account's last second factor, passkey `id`, once a passkey confirms it; then
 /// bumps `done` so the page reloads its data.
-pub fn remove_last_passkey_action(id: String, done: RwSignal<u32>) -> Ceremony {
+fn remove_last_passkey_action(id: String, done: RwSignal<u32>) -> Ceremony {
     Action::new_unsync(move |()| {
         let id = id.clone();
         async move {
@@ -212,7 +220,7 @@ pub fn remove_last_passkey_action(id: String, done: RwSignal<u32>) -> Ceremony {
 
 /// "Add a passkey", with an optional name (see [`add_passkey_action`]).
 #[component]
-pub fn AddPasskey(
+fn AddPasskey(
     /// The registration ceremony.
     action: Ceremony,
     /// The name typed for the new passkey.
@@ -233,6 +241,152 @@ pub fn AddPasskey(
                 />
             </div>
             <PasskeyButton label="Add a passkey" ceremony=action />
+        </div>
+    }
+}
+
+/// The security page's passkeys: the list (rename, remove) and "Add a passkey", under sudo.
+/// Its forms are made once, outside the reloads of its data, so their errors and the name
+/// typed survive them; each change bumps `changed`, which the page's summary counts.
+#[component]
+pub fn PasskeysSection(changed: RwSignal<u32>) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let forms = Forms {
+        rename: ServerAction::new(),
+        delete: ServerAction::new(),
+        add: add_passkey_action(name),
+        name,
+        last_removed: RwSignal::new(0),
+    };
+    let data = Resource::new(move || forms.versions(), |_| list_passkeys());
+    Effect::watch(
+        move || forms.versions(),
+        move |_, _, _| changed.update(|n| *n += 1),
+        false,
+    );
+    view! {
+        <AccountPage data errors=forms.errors() page=move |view: PasskeysView| view! {
+            <Passkeys passkeys=view.passkeys sudo=view.sudo forms />
+        } />
+    }
+}
+
+/// The section's forms.
+#[derive(Clone, Copy)]
+struct Forms {
+    rename: ServerAction<RenamePasskey>,
+    delete: ServerAction<DeletePasskey>,
+    /// The registration ceremony, run in the browser.
+    add: Ceremony,
+    /// The name typed for the next passkey.
+    name: RwSignal<String>,
+    /// Bumped when a passkey confirmed the removal of the last second factor.
+    last_removed: RwSignal<u32>,
+}
+
+impl Forms {
+    fn errors(self) -> ActionError {
+        ActionError::first([self.rename.into(), self.delete.into(), self.add.into()])
+    }
+
+    fn versions(self) -> [usize; 4] {
+        [
+            self.last_removed.get() as usize,
+            self.rename.version().get(),
+            self.delete.version().get(),
+            self.add.version().get(),
+        ]
+    }
+}
+
+#[component]
+fn Passkeys(passkeys: Vec<PasskeyRow>, sudo: bool, forms: Forms) -> impl IntoView {
+    view! {
+        <Card>
+            <h2 class="mb-2 text-lg font-semibold">"Passkeys"</h2>
+            <p class="mb-4 text-sm text-slate-600 dark:text-slate-300">
+                "Log in with your fingerprint, face or device PIN instead of a password. A passkey also counts as a second factor."
+            </p>
+            <ul class="mb-4 divide-y divide-slate-200 dark:divide-slate-800" data-testid="passkey-list">
+                {passkeys.into_iter().map(|passkey| view! { <PasskeyItem passkey sudo forms /> }).collect_view()}
+            </ul>
+            {if sudo {
+                view! { <AddPasskey action=forms.add name=forms.name /> }.into_any()
+            } else {
+                view! { <SudoFirst what="To add or change passkeys" back=paths::SECURITY_SETTINGS /> }.into_any()
+            }}
+        </Card>
+    }
+}
+
+#[component]
+fn PasskeyItem(passkey: PasskeyRow, sudo: bool, forms: Forms) -> impl IntoView {
+    let used = passkey
+        .last_used_at
+        .clone()
+        .unwrap_or_else(|| "never".to_owned());
+    let (rename_id, delete_id, name) =
+        (passkey.id.clone(), passkey.id.clone(), passkey.name.clone());
+    let (rename_about, remove_about) = (passkey.name.clone(), passkey.name.clone());
+    let last = passkey.last_second_factor;
+    view! {
+        <li class="space-y-2 py-3" data-testid="passkey">
+            <p class="font-medium" data-testid="passkey-name">{passkey.name.clone()}</p>
+            <p class="text-xs text-slate-500 dark:text-slate-400">
+                "Added " <Time at=passkey.created_at.clone() /> " · last used " {used}
+            </p>
+            {sudo.then(move || view! {
+                <div class="flex flex-wrap items-start gap-4">
+                    <details class="group" data-testid="rename-passkey">
+                        <summary class="cursor-pointer list-none text-sm font-medium text-indigo-700 hover:underline dark:text-indigo-300">
+                            "Rename" <span class="sr-only">" " {rename_about.clone()}</span>
+                        </summary>
+                        <ActionForm action=forms.rename attr:class="mt-2 flex items-end gap-2">
+                            <input type="hidden" name="id" value=rename_id />
+                            <label class="text-sm">
+                                <span class="sr-only">"New name for " {name.clone()}</span>
+                                <input name="name" type="text" required=true maxlength="60" value=name class="rounded-md border border-slate-300 px-2 py-1 text-sm dark:border-slate-700 dark:bg-slate-900" />
+                            </label>
+                            <SecondaryButton label="Save" about=rename_about.clone() />
+                        </ActionForm>
+                    </details>
+                    {if last {
+                        view! { <RemoveLast id=delete_id done=forms.last_removed /> }.into_any()
+                    } else {
+                        view! {
+                            <details data-testid="remove-passkey">
+                                <summary class="cursor-pointer list-none text-sm font-medium text-rose-700 hover:underline dark:text-rose-300">
+                                    "Remove" <span class="sr-only">" " {remove_about.clone()}</span>
+                                </summary>
+                                <div class="mt-2 space-y-2 rounded-md border border-rose-200 p-3 dark:border-rose-900">
+                                    <p class="text-sm">"Remove this passkey? You will no longer be able to log in with it."</p>
+                                    <ActionForm action=forms.delete>
+                                        <input type="hidden" name="id" value=delete_id />
+                                        <RemoveButton label="Yes, remove it" about=remove_about.clone() />
+                                    </ActionForm>
+                                </div>
+                            </details>
+                        }
+                        .into_any()
+                    }}
+                </div>
+            })}
+        </li>
+    }
+}
+
+/// Removing the account's last second factor: a passkey must confirm it, as an app code must
+/// confirm turning the app off.
+#[component]
+fn RemoveLast(id: String, done: RwSignal<u32>) -> impl IntoView {
+    let confirm = remove_last_passkey_action(id, done);
+    view! {
+        <div class="w-full space-y-2" data-testid="remove-last-passkey">
+            <p class="text-sm text-slate-600 dark:text-slate-300">
+                "This passkey is your only second factor: removing it turns two-factor authentication off. Confirm with a passkey to remove it."
+            </p>
+            <FormError action=confirm />
+            <PasskeyButton label="Confirm with a passkey and remove" ceremony=confirm />
         </div>
     }
 }

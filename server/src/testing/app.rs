@@ -86,6 +86,7 @@ pub struct Setup {
     /// A GeoIP lookup instead of none.
     pub geoip: Option<Arc<dyn GeoIp>>,
     /// Claims added to every JWT access token.
+    #[cfg(feature = "jwt")]
     pub claims: Option<Arc<dyn sigra::jwt::CustomClaims>>,
     /// Where to listen instead of `127.0.0.1:0` (the tests still connect to 127.0.0.1).
     pub listen: Option<&'static str>,
@@ -138,6 +139,7 @@ impl TestApp {
         if let Some(geoip) = setup.geoip {
             core = core.geoip(geoip);
         }
+        #[cfg(feature = "jwt")]
         if let Some(claims) = setup.claims {
             core = core.jwt_claims(claims);
         }

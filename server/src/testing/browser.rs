@@ -109,6 +109,26 @@ impl Browser {
         request.send().await.expect("request sent")
     }
 
+    /// How a route answers a same-site request with `method` and an empty JSON body, as the
+    /// app's own page would send it: whether something there serves it at all.
+    pub async fn route_status(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cookie: &str,
+    ) -> StatusCode {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+            .header(COOKIE, cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .expect("request sent")
+            .status()
+    }
+
     /// A link-page form post, carrying the link cookie (such pages send no `Referer`).
     pub async fn post_link_form(
         &self,

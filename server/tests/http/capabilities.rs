@@ -94,27 +94,6 @@ fn optional_routes() -> Vec<(app::capabilities::Needs, reqwest::Method, &'static
     ]
 }
 
-async fn route_status(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    cookie: &str,
-) -> StatusCode {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client")
-        .request(method, format!("{}{path}", app.address))
-        .header("cookie", cookie)
-        .header("sec-fetch-site", "same-origin")
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .expect("request sent")
-        .status()
-}
-
 /// What the app serves of every optional page, server function and route: which answer
 /// "not found" and which do not.
 async fn answers(app: &TestApp) -> Vec<(String, bool)> {
@@ -140,7 +119,7 @@ async fn answers(app: &TestApp) -> Vec<(String, bool)> {
         ));
     }
     for (_, method, path) in optional_routes() {
-        let status = route_status(app, method.clone(), path, &cookie).await;
+        let status = app.route_status(method.clone(), path, &cookie).await;
         found.push((format!("{method} {path}"), status != StatusCode::NOT_FOUND));
     }
     for path in core_server_fns() {

@@ -39,6 +39,7 @@ impl LoginMethod {
 }
 
 /// What an API client's proved first factor leads to.
+#[cfg(feature = "jwt")]
 pub(crate) enum ApiNextStep {
     /// The account has a second factor: a challenge must be answered first.
     SecondFactor,
@@ -126,6 +127,7 @@ impl Core {
     /// without a browser (no session to replace, no trusted browser). Says whether the second
     /// factor is due; when it is not, the log-in is recorded here and the caller issues the
     /// client's tokens on the same change.
+    #[cfg(feature = "jwt")]
     pub(crate) async fn complete_api_log_in(
         &self,
         change: &mut Change<'_>,
@@ -152,6 +154,7 @@ impl Core {
 
     /// Records a finished API log-in: the new-address notice, `auth.login.success` (marked
     /// `client: api`) and the log-in metric.
+    #[cfg(feature = "jwt")]
     pub(crate) async fn finish_api_log_in(
         &self,
         change: &mut Change<'_>,

@@ -9,8 +9,10 @@ mod mailed_link;
 mod reauth;
 mod reset;
 
+#[cfg(feature = "jwt")]
+pub(crate) use complete::ApiNextStep;
+pub(crate) use complete::FirstFactor;
 pub use complete::LoginMethod;
-pub(crate) use complete::{ApiNextStep, FirstFactor};
 pub use reauth::ReauthPurpose;
 
 use crate::audit::{Action, AuditEvent};

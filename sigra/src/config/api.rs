@@ -74,13 +74,37 @@ impl FromStr for JwtAlgorithm {
 
 /// A signing key from the operator (a PKCS#8 PEM file): its 32 secret bytes (an Ed25519 seed
 /// or a P-256 scalar, for the configured algorithm). `Debug` never shows them.
+#[cfg(feature = "jwt")]
 #[derive(Clone)]
 pub struct JwtPrivateKey(zeroize::Zeroizing<Vec<u8>>);
 
+#[cfg(feature = "jwt")]
 impl JwtPrivateKey {
     /// The secret bytes.
     pub(crate) fn secret(&self) -> &[u8] {
         &self.0
+    }
+
+    /// The key in the PEM file at `path` (`jwt.private_key_file`), or a problem recorded.
+    fn read(r: &mut Reader, path: &str, algorithm: JwtAlgorithm) -> Option<Self> {
+        let key = "jwt.private_key_file";
+        match std::fs::read_to_string(path) {
+            Ok(pem) => {
+                let parsed = Self::parse(&pem, algorithm);
+                if parsed.is_none() {
+                    let what = format!(
+                        "must name a PKCS#8 PEM private key for {}",
+                        algorithm.as_str()
+                    );
+                    r.invalid(key, what);
+                }
+                parsed
+            }
+            Err(error) => {
+                r.invalid(key, format!("cannot be read: {error}"));
+                None
+            }
+        }
     }
 
     /// Reads a PKCS#8 PEM private key for `algorithm`.
@@ -106,6 +130,7 @@ impl JwtPrivateKey {
     }
 }
 
+#[cfg(feature = "jwt")]
 impl std::fmt::Debug for JwtPrivateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("JwtPrivateKey([redacted])")
@@ -134,6 +159,7 @@ pub struct JwtConfig {
     pub refresh_reuse_grace: Duration,
     /// The operator's signing key (`jwt.private_key_file`); without it, keys are made and
     /// sealed in the database and rotated by `server rotate-jwt-keys`.
+    #[cfg(feature = "jwt")]
     pub private_key: Option<JwtPrivateKey>,
 }
 
@@ -167,8 +193,20 @@ impl ApiTokenConfig {
 impl JwtConfig {
     pub(super) fn read(r: &mut Reader, base_url: &Url) -> Self {
         let origin = base_url.origin().ascii_serialization();
+        let algorithm = r.parse("jwt.algorithm", JwtAlgorithm::EdDsa);
+        let key_file = r
+            .given("jwt.private_key_file")
+            .filter(|p| !p.trim().is_empty());
+        // Nothing signs access tokens in a build without them: a key file is a mistake.
+        #[cfg(not(feature = "jwt"))]
+        if key_file.is_some() {
+            r.invalid(
+                "jwt.private_key_file",
+                "is set, but this build leaves out the `jwt` Cargo feature",
+            );
+        }
         let config = Self {
-            algorithm: r.parse("jwt.algorithm", JwtAlgorithm::EdDsa),
+            algorithm,
             issuer: r.text("jwt.issuer", &origin),
             audience: r.text("jwt.audience", &format!("{origin}/api/v1")),
             access_ttl: r.duration("jwt.access_ttl", "15m"),
@@ -176,27 +214,9 @@ impl JwtConfig {
             family_lifetime: r.duration("jwt.family_lifetime", "90d"),
             leeway: r.duration("jwt.leeway", "30s"),
             refresh_reuse_grace: r.duration("jwt.refresh_reuse_grace", "0s"),
-            private_key: None,
+            #[cfg(feature = "jwt")]
+            private_key: key_file.and_then(|path| JwtPrivateKey::read(r, path.trim(), algorithm)),
         };
-        let mut config = config;
-        if let Some(path) = r
-            .given("jwt.private_key_file")
-            .filter(|p| !p.trim().is_empty())
-        {
-            match std::fs::read_to_string(path.trim()) {
-                Ok(pem) => match JwtPrivateKey::parse(&pem, config.algorithm) {
-                    Some(key) => config.private_key = Some(key),
-                    None => r.invalid(
-                        "jwt.private_key_file",
-                        format!(
-                            "must name a PKCS#8 PEM private key for {}",
-                            config.algorithm.as_str()
-                        ),
-                    ),
-                },
-                Err(error) => r.invalid("jwt.private_key_file", format!("cannot be read: {error}")),
-            }
-        }
         if config.leeway > MAX_LEEWAY {
             r.invalid("jwt.leeway", "must be at most 30s (RFC 8725)");
         }

@@ -1,6 +1,8 @@
 //! Which optional capabilities this deployment offers. Each is on unless switched off
 //! (`capabilities.passkeys = false`, `SIGRA_CAPABILITIES_PASSKEYS=false`); a capability that is
 //! off has no routes, no buttons and no settings pages, and the core refuses its credentials.
+//! Passkeys, OAuth and JWT are also Cargo features of the core: a build without one has that
+//! capability off, and switching it on is refused at start-up.
 
 use std::fmt;
 
@@ -67,6 +69,34 @@ impl Capability {
         }
     }
 
+    /// The Cargo feature that compiles it in, for the capabilities whose crates are heavy.
+    pub fn feature(self) -> Option<&'static str> {
+        match self {
+            Self::Passkeys => Some("passkeys"),
+            Self::OAuth => Some("oauth"),
+            Self::Jwt => Some("jwt"),
+            Self::MagicLinks
+            | Self::SecondFactors
+            | Self::Organizations
+            | Self::Admin
+            | Self::ApiTokens => None,
+        }
+    }
+
+    /// Whether this build has its code.
+    pub fn compiled(self) -> bool {
+        match self {
+            Self::Passkeys => cfg!(feature = "passkeys"),
+            Self::OAuth => cfg!(feature = "oauth"),
+            Self::Jwt => cfg!(feature = "jwt"),
+            Self::MagicLinks
+            | Self::SecondFactors
+            | Self::Organizations
+            | Self::Admin
+            | Self::ApiTokens => true,
+        }
+    }
+
     fn key(self) -> String {
         format!("capabilities.{}", self.name())
     }
@@ -85,15 +115,21 @@ pub struct Capabilities {
 }
 
 impl Default for Capabilities {
-    /// Everything on.
+    /// Everything this build has.
     fn default() -> Self {
-        Self {
-            off: [false; Capability::ALL.len()],
-        }
+        Capability::ALL
+            .into_iter()
+            .fold(Self::everything(), |set, c| set.with(c, c.compiled()))
     }
 }
 
 impl Capabilities {
+    fn everything() -> Self {
+        Self {
+            off: [false; Capability::ALL.len()],
+        }
+    }
+
     /// Whether `capability` is on.
     pub fn has(&self, capability: Capability) -> bool {
         !self.off[Self::index(capability)]
@@ -120,8 +156,19 @@ impl Capabilities {
         Capability::ALL
             .into_iter()
             .fold(Self::default(), |set, capability| {
-                let on = r.flag(&capability.key(), true);
-                set.with(capability, on)
+                let key = capability.key();
+                let on = r.flag(&key, capability.compiled());
+                if let (true, Some(feature)) = (on && !capability.compiled(), capability.feature())
+                {
+                    r.invalid(
+                        &key,
+                        format!(
+                            "is on, but this build leaves out the `{feature}` Cargo feature: \
+                             build the server with it (it is a default feature) or switch it off"
+                        ),
+                    );
+                }
+                set.with(capability, on && capability.compiled())
             })
     }
 }
@@ -177,19 +224,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_capability_is_on_unless_switched_off() {
+    fn every_capability_this_build_has_is_on_unless_switched_off() {
         let config = production(&[]).expect("valid");
         assert_eq!(config.capabilities, Capabilities::default());
-        assert_eq!(config.capabilities.off().count(), 0);
+        let off: Vec<_> = config.capabilities.off().collect();
+        let left_out: Vec<_> = Capability::ALL
+            .into_iter()
+            .filter(|c| !c.compiled())
+            .collect();
+        assert_eq!(off, left_out);
 
         let config = production(&[
             ("SIGRA_CAPABILITIES_PASSKEYS", "false"),
             ("SIGRA_CAPABILITIES_JWT", "false"),
         ])
         .expect("valid");
-        let off: Vec<_> = config.capabilities.off().collect();
-        assert_eq!(off, [Capability::Passkeys, Capability::Jwt]);
+        assert!(!config.capabilities.has(Capability::Passkeys));
+        assert!(!config.capabilities.has(Capability::Jwt));
         assert!(config.capabilities.has(Capability::ApiTokens));
+    }
+
+    #[test]
+    fn a_capability_left_out_of_the_build_cannot_be_switched_on() {
+        for capability in Capability::ALL {
+            let variable = format!("SIGRA_CAPABILITIES_{}", capability.name().to_uppercase());
+            let asked = production(&[(variable.as_str(), "true")]);
+            match (capability.compiled(), capability.feature()) {
+                (true, _) => assert!(asked.expect("valid").capabilities.has(capability)),
+                (false, Some(feature)) => {
+                    let error = asked.expect_err("refused").to_string();
+                    assert!(
+                        error.contains(&variable)
+                            && error.contains(&format!("`{feature}` Cargo feature")),
+                        "{error}"
+                    );
+                }
+                (false, None) => unreachable!("only a feature leaves a capability out"),
+            }
+        }
     }
 
     #[test]
@@ -207,7 +279,11 @@ mod tests {
             ("SIGRA_MFA_REQUIRED", "true"),
             ("SIGRA_CAPABILITIES_SECOND_FACTORS", "false"),
         ];
-        assert!(production(&factors_off).is_ok(), "passkeys can still enrol");
+        assert_eq!(
+            production(&factors_off).is_ok(),
+            Capability::Passkeys.compiled(),
+            "passkeys can still enrol where the build has them"
+        );
         let error = production(
             &[
                 &factors_off[..],

@@ -35,7 +35,9 @@ use url::Url;
 use crate::crypto::SecretKey;
 use sources::{Reader, Setting};
 
-pub use api::{ApiTokenConfig, JwtAlgorithm, JwtConfig, JwtPrivateKey};
+#[cfg(feature = "jwt")]
+pub use api::JwtPrivateKey;
+pub use api::{ApiTokenConfig, JwtAlgorithm, JwtConfig};
 pub use audit::AuditConfig;
 pub use capabilities::{Capabilities, Capability};
 pub use database::DatabaseConfig;

@@ -220,7 +220,15 @@ impl OAuthConfig {
             .names(PROVIDERS.prefix)
             .into_iter()
             .filter_map(|name| read_provider(r, &name, allow_http_loopback))
-            .collect();
+            .collect::<Vec<_>>();
+        if !super::Capability::OAuth.compiled() {
+            for provider in &providers {
+                r.invalid(
+                    &format!("oauth.{}.client_id", provider.name),
+                    "configures a sign-in provider, but this build leaves out the `oauth` Cargo feature",
+                );
+            }
+        }
         Self {
             providers,
             allow_http_loopback,
@@ -439,6 +447,8 @@ fn read_apple(r: &mut Reader, name: &str) -> Option<AppleSigning> {
     if private_key.is_empty() {
         return None;
     }
+    // Without the `oauth` feature the provider is refused as a whole (see `OAuthConfig::read`).
+    #[cfg(feature = "oauth")]
     if jsonwebtoken::EncodingKey::from_ec_pem(private_key.as_bytes()).is_err() {
         r.invalid(
             &key("private_key"),
@@ -471,7 +481,9 @@ pub(crate) fn is_allowed_endpoint(url: &Url, allow_http_loopback: bool) -> bool 
     }
 }
 
-#[cfg(test)]
+// A build without the `oauth` feature refuses every provider (tested in
+// `server/tests/smallest.rs`); these read them.
+#[cfg(all(test, feature = "oauth"))]
 mod tests {
     use crate::config::tests::{env, production};
     use crate::config::{Config, ConfigFile};

@@ -112,12 +112,24 @@ pub(super) async fn authenticate(
                 return Err(Error::TokenRejected);
             }
         }
-    } else if config.capabilities.has(Capability::Jwt) {
-        Scope::AccessToken(sigra.jwt().verify_access(token).await?)
     } else {
-        return Err(Error::TokenRejected);
+        access_token_scope(sigra, token).await?
     };
     Ok(scope)
+}
+
+/// Anything else may be a JWT access token, where JWT is on (and compiled in).
+#[cfg(feature = "jwt")]
+async fn access_token_scope(sigra: &Sigra, token: &str) -> Result<Scope> {
+    if !sigra.config().capabilities.has(Capability::Jwt) {
+        return Err(Error::TokenRejected);
+    }
+    Ok(Scope::AccessToken(sigra.jwt().verify_access(token).await?))
+}
+
+#[cfg(not(feature = "jwt"))]
+async fn access_token_scope(_sigra: &Sigra, _token: &str) -> Result<Scope> {
+    Err(Error::TokenRejected)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use http::request::Parts;
 
 use crate::api_tokens::ApiTokenAuth;
 use crate::error::Error;
+#[cfg(feature = "jwt")]
 use crate::jwt::AccessTokenAuth;
 use crate::sessions::Authenticated;
 use crate::users::User;
@@ -77,6 +78,7 @@ pub enum Caller {
     /// A personal API token.
     ApiToken(ApiTokenAuth),
     /// A JWT access token.
+    #[cfg(feature = "jwt")]
     AccessToken(AccessTokenAuth),
 }
 
@@ -86,6 +88,7 @@ impl Caller {
         match self {
             Self::Session(session) => session.user(),
             Self::ApiToken(token) => token.user(),
+            #[cfg(feature = "jwt")]
             Self::AccessToken(token) => token.user(),
         }
     }
@@ -94,7 +97,9 @@ impl Caller {
     pub fn session(&self) -> Option<&Authenticated> {
         match self {
             Self::Session(session) => Some(session),
-            Self::ApiToken(_) | Self::AccessToken(_) => None,
+            Self::ApiToken(_) => None,
+            #[cfg(feature = "jwt")]
+            Self::AccessToken(_) => None,
         }
     }
 
@@ -103,6 +108,7 @@ impl Caller {
         match self {
             Self::Session(_) => "session",
             Self::ApiToken(_) => "api_token",
+            #[cfg(feature = "jwt")]
             Self::AccessToken(_) => "access_token",
         }
     }
@@ -111,6 +117,7 @@ impl Caller {
         match self {
             Self::Session(_) => Vec::new(),
             Self::ApiToken(token) => token.scopes().missing(required),
+            #[cfg(feature = "jwt")]
             Self::AccessToken(token) => token.scopes().missing(required),
         }
     }
@@ -120,6 +127,7 @@ fn caller_of(parts: &Parts) -> Result<Caller, AppError> {
     match parts.extensions.get::<Scope>() {
         Some(Scope::SignedIn(session)) => Ok(Caller::Session(session.clone())),
         Some(Scope::ApiToken(token)) => Ok(Caller::ApiToken(token.clone())),
+        #[cfg(feature = "jwt")]
         Some(Scope::AccessToken(token)) => Ok(Caller::AccessToken(token.clone())),
         Some(Scope::Guest | Scope::PendingSecondFactor(_)) | None => {
             Err(AppError(Error::Unauthenticated))

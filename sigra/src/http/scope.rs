@@ -8,6 +8,7 @@ use http::header::{HeaderMap, HeaderValue, SET_COOKIE};
 
 use crate::api_tokens::ApiTokenAuth;
 use crate::crypto::PresentedToken;
+#[cfg(feature = "jwt")]
 use crate::jwt::AccessTokenAuth;
 use crate::sessions::{Authenticated, PendingMfa, SessionCheck};
 use crate::users::User;
@@ -34,6 +35,7 @@ pub enum Scope {
     /// A bearer request with a live personal API token.
     ApiToken(ApiTokenAuth),
     /// A bearer request with a valid JWT access token.
+    #[cfg(feature = "jwt")]
     AccessToken(AccessTokenAuth),
 }
 
@@ -42,10 +44,9 @@ impl Scope {
     pub fn authenticated(&self) -> Option<&Authenticated> {
         match self {
             Self::SignedIn(authenticated) => Some(authenticated),
-            Self::Guest
-            | Self::PendingSecondFactor(_)
-            | Self::ApiToken(_)
-            | Self::AccessToken(_) => None,
+            Self::Guest | Self::PendingSecondFactor(_) | Self::ApiToken(_) => None,
+            #[cfg(feature = "jwt")]
+            Self::AccessToken(_) => None,
         }
     }
 
@@ -54,6 +55,7 @@ impl Scope {
         match self {
             Self::SignedIn(authenticated) => Some(authenticated.user()),
             Self::ApiToken(token) => Some(token.user()),
+            #[cfg(feature = "jwt")]
             Self::AccessToken(token) => Some(token.user()),
             Self::Guest | Self::PendingSecondFactor(_) => None,
         }
@@ -61,14 +63,21 @@ impl Scope {
 
     /// Whether a bearer token authenticated the request.
     pub fn is_bearer(&self) -> bool {
-        matches!(self, Self::ApiToken(_) | Self::AccessToken(_))
+        match self {
+            Self::ApiToken(_) => true,
+            #[cfg(feature = "jwt")]
+            Self::AccessToken(_) => true,
+            Self::Guest | Self::PendingSecondFactor(_) | Self::SignedIn(_) => false,
+        }
     }
 
     /// The log-in waiting for its second factor, if that is what the request carries.
     pub fn pending_mfa(&self) -> Option<&PendingMfa> {
         match self {
             Self::PendingSecondFactor(pending) => Some(pending),
-            Self::Guest | Self::SignedIn(_) | Self::ApiToken(_) | Self::AccessToken(_) => None,
+            Self::Guest | Self::SignedIn(_) | Self::ApiToken(_) => None,
+            #[cfg(feature = "jwt")]
+            Self::AccessToken(_) => None,
         }
     }
 }

@@ -34,6 +34,7 @@ use crate::clock::Timestamp;
 use crate::crypto::{IssuedToken, PresentedToken};
 use crate::error::{Error, Result};
 use crate::mfa::{Mfa, SecondFactor};
+#[cfg(feature = "passkeys")]
 use crate::passkeys::Passkeys;
 use crate::password::Password;
 use crate::plumbing::Core;
@@ -143,6 +144,7 @@ pub enum ApiCredentials {
         password: Password,
     },
     /// A passkey's answer to a ceremony from [`crate::passkeys::Passkeys::start_passkey_log_in`].
+    #[cfg(feature = "passkeys")]
     Passkey {
         /// The ceremony id.
         ceremony: String,
@@ -159,6 +161,7 @@ pub struct Jwt<'a> {
     pub(crate) registry: &'a ScopeRegistry,
     pub(crate) custom: &'a Arc<dyn CustomClaims>,
     pub(crate) mfa: Mfa<'a>,
+    #[cfg(feature = "passkeys")]
     pub(crate) passkeys: Passkeys<'a>,
 }
 
@@ -408,6 +411,7 @@ impl Jwt<'_> {
                     detail,
                 )
             }
+            #[cfg(feature = "passkeys")]
             ApiCredentials::Passkey { ceremony, response } => {
                 if !self
                     .core
@@ -492,6 +496,7 @@ impl Jwt<'_> {
             .ok_or(Error::TokenRejected)?;
         let factor = match SecondFactor::parse(code) {
             factor @ (SecondFactor::Totp(_) | SecondFactor::BackupCode(_)) => factor,
+            #[cfg(feature = "passkeys")]
             SecondFactor::Passkey { .. } => return Err(Error::InvalidCode),
         };
         if let Err(error) = self

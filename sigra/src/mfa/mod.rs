@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::http::pages;
 use crate::lockout::LockoutPolicy;
 use crate::mail::{minutes, Message};
+#[cfg(feature = "passkeys")]
 use crate::passkeys::Passkeys;
 use crate::plumbing::Core;
 use crate::request::RequestContext;
@@ -42,6 +43,7 @@ pub enum SecondFactor {
     /// One of the backup codes.
     BackupCode(String),
     /// A passkey's answer to the ceremony started by [`crate::passkeys::Passkeys::start_passkey_second_factor`].
+    #[cfg(feature = "passkeys")]
     Passkey {
         /// The ceremony id.
         ceremony: String,
@@ -55,6 +57,7 @@ impl SecondFactor {
     pub fn capability(&self) -> crate::config::Capability {
         match self {
             Self::Totp(_) | Self::BackupCode(_) => crate::config::Capability::SecondFactors,
+            #[cfg(feature = "passkeys")]
             Self::Passkey { .. } => crate::config::Capability::Passkeys,
         }
     }
@@ -75,6 +78,7 @@ impl SecondFactor {
         match self {
             Self::Totp(_) => "totp",
             Self::BackupCode(_) => "backup_code",
+            #[cfg(feature = "passkeys")]
             Self::Passkey { .. } => "passkey",
         }
     }
@@ -164,6 +168,7 @@ pub struct Mfa<'a> {
     pub(crate) core: &'a Core,
     pub(crate) secrets: &'a MfaSecrets,
     pub(crate) trusted: &'a TrustedBrowsers,
+    #[cfg(feature = "passkeys")]
     pub(crate) relying_party: &'a webauthn_rs::Webauthn,
 }
 
@@ -198,7 +203,14 @@ pub(crate) async fn has_usable_second_factor_on(
     Ok(store::usable_second_factor_count(conn, user, capabilities).await? > 0)
 }
 
+/// How many passkeys `user` has, on `conn`.
+#[cfg(feature = "passkeys")]
+pub(crate) async fn passkey_count_on(conn: &mut AnyConnection, user: &UserId) -> Result<u32> {
+    store::passkey_count(conn, user).await
+}
+
 /// How many second factors `user` has (an app counts once, each passkey once), on `conn`.
+#[cfg(feature = "passkeys")]
 pub(crate) async fn second_factor_count_on(conn: &mut AnyConnection, user: &UserId) -> Result<i64> {
     store::second_factor_count(conn, user).await
 }
@@ -218,7 +230,7 @@ pub(crate) async fn remove_every_second_factor(
 ) -> Result<i64> {
     let removed = store::second_factor_count(conn, user).await?;
     store::delete_totp(conn, user).await?;
-    crate::passkeys::delete_all_on(conn, user).await?;
+    store::delete_passkeys(conn, user).await?;
     store::bump_trust_epoch(conn, user).await?;
     Ok(removed)
 }
@@ -232,6 +244,7 @@ pub(crate) async fn forget_trusted_browsers_on(
 }
 
 impl<'a> Mfa<'a> {
+    #[cfg(feature = "passkeys")]
     fn passkeys(&self) -> Passkeys<'a> {
         Passkeys {
             core: self.core,
@@ -275,7 +288,9 @@ impl<'a> Mfa<'a> {
                 self.record_backup_code_use(&mut change, user, email)
                     .await?,
             ),
-            SecondFactor::Totp(_) | SecondFactor::Passkey { .. } => None,
+            SecondFactor::Totp(_) => None,
+            #[cfg(feature = "passkeys")]
+            SecondFactor::Passkey { .. } => None,
         };
         let trust_browser = trust_browser
             && self
@@ -349,7 +364,7 @@ impl<'a> Mfa<'a> {
             .is_some_and(|row| row.confirmed());
         Ok(SecondFactors {
             app,
-            passkeys: crate::passkeys::count(&mut conn, user).await?,
+            passkeys: store::passkey_count(&mut conn, user).await?,
         })
     }
 
@@ -369,7 +384,7 @@ impl<'a> Mfa<'a> {
         Ok(MfaStatus {
             totp_enabled,
             backup_codes_left: store::backup_codes_left(&mut conn, user).await?,
-            passkeys: crate::passkeys::count(&mut conn, user).await?,
+            passkeys: store::passkey_count(&mut conn, user).await?,
             required: self.core.config().mfa.required,
         })
     }
@@ -386,7 +401,7 @@ impl<'a> Mfa<'a> {
             .is_some_and(|row| row.confirmed());
         Ok(SecondFactorOptions {
             totp,
-            passkey: crate::passkeys::has_passkey(&mut conn, user).await?,
+            passkey: store::passkey_count(&mut conn, user).await? > 0,
         })
     }
 
@@ -522,9 +537,9 @@ impl<'a> Mfa<'a> {
         let user = &current.user().id;
         let factor = match SecondFactor::parse(code) {
             factor @ SecondFactor::Totp(_) => factor,
-            SecondFactor::BackupCode(_) | SecondFactor::Passkey { .. } => {
-                return Err(Error::InvalidCode)
-            }
+            SecondFactor::BackupCode(_) => return Err(Error::InvalidCode),
+            #[cfg(feature = "passkeys")]
+            SecondFactor::Passkey { .. } => return Err(Error::InvalidCode),
         };
         let mut change = self.authorised_by(current, &factor, request).await?;
         let codes = self.replace_backup_codes(&mut change, user).await?;
@@ -699,6 +714,7 @@ impl<'a> Mfa<'a> {
                     None => Ok(false),
                 }
             }
+            #[cfg(feature = "passkeys")]
             SecondFactor::Passkey { ceremony, response } => {
                 self.passkeys()
                     .second_factor_matches(change, user, ceremony, response)

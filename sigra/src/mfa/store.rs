@@ -293,3 +293,21 @@ pub(crate) async fn second_factor_count(conn: &mut AnyConnection, user: &UserId)
     .fetch_one(conn)
     .await?)
 }
+
+/// How many passkeys `user` has (each is a second factor).
+pub(super) async fn passkey_count(conn: &mut AnyConnection, user: &UserId) -> Result<u32> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_passkeys WHERE user_id = $1")
+        .bind(user.as_str())
+        .fetch_one(conn)
+        .await?;
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}
+
+/// Deletes every passkey of `user`.
+pub(super) async fn delete_passkeys(conn: &mut AnyConnection, user: &UserId) -> Result<()> {
+    sqlx::query("DELETE FROM user_passkeys WHERE user_id = $1")
+        .bind(user.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -29,6 +29,7 @@ crate::db::stored_enum! {
     }
 }
 
+#[cfg(feature = "oauth")]
 /// A new authorization in flight.
 pub(super) struct NewTransaction<'a> {
     pub state_hash: &'a TokenHash,
@@ -43,6 +44,7 @@ pub(super) struct NewTransaction<'a> {
     pub expires_at: Timestamp,
 }
 
+#[cfg(feature = "oauth")]
 pub(super) async fn insert_transaction(
     conn: &mut AnyConnection,
     row: NewTransaction<'_>,
@@ -67,6 +69,7 @@ pub(super) async fn insert_transaction(
     Ok(())
 }
 
+#[cfg(feature = "oauth")]
 /// An authorization taken by its callback.
 #[derive(sqlx::FromRow)]
 pub(super) struct Transaction {
@@ -81,6 +84,7 @@ pub(super) struct Transaction {
     pub expires_at: Timestamp,
 }
 
+#[cfg(feature = "oauth")]
 /// Takes the authorization with this state for `provider`: once taken it is gone, so a
 /// replayed callback finds nothing.
 pub(super) async fn take_transaction(
@@ -98,6 +102,7 @@ pub(super) async fn take_transaction(
     .await?)
 }
 
+#[cfg(feature = "oauth")]
 /// Leaves a posted answer (`form_post`) with its live authorization, once. Returns whether
 /// one was waiting for it.
 pub(super) async fn keep_posted_answer(
@@ -122,6 +127,8 @@ pub(super) async fn keep_posted_answer(
 
 /// A linked identity.
 #[derive(Clone, Debug, sqlx::FromRow)]
+// The token columns are read by the protocol half (`flow.rs`, feature `oauth`) only.
+#[cfg_attr(not(feature = "oauth"), allow(dead_code))]
 pub(super) struct IdentityRow {
     pub id: String,
     pub user_id: UserId,
@@ -140,6 +147,7 @@ const IDENTITY_COLUMNS: &str =
     "id, user_id, provider, email, name, access_token_sealed, refresh_token_sealed, key_id, \
      token_expires_at, created_at, last_used_at";
 
+#[cfg(feature = "oauth")]
 pub(super) async fn find_identity(
     conn: &mut AnyConnection,
     provider: &str,
@@ -219,6 +227,7 @@ pub(super) async fn insert_identity(
     Ok(done.rows_affected() == 1)
 }
 
+#[cfg(feature = "oauth")]
 /// Refreshes what the provider said at a log-in; a value it did not send never overwrites
 /// one it sent before.
 pub(super) async fn refresh_identity(
@@ -255,6 +264,7 @@ pub(super) async fn refresh_identity(
     Ok(())
 }
 
+#[cfg(feature = "oauth")]
 /// Stores refreshed provider tokens.
 pub(super) async fn store_tokens(
     conn: &mut AnyConnection,
@@ -357,6 +367,7 @@ pub(super) async fn sign_in_ways(
     Ok((ways.has_password != 0, ways.passkeys, ways.identities))
 }
 
+#[cfg(feature = "oauth")]
 /// Keeps an identity waiting in this browser (replacing what waited there before).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn put_pending(
@@ -434,6 +445,7 @@ pub(super) async fn take_pending(
     .await?)
 }
 
+#[cfg(feature = "oauth")]
 /// Ends every credential of an unconfirmed account whose address a provider has just proved:
 /// whoever set them never proved the mailbox (account pre-hijacking).
 pub(super) async fn reset_unproved_credentials(

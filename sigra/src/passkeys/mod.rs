@@ -127,26 +127,6 @@ pub struct Passkeys<'a> {
     pub(crate) trusted: &'a TrustedBrowsers,
 }
 
-/// How many passkeys the user has.
-pub(crate) async fn count(conn: &mut AnyConnection, user: &UserId) -> Result<u32> {
-    store::count_for_user(conn, user).await
-}
-
-/// Deletes every passkey of `user`, as part of another change (an operator turning off the
-/// second factors of an owner who lost them).
-pub(crate) async fn delete_all_on(conn: &mut AnyConnection, user: &UserId) -> Result<()> {
-    sqlx::query("DELETE FROM user_passkeys WHERE user_id = $1")
-        .bind(user.as_str())
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Whether the user has a passkey (a second factor).
-pub(crate) async fn has_passkey(conn: &mut AnyConnection, user: &UserId) -> Result<bool> {
-    Ok(store::count_for_user(conn, user).await? > 0)
-}
-
 impl Passkeys<'_> {
     /// The user's passkeys, oldest first.
     ///
@@ -255,7 +235,7 @@ impl Passkeys<'_> {
             }
         };
         let max = self.core.config().passkeys.max_per_user;
-        if store::count_for_user(&mut change, user).await? >= max {
+        if crate::mfa::passkey_count_on(&mut change, user).await? >= max {
             return Err(Error::TooManyPasskeys { max });
         }
         let aaguid = labels::aaguid_of(credential.response.attestation_object.as_ref());

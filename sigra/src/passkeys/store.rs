@@ -78,14 +78,6 @@ pub(super) async fn by_credential(
     .await?)
 }
 
-pub(super) async fn count_for_user(conn: &mut AnyConnection, user: &UserId) -> Result<u32> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_passkeys WHERE user_id = $1")
-        .bind(user.as_str())
-        .fetch_one(conn)
-        .await?;
-    Ok(u32::try_from(count).unwrap_or(u32::MAX))
-}
-
 /// Records a use: the updated credential (counter, backup flags) and when.
 pub(super) async fn record_use(
     conn: &mut AnyConnection,

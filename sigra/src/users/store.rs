@@ -344,6 +344,8 @@ pub(crate) async fn clear_failed_logins(conn: &mut AnyConnection, id: &UserId) -
 /// An account as a bearer check needs it: the user, and the epoch its JWTs must carry.
 pub(crate) struct Account {
     pub user: super::User,
+    // Read by JWT verification only.
+    #[cfg_attr(not(feature = "jwt"), allow(dead_code))]
     pub token_epoch: i64,
 }
 
