@@ -55,8 +55,9 @@ e2e: setup build-site
 # The smallest feature set: the core's and the app's unit tests, and the server's own tests of
 # it (server/tests/smallest.rs), built without the default features.
 SMALLEST := -p sigra -p app -p server --no-default-features --features sigra/testing,app/ssr,server/testing
-test-smallest: test-tools
+test-smallest: test-tools rust-target
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test $(SMALLEST) --lib --test smallest
+	cargo check -p frontend --no-default-features --target wasm32-unknown-unknown
 
 # The browser check of the smallest build: a second release build in its own target directory,
 # so it is not part of `make test` (CI builds and tests that set without a browser).

@@ -120,6 +120,7 @@ for capability in MAGIC_LINKS PASSKEYS OAUTH SECOND_FACTORS ORGANIZATIONS ADMIN 
   capabilities_off+=("SIGRA_CAPABILITIES_$capability=false")
 done
 smallest_binary=${E2E_SMALLEST_BINARY:-$binary}
+[ -x "$smallest_binary" ] || { echo "missing $smallest_binary (E2E_SMALLEST_BINARY)" >&2; exit 1; }
 smallest_env=("${op_env[@]}")
 [ -z "${E2E_SMALLEST_BINARY:-}" ] || smallest_env=()
 LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT="${E2E_SMALLEST_SITE:-target/site}" LEPTOS_SITE_ADDR="127.0.0.1:$port3" \

@@ -247,9 +247,11 @@ fn AddPasskey(
 
 /// The security page's passkeys: the list (rename, remove) and "Add a passkey", under sudo.
 /// Its forms are made once, outside the reloads of its data, so their errors and the name
-/// typed survive them; each change bumps `changed`, which the page's summary counts.
+/// typed survive them; each change bumps `changed`, which the page's summary counts. It
+/// reloads when `page_changes` moves too: the page's own changes (an authenticator app set up
+/// or turned off) decide whether a passkey is the last second factor.
 #[component]
-pub fn PasskeysSection(changed: RwSignal<u32>) -> impl IntoView {
+pub fn PasskeysSection(changed: RwSignal<u32>, page_changes: Signal<usize>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let forms = Forms {
         rename: ServerAction::new(),
@@ -258,7 +260,10 @@ pub fn PasskeysSection(changed: RwSignal<u32>) -> impl IntoView {
         name,
         last_removed: RwSignal::new(0),
     };
-    let data = Resource::new(move || forms.versions(), |_| list_passkeys());
+    let data = Resource::new(
+        move || (forms.versions(), page_changes.get()),
+        |_| list_passkeys(),
+    );
     Effect::watch(
         move || forms.versions(),
         move |_, _, _| changed.update(|n| *n += 1),

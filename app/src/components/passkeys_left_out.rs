@@ -27,6 +27,6 @@ pub fn PasskeySudo(#[prop(into)] return_to: Signal<String>) -> impl IntoView {
 
 /// Nothing: no passkeys in this build.
 #[component]
-pub fn PasskeysSection(changed: RwSignal<u32>) -> impl IntoView {
-    let _ = changed;
+pub fn PasskeysSection(changed: RwSignal<u32>, page_changes: Signal<usize>) -> impl IntoView {
+    let _ = (changed, page_changes);
 }

@@ -47,6 +47,11 @@ impl Actions {
             self.forget.version().get(),
         ]
     }
+
+    /// How many of the page's own forms have completed: the passkeys section reloads on them.
+    fn own_changes(self) -> usize {
+        self.versions()[1..].iter().sum()
+    }
 }
 
 /// `/users/settings/security`: two-factor authentication. Changes need the password re-entered
@@ -81,7 +86,9 @@ pub fn SecuritySettingsPage() -> impl IntoView {
                 }
             } />
             // Outside the page's data, so its forms outlive the page's reloads.
-            {switches.passkeys.then(|| view! { <PasskeysSection changed=actions.passkeys_changed /> })}
+            {switches.passkeys.then(|| view! {
+                <PasskeysSection changed=actions.passkeys_changed page_changes=Signal::derive(move || actions.own_changes()) />
+            })}
         </section>
     }
 }

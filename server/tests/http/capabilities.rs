@@ -395,6 +395,56 @@ async fn a_second_factor_of_a_capability_switched_off_is_not_asked_for_at_log_in
 }
 
 #[tokio::test]
+async fn a_passkey_does_not_meet_a_required_second_factor_where_passkeys_are_switched_off() {
+    for engine in Engine::available() {
+        let required = vec![("SIGRA_MFA_REQUIRED", "true".to_owned())];
+        let secret = SecretKey::generate_text();
+        let spawn = |off: &[Capability], url: Option<String>| {
+            let env = [
+                settings(off),
+                required.clone(),
+                vec![("SIGRA_SECRET_KEY", secret.clone())],
+            ]
+            .concat();
+            TestApp::spawn_with(
+                engine,
+                Setup {
+                    env,
+                    database_url: url.map(|url| {
+                        Arc::new(move |_: &str| url.clone()) as server::testing::UrlRewrite
+                    }),
+                    ..Setup::default()
+                },
+            )
+        };
+        let enrolment = spawn(&[], None).await;
+        let url = Some(enrolment.database_url().to_owned());
+        let without_passkeys = spawn(&[Capability::Passkeys], url).await;
+
+        let mut cookie = enrolment.signed_in(ADMIN).await;
+        assert_eq!(
+            enrolment.me(&cookie).await,
+            StatusCode::FORBIDDEN,
+            "{engine:?}"
+        );
+        crate::passkeys::register(&enrolment, &mut cookie, "Laptop").await;
+        assert_eq!(
+            enrolment.me(&cookie).await,
+            StatusCode::OK,
+            "{engine:?}: the passkey meets the requirement where passkeys are on"
+        );
+
+        let response = without_passkeys.log_in(ADMIN, CANARY_PASSWORD, false).await;
+        let session = session_cookie(&response).expect("a session");
+        assert_eq!(
+            without_passkeys.me(&session).await,
+            StatusCode::FORBIDDEN,
+            "{engine:?}: where passkeys are off, the account must set up a factor it can use"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_log_in_link_mailed_before_magic_links_were_switched_off_no_longer_logs_in() {
     for engine in Engine::available() {
         let (mailer, app) = one_database(engine, &[], &[Capability::MagicLinks]).await;

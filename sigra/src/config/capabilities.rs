@@ -130,9 +130,9 @@ impl Capabilities {
         }
     }
 
-    /// Whether `capability` is on.
+    /// Whether `capability` is on (never one this build leaves out, whatever `with` said).
     pub fn has(&self, capability: Capability) -> bool {
-        !self.off[Self::index(capability)]
+        !self.off[Self::index(capability)] && capability.compiled()
     }
 
     /// The same set with `capability` switched as `on` says.
@@ -185,10 +185,18 @@ pub(super) fn check_dependencies(
         && !capabilities.has(Capability::SecondFactors)
         && !capabilities.has(Capability::Passkeys)
     {
+        // Only what this build can switch on is offered.
+        let passkeys = if Capability::Passkeys.compiled() {
+            " or capabilities.passkeys (SIGRA_CAPABILITIES_PASSKEYS)"
+        } else {
+            ""
+        };
         r.invalid(
             "mfa.required",
-            "needs a second factor to enrol: switch on capabilities.second_factors \
-             (SIGRA_CAPABILITIES_SECOND_FACTORS) or capabilities.passkeys (SIGRA_CAPABILITIES_PASSKEYS)",
+            format!(
+                "needs a second factor to enrol: switch on capabilities.second_factors \
+                 (SIGRA_CAPABILITIES_SECOND_FACTORS){passkeys}"
+            ),
         );
     }
     if personal_organizations && !capabilities.has(Capability::Organizations) {

@@ -188,11 +188,6 @@ impl MfaSecrets {
     }
 }
 
-/// Whether `user` has a second factor (an authenticator app or a passkey), on `conn`.
-pub(crate) async fn has_second_factor_on(conn: &mut AnyConnection, user: &UserId) -> Result<bool> {
-    store::has_second_factor(conn, user).await
-}
-
 /// Whether `user` has a second factor of a kind switched on, which a log-in must then ask
 /// for, on `conn`.
 pub(crate) async fn has_usable_second_factor_on(
@@ -343,14 +338,15 @@ impl<'a> Mfa<'a> {
         Ok(left)
     }
 
-    /// Whether the user has a second factor (an authenticator app or a passkey). Asked only
-    /// where it matters (settings, and pages under `mfa.required`), not on every session check.
+    /// Whether the user has a second factor of a kind switched on (an authenticator app or a
+    /// passkey): one a log-in asks for, so one that meets `mfa.required`. Asked only where it
+    /// matters (settings, and pages under `mfa.required`), not on every session check.
     ///
     /// # Errors
     /// The database failed.
     pub async fn has_second_factor(&self, user: &UserId) -> Result<bool> {
         let mut conn = self.core.db().acquire().await?;
-        store::has_second_factor(&mut conn, user).await
+        has_usable_second_factor_on(&mut conn, user, &self.core.config().capabilities).await
     }
 
     /// Which second factors the account has, for pages that say what "on" means.

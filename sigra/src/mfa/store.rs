@@ -259,11 +259,6 @@ pub(super) async fn bump_trust_epoch(conn: &mut AnyConnection, user: &UserId) ->
     Ok(())
 }
 
-/// Whether the user has a second factor: a confirmed TOTP or a passkey.
-pub(crate) async fn has_second_factor(conn: &mut AnyConnection, user: &UserId) -> Result<bool> {
-    Ok(second_factor_count(conn, user).await? > 0)
-}
-
 /// How many second factors of the kinds switched on `user` could answer a log-in's second step
 /// with: an authenticator app counts once, each passkey once.
 pub(crate) async fn usable_second_factor_count(

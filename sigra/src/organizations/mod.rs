@@ -411,7 +411,10 @@ impl Organizations<'_> {
             .and_then(|name| self.roles.find(&name))
             .ok_or(Error::NotFound)?;
         // Only a member learns that the organization wants a second factor.
-        if org.members_need_second_factor && !mfa::has_second_factor_on(conn, &user.id).await? {
+        let capabilities = &self.core.config().capabilities;
+        if org.members_need_second_factor
+            && !mfa::has_usable_second_factor_on(conn, &user.id, capabilities).await?
+        {
             return Err(Error::MfaEnrolmentRequired);
         }
         Ok(OrgMember {
@@ -522,7 +525,12 @@ impl Organizations<'_> {
         // Nobody requires of others a second factor they lack themselves (and so shuts
         // themselves out).
         if changes.members_need_second_factor == Some(true)
-            && !mfa::has_second_factor_on(&mut change, &actor.user.id).await?
+            && !mfa::has_usable_second_factor_on(
+                &mut change,
+                &actor.user.id,
+                &self.core.config().capabilities,
+            )
+            .await?
         {
             return Err(Error::MfaEnrolmentRequired);
         }

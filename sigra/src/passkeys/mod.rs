@@ -340,7 +340,9 @@ impl Passkeys<'_> {
         if !store::delete(&mut change, id, user).await? {
             return Err(Error::PasskeyRejected);
         }
-        let last = !crate::mfa::has_second_factor_on(&mut change, user).await?;
+        let capabilities = &self.core.config().capabilities;
+        let last =
+            !crate::mfa::has_usable_second_factor_on(&mut change, user, capabilities).await?;
         if last && !confirmed {
             return Err(Error::SecondFactorRequired);
         }
