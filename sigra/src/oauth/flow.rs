@@ -14,7 +14,7 @@ use crate::auth::{FirstFactor, LoginMethod};
 use crate::change::Change;
 use crate::clock::Timestamp;
 use crate::config::{ConfirmationMode, ProviderConfig};
-use crate::confirmation::{AskedBy, Confirmation};
+use crate::confirmation::AskedBy;
 use crate::crypto::{b64url, random_bytes, IssuedToken, PresentedToken, TokenHash};
 use crate::error::{Error, Result};
 use crate::mail::Message;
@@ -739,11 +739,7 @@ impl<'a> OAuth<'a> {
                 self.record_registration(&mut change, &user, &email, provider, verified)
                     .await?;
                 if !verified {
-                    let confirmation = Confirmation {
-                        core: self.core,
-                        codes: self.codes,
-                    };
-                    confirmation
+                    self.confirmation()
                         .send_confirmation(&mut change, &user, &email, AskedBy::NewAccount)
                         .await?;
                     if self.core.config().confirmation == ConfirmationMode::Block {

@@ -162,6 +162,14 @@ struct Waiting {
 }
 
 impl<'a> OAuth<'a> {
+    /// Email confirmation, for the accounts a provider's identity creates.
+    fn confirmation(&self) -> Confirmation<'a> {
+        Confirmation {
+            core: self.core,
+            codes: self.codes,
+        }
+    }
+
     /// The configured providers, in the order of their names.
     pub fn providers(&self) -> Vec<ProviderButton> {
         self.core
@@ -393,11 +401,7 @@ impl<'a> OAuth<'a> {
         }
         self.record_registration(&mut change, &user, &email, &config.name, false)
             .await?;
-        let confirmation = Confirmation {
-            core: self.core,
-            codes: self.codes,
-        };
-        confirmation
+        self.confirmation()
             .send_confirmation(&mut change, &user, &email, AskedBy::NewAccount)
             .await?;
         change.commit().await
