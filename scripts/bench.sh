@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
-# Benchmarks: the loopback load test of the release server, and criterion micro-benchmarks of
-# the core's hot functions. Expects `scripts/build-site.sh` to have run (`make bench` does).
+# Benchmarks: the loopback load test of the release server, criterion micro-benchmarks of the
+# core's hot functions, and the wasm and JavaScript each page loads before it is interactive
+# (in Chromium, through the browser suite's harness). Expects `scripts/build-site.sh` to have
+# run (`make bench` does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LEPTOS_OUTPUT_NAME=sigra
 cargo bench -p server --bench load
 cargo bench -p sigra --bench core -- --noplot
+
+report=$PWD/target/bundle-report.json
+rm -f "$report"
+BUNDLE_REPORT=$report scripts/e2e.sh tests/bundle.spec.ts --retries 0 >/dev/null
+node -e '
+  const { logIn, largest } = JSON.parse(require("fs").readFileSync(process.argv[1]));
+  const kib = (n) => (n / 1024).toFixed(0) + " KiB";
+  for (const [label, m] of [["log-in page", logIn], ["largest page (" + largest.page + ")", largest]])
+    console.log(`initial wasm and JavaScript, ${label}: ${kib(m.gzip)} gzip, ${kib(m.br)} brotli`);
+' "$report"
