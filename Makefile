@@ -22,8 +22,8 @@ help:
 	@echo "make test        every test: unit, HTTP integration (SQLite, and PostgreSQL if TEST_POSTGRES_URL is set), browser"
 	@echo "make test-rust   unit and HTTP integration tests only (the full build, then the smallest)"
 	@echo "make test-smallest  the build without passkeys, OAuth and JWT (--no-default-features)"
-	@echo "make e2e         Playwright in system Chromium against the site built with the e2e profile"
-	@echo "make e2e-smallest  the capability spec against a build without the default features"
+	@echo "make e2e         Playwright in system Chromium against the release build"
+	@echo "make e2e-smallest  the capability spec against a release build without the default features"
 	@echo "make build-site  release build: target/release/server and target/site"
 	@echo "make bench       benchmarks (numbers go in the README)"
 	@echo "make lint        rustfmt, clippy, and the supply-chain gate (make deny)"
@@ -47,11 +47,9 @@ test-rust: test-tools node_modules/.package-lock.json
 	scripts/test-rename.sh
 	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: the PostgreSQL pass was skipped (TEST_POSTGRES_URL is unset)."
 
-# The browser tests run the server built with the `e2e` profile (release without LTO).
-e2e: setup
-	SITE_PROFILE=e2e scripts/build-site.sh
-	SITE_PROFILE=e2e scripts/e2e.sh
-	@if [ -n "$$TEST_POSTGRES_URL" ]; then SITE_PROFILE=e2e E2E_DATABASE=postgres scripts/e2e.sh; \
+e2e: setup build-site
+	scripts/e2e.sh
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then E2E_DATABASE=postgres scripts/e2e.sh; \
 	else echo "NOTE: the browser suite ran on SQLite only (TEST_POSTGRES_URL is unset)."; fi
 
 # The smallest feature set: the core's and the app's unit tests, and the server's own tests of
@@ -61,12 +59,11 @@ test-smallest: test-tools rust-target
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test $(SMALLEST) --lib --test smallest
 	cargo check -p frontend --no-default-features --target wasm32-unknown-unknown
 
-# The browser check of the smallest build: a second build in its own target directory,
+# The browser check of the smallest build: a second release build in its own target directory,
 # so it is not part of `make test` (CI builds and tests that set without a browser).
-e2e-smallest: setup
-	SITE_PROFILE=e2e scripts/build-site.sh
-	SITE_PROFILE=e2e CARGO_TARGET_DIR=target/smallest SITE_FEATURES=--no-default-features scripts/build-site.sh
-	SITE_PROFILE=e2e E2E_SMALLEST_BINARY=target/smallest/e2e/server E2E_SMALLEST_SITE=target/smallest/site \
+e2e-smallest: setup build-site
+	CARGO_TARGET_DIR=target/smallest SITE_FEATURES=--no-default-features scripts/build-site.sh
+	E2E_SMALLEST_BINARY=target/smallest/release/server E2E_SMALLEST_SITE=target/smallest/site \
 		scripts/e2e.sh tests/capabilities.spec.ts
 
 # Makes the template a new project: make rename NAME="Acme Cloud" [MAIL_FROM=no-reply@acme.example]

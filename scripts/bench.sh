@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LEPTOS_OUTPUT_NAME=sigra
+# The flags scripts/build-site.sh builds with, so the benchmarks reuse its compiled dependencies.
+export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components"
 cargo bench -p server --bench load
 cargo bench -p sigra --bench core -- --noplot
 

@@ -5,8 +5,7 @@
 # then links them and lets browsers keep them for good), precompressed copies, and the server
 # binary. `cargo leptos watch` stays the development loop.
 # SITE_FEATURES=--no-default-features with CARGO_TARGET_DIR=target/smallest builds the smallest
-# feature set beside the full one (`make e2e-smallest`). SITE_PROFILE=e2e builds the server with
-# the browser tests' faster profile (target/e2e/server) instead of `release`.
+# feature set beside the full one (`make e2e-smallest`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -20,7 +19,6 @@ export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components"
 
 target=${CARGO_TARGET_DIR:-target}
 read -r -a features <<< "${SITE_FEATURES:-}"
-profile=${SITE_PROFILE:-release}
 site=$target/site
 pkg=$site/pkg
 mkdir -p "$pkg"
@@ -41,8 +39,8 @@ cp -R public/. "$site/"
 echo "==> content-hashed names"
 # The plain names stay too, for a server started without hash.txt and for the dev mailbox.
 find "$pkg" -regextype posix-extended -regex '.*/sigra\.[0-9a-f]{20}\.(js|wasm|css)(\.gz|\.br)?' -delete
-mkdir -p "$target/$profile"
-hashes=$target/$profile/hash.txt
+mkdir -p "$target/release"
+hashes=$target/release/hash.txt
 : > "$hashes"
 for ext in js wasm css; do
   hash=$(sha256sum "$pkg/sigra.$ext" | cut -c1-20)
@@ -62,5 +60,5 @@ node -e '
   }' "$pkg"
 
 echo "==> server"
-cargo build -p server --profile "$profile" "${features[@]}"
-echo "built: $target/$profile/server (with $hashes) and $site"
+cargo build -p server --release "${features[@]}"
+echo "built: $target/release/server (with $hashes) and $site"

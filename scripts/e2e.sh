@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Playwright suite in system Chromium against a built site (scripts/build-site.sh): starts the server on
+# Runs the Playwright suite in system Chromium against the release build: starts the server on
 # a free port (and a second process of it on the same database, and a third with every optional
 # capability switched off) with a fresh SQLite database (and a real OpenID provider beside it),
 # waits until they are ready, runs the tests, stops them.
@@ -10,8 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 
-# SITE_PROFILE names the build's profile, as for scripts/build-site.sh (`make e2e`: e2e).
-binary=target/${SITE_PROFILE:-release}/server
+binary=target/release/server
 [ -x "$binary" ] || { echo "missing $binary: run scripts/build-site.sh first" >&2; exit 1; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -46,6 +46,8 @@ async function initialCode(browser: Browser, signedIn: BrowserContext | null, pa
   });
   await page.goto(path);
   await hydrated(page);
+  // A signed-in page measured as the log-in page it sent the visitor to would measure nothing.
+  if (signedIn) expect(new URL(page.url()).pathname, path).not.toBe("/users/log-in");
   await context.close();
   const urls = [...files].sort();
   const sum = async (encoding: Encoding) =>
