@@ -112,6 +112,9 @@ export async function registerConfirmed(page: Page, request: APIRequestContext, 
   if (js) await hydrated(page);
   await page.getByRole("button", { name: "Confirm my email address" }).click();
   await expect(page).toHaveURL(/\/users\/settings$/);
+  // Shown means taken: a page opened before the settings page took its message would show it
+  // in its header instead (a two-row header on a phone).
+  await expect(page.getByTestId("flash")).toContainText("your email address is confirmed");
 }
 
 /** The pages a visitor sees signed out, for the accessibility sweeps. */
