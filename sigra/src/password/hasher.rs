@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 use crate::config::PasswordConfig;
 use crate::error::{Error, Result};
 
-use super::hash_workers::{Job, Memory, Workers};
+use super::hash_workers::{Job, Memory, Workers, IDLE_RELEASE};
 use super::{NewPassword, Password};
 
 /// A stored password hash: an Argon2id PHC string, or a bcrypt hash imported from elsewhere.
@@ -82,8 +82,12 @@ impl PasswordHasher {
         let params = config.argon2.clone();
         let random = Zeroizing::new(crate::crypto::b64url(&crate::crypto::random_bytes::<24>()));
         let dummy = hash_into(&mut Memory::unkept(), &params, &random)?;
-        let workers = Workers::start(config.hashing_concurrency, params.block_count())
-            .map_err(|e| Error::Internal(Box::new(e)))?;
+        let workers = Workers::start(
+            config.hashing_concurrency,
+            params.block_count(),
+            IDLE_RELEASE,
+        )
+        .map_err(|e| Error::Internal(Box::new(e)))?;
         Ok(Self {
             params,
             slots: Arc::new(Semaphore::new(config.hashing_concurrency)),
