@@ -83,6 +83,8 @@ lint: deny
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy $(SMALLEST) --lib --bins --test smallest -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy -p frontend --no-default-features --target wasm32-unknown-unknown -- -D warnings
+	RUSTFLAGS="--cfg split_routes" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p wasm-split -- -D warnings
 
 deny: cargo-deny
 	scripts/deny.sh

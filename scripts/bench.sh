@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export LEPTOS_OUTPUT_NAME=sigra
 # The flags scripts/build-site.sh builds with, so the benchmarks reuse its compiled dependencies.
-export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components"
+export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components --cfg split_routes"
 cargo bench -p server --bench load
 cargo bench -p sigra --bench core -- --noplot
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Release build of the site without cargo-leptos (the same steps it runs): the hydrate bundle
-# (wasm-bindgen + wasm-opt), the Tailwind stylesheet, static assets, copies of the bundle and
+# Release build of the site without cargo-leptos (the same steps `cargo leptos build --release
+# --split` runs): the hydrate bundle split into a chunk per lazy route (tools/wasm-split,
+# wasm-bindgen, wasm-opt), the Tailwind stylesheet, static assets, copies of the bundle and
 # stylesheet named by their content's hash (listed in hash.txt beside the server binary, which
 # then links them and lets browsers keep them for good), precompressed copies, and the server
 # binary. `cargo leptos watch` stays the development loop.
@@ -15,20 +16,33 @@ export LEPTOS_OUTPUT_NAME=sigra
 # the bundle no longer carries a copy of the view code per nested view type, which makes it a
 # third smaller (1,201 kB gzip before, 815 kB after, on 2026-12-07). The server must be built
 # with it too: the erased views hydrate only the HTML the erased server renders.
-export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components"
+# `split_routes` puts each page behind a split point (app/src/routes.rs) for the wasm split below;
+# the server compiled with it too names each page's chunks for the browser to preload.
+export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components --cfg split_routes"
 
 target=${CARGO_TARGET_DIR:-target}
 read -r -a features <<< "${SITE_FEATURES:-}"
 site=$target/site
 pkg=$site/pkg
-mkdir -p "$pkg"
 
-echo "==> wasm bundle"
-cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release "${features[@]}"
-wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name sigra \
-  "$target/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+echo "==> wasm bundle, split at its lazy routes"
+# Everything in pkg/ is built here; a clean folder leaves no chunk of an earlier build behind.
+rm -rf "$pkg"
+mkdir -p "$pkg"
+# The split reads the linker's relocations; only the wasm build is linked with them.
+RUSTFLAGS="$RUSTFLAGS -C link-args=--emit-relocs" \
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release "${features[@]}"
+cargo build -p wasm-split --release
+linked=$target/wasm32-unknown-unknown/wasm-release/frontend.wasm
+"$target/release/wasm-split" "$linked" "$pkg" "${linked%.wasm}_split.wasm" sigra.js
+# The split modules share the main module's memory and function table through the exports
+# that wasm-bindgen keeps with these flags.
+wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle --out-dir "$pkg" \
+  --out-name sigra "${linked%.wasm}_split.wasm"
 mv -f "$pkg/sigra_bg.wasm" "$pkg/sigra.wasm"
-wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$pkg/sigra.wasm" -o "$pkg/sigra.wasm"
+# (binaryen does not know the name section's newest subsection; the section is stripped anyway.)
+find "$pkg" -name '*.wasm' -print0 | xargs -0 node scripts/optimize-wasm.mjs \
+  2> >(grep -v 'unknown name subsection' >&2)
 
 echo "==> stylesheet"
 tailwindcss --input style/tailwind.css --output "$pkg/sigra.css" --minify
@@ -37,8 +51,8 @@ echo "==> static assets"
 cp -R public/. "$site/"
 
 echo "==> content-hashed names"
-# The plain names stay too, for a server started without hash.txt and for the dev mailbox.
-find "$pkg" -regextype posix-extended -regex '.*/sigra\.[0-9a-f]{20}\.(js|wasm|css)(\.gz|\.br)?' -delete
+# The plain names stay too, for the dev mailbox and a server started without hash.txt (whose
+# pages then load the whole bundle plainly, but cannot load a route's chunk: see the loader).
 mkdir -p "$target/release"
 hashes=$target/release/hash.txt
 : > "$hashes"
@@ -47,6 +61,37 @@ for ext in js wasm css; do
   cp "$pkg/sigra.$ext" "$pkg/sigra.$hash.$ext"
   echo "$ext: $hash" >> "$hashes"
 done
+# The chunks are renamed by their hashes. Only the loader names them, and the main module it
+# imports must be the very module the page loaded (sigra.<hash>.js), so its text is rewritten to
+# those names; it keeps its own fixed name and is revalidated (it is the one file whose text
+# follows the others'). The manifest the server preloads from names the chunks too.
+node -e '
+  const fs = require("fs"), path = require("path"), crypto = require("crypto");
+  const [dir, mainModule] = process.argv.slice(1);
+  const loaderFile = path.join(dir, "__wasm_split.______________________.js");
+  const manifestFile = path.join(dir, "__wasm_split_manifest.json");
+  const renamed = new Map();
+  for (const name of fs.readdirSync(dir)) {
+    const chunk = /^((?:split|chunk)_.+)\.wasm$/.exec(name);
+    if (!chunk) continue;
+    const hash = crypto.createHash("sha256").update(fs.readFileSync(path.join(dir, name)));
+    const stem = `${chunk[1]}.${hash.digest("hex").slice(0, 20)}`;
+    fs.renameSync(path.join(dir, name), path.join(dir, `${stem}.wasm`));
+    renamed.set(chunk[1], stem);
+  }
+  const hashed = (stem) => {
+    if (!renamed.has(stem)) throw new Error(`the split names a chunk it did not write: ${stem}`);
+    return renamed.get(stem);
+  };
+  let loader = fs.readFileSync(loaderFile, "utf8");
+  loader = loader.replace(/"\.\/((?:split|chunk)_[^"]+)\.wasm"/g, (_, stem) => `"./${hashed(stem)}.wasm"`);
+  const mainImport = "from \"./sigra.js\"";
+  if (loader.split(mainImport).length !== 2) throw new Error("the loader does not import ./sigra.js once");
+  fs.writeFileSync(loaderFile, loader.replace(mainImport, `from "./${mainModule}"`));
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+  for (const route of Object.keys(manifest)) manifest[route] = manifest[route].map(hashed);
+  fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+' "$pkg" "sigra.$(awk '/^js:/ { print $2 }' "$hashes").js"
 
 echo "==> precompressed copies"
 node -e '

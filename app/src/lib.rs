@@ -19,6 +19,7 @@ pub mod organizations;
 pub mod pages;
 pub mod paths;
 pub mod plain_forms;
+pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 #[cfg(feature = "passkeys")]
@@ -27,20 +28,11 @@ pub mod webauthn;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
-use crate::capabilities::{page_when, Switches};
 use crate::components::layout::Layout;
-use crate::pages::{
-    AccountsSettingsPage, AdminAuditPage, AdminOrganizationAuditPage, AdminOrganizationPage,
-    AdminOrganizationsPage, AdminOverviewPage, AdminUserPage, AdminUsersPage, ApiTokensPage,
-    CheckEmailPage, ConfirmEmailChangePage, ConfirmLinkPage, ConfirmPage, DashboardPage,
-    DeleteAccountPage, EmailSettingsPage, ExportDataPage, HomePage, InvitationPage, LogInLinkPage,
-    LogInPage, MembersPage, MfaPage, NewOrganizationPage, NotFound, OAuthEmailPage, OAuthErrorPage,
-    OAuthLinkPage, OrganizationPage, OrganizationSettingsPage, OrganizationsPage,
-    PasswordSettingsPage, ProfileSettingsPage, ProjectsPage, ReactivationPage, RegisterPage,
-    ResetChoosePage, ResetRequestPage, SecuritySettingsPage, SessionsPage, SettingsPage, SudoPage,
-};
+use crate::pages::{HomePage, LogInPage, NotFound};
+use crate::routes::*;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -72,6 +64,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Marks the page as hydrated (interactive), for tests and styles to tell it from the
+/// server-rendered page; the browser entry point calls it once the whole page is hydrated.
+pub fn mark_hydrated() {
+    if let Some(root) = document().document_element() {
+        let _ = root.set_attribute("data-hydrated", "true");
+    }
+}
+
 /// The application: routes inside the shared layout.
 #[component]
 pub fn App() -> impl IntoView {
@@ -79,59 +79,52 @@ pub fn App() -> impl IntoView {
     capabilities::provide_site();
     let site_name = capabilities::use_site_name();
     plain_forms::provide_failed_post();
-    // Effects run only in the browser, once the page is interactive: tests and styles can tell
-    // a hydrated page from a server-rendered one.
-    Effect::new(|_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Title formatter=move |page: String| format!("{page} · {site_name}") />
         <Router>
             <Layout>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                    <Route path=path!("/dashboard") view=DashboardPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/register") view=RegisterPage ssr=SsrMode::Async />
+                    <Route path=path!("/dashboard") view={Lazy::<DashboardRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("/users/log-in") view=LogInPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings") view=SettingsPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings/email") view=EmailSettingsPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings/profile") view=ProfileSettingsPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings/password") view=PasswordSettingsPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/check-email") view=CheckEmailPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/sessions") view=SessionsPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/sudo") view=SudoPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/mfa") view=page_when(Switches::any_second_factor, MfaPage) ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings/security") view=page_when(Switches::any_second_factor, SecuritySettingsPage) ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings/api-tokens") view=page_when(|s| s.api_tokens, ApiTokensPage) ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings/delete") view=DeleteAccountPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings/export") view=ExportDataPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/reactivation") view=ReactivationPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/confirm") view=ConfirmPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/confirm/link") view=ConfirmLinkPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/log-in/link") view=page_when(|s| s.magic_links, LogInLinkPage) ssr=SsrMode::Async />
-                    <Route path=path!("/users/reset-password") view=ResetRequestPage ssr=SsrMode::Async />
-                    <Route path=path!("/users/reset-password/choose") view=ResetChoosePage ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings/confirm-email/link") view=ConfirmEmailChangePage ssr=SsrMode::Async />
-                    <Route path=path!("/users/settings/accounts") view=page_when(|s| s.oauth, AccountsSettingsPage) ssr=SsrMode::Async />
-                    <Route path=path!("/users/oauth/link") view=page_when(|s| s.oauth, OAuthLinkPage) ssr=SsrMode::Async />
-                    <Route path=path!("/users/oauth/email") view=page_when(|s| s.oauth, OAuthEmailPage) ssr=SsrMode::Async />
-                    <Route path=path!("/users/oauth/error") view=page_when(|s| s.oauth, OAuthErrorPage) ssr=SsrMode::Async />
-                    <Route path=path!("/organizations") view=page_when(|s| s.organizations, OrganizationsPage) ssr=SsrMode::Async />
-                    <Route path=path!("/organizations/new") view=page_when(|s| s.organizations, NewOrganizationPage) ssr=SsrMode::Async />
-                    <Route path=path!("/organizations/:slug") view=page_when(|s| s.organizations, OrganizationPage) ssr=SsrMode::Async />
-                    <Route path=path!("/organizations/:slug/members") view=page_when(|s| s.organizations, MembersPage) ssr=SsrMode::Async />
-                    <Route path=path!("/organizations/:slug/projects") view=page_when(|s| s.organizations, ProjectsPage) ssr=SsrMode::Async />
-                    <Route path=path!("/organizations/:slug/settings") view=page_when(|s| s.organizations, OrganizationSettingsPage) ssr=SsrMode::Async />
-                    <Route path=path!("/invitations/accept") view=page_when(|s| s.organizations, InvitationPage) ssr=SsrMode::Async />
-                    <Route path=path!("/admin") view=page_when(|s| s.admin, AdminOverviewPage) ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users") view=page_when(|s| s.admin, AdminUsersPage) ssr=SsrMode::Async />
-                    <Route path=path!("/admin/users/:id") view=page_when(|s| s.admin, AdminUserPage) ssr=SsrMode::Async />
-                    <Route path=path!("/admin/audit") view=page_when(|s| s.admin, AdminAuditPage) ssr=SsrMode::Async />
-                    <Route path=path!("/admin/organizations") view=page_when(Switches::organization_admin, AdminOrganizationsPage) ssr=SsrMode::Async />
-                    <Route path=path!("/admin/organizations/:slug") view=page_when(Switches::organization_admin, AdminOrganizationPage) ssr=SsrMode::Async />
-                    <Route path=path!("/admin/organizations/:slug/audit") view=page_when(Switches::organization_admin, AdminOrganizationAuditPage) ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/email") view={Lazy::<EmailSettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/profile") view={Lazy::<ProfileSettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/password") view={Lazy::<PasswordSettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/check-email") view={Lazy::<CheckEmailRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/sessions") view={Lazy::<SessionsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/sudo") view={Lazy::<SudoRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/mfa") view={Lazy::<MfaRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/security") view={Lazy::<SecuritySettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/api-tokens") view={Lazy::<ApiTokensRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/delete") view={Lazy::<DeleteAccountRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/export") view={Lazy::<ExportDataRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/reactivation") view={Lazy::<ReactivationRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/confirm") view={Lazy::<ConfirmRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/confirm/link") view={Lazy::<ConfirmLinkRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/log-in/link") view={Lazy::<LogInLinkRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/reset-password") view={Lazy::<ResetRequestRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/reset-password/choose") view={Lazy::<ResetChooseRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/confirm-email/link") view={Lazy::<ConfirmEmailChangeRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/settings/accounts") view={Lazy::<AccountsSettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/oauth/link") view={Lazy::<OAuthLinkRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/oauth/email") view={Lazy::<OAuthEmailRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/users/oauth/error") view={Lazy::<OAuthErrorRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/organizations") view={Lazy::<OrganizationsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/new") view={Lazy::<NewOrganizationRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/:slug") view={Lazy::<OrganizationRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/:slug/members") view={Lazy::<MembersRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/:slug/projects") view={Lazy::<ProjectsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/organizations/:slug/settings") view={Lazy::<OrganizationSettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/invitations/accept") view={Lazy::<InvitationRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view={Lazy::<AdminOverviewRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view={Lazy::<AdminUsersRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users/:id") view={Lazy::<AdminUserRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view={Lazy::<AdminAuditRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/organizations") view={Lazy::<AdminOrganizationsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/organizations/:slug") view={Lazy::<AdminOrganizationRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("/admin/organizations/:slug/audit") view={Lazy::<AdminOrganizationAuditRoute>::new()} ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

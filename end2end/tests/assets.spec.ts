@@ -10,7 +10,8 @@ test("pages load the bundle and stylesheet by content-hashed names that browsers
       assets.push({ path, cacheControl: response.headers()["cache-control"] });
     }
   });
-  await page.goto("/users/log-in");
+  // A page of an area (app/src/routes.rs), which loads its area's chunks besides the bundle.
+  await page.goto("/users/register");
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
 
   const paths = assets.map((a) => a.path);
@@ -21,6 +22,16 @@ test("pages load the bundle and stylesheet by content-hashed names that browsers
     expect(asset?.cacheControl).toBe("public, max-age=31536000, immutable");
   }
   expect(paths.filter((p) => /^\/pkg\/sigra\.(js|wasm|css)$/.test(p))).toEqual([]);
+
+  // The area's chunks too; their loader names them (and the hashed main module), so it is the
+  // one script that is revalidated.
+  const chunks = assets.filter((a) => /^\/pkg\/(split|chunk)_\w+\.[0-9a-f]{20}\.wasm$/.test(a.path));
+  expect(chunks.length, `chunks among ${paths}`).toBeGreaterThan(0);
+  for (const chunk of chunks) expect(chunk.cacheControl, chunk.path).toBe("public, max-age=31536000, immutable");
+  expect(paths.filter((p) => /^\/pkg\/(split|chunk)_\w+\.wasm$/.test(p))).toEqual([]);
+  const loader = assets.find((a) => a.path === "/pkg/__wasm_split.______________________.js");
+  expect(loader, `the chunk loader among ${paths}`).toBeDefined();
+  expect(loader?.cacheControl).toBe("no-cache");
 
   // The plain names stay for servers started without hash.txt, and are revalidated.
   const plain = await page.request.get("/pkg/sigra.css");

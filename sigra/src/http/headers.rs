@@ -48,7 +48,8 @@ impl HeaderPolicy {
 /// How long a response may be cached. Pages and API answers: never stored, so no authenticated
 /// page lingers in a cache. Static assets: revalidated, except those whose name carries their
 /// content's hash (`sigra.<hash>.wasm`, written by `scripts/build-site.sh`), which cannot
-/// change and are kept a year without asking again.
+/// change and are kept a year without asking again (the bundle, stylesheet and each page's
+/// chunk; the chunks' loader keeps one name and is revalidated).
 #[derive(Clone, Copy)]
 enum Caching {
     Never,
@@ -176,7 +177,15 @@ mod tests {
             Caching::of("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.css").header(true),
             forever
         );
+        // A page's chunk (the release build's split).
+        assert_eq!(
+            Caching::of("/pkg/split___log_in_route_view_1035002448.3f9a0c1b2d4e5f60a7b8.wasm")
+                .header(true),
+            forever
+        );
         for (path, found) in [
+            // The chunks' loader, whose text follows the chunks' names.
+            ("/pkg/__wasm_split.______________________.js", true),
             ("/pkg/sigra.3f9a0c1b2d4e5f60a7b8.wasm", false),
             ("/pkg/sigra.wasm", true),
             ("/pkg/sigra.css", true),

@@ -1,0 +1,69 @@
+//! Splits the browser bundle at its split points (one per lazy route, `app/src/routes.rs`) into
+//! the main module, the chunks loaded on first use, their JavaScript loader, and the manifest
+//! the server reads to preload the chunks of the page it renders. `scripts/build-site.sh` runs
+//! it between cargo (which links with `--emit-relocs` for it) and wasm-bindgen, as
+//! `cargo leptos build --split` does.
+//!
+//! Usage: `wasm-split <linked.wasm> <site pkg dir> <main module out.wasm> <main module .js name>`
+
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The loader's file name. Leptos preloads it by this name when `hash.txt` names no `split:`
+/// hash, which is how the site serves it: revalidated rather than kept for good, because its
+/// text names the content-hashed main module and chunks (so it changes whenever they do).
+const LOADER: &str = "./__wasm_split.______________________.js";
+
+/// Which chunks each split point needs, read by Leptos at start-up from the site's pkg folder.
+const MANIFEST: &str = "__wasm_split_manifest.json";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [input, pkg_dir, main_out, main_module] = args.as_slice() else {
+        eprintln!(
+            "usage: wasm-split <linked.wasm> <site pkg dir> <main module out.wasm> <main module .js name>"
+        );
+        return ExitCode::from(2);
+    };
+    match split(
+        Path::new(input),
+        Path::new(pkg_dir),
+        Path::new(main_out),
+        main_module,
+    ) {
+        Ok(chunks) => {
+            println!("split into the main module and {chunks} chunks");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("wasm-split: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes the main module to `main_out` and the chunks, loader and manifest to `pkg_dir`;
+/// returns how many chunks there are.
+fn split(
+    input: &Path,
+    pkg_dir: &Path,
+    main_out: &Path,
+    main_module: &str,
+) -> Result<usize, String> {
+    let wasm = std::fs::read(input).map_err(|e| format!("cannot read {}: {e}", input.display()))?;
+    let main_module = format!("./{main_module}");
+    let split = wasm_split_cli_support::transform({
+        let mut options = wasm_split_cli_support::Options::new(&wasm);
+        options.output_dir = pkg_dir;
+        options.main_out_path = main_out;
+        options.main_module = &main_module;
+        options.link_name = LOADER;
+        options
+    })
+    .map_err(|e| format!("{e:#}"))?;
+    let manifest = serde_json::to_string_pretty(&split.prefetch_map).map_err(|e| e.to_string())?;
+    let manifest_path = pkg_dir.join(MANIFEST);
+    std::fs::write(&manifest_path, manifest)
+        .map_err(|e| format!("cannot write {}: {e}", manifest_path.display()))?;
+    Ok(split.split_modules.len())
+}
