@@ -25,6 +25,8 @@ macro_rules! page_areas {
         $(#[$doc])*
         #[derive(Clone, Copy)]
         #[repr(u8)]
+        // Each variant is named after the route type it stands for.
+        #[allow(clippy::enum_variant_names)]
         enum $area {
             $($route,)*
         }
