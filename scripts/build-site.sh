@@ -16,8 +16,8 @@ export LEPTOS_OUTPUT_NAME=sigra
 # the bundle no longer carries a copy of the view code per nested view type, which makes it a
 # third smaller (1,201 kB gzip before, 815 kB after, on 2026-12-07). The server must be built
 # with it too: the erased views hydrate only the HTML the erased server renders.
-# `split_routes` puts each page behind a split point (app/src/routes.rs) for the wasm split below;
-# the server compiled with it too names each page's chunks for the browser to preload.
+# `split_routes` puts each page area behind a split point (app/src/routes.rs) for the wasm split
+# below; the server compiled with it too names the chunks of the page it renders, to preload.
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components --cfg split_routes"
 
 target=${CARGO_TARGET_DIR:-target}
@@ -25,7 +25,7 @@ read -r -a features <<< "${SITE_FEATURES:-}"
 site=$target/site
 pkg=$site/pkg
 
-echo "==> wasm bundle, split at its lazy routes"
+echo "==> wasm bundle, split by page area"
 # Everything in pkg/ is built here; a clean folder leaves no chunk of an earlier build behind.
 rm -rf "$pkg"
 mkdir -p "$pkg"
@@ -52,7 +52,7 @@ cp -R public/. "$site/"
 
 echo "==> content-hashed names"
 # The plain names stay too, for the dev mailbox and a server started without hash.txt (whose
-# pages then load the whole bundle plainly, but cannot load a route's chunk: see the loader).
+# pages load the bundle by its plain name but then cannot load an area's chunks: see below).
 mkdir -p "$target/release"
 hashes=$target/release/hash.txt
 : > "$hashes"
