@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 
-import { expect, test, type Browser, type BrowserContext } from "@playwright/test";
+import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
 
 import {
   ACCOUNT_PAGES,
@@ -114,6 +114,54 @@ test("a page of another area loads that area's code when it is reached, and work
   await expect(page).toHaveURL(/\/users\/settings$/);
   await expect(page.getByRole("heading", { level: 1, name: "Settings" })).toBeVisible();
   expect(areaChunks(loaded)).toEqual(["account"]);
+});
+
+/** Signs `email` in from the hydrated log-in page after a newer deploy removed the chunks the
+ * page loaded with (answered 404), which come back with the next page load unless `forGood`;
+ * returns the documents the page loaded from then on. */
+async function logInAcrossADeploy(page: Page, email: string, forGood: boolean): Promise<string[]> {
+  await page.goto("/users/log-in");
+  await hydrated(page);
+  const documents: string[] = [];
+  page.on("request", (request) => {
+    if (request.resourceType() === "document") documents.push(new URL(request.url()).pathname);
+  });
+  const gone = () => forGood || documents.length === 0;
+  await page.route(/\/pkg\/(split|chunk)_/, (route) => (gone() ? route.fulfill({ status: 404 }) : route.continue()));
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
+  return documents;
+}
+
+test("a page whose area's code a newer deploy removed is loaded again from the server, and works", async ({
+  page,
+}) => {
+  const email = uniqueEmail("lazy-deploy");
+  await register(page, email);
+  const documents = await logInAcrossADeploy(page, email, false);
+  await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  await hydrated(page);
+  expect(documents).toEqual(["/dashboard"]);
+  // Its code came with the reload: the settings link navigates in the page.
+  await page.getByRole("link", { name: "Settings" }).first().click();
+  await expect(page.getByRole("heading", { level: 1, name: "Settings" })).toBeVisible();
+  expect(documents).toEqual(["/dashboard"]);
+});
+
+test("a page whose area's code is still missing after a reload stays as the server sent it, without reloading again", async ({
+  page,
+}) => {
+  const email = uniqueEmail("lazy-missing");
+  await register(page, email);
+  const stays = page.waitForEvent("console", {
+    predicate: (message) => message.text().includes("stays as the server sent it"),
+    timeout: 20_000,
+  });
+  const documents = await logInAcrossADeploy(page, email, true);
+  await stays;
+  await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
+  expect(documents).toEqual(["/dashboard"]);
 });
 
 // `make bench` reads the report (BUNDLE_REPORT names the file); CI runs the measure too, so

@@ -17,6 +17,10 @@ const LOADER: &str = "./__wasm_split.______________________.js";
 /// Which chunks each split point needs, read by Leptos at start-up from the site's pkg folder.
 const MANIFEST: &str = "__wasm_split_manifest.json";
 
+/// What the loader does when a chunk fails to load, in place of the library's (which reports the
+/// failure to the Rust side, whose split point then aborts the whole module).
+const LOAD_FAILURE: &str = include_str!("load_failure.js");
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [input, pkg_dir, main_out, main_module] = args.as_slice() else {
@@ -61,9 +65,31 @@ fn split(
         options
     })
     .map_err(|e| format!("{e:#}"))?;
+    replace_load_failure(&pkg_dir.join(LOADER))?;
     let manifest = serde_json::to_string_pretty(&split.prefetch_map).map_err(|e| e.to_string())?;
     let manifest_path = pkg_dir.join(MANIFEST);
     std::fs::write(&manifest_path, manifest)
         .map_err(|e| format!("cannot write {}: {e}", manifest_path.display()))?;
     Ok(split.split_modules.len())
+}
+
+/// Puts [`LOAD_FAILURE`] in place of the loader's `wrapAsyncCb`, the function that runs a
+/// chunk's load and answers the Rust side. Fails if the library's loader no longer has it where
+/// expected (right before `makeLoad`), rather than shipping a loader without it.
+fn replace_load_failure(loader: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(loader)
+        .map_err(|e| format!("cannot read {}: {e}", loader.display()))?;
+    let start = "function wrapAsyncCb(callee) {";
+    let end = "function makeLoad(";
+    let (Some(from), Some(to)) = (text.find(start), text.find(end)) else {
+        return Err(format!("{}: no `{start}` before `{end}`", loader.display()));
+    };
+    if from > to || text.matches(start).count() != 1 {
+        return Err(format!(
+            "{}: no single `{start}` before `{end}`",
+            loader.display()
+        ));
+    }
+    let replaced = format!("{}{LOAD_FAILURE}{}", &text[..from], &text[to..]);
+    std::fs::write(loader, replaced).map_err(|e| format!("cannot write {}: {e}", loader.display()))
 }
