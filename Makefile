@@ -12,9 +12,12 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 # The same flag cargo-leptos uses for debug builds, so tests and `cargo leptos watch` share
 # one set of compiled dependencies instead of rebuilding each other's.
 TEST_RUSTFLAGS := --cfg erase_components
+# The full build's tests, with the page areas split as in the release build: the browser suite
+# runs this build's server binary (target/debug/server) against the release bundle.
+TEST_BUILD := -p sigra-errors -p sigra -p app -p server --features sigra/testing,app/ssr,server/testing,app/split-routes
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup setup-dev dev test test-rust test-smallest e2e e2e-smallest build-site bench lint deny rename \
+.PHONY: help setup setup-dev dev test test-rust test-smallest e2e e2e-build e2e-smallest build-site bench lint deny rename \
         rust-target wasm-bindgen cargo-leptos cargo-deny chromium redis test-tools
 
 help:
@@ -22,7 +25,7 @@ help:
 	@echo "make test        every test: unit, HTTP integration (SQLite, and PostgreSQL if TEST_POSTGRES_URL is set), browser"
 	@echo "make test-rust   unit and HTTP integration tests only (the full build, then the smallest)"
 	@echo "make test-smallest  the build without passkeys, OAuth and JWT (--no-default-features)"
-	@echo "make e2e         Playwright in system Chromium against the release build"
+	@echo "make e2e         Playwright in system Chromium against the release bundle and the test build's server"
 	@echo "make e2e-smallest  the capability spec against a release build without the default features"
 	@echo "make build-site  release build: target/release/server and target/site"
 	@echo "make bench       benchmarks (numbers go in the README)"
@@ -42,14 +45,25 @@ test: setup test-rust e2e
 
 test-rust: test-tools node_modules/.package-lock.json
 	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: TEST_POSTGRES_URL is unset, so the HTTP tests run on SQLite only (CI runs them on PostgreSQL too)."
-	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test -p sigra-errors -p sigra -p app -p server --features sigra/testing,app/ssr,server/testing
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test $(TEST_BUILD)
 	$(MAKE) --no-print-directory test-smallest
 	scripts/test-rename.sh
 	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: the PostgreSQL pass was skipped (TEST_POSTGRES_URL is unset)."
 
-e2e: setup build-site
+# The release bundle and the test build's server: the browser sees what ships, and the server is
+# the same source and features as the release one without its optimised build (8 minutes here).
+e2e-build: setup
+	scripts/build-site.sh --bundle-only
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test $(TEST_BUILD) --no-run
+
+# On PostgreSQL the suite leaves out the specs whose subject is the browser side alone (what the
+# bundle loads, axe, keyboard and focus): they would render the same pages from the same code.
+BROWSER_ONLY_SPECS := bundle accessibility axe
+DATABASE_SPECS := $(filter-out $(BROWSER_ONLY_SPECS:%=tests/%.spec.ts),$(patsubst end2end/%,%,$(wildcard end2end/tests/*.spec.ts)))
+
+e2e: e2e-build
 	scripts/e2e.sh
-	@if [ -n "$$TEST_POSTGRES_URL" ]; then E2E_DATABASE=postgres scripts/e2e.sh; \
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then E2E_DATABASE=postgres scripts/e2e.sh $(DATABASE_SPECS); \
 	else echo "NOTE: the browser suite ran on SQLite only (TEST_POSTGRES_URL is unset)."; fi
 
 # The smallest feature set: the core's and the app's unit tests, and the server's own tests of
@@ -61,7 +75,7 @@ test-smallest: test-tools rust-target
 
 # The browser check of the smallest build: a second release build in its own target directory,
 # so it is not part of `make test` (CI builds and tests that set without a browser).
-e2e-smallest: setup build-site
+e2e-smallest: e2e-build
 	CARGO_TARGET_DIR=target/smallest SITE_FEATURES=--no-default-features scripts/build-site.sh
 	E2E_SMALLEST_BINARY=target/smallest/release/server E2E_SMALLEST_SITE=target/smallest/site \
 		scripts/e2e.sh tests/capabilities.spec.ts
@@ -79,11 +93,11 @@ bench: setup build-site
 
 lint: deny
 	cargo fmt --all -- --check
-	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy -p sigra-errors -p sigra -p app -p server --all-targets --features sigra/testing,app/ssr,server/testing -- -D warnings
+	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy $(TEST_BUILD) --all-targets -- -D warnings
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo clippy $(SMALLEST) --lib --bins --test smallest -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy -p frontend --no-default-features --target wasm32-unknown-unknown -- -D warnings
-	RUSTFLAGS="--cfg split_routes" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy -p frontend --features app/split-routes --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy -p wasm-split -- -D warnings
 
 deny: cargo-deny

@@ -7,13 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export LEPTOS_OUTPUT_NAME=sigra
 # The flags scripts/build-site.sh builds with, so the benchmarks reuse its compiled dependencies.
-export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components --cfg split_routes"
-cargo bench -p server --bench load
+export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components"
+cargo bench -p server --bench load --features app/split-routes
 cargo bench -p sigra --bench core -- --noplot
 
 report=$PWD/target/bundle-report.json
 rm -f "$report"
-BUNDLE_REPORT=$report scripts/e2e.sh tests/bundle.spec.ts --retries 0 >/dev/null
+BUNDLE_REPORT=$report E2E_BINARY=target/release/server scripts/e2e.sh tests/bundle.spec.ts --retries 0 >/dev/null
 node -e '
   const { logIn, largest } = JSON.parse(require("fs").readFileSync(process.argv[1]));
   const kib = (n) => (n / 1024).toFixed(0) + " KiB";

@@ -6,7 +6,8 @@
 # then links them and lets browsers keep them for good), precompressed copies, and the server
 # binary. `cargo leptos watch` stays the development loop.
 # SITE_FEATURES=--no-default-features with CARGO_TARGET_DIR=target/smallest builds the smallest
-# feature set beside the full one (`make e2e-smallest`).
+# feature set beside the full one (`make e2e-smallest`). `--bundle-only` builds everything but the
+# server binary (the browser suite runs the test build's server: `make e2e`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -16,12 +17,18 @@ export LEPTOS_OUTPUT_NAME=sigra
 # the bundle no longer carries a copy of the view code per nested view type, which makes it a
 # third smaller (1,201 kB gzip before, 815 kB after, on 2026-12-07). The server must be built
 # with it too: the erased views hydrate only the HTML the erased server renders.
-# `split_routes` puts each page area behind a split point (app/src/routes.rs) for the wasm split
-# below; the server compiled with it too names the chunks of the page it renders, to preload.
-export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components --cfg split_routes"
+export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components"
 
+bundle_only=false
+case "${1:-}" in
+  "") ;;
+  --bundle-only) bundle_only=true ;;
+  *) echo "usage: $0 [--bundle-only]" >&2; exit 2 ;;
+esac
 target=${CARGO_TARGET_DIR:-target}
-read -r -a features <<< "${SITE_FEATURES:-}"
+# `split-routes` puts each page area behind a split point (app/src/routes.rs) for the wasm split
+# below; the server compiled with it too names the chunks of the page it renders, to preload.
+read -r -a features <<< "${SITE_FEATURES:-} --features app/split-routes"
 site=$target/site
 pkg=$site/pkg
 
@@ -104,6 +111,10 @@ node -e '
       params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }));
   }' "$pkg"
 
+if $bundle_only; then
+  echo "built: $site (and $hashes)"
+  exit 0
+fi
 echo "==> server"
 cargo build -p server --release "${features[@]}"
 echo "built: $target/release/server (with $hashes) and $site"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Playwright suite in system Chromium against the release build: starts the server on
+# Runs the Playwright suite in system Chromium against the release bundle: starts the server on
 # a free port (and a second process of it on the same database, and a third with every optional
 # capability switched off) with a fresh SQLite database (and a real OpenID provider beside it),
 # waits until they are ready, runs the tests, stops them.
@@ -10,8 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 
-binary=target/release/server
-[ -x "$binary" ] || { echo "missing $binary: run scripts/build-site.sh first" >&2; exit 1; }
+# The server: by default the test build's (`make e2e` builds it), else E2E_BINARY (`make bench`
+# runs the release server). Its hydration matches the release bundle's: the same source, features
+# and `erase_components`.
+source_binary=${E2E_BINARY:-target/debug/server}
+hashes=${E2E_HASHES:-target/release/hash.txt}
+[ -x "$source_binary" ] || { echo "missing $source_binary: run make e2e (or E2E_BINARY=...)" >&2; exit 1; }
+[ -f "$hashes" ] || { echo "missing $hashes: run scripts/build-site.sh first" >&2; exit 1; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # A server left over from an earlier run would answer in place of this one.
@@ -51,6 +56,14 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
+
+# The server links the bundle's hashed names from the hash.txt beside it, so it runs from a copy
+# beside the site's hashes: left in target/debug, they would make `cargo leptos watch`'s server
+# link names its own builds never write.
+mkdir "$workdir/bin"
+binary=$workdir/bin/server
+cp "$source_binary" "$binary"
+cp "$hashes" "$workdir/bin/hash.txt"
 
 # A real OpenID provider (oidc-provider) on another loopback site (127.0.0.1, while the app is
 # on localhost), as `oidc` (answers in the query) and `oidcpost` (answers by form_post, a
@@ -133,7 +146,7 @@ wait_ready "$port3" "$workdir/server3.log"
 
 set +e
 # The admin tests grant the admin area with the operator's command, on the same database.
-E2E_BASE_URL="http://localhost:$port" E2E_SECOND_URL="http://localhost:$port2" E2E_SMALLEST_URL="http://localhost:$port3" E2E_DATABASE_URL="$database_url" E2E_SERVER_BINARY="$PWD/$binary" \
+E2E_BASE_URL="http://localhost:$port" E2E_SECOND_URL="http://localhost:$port2" E2E_SMALLEST_URL="http://localhost:$port3" E2E_DATABASE_URL="$database_url" E2E_SERVER_BINARY="$binary" \
   playwright test -c end2end "$@" 2>&1 | tee "$workdir/playwright.log"
 status=${PIPESTATUS[0]}
 set -e

@@ -1,13 +1,13 @@
 //! The routes' pages, grouped in areas that each sit behind one split point. In the release
-//! build (`scripts/build-site.sh` compiles with `--cfg split_routes`) an area's code is its own
+//! build (`scripts/build-site.sh`, with the feature `split-routes`) an area's code is its own
 //! wasm chunks, loaded when one of its pages is first visited and preloaded with the bundle for
 //! the page the server renders. The home and log-in pages are not here: they are in the bundle
 //! itself, so the first page a visitor sees needs nothing more (their code is small; as a chunk
 //! it would have cost more bytes and requests than it saves). One split point per area rather
 //! than per page, because the split puts code shared by several split points in chunks of
 //! their own: a split point per page made the log-in page load about a hundred small files.
-//! Elsewhere (`cargo leptos watch`, the tests) the routes are one bundle: a split build needs the
-//! wasm split step, which only the release build runs.
+//! Without the feature (`cargo leptos watch`) the routes are one bundle: a split build needs the
+//! wasm split step, which only the release build runs. The tests build the server with it.
 
 use leptos::prelude::*;
 use leptos_router::LazyRoute;
@@ -31,7 +31,7 @@ macro_rules! page_areas {
             $($route,)*
         }
 
-        #[cfg_attr(split_routes, leptos::lazy)]
+        #[cfg_attr(feature = "split-routes", leptos::lazy)]
         fn $render(page: $area) -> AnyView {
             match page {
                 $($area::$route => page_areas!(@page $page $($needs)?),)*
@@ -50,14 +50,14 @@ macro_rules! page_areas {
                 // Hydration claims the server's HTML at once, so the area's code must be
                 // loaded before the page is chosen (`leptos::lazy` names this function).
                 async fn preload() {
-                    #[cfg(all(split_routes, feature = "hydrate"))]
+                    #[cfg(all(feature = "split-routes", feature = "hydrate"))]
                     $preload().await;
                 }
 
                 async fn view(_route: Self) -> AnyView {
-                    #[cfg(split_routes)]
+                    #[cfg(feature = "split-routes")]
                     let view = $render($area::$route).await;
-                    #[cfg(not(split_routes))]
+                    #[cfg(not(feature = "split-routes"))]
                     let view = $render($area::$route);
                     view
                 }
