@@ -36,14 +36,10 @@ echo "==> wasm bundle, split by page area"
 # Everything in pkg/ is built here; a clean folder leaves no chunk of an earlier build behind.
 rm -rf "$pkg"
 mkdir -p "$pkg"
-# The split tool builds beside the wasm, whose last step (fat LTO into one codegen unit) keeps
-# one core busy and leaves the other idle.
-cargo build -p wasm-split --release --quiet &
-tool_build=$!
 # The split reads the linker's relocations; only the wasm build is linked with them.
 RUSTFLAGS="$RUSTFLAGS -C link-args=--emit-relocs" \
   cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release "${features[@]}"
-wait "$tool_build"
+cargo build -p wasm-split --release
 linked=$target/wasm32-unknown-unknown/wasm-release/frontend.wasm
 "$target/release/wasm-split" "$linked" "$pkg" "${linked%.wasm}_split.wasm" sigra.js
 # The split modules share the main module's memory and function table through the exports
