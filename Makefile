@@ -51,7 +51,7 @@ test-rust: test-tools node_modules/.package-lock.json
 	@[ -n "$$TEST_POSTGRES_URL" ] || echo "NOTE: the PostgreSQL pass was skipped (TEST_POSTGRES_URL is unset)."
 
 # The release bundle and the test build's server: the browser sees what ships, and the server is
-# the same source and features as the release one without its optimised build (8 minutes here).
+# the release one's source, capabilities and flags without its optimised build (8 minutes here).
 e2e-build: setup
 	scripts/build-site.sh --bundle-only
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test $(TEST_BUILD) --no-run

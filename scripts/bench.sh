@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LEPTOS_OUTPUT_NAME=sigra
-# The flags scripts/build-site.sh builds with, so the benchmarks reuse its compiled dependencies.
+# The flags and features scripts/build-site.sh builds with: `cargo bench` builds the server binary
+# the load test starts again (the benchmarks' dependencies unify some crates' features
+# differently), and it must stay the site's server.
 export RUSTFLAGS="${RUSTFLAGS:-} --cfg erase_components"
 cargo bench -p server --bench load --features app/split-routes
 cargo bench -p sigra --bench core -- --noplot

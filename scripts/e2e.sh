@@ -11,10 +11,10 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 
 # The server: by default the test build's (`make e2e` builds it), else E2E_BINARY (`make bench`
-# runs the release server). Its hydration matches the release bundle's: the same source, features
-# and `erase_components`.
+# runs the release server). Its HTML hydrates with the release bundle: the same source, the same
+# capabilities and `split-routes`, and `erase_components` (`testing` only adds helpers for tests).
 source_binary=${E2E_BINARY:-target/debug/server}
-hashes=${E2E_HASHES:-target/release/hash.txt}
+hashes=target/release/hash.txt
 [ -x "$source_binary" ] || { echo "missing $source_binary: run make e2e (or E2E_BINARY=...)" >&2; exit 1; }
 [ -f "$hashes" ] || { echo "missing $hashes: run scripts/build-site.sh first" >&2; exit 1; }
 
