@@ -130,8 +130,9 @@ cargo-deny:
 		CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
 		cargo install cargo-deny --version $(CARGO_DENY_VERSION) --locked --force
 
+# The browser tests' Chromium: Debian's headless shell, without the full browser's UI.
 chromium:
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+	@command -v chromium-headless-shell >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium-headless-shell; }
 
 # Python tools the Rust tests drive, from PyPI: a real SMTP server for the mail tests to deliver
 # to (aiosmtpd), a MaxMind database writer for the GeoIP test (mmdb-writer), an independent

@@ -231,3 +231,32 @@ test("while the page loads the passkey button says nothing alarming, and once in
   expect(await button.boundingBox()).toEqual(before);
   await context.close();
 });
+
+test("a browser that offers passkey autofill and then refuses the request shows no error, and its button stays usable", async ({
+  browser,
+}) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // As Chromium's headless shell does: autofill is "available", the request then refused.
+  await page.addInitScript(() => {
+    const credentials = navigator.credentials;
+    const get = credentials.get.bind(credentials);
+    credentials.get = (options?: CredentialRequestOptions) => {
+      if (options?.mediation !== "conditional") return get(options);
+      sessionStorage.setItem("e2e:autofill-refused", "yes");
+      return Promise.reject(new DOMException("Resident credentials are not supported.", "NotSupportedError"));
+    };
+  });
+  await page.goto("/users/log-in");
+  await hydrated(page);
+  await page.waitForFunction(() => sessionStorage.getItem("e2e:autofill-refused") === "yes");
+  await expect(page.getByTestId("form-error")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Log in with a passkey" })).toBeEnabled();
+  await expect(page.getByTestId("passkey-support")).toBeHidden();
+  // A failed log-in then shows its own error, and only that.
+  await page.getByLabel("Email", { exact: true }).fill(uniqueEmail("autofill-refused"));
+  await page.getByLabel("Password").fill("not the password at all");
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
+  await expect(page.getByTestId("form-error")).toHaveText(["Invalid email or password."]);
+  await context.close();
+});

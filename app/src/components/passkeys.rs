@@ -107,13 +107,16 @@ pub fn PasskeyLogIn(
 ) -> impl IntoView {
     let modal: Ceremony = Action::new_unsync(move |()| log_in(Mediation::Modal, return_to));
     // The suggestions wait for as long as the page is open, so they do not keep the button
-    // busy; ignoring them (or pressing the button, which cancels them) is no error.
+    // busy; ignoring them (or pressing the button, which cancels them) is no error. Nor is a
+    // browser that offers autofill and then refuses the request (Chromium's headless shell
+    // does, having no authenticator of its own): nobody asked for it, and the button may
+    // still work, for example with a security key.
     let autofill: Ceremony = Action::new_unsync(move |()| async move {
         if !webauthn::conditional_available().await {
             return Ok(());
         }
         match log_in(Mediation::Conditional, return_to).await {
-            Err(UiError::PasskeyCancelled) => Ok(()),
+            Err(UiError::PasskeyCancelled | UiError::PasskeysUnsupported) => Ok(()),
             outcome => outcome,
         }
     });
