@@ -20,8 +20,8 @@ use sigra::SigraBuilder;
 
 /// jemalloc, not glibc's malloc: a signed-in request allocates and frees a future per
 /// middleware layer, and glibc spent about a third of the server's time on them (consolidating
-/// its free lists); with jemalloc a PostgreSQL session check serves about half again as many
-/// requests a second, with the same memory after a log-in flood (README, "Benchmarks").
+/// its free lists); with jemalloc a PostgreSQL session check serves a third to a half more
+/// requests a second, and memory after a log-in flood stays under 64 MB (README, "Benchmarks").
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
