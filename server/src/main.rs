@@ -19,8 +19,8 @@ use sigra::request::RequestContext;
 use sigra::SigraBuilder;
 
 /// jemalloc, not glibc's malloc: a signed-in request allocates and frees a future per
-/// middleware layer, and glibc spent about a third of the server's time on them (consolidating
-/// its free lists); with jemalloc a PostgreSQL session check serves a third to a half more
+/// middleware layer, and glibc's malloc and free took about a third of the server's time; with
+/// jemalloc a PostgreSQL session check serves a third to a half more
 /// requests a second, and memory after a log-in flood stays under 64 MB (README, "Benchmarks").
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]

@@ -19,8 +19,9 @@ pub(super) const IDLE_RELEASE: Duration = Duration::from_secs(2);
 /// is freed. A 19 MiB buffer, once one of its size has been freed, is carved from a thread
 /// arena instead, which keeps the memory after the buffer is dropped (measured: the resident
 /// size did not move). Only the blocks a hash uses are touched, so the rest of the reservation
-/// is address space, not memory. (jemalloc, this project's server allocator, gives anything over
-/// 8 MiB back to the system as soon as it is freed, so there the reservation changes nothing.)
+/// is address space, not memory. (jemalloc, this project's server allocator, serves anything over
+/// 8 MiB from an arena of its own that returns freed memory promptly; there the reservation
+/// changes nothing.)
 const SEPARATELY_MAPPED_BLOCKS: usize = (32 << 20) / std::mem::size_of::<Block>() + 1;
 
 /// Work for a hashing thread: it borrows the thread's Argon2 memory.
