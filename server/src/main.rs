@@ -20,8 +20,8 @@ use sigra::SigraBuilder;
 
 /// jemalloc, not glibc's malloc: a signed-in request allocates and frees a future per
 /// middleware layer, and glibc's malloc and free took about a third of the server's time; with
-/// jemalloc a PostgreSQL session check serves a third to a half more
-/// requests a second, and memory after a log-in flood stays under 64 MB (README, "Benchmarks").
+/// jemalloc a PostgreSQL session check serves a third to a half more requests a second, and
+/// memory after a log-in flood stays under 64 MB (README, "Benchmarks").
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
