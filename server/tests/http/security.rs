@@ -134,42 +134,59 @@ async fn every_response_carries_the_security_headers() {
             ("/health", None),
         ] {
             let response = app.get(path, cookie).await;
-            let header = |name: &str| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_else(|| panic!("{name} missing on {path}"))
-                    .to_owned()
-            };
-            let csp = header("content-security-policy");
-            for part in [
-                "frame-ancestors 'none'",
-                "object-src 'none'",
-                "base-uri 'none'",
-                "'nonce-",
-            ] {
-                assert!(
-                    csp.contains(part),
-                    "{part} missing from the CSP of {path}: {csp}"
-                );
-            }
-            assert_eq!(header("x-content-type-options"), "nosniff");
-            assert_eq!(header("referrer-policy"), "strict-origin-when-cross-origin");
-            assert_eq!(header("cross-origin-opener-policy"), "same-origin");
-            assert_eq!(header("x-frame-options"), "DENY");
-            assert_eq!(header("cache-control"), "no-store", "{path}");
-            assert!(!header("x-request-id").is_empty());
-            assert!(
-                response
-                    .headers()
-                    .get("strict-transport-security")
-                    .is_none(),
-                "no HSTS in development"
-            );
+            assert_security_headers(&response, path);
         }
+        // A body over the limit is refused before any handler reads it, with the same headers.
+        let runs = app.sigra.password_hash_runs();
+        let too_big = "x".repeat(70_000);
+        let refused = app
+            .call_json(
+                "/users/log-in",
+                &[("email", "big@example.com"), ("password", &too_big)],
+                None,
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_security_headers(&refused, "/users/log-in (a body over the limit)");
+        assert_eq!(app.sigra.password_hash_runs(), runs, "nothing was hashed");
     })
     .await;
+}
+
+fn assert_security_headers(response: &reqwest::Response, path: &str) {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{name} missing on {path}"))
+            .to_owned()
+    };
+    let csp = header("content-security-policy");
+    for part in [
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "'nonce-",
+    ] {
+        assert!(
+            csp.contains(part),
+            "{part} missing from the CSP of {path}: {csp}"
+        );
+    }
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "strict-origin-when-cross-origin");
+    assert_eq!(header("cross-origin-opener-policy"), "same-origin");
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert_eq!(header("cache-control"), "no-store", "{path}");
+    assert!(!header("x-request-id").is_empty());
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none(),
+        "no HSTS in development"
+    );
 }
 
 #[tokio::test]
