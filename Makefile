@@ -12,6 +12,10 @@ WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(
 # The same flag cargo-leptos uses for debug builds, so tests and `cargo leptos watch` share
 # one set of compiled dependencies instead of rebuilding each other's.
 TEST_RUSTFLAGS := --cfg erase_components
+# The site name cargo-leptos sets for every build. Leptos reads it at compile time (a server
+# built without it links `sigra_bg.wasm`, a name cargo-leptos never writes), so the test build
+# renders the pages `cargo leptos watch` serves and shares its compiled crates.
+export LEPTOS_OUTPUT_NAME := sigra
 # The full build's tests, with the page areas split as in the release build: the browser suite
 # runs this build's server binary (target/debug/server) against the release bundle.
 TEST_BUILD := -p sigra-errors -p sigra -p app -p server --features sigra/testing,app/ssr,server/testing,app/split-routes
@@ -52,13 +56,15 @@ test-rust: test-tools node_modules/.package-lock.json
 
 # The release bundle and the test build's server: the browser sees what ships, and the server is
 # the release one's source, capabilities and flags without its optimised build (8 minutes here).
+# The development bundle (`cargo leptos watch`'s) too, which a fourth server runs.
 e2e-build: setup
 	scripts/build-site.sh --bundle-only
+	scripts/build-dev-bundle.sh
 	RUSTFLAGS="$(TEST_RUSTFLAGS)" cargo test $(TEST_BUILD) --no-run
 
 # On PostgreSQL the suite leaves out the specs whose subject is the browser side alone (what the
-# bundle loads, axe, keyboard and focus): they would render the same pages from the same code.
-BROWSER_ONLY_SPECS := bundle accessibility axe
+# bundles load, axe, keyboard and focus): they would render the same pages from the same code.
+BROWSER_ONLY_SPECS := bundle dev-bundle accessibility axe
 DATABASE_SPECS := $(filter-out $(BROWSER_ONLY_SPECS:%=tests/%.spec.ts),$(patsubst end2end/%,%,$(wildcard end2end/tests/*.spec.ts)))
 
 e2e: e2e-build

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the Playwright suite in system Chromium against the release bundle: starts the server on
-# a free port (and a second process of it on the same database, and a third with every optional
-# capability switched off) with a fresh SQLite database (and a real OpenID provider beside it),
-# waits until they are ready, runs the tests, stops them.
+# a free port (and a second process of it on the same database, a third with every optional
+# capability switched off, and a fourth on the development bundle when it is built) with a
+# fresh SQLite database (and a real OpenID provider beside it), waits until they are ready, runs
+# the tests, stops them.
 # Every browser test comes from 127.0.0.1, so the per-address auth rate limit is lifted here
 # (the HTTP tests cover it). The cloned-passkey test looks at the `warn` policy's record of a
 # clone (the default, `require_reauth`, refuses it: the HTTP tests cover that).
@@ -48,6 +49,7 @@ cleanup() {
   if [ -n "${pid:-}" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
   if [ -n "${pid2:-}" ]; then kill "$pid2" 2>/dev/null; wait "$pid2" 2>/dev/null; fi
   if [ -n "${pid3:-}" ]; then kill "$pid3" 2>/dev/null; wait "$pid3" 2>/dev/null; fi
+  if [ -n "${pid4:-}" ]; then kill "$pid4" 2>/dev/null; wait "$pid4" 2>/dev/null; fi
   if [ -n "${op_pid:-}" ]; then kill "$op_pid" 2>/dev/null; wait "$op_pid" 2>/dev/null; fi
   if [ -n "$schema" ]; then
     psql -q "$TEST_POSTGRES_URL" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
@@ -144,9 +146,28 @@ LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT="${E2E_SMALLEST_SITE:-target/site}" LE
 pid3=$!
 wait_ready "$port3" "$workdir/server3.log"
 
+# The development bundle (`cargo leptos watch`'s: one module, no split points), when built
+# (scripts/build-dev-bundle.sh, part of `make e2e`), on a fourth process of this build: from a
+# copy without hash.txt beside it, so it links the plain names cargo-leptos serves.
+dev_site=${E2E_DEV_SITE:-target/dev-site}
+dev_env=()
+if [ -f "$dev_site/pkg/sigra.wasm" ]; then
+  mkdir "$workdir/devbin"
+  cp "$binary" "$workdir/devbin/server"
+  port4=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT="$dev_site" LEPTOS_SITE_ADDR="127.0.0.1:$port4" \
+    DATABASE_URL="$database_url" SIGRA_BASE_URL="http://localhost:$port4" \
+    SIGRA_SECRET_KEY="$secret" RUST_LOG="${RUST_LOG:-info}" \
+    SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_JOBS_RUN_IN_PROCESS=false \
+    "$workdir/devbin/server" serve >"$workdir/server4.log" 2>&1 &
+  pid4=$!
+  wait_ready "$port4" "$workdir/server4.log"
+  dev_env=(E2E_DEV_URL="http://localhost:$port4")
+fi
+
 set +e
 # The admin tests grant the admin area with the operator's command, on the same database.
-E2E_BASE_URL="http://localhost:$port" E2E_SECOND_URL="http://localhost:$port2" E2E_SMALLEST_URL="http://localhost:$port3" E2E_DATABASE_URL="$database_url" E2E_SERVER_BINARY="$binary" \
+env "${dev_env[@]}" E2E_BASE_URL="http://localhost:$port" E2E_SECOND_URL="http://localhost:$port2" E2E_SMALLEST_URL="http://localhost:$port3" E2E_DATABASE_URL="$database_url" E2E_SERVER_BINARY="$binary" \
   playwright test -c end2end "$@" 2>&1 | tee "$workdir/playwright.log"
 status=${PIPESTATUS[0]}
 set -e
