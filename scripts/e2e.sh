@@ -19,7 +19,11 @@ hashes=target/release/hash.txt
 [ -x "$source_binary" ] || { echo "missing $source_binary: run make e2e (or E2E_BINARY=...)" >&2; exit 1; }
 [ -f "$hashes" ] || { echo "missing $hashes: run scripts/build-site.sh first" >&2; exit 1; }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# A free port on the loopback address.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+port=$(free_port)
 # A server left over from an earlier run would answer in place of this one.
 if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
   echo "port $port is already in use" >&2; exit 1
@@ -70,7 +74,7 @@ cp "$hashes" "$workdir/bin/hash.txt"
 # A real OpenID provider (oidc-provider) on another loopback site (127.0.0.1, while the app is
 # on localhost), as `oidc` (answers in the query) and `oidcpost` (answers by form_post, a
 # cross-site POST).
-op_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+op_port=$(free_port)
 PORT="$op_port" RP_REDIRECTS="http://localhost:$port/auth/oidc/callback,http://localhost:$port/auth/oidcpost/callback" \
   node end2end/oidc/provider.mjs >"$workdir/provider.log" 2>&1 &
 op_pid=$!
@@ -88,12 +92,20 @@ done
 grep -q '^ready' "$workdir/provider.log" || { echo "the OpenID provider never started" >&2; cat "$workdir/provider.log" >&2; exit 1; }
 
 secret=$("$binary" generate-secret)
-LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-  DATABASE_URL="$database_url" SIGRA_BASE_URL="http://localhost:$port" \
-  SIGRA_SECRET_KEY="$secret" RUST_LOG="${RUST_LOG:-info}" \
-  SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_PASSKEYS_SIGN_COUNT_POLICY=warn \
-  env "${op_env[@]}" "$binary" serve >"$log" 2>&1 &
-pid=$!
+# Starts `$1 serve` with the site in $2 on port $3, addressed as localhost:$4, on the suite's
+# database and secret, its output in $5, with the settings (NAME=value) after those; its pid in
+# $served.
+serve() {
+  local binary=$1 site=$2 port=$3 base_port=$4 log=$5
+  shift 5
+  env LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT="$site" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+    DATABASE_URL="$database_url" SIGRA_BASE_URL="http://localhost:$base_port" \
+    SIGRA_SECRET_KEY="$secret" RUST_LOG="${RUST_LOG:-info}" SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 \
+    "$@" "$binary" serve >"$log" 2>&1 &
+  served=$!
+}
+serve "$binary" target/site "$port" "$port" "$log" SIGRA_PASSKEYS_SIGN_COUNT_POLICY=warn "${op_env[@]}"
+pid=$served
 
 for _ in $(seq 1 100); do
   if curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; then break; fi
@@ -116,20 +128,16 @@ wait_ready() {
 # A second process on the same database and secret, as a second server behind a load balancer:
 # the live-auth test logs out on it while a page follows its session on the first. It runs no
 # jobs, so every mail is delivered by the first.
-port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$port2" \
-  DATABASE_URL="$database_url" SIGRA_BASE_URL="http://localhost:$port" \
-  SIGRA_SECRET_KEY="$secret" RUST_LOG="${RUST_LOG:-info}" \
-  SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_JOBS_RUN_IN_PROCESS=false \
-  "$binary" serve >"$workdir/server2.log" 2>&1 &
-pid2=$!
+port2=$(free_port)
+serve "$binary" target/site "$port2" "$port" "$workdir/server2.log" SIGRA_JOBS_RUN_IN_PROCESS=false
+pid2=$served
 wait_ready "$port2" "$workdir/server2.log"
 
 # The smallest configuration, every optional capability switched off, as a third process on
 # the same database with its own address: the capability test looks at what is gone. By
 # default it is this build with its switches off; E2E_SMALLEST_BINARY and E2E_SMALLEST_SITE run
 # a build without the default features instead (which refuses the providers' settings).
-port3=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port3=$(free_port)
 capabilities_off=()
 for capability in MAGIC_LINKS PASSKEYS OAUTH SECOND_FACTORS ORGANIZATIONS ADMIN API_TOKENS JWT; do
   capabilities_off+=("SIGRA_CAPABILITIES_$capability=false")
@@ -138,12 +146,9 @@ smallest_binary=${E2E_SMALLEST_BINARY:-$binary}
 [ -x "$smallest_binary" ] || { echo "missing $smallest_binary (E2E_SMALLEST_BINARY)" >&2; exit 1; }
 smallest_env=("${op_env[@]}")
 [ -z "${E2E_SMALLEST_BINARY:-}" ] || smallest_env=()
-LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT="${E2E_SMALLEST_SITE:-target/site}" LEPTOS_SITE_ADDR="127.0.0.1:$port3" \
-  DATABASE_URL="$database_url" SIGRA_BASE_URL="http://localhost:$port3" \
-  SIGRA_SECRET_KEY="$secret" RUST_LOG="${RUST_LOG:-info}" \
-  SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_JOBS_RUN_IN_PROCESS=false \
-  env "${smallest_env[@]}" "${capabilities_off[@]}" "$smallest_binary" serve >"$workdir/server3.log" 2>&1 &
-pid3=$!
+serve "$smallest_binary" "${E2E_SMALLEST_SITE:-target/site}" "$port3" "$port3" "$workdir/server3.log" \
+  SIGRA_JOBS_RUN_IN_PROCESS=false "${smallest_env[@]}" "${capabilities_off[@]}"
+pid3=$served
 wait_ready "$port3" "$workdir/server3.log"
 
 # The development bundle (`cargo leptos watch`'s: one module, no split points), when built
@@ -154,13 +159,9 @@ dev_env=()
 if [ -f "$dev_site/pkg/sigra.wasm" ]; then
   mkdir "$workdir/devbin"
   cp "$binary" "$workdir/devbin/server"
-  port4=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  LEPTOS_OUTPUT_NAME=sigra LEPTOS_SITE_ROOT="$dev_site" LEPTOS_SITE_ADDR="127.0.0.1:$port4" \
-    DATABASE_URL="$database_url" SIGRA_BASE_URL="http://localhost:$port4" \
-    SIGRA_SECRET_KEY="$secret" RUST_LOG="${RUST_LOG:-info}" \
-    SIGRA_RATE_LIMIT_AUTH_LIMIT=100000 SIGRA_JOBS_RUN_IN_PROCESS=false \
-    "$workdir/devbin/server" serve >"$workdir/server4.log" 2>&1 &
-  pid4=$!
+  port4=$(free_port)
+  serve "$workdir/devbin/server" "$dev_site" "$port4" "$port4" "$workdir/server4.log" SIGRA_JOBS_RUN_IN_PROCESS=false
+  pid4=$served
   wait_ready "$port4" "$workdir/server4.log"
   dev_env=(E2E_DEV_URL="http://localhost:$port4")
 fi

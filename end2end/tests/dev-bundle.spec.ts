@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, PASSWORD, register, uniqueEmail } from "./support";
+import { hydrated, passwordStep, register, uniqueEmail } from "./support";
 
 // The bundle `cargo leptos watch` serves: a debug build of the whole app in one module, without
 // the page areas' split points (scripts/build-dev-bundle.sh builds it as cargo-leptos does).
@@ -53,11 +53,7 @@ test("in the development bundle a log-in reaches the account, and links move bet
     if (request.resourceType() === "document") documents.push(new URL(request.url()).pathname);
   });
 
-  await page.goto("/users/log-in");
-  await hydrated(page);
-  await page.getByLabel("Email", { exact: true }).fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in", exact: true }).click();
+  await passwordStep(page, email);
   await expect(page).toHaveURL(/\/dashboard$/);
   await expect(page.getByRole("heading", { level: 1, name: "Dashboard" })).toBeVisible();
 

@@ -153,15 +153,18 @@ async fn every_response_carries_the_security_headers() {
     .await;
 }
 
+/// The text of `response`'s header `name`, which must be there.
+fn header(response: &reqwest::Response, name: &str, path: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("{name} missing on {path}"))
+        .to_owned()
+}
+
 fn assert_security_headers(response: &reqwest::Response, path: &str) {
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_else(|| panic!("{name} missing on {path}"))
-            .to_owned()
-    };
+    let header = |name: &str| header(response, name, path);
     let csp = header("content-security-policy");
     for part in [
         "frame-ancestors 'none'",
@@ -379,14 +382,7 @@ async fn production_sends_hsts_and_keeps_every_response_to_the_site() {
     on_each_engine_with(setup, |app: TestApp| async move {
         for path in ["/users/log-in", "/no/such/page", "/api/v1/me", "/health"] {
             let response = app.get(path, None).await;
-            let header = |name: &str| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_else(|| panic!("{name} missing on {path}"))
-                    .to_owned()
-            };
+            let header = |name: &str| header(&response, name, path);
             assert_eq!(
                 header("strict-transport-security"),
                 "max-age=63072000; includeSubDomains",
