@@ -152,13 +152,14 @@ pid3=$served
 wait_ready "$port3" "$workdir/server3.log"
 
 # The development bundle (`cargo leptos watch`'s: one module, no split points), when built
-# (scripts/build-dev-bundle.sh, part of `make e2e`), on a fourth process of this build: from a
-# copy without hash.txt beside it, so it links the plain names cargo-leptos serves.
+# (scripts/build-dev-bundle.sh, part of `make e2e`), on a fourth process of this build: through
+# a second name for it without hash.txt beside it (a hard link, no copy), so it links the plain
+# names cargo-leptos serves.
 dev_site=${E2E_DEV_SITE:-target/dev-site}
 dev_env=()
 if [ -f "$dev_site/pkg/sigra.wasm" ]; then
   mkdir "$workdir/devbin"
-  cp "$binary" "$workdir/devbin/server"
+  ln "$binary" "$workdir/devbin/server"
   port4=$(free_port)
   serve "$workdir/devbin/server" "$dev_site" "$port4" "$port4" "$workdir/server4.log" SIGRA_JOBS_RUN_IN_PROCESS=false
   pid4=$served

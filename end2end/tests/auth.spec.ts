@@ -1,21 +1,11 @@
 import { expect, test, type Page } from "@playwright/test";
 
-import { register as createAccount } from "./support";
+import { register as createAccount, watchErrors } from "./support";
 
 const PASSWORD = "correct horse battery staple 42";
 
 function uniqueEmail(tag: string): string {
   return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-}
-
-/** Console errors and uncaught exceptions seen by the page. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  page.on("pageerror", (error) => errors.push(String(error)));
-  return errors;
 }
 
 async function hydrated(page: Page) {

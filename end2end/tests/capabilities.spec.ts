@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { hydrated, registerAndLogIn, uniqueEmail } from "./support";
+import { hydrated, registerAndLogIn, uniqueEmail, watchErrors } from "./support";
 
 // scripts/e2e.sh runs a third process with every optional capability switched off.
 const smallest = process.env.E2E_SMALLEST_URL;
@@ -10,11 +10,7 @@ test.beforeEach(() => {
 });
 
 test("with every optional capability off, the log-in page offers the password alone and hydrates cleanly", async ({ page }) => {
-  const errors: string[] = [];
-  page.on("pageerror", (error) => errors.push(error.message));
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
+  const errors = watchErrors(page);
   await page.goto("/users/log-in");
   await hydrated(page);
   await expect(page.getByRole("button", { name: "Log in", exact: true })).toBeVisible();

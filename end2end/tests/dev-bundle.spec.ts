@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { hydrated, passwordStep, register, uniqueEmail } from "./support";
+import { hydrated, passwordStep, register, uniqueEmail, watchErrors } from "./support";
 
 // The bundle `cargo leptos watch` serves: a debug build of the whole app in one module, without
 // the page areas' split points (scripts/build-dev-bundle.sh builds it as cargo-leptos does).
@@ -10,16 +10,6 @@ test.use({ baseURL: development });
 test.beforeEach(() => {
   if (!development) throw new Error("scripts/e2e.sh starts a server on the development bundle and sets E2E_DEV_URL");
 });
-
-/** Every error the page logs or throws from now on. */
-function errorsOf(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("pageerror", (error) => errors.push(error.message));
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  return errors;
-}
 
 /** The paths of the wasm and JavaScript the page loads from now on. */
 function codeOf(page: Page): string[] {
@@ -32,7 +22,7 @@ function codeOf(page: Page): string[] {
 }
 
 test("in the development bundle the log-in page hydrates from one module, without errors", async ({ page }) => {
-  const errors = errorsOf(page);
+  const errors = watchErrors(page);
   const code = codeOf(page);
   await page.goto("/users/log-in");
   await hydrated(page);
@@ -46,7 +36,7 @@ test("in the development bundle a log-in reaches the account, and links move bet
 }) => {
   const email = uniqueEmail("dev-bundle");
   await register(page, email);
-  const errors = errorsOf(page);
+  const errors = watchErrors(page);
   const code = codeOf(page);
   const documents: string[] = [];
   page.on("request", (request) => {

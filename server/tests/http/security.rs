@@ -154,7 +154,7 @@ async fn every_response_carries_the_security_headers() {
 }
 
 /// The text of `response`'s header `name`, which must be there.
-fn header(response: &reqwest::Response, name: &str, path: &str) -> String {
+fn required_header(response: &reqwest::Response, name: &str, path: &str) -> String {
     response
         .headers()
         .get(name)
@@ -164,7 +164,7 @@ fn header(response: &reqwest::Response, name: &str, path: &str) -> String {
 }
 
 fn assert_security_headers(response: &reqwest::Response, path: &str) {
-    let header = |name: &str| header(response, name, path);
+    let header = |name: &str| required_header(response, name, path);
     let csp = header("content-security-policy");
     for part in [
         "frame-ancestors 'none'",
@@ -382,7 +382,7 @@ async fn production_sends_hsts_and_keeps_every_response_to_the_site() {
     on_each_engine_with(setup, |app: TestApp| async move {
         for path in ["/users/log-in", "/no/such/page", "/api/v1/me", "/health"] {
             let response = app.get(path, None).await;
-            let header = |name: &str| header(&response, name, path);
+            let header = |name: &str| required_header(&response, name, path);
             assert_eq!(
                 header("strict-transport-security"),
                 "max-age=63072000; includeSubDomains",
