@@ -63,6 +63,8 @@ test("in the development bundle a log-in reaches the account, and links move bet
 
   await header.getByRole("button", { name: "Log out", exact: true }).click();
   await expect(page).toHaveURL(/\/$/);
+  // Before the home page hydrates its links are plain ones, which load a new page.
+  await hydrated(page);
   await page.getByRole("link", { name: "Create an account" }).first().click();
   await expect(page).toHaveURL(/\/users\/register$/);
   await expect(page.getByRole("heading", { level: 1, name: "Create an account" })).toBeVisible();
