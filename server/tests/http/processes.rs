@@ -376,8 +376,17 @@ async fn wrong_passwords_on_different_processes_count_toward_one_lock() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_guest_rate_limit_counts_across_processes() {
-    // Windows are fixed and aligned to the clock: an hour-long one makes it unlikely that the
-    // attempts straddle two of them (with one minute they did, now and then).
+    // Windows are fixed and aligned to the wall clock the processes read: the attempts start
+    // at least a minute before an hour-long window ends, so they never straddle two of them
+    // (with one-minute windows they did, now and then).
+    let into_window = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        % 3600;
+    if into_window > 3600 - 60 {
+        tokio::time::sleep(Duration::from_secs(3600 - into_window + 1)).await;
+    }
     let Some(cluster) = Cluster::start(&[
         ("SIGRA_RATE_LIMIT_AUTH_LIMIT", "10".to_owned()),
         ("SIGRA_RATE_LIMIT_AUTH_WINDOW", "1h".to_owned()),

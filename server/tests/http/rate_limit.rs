@@ -1,9 +1,12 @@
 //! The IP rate limit on guest auth posts, on every backend (memory, the database, a real Redis
 //! server), and its resistance to spoofing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use sigra::clock::{Clock, ManualClock, SystemClock, Timestamp};
+use sigra::rate_limit::{RateLimiter, RedisCounters};
 
 use server::testing::{on_each_engine_with, Setup, TestApp};
 
@@ -199,4 +202,43 @@ async fn auto_counts_in_memory_on_sqlite_and_in_the_database_on_postgres() {
         );
     })
     .await;
+}
+
+/// A Redis count must last its whole window even when the app's clock is behind the Redis
+/// server's (another machine, a drifting clock): the window comes from the app's clock, but
+/// how long the key lives is measured by Redis.
+#[tokio::test]
+async fn a_redis_limit_holds_for_its_whole_window_when_the_app_clock_is_behind_redis() {
+    let prefix = format!("sigra-test-{}", uuid::Uuid::new_v4().simple());
+    let config = sigra::testing::config_with(
+        "sqlite::memory:",
+        &[
+            ("SIGRA_RATE_LIMIT_BACKEND", "redis"),
+            ("SIGRA_REDIS_URL", REDIS_URL),
+            ("SIGRA_REDIS_KEY_PREFIX", &prefix),
+        ],
+    );
+    let redis = config
+        .rate_limit
+        .redis
+        .as_ref()
+        .expect("the Redis settings");
+    // Ten minutes behind: by Redis's clock the app's current window ended long ago.
+    let behind = Timestamp::from_millis(SystemClock.now().as_millis() - 600_000);
+    let limiter = RateLimiter::with_counters(
+        Arc::new(RedisCounters::new(redis).expect("a Redis URL")),
+        Arc::new(ManualClock::at(behind)),
+    );
+    for used in 1..=3 {
+        let decision = limiter
+            .check("192.0.2.1", 3, Duration::from_secs(60))
+            .await
+            .expect("Redis answers");
+        assert_eq!(decision.remaining, 3 - used, "hit {used} is counted");
+    }
+    let fourth = limiter
+        .check("192.0.2.1", 3, Duration::from_secs(60))
+        .await
+        .expect("Redis answers");
+    assert!(!fourth.allowed, "the fourth hit in the window is refused");
 }

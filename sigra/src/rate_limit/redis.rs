@@ -15,7 +15,7 @@ use super::Counters;
 const TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Counters in Redis, for deployments that run it anyway: one `INCR` per hit, the key
-/// expiring with its window, so every process sees the same count and nothing needs
+/// expiring after its window, so every process sees the same count and nothing needs
 /// cleaning up. The connection is made at the first hit and kept (it reconnects by itself).
 pub struct RedisCounters {
     client: redis::Client,
@@ -67,10 +67,15 @@ impl Counters for RedisCounters {
         Box::pin(async move {
             let mut connection = self.connection().await?;
             let key = format!("{}:rate:{bucket}:{}", self.prefix, window_start.as_millis());
+            // The window comes from this process's clock, but the expiry is a span Redis
+            // measures on its own: an absolute end time would delete the count at once on a
+            // Redis server whose clock is ahead. A window's length after its last hit always
+            // outlasts the window, and the key's name keeps windows apart.
+            let length = window_end.as_millis() - window_start.as_millis();
             let (hits,): (u64,) = redis::pipe()
                 .atomic()
                 .incr(&key, 1)
-                .pexpire_at(&key, window_end.as_millis())
+                .pexpire(&key, length)
                 .ignore()
                 .query_async(&mut connection)
                 .await
