@@ -1,16 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 
-import { register as createAccount, watchErrors } from "./support";
-
-const PASSWORD = "correct horse battery staple 42";
-
-function uniqueEmail(tag: string): string {
-  return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
-}
+import { register as createAccount, hydrated, PASSWORD, uniqueEmail, watchErrors } from "./support";
 
 async function register(page: Page, email: string, js: boolean) {
   await createAccount(page, email, js);
